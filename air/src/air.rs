@@ -1,0 +1,424 @@
+//! The AIR language: chips write their constraints and bus interactions once, against an
+//! [`AirBuilder`]; the same `eval` then serves degree inference ([`SymbolicBuilder`]), the
+//! prover's quotient and the verifier's out-of-domain check ([`ConstraintFolder`]), trace
+//! generation for lookups and the debug checker ([`RowBuilder`]).
+
+use alloc::string::String;
+use alloc::vec;
+use alloc::vec::Vec;
+
+use p3_field::PrimeCharacteristicRing;
+
+use crate::expr::{Expr, FieldExpr, Var};
+use crate::field::{EF, F};
+use crate::trace::Trace;
+
+/// Identifies a bus. Every tuple sent on a bus must be received on it with the same multiplicity.
+pub type BusId = u32;
+
+/// Which side of a bus an interaction is on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Direction {
+    /// Adds `multiplicity` copies of the tuple to the bus.
+    Send,
+    /// Takes `multiplicity` copies of the tuple off the bus.
+    Receive,
+}
+
+/// What a chip's `eval` is written against.
+pub trait AirBuilder {
+    /// A value: a field element, an extension element or a symbolic expression.
+    type Var: FieldExpr;
+
+    /// Main column `col` on the current row.
+    fn main(&self, col: usize) -> Self::Var;
+    /// Main column `col` on the next row (the last row's next row is the first).
+    fn main_next(&self, col: usize) -> Self::Var;
+    /// Preprocessed column `col` on the current row.
+    fn prep(&self, col: usize) -> Self::Var;
+    /// Preprocessed column `col` on the next row.
+    fn prep_next(&self, col: usize) -> Self::Var;
+    /// Public value `index` of the statement.
+    fn public(&self, index: usize) -> Self::Var;
+    /// 1 on the first row, 0 on the others.
+    fn is_first_row(&self) -> Self::Var;
+    /// 1 on the last row, 0 on the others.
+    fn is_last_row(&self) -> Self::Var;
+    /// 0 on the last row, non-zero on the others.
+    fn is_transition(&self) -> Self::Var;
+
+    /// Constrains `value` to be zero on every row. `label` names the constraint in reports.
+    fn assert_zero(&mut self, label: &'static str, value: Self::Var);
+
+    /// Puts (`Send`) or takes (`Receive`) `multiplicity` copies of the tuple `fields` on `bus`.
+    ///
+    /// # Soundness
+    /// A bus balances only if, over all chips, every tuple is sent as often as it is received.
+    /// Every interaction on one bus must use the same number of fields.
+    fn interact(&mut self, bus: BusId, dir: Direction, fields: &[Self::Var], multiplicity: Self::Var);
+
+    /// Constrains `a == b`.
+    fn assert_eq(&mut self, label: &'static str, a: Self::Var, b: Self::Var) {
+        self.assert_zero(label, a - b);
+    }
+    /// Constrains `a` to be 0 or 1.
+    fn assert_bool(&mut self, label: &'static str, a: Self::Var) {
+        self.assert_zero(label, a.clone() * (a - Self::Var::lit(1)));
+    }
+    /// `interact(bus, Send, fields, multiplicity)`.
+    fn send(&mut self, bus: BusId, fields: &[Self::Var], multiplicity: Self::Var) {
+        self.interact(bus, Direction::Send, fields, multiplicity);
+    }
+    /// `interact(bus, Receive, fields, multiplicity)`.
+    fn receive(&mut self, bus: BusId, fields: &[Self::Var], multiplicity: Self::Var) {
+        self.interact(bus, Direction::Receive, fields, multiplicity);
+    }
+}
+
+/// A table of the proof: its columns and constraints, written once.
+pub trait Air: Send + Sync {
+    /// A short unique name, used in reports and hashed into the circuit id.
+    fn name(&self) -> String;
+    /// Number of main columns.
+    fn width(&self) -> usize;
+    /// Fixed columns, committed once per circuit. Their height fixes the chip's height.
+    fn preprocessed_trace(&self) -> Option<Trace> {
+        None
+    }
+    /// The constraints and interactions.
+    fn eval<B: AirBuilder>(&self, b: &mut B);
+}
+
+/// The object-safe form of [`Air`], implemented for every `Air`; circuits hold `dyn Chip`s.
+pub trait Chip: Send + Sync {
+    /// See [`Air::name`].
+    fn name(&self) -> String;
+    /// See [`Air::width`].
+    fn width(&self) -> usize;
+    /// See [`Air::preprocessed_trace`].
+    fn preprocessed_trace(&self) -> Option<Trace>;
+    /// `eval` against the symbolic builder.
+    fn eval_symbolic(&self, b: &mut SymbolicBuilder);
+    /// `eval` against the base-field folder (the prover's quotient).
+    fn eval_base(&self, b: &mut ConstraintFolder<'_, F>);
+    /// `eval` against the extension-field folder (the verifier's out-of-domain check).
+    fn eval_ext(&self, b: &mut ConstraintFolder<'_, EF>);
+    /// `eval` on one concrete row (trace generation for lookups, the debug checker).
+    fn eval_row(&self, b: &mut RowBuilder<'_>);
+}
+
+impl<A: Air> Chip for A {
+    fn name(&self) -> String {
+        Air::name(self)
+    }
+    fn width(&self) -> usize {
+        Air::width(self)
+    }
+    fn preprocessed_trace(&self) -> Option<Trace> {
+        Air::preprocessed_trace(self)
+    }
+    fn eval_symbolic(&self, b: &mut SymbolicBuilder) {
+        self.eval(b)
+    }
+    fn eval_base(&self, b: &mut ConstraintFolder<'_, F>) {
+        self.eval(b)
+    }
+    fn eval_ext(&self, b: &mut ConstraintFolder<'_, EF>) {
+        self.eval(b)
+    }
+    fn eval_row(&self, b: &mut RowBuilder<'_>) {
+        self.eval(b)
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Symbolic builder
+// ---------------------------------------------------------------------------------------------
+
+/// An interaction as recorded by the symbolic builder.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SymbolicInteraction {
+    pub bus: BusId,
+    pub dir: Direction,
+    pub fields: Vec<Expr>,
+    pub multiplicity: Expr,
+}
+
+/// Records a chip's constraints and interactions as expressions.
+#[derive(Clone, Debug, Default)]
+pub struct SymbolicBuilder {
+    pub constraints: Vec<(&'static str, Expr)>,
+    pub interactions: Vec<SymbolicInteraction>,
+}
+
+impl AirBuilder for SymbolicBuilder {
+    type Var = Expr;
+    fn main(&self, col: usize) -> Expr {
+        Var::Main { col, next: false }.into()
+    }
+    fn main_next(&self, col: usize) -> Expr {
+        Var::Main { col, next: true }.into()
+    }
+    fn prep(&self, col: usize) -> Expr {
+        Var::Prep { col, next: false }.into()
+    }
+    fn prep_next(&self, col: usize) -> Expr {
+        Var::Prep { col, next: true }.into()
+    }
+    fn public(&self, index: usize) -> Expr {
+        Var::Public(index).into()
+    }
+    fn is_first_row(&self) -> Expr {
+        Var::IsFirstRow.into()
+    }
+    fn is_last_row(&self) -> Expr {
+        Var::IsLastRow.into()
+    }
+    fn is_transition(&self) -> Expr {
+        Var::IsTransition.into()
+    }
+    fn assert_zero(&mut self, label: &'static str, value: Expr) {
+        self.constraints.push((label, value));
+    }
+    fn interact(&mut self, bus: BusId, dir: Direction, fields: &[Expr], multiplicity: Expr) {
+        self.interactions.push(SymbolicInteraction {
+            bus,
+            dir,
+            fields: fields.to_vec(),
+            multiplicity,
+        });
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Constraint folder (prover and verifier)
+// ---------------------------------------------------------------------------------------------
+
+/// The random challenges of the LogUp argument: a tuple `(f_0, .., f_k)` on bus `b` is
+/// fingerprinted as `beta + b + gamma f_0 + gamma^2 f_1 + ...`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LookupChallenges {
+    pub beta: EF,
+    pub gamma: EF,
+}
+
+impl LookupChallenges {
+    /// The fingerprint (LogUp denominator) of a tuple on a bus.
+    pub fn fingerprint<V: Clone + Into<EF>>(&self, bus: BusId, fields: &[V]) -> EF {
+        let mut d = self.beta + F::from_u32(bus);
+        let mut g = self.gamma;
+        for f in fields {
+            d += g * f.clone().into();
+            g *= self.gamma;
+        }
+        d
+    }
+}
+
+/// Folds every constraint of one row into one extension element, `acc = acc * alpha + c`, in
+/// the order `eval` states them; then the LogUp constraints.
+///
+/// With `V = F` it runs in the prover over the quotient domain; with `V = EF` in the verifier
+/// at the out-of-domain point. Both see the same constraints in the same order.
+#[derive(Debug)]
+pub struct ConstraintFolder<'a, V> {
+    pub main_local: &'a [V],
+    pub main_next: &'a [V],
+    pub prep_local: &'a [V],
+    pub prep_next: &'a [V],
+    pub publics: &'a [F],
+    pub is_first_row: V,
+    pub is_last_row: V,
+    pub is_transition: V,
+    pub alpha: EF,
+    pub acc: EF,
+    /// LogUp columns: one helper per interaction, then the running sum.
+    pub perm_local: &'a [EF],
+    pub perm_next: &'a [EF],
+    pub lookup: LookupChallenges,
+    /// The table's claimed LogUp sum (the running sum on its last row).
+    pub cumulative_sum: EF,
+    pub n_interactions: usize,
+}
+
+impl<'a, V> ConstraintFolder<'a, V>
+where
+    V: FieldExpr + Into<EF>,
+{
+    #[inline]
+    fn fold(&mut self, c: EF) {
+        self.acc = self.acc * self.alpha + c;
+    }
+
+    /// Adds the running-sum constraints of the LogUp columns; call after `eval`.
+    pub fn finish_lookups(&mut self) {
+        let k = self.n_interactions;
+        if k == 0 {
+            return;
+        }
+        let sum_local: EF = self.perm_local[..k].iter().copied().sum();
+        let sum_next: EF = self.perm_next[..k].iter().copied().sum();
+        let s = self.perm_local[k];
+        let s_next = self.perm_next[k];
+        let first: EF = self.is_first_row.clone().into();
+        let last: EF = self.is_last_row.clone().into();
+        let trans: EF = self.is_transition.clone().into();
+        self.fold(first * (s - sum_local));
+        self.fold(trans * (s_next - s - sum_next));
+        self.fold(last * (s - self.cumulative_sum));
+    }
+}
+
+impl<'a, V> AirBuilder for ConstraintFolder<'a, V>
+where
+    V: FieldExpr + Into<EF>,
+{
+    type Var = V;
+    #[inline]
+    fn main(&self, col: usize) -> V {
+        self.main_local[col].clone()
+    }
+    #[inline]
+    fn main_next(&self, col: usize) -> V {
+        self.main_next[col].clone()
+    }
+    #[inline]
+    fn prep(&self, col: usize) -> V {
+        self.prep_local[col].clone()
+    }
+    #[inline]
+    fn prep_next(&self, col: usize) -> V {
+        self.prep_next[col].clone()
+    }
+    #[inline]
+    fn public(&self, index: usize) -> V {
+        V::from(self.publics[index])
+    }
+    #[inline]
+    fn is_first_row(&self) -> V {
+        self.is_first_row.clone()
+    }
+    #[inline]
+    fn is_last_row(&self) -> V {
+        self.is_last_row.clone()
+    }
+    #[inline]
+    fn is_transition(&self) -> V {
+        self.is_transition.clone()
+    }
+    #[inline]
+    fn assert_zero(&mut self, _label: &'static str, value: V) {
+        self.fold(value.into());
+    }
+    fn interact(&mut self, bus: BusId, dir: Direction, fields: &[V], multiplicity: V) {
+        // Interaction k owns helper column k: h_k * fingerprint = ±multiplicity.
+        let k = self.n_interactions;
+        self.n_interactions += 1;
+        let h = self.perm_local[k];
+        let d = self.lookup.fingerprint(bus, fields);
+        let m: EF = multiplicity.into();
+        let c = match dir {
+            Direction::Send => h * d - m,
+            Direction::Receive => h * d + m,
+        };
+        self.fold(c);
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Row builder (debug checker, LogUp trace generation)
+// ---------------------------------------------------------------------------------------------
+
+/// An interaction evaluated on one concrete row.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RowInteraction {
+    pub bus: BusId,
+    pub dir: Direction,
+    pub fields: Vec<F>,
+    pub multiplicity: F,
+}
+
+/// Evaluates a chip on one concrete row of its trace.
+#[derive(Debug)]
+pub struct RowBuilder<'a> {
+    pub main_local: &'a [F],
+    pub main_next: &'a [F],
+    pub prep_local: &'a [F],
+    pub prep_next: &'a [F],
+    pub publics: &'a [F],
+    pub row: usize,
+    pub height: usize,
+    /// Labels of the constraints that do not hold on this row.
+    pub failures: Vec<&'static str>,
+    pub interactions: Vec<RowInteraction>,
+}
+
+impl AirBuilder for RowBuilder<'_> {
+    type Var = F;
+    fn main(&self, col: usize) -> F {
+        self.main_local[col]
+    }
+    fn main_next(&self, col: usize) -> F {
+        self.main_next[col]
+    }
+    fn prep(&self, col: usize) -> F {
+        self.prep_local[col]
+    }
+    fn prep_next(&self, col: usize) -> F {
+        self.prep_next[col]
+    }
+    fn public(&self, index: usize) -> F {
+        self.publics[index]
+    }
+    fn is_first_row(&self) -> F {
+        F::from_bool(self.row == 0)
+    }
+    fn is_last_row(&self) -> F {
+        F::from_bool(self.row + 1 == self.height)
+    }
+    fn is_transition(&self) -> F {
+        F::from_bool(self.row + 1 != self.height)
+    }
+    fn assert_zero(&mut self, label: &'static str, value: F) {
+        if value != F::ZERO {
+            self.failures.push(label);
+        }
+    }
+    fn interact(&mut self, bus: BusId, dir: Direction, fields: &[F], multiplicity: F) {
+        self.interactions.push(RowInteraction {
+            bus,
+            dir,
+            fields: fields.to_vec(),
+            multiplicity,
+        });
+    }
+}
+
+/// Runs `f` with a [`RowBuilder`] for row `r` of `main` (and `prep`), returning the builder.
+pub fn eval_row<'a>(
+    chip: &dyn Chip,
+    main: &'a Trace,
+    prep: Option<&'a Trace>,
+    publics: &'a [F],
+    r: usize,
+) -> RowBuilder<'a> {
+    let n = main.height();
+    let next = (r + 1) % n;
+    let (prep_local, prep_next): (&[F], &[F]) = match prep {
+        Some(p) => (p.row(r), p.row(next)),
+        None => (&[], &[]),
+    };
+    let mut b = RowBuilder {
+        main_local: main.row(r),
+        main_next: main.row(next),
+        prep_local,
+        prep_next,
+        publics,
+        row: r,
+        height: n,
+        failures: vec![],
+        interactions: vec![],
+    };
+    chip.eval_row(&mut b);
+    b
+}

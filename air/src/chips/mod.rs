@@ -1,0 +1,30 @@
+//! Chips. Each op family has its own module with its columns, trace generation and tests.
+//!
+//! - [`mac`]: a multiply-accumulate chain, the generic STARK benchmark.
+//! - [`range`]: a fixed table of the values `0..2^bits`, receiving range-check lookups.
+//! - [`transfer`]: a producer that sends indexed values and a consumer that receives and sums
+//!   them; together with [`range`] they exercise the bus across tables of different heights.
+
+pub mod mac;
+pub mod range;
+pub mod transfer;
+
+/// The bus on which range-check lookups travel: tuples `(value)`.
+pub const BUS_RANGE: crate::BusId = 0;
+/// The bus on which tensor values travel between chips: tuples `(index, value)`.
+pub const BUS_DATA: crate::BusId = 1;
+
+/// A small deterministic generator (SplitMix64) for example traces and tests.
+#[derive(Clone, Debug)]
+pub struct SplitMix64(pub u64);
+
+impl SplitMix64 {
+    /// The next 64 random bits.
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+}

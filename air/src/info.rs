@@ -1,0 +1,165 @@
+//! What a chip's symbolic evaluation tells about it: widths, degrees, interactions, and the
+//! canonical description that is hashed into the circuit id.
+
+use alloc::format;
+use alloc::string::String;
+use alloc::vec::Vec;
+
+use crate::air::{BusId, Chip, Direction, SymbolicBuilder};
+use crate::expr::{Expr, Var};
+
+/// A chip that cannot be proven as written.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ChipDefinitionError {
+    pub chip: String,
+    pub reason: String,
+}
+
+impl core::fmt::Display for ChipDefinitionError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(f, "chip `{}`: {}", self.chip, self.reason)
+    }
+}
+
+/// The shape of one interaction.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct InteractionShape {
+    pub bus: BusId,
+    pub dir: Direction,
+    pub arity: usize,
+}
+
+/// Everything the prover and verifier need to know about a chip besides its traces.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ChipInfo {
+    pub name: String,
+    pub width: usize,
+    pub prep_width: usize,
+    /// The height fixed by the preprocessed columns, if any.
+    pub prep_height: Option<usize>,
+    pub n_constraints: usize,
+    pub interactions: Vec<InteractionShape>,
+    /// The largest constraint degree, LogUp constraints included (selectors count 1).
+    pub max_degree: usize,
+    /// log2 of the number of quotient chunks.
+    pub log_quotient_degree: usize,
+    /// One more than the largest public-value index the chip reads (0 if none).
+    pub n_publics_read: usize,
+    /// Canonical encoding of the constraints and interactions.
+    pub description: Vec<u8>,
+}
+
+impl ChipInfo {
+    /// Number of LogUp columns (extension elements per row): one per interaction and the
+    /// running sum, or none for a chip without interactions.
+    pub fn perm_width(&self) -> usize {
+        if self.interactions.is_empty() { 0 } else { self.interactions.len() + 1 }
+    }
+
+    /// Number of quotient chunks.
+    pub fn quotient_degree(&self) -> usize {
+        1 << self.log_quotient_degree
+    }
+
+    /// Evaluates `chip` symbolically and checks that it is well formed.
+    pub fn of(chip: &dyn Chip) -> Result<Self, ChipDefinitionError> {
+        let name = chip.name();
+        let err = |reason: String| ChipDefinitionError { chip: name.clone(), reason };
+        let width = chip.width();
+        if width == 0 {
+            return Err(err("a chip needs at least one main column".into()));
+        }
+        let prep = chip.preprocessed_trace();
+        let (prep_width, prep_height) = match &prep {
+            Some(t) => {
+                let h = t.height();
+                if t.width == 0 || !h.is_power_of_two() {
+                    return Err(err(format!(
+                        "preprocessed trace is {}x{}; its height must be a power of two",
+                        h, t.width
+                    )));
+                }
+                (t.width, Some(h))
+            }
+            None => (0, None),
+        };
+        let mut sb = SymbolicBuilder::default();
+        chip.eval_symbolic(&mut sb);
+
+        let mut n_publics_read = 0;
+        let mut max_degree = 0;
+        let mut check = |e: &Expr| -> Result<usize, ChipDefinitionError> {
+            let mut bad = None;
+            visit(e, &mut |v| match v {
+                Var::Main { col, .. } if col >= width => bad = Some(format!("main column {col} of {width}")),
+                Var::Prep { col, .. } if col >= prep_width => {
+                    bad = Some(format!("preprocessed column {col} of {prep_width}"))
+                }
+                Var::Public(i) => n_publics_read = n_publics_read.max(i + 1),
+                _ => {}
+            });
+            match bad {
+                Some(b) => Err(err(format!("constraint reads {b}"))),
+                None => Ok(e.degree()),
+            }
+        };
+        let mut description = Vec::new();
+        description.extend_from_slice(&(name.len() as u64).to_le_bytes());
+        description.extend_from_slice(name.as_bytes());
+        description.extend_from_slice(&(width as u64).to_le_bytes());
+        description.extend_from_slice(&(prep_width as u64).to_le_bytes());
+        for (label, c) in &sb.constraints {
+            max_degree = max_degree.max(check(c)?);
+            description.extend_from_slice(&(label.len() as u64).to_le_bytes());
+            description.extend_from_slice(label.as_bytes());
+            c.encode(&mut description);
+        }
+        let mut interactions = Vec::new();
+        for i in &sb.interactions {
+            let mut field_degree = 0;
+            for f in &i.fields {
+                field_degree = field_degree.max(check(f)?);
+            }
+            let mult_degree = check(&i.multiplicity)?;
+            // h * fingerprint -/+ multiplicity, and the running-sum constraints (degree 2).
+            max_degree = max_degree.max((1 + field_degree).max(mult_degree)).max(2);
+            description.push(match i.dir {
+                Direction::Send => 0xf0,
+                Direction::Receive => 0xf1,
+            });
+            description.extend_from_slice(&i.bus.to_le_bytes());
+            description.extend_from_slice(&(i.fields.len() as u64).to_le_bytes());
+            for f in &i.fields {
+                f.encode(&mut description);
+            }
+            i.multiplicity.encode(&mut description);
+            interactions.push(InteractionShape { bus: i.bus, dir: i.dir, arity: i.fields.len() });
+        }
+        let chunks = max_degree.saturating_sub(1).max(1);
+        let log_quotient_degree = chunks.next_power_of_two().trailing_zeros() as usize;
+        Ok(ChipInfo {
+            name,
+            width,
+            prep_width,
+            prep_height,
+            n_constraints: sb.constraints.len(),
+            interactions,
+            max_degree,
+            log_quotient_degree,
+            n_publics_read,
+            description,
+        })
+    }
+}
+
+fn visit(e: &Expr, f: &mut impl FnMut(Var)) {
+    match e {
+        Expr::Const(_) => {}
+        Expr::Var(v) => f(*v),
+        Expr::Add(a, b) | Expr::Sub(a, b) | Expr::Mul(a, b) => {
+            visit(a, f);
+            visit(b, f);
+        }
+        Expr::Neg(a) => visit(a, f),
+    }
+}
