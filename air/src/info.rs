@@ -108,6 +108,7 @@ impl ChipInfo {
         description.extend_from_slice(name.as_bytes());
         description.extend_from_slice(&(width as u64).to_le_bytes());
         description.extend_from_slice(&(prep_width as u64).to_le_bytes());
+        description.extend_from_slice(&(prep_height.unwrap_or(0) as u64).to_le_bytes());
         for (label, c) in &sb.constraints {
             max_degree = max_degree.max(check(c)?);
             description.extend_from_slice(&(label.len() as u64).to_le_bytes());

@@ -1,0 +1,64 @@
+//! Why a proof was rejected.
+
+use alloc::string::String;
+
+/// A commitment phase, named in Merkle errors.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Phase {
+    Preprocessed,
+    Main,
+    Lookup,
+    Quotient,
+    /// Committed FRI layer `k` (1-based: layer 0 is not committed).
+    FriLayer(usize),
+}
+
+/// Every way a proof can fail verification. The verifier returns one of these on any input and
+/// never panics.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum VerifyError {
+    #[error("proof bytes end early")]
+    Truncated,
+    #[error("proof bytes do not decode: {0}")]
+    Malformed(String),
+    #[error("{0} bytes follow the proof")]
+    TrailingBytes(usize),
+    #[error("proof is {size} bytes, above the limit of {limit}")]
+    TooLarge { size: usize, limit: usize },
+    #[error("not a Sigil proof (bad magic)")]
+    BadMagic,
+    #[error("unsupported proof format version {0}")]
+    UnsupportedVersion(u16),
+    #[error("unsupported field id {0}")]
+    UnsupportedField(u8),
+    #[error("unsupported hash id {0}")]
+    UnsupportedHash(u8),
+    #[error("proof is for another circuit")]
+    WrongCircuit,
+    #[error("preprocessed commitments do not match the circuit id")]
+    CircuitIdMismatch,
+    #[error("conjectured security {bits} bits is below the required {required}")]
+    InsufficientSecurity { bits: u32, required: u32 },
+    #[error("{expected} public values expected, {found} given")]
+    PublicValuesLength { expected: usize, found: usize },
+    #[error("invalid proof shape: {0}")]
+    InvalidShape(&'static str),
+    #[error("non-canonical field element in {0}")]
+    NonCanonical(&'static str),
+    #[error("the out-of-domain point falls in a trace domain")]
+    OodPointInDomain,
+    #[error("the buses do not balance")]
+    BusImbalance,
+    #[error("constraints of chip `{chip}` do not match its quotient at the out-of-domain point")]
+    OodMismatch { chip: String },
+    #[error("query {query}: Merkle path of {phase:?} commitment does not reach its root")]
+    MerklePath { phase: Phase, query: usize },
+    #[error("query {query}: FRI layer {layer} is inconsistent with the layer below")]
+    FriFoldMismatch { query: usize, layer: usize },
+    #[error("query {query}: the final FRI polynomial does not match the last layer")]
+    FinalPolyMismatch { query: usize },
+    #[error("invalid proof-of-work nonce")]
+    InvalidPowNonce,
+    #[error("query {query}: index differs from the one drawn from the transcript")]
+    QueryIndexMismatch { query: usize },
+}

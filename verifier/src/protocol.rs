@@ -1,0 +1,160 @@
+//! What the prover and the verifier must agree on besides the proof: parameters, domains,
+//! how tables are grouped into commitments, and the order of columns in the DEEP combination.
+
+use alloc::vec::Vec;
+
+use p3_field::{Field, PrimeCharacteristicRing, TwoAdicField};
+use sigil_air::{ChipInfo, EF, F};
+
+/// The transcript's domain separator.
+pub const TRANSCRIPT_DOMAIN: &[u8] = b"sigil-stark-v1";
+/// The largest table height the protocol accepts (log2).
+pub const MAX_LOG_HEIGHT: usize = 26;
+
+/// Security parameters of a proof.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ProofOptions {
+    /// log2 of the LDE blowup factor (the inverse code rate).
+    pub log_blowup: u8,
+    /// Number of FRI queries.
+    pub n_queries: u16,
+    /// Proof-of-work bits before the queries are drawn.
+    pub grinding_bits: u8,
+    /// log2 of the number of coefficients of the last FRI polynomial (capped by the smallest
+    /// table).
+    pub log_final_poly_len: u8,
+}
+
+impl Default for ProofOptions {
+    /// Blowup 8, 28 queries, 16 grinding bits: 100 conjectured bits.
+    fn default() -> Self {
+        Self { log_blowup: 3, n_queries: 28, grinding_bits: 16, log_final_poly_len: 3 }
+    }
+}
+
+impl ProofOptions {
+    /// The conjectured security in bits for a proof whose largest LDE has `2^log_max_lde`
+    /// points: each query costs a cheating prover `log_blowup` bits (the conjecture of
+    /// ethSTARK, §5.10.1) and grinding adds its bits; the extension field's ~128 bits bound
+    /// the DEEP and out-of-domain steps, less the log of the largest domain.
+    pub fn conjectured_security_bits(&self, log_max_lde: usize) -> u32 {
+        let query = u32::from(self.log_blowup) * u32::from(self.n_queries)
+            + u32::from(self.grinding_bits);
+        let field = 128u32.saturating_sub(log_max_lde as u32 + 1);
+        query.min(field)
+    }
+}
+
+/// The coset shift of every LDE domain.
+pub fn lde_shift() -> F {
+    F::GENERATOR
+}
+
+/// The generator of the subgroup of order `2^log_n`.
+pub fn omega(log_n: usize) -> F {
+    F::two_adic_generator(log_n)
+}
+
+/// The row selectors and the vanishing polynomial of the trace domain of size `2^log_n`,
+/// evaluated at `x` outside it: `(is_first_row, is_last_row, is_transition, z_h)`, or `None`
+/// when `x` lies in the domain.
+pub fn selectors_at(x: EF, log_n: usize) -> Option<(EF, EF, EF, EF)> {
+    let n = F::from_u64(1u64 << log_n);
+    let g_inv = omega(log_n).inverse();
+    let z_h = x.exp_power_of_2(log_n) - EF::ONE;
+    let first = z_h * ((x - EF::ONE) * n).try_inverse()?;
+    let last = z_h * g_inv * ((x - g_inv) * n).try_inverse()?;
+    (z_h != EF::ZERO).then_some((first, last, x - g_inv, z_h))
+}
+
+/// Base-field widths of one table in each commitment phase.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PhaseWidths {
+    pub prep: usize,
+    pub main: usize,
+    /// Two base columns per LogUp column.
+    pub perm: usize,
+    /// Two base columns per quotient chunk.
+    pub quotient: usize,
+}
+
+impl PhaseWidths {
+    /// The widths of a chip's commitments.
+    pub fn of(info: &ChipInfo) -> Self {
+        Self {
+            prep: info.prep_width,
+            main: info.width,
+            perm: 2 * info.perm_width(),
+            quotient: 2 * info.quotient_degree(),
+        }
+    }
+    /// Columns opened at `z` (all) and at `z * g` (all but the quotient).
+    pub fn n_at_z(&self) -> usize {
+        self.prep + self.main + self.perm + self.quotient
+    }
+    /// Columns opened at `z * g`.
+    pub fn n_at_zg(&self) -> usize {
+        self.prep + self.main + self.perm
+    }
+}
+
+/// Tables committed together: equal heights, in circuit order.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Group {
+    pub log_height: usize,
+    pub tables: Vec<usize>,
+}
+
+/// Groups the tables whose `width(t) > 0` by height, tallest first.
+pub fn groups(log_heights: &[usize], width: impl Fn(usize) -> usize) -> Vec<Group> {
+    let mut hs: Vec<usize> = (0..log_heights.len())
+        .filter(|&t| width(t) > 0)
+        .map(|t| log_heights[t])
+        .collect();
+    hs.sort_unstable_by(|a, b| b.cmp(a));
+    hs.dedup();
+    hs.into_iter()
+        .map(|h| Group {
+            log_height: h,
+            tables: (0..log_heights.len()).filter(|&t| log_heights[t] == h && width(t) > 0).collect(),
+        })
+        .collect()
+}
+
+/// The FRI shape for a set of table heights: `(log_max_lde, log_final, n_folds)`.
+pub fn fri_shape(log_heights: &[usize], opts: &ProofOptions) -> (usize, usize, usize) {
+    let max = log_heights.iter().copied().max().unwrap_or(0);
+    let min = log_heights.iter().copied().min().unwrap_or(0);
+    let log_final = usize::from(opts.log_final_poly_len).min(min);
+    (max + usize::from(opts.log_blowup), log_final, max - log_final)
+}
+
+/// The DEEP coefficients of every table: powers of `lambda`, one per column opened at `z`
+/// (preprocessed, main, LogUp, quotient) then one per column opened at `z * g`.
+pub fn deep_coefficients(lambda: EF, widths: &[PhaseWidths]) -> Vec<(Vec<EF>, Vec<EF>)> {
+    let mut pow = EF::ONE;
+    let mut next = || {
+        let p = pow;
+        pow *= lambda;
+        p
+    };
+    widths
+        .iter()
+        .map(|w| {
+            let z: Vec<EF> = (0..w.n_at_z()).map(|_| next()).collect();
+            let zg: Vec<EF> = (0..w.n_at_zg()).map(|_| next()).collect();
+            (z, zg)
+        })
+        .collect()
+}
+
+/// Evaluates a polynomial with extension coefficients (lowest first) at `x`.
+pub fn eval_poly(coeffs: &[EF], x: EF) -> EF {
+    coeffs.iter().rev().fold(EF::ZERO, |acc, &c| acc * x + c)
+}
+
+/// The extension values of columns opened coordinate by coordinate: `v[2c] + X v[2c+1]`.
+pub fn recombine(v: &[EF]) -> Vec<EF> {
+    let x = sigil_air::field::ef_x();
+    v.chunks_exact(2).map(|p| p[0] + x * p[1]).collect()
+}

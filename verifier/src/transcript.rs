@@ -1,0 +1,86 @@
+//! The Fiat–Shamir transcript: a hash chain that absorbs everything the verifier reads, in
+//! order, and squeezes challenges from it.
+
+use p3_field::PrimeCharacteristicRing;
+use sigil_air::field::{P, ef_from_base};
+use sigil_air::{EF, F};
+
+use crate::hash::{ActiveHasher, Digest, Hasher};
+
+/// The transcript state.
+#[derive(Clone, Debug)]
+pub struct Transcript {
+    state: Digest,
+    counter: u64,
+}
+
+impl Transcript {
+    /// A transcript for protocol `domain`.
+    pub fn new(domain: &[u8]) -> Self {
+        Self { state: ActiveHasher::hash_bytes(&[b"sigil-transcript", domain]), counter: 0 }
+    }
+
+    /// Absorbs labelled bytes.
+    pub fn absorb(&mut self, label: &[u8], bytes: &[u8]) {
+        let len = (bytes.len() as u64).to_le_bytes();
+        self.state = ActiveHasher::hash_bytes(&[&self.state, label, &len, bytes]);
+        self.counter = 0;
+    }
+
+    /// Absorbs a list of canonical `u64`s.
+    pub fn absorb_u64s(&mut self, label: &[u8], values: &[u64]) {
+        let mut bytes = alloc::vec::Vec::with_capacity(values.len() * 8);
+        for v in values {
+            bytes.extend_from_slice(&v.to_le_bytes());
+        }
+        self.absorb(label, &bytes);
+    }
+
+    /// Absorbs digests.
+    pub fn absorb_digests(&mut self, label: &[u8], digests: &[Digest]) {
+        self.absorb(label, digests.as_flattened());
+    }
+
+    fn squeeze(&mut self) -> Digest {
+        let c = self.counter.to_le_bytes();
+        self.counter += 1;
+        ActiveHasher::hash_bytes(&[&self.state, b"squeeze", &c])
+    }
+
+    /// 64 uniformly random bits.
+    pub fn sample_u64(&mut self) -> u64 {
+        let d = self.squeeze();
+        let mut b = [0u8; 8];
+        b.copy_from_slice(&d[..8]);
+        u64::from_le_bytes(b)
+    }
+
+    /// A uniformly random base-field element (rejection sampling).
+    pub fn sample_f(&mut self) -> F {
+        loop {
+            let v = self.sample_u64();
+            if v < P {
+                return F::from_u64(v);
+            }
+        }
+    }
+
+    /// A uniformly random extension-field element.
+    pub fn sample_ef(&mut self) -> EF {
+        ef_from_base([self.sample_f(), self.sample_f()])
+    }
+
+    /// A uniformly random index below `2^bits`.
+    pub fn sample_bits(&mut self, bits: usize) -> u64 {
+        let v = self.sample_u64();
+        if bits >= 64 { v } else { v & ((1u64 << bits) - 1) }
+    }
+
+    /// Whether `nonce` solves the proof-of-work puzzle of `bits` leading zero bits.
+    pub fn check_pow(&self, bits: u8, nonce: u64) -> bool {
+        let d = ActiveHasher::hash_bytes(&[&self.state, b"pow", &nonce.to_le_bytes()]);
+        let mut b = [0u8; 8];
+        b.copy_from_slice(&d[..8]);
+        u64::from_be_bytes(b).leading_zeros() >= u32::from(bits)
+    }
+}

@@ -1,0 +1,453 @@
+//! The verifier.
+//!
+//! Order of checks: decode; header; public values; shape (after which every length below is
+//! known to match); circuit id; transcript replay up to the out-of-domain point; bus balance;
+//! the out-of-domain constraint check of every table; the FRI challenges; then per query the
+//! Merkle openings, the DEEP values, every fold and the final polynomial, all at the claimed
+//! indices; then the proof of work; then the claimed indices against the drawn ones.
+
+use alloc::vec::Vec;
+
+use p3_field::{Field, PrimeCharacteristicRing};
+use sigil_air::field::{ef_from_canonical, f_from_canonical, f_to_u64};
+use sigil_air::{ConstraintFolder, EF, F, LookupChallenges};
+
+use crate::circuit::Circuit;
+use crate::error::{Phase, VerifyError};
+use crate::hash::{ActiveHasher, Hasher};
+use crate::merkle::root_from_path;
+use crate::proof::{
+    CircuitId, FIELD_GOLDILOCKS_EXT2, FORMAT_VERSION, MAGIC, MerkleOpening, Proof, Words,
+};
+use crate::protocol::{
+    Group, MAX_LOG_HEIGHT, PhaseWidths, ProofOptions, TRANSCRIPT_DOMAIN, deep_coefficients,
+    eval_poly, fri_shape, groups, lde_shift, omega, recombine, selectors_at,
+};
+use crate::transcript::Transcript;
+
+/// What the verifier demands of a proof besides validity.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct VerifierOptions {
+    /// Proofs whose conjectured security is below this are rejected.
+    pub min_security_bits: u32,
+    /// Proofs longer than this are rejected before decoding.
+    pub max_proof_bytes: usize,
+}
+
+impl Default for VerifierOptions {
+    fn default() -> Self {
+        Self { min_security_bits: 100, max_proof_bytes: 64 << 20 }
+    }
+}
+
+/// Decodes proof bytes, rejecting truncated, malformed, oversized or padded input.
+pub fn decode_proof(bytes: &[u8], max_bytes: usize) -> Result<Proof, VerifyError> {
+    if bytes.len() > max_bytes {
+        return Err(VerifyError::TooLarge { size: bytes.len(), limit: max_bytes });
+    }
+    match postcard::take_from_bytes::<Proof>(bytes) {
+        Ok((p, rest)) if rest.is_empty() => Ok(p),
+        Ok((_, rest)) => Err(VerifyError::TrailingBytes(rest.len())),
+        Err(postcard::Error::DeserializeUnexpectedEnd) => Err(VerifyError::Truncated),
+        Err(e) => Err(VerifyError::Malformed(alloc::format!("{e}"))),
+    }
+}
+
+/// Verifies proof bytes against a circuit, its id and the public values.
+pub fn verify(
+    circuit: &Circuit,
+    circuit_id: &CircuitId,
+    publics: &[F],
+    proof_bytes: &[u8],
+    opts: &VerifierOptions,
+) -> Result<(), VerifyError> {
+    let proof = decode_proof(proof_bytes, opts.max_proof_bytes)?;
+    verify_proof(circuit, circuit_id, publics, &proof, opts)
+}
+
+fn shape(ok: bool, what: &'static str) -> Result<(), VerifyError> {
+    if ok { Ok(()) } else { Err(VerifyError::InvalidShape(what)) }
+}
+
+fn felts(w: &Words, what: &'static str) -> Result<Vec<F>, VerifyError> {
+    w.0.iter().map(|&v| f_from_canonical(v).ok_or(VerifyError::NonCanonical(what))).collect()
+}
+
+fn efs(w: &Words, what: &'static str) -> Result<Vec<EF>, VerifyError> {
+    w.0.chunks_exact(2)
+        .map(|c| ef_from_canonical([c[0], c[1]]).ok_or(VerifyError::NonCanonical(what)))
+        .collect()
+}
+
+/// The options a proof header declares.
+fn header_options(proof: &Proof) -> ProofOptions {
+    ProofOptions {
+        log_blowup: proof.header.log_blowup,
+        n_queries: proof.header.n_queries,
+        grinding_bits: proof.header.grinding_bits,
+        log_final_poly_len: proof.header.log_final_poly_len,
+    }
+}
+
+/// The decoded openings of one table at `z` and `z * g`.
+struct Opened {
+    prep_local: Vec<EF>,
+    prep_next: Vec<EF>,
+    main_local: Vec<EF>,
+    main_next: Vec<EF>,
+    perm_local: Vec<EF>,
+    perm_next: Vec<EF>,
+    quotient: Vec<EF>,
+}
+
+/// Verifies a decoded proof.
+pub fn verify_proof(
+    circuit: &Circuit,
+    circuit_id: &CircuitId,
+    publics: &[F],
+    proof: &Proof,
+    opts: &VerifierOptions,
+) -> Result<(), VerifyError> {
+    // ---- Header ------------------------------------------------------------------------------
+    let h = &proof.header;
+    if h.magic != MAGIC {
+        return Err(VerifyError::BadMagic);
+    }
+    if h.version != FORMAT_VERSION {
+        return Err(VerifyError::UnsupportedVersion(h.version));
+    }
+    if h.field != FIELD_GOLDILOCKS_EXT2 {
+        return Err(VerifyError::UnsupportedField(h.field));
+    }
+    if h.hash != ActiveHasher::ID {
+        return Err(VerifyError::UnsupportedHash(h.hash));
+    }
+    if &h.circuit_id != circuit_id {
+        return Err(VerifyError::WrongCircuit);
+    }
+    shape((1..=6).contains(&h.log_blowup), "log_blowup must be in 1..=6")?;
+    shape((1..=512).contains(&h.n_queries), "n_queries must be in 1..=512")?;
+    shape(h.grinding_bits <= 40, "grinding_bits must be at most 40")?;
+    shape(h.log_final_poly_len <= 12, "log_final_poly_len must be at most 12")?;
+    let popts = header_options(proof);
+    // The field bound is checked again below with the real sizes; the query bound first.
+    let bound = popts.conjectured_security_bits(0);
+    if bound < opts.min_security_bits {
+        return Err(VerifyError::InsufficientSecurity { bits: bound, required: opts.min_security_bits });
+    }
+    if publics.len() != circuit.n_publics {
+        return Err(VerifyError::PublicValuesLength {
+            expected: circuit.n_publics,
+            found: publics.len(),
+        });
+    }
+
+    // ---- Shape -------------------------------------------------------------------------------
+    let n_tables = circuit.n_tables();
+    shape(proof.log_heights.len() == n_tables, "one height per table")?;
+    let log_heights: Vec<usize> = proof.log_heights.iter().map(|&x| usize::from(x)).collect();
+    let log_blowup = usize::from(h.log_blowup);
+    for (info, &lh) in circuit.infos.iter().zip(&log_heights) {
+        shape((1..=MAX_LOG_HEIGHT).contains(&lh), "table height out of range")?;
+        if let Some(ph) = info.prep_height {
+            shape(1usize << lh == ph, "table height differs from its preprocessed height")?;
+        }
+        shape(info.quotient_degree() <= 1 << log_blowup, "constraint degree exceeds the blowup")?;
+    }
+    let (log_max_lde, log_final, n_folds) = fri_shape(&log_heights, &popts);
+    let bits = popts.conjectured_security_bits(log_max_lde);
+    if bits < opts.min_security_bits {
+        return Err(VerifyError::InsufficientSecurity { bits, required: opts.min_security_bits });
+    }
+    let widths: Vec<PhaseWidths> = circuit.infos.iter().map(PhaseWidths::of).collect();
+    let g_prep = groups(&log_heights, |t| widths[t].prep);
+    let g_main = groups(&log_heights, |t| widths[t].main);
+    let g_perm = groups(&log_heights, |t| widths[t].perm);
+    let g_quot = groups(&log_heights, |t| widths[t].quotient);
+    shape(proof.prep_roots.len() == g_prep.len(), "one preprocessed root per group")?;
+    shape(proof.main_roots.len() == g_main.len(), "one main root per group")?;
+    shape(proof.perm_roots.len() == g_perm.len(), "one lookup root per group")?;
+    shape(proof.quotient_roots.len() == g_quot.len(), "one quotient root per group")?;
+    let n_lookup_tables = widths.iter().filter(|w| w.perm > 0).count();
+    shape(proof.cumulative_sums.0.len() == 2 * n_lookup_tables, "one LogUp sum per lookup table")?;
+    shape(proof.openings.len() == n_tables, "one opening per table")?;
+    for (o, w) in proof.openings.iter().zip(&widths) {
+        shape(o.prep_local.0.len() == 2 * w.prep && o.prep_next.0.len() == 2 * w.prep, "preprocessed openings")?;
+        shape(o.main_local.0.len() == 2 * w.main && o.main_next.0.len() == 2 * w.main, "main openings")?;
+        shape(o.perm_local.0.len() == 2 * w.perm && o.perm_next.0.len() == 2 * w.perm, "lookup openings")?;
+        shape(o.quotient.0.len() == 2 * w.quotient, "quotient openings")?;
+    }
+    let fri = &proof.fri;
+    shape(fri.layer_roots.len() == n_folds.saturating_sub(1), "one root per committed FRI layer")?;
+    shape(fri.final_poly.0.len() == 2 << log_final, "final polynomial length")?;
+    shape(fri.queries.len() == usize::from(h.n_queries), "one opening per query")?;
+    let group_width = |g: &Group, w: fn(&PhaseWidths) -> usize| -> usize {
+        g.tables.iter().map(|&t| w(&widths[t])).sum()
+    };
+    let check_openings = |os: &[MerkleOpening], gs: &[Group], w: fn(&PhaseWidths) -> usize| {
+        os.len() == gs.len()
+            && os.iter().zip(gs).all(|(o, g)| {
+                o.values.0.len() == 2 * group_width(g, w)
+                    && o.siblings.len() == g.log_height + log_blowup - 1
+            })
+    };
+    for q in &fri.queries {
+        shape(q.index < 1u64 << (log_max_lde - 1), "query index out of range")?;
+        shape(check_openings(&q.prep, &g_prep, |w| w.prep), "preprocessed query openings")?;
+        shape(check_openings(&q.main, &g_main, |w| w.main), "main query openings")?;
+        shape(check_openings(&q.perm, &g_perm, |w| w.perm), "lookup query openings")?;
+        shape(check_openings(&q.quotient, &g_quot, |w| w.quotient), "quotient query openings")?;
+        shape(q.fri_layers.len() == n_folds.saturating_sub(1), "one opening per FRI layer")?;
+        for (k, l) in q.fri_layers.iter().enumerate() {
+            shape(
+                l.values.0.len() == 4 && l.siblings.len() == log_max_lde - (k + 1) - 1,
+                "FRI layer opening",
+            )?;
+        }
+    }
+
+    // ---- Circuit id ----------------------------------------------------------------------------
+    if circuit.circuit_id(h.log_blowup, &proof.prep_roots) != *circuit_id {
+        return Err(VerifyError::CircuitIdMismatch);
+    }
+
+    // ---- Transcript up to the out-of-domain point ----------------------------------------------
+    let mut tr = Transcript::new(TRANSCRIPT_DOMAIN);
+    let header_bytes = postcard::to_allocvec(&proof.header)
+        .map_err(|_| VerifyError::InvalidShape("header does not serialize"))?;
+    tr.absorb(b"header", &header_bytes);
+    tr.absorb(b"heights", &proof.log_heights);
+    let pub_words: Vec<u64> = publics.iter().map(|&p| f_to_u64(p)).collect();
+    tr.absorb_u64s(b"publics", &pub_words);
+    tr.absorb_digests(b"prep", &proof.prep_roots);
+    tr.absorb_digests(b"main", &proof.main_roots);
+    let lookup = LookupChallenges { beta: tr.sample_ef(), gamma: tr.sample_ef() };
+    tr.absorb_digests(b"perm", &proof.perm_roots);
+    tr.absorb_u64s(b"sums", &proof.cumulative_sums.0);
+    let alpha = tr.sample_ef();
+    tr.absorb_digests(b"quotient", &proof.quotient_roots);
+    let z = tr.sample_ef();
+    for o in &proof.openings {
+        for w in [&o.prep_local, &o.prep_next, &o.main_local, &o.main_next, &o.perm_local, &o.perm_next, &o.quotient] {
+            tr.absorb_u64s(b"open", &w.0);
+        }
+    }
+    let lambda = tr.sample_ef();
+
+    // ---- Bus balance -----------------------------------------------------------------------------
+    let sums = efs(&proof.cumulative_sums, "LogUp sums")?;
+    if sums.iter().copied().sum::<EF>() != EF::ZERO {
+        return Err(VerifyError::BusImbalance);
+    }
+
+    // ---- Out-of-domain check ---------------------------------------------------------------------
+    let mut opened = Vec::with_capacity(n_tables);
+    let mut sum_iter = sums.iter();
+    for (t, chip) in circuit.chips.iter().enumerate() {
+        let o = &proof.openings[t];
+        let info = &circuit.infos[t];
+        let lh = log_heights[t];
+        let op = Opened {
+            prep_local: efs(&o.prep_local, "openings")?,
+            prep_next: efs(&o.prep_next, "openings")?,
+            main_local: efs(&o.main_local, "openings")?,
+            main_next: efs(&o.main_next, "openings")?,
+            perm_local: efs(&o.perm_local, "openings")?,
+            perm_next: efs(&o.perm_next, "openings")?,
+            quotient: efs(&o.quotient, "openings")?,
+        };
+        let (first, last, trans, z_h) = selectors_at(z, lh).ok_or(VerifyError::OodPointInDomain)?;
+        let perm_local = recombine(&op.perm_local);
+        let perm_next = recombine(&op.perm_next);
+        let cumulative_sum = if info.interactions.is_empty() {
+            EF::ZERO
+        } else {
+            *sum_iter.next().ok_or(VerifyError::InvalidShape("LogUp sums"))?
+        };
+        let mut folder = ConstraintFolder {
+            main_local: &op.main_local,
+            main_next: &op.main_next,
+            prep_local: &op.prep_local,
+            prep_next: &op.prep_next,
+            publics,
+            is_first_row: first,
+            is_last_row: last,
+            is_transition: trans,
+            alpha,
+            acc: EF::ZERO,
+            perm_local: &perm_local,
+            perm_next: &perm_next,
+            lookup,
+            cumulative_sum,
+            n_interactions: 0,
+        };
+        chip.eval_ext(&mut folder);
+        folder.finish_lookups();
+        let z_n = z.exp_power_of_2(lh);
+        let chunks = recombine(&op.quotient);
+        let mut quotient = EF::ZERO;
+        let mut zpow = EF::ONE;
+        for c in chunks {
+            quotient += zpow * c;
+            zpow *= z_n;
+        }
+        if folder.acc != z_h * quotient {
+            return Err(VerifyError::OodMismatch { chip: info.name.clone() });
+        }
+        opened.push(op);
+    }
+
+    // ---- FRI challenges --------------------------------------------------------------------------
+    let mut betas = Vec::with_capacity(n_folds);
+    if n_folds > 0 {
+        betas.push(tr.sample_ef());
+    }
+    for root in &fri.layer_roots {
+        tr.absorb_digests(b"fri", core::slice::from_ref(root));
+        betas.push(tr.sample_ef());
+    }
+    tr.absorb_u64s(b"final", &fri.final_poly.0);
+    let final_poly = efs(&fri.final_poly, "final polynomial")?;
+
+    // DEEP constants per table: the combined openings at z and at z*g.
+    let coeffs = deep_coefficients(lambda, &widths);
+    let mut deep_const = Vec::with_capacity(n_tables);
+    for (t, op) in opened.iter().enumerate() {
+        let (cz, czg) = &coeffs[t];
+        let at_z = op.prep_local.iter().chain(&op.main_local).chain(&op.perm_local).chain(&op.quotient);
+        let at_zg = op.prep_next.iter().chain(&op.main_next).chain(&op.perm_next);
+        let a: EF = at_z.zip(cz).map(|(v, c)| *v * *c).sum();
+        let b: EF = at_zg.zip(czg).map(|(v, c)| *v * *c).sum();
+        let zg = z * omega(log_heights[t]);
+        deep_const.push((a, b, zg));
+    }
+
+    // ---- Queries ---------------------------------------------------------------------------------
+    let shift = lde_shift();
+    let two_inv = F::TWO.inverse();
+    for (qi, q) in fri.queries.iter().enumerate() {
+        // Merkle openings of the four phases, at leaf `index mod N/2` of each group.
+        let phases: [(&[MerkleOpening], &[crate::hash::Digest], &[Group], Phase); 4] = [
+            (&q.prep, &proof.prep_roots, &g_prep, Phase::Preprocessed),
+            (&q.main, &proof.main_roots, &g_main, Phase::Main),
+            (&q.perm, &proof.perm_roots, &g_perm, Phase::Lookup),
+            (&q.quotient, &proof.quotient_roots, &g_quot, Phase::Quotient),
+        ];
+        let mut values: Vec<Vec<Vec<F>>> = Vec::with_capacity(4);
+        for (os, roots, gs, phase) in phases {
+            let mut vs = Vec::with_capacity(os.len());
+            for ((o, root), g) in os.iter().zip(roots).zip(gs) {
+                let leaf = q.index % (1u64 << (g.log_height + log_blowup - 1));
+                let v = felts(&o.values, "Merkle leaf")?;
+                if root_from_path(&v, leaf, &o.siblings) != *root {
+                    return Err(VerifyError::MerklePath { phase, query: qi });
+                }
+                vs.push(v);
+            }
+            values.push(vs);
+        }
+        // The row of table `t` at LDE position `pos` in each phase, concatenated.
+        let row_of = |t: usize, pos: u64| -> Vec<F> {
+            let lde = log_heights[t] + log_blowup;
+            let half = (pos >> (lde - 1)) & 1;
+            let mut row = Vec::with_capacity(widths[t].n_at_z());
+            let ws = [widths[t].prep, widths[t].main, widths[t].perm, widths[t].quotient];
+            for (p, gs) in [&g_prep, &g_main, &g_perm, &g_quot].into_iter().enumerate() {
+                let Some(gi) = gs.iter().position(|g| g.tables.contains(&t)) else { continue };
+                let gw: usize = match p {
+                    0 => group_width(&gs[gi], |w| w.prep),
+                    1 => group_width(&gs[gi], |w| w.main),
+                    2 => group_width(&gs[gi], |w| w.perm),
+                    _ => group_width(&gs[gi], |w| w.quotient),
+                };
+                let off: usize = gs[gi]
+                    .tables
+                    .iter()
+                    .take_while(|&&u| u != t)
+                    .map(|&u| [widths[u].prep, widths[u].main, widths[u].perm, widths[u].quotient][p])
+                    .sum();
+                let start = half as usize * gw + off;
+                row.extend_from_slice(&values[p][gi][start..start + ws[p]]);
+            }
+            row
+        };
+        // The DEEP value of table `t` at LDE position `pos`.
+        let deep = |t: usize, pos: u64| -> Result<EF, VerifyError> {
+            let lde = log_heights[t] + log_blowup;
+            let x = shift * omega(lde).exp_u64(pos);
+            let row = row_of(t, pos);
+            let (cz, czg) = &coeffs[t];
+            let (a_z, a_zg, zg) = deep_const[t];
+            let a: EF = row.iter().zip(cz).map(|(v, c)| *c * *v).sum();
+            let b: EF = row.iter().zip(czg).map(|(v, c)| *c * *v).sum();
+            let dz = (EF::from(x) - z).try_inverse().ok_or(VerifyError::OodPointInDomain)?;
+            let dzg = (EF::from(x) - zg).try_inverse().ok_or(VerifyError::OodPointInDomain)?;
+            Ok((a - a_z) * dz + (b - a_zg) * dzg)
+        };
+        let deep_sum = |log_lde: usize, pos: u64| -> Result<EF, VerifyError> {
+            let mut s = EF::ZERO;
+            for t in (0..n_tables).filter(|&t| log_heights[t] + log_blowup == log_lde) {
+                s += deep(t, pos)?;
+            }
+            Ok(s)
+        };
+
+        let half0 = 1u64 << (log_max_lde - 1);
+        let mut pair = (deep_sum(log_max_lde, q.index)?, deep_sum(log_max_lde, q.index + half0)?);
+        let mut pos = q.index; // pair index in the current layer
+        let mut cur = EF::ZERO;
+        for k in 0..n_folds {
+            let log_n = log_max_lde - k;
+            if k >= 1 {
+                let o = &fri.layer_roots[k - 1];
+                let layer = &q.fri_layers[k - 1];
+                let half = 1u64 << (log_n - 1);
+                let leaf = pos % half;
+                let v = felts(&layer.values, "FRI layer")?;
+                if root_from_path(&v, leaf, &layer.siblings) != *o {
+                    return Err(VerifyError::MerklePath { phase: Phase::FriLayer(k), query: qi });
+                }
+                let (a, b) = (
+                    ef_from_canonical([layer.values.0[0], layer.values.0[1]]).unwrap_or_default(),
+                    ef_from_canonical([layer.values.0[2], layer.values.0[3]]).unwrap_or_default(),
+                );
+                let mine = if pos >= half { b } else { a };
+                if mine != cur {
+                    return Err(VerifyError::FriFoldMismatch { query: qi, layer: k });
+                }
+                pair = (a, b);
+                pos = leaf;
+            }
+            let x = shift.exp_power_of_2(k) * omega(log_n).exp_u64(pos);
+            let (a, b) = pair;
+            let beta = betas[k];
+            cur = (a + b) * two_inv + beta * (a - b) * (x + x).inverse();
+            cur += beta.square() * deep_sum(log_n - 1, pos)?;
+        }
+        let log_last = log_max_lde - n_folds;
+        let last_shift = shift.exp_power_of_2(n_folds);
+        if n_folds == 0 {
+            let x = last_shift * omega(log_last).exp_u64(q.index);
+            if eval_poly(&final_poly, x.into()) != pair.0 || eval_poly(&final_poly, (-x).into()) != pair.1 {
+                return Err(VerifyError::FinalPolyMismatch { query: qi });
+            }
+        } else {
+            let y = last_shift * omega(log_last).exp_u64(pos);
+            if eval_poly(&final_poly, y.into()) != cur {
+                return Err(VerifyError::FinalPolyMismatch { query: qi });
+            }
+        }
+    }
+
+    // ---- Proof of work and query indices ---------------------------------------------------------
+    if !tr.check_pow(h.grinding_bits, fri.pow_nonce) {
+        return Err(VerifyError::InvalidPowNonce);
+    }
+    tr.absorb_u64s(b"pow", &[fri.pow_nonce]);
+    for (qi, q) in fri.queries.iter().enumerate() {
+        if tr.sample_bits(log_max_lde - 1) != q.index {
+            return Err(VerifyError::QueryIndexMismatch { query: qi });
+        }
+    }
+    Ok(())
+}
