@@ -1,0 +1,44 @@
+//! The backend: small operation traits that the prover is written against. The CPU backend
+//! ([`crate::cpu::CpuBackend`]) is the reference; a GPU backend must produce the same bytes.
+
+use p3_matrix::dense::RowMajorMatrix;
+use sigil_air::{EF, F};
+use sigil_verifier::merkle::MerkleTree;
+
+/// Polynomial transforms over columns.
+pub trait NttOps {
+    /// Treats each column of `trace` (height `n`) as evaluations over the subgroup of order `n`
+    /// and evaluates it over `shift * K`, `|K| = n << log_blowup`, in natural order.
+    fn coset_lde(&self, trace: RowMajorMatrix<F>, log_blowup: usize, shift: F) -> RowMajorMatrix<F>;
+    /// Coefficients (lowest first) of the columns of `evals`, given over `shift * H`.
+    fn coset_interpolate(&self, evals: RowMajorMatrix<F>, shift: F) -> RowMajorMatrix<F>;
+    /// Evaluations over `shift * H` of the columns of `coeffs` (`H` of the matrix's height).
+    fn coset_evaluate(&self, coeffs: RowMajorMatrix<F>, shift: F) -> RowMajorMatrix<F>;
+}
+
+/// Merkle commitments.
+pub trait MerkleOps {
+    /// Commits to matrices of equal height `N`: leaf `j < N/2` hashes row `j` of every matrix,
+    /// then row `j + N/2` of every matrix.
+    ///
+    /// # Soundness
+    /// The verifier recomputes leaves in exactly this layout; any other order breaks every
+    /// opening.
+    fn commit_pairs(&self, mats: &[&RowMajorMatrix<F>]) -> MerkleTree;
+    /// Commits to an extension-field codeword the same way (FRI layers).
+    fn commit_ext_pairs(&self, evals: &[EF]) -> MerkleTree;
+}
+
+/// FRI folding.
+pub trait FriOps {
+    /// Folds evaluations over `shift * H` (size `N`) into evaluations over `shift^2 * H^2`:
+    /// `f'(x^2) = (f(x) + f(-x)) / 2 + beta (f(x) - f(-x)) / (2x)`.
+    fn fold(&self, evals: &[EF], beta: EF, shift: F) -> Vec<EF>;
+}
+
+
+/// Everything the prover needs from a backend.
+pub trait Backend: NttOps + MerkleOps + FriOps + Send + Sync {
+    /// A name for reports.
+    fn name(&self) -> &'static str;
+}

@@ -1,0 +1,124 @@
+//! The CPU backend: p3-dft for transforms, Blake3 Merkle trees, all parallel with rayon when
+//! the `parallel` feature is on.
+
+use p3_dft::{Radix2DitParallel, TwoAdicSubgroupDft};
+use p3_field::{Field, PrimeCharacteristicRing, batch_multiplicative_inverse};
+use p3_matrix::Matrix;
+use p3_matrix::dense::RowMajorMatrix;
+use p3_maybe_rayon::prelude::*;
+use sigil_air::field::ef_to_base;
+use sigil_air::{EF, F};
+use sigil_verifier::hash::{ActiveHasher, Digest, Hasher};
+use sigil_verifier::merkle::MerkleTree;
+use sigil_verifier::protocol::omega;
+
+use crate::backend::{Backend, FriOps, MerkleOps, NttOps};
+
+/// The reference backend.
+#[derive(Clone, Debug, Default)]
+pub struct CpuBackend {
+    dft: Radix2DitParallel<F>,
+}
+
+impl Backend for CpuBackend {
+    fn name(&self) -> &'static str {
+        "cpu"
+    }
+}
+
+impl NttOps for CpuBackend {
+    fn coset_lde(&self, trace: RowMajorMatrix<F>, log_blowup: usize, shift: F) -> RowMajorMatrix<F> {
+        self.dft.coset_lde_batch(trace, log_blowup, shift).to_row_major_matrix()
+    }
+    fn coset_interpolate(&self, evals: RowMajorMatrix<F>, shift: F) -> RowMajorMatrix<F> {
+        self.dft.coset_idft_batch(evals, shift)
+    }
+    fn coset_evaluate(&self, coeffs: RowMajorMatrix<F>, shift: F) -> RowMajorMatrix<F> {
+        self.dft.coset_dft_batch(coeffs, shift).to_row_major_matrix()
+    }
+}
+
+/// Builds the inner nodes of a heap-ordered tree over `leaves` in parallel, layer by layer.
+fn tree_from_leaves(leaves: Vec<Digest>) -> MerkleTree {
+    let n = leaves.len();
+    let mut nodes = vec![[0u8; 32]; n];
+    nodes.extend(leaves);
+    let mut width = n / 2;
+    while width >= 1 {
+        let (upper, lower) = nodes.split_at_mut(2 * width);
+        let parents = &mut upper[width..];
+        let children = &lower[..2 * width];
+        parents.par_iter_mut().enumerate().for_each(|(i, p)| {
+            *p = ActiveHasher::hash_node(&children[2 * i], &children[2 * i + 1]);
+        });
+        width /= 2;
+    }
+    MerkleTree { nodes }
+}
+
+impl MerkleOps for CpuBackend {
+    fn commit_pairs(&self, mats: &[&RowMajorMatrix<F>]) -> MerkleTree {
+        let n = mats[0].height();
+        let half = n / 2;
+        let total: usize = mats.iter().map(|m| m.width()).sum();
+        let leaves: Vec<Digest> = (0..half)
+            .into_par_iter()
+            .map_init(
+                || Vec::with_capacity(2 * total),
+                |buf, j| {
+                    buf.clear();
+                    for r in [j, j + half] {
+                        for m in mats {
+                            let w = m.width();
+                            buf.extend_from_slice(&m.values[r * w..(r + 1) * w]);
+                        }
+                    }
+                    ActiveHasher::hash_leaf(buf)
+                },
+            )
+            .collect();
+        tree_from_leaves(leaves)
+    }
+
+    fn commit_ext_pairs(&self, evals: &[EF]) -> MerkleTree {
+        let half = evals.len() / 2;
+        let leaves: Vec<Digest> = (0..half)
+            .into_par_iter()
+            .map(|j| {
+                let [a0, a1] = ef_to_base(evals[j]);
+                let [b0, b1] = ef_to_base(evals[j + half]);
+                ActiveHasher::hash_leaf(&[a0, a1, b0, b1])
+            })
+            .collect();
+        tree_from_leaves(leaves)
+    }
+}
+
+impl FriOps for CpuBackend {
+    fn fold(&self, evals: &[EF], beta: EF, shift: F) -> Vec<EF> {
+        let n = evals.len();
+        let half = n / 2;
+        let log_n = n.trailing_zeros() as usize;
+        let w = omega(log_n);
+        // 1 / (2x) for x = shift * w^j, j < N/2.
+        let xs: Vec<F> = {
+            let mut v = Vec::with_capacity(half);
+            let mut x = shift.double();
+            for _ in 0..half {
+                v.push(x);
+                x *= w;
+            }
+            v
+        };
+        let inv = batch_multiplicative_inverse(&xs);
+        let two_inv = F::TWO.inverse();
+        (0..half)
+            .into_par_iter()
+            .map(|j| {
+                let a = evals[j];
+                let b = evals[j + half];
+                (a + b) * two_inv + beta * (a - b) * inv[j]
+            })
+            .collect()
+    }
+}

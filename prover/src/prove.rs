@@ -1,0 +1,794 @@
+//! The multi-table STARK prover.
+//!
+//! 1. Commit every table's main trace (LDE on a coset, Merkle tree per group of equal height).
+//! 2. Draw the LogUp challenges; build, extend and commit every table's LogUp columns.
+//! 3. Draw `alpha`; compute, split, extend and commit every table's quotient.
+//! 4. Draw `z`; open every column at `z` and `z * g`.
+//! 5. Draw `lambda`; build the DEEP codewords and run FRI over all heights at once, each table
+//!    entering the fold at the layer of its own size.
+//! 6. Grind, draw the queries, open everything at them.
+
+use std::time::Instant;
+
+use p3_field::{Field, PrimeCharacteristicRing, batch_multiplicative_inverse};
+use p3_matrix::Matrix;
+use p3_matrix::dense::RowMajorMatrix;
+use p3_maybe_rayon::prelude::*;
+use sigil_air::field::{ef_from_base, ef_to_base, ef_to_u64, f_to_u64};
+use sigil_air::{
+    CheckFailure, ConstraintFolder, Direction, EF, F, LookupChallenges, Trace, check_constraints,
+    eval_row,
+};
+use sigil_verifier::merkle::MerkleTree;
+use sigil_verifier::proof::{
+    FIELD_GOLDILOCKS_EXT2, FORMAT_VERSION, FriProof, MAGIC, MerkleOpening, Proof, ProofHeader,
+    QueryProof, TableOpenings, Words,
+};
+use sigil_verifier::protocol::{
+    Group, MAX_LOG_HEIGHT, PhaseWidths, ProofOptions, TRANSCRIPT_DOMAIN, deep_coefficients,
+    fri_shape, groups, lde_shift, omega,
+};
+use sigil_verifier::transcript::Transcript;
+use sigil_verifier::{Circuit, CircuitId};
+use sigil_verifier::hash::{ActiveHasher, Hasher};
+
+use crate::backend::Backend;
+
+/// Why a proof could not be made.
+#[derive(Debug, thiserror::Error)]
+pub enum ProveError {
+    #[error("{expected} traces expected, {found} given")]
+    TraceCount { expected: usize, found: usize },
+    #[error("chip `{chip}`: trace has {found} columns, the chip has {expected}")]
+    TraceWidth { chip: String, expected: usize, found: usize },
+    #[error("chip `{chip}`: trace height {height} must be a power of two between 2 and 2^{max}")]
+    TraceHeight { chip: String, height: usize, max: usize },
+    #[error("chip `{chip}`: trace height {height} differs from its preprocessed height {prep}")]
+    PreprocessedHeight { chip: String, height: usize, prep: usize },
+    #[error("chip `{chip}`: constraint degree {degree} needs a blowup of at least {needed}")]
+    DegreeTooHigh { chip: String, degree: usize, needed: usize },
+    #[error("{expected} public values expected, {found} given")]
+    PublicValuesLength { expected: usize, found: usize },
+    #[error("invalid proof options: {0}")]
+    Options(&'static str),
+    #[error("the traces do not satisfy the circuit: {}", .0.iter().take(8).map(|f| f.to_string()).collect::<Vec<_>>().join("; "))]
+    Unsatisfied(Vec<CheckFailure>),
+    #[error("the out-of-domain point fell in a trace domain; prove again")]
+    OodPointInDomain,
+}
+
+/// Prover settings that do not change the proof.
+#[derive(Clone, Copy, Debug)]
+pub struct ProverConfig {
+    /// Check every constraint and bus on the concrete traces before proving (on by default
+    /// in debug builds).
+    pub check_constraints: bool,
+    /// Print the time of each phase to stderr.
+    pub log_timings: bool,
+}
+
+impl Default for ProverConfig {
+    fn default() -> Self {
+        Self { check_constraints: cfg!(debug_assertions), log_timings: false }
+    }
+}
+
+/// A committed preprocessed group: its tables' LDEs and its Merkle tree.
+#[derive(Debug)]
+struct PrepGroup {
+    ldes: Vec<RowMajorMatrix<F>>,
+    tree: MerkleTree,
+}
+
+/// A circuit ready to prove: the preprocessed columns extended and committed once.
+#[derive(Debug)]
+pub struct ProvingKey {
+    pub circuit: Circuit,
+    pub options: ProofOptions,
+    pub circuit_id: CircuitId,
+    prep_traces: Vec<Option<Trace>>,
+    prep_groups: Vec<PrepGroup>,
+    prep_group_defs: Vec<Group>,
+}
+
+impl ProvingKey {
+    /// Extends and commits the preprocessed columns of `circuit` (the work a prover caches).
+    pub fn new<B: Backend>(circuit: Circuit, options: ProofOptions, backend: &B) -> Result<Self, ProveError> {
+        check_options(&options)?;
+        let prep_traces: Vec<Option<Trace>> = circuit.chips.iter().map(|c| c.preprocessed_trace()).collect();
+        // Preprocessed groups are by preprocessed height.
+        let heights: Vec<usize> = prep_traces
+            .iter()
+            .map(|t| t.as_ref().map_or(0, |t| t.height().trailing_zeros() as usize))
+            .collect();
+        let defs = groups(&heights, |t| prep_traces[t].as_ref().map_or(0, |p| p.width));
+        let lb = usize::from(options.log_blowup);
+        let mut prep_groups = Vec::new();
+        for g in &defs {
+            let ldes: Vec<RowMajorMatrix<F>> = g
+                .tables
+                .iter()
+                .map(|&t| {
+                    let p = prep_traces[t].as_ref().map(|p| p.clone()).unwrap_or_else(|| Trace::new(vec![], 1));
+                    backend.coset_lde(RowMajorMatrix::new(p.values, p.width), lb, lde_shift())
+                })
+                .collect();
+            let tree = backend.commit_pairs(&ldes.iter().collect::<Vec<_>>());
+            prep_groups.push(PrepGroup { ldes, tree });
+        }
+        let roots: Vec<_> = prep_groups.iter().map(|g| g.tree.root()).collect();
+        let circuit_id = circuit.circuit_id(options.log_blowup, &roots);
+        Ok(Self { circuit, options, circuit_id, prep_traces, prep_groups, prep_group_defs: defs })
+    }
+
+    /// The conjectured security of proofs whose tallest table has `2^log_max_height` rows.
+    pub fn security_bits(&self, log_max_height: usize) -> u32 {
+        self.options.conjectured_security_bits(log_max_height + usize::from(self.options.log_blowup))
+    }
+}
+
+fn check_options(o: &ProofOptions) -> Result<(), ProveError> {
+    if !(1..=6).contains(&o.log_blowup) {
+        return Err(ProveError::Options("log_blowup must be in 1..=6"));
+    }
+    if !(1..=512).contains(&o.n_queries) {
+        return Err(ProveError::Options("n_queries must be in 1..=512"));
+    }
+    if o.grinding_bits > 40 {
+        return Err(ProveError::Options("grinding_bits must be at most 40"));
+    }
+    if o.log_final_poly_len > 12 {
+        return Err(ProveError::Options("log_final_poly_len must be at most 12"));
+    }
+    Ok(())
+}
+
+/// One table's committed data during proving.
+struct TableData {
+    log_n: usize,
+    main: Trace,
+    main_lde: RowMajorMatrix<F>,
+    perm: Option<RowMajorMatrix<F>>,
+    perm_lde: Option<RowMajorMatrix<F>>,
+    quotient_coeffs: Option<RowMajorMatrix<F>>,
+    quotient_lde: Option<RowMajorMatrix<F>>,
+}
+
+struct Timer {
+    on: bool,
+    t: Instant,
+}
+
+impl Timer {
+    fn lap(&mut self, what: &str) {
+        if self.on {
+            eprintln!("  {what:<28} {:>9.3} s", self.t.elapsed().as_secs_f64());
+        }
+        self.t = Instant::now();
+    }
+}
+
+/// Proves that `traces` (one per chip, in circuit order) satisfy the circuit of `pk` with the
+/// public values `publics`.
+pub fn prove<B: Backend>(
+    pk: &ProvingKey,
+    traces: Vec<Trace>,
+    publics: &[F],
+    backend: &B,
+    config: &ProverConfig,
+) -> Result<Proof, ProveError> {
+    let circuit = &pk.circuit;
+    let opts = &pk.options;
+    let lb = usize::from(opts.log_blowup);
+    let shift = lde_shift();
+    let mut timer = Timer { on: config.log_timings, t: Instant::now() };
+
+    // ---- Validate --------------------------------------------------------------------------
+    if traces.len() != circuit.n_tables() {
+        return Err(ProveError::TraceCount { expected: circuit.n_tables(), found: traces.len() });
+    }
+    if publics.len() != circuit.n_publics {
+        return Err(ProveError::PublicValuesLength { expected: circuit.n_publics, found: publics.len() });
+    }
+    let mut log_heights = Vec::with_capacity(traces.len());
+    for (t, (tr, info)) in traces.iter().zip(&circuit.infos).enumerate() {
+        if tr.width != info.width {
+            return Err(ProveError::TraceWidth { chip: info.name.clone(), expected: info.width, found: tr.width });
+        }
+        let h = tr.height();
+        if !h.is_power_of_two() || h < 2 || h > 1 << MAX_LOG_HEIGHT {
+            return Err(ProveError::TraceHeight { chip: info.name.clone(), height: h, max: MAX_LOG_HEIGHT });
+        }
+        if let Some(p) = &pk.prep_traces[t] {
+            if p.height() != h {
+                return Err(ProveError::PreprocessedHeight { chip: info.name.clone(), height: h, prep: p.height() });
+            }
+        }
+        if info.quotient_degree() > 1 << lb {
+            return Err(ProveError::DegreeTooHigh {
+                chip: info.name.clone(),
+                degree: info.max_degree,
+                needed: info.quotient_degree(),
+            });
+        }
+        log_heights.push(h.trailing_zeros() as usize);
+    }
+    if config.check_constraints {
+        let chips: Vec<&dyn sigil_air::Chip> = circuit.chips.iter().map(|c| c.as_ref()).collect();
+        let trs: Vec<&Trace> = traces.iter().collect();
+        let preps: Vec<Option<&Trace>> = pk.prep_traces.iter().map(|p| p.as_ref()).collect();
+        check_constraints(&chips, &trs, &preps, publics).map_err(ProveError::Unsatisfied)?;
+        timer.lap("constraint check");
+    }
+    let widths: Vec<PhaseWidths> = circuit.infos.iter().map(PhaseWidths::of).collect();
+    let n_tables = traces.len();
+    let (log_max_lde, log_final, n_folds) = fri_shape(&log_heights, opts);
+
+    // ---- Transcript header -------------------------------------------------------------------
+    let header = ProofHeader {
+        magic: MAGIC,
+        version: FORMAT_VERSION,
+        field: FIELD_GOLDILOCKS_EXT2,
+        hash: ActiveHasher::ID,
+        log_blowup: opts.log_blowup,
+        n_queries: opts.n_queries,
+        grinding_bits: opts.grinding_bits,
+        log_final_poly_len: opts.log_final_poly_len,
+        circuit_id: pk.circuit_id,
+    };
+    let log_heights_u8: Vec<u8> = log_heights.iter().map(|&h| h as u8).collect();
+    let mut tr = Transcript::new(TRANSCRIPT_DOMAIN);
+    tr.absorb(b"header", &postcard::to_allocvec(&header).unwrap_or_default());
+    tr.absorb(b"heights", &log_heights_u8);
+    let pub_words: Vec<u64> = publics.iter().map(|&p| f_to_u64(p)).collect();
+    tr.absorb_u64s(b"publics", &pub_words);
+    let prep_roots: Vec<_> = pk.prep_groups.iter().map(|g| g.tree.root()).collect();
+    tr.absorb_digests(b"prep", &prep_roots);
+
+    // ---- Main traces ---------------------------------------------------------------------------
+    let mut tables: Vec<TableData> = traces
+        .into_iter()
+        .zip(&log_heights)
+        .map(|(main, &log_n)| {
+            let m = RowMajorMatrix::new(main.values.clone(), main.width);
+            let main_lde = backend.coset_lde(m, lb, shift);
+            TableData { log_n, main, main_lde, perm: None, perm_lde: None, quotient_coeffs: None, quotient_lde: None }
+        })
+        .collect();
+    timer.lap("main LDE");
+    let g_main = groups(&log_heights, |t| widths[t].main);
+    let main_trees: Vec<MerkleTree> = g_main
+        .iter()
+        .map(|g| backend.commit_pairs(&g.tables.iter().map(|&t| &tables[t].main_lde).collect::<Vec<_>>()))
+        .collect();
+    let main_roots: Vec<_> = main_trees.iter().map(|t| t.root()).collect();
+    tr.absorb_digests(b"main", &main_roots);
+    timer.lap("main commit");
+
+    // ---- LogUp columns --------------------------------------------------------------------------
+    let lookup = LookupChallenges { beta: tr.sample_ef(), gamma: tr.sample_ef() };
+    let mut cumulative_sums = Vec::new();
+    for t in 0..n_tables {
+        let info = &circuit.infos[t];
+        if info.interactions.is_empty() {
+            continue;
+        }
+        let (perm, sum) = lookup_trace(circuit.chips[t].as_ref(), &tables[t].main, pk.prep_traces[t].as_ref(), publics, &lookup);
+        cumulative_sums.push(sum);
+        tables[t].perm_lde = Some(backend.coset_lde(perm.clone(), lb, shift));
+        tables[t].perm = Some(perm);
+    }
+    let g_perm = groups(&log_heights, |t| widths[t].perm);
+    let perm_trees: Vec<MerkleTree> = g_perm
+        .iter()
+        .map(|g| {
+            backend.commit_pairs(
+                &g.tables.iter().filter_map(|&t| tables[t].perm_lde.as_ref()).collect::<Vec<_>>(),
+            )
+        })
+        .collect();
+    let perm_roots: Vec<_> = perm_trees.iter().map(|t| t.root()).collect();
+    tr.absorb_digests(b"perm", &perm_roots);
+    let sum_words: Vec<u64> = cumulative_sums.iter().flat_map(|&s| ef_to_u64(s)).collect();
+    tr.absorb_u64s(b"sums", &sum_words);
+    timer.lap("lookup columns");
+
+    // ---- Quotients -------------------------------------------------------------------------------
+    let alpha = tr.sample_ef();
+    let mut sum_iter = cumulative_sums.iter();
+    for t in 0..n_tables {
+        let info = &circuit.infos[t];
+        let cum = if info.interactions.is_empty() { EF::ZERO } else { *sum_iter.next().unwrap_or(&EF::ZERO) };
+        let prep_lde = prep_lde_of(pk, t);
+        let q = quotient_values(circuit.chips[t].as_ref(), info.log_quotient_degree, &tables[t], prep_lde, publics, alpha, &lookup, cum, lb);
+        let (coeffs, lde) = split_quotient(backend, q, tables[t].log_n, info.log_quotient_degree, lb);
+        tables[t].quotient_coeffs = Some(coeffs);
+        tables[t].quotient_lde = Some(lde);
+    }
+    let g_quot = groups(&log_heights, |t| widths[t].quotient);
+    let quot_trees: Vec<MerkleTree> = g_quot
+        .iter()
+        .map(|g| {
+            backend.commit_pairs(
+                &g.tables.iter().filter_map(|&t| tables[t].quotient_lde.as_ref()).collect::<Vec<_>>(),
+            )
+        })
+        .collect();
+    let quotient_roots: Vec<_> = quot_trees.iter().map(|t| t.root()).collect();
+    tr.absorb_digests(b"quotient", &quotient_roots);
+    timer.lap("quotient");
+
+    // ---- Out-of-domain openings ----------------------------------------------------------------
+    let z = tr.sample_ef();
+    let mut openings = Vec::with_capacity(n_tables);
+    for t in 0..n_tables {
+        let td = &tables[t];
+        let log_n = td.log_n;
+        let zg = z * omega(log_n);
+        let wz = barycentric_weights(z, log_n).ok_or(ProveError::OodPointInDomain)?;
+        let wzg = barycentric_weights(zg, log_n).ok_or(ProveError::OodPointInDomain)?;
+        let open = |m: &[F], w: usize, weights: &[EF]| -> Words {
+            Words(eval_columns(m, w, weights).into_iter().flat_map(ef_to_u64).collect())
+        };
+        let (pl, pn) = match &pk.prep_traces[t] {
+            Some(p) => (open(&p.values, p.width, &wz), open(&p.values, p.width, &wzg)),
+            None => (Words::default(), Words::default()),
+        };
+        let (perm_l, perm_n) = match &td.perm {
+            Some(p) => (open(&p.values, p.width, &wz), open(&p.values, p.width, &wzg)),
+            None => (Words::default(), Words::default()),
+        };
+        let quotient = match &td.quotient_coeffs {
+            Some(c) => Words(horner_columns(c, z).into_iter().flat_map(ef_to_u64).collect()),
+            None => Words::default(),
+        };
+        openings.push(TableOpenings {
+            prep_local: pl,
+            prep_next: pn,
+            main_local: open(&td.main.values, td.main.width, &wz),
+            main_next: open(&td.main.values, td.main.width, &wzg),
+            perm_local: perm_l,
+            perm_next: perm_n,
+            quotient,
+        });
+    }
+    for o in &openings {
+        for w in [&o.prep_local, &o.prep_next, &o.main_local, &o.main_next, &o.perm_local, &o.perm_next, &o.quotient] {
+            tr.absorb_u64s(b"open", &w.0);
+        }
+    }
+    timer.lap("openings");
+
+    // ---- DEEP codewords ----------------------------------------------------------------------------
+    let lambda = tr.sample_ef();
+    let coeffs = deep_coefficients(lambda, &widths);
+    let mut inputs: Vec<Option<Vec<EF>>> = vec![None; log_max_lde + 1];
+    for t in 0..n_tables {
+        let td = &tables[t];
+        let o = &openings[t];
+        let to_ef = |w: &Words| -> Vec<EF> {
+            w.0.chunks_exact(2).map(|c| ef_from_base([F::from_u64(c[0]), F::from_u64(c[1])])).collect()
+        };
+        let at_z: Vec<EF> = [&o.prep_local, &o.main_local, &o.perm_local, &o.quotient].iter().flat_map(|w| to_ef(w)).collect();
+        let at_zg: Vec<EF> = [&o.prep_next, &o.main_next, &o.perm_next].iter().flat_map(|w| to_ef(w)).collect();
+        let (cz, czg) = &coeffs[t];
+        let a_z: EF = at_z.iter().zip(cz).map(|(v, c)| *v * *c).sum();
+        let a_zg: EF = at_zg.iter().zip(czg).map(|(v, c)| *v * *c).sum();
+        let prep_lde = prep_lde_of(pk, t);
+        let mats: Vec<&RowMajorMatrix<F>> = [prep_lde, Some(&td.main_lde), td.perm_lde.as_ref(), td.quotient_lde.as_ref()]
+            .into_iter()
+            .flatten()
+            .collect();
+        let log_lde = td.log_n + lb;
+        let zg = z * omega(td.log_n);
+        let f = deep_codeword(&mats, cz, czg, a_z, a_zg, z, zg, log_lde, shift);
+        match &mut inputs[log_lde] {
+            Some(acc) => acc.par_iter_mut().zip(f.par_iter()).for_each(|(a, b)| *a += *b),
+            slot => *slot = Some(f),
+        }
+    }
+    timer.lap("DEEP");
+
+    // ---- FRI ---------------------------------------------------------------------------------------
+    let mut f = inputs[log_max_lde].take().unwrap_or_default();
+    let mut layer_trees: Vec<MerkleTree> = Vec::new();
+    let mut layer_evals: Vec<Vec<EF>> = Vec::new();
+    let mut layer_roots = Vec::new();
+    let mut beta = if n_folds > 0 { tr.sample_ef() } else { EF::ZERO };
+    let mut layer_shift = shift;
+    for k in 0..n_folds {
+        let log_n = log_max_lde - k;
+        let mut next = backend.fold(&f, beta, layer_shift);
+        if let Some(extra) = inputs[log_n - 1].take() {
+            let b2 = beta.square();
+            next.par_iter_mut().zip(extra.par_iter()).for_each(|(a, e)| *a += b2 * *e);
+        }
+        layer_shift = layer_shift.square();
+        f = next;
+        if k + 1 < n_folds {
+            let tree = backend.commit_ext_pairs(&f);
+            tr.absorb_digests(b"fri", &[tree.root()]);
+            layer_roots.push(tree.root());
+            layer_trees.push(tree);
+            layer_evals.push(f.clone());
+            beta = tr.sample_ef();
+        }
+    }
+    // The last layer's polynomial: interpolate over its coset, keep 2^log_final coefficients.
+    let final_len = 1usize << log_final;
+    let final_poly: Vec<EF> = {
+        let base: Vec<F> = f.iter().flat_map(|&e| ef_to_base(e)).collect();
+        let coeffs = backend.coset_interpolate(RowMajorMatrix::new(base, 2), layer_shift);
+        (0..final_len).map(|i| ef_from_base([coeffs.values[2 * i], coeffs.values[2 * i + 1]])).collect()
+    };
+    let final_words: Vec<u64> = final_poly.iter().flat_map(|&e| ef_to_u64(e)).collect();
+    tr.absorb_u64s(b"final", &final_words);
+    timer.lap("FRI commit");
+
+    // ---- Grinding and queries ------------------------------------------------------------------
+    let pow_nonce = grind(&tr, opts.grinding_bits);
+    tr.absorb_u64s(b"pow", &[pow_nonce]);
+    timer.lap("grinding");
+    let g_prep = &pk.prep_group_defs;
+    let prep_trees: Vec<MerkleTree> = pk.prep_groups.iter().map(|g| g.tree.clone()).collect();
+    let mut queries = Vec::with_capacity(usize::from(opts.n_queries));
+    for _ in 0..opts.n_queries {
+        let index = tr.sample_bits(log_max_lde - 1);
+        let fri_layers = layer_trees
+            .iter()
+            .zip(&layer_evals)
+            .map(|(tree, evals)| {
+                let half = evals.len() / 2;
+                let j = (index as usize) % half;
+                let values = [evals[j], evals[j + half]].into_iter().flat_map(ef_to_u64).collect();
+                MerkleOpening { values: Words(values), siblings: tree.path(j) }
+            })
+            .collect();
+        queries.push(QueryProof {
+            index,
+            prep: open_groups(&prep_trees, g_prep, lb, &|t| prep_lde_of(pk, t), index),
+            main: open_groups(&main_trees, &g_main, lb, &|t| Some(&tables[t].main_lde), index),
+            perm: open_groups(&perm_trees, &g_perm, lb, &|t| tables[t].perm_lde.as_ref(), index),
+            quotient: open_groups(&quot_trees, &g_quot, lb, &|t| tables[t].quotient_lde.as_ref(), index),
+            fri_layers,
+        });
+    }
+    timer.lap("queries");
+
+    Ok(Proof {
+        header,
+        log_heights: log_heights_u8,
+        prep_roots,
+        main_roots,
+        perm_roots,
+        cumulative_sums: Words(sum_words),
+        quotient_roots,
+        openings,
+        fri: FriProof { layer_roots, final_poly: Words(final_words), pow_nonce, queries },
+    })
+}
+
+fn prep_lde_of(pk: &ProvingKey, t: usize) -> Option<&RowMajorMatrix<F>> {
+    pk.prep_group_defs.iter().zip(&pk.prep_groups).find_map(|(g, pg)| {
+        g.tables.iter().position(|&u| u == t).map(|i| &pg.ldes[i])
+    })
+}
+
+/// The LogUp columns of one table (two base columns per extension column: one helper per
+/// interaction, then the running sum) and its final sum.
+fn lookup_trace(
+    chip: &dyn sigil_air::Chip,
+    main: &Trace,
+    prep: Option<&Trace>,
+    publics: &[F],
+    lookup: &LookupChallenges,
+) -> (RowMajorMatrix<F>, EF) {
+    let n = main.height();
+    // Per row: fingerprints and signed multiplicities of every interaction.
+    let rows: Vec<(Vec<EF>, Vec<F>)> = (0..n)
+        .into_par_iter()
+        .map(|r| {
+            let b = eval_row(chip, main, prep, publics, r);
+            let mut d = Vec::with_capacity(b.interactions.len());
+            let mut m = Vec::with_capacity(b.interactions.len());
+            for i in &b.interactions {
+                d.push(lookup.fingerprint(i.bus, &i.fields));
+                m.push(match i.dir {
+                    Direction::Send => i.multiplicity,
+                    Direction::Receive => -i.multiplicity,
+                });
+            }
+            (d, m)
+        })
+        .collect();
+    let k = rows.first().map_or(0, |r| r.0.len());
+    let dens: Vec<EF> = rows.iter().flat_map(|r| r.0.iter().copied()).collect();
+    let inv = batch_multiplicative_inverse(&dens);
+    let width = 2 * (k + 1);
+    let mut values = vec![F::ZERO; n * width];
+    let mut running = EF::ZERO;
+    for r in 0..n {
+        let row = &mut values[r * width..(r + 1) * width];
+        for j in 0..k {
+            let h = inv[r * k + j] * rows[r].1[j];
+            running += h;
+            let [a, b] = ef_to_base(h);
+            row[2 * j] = a;
+            row[2 * j + 1] = b;
+        }
+        let [a, b] = ef_to_base(running);
+        row[2 * k] = a;
+        row[2 * k + 1] = b;
+    }
+    (RowMajorMatrix::new(values, width), running)
+}
+
+/// Evaluates the folded constraints divided by the vanishing polynomial over the quotient
+/// domain `shift * H_{n Q}`, a subset of the LDE domain.
+#[allow(clippy::too_many_arguments)]
+fn quotient_values(
+    chip: &dyn sigil_air::Chip,
+    log_q: usize,
+    td: &TableData,
+    prep_lde: Option<&RowMajorMatrix<F>>,
+    publics: &[F],
+    alpha: EF,
+    lookup: &LookupChallenges,
+    cumulative_sum: EF,
+    log_blowup: usize,
+) -> Vec<EF> {
+    let log_n = td.log_n;
+    let n = 1usize << log_n;
+    let log_qd = log_n + log_q;
+    let qn = 1usize << log_qd;
+    let lde_n = n << log_blowup;
+    let stride = 1usize << (log_blowup - log_q);
+    let next_step = 1usize << log_blowup; // one trace row in LDE positions
+    let shift = lde_shift();
+    let w = omega(log_qd);
+    let g_inv = omega(log_n).inverse();
+    let n_f = F::from_u64(n as u64);
+    // Z_H(x) = x^n - 1 takes 2^log_q values on the quotient domain.
+    let s_n = shift.exp_power_of_2(log_n);
+    let w_q = omega(log_q);
+    let zh: Vec<F> = (0..1usize << log_q).map(|i| s_n * w_q.exp_u64(i as u64) - F::ONE).collect();
+    let zh_inv = batch_multiplicative_inverse(&zh);
+    // Selector denominators over the whole quotient domain.
+    let points: Vec<F> = {
+        let mut v = Vec::with_capacity(qn);
+        let mut x = shift;
+        for _ in 0..qn {
+            v.push(x);
+            x *= w;
+        }
+        v
+    };
+    let d_first: Vec<F> = points.iter().map(|&x| (x - F::ONE) * n_f).collect();
+    let d_last: Vec<F> = points.iter().map(|&x| (x - g_inv) * n_f).collect();
+    let inv_first = batch_multiplicative_inverse(&d_first);
+    let inv_last = batch_multiplicative_inverse(&d_last);
+    let mw = td.main_lde.width();
+    let pw = prep_lde.map_or(0, |p| p.width());
+    let permw = td.perm_lde.as_ref().map_or(0, |p| p.width());
+    let x_ext = sigil_air::field::ef_x();
+    (0..qn)
+        .into_par_iter()
+        .map_init(
+            || (Vec::new(), Vec::new()),
+            |(perm_l, perm_n): &mut (Vec<EF>, Vec<EF>), i| {
+                let li = i * stride;
+                let ni = (li + next_step) % lde_n;
+                let main_local = &td.main_lde.values[li * mw..(li + 1) * mw];
+                let main_next = &td.main_lde.values[ni * mw..(ni + 1) * mw];
+                let (prep_local, prep_next): (&[F], &[F]) = match prep_lde {
+                    Some(p) => (&p.values[li * pw..(li + 1) * pw], &p.values[ni * pw..(ni + 1) * pw]),
+                    None => (&[], &[]),
+                };
+                perm_l.clear();
+                perm_n.clear();
+                if let Some(p) = &td.perm_lde {
+                    let l = &p.values[li * permw..(li + 1) * permw];
+                    let nx = &p.values[ni * permw..(ni + 1) * permw];
+                    perm_l.extend(l.chunks_exact(2).map(|c| EF::from(c[0]) + x_ext * c[1]));
+                    perm_n.extend(nx.chunks_exact(2).map(|c| EF::from(c[0]) + x_ext * c[1]));
+                }
+                let x = points[i];
+                let z = zh[i & ((1 << log_q) - 1)];
+                let mut folder = ConstraintFolder {
+                    main_local,
+                    main_next,
+                    prep_local,
+                    prep_next,
+                    publics,
+                    is_first_row: z * inv_first[i],
+                    is_last_row: z * g_inv * inv_last[i],
+                    is_transition: x - g_inv,
+                    alpha,
+                    acc: EF::ZERO,
+                    perm_local: perm_l,
+                    perm_next: perm_n,
+                    lookup: *lookup,
+                    cumulative_sum,
+                    n_interactions: 0,
+                };
+                chip.eval_base(&mut folder);
+                folder.finish_lookups();
+                folder.acc * zh_inv[i & ((1 << log_q) - 1)]
+            },
+        )
+        .collect()
+}
+
+/// Interpolates the quotient, splits it into `2^log_q` chunks of degree below `n`, and extends
+/// each (as two base columns) to the LDE domain. Returns the chunks' coefficients (for the
+/// out-of-domain openings) and their LDE.
+fn split_quotient<B: Backend>(
+    backend: &B,
+    q: Vec<EF>,
+    log_n: usize,
+    log_q: usize,
+    log_blowup: usize,
+) -> (RowMajorMatrix<F>, RowMajorMatrix<F>) {
+    let n = 1usize << log_n;
+    let chunks = 1usize << log_q;
+    let base: Vec<F> = q.iter().flat_map(|&e| ef_to_base(e)).collect();
+    let coeffs = backend.coset_interpolate(RowMajorMatrix::new(base, 2), lde_shift());
+    // Chunk j holds coefficients j*n .. (j+1)*n: column pair (2j, 2j+1) of an n-row matrix.
+    let width = 2 * chunks;
+    let mut split = vec![F::ZERO; n * width];
+    for j in 0..chunks {
+        for i in 0..n {
+            split[i * width + 2 * j] = coeffs.values[2 * (j * n + i)];
+            split[i * width + 2 * j + 1] = coeffs.values[2 * (j * n + i) + 1];
+        }
+    }
+    let split = RowMajorMatrix::new(split, width);
+    let mut padded = split.values.clone();
+    padded.resize(n * width << log_blowup, F::ZERO);
+    let lde = backend.coset_evaluate(RowMajorMatrix::new(padded, width), lde_shift());
+    (split, lde)
+}
+
+/// `w_i = c * g^i / (x - g^i)` with `c = (x^n - 1) / n`, so that `p(x) = sum_i w_i p(g^i)` for
+/// any `p` of degree below `n`; `None` if `x` is in the domain.
+fn barycentric_weights(x: EF, log_n: usize) -> Option<Vec<EF>> {
+    let n = 1usize << log_n;
+    let g = omega(log_n);
+    let pts: Vec<F> = g.powers().take(n).collect();
+    let dens: Vec<EF> = pts.iter().map(|&p| x - p).collect();
+    if dens.iter().any(|d| *d == EF::ZERO) {
+        return None;
+    }
+    let inv = batch_multiplicative_inverse(&dens);
+    let c = (x.exp_power_of_2(log_n) - EF::ONE) * F::from_u64(n as u64).inverse();
+    Some(pts.iter().zip(inv).map(|(&p, i)| c * i * p).collect())
+}
+
+/// `sum_i weights[i] * row_i` for the rows of a row-major matrix.
+fn eval_columns(values: &[F], width: usize, weights: &[EF]) -> Vec<EF> {
+    if width == 0 {
+        return vec![];
+    }
+    values
+        .par_chunks(width * 1024)
+        .enumerate()
+        .map(|(c, block)| {
+            let mut acc = vec![EF::ZERO; width];
+            for (r, row) in block.chunks_exact(width).enumerate() {
+                let w = weights[c * 1024 + r];
+                for (a, &v) in acc.iter_mut().zip(row) {
+                    *a += w * v;
+                }
+            }
+            acc
+        })
+        .reduce(
+            || vec![EF::ZERO; width],
+            |mut a, b| {
+                for (x, y) in a.iter_mut().zip(b) {
+                    *x += y;
+                }
+                a
+            },
+        )
+}
+
+/// Evaluates every column of a coefficient matrix at `x`.
+fn horner_columns(coeffs: &RowMajorMatrix<F>, x: EF) -> Vec<EF> {
+    let w = coeffs.width();
+    let mut acc = vec![EF::ZERO; w];
+    for row in coeffs.values.chunks_exact(w).rev() {
+        for (a, &c) in acc.iter_mut().zip(row) {
+            *a = *a * x + c;
+        }
+    }
+    acc
+}
+
+/// The DEEP codeword of one table over its LDE domain.
+#[allow(clippy::too_many_arguments)]
+fn deep_codeword(
+    mats: &[&RowMajorMatrix<F>],
+    cz: &[EF],
+    czg: &[EF],
+    a_z: EF,
+    a_zg: EF,
+    z: EF,
+    zg: EF,
+    log_lde: usize,
+    shift: F,
+) -> Vec<EF> {
+    let n = 1usize << log_lde;
+    let w = omega(log_lde);
+    let points: Vec<F> = {
+        let mut v = Vec::with_capacity(n);
+        let mut x = shift;
+        for _ in 0..n {
+            v.push(x);
+            x *= w;
+        }
+        v
+    };
+    let dz: Vec<EF> = points.par_iter().map(|&x| EF::from(x) - z).collect();
+    let dzg: Vec<EF> = points.par_iter().map(|&x| EF::from(x) - zg).collect();
+    let inv_z = batch_multiplicative_inverse(&dz);
+    let inv_zg = batch_multiplicative_inverse(&dzg);
+    (0..n)
+        .into_par_iter()
+        .map(|i| {
+            let mut a = EF::ZERO;
+            let mut b = EF::ZERO;
+            let mut k = 0;
+            for m in mats {
+                let wd = m.width();
+                for &v in &m.values[i * wd..(i + 1) * wd] {
+                    a += cz[k] * v;
+                    if let Some(c) = czg.get(k) {
+                        b += *c * v;
+                    }
+                    k += 1;
+                }
+            }
+            (a - a_z) * inv_z[i] + (b - a_zg) * inv_zg[i]
+        })
+        .collect()
+}
+
+/// Finds the smallest nonce that solves the proof-of-work puzzle.
+fn grind(tr: &Transcript, bits: u8) -> u64 {
+    if bits == 0 {
+        return 0;
+    }
+    (0..u64::MAX)
+        .into_par_iter()
+        .find_first(|&n| tr.check_pow(bits, n))
+        .unwrap_or(0)
+}
+
+/// Opens leaf `index mod N/2` of every group's tree.
+fn open_groups<'a>(
+    trees: &[MerkleTree],
+    gs: &[Group],
+    lb: usize,
+    mats: &dyn Fn(usize) -> Option<&'a RowMajorMatrix<F>>,
+    index: u64,
+) -> Vec<MerkleOpening> {
+    trees
+        .iter()
+        .zip(gs)
+        .map(|(tree, g)| {
+            let half = 1usize << (g.log_height + lb - 1);
+            let j = (index as usize) % half;
+            let mut values = Vec::new();
+            for r in [j, j + half] {
+                for &t in &g.tables {
+                    if let Some(m) = mats(t) {
+                        let w = m.width();
+                        values.extend(m.values[r * w..(r + 1) * w].iter().map(|&v| f_to_u64(v)));
+                    }
+                }
+            }
+            MerkleOpening { values: Words(values), siblings: tree.path(j) }
+        })
+        .collect()
+}
