@@ -1,1 +1,4 @@
+//! Benchmark support: the same multiply-accumulate chain written for winterfell, the baseline
+//! Sigil is measured against.
 
+pub mod winterfell_mac;

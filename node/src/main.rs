@@ -1,1 +1,162 @@
-fn main(){}
+//! `sigil`: prove and verify with Sigil from the command line.
+
+use std::process::ExitCode;
+use std::time::Instant;
+
+use sigil_prover::examples;
+use sigil_prover::{CpuBackend, ProverConfig, ProvingKey, prove};
+use sigil_verifier::{ProofOptions, VerifierOptions, verify};
+
+const HELP: &str = "\
+sigil — zero-knowledge proofs of machine-learning inference (STARK over Goldilocks)
+
+USAGE:
+    sigil demo [--example mac|transfer] [--log-rows N] [--out PROOF] [--queries Q]
+               [--blowup-log B] [--grinding G]
+        Build a built-in example circuit, prove it, write the proof, verify it, and
+        report times and sizes.
+          mac       a multiply-accumulate chain of 2^N rows (default N = 16)
+          transfer  four tables of four heights on two buses: a MAC chain of 2^N rows,
+                    a producer, a consumer and an 8-bit range table (default)
+    sigil verify-demo --example E --log-rows N PROOF
+        Verify a proof written by `sigil demo` with the same example and size.
+    sigil --help
+        Show this text.
+
+EXIT CODES: 0 success, 1 proof rejected, 2 bad usage or input.
+";
+
+struct Args {
+    example: String,
+    log_rows: Option<usize>,
+    out: Option<String>,
+    opts: ProofOptions,
+    positional: Vec<String>,
+}
+
+fn parse(mut it: impl Iterator<Item = String>) -> Result<Args, String> {
+    let mut a = Args {
+        example: "transfer".into(),
+        log_rows: None,
+        out: None,
+        opts: ProofOptions::default(),
+        positional: vec![],
+    };
+    while let Some(x) = it.next() {
+        let mut val = |name: &str| it.next().ok_or(format!("{name} needs a value"));
+        let num = |s: String, name: &str| s.parse::<u64>().map_err(|_| format!("{name}: `{s}` is not a number"));
+        match x.as_str() {
+            "--example" => a.example = val("--example")?,
+            "--log-rows" => a.log_rows = Some(num(val("--log-rows")?, "--log-rows")? as usize),
+            "--out" => a.out = Some(val("--out")?),
+            "--queries" => a.opts.n_queries = num(val("--queries")?, "--queries")? as u16,
+            "--blowup-log" => a.opts.log_blowup = num(val("--blowup-log")?, "--blowup-log")? as u8,
+            "--grinding" => a.opts.grinding_bits = num(val("--grinding")?, "--grinding")? as u8,
+            s if s.starts_with("--") => return Err(format!("unknown option `{s}`")),
+            _ => a.positional.push(x),
+        }
+    }
+    Ok(a)
+}
+
+fn build(a: &Args) -> Result<examples::Example, String> {
+    let r = match a.example.as_str() {
+        "mac" => examples::mac(a.log_rows.unwrap_or(16), 1),
+        "transfer" => examples::transfer(a.log_rows.unwrap_or(12), 10, 1),
+        other => return Err(format!("unknown example `{other}` (mac, transfer)")),
+    };
+    let n = a.log_rows.unwrap_or(0);
+    if !(0..=24).contains(&n) {
+        return Err(format!("--log-rows {n}: must be at most 24"));
+    }
+    r.map_err(|e| e.to_string())
+}
+
+fn run() -> Result<(), (u8, String)> {
+    let mut it = std::env::args().skip(1);
+    let Some(cmd) = it.next() else {
+        print!("{HELP}");
+        return Err((2, "no command given".into()));
+    };
+    let bad = |e: String| (2u8, e);
+    match cmd.as_str() {
+        "--help" | "-h" | "help" => {
+            print!("{HELP}");
+            Ok(())
+        }
+        "demo" => {
+            let a = parse(it).map_err(bad)?;
+            let ex = build(&a).map_err(bad)?;
+            let backend = CpuBackend::default();
+            let t = Instant::now();
+            let pk = ProvingKey::new(ex.circuit, a.opts, &backend).map_err(|e| bad(e.to_string()))?;
+            let setup = t.elapsed();
+            let log_max = ex.traces.iter().map(|t| t.height().trailing_zeros() as usize).max().unwrap_or(0);
+            eprintln!(
+                "circuit `{}`: {} tables, heights {:?}; circuit id {}",
+                pk.circuit.name,
+                ex.traces.len(),
+                ex.traces.iter().map(|t| t.height()).collect::<Vec<_>>(),
+                hex(&pk.circuit_id)
+            );
+            eprintln!(
+                "options: blowup 2^{}, {} queries, {} grinding bits: {} conjectured bits",
+                a.opts.log_blowup,
+                a.opts.n_queries,
+                a.opts.grinding_bits,
+                pk.security_bits(log_max)
+            );
+            let config = ProverConfig { check_constraints: true, log_timings: true };
+            let t = Instant::now();
+            let proof = prove(&pk, ex.traces, &ex.publics, &backend, &config).map_err(|e| bad(e.to_string()))?;
+            let prove_time = t.elapsed();
+            let bytes = proof.to_bytes();
+            if let Some(path) = &a.out {
+                std::fs::write(path, &bytes).map_err(|e| bad(format!("{path}: {e}")))?;
+            }
+            let t = Instant::now();
+            let vopts = VerifierOptions { min_security_bits: 0, ..Default::default() };
+            let res = verify(&pk.circuit, &pk.circuit_id, &ex.publics, &bytes, &vopts);
+            let verify_time = t.elapsed();
+            println!(
+                "setup {:.3} s, prove {:.3} s, verify {:.2} ms, proof {} bytes{}",
+                setup.as_secs_f64(),
+                prove_time.as_secs_f64(),
+                verify_time.as_secs_f64() * 1e3,
+                bytes.len(),
+                a.out.as_ref().map(|p| format!(" -> {p}")).unwrap_or_default()
+            );
+            res.map_err(|e| (1, format!("proof rejected: {e}")))?;
+            println!("verified");
+            Ok(())
+        }
+        "verify-demo" => {
+            let a = parse(it).map_err(bad)?;
+            let [path] = a.positional.as_slice() else {
+                return Err(bad("verify-demo needs one PROOF path".into()));
+            };
+            let bytes = std::fs::read(path).map_err(|e| bad(format!("{path}: {e}")))?;
+            let ex = build(&a).map_err(bad)?;
+            let pk = ProvingKey::new(ex.circuit, a.opts, &CpuBackend::default()).map_err(|e| bad(e.to_string()))?;
+            verify(&pk.circuit, &pk.circuit_id, &ex.publics, &bytes, &VerifierOptions::default())
+                .map_err(|e| (1, format!("{path}: proof rejected: {e}")))?;
+            println!("verified");
+            Ok(())
+        }
+        other => Err(bad(format!("unknown command `{other}`; see `sigil --help`"))),
+    }
+}
+
+fn hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+fn main() -> ExitCode {
+    match run() {
+        Ok(()) => ExitCode::SUCCESS,
+        Err((code, msg)) => {
+            eprintln!("error: {msg}");
+            ExitCode::from(code)
+        }
+    }
+}
