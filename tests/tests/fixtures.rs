@@ -1,0 +1,38 @@
+//! Committed proofs that the current verifier must still accept: validators run mixed
+//! versions. `cargo test -p sigil-tests --test fixtures -- --ignored` regenerates them (only
+//! when the proof format version changes).
+
+use sigil_prover::examples;
+use sigil_prover::{CpuBackend, ProverConfig, ProvingKey, prove};
+use sigil_verifier::{ProofOptions, VerifierOptions, verify};
+
+const TRANSFER: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/transfer-6-4-v1.proof");
+const MAC: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/mac-10-v1.proof");
+
+fn keys() -> Vec<(&'static str, examples::Example)> {
+    vec![
+        (TRANSFER, examples::transfer(6, 4, 11).unwrap()),
+        (MAC, examples::mac(10, 1).unwrap()),
+    ]
+}
+
+#[test]
+fn committed_proofs_still_verify() {
+    for (path, ex) in keys() {
+        let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("{path}: {e}"));
+        let pk = ProvingKey::new(ex.circuit, ProofOptions::default(), &CpuBackend::default()).unwrap();
+        verify(&pk.circuit, &pk.circuit_id, &ex.publics, &bytes, &VerifierOptions::default())
+            .unwrap_or_else(|e| panic!("{path}: {e}"));
+    }
+}
+
+#[test]
+#[ignore = "regenerates the committed fixtures"]
+fn regenerate_fixtures() {
+    for (path, ex) in keys() {
+        let pk = ProvingKey::new(ex.circuit, ProofOptions::default(), &CpuBackend::default()).unwrap();
+        let proof = prove(&pk, ex.traces, &ex.publics, &CpuBackend::default(), &ProverConfig::default()).unwrap();
+        std::fs::create_dir_all(std::path::Path::new(path).parent().unwrap()).unwrap();
+        std::fs::write(path, proof.to_bytes()).unwrap();
+    }
+}
