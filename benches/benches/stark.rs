@@ -1,1 +1,54 @@
-fn main(){}
+//! Prove and verify time against trace height (MAC chain, 2^10 .. 2^20 rows) and width
+//! (a chip of `w` columns at 2^14 rows), on the CPU backend, at the default 100-bit options.
+
+use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use sigil_benches::wide::WideChip;
+use sigil_prover::{CpuBackend, ProverConfig, ProvingKey, examples, prove};
+use sigil_verifier::{Circuit, ProofOptions, VerifierOptions, verify};
+
+const CONFIG: ProverConfig = ProverConfig { check_constraints: false, log_timings: false };
+
+fn by_height(c: &mut Criterion) {
+    let backend = CpuBackend::default();
+    let mut g = c.benchmark_group("mac/cpu");
+    g.sample_size(10);
+    for log_n in (10..=20).step_by(2) {
+        let ex = examples::mac(log_n, 1).expect("example");
+        let publics = ex.publics.clone();
+        let pk = ProvingKey::new(ex.circuit, ProofOptions::default(), &backend).expect("key");
+        g.throughput(Throughput::Elements(1 << log_n));
+        g.bench_with_input(BenchmarkId::new("prove", log_n), &log_n, |b, _| {
+            b.iter(|| prove(&pk, ex.traces.clone(), &publics, &backend, &CONFIG).expect("prove"))
+        });
+        let bytes = prove(&pk, ex.traces.clone(), &publics, &backend, &CONFIG).expect("prove").to_bytes();
+        g.bench_with_input(BenchmarkId::new("verify", log_n), &log_n, |b, _| {
+            b.iter(|| verify(&pk.circuit, &pk.circuit_id, &publics, &bytes, &VerifierOptions::default()).expect("verify"))
+        });
+    }
+    g.finish();
+}
+
+fn by_width(c: &mut Criterion) {
+    let backend = CpuBackend::default();
+    let mut g = c.benchmark_group("width/cpu");
+    g.sample_size(10);
+    let log_n = 14;
+    for width in [4usize, 16, 64, 256] {
+        let chip = WideChip { width };
+        let trace = chip.generate_trace(log_n, 3);
+        let circuit = Circuit::new("wide", vec![Box::new(chip)], 0).expect("circuit");
+        let pk = ProvingKey::new(circuit, ProofOptions::default(), &backend).expect("key");
+        g.throughput(Throughput::Elements((width << log_n) as u64));
+        g.bench_with_input(BenchmarkId::new("prove", width), &width, |b, _| {
+            b.iter(|| prove(&pk, vec![trace.clone()], &[], &backend, &CONFIG).expect("prove"))
+        });
+        let bytes = prove(&pk, vec![trace.clone()], &[], &backend, &CONFIG).expect("prove").to_bytes();
+        g.bench_with_input(BenchmarkId::new("verify", width), &width, |b, _| {
+            b.iter(|| verify(&pk.circuit, &pk.circuit_id, &[], &bytes, &VerifierOptions::default()).expect("verify"))
+        });
+    }
+    g.finish();
+}
+
+criterion_group!(benches, by_height, by_width);
+criterion_main!(benches);

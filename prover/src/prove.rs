@@ -682,15 +682,14 @@ fn eval_columns(values: &[F], width: usize, weights: &[EF]) -> Vec<EF> {
             }
             acc
         })
-        .reduce(
-            || vec![EF::ZERO; width],
-            |mut a, b| {
-                for (x, y) in a.iter_mut().zip(b) {
-                    *x += y;
-                }
-                a
-            },
-        )
+        .collect::<Vec<Vec<EF>>>()
+        .into_iter()
+        .fold(vec![EF::ZERO; width], |mut a, b| {
+            for (x, y) in a.iter_mut().zip(b) {
+                *x += y;
+            }
+            a
+        })
 }
 
 /// Evaluates every column of a coefficient matrix at `x`.
@@ -759,10 +758,19 @@ fn grind(tr: &Transcript, bits: u8) -> u64 {
     if bits == 0 {
         return 0;
     }
-    (0..u64::MAX)
-        .into_par_iter()
-        .find_first(|&n| tr.check_pow(bits, n))
-        .unwrap_or(0)
+    // Search in blocks so that the smallest solution is found whatever the thread count.
+    const BLOCK: u64 = 1 << 12;
+    let mut start = 0u64;
+    loop {
+        let found: Option<u64> = (start..start + BLOCK)
+            .into_par_iter()
+            .filter(|&n| tr.check_pow(bits, n))
+            .min();
+        if let Some(n) = found {
+            return n;
+        }
+        start += BLOCK;
+    }
 }
 
 /// Opens leaf `index mod N/2` of every group's tree.

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Runs Sigil's whole test suite. Installs what it needs on a fresh Debian machine (as root).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+echo "== toolchain"
+cargo --version
+rustc --version
+
+echo "== no_std build of the verifier"
+if rustup target list --installed 2>/dev/null | grep -q '^x86_64-unknown-none$' \
+    || rustup target add x86_64-unknown-none >/dev/null 2>&1; then
+    cargo build --locked -p sigil-verifier --no-default-features --target x86_64-unknown-none
+else
+    echo "NOT CHECKED: the x86_64-unknown-none target cannot be installed here; the verifier's"
+    echo "no_std build was not checked in this run."
+fi
+
+echo "== build (all targets, serial feature set of the prover too)"
+cargo build --locked --workspace --all-targets
+cargo build --locked -p sigil-prover --no-default-features
+
+echo "== tests"
+cargo test --locked --workspace
+
+echo "== benches compile and run once"
+cargo bench --locked --workspace -- --test
