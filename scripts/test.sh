@@ -20,8 +20,13 @@ echo "== build (all targets, serial feature set of the prover too)"
 cargo build --locked --workspace --all-targets
 cargo build --locked -p sigil-prover --no-default-features
 
-echo "== tests"
-cargo test --locked --workspace
-
 echo "== benches compile and run once"
 cargo bench --locked --workspace -- --test
+
+echo "== tests"
+log=$(mktemp)
+cargo test --locked --workspace 2>&1 | tee "$log"
+read -r passed failed < <(awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed;/) p += $i; if ($(i+1) ~ /^failed;/) f += $i } } END { print p + 0, f + 0 }' "$log")
+rm -f "$log"
+echo
+echo "all tests: ${passed} passed, ${failed} failed"
