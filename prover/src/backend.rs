@@ -25,8 +25,9 @@ pub trait MerkleOps {
     /// The verifier recomputes leaves in exactly this layout; any other order breaks every
     /// opening.
     fn commit_pairs(&self, mats: &[&RowMajorMatrix<F>]) -> MerkleTree;
-    /// Commits to an extension-field codeword the same way (FRI layers).
-    fn commit_ext_pairs(&self, evals: &[EF]) -> MerkleTree;
+    /// Commits to an extension-field codeword of size `N` folded by `2^log_arity` (FRI layers):
+    /// leaf `j < N / 2^log_arity` holds `evals[j + i * N / 2^log_arity]` for every `i`.
+    fn commit_ext_cosets(&self, evals: &[EF], log_arity: usize) -> MerkleTree;
 }
 
 /// FRI folding.

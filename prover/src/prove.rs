@@ -26,7 +26,7 @@ use sigil_verifier::proof::{
 };
 use sigil_verifier::protocol::{
     Group, MAX_LOG_HEIGHT, PhaseWidths, ProofOptions, TRANSCRIPT_DOMAIN, deep_coefficients,
-    fri_shape, groups, lde_shift, omega,
+    fri_layers, groups, lde_shift, omega,
 };
 use sigil_verifier::transcript::Transcript;
 use sigil_verifier::{Circuit, CircuitId};
@@ -222,7 +222,9 @@ pub fn prove<B: Backend>(
     }
     let widths: Vec<PhaseWidths> = circuit.infos.iter().map(PhaseWidths::of).collect();
     let n_tables = traces.len();
-    let (log_max_lde, log_final, n_folds) = fri_shape(&log_heights, opts);
+    let layers = fri_layers(&log_heights, opts);
+    let log_max_lde = layers[0];
+    let log_final = layers[layers.len() - 1] - lb;
 
     // ---- Transcript header -------------------------------------------------------------------
     let header = ProofHeader {
@@ -234,6 +236,7 @@ pub fn prove<B: Backend>(
         n_queries: opts.n_queries,
         grinding_bits: opts.grinding_bits,
         log_final_poly_len: opts.log_final_poly_len,
+        log_folding_factor: opts.log_folding_factor,
         circuit_id: pk.circuit_id,
     };
     let log_heights_u8: Vec<u8> = log_heights.iter().map(|&h| h as u8).collect();
@@ -394,19 +397,21 @@ pub fn prove<B: Backend>(
     let mut layer_trees: Vec<MerkleTree> = Vec::new();
     let mut layer_evals: Vec<Vec<EF>> = Vec::new();
     let mut layer_roots = Vec::new();
-    let mut beta = if n_folds > 0 { tr.sample_ef() } else { EF::ZERO };
+    let mut beta = if layers.len() > 1 { tr.sample_ef() } else { EF::ZERO };
     let mut layer_shift = shift;
-    for k in 0..n_folds {
-        let log_n = log_max_lde - k;
-        let mut next = backend.fold(&f, beta, layer_shift);
-        if let Some(extra) = inputs[log_n - 1].take() {
-            let b2 = beta.square();
-            next.par_iter_mut().zip(extra.par_iter()).for_each(|(a, e)| *a += b2 * *e);
+    for k in 0..layers.len() - 1 {
+        let (log_n, log_next) = (layers[k], layers[k + 1]);
+        for _ in log_next..log_n {
+            f = backend.fold(&f, beta, layer_shift);
+            layer_shift = layer_shift.square();
+            beta = beta.square();
         }
-        layer_shift = layer_shift.square();
-        f = next;
-        if k + 1 < n_folds {
-            let tree = backend.commit_ext_pairs(&f);
+        // beta is now beta_k^(2^steps): the weight of the tables that enter here.
+        if let Some(extra) = inputs[log_next].take() {
+            f.par_iter_mut().zip(extra.par_iter()).for_each(|(a, e)| *a += beta * *e);
+        }
+        if k + 2 < layers.len() {
+            let tree = backend.commit_ext_cosets(&f, log_next - layers[k + 2]);
             tr.absorb_digests(b"fri", &[tree.root()]);
             layer_roots.push(tree.root());
             layer_trees.push(tree);
@@ -437,10 +442,12 @@ pub fn prove<B: Backend>(
         let fri_layers = layer_trees
             .iter()
             .zip(&layer_evals)
-            .map(|(tree, evals)| {
-                let half = evals.len() / 2;
-                let j = (index as usize) % half;
-                let values = [evals[j], evals[j + half]].into_iter().flat_map(ef_to_u64).collect();
+            .zip(layers.windows(3))
+            .map(|((tree, evals), w)| {
+                let m = 1usize << w[2];
+                let j = (index as usize) % m;
+                let values =
+                    (0..1usize << (w[1] - w[2])).flat_map(|i| ef_to_u64(evals[j + i * m])).collect();
                 MerkleOpening { values: Words(values), siblings: tree.path(j) }
             })
             .collect();
@@ -728,10 +735,9 @@ fn deep_codeword(
         }
         v
     };
-    let dz: Vec<EF> = points.par_iter().map(|&x| EF::from(x) - z).collect();
-    let dzg: Vec<EF> = points.par_iter().map(|&x| EF::from(x) - zg).collect();
-    let inv_z = batch_multiplicative_inverse(&dz);
-    let inv_zg = batch_multiplicative_inverse(&dzg);
+    // One inversion per point: 1 / ((x - z)(x - zg)).
+    let dens: Vec<EF> = points.par_iter().map(|&x| (EF::from(x) - z) * (EF::from(x) - zg)).collect();
+    let inv = batch_multiplicative_inverse(&dens);
     (0..n)
         .into_par_iter()
         .map(|i| {
@@ -748,7 +754,8 @@ fn deep_codeword(
                     k += 1;
                 }
             }
-            (a - a_z) * inv_z[i] + (b - a_zg) * inv_zg[i]
+            let x = EF::from(points[i]);
+            ((a - a_z) * (x - zg) + (b - a_zg) * (x - z)) * inv[i]
         })
         .collect()
 }

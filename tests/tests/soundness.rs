@@ -11,7 +11,7 @@ use sigil_verifier::{Phase, ProofOptions, VerifierOptions, VerifyError, decode_p
 use std::sync::OnceLock;
 
 fn opts() -> ProofOptions {
-    ProofOptions { log_blowup: 3, n_queries: 28, grinding_bits: 8, log_final_poly_len: 2 }
+    ProofOptions { log_blowup: 3, n_queries: 28, grinding_bits: 8, log_final_poly_len: 2, log_folding_factor: 3 }
 }
 
 fn vopts() -> VerifierOptions {
@@ -253,7 +253,7 @@ fn proof_with_weaker_parameters_is_rejected() {
     assert_eq!(r, Err(VerifyError::InsufficientSecurity { bits: 38, required: 90 }));
     // An honest proof at weaker parameters is refused for its parameters.
     let ex = examples::mac(5, 2).unwrap();
-    let weak = ProofOptions { log_blowup: 1, n_queries: 40, grinding_bits: 0, log_final_poly_len: 0 };
+    let weak = ProofOptions { log_blowup: 1, n_queries: 40, grinding_bits: 0, log_final_poly_len: 0, log_folding_factor: 3 };
     let pk = ProvingKey::new(ex.circuit, weak, &CpuBackend::default()).unwrap();
     let proof = prove(&pk, ex.traces, &ex.publics, &CpuBackend::default(), &ProverConfig::default()).unwrap();
     let r = verify_proof(&pk.circuit, &pk.circuit_id, &ex.publics, &proof, &vopts());

@@ -75,6 +75,7 @@ pub struct ProofHeader {
     pub n_queries: u16,
     pub grinding_bits: u8,
     pub log_final_poly_len: u8,
+    pub log_folding_factor: u8,
     pub circuit_id: CircuitId,
 }
 
@@ -96,7 +97,8 @@ pub struct QueryProof {
     pub main: Vec<MerkleOpening>,
     pub perm: Vec<MerkleOpening>,
     pub quotient: Vec<MerkleOpening>,
-    /// One opening per committed FRI layer; each holds two extension elements (4 words).
+    /// One opening per committed FRI layer; each holds the layer's folding coset (two words
+    /// per extension element).
     pub fri_layers: Vec<MerkleOpening>,
 }
 

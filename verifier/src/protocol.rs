@@ -1,6 +1,7 @@
 //! What the prover and the verifier must agree on besides the proof: parameters, domains,
 //! how tables are grouped into commitments, and the order of columns in the DEEP combination.
 
+use alloc::vec;
 use alloc::vec::Vec;
 
 use p3_field::{Field, PrimeCharacteristicRing, TwoAdicField};
@@ -23,12 +24,14 @@ pub struct ProofOptions {
     /// log2 of the number of coefficients of the last FRI polynomial (capped by the smallest
     /// table).
     pub log_final_poly_len: u8,
+    /// log2 of the FRI folding factor of the committed layers (the first fold is binary).
+    pub log_folding_factor: u8,
 }
 
 impl Default for ProofOptions {
     /// Blowup 8, 28 queries, 16 grinding bits: 100 conjectured bits.
     fn default() -> Self {
-        Self { log_blowup: 3, n_queries: 28, grinding_bits: 16, log_final_poly_len: 3 }
+        Self { log_blowup: 3, n_queries: 28, grinding_bits: 16, log_final_poly_len: 5, log_folding_factor: 3 }
     }
 }
 
@@ -121,12 +124,34 @@ pub fn groups(log_heights: &[usize], width: impl Fn(usize) -> usize) -> Vec<Grou
         .collect()
 }
 
-/// The FRI shape for a set of table heights: `(log_max_lde, log_final, n_folds)`.
-pub fn fri_shape(log_heights: &[usize], opts: &ProofOptions) -> (usize, usize, usize) {
-    let max = log_heights.iter().copied().max().unwrap_or(0);
+/// The log sizes of the FRI layers for a set of table heights: layer 0 is the tallest tables'
+/// LDE; the first fold is binary; later folds take up to `log_folding_factor` bits but stop at
+/// every table's LDE size (where that table enters) and at the last layer, whose polynomial
+/// has `2^min(log_final_poly_len, smallest log height)` coefficients.
+pub fn fri_layers(log_heights: &[usize], opts: &ProofOptions) -> Vec<usize> {
+    let lb = usize::from(opts.log_blowup);
+    let max = log_heights.iter().copied().max().unwrap_or(0) + lb;
     let min = log_heights.iter().copied().min().unwrap_or(0);
-    let log_final = usize::from(opts.log_final_poly_len).min(min);
-    (max + usize::from(opts.log_blowup), log_final, max - log_final)
+    let last = usize::from(opts.log_final_poly_len).min(min) + lb;
+    let r = usize::from(opts.log_folding_factor).max(1);
+    let mut v = vec![max];
+    if max > last {
+        v.push(max - 1);
+    }
+    while let Some(&c) = v.last() {
+        if c <= last {
+            break;
+        }
+        let mut next = c.saturating_sub(r).max(last);
+        for &h in log_heights {
+            let s = h + lb;
+            if s < c && s > next {
+                next = s;
+            }
+        }
+        v.push(next);
+    }
+    v
 }
 
 /// The DEEP coefficients of every table: powers of `lambda`, one per column opened at `z`

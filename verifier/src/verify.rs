@@ -21,7 +21,7 @@ use crate::proof::{
 };
 use crate::protocol::{
     Group, MAX_LOG_HEIGHT, PhaseWidths, ProofOptions, TRANSCRIPT_DOMAIN, deep_coefficients,
-    eval_poly, fri_shape, groups, lde_shift, omega, recombine, selectors_at,
+    eval_poly, fri_layers, groups, lde_shift, omega, recombine, selectors_at,
 };
 use crate::transcript::Transcript;
 
@@ -69,6 +69,10 @@ fn shape(ok: bool, what: &'static str) -> Result<(), VerifyError> {
     if ok { Ok(()) } else { Err(VerifyError::InvalidShape(what)) }
 }
 
+fn ef_from_base_pair(a: F, b: F) -> EF {
+    sigil_air::field::ef_from_base([a, b])
+}
+
 fn felts(w: &Words, what: &'static str) -> Result<Vec<F>, VerifyError> {
     w.0.iter().map(|&v| f_from_canonical(v).ok_or(VerifyError::NonCanonical(what))).collect()
 }
@@ -86,6 +90,7 @@ fn header_options(proof: &Proof) -> ProofOptions {
         n_queries: proof.header.n_queries,
         grinding_bits: proof.header.grinding_bits,
         log_final_poly_len: proof.header.log_final_poly_len,
+        log_folding_factor: proof.header.log_folding_factor,
     }
 }
 
@@ -129,6 +134,7 @@ pub fn verify_proof(
     shape((1..=512).contains(&h.n_queries), "n_queries must be in 1..=512")?;
     shape(h.grinding_bits <= 40, "grinding_bits must be at most 40")?;
     shape(h.log_final_poly_len <= 12, "log_final_poly_len must be at most 12")?;
+    shape((1..=4).contains(&h.log_folding_factor), "log_folding_factor must be in 1..=4")?;
     let popts = header_options(proof);
     // The field bound is checked again below with the real sizes; the query bound first.
     let bound = popts.conjectured_security_bits(0);
@@ -154,7 +160,11 @@ pub fn verify_proof(
         }
         shape(info.quotient_degree() <= 1 << log_blowup, "constraint degree exceeds the blowup")?;
     }
-    let (log_max_lde, log_final, n_folds) = fri_shape(&log_heights, &popts);
+    let layers = fri_layers(&log_heights, &popts);
+    let log_max_lde = layers.first().copied().unwrap_or(0);
+    let log_last = layers.last().copied().unwrap_or(0);
+    let log_final = log_last - log_blowup;
+    let n_committed = layers.len().saturating_sub(2);
     let bits = popts.conjectured_security_bits(log_max_lde);
     if bits < opts.min_security_bits {
         return Err(VerifyError::InsufficientSecurity { bits, required: opts.min_security_bits });
@@ -178,7 +188,7 @@ pub fn verify_proof(
         shape(o.quotient.0.len() == 2 * w.quotient, "quotient openings")?;
     }
     let fri = &proof.fri;
-    shape(fri.layer_roots.len() == n_folds.saturating_sub(1), "one root per committed FRI layer")?;
+    shape(fri.layer_roots.len() == n_committed, "one root per committed FRI layer")?;
     shape(fri.final_poly.0.len() == 2 << log_final, "final polynomial length")?;
     shape(fri.queries.len() == usize::from(h.n_queries), "one opening per query")?;
     let group_width = |g: &Group, w: fn(&PhaseWidths) -> usize| -> usize {
@@ -197,10 +207,11 @@ pub fn verify_proof(
         shape(check_openings(&q.main, &g_main, |w| w.main), "main query openings")?;
         shape(check_openings(&q.perm, &g_perm, |w| w.perm), "lookup query openings")?;
         shape(check_openings(&q.quotient, &g_quot, |w| w.quotient), "quotient query openings")?;
-        shape(q.fri_layers.len() == n_folds.saturating_sub(1), "one opening per FRI layer")?;
-        for (k, l) in q.fri_layers.iter().enumerate() {
+        shape(q.fri_layers.len() == n_committed, "one opening per FRI layer")?;
+        for (l, w) in q.fri_layers.iter().zip(layers.windows(3)) {
+            // Layer w[1] folds into w[2]: cosets of 2^(w[1]-w[2]) values, 2^w[2] leaves.
             shape(
-                l.values.0.len() == 4 && l.siblings.len() == log_max_lde - (k + 1) - 1,
+                l.values.0.len() == 2 << (w[1] - w[2]) && l.siblings.len() == w[2],
                 "FRI layer opening",
             )?;
         }
@@ -298,8 +309,8 @@ pub fn verify_proof(
     }
 
     // ---- FRI challenges --------------------------------------------------------------------------
-    let mut betas = Vec::with_capacity(n_folds);
-    if n_folds > 0 {
+    let mut betas = Vec::with_capacity(layers.len());
+    if layers.len() > 1 {
         betas.push(tr.sample_ef());
     }
     for root in &fri.layer_roots {
@@ -393,49 +404,59 @@ pub fn verify_proof(
         };
 
         let half0 = 1u64 << (log_max_lde - 1);
-        let mut pair = (deep_sum(log_max_lde, q.index)?, deep_sum(log_max_lde, q.index + half0)?);
-        let mut pos = q.index; // pair index in the current layer
-        let mut cur = EF::ZERO;
-        for k in 0..n_folds {
-            let log_n = log_max_lde - k;
-            if k >= 1 {
-                let o = &fri.layer_roots[k - 1];
-                let layer = &q.fri_layers[k - 1];
-                let half = 1u64 << (log_n - 1);
-                let leaf = pos % half;
-                let v = felts(&layer.values, "FRI layer")?;
-                if root_from_path(&v, leaf, &layer.siblings) != *o {
-                    return Err(VerifyError::MerklePath { phase: Phase::FriLayer(k), query: qi });
-                }
-                let (a, b) = (
-                    ef_from_canonical([layer.values.0[0], layer.values.0[1]]).unwrap_or_default(),
-                    ef_from_canonical([layer.values.0[2], layer.values.0[3]]).unwrap_or_default(),
-                );
-                let mine = if pos >= half { b } else { a };
-                if mine != cur {
-                    return Err(VerifyError::FriFoldMismatch { query: qi, layer: k });
-                }
-                pair = (a, b);
-                pos = leaf;
-            }
-            let x = shift.exp_power_of_2(k) * omega(log_n).exp_u64(pos);
-            let (a, b) = pair;
-            let beta = betas[k];
-            cur = (a + b) * two_inv + beta * (a - b) * (x + x).inverse();
-            cur += beta.square() * deep_sum(log_n - 1, pos)?;
-        }
-        let log_last = log_max_lde - n_folds;
-        let last_shift = shift.exp_power_of_2(n_folds);
-        if n_folds == 0 {
-            let x = last_shift * omega(log_last).exp_u64(q.index);
+        let pair = (deep_sum(log_max_lde, q.index)?, deep_sum(log_max_lde, q.index + half0)?);
+        let final_shift = shift.exp_power_of_2(log_max_lde - log_last);
+        if layers.len() == 1 {
+            let x = final_shift * omega(log_last).exp_u64(q.index);
             if eval_poly(&final_poly, x.into()) != pair.0 || eval_poly(&final_poly, (-x).into()) != pair.1 {
                 return Err(VerifyError::FinalPolyMismatch { query: qi });
             }
-        } else {
-            let y = last_shift * omega(log_last).exp_u64(pos);
-            if eval_poly(&final_poly, y.into()) != cur {
-                return Err(VerifyError::FinalPolyMismatch { query: qi });
+            continue;
+        }
+        // The binary fold of layer 0, computed from the table openings.
+        let x = shift * omega(log_max_lde).exp_u64(q.index);
+        let (a, b) = pair;
+        let mut cur = (a + b) * two_inv + betas[0] * (a - b) * (x + x).inverse();
+        let mut pos = q.index;
+        cur += betas[0].square() * deep_sum(layers[1], pos)?;
+        // The committed layers, each folded by its coset.
+        for (k, w) in layers.windows(3).enumerate() {
+            let (log_n, log_next) = (w[1], w[2]);
+            let layer = &q.fri_layers[k];
+            let leaf = pos % (1u64 << log_next);
+            let coset_index = (pos >> log_next) as usize;
+            let v = felts(&layer.values, "FRI layer")?;
+            if root_from_path(&v, leaf, &layer.siblings) != fri.layer_roots[k] {
+                return Err(VerifyError::MerklePath { phase: Phase::FriLayer(k + 1), query: qi });
             }
+            let mut vals: Vec<EF> = v.chunks_exact(2).map(|c| ef_from_base_pair(c[0], c[1])).collect();
+            if vals.get(coset_index) != Some(&cur) {
+                return Err(VerifyError::FriFoldMismatch { query: qi, layer: k + 1 });
+            }
+            let mut beta = betas[k + 1];
+            let mut sub_log = log_n;
+            while vals.len() > 1 {
+                let half = vals.len() / 2;
+                let sub_shift = shift.exp_power_of_2(log_max_lde - sub_log);
+                let w_sub = omega(sub_log);
+                let step = 1u64 << (sub_log - vals.len().trailing_zeros() as usize);
+                let next: Vec<EF> = (0..half)
+                    .map(|i| {
+                        let x = sub_shift * w_sub.exp_u64(leaf + i as u64 * step);
+                        let (a, b) = (vals[i], vals[i + half]);
+                        (a + b) * two_inv + beta * (a - b) * (x + x).inverse()
+                    })
+                    .collect();
+                vals = next;
+                beta = beta.square();
+                sub_log -= 1;
+            }
+            cur = vals[0] + beta * deep_sum(log_next, leaf)?;
+            pos = leaf;
+        }
+        let y = final_shift * omega(log_last).exp_u64(pos);
+        if eval_poly(&final_poly, y.into()) != cur {
+            return Err(VerifyError::FinalPolyMismatch { query: qi });
         }
     }
 

@@ -80,15 +80,21 @@ impl MerkleOps for CpuBackend {
         tree_from_leaves(leaves)
     }
 
-    fn commit_ext_pairs(&self, evals: &[EF]) -> MerkleTree {
-        let half = evals.len() / 2;
-        let leaves: Vec<Digest> = (0..half)
+    fn commit_ext_cosets(&self, evals: &[EF], log_arity: usize) -> MerkleTree {
+        let m = evals.len() >> log_arity;
+        let a = 1usize << log_arity;
+        let leaves: Vec<Digest> = (0..m)
             .into_par_iter()
-            .map(|j| {
-                let [a0, a1] = ef_to_base(evals[j]);
-                let [b0, b1] = ef_to_base(evals[j + half]);
-                ActiveHasher::hash_leaf(&[a0, a1, b0, b1])
-            })
+            .map_init(
+                || Vec::with_capacity(2 * a),
+                |buf, j| {
+                    buf.clear();
+                    for i in 0..a {
+                        buf.extend_from_slice(&ef_to_base(evals[j + i * m]));
+                    }
+                    ActiveHasher::hash_leaf(buf)
+                },
+            )
             .collect();
         tree_from_leaves(leaves)
     }
