@@ -18,13 +18,14 @@ pub trait NttOps {
 
 /// Merkle commitments.
 pub trait MerkleOps {
-    /// Commits to matrices of equal height `N`: leaf `j < N/2` hashes row `j` of every matrix,
-    /// then row `j + N/2` of every matrix.
+    /// Commits to matrices of equal height `N`, leaves of `2^log_arity` rows: leaf
+    /// `j < N / 2^log_arity` hashes, for `i = 0, 1, ..`, row `j + i * N / 2^log_arity` of every
+    /// matrix in turn (the coset that FRI folds together).
     ///
     /// # Soundness
     /// The verifier recomputes leaves in exactly this layout; any other order breaks every
     /// opening.
-    fn commit_pairs(&self, mats: &[&RowMajorMatrix<F>]) -> MerkleTree;
+    fn commit_cosets(&self, mats: &[&RowMajorMatrix<F>], log_arity: usize) -> MerkleTree;
     /// Commits to an extension-field codeword of size `N` folded by `2^log_arity` (FRI layers):
     /// leaf `j < N / 2^log_arity` holds `evals[j + i * N / 2^log_arity]` for every `i`.
     fn commit_ext_cosets(&self, evals: &[EF], log_arity: usize) -> MerkleTree;

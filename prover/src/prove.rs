@@ -26,7 +26,7 @@ use sigil_verifier::proof::{
 };
 use sigil_verifier::protocol::{
     Group, MAX_LOG_HEIGHT, PhaseWidths, ProofOptions, TRANSCRIPT_DOMAIN, deep_coefficients,
-    fri_layers, groups, lde_shift, omega,
+    fri_layers, groups, lde_shift, leaf_log_arity, omega, query_index_bits,
 };
 use sigil_verifier::transcript::Transcript;
 use sigil_verifier::{Circuit, CircuitId};
@@ -113,7 +113,8 @@ impl ProvingKey {
                     backend.coset_lde(RowMajorMatrix::new(p.values, p.width), lb, lde_shift())
                 })
                 .collect();
-            let tree = backend.commit_pairs(&ldes.iter().collect::<Vec<_>>());
+            let arity = leaf_log_arity(g.log_height + lb, &options);
+            let tree = backend.commit_cosets(&ldes.iter().collect::<Vec<_>>(), arity);
             prep_groups.push(PrepGroup { ldes, tree });
         }
         let roots: Vec<_> = prep_groups.iter().map(|g| g.tree.root()).collect();
@@ -262,7 +263,12 @@ pub fn prove<B: Backend>(
     let g_main = groups(&log_heights, |t| widths[t].main);
     let main_trees: Vec<MerkleTree> = g_main
         .iter()
-        .map(|g| backend.commit_pairs(&g.tables.iter().map(|&t| &tables[t].main_lde).collect::<Vec<_>>()))
+        .map(|g| {
+            backend.commit_cosets(
+                &g.tables.iter().map(|&t| &tables[t].main_lde).collect::<Vec<_>>(),
+                leaf_log_arity(g.log_height + lb, opts),
+            )
+        })
         .collect();
     let main_roots: Vec<_> = main_trees.iter().map(|t| t.root()).collect();
     tr.absorb_digests(b"main", &main_roots);
@@ -285,8 +291,9 @@ pub fn prove<B: Backend>(
     let perm_trees: Vec<MerkleTree> = g_perm
         .iter()
         .map(|g| {
-            backend.commit_pairs(
+            backend.commit_cosets(
                 &g.tables.iter().filter_map(|&t| tables[t].perm_lde.as_ref()).collect::<Vec<_>>(),
+                leaf_log_arity(g.log_height + lb, opts),
             )
         })
         .collect();
@@ -304,7 +311,9 @@ pub fn prove<B: Backend>(
         let cum = if info.interactions.is_empty() { EF::ZERO } else { *sum_iter.next().unwrap_or(&EF::ZERO) };
         let prep_lde = prep_lde_of(pk, t);
         let q = quotient_values(circuit.chips[t].as_ref(), info.log_quotient_degree, &tables[t], prep_lde, publics, alpha, &lookup, cum, lb);
+        timer.lap("quotient: constraints");
         let (coeffs, lde) = split_quotient(backend, q, tables[t].log_n, info.log_quotient_degree, lb);
+        timer.lap("quotient: split and extend");
         tables[t].quotient_coeffs = Some(coeffs);
         tables[t].quotient_lde = Some(lde);
     }
@@ -312,8 +321,9 @@ pub fn prove<B: Backend>(
     let quot_trees: Vec<MerkleTree> = g_quot
         .iter()
         .map(|g| {
-            backend.commit_pairs(
+            backend.commit_cosets(
                 &g.tables.iter().filter_map(|&t| tables[t].quotient_lde.as_ref()).collect::<Vec<_>>(),
+                leaf_log_arity(g.log_height + lb, opts),
             )
         })
         .collect();
@@ -401,14 +411,14 @@ pub fn prove<B: Backend>(
     let mut layer_shift = shift;
     for k in 0..layers.len() - 1 {
         let (log_n, log_next) = (layers[k], layers[k + 1]);
-        for _ in log_next..log_n {
+        for sub in (log_next..log_n).rev() {
             f = backend.fold(&f, beta, layer_shift);
             layer_shift = layer_shift.square();
             beta = beta.square();
-        }
-        // beta is now beta_k^(2^steps): the weight of the tables that enter here.
-        if let Some(extra) = inputs[log_next].take() {
-            f.par_iter_mut().zip(extra.par_iter()).for_each(|(a, e)| *a += beta * *e);
+            // Tables whose LDE has this size enter here, weighted by the squared challenge.
+            if let Some(extra) = inputs[sub].take() {
+                f.par_iter_mut().zip(extra.par_iter()).for_each(|(a, e)| *a += beta * *e);
+            }
         }
         if k + 2 < layers.len() {
             let tree = backend.commit_ext_cosets(&f, log_next - layers[k + 2]);
@@ -438,7 +448,7 @@ pub fn prove<B: Backend>(
     let prep_trees: Vec<MerkleTree> = pk.prep_groups.iter().map(|g| g.tree.clone()).collect();
     let mut queries = Vec::with_capacity(usize::from(opts.n_queries));
     for _ in 0..opts.n_queries {
-        let index = tr.sample_bits(log_max_lde - 1);
+        let index = tr.sample_bits(query_index_bits(&layers));
         let fri_layers = layer_trees
             .iter()
             .zip(&layer_evals)
@@ -453,10 +463,10 @@ pub fn prove<B: Backend>(
             .collect();
         queries.push(QueryProof {
             index,
-            prep: open_groups(&prep_trees, g_prep, lb, &|t| prep_lde_of(pk, t), index),
-            main: open_groups(&main_trees, &g_main, lb, &|t| Some(&tables[t].main_lde), index),
-            perm: open_groups(&perm_trees, &g_perm, lb, &|t| tables[t].perm_lde.as_ref(), index),
-            quotient: open_groups(&quot_trees, &g_quot, lb, &|t| tables[t].quotient_lde.as_ref(), index),
+            prep: open_groups(&prep_trees, g_prep, lb, opts, &|t| prep_lde_of(pk, t), index),
+            main: open_groups(&main_trees, &g_main, lb, opts, &|t| Some(&tables[t].main_lde), index),
+            perm: open_groups(&perm_trees, &g_perm, lb, opts, &|t| tables[t].perm_lde.as_ref(), index),
+            quotient: open_groups(&quot_trees, &g_quot, lb, opts, &|t| tables[t].quotient_lde.as_ref(), index),
             fri_layers,
         });
     }
@@ -780,11 +790,12 @@ fn grind(tr: &Transcript, bits: u8) -> u64 {
     }
 }
 
-/// Opens leaf `index mod N/2` of every group's tree.
+/// Opens, in every group's tree, the leaf that holds the query's coset.
 fn open_groups<'a>(
     trees: &[MerkleTree],
     gs: &[Group],
     lb: usize,
+    opts: &ProofOptions,
     mats: &dyn Fn(usize) -> Option<&'a RowMajorMatrix<F>>,
     index: u64,
 ) -> Vec<MerkleOpening> {
@@ -792,14 +803,17 @@ fn open_groups<'a>(
         .iter()
         .zip(gs)
         .map(|(tree, g)| {
-            let half = 1usize << (g.log_height + lb - 1);
-            let j = (index as usize) % half;
+            let log_lde = g.log_height + lb;
+            let arity = leaf_log_arity(log_lde, opts);
+            let m = 1usize << (log_lde - arity);
+            let j = (index as usize) % m;
             let mut values = Vec::new();
-            for r in [j, j + half] {
+            for i in 0..1usize << arity {
+                let r = j + i * m;
                 for &t in &g.tables {
-                    if let Some(m) = mats(t) {
-                        let w = m.width();
-                        values.extend(m.values[r * w..(r + 1) * w].iter().map(|&v| f_to_u64(v)));
+                    if let Some(mat) = mats(t) {
+                        let w = mat.width();
+                        values.extend(mat.values[r * w..(r + 1) * w].iter().map(|&v| f_to_u64(v)));
                     }
                 }
             }

@@ -153,8 +153,8 @@ fn proof_with_changed_opened_value_is_rejected() {
 
 #[test]
 fn proof_with_changed_fri_layer_commitment_is_rejected() {
-    let r = tampered(|p| p.fri.layer_roots[1][0] ^= 1);
-    assert_eq!(r, Err(VerifyError::MerklePath { phase: Phase::FriLayer(2), query: 0 }));
+    let r = tampered(|p| p.fri.layer_roots[0][0] ^= 1);
+    assert_eq!(r, Err(VerifyError::MerklePath { phase: Phase::FriLayer(1), query: 0 }));
 }
 
 #[test]

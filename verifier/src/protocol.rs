@@ -124,10 +124,11 @@ pub fn groups(log_heights: &[usize], width: impl Fn(usize) -> usize) -> Vec<Grou
         .collect()
 }
 
-/// The log sizes of the FRI layers for a set of table heights: layer 0 is the tallest tables'
-/// LDE; the first fold is binary; later folds take up to `log_folding_factor` bits but stop at
-/// every table's LDE size (where that table enters) and at the last layer, whose polynomial
-/// has `2^min(log_final_poly_len, smallest log height)` coefficients.
+/// The log sizes of the committed FRI layers for a set of table heights: layer 0 is the
+/// tallest tables' LDE (never committed: the verifier computes it from the table openings);
+/// each fold takes `log_folding_factor` bits, the last one fewer, down to the last layer, whose
+/// polynomial has `2^min(log_final_poly_len, smallest log height)` coefficients. Shorter tables
+/// enter the fold in the middle of a step, at the binary fold whose size matches their LDE.
 pub fn fri_layers(log_heights: &[usize], opts: &ProofOptions) -> Vec<usize> {
     let lb = usize::from(opts.log_blowup);
     let max = log_heights.iter().copied().max().unwrap_or(0) + lb;
@@ -135,23 +136,28 @@ pub fn fri_layers(log_heights: &[usize], opts: &ProofOptions) -> Vec<usize> {
     let last = usize::from(opts.log_final_poly_len).min(min) + lb;
     let r = usize::from(opts.log_folding_factor).max(1);
     let mut v = vec![max];
-    if max > last {
-        v.push(max - 1);
-    }
-    while let Some(&c) = v.last() {
-        if c <= last {
-            break;
-        }
-        let mut next = c.saturating_sub(r).max(last);
-        for &h in log_heights {
-            let s = h + lb;
-            if s < c && s > next {
-                next = s;
-            }
-        }
-        v.push(next);
+    let mut c = max;
+    while c > last {
+        c = c.saturating_sub(r).max(last);
+        v.push(c);
     }
     v
+}
+
+/// log2 of the number of rows in a Merkle leaf of a table whose LDE has `2^log_lde` rows:
+/// leaf `j` holds rows `j + i * 2^(log_lde - a)` for `i < 2^a`, the cosets that FRI folds.
+pub fn leaf_log_arity(log_lde: usize, opts: &ProofOptions) -> usize {
+    usize::from(opts.log_folding_factor).max(1).min(log_lde.saturating_sub(1)).max(1)
+}
+
+/// Number of bits of a query index: the index of the coset of layer 0 that the first fold
+/// reads (or of the pair `x, -x` when there is no fold).
+pub fn query_index_bits(layers: &[usize]) -> usize {
+    match layers {
+        [l0] => l0.saturating_sub(1),
+        [_, l1, ..] => *l1,
+        [] => 0,
+    }
 }
 
 /// The DEEP coefficients of every table: powers of `lambda`, one per column opened at `z`

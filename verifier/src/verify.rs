@@ -21,7 +21,7 @@ use crate::proof::{
 };
 use crate::protocol::{
     Group, MAX_LOG_HEIGHT, PhaseWidths, ProofOptions, TRANSCRIPT_DOMAIN, deep_coefficients,
-    eval_poly, fri_layers, groups, lde_shift, omega, recombine, selectors_at,
+    eval_poly, fri_layers, groups, leaf_log_arity, query_index_bits, lde_shift, omega, recombine, selectors_at,
 };
 use crate::transcript::Transcript;
 
@@ -194,15 +194,17 @@ pub fn verify_proof(
     let group_width = |g: &Group, w: fn(&PhaseWidths) -> usize| -> usize {
         g.tables.iter().map(|&t| w(&widths[t])).sum()
     };
+    let arity = |g: &Group| leaf_log_arity(g.log_height + log_blowup, &popts);
     let check_openings = |os: &[MerkleOpening], gs: &[Group], w: fn(&PhaseWidths) -> usize| {
         os.len() == gs.len()
             && os.iter().zip(gs).all(|(o, g)| {
-                o.values.0.len() == 2 * group_width(g, w)
-                    && o.siblings.len() == g.log_height + log_blowup - 1
+                o.values.0.len() == group_width(g, w) << arity(g)
+                    && o.siblings.len() == g.log_height + log_blowup - arity(g)
             })
     };
+    let index_bits = query_index_bits(&layers);
     for q in &fri.queries {
-        shape(q.index < 1u64 << (log_max_lde - 1), "query index out of range")?;
+        shape(q.index < 1u64 << index_bits, "query index out of range")?;
         shape(check_openings(&q.prep, &g_prep, |w| w.prep), "preprocessed query openings")?;
         shape(check_openings(&q.main, &g_main, |w| w.main), "main query openings")?;
         shape(check_openings(&q.perm, &g_perm, |w| w.perm), "lookup query openings")?;
@@ -337,7 +339,7 @@ pub fn verify_proof(
     let shift = lde_shift();
     let two_inv = F::TWO.inverse();
     for (qi, q) in fri.queries.iter().enumerate() {
-        // Merkle openings of the four phases, at leaf `index mod N/2` of each group.
+        // Merkle openings of the four phases, at leaf `index mod 2^(log N - a)` of each group.
         let phases: [(&[MerkleOpening], &[crate::hash::Digest], &[Group], Phase); 4] = [
             (&q.prep, &proof.prep_roots, &g_prep, Phase::Preprocessed),
             (&q.main, &proof.main_roots, &g_main, Phase::Main),
@@ -348,7 +350,7 @@ pub fn verify_proof(
         for (os, roots, gs, phase) in phases {
             let mut vs = Vec::with_capacity(os.len());
             for ((o, root), g) in os.iter().zip(roots).zip(gs) {
-                let leaf = q.index % (1u64 << (g.log_height + log_blowup - 1));
+                let leaf = q.index % (1u64 << (g.log_height + log_blowup - arity(g)));
                 let v = felts(&o.values, "Merkle leaf")?;
                 if root_from_path(&v, leaf, &o.siblings) != *root {
                     return Err(VerifyError::MerklePath { phase, query: qi });
@@ -357,27 +359,27 @@ pub fn verify_proof(
             }
             values.push(vs);
         }
-        // The row of table `t` at LDE position `pos` in each phase, concatenated.
+        // The row of table `t` at LDE position `pos` in each phase, concatenated. `pos` lies
+        // in the opened leaf: the caller asks only for positions of the query's cosets.
         let row_of = |t: usize, pos: u64| -> Vec<F> {
             let lde = log_heights[t] + log_blowup;
-            let half = (pos >> (lde - 1)) & 1;
+            let coset = (pos >> (lde - leaf_log_arity(lde, &popts))) as usize;
             let mut row = Vec::with_capacity(widths[t].n_at_z());
             let ws = [widths[t].prep, widths[t].main, widths[t].perm, widths[t].quotient];
             for (p, gs) in [&g_prep, &g_main, &g_perm, &g_quot].into_iter().enumerate() {
                 let Some(gi) = gs.iter().position(|g| g.tables.contains(&t)) else { continue };
-                let gw: usize = match p {
-                    0 => group_width(&gs[gi], |w| w.prep),
-                    1 => group_width(&gs[gi], |w| w.main),
-                    2 => group_width(&gs[gi], |w| w.perm),
-                    _ => group_width(&gs[gi], |w| w.quotient),
-                };
+                let gw: usize = gs[gi]
+                    .tables
+                    .iter()
+                    .map(|&u| [widths[u].prep, widths[u].main, widths[u].perm, widths[u].quotient][p])
+                    .sum();
                 let off: usize = gs[gi]
                     .tables
                     .iter()
                     .take_while(|&&u| u != t)
                     .map(|&u| [widths[u].prep, widths[u].main, widths[u].perm, widths[u].quotient][p])
                     .sum();
-                let start = half as usize * gw + off;
+                let start = coset * gw + off;
                 row.extend_from_slice(&values[p][gi][start..start + ws[p]]);
             }
             row
@@ -395,6 +397,7 @@ pub fn verify_proof(
             let dzg = (EF::from(x) - zg).try_inverse().ok_or(VerifyError::OodPointInDomain)?;
             Ok((a - a_z) * dz + (b - a_zg) * dzg)
         };
+        // The sum of the DEEP values of the tables whose LDE has `2^log_lde` points.
         let deep_sum = |log_lde: usize, pos: u64| -> Result<EF, VerifyError> {
             let mut s = EF::ZERO;
             for t in (0..n_tables).filter(|&t| log_heights[t] + log_blowup == log_lde) {
@@ -403,59 +406,67 @@ pub fn verify_proof(
             Ok(s)
         };
 
-        let half0 = 1u64 << (log_max_lde - 1);
-        let pair = (deep_sum(log_max_lde, q.index)?, deep_sum(log_max_lde, q.index + half0)?);
         let final_shift = shift.exp_power_of_2(log_max_lde - log_last);
         if layers.len() == 1 {
-            let x = final_shift * omega(log_last).exp_u64(q.index);
-            if eval_poly(&final_poly, x.into()) != pair.0 || eval_poly(&final_poly, (-x).into()) != pair.1 {
-                return Err(VerifyError::FinalPolyMismatch { query: qi });
+            // No fold: the tallest tables are the last layer; check `x` and `-x`.
+            let half = 1u64 << (log_max_lde - 1);
+            for pos in [q.index, q.index + half] {
+                let x = final_shift * omega(log_last).exp_u64(pos);
+                if eval_poly(&final_poly, x.into()) != deep_sum(log_max_lde, pos)? {
+                    return Err(VerifyError::FinalPolyMismatch { query: qi });
+                }
             }
             continue;
         }
-        // The binary fold of layer 0, computed from the table openings.
-        let x = shift * omega(log_max_lde).exp_u64(q.index);
-        let (a, b) = pair;
-        let mut cur = (a + b) * two_inv + betas[0] * (a - b) * (x + x).inverse();
+        // Layer 0's coset, computed from the table openings.
+        let (l0, l1) = (layers[0], layers[1]);
+        let mut vals: Vec<EF> = Vec::with_capacity(1 << (l0 - l1));
+        for i in 0..1u64 << (l0 - l1) {
+            vals.push(deep_sum(l0, q.index + (i << l1))?);
+        }
         let mut pos = q.index;
-        cur += betas[0].square() * deep_sum(layers[1], pos)?;
-        // The committed layers, each folded by its coset.
-        for (k, w) in layers.windows(3).enumerate() {
-            let (log_n, log_next) = (w[1], w[2]);
-            let layer = &q.fri_layers[k];
-            let leaf = pos % (1u64 << log_next);
-            let coset_index = (pos >> log_next) as usize;
-            let v = felts(&layer.values, "FRI layer")?;
-            if root_from_path(&v, leaf, &layer.siblings) != fri.layer_roots[k] {
-                return Err(VerifyError::MerklePath { phase: Phase::FriLayer(k + 1), query: qi });
+        for (k, w) in layers.windows(2).enumerate() {
+            let (log_n, log_next) = (w[0], w[1]);
+            let j = pos % (1u64 << log_next);
+            if k >= 1 {
+                // A committed layer: its coset must hold the value folded so far.
+                let layer = &q.fri_layers[k - 1];
+                let v = felts(&layer.values, "FRI layer")?;
+                if root_from_path(&v, j, &layer.siblings) != fri.layer_roots[k - 1] {
+                    return Err(VerifyError::MerklePath { phase: Phase::FriLayer(k), query: qi });
+                }
+                let opened: Vec<EF> = v.chunks_exact(2).map(|c| ef_from_base_pair(c[0], c[1])).collect();
+                if opened.get((pos >> log_next) as usize).copied() != vals.first().copied() {
+                    return Err(VerifyError::FriFoldMismatch { query: qi, layer: k });
+                }
+                vals = opened;
             }
-            let mut vals: Vec<EF> = v.chunks_exact(2).map(|c| ef_from_base_pair(c[0], c[1])).collect();
-            if vals.get(coset_index) != Some(&cur) {
-                return Err(VerifyError::FriFoldMismatch { query: qi, layer: k + 1 });
-            }
-            let mut beta = betas[k + 1];
+            // Fold the coset bit by bit; tables enter where the size matches their LDE.
+            let mut beta = betas[k];
             let mut sub_log = log_n;
             while vals.len() > 1 {
                 let half = vals.len() / 2;
                 let sub_shift = shift.exp_power_of_2(log_max_lde - sub_log);
                 let w_sub = omega(sub_log);
                 let step = 1u64 << (sub_log - vals.len().trailing_zeros() as usize);
-                let next: Vec<EF> = (0..half)
+                let mut next: Vec<EF> = (0..half)
                     .map(|i| {
-                        let x = sub_shift * w_sub.exp_u64(leaf + i as u64 * step);
+                        let x = sub_shift * w_sub.exp_u64(j + i as u64 * step);
                         let (a, b) = (vals[i], vals[i + half]);
                         (a + b) * two_inv + beta * (a - b) * (x + x).inverse()
                     })
                     .collect();
-                vals = next;
                 beta = beta.square();
                 sub_log -= 1;
+                for (i, v) in next.iter_mut().enumerate() {
+                    *v += beta * deep_sum(sub_log, j + i as u64 * step)?;
+                }
+                vals = next;
             }
-            cur = vals[0] + beta * deep_sum(log_next, leaf)?;
-            pos = leaf;
+            pos = j;
         }
         let y = final_shift * omega(log_last).exp_u64(pos);
-        if eval_poly(&final_poly, y.into()) != cur {
+        if Some(eval_poly(&final_poly, y.into())) != vals.first().copied() {
             return Err(VerifyError::FinalPolyMismatch { query: qi });
         }
     }
@@ -466,7 +477,7 @@ pub fn verify_proof(
     }
     tr.absorb_u64s(b"pow", &[fri.pow_nonce]);
     for (qi, q) in fri.queries.iter().enumerate() {
-        if tr.sample_bits(log_max_lde - 1) != q.index {
+        if tr.sample_bits(index_bits) != q.index {
             return Err(VerifyError::QueryIndexMismatch { query: qi });
         }
     }
