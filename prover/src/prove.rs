@@ -734,29 +734,51 @@ fn deep_codeword(
     log_lde: usize,
     shift: F,
 ) -> Vec<EF> {
+    const CHUNK: usize = 1 << 12;
     let n = 1usize << log_lde;
     let w = omega(log_lde);
-    let points: Vec<F> = {
-        let mut v = Vec::with_capacity(n);
-        let mut x = shift;
-        for _ in 0..n {
-            v.push(x);
+    let s_sum = z + zg;
+    let p_prod = z * zg;
+    let mut out = vec![EF::ZERO; n];
+    out.par_chunks_mut(CHUNK).enumerate().for_each(|(c, chunk)| {
+        let start = c * CHUNK;
+        let len = chunk.len();
+        // The points of this chunk and d = (x - z)(x - zg) = x^2 - x (z + zg) + z zg.
+        let mut xs = Vec::with_capacity(len);
+        let mut x = shift * w.exp_u64(start as u64);
+        for _ in 0..len {
+            xs.push(x);
             x *= w;
         }
-        v
-    };
-    // One inversion per point: 1 / ((x - z)(x - zg)).
-    let dens: Vec<EF> = points.par_iter().map(|&x| (EF::from(x) - z) * (EF::from(x) - zg)).collect();
-    let inv = batch_multiplicative_inverse(&dens);
-    (0..n)
-        .into_par_iter()
-        .map(|i| {
+        let dens: Vec<EF> = xs.iter().map(|&x| p_prod - s_sum * x + EF::from(x.square())).collect();
+        // 1 / d = conj(d) / N(d) with N(d0 + d1 X) = d0^2 - 7 d1^2: one base-field batch
+        // inversion (Montgomery's trick) per chunk.
+        let norms: Vec<F> = dens
+            .iter()
+            .map(|d| {
+                let [d0, d1] = ef_to_base(*d);
+                d0.square() - d1.square() * F::from_u8(7)
+            })
+            .collect();
+        let mut prefix = Vec::with_capacity(len);
+        let mut acc = F::ONE;
+        for &v in &norms {
+            prefix.push(acc);
+            acc *= v;
+        }
+        let mut inv_acc = acc.inverse();
+        for i in (0..len).rev() {
+            let ni = inv_acc * prefix[i];
+            inv_acc *= norms[i];
+            let [d0, d1] = ef_to_base(dens[i]);
+            let inv_d = ef_from_base([d0 * ni, -(d1 * ni)]);
+            let row = start + i;
             let mut a = EF::ZERO;
             let mut b = EF::ZERO;
             let mut k = 0;
             for m in mats {
                 let wd = m.width();
-                for &v in &m.values[i * wd..(i + 1) * wd] {
+                for &v in &m.values[row * wd..(row + 1) * wd] {
                     a += cz[k] * v;
                     if let Some(c) = czg.get(k) {
                         b += *c * v;
@@ -764,10 +786,11 @@ fn deep_codeword(
                     k += 1;
                 }
             }
-            let x = EF::from(points[i]);
-            ((a - a_z) * (x - zg) + (b - a_zg) * (x - z)) * inv[i]
-        })
-        .collect()
+            let x = EF::from(xs[i]);
+            chunk[i] = ((a - a_z) * (x - zg) + (b - a_zg) * (x - z)) * inv_d;
+        }
+    });
+    out
 }
 
 /// Finds the smallest nonce that solves the proof-of-work puzzle.
