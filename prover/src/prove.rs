@@ -117,8 +117,8 @@ impl ProvingKey {
             let tree = backend.commit_cosets(&ldes.iter().collect::<Vec<_>>(), arity);
             prep_groups.push(PrepGroup { ldes, tree });
         }
-        let roots: Vec<_> = prep_groups.iter().map(|g| g.tree.root()).collect();
-        let circuit_id = circuit.circuit_id(options.log_blowup, &roots);
+        let caps: Vec<_> = prep_groups.iter().map(|g| g.tree.cap()).collect();
+        let circuit_id = circuit.circuit_id(options.log_blowup, options.log_folding_factor, &caps);
         Ok(Self { circuit, options, circuit_id, prep_traces, prep_groups, prep_group_defs: defs })
     }
 
@@ -246,8 +246,8 @@ pub fn prove<B: Backend>(
     tr.absorb(b"heights", &log_heights_u8);
     let pub_words: Vec<u64> = publics.iter().map(|&p| f_to_u64(p)).collect();
     tr.absorb_u64s(b"publics", &pub_words);
-    let prep_roots: Vec<_> = pk.prep_groups.iter().map(|g| g.tree.root()).collect();
-    tr.absorb_digests(b"prep", &prep_roots);
+    let prep_roots: Vec<_> = pk.prep_groups.iter().map(|g| g.tree.cap()).collect();
+    tr.absorb_caps(b"prep", &prep_roots);
 
     // ---- Main traces ---------------------------------------------------------------------------
     let mut tables: Vec<TableData> = traces
@@ -270,8 +270,8 @@ pub fn prove<B: Backend>(
             )
         })
         .collect();
-    let main_roots: Vec<_> = main_trees.iter().map(|t| t.root()).collect();
-    tr.absorb_digests(b"main", &main_roots);
+    let main_roots: Vec<_> = main_trees.iter().map(|t| t.cap()).collect();
+    tr.absorb_caps(b"main", &main_roots);
     timer.lap("main commit");
 
     // ---- LogUp columns --------------------------------------------------------------------------
@@ -297,8 +297,8 @@ pub fn prove<B: Backend>(
             )
         })
         .collect();
-    let perm_roots: Vec<_> = perm_trees.iter().map(|t| t.root()).collect();
-    tr.absorb_digests(b"perm", &perm_roots);
+    let perm_roots: Vec<_> = perm_trees.iter().map(|t| t.cap()).collect();
+    tr.absorb_caps(b"perm", &perm_roots);
     let sum_words: Vec<u64> = cumulative_sums.iter().flat_map(|&s| ef_to_u64(s)).collect();
     tr.absorb_u64s(b"sums", &sum_words);
     timer.lap("lookup columns");
@@ -327,8 +327,8 @@ pub fn prove<B: Backend>(
             )
         })
         .collect();
-    let quotient_roots: Vec<_> = quot_trees.iter().map(|t| t.root()).collect();
-    tr.absorb_digests(b"quotient", &quotient_roots);
+    let quotient_roots: Vec<_> = quot_trees.iter().map(|t| t.cap()).collect();
+    tr.absorb_caps(b"quotient", &quotient_roots);
     timer.lap("quotient");
 
     // ---- Out-of-domain openings ----------------------------------------------------------------
@@ -422,8 +422,8 @@ pub fn prove<B: Backend>(
         }
         if k + 2 < layers.len() {
             let tree = backend.commit_ext_cosets(&f, log_next - layers[k + 2]);
-            tr.absorb_digests(b"fri", &[tree.root()]);
-            layer_roots.push(tree.root());
+            tr.absorb_caps(b"fri", &[tree.cap()]);
+            layer_roots.push(tree.cap());
             layer_trees.push(tree);
             layer_evals.push(f.clone());
             beta = tr.sample_ef();

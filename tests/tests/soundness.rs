@@ -135,7 +135,7 @@ fn tampered(f: impl FnOnce(&mut Proof)) -> Result<(), VerifyError> {
 
 #[test]
 fn proof_with_changed_merkle_sibling_is_rejected() {
-    let r = tampered(|p| p.fri.queries[3].main[0].siblings[2][7] ^= 1);
+    let r = tampered(|p| p.fri.queries[3].main[0].siblings[0][7] ^= 1);
     assert_eq!(r, Err(VerifyError::MerklePath { phase: Phase::Main, query: 3 }));
 }
 
@@ -153,7 +153,7 @@ fn proof_with_changed_opened_value_is_rejected() {
 
 #[test]
 fn proof_with_changed_fri_layer_commitment_is_rejected() {
-    let r = tampered(|p| p.fri.layer_roots[0][0] ^= 1);
+    let r = tampered(|p| p.fri.layer_roots[0].iter_mut().for_each(|d| d[0] ^= 1));
     assert_eq!(r, Err(VerifyError::MerklePath { phase: Phase::FriLayer(1), query: 0 }));
 }
 
@@ -230,7 +230,7 @@ fn proof_for_another_circuit_id_is_rejected() {
 
 #[test]
 fn proof_with_other_preprocessed_root_is_rejected() {
-    let r = tampered(|p| p.prep_roots[0][5] ^= 1);
+    let r = tampered(|p| p.prep_roots[0][0][5] ^= 1);
     assert_eq!(r, Err(VerifyError::CircuitIdMismatch));
 }
 

@@ -96,12 +96,15 @@ impl Circuit {
         self.chips.len()
     }
 
-    /// The circuit id for a blowup and the preprocessed commitment roots (one per group).
-    pub fn circuit_id(&self, log_blowup: u8, prep_roots: &[Digest]) -> CircuitId {
-        let lb = [log_blowup];
-        let mut parts: Vec<&[u8]> = alloc::vec![b"sigil-circuit-id-v1", &self.description_hash, &lb];
-        for r in prep_roots {
-            parts.push(r);
+    /// The circuit id for a blowup, a folding factor and the preprocessed commitments (one
+    /// Merkle cap per group).
+    pub fn circuit_id(&self, log_blowup: u8, log_folding_factor: u8, prep_caps: &[crate::merkle::Cap]) -> CircuitId {
+        let params = [log_blowup, log_folding_factor];
+        let mut parts: Vec<&[u8]> = alloc::vec![b"sigil-circuit-id-v1", &self.description_hash, &params];
+        let sizes: Vec<[u8; 8]> = prep_caps.iter().map(|c| (c.len() as u64).to_le_bytes()).collect();
+        for (c, n) in prep_caps.iter().zip(&sizes) {
+            parts.push(n);
+            parts.push(c.as_flattened());
         }
         ActiveHasher::hash_bytes(&parts)
     }

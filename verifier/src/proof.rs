@@ -8,6 +8,7 @@ use serde::de::{self, Visitor};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::hash::Digest;
+use crate::merkle::Cap;
 
 /// The first four bytes of every proof.
 pub const MAGIC: [u8; 4] = *b"SGL\x01";
@@ -79,8 +80,8 @@ pub struct ProofHeader {
     pub circuit_id: CircuitId,
 }
 
-/// A Merkle opening of one leaf: its values (rows `j` and `j + N/2` of every table in the
-/// group) and the sibling digests from the leaf up.
+/// A Merkle opening of one leaf: its values (the coset of rows of every table in the group)
+/// and the sibling digests from the leaf up to the cap.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MerkleOpening {
     pub values: Words,
@@ -121,7 +122,7 @@ pub struct TableOpenings {
 pub struct FriProof {
     /// Roots of the committed layers 1..L (layer 0 is not committed: the verifier computes it
     /// from the table openings).
-    pub layer_roots: Vec<Digest>,
+    pub layer_roots: Vec<Cap>,
     /// Coefficients of the last layer's polynomial, as extension elements (pairs of words).
     pub final_poly: Words,
     pub pow_nonce: u64,
@@ -134,13 +135,13 @@ pub struct Proof {
     pub header: ProofHeader,
     /// log2 of every table's height, in circuit order.
     pub log_heights: Vec<u8>,
-    /// Commitment roots, one per group of tables of equal height (tallest first).
-    pub prep_roots: Vec<Digest>,
-    pub main_roots: Vec<Digest>,
-    pub perm_roots: Vec<Digest>,
+    /// Commitments (Merkle caps), one per group of tables of equal height (tallest first).
+    pub prep_roots: Vec<Cap>,
+    pub main_roots: Vec<Cap>,
+    pub perm_roots: Vec<Cap>,
     /// The LogUp sum of every table with interactions (extension elements as word pairs).
     pub cumulative_sums: Words,
-    pub quotient_roots: Vec<Digest>,
+    pub quotient_roots: Vec<Cap>,
     pub openings: Vec<TableOpenings>,
     pub fri: FriProof,
 }

@@ -36,6 +36,16 @@ impl Transcript {
         self.absorb(label, &bytes);
     }
 
+    /// Absorbs commitments (caps), each prefixed by its size.
+    pub fn absorb_caps(&mut self, label: &[u8], caps: &[crate::merkle::Cap]) {
+        let mut bytes = alloc::vec::Vec::new();
+        for c in caps {
+            bytes.extend_from_slice(&(c.len() as u64).to_le_bytes());
+            bytes.extend_from_slice(c.as_flattened());
+        }
+        self.absorb(label, &bytes);
+    }
+
     /// Absorbs digests.
     pub fn absorb_digests(&mut self, label: &[u8], digests: &[Digest]) {
         self.absorb(label, digests.as_flattened());

@@ -15,7 +15,7 @@ use sigil_air::{ConstraintFolder, EF, F, LookupChallenges};
 use crate::circuit::Circuit;
 use crate::error::{Phase, VerifyError};
 use crate::hash::{ActiveHasher, Hasher};
-use crate::merkle::root_from_path;
+use crate::merkle::{Cap, cap_log, verify_path};
 use crate::proof::{
     CircuitId, FIELD_GOLDILOCKS_EXT2, FORMAT_VERSION, MAGIC, MerkleOpening, Proof, Words,
 };
@@ -174,10 +174,15 @@ pub fn verify_proof(
     let g_main = groups(&log_heights, |t| widths[t].main);
     let g_perm = groups(&log_heights, |t| widths[t].perm);
     let g_quot = groups(&log_heights, |t| widths[t].quotient);
-    shape(proof.prep_roots.len() == g_prep.len(), "one preprocessed root per group")?;
-    shape(proof.main_roots.len() == g_main.len(), "one main root per group")?;
-    shape(proof.perm_roots.len() == g_perm.len(), "one lookup root per group")?;
-    shape(proof.quotient_roots.len() == g_quot.len(), "one quotient root per group")?;
+    let arity = |g: &Group| leaf_log_arity(g.log_height + log_blowup, &popts);
+    let tree_depth = |g: &Group| g.log_height + log_blowup - arity(g);
+    let caps_ok = |caps: &[Cap], gs: &[Group]| {
+        caps.len() == gs.len() && caps.iter().zip(gs).all(|(c, g)| c.len() == 1 << cap_log(tree_depth(g)))
+    };
+    shape(caps_ok(&proof.prep_roots, &g_prep), "one preprocessed cap per group")?;
+    shape(caps_ok(&proof.main_roots, &g_main), "one main cap per group")?;
+    shape(caps_ok(&proof.perm_roots, &g_perm), "one lookup cap per group")?;
+    shape(caps_ok(&proof.quotient_roots, &g_quot), "one quotient cap per group")?;
     let n_lookup_tables = widths.iter().filter(|w| w.perm > 0).count();
     shape(proof.cumulative_sums.0.len() == 2 * n_lookup_tables, "one LogUp sum per lookup table")?;
     shape(proof.openings.len() == n_tables, "one opening per table")?;
@@ -188,18 +193,20 @@ pub fn verify_proof(
         shape(o.quotient.0.len() == 2 * w.quotient, "quotient openings")?;
     }
     let fri = &proof.fri;
-    shape(fri.layer_roots.len() == n_committed, "one root per committed FRI layer")?;
+    shape(fri.layer_roots.len() == n_committed, "one cap per committed FRI layer")?;
+    for (c, w) in fri.layer_roots.iter().zip(layers.windows(3)) {
+        shape(c.len() == 1 << cap_log(w[2]), "FRI layer cap size")?;
+    }
     shape(fri.final_poly.0.len() == 2 << log_final, "final polynomial length")?;
     shape(fri.queries.len() == usize::from(h.n_queries), "one opening per query")?;
     let group_width = |g: &Group, w: fn(&PhaseWidths) -> usize| -> usize {
         g.tables.iter().map(|&t| w(&widths[t])).sum()
     };
-    let arity = |g: &Group| leaf_log_arity(g.log_height + log_blowup, &popts);
     let check_openings = |os: &[MerkleOpening], gs: &[Group], w: fn(&PhaseWidths) -> usize| {
         os.len() == gs.len()
             && os.iter().zip(gs).all(|(o, g)| {
                 o.values.0.len() == group_width(g, w) << arity(g)
-                    && o.siblings.len() == g.log_height + log_blowup - arity(g)
+                    && o.siblings.len() == tree_depth(g) - cap_log(tree_depth(g))
             })
     };
     let index_bits = query_index_bits(&layers);
@@ -213,14 +220,14 @@ pub fn verify_proof(
         for (l, w) in q.fri_layers.iter().zip(layers.windows(3)) {
             // Layer w[1] folds into w[2]: cosets of 2^(w[1]-w[2]) values, 2^w[2] leaves.
             shape(
-                l.values.0.len() == 2 << (w[1] - w[2]) && l.siblings.len() == w[2],
+                l.values.0.len() == 2 << (w[1] - w[2]) && l.siblings.len() == w[2] - cap_log(w[2]),
                 "FRI layer opening",
             )?;
         }
     }
 
     // ---- Circuit id ----------------------------------------------------------------------------
-    if circuit.circuit_id(h.log_blowup, &proof.prep_roots) != *circuit_id {
+    if circuit.circuit_id(h.log_blowup, h.log_folding_factor, &proof.prep_roots) != *circuit_id {
         return Err(VerifyError::CircuitIdMismatch);
     }
 
@@ -232,13 +239,13 @@ pub fn verify_proof(
     tr.absorb(b"heights", &proof.log_heights);
     let pub_words: Vec<u64> = publics.iter().map(|&p| f_to_u64(p)).collect();
     tr.absorb_u64s(b"publics", &pub_words);
-    tr.absorb_digests(b"prep", &proof.prep_roots);
-    tr.absorb_digests(b"main", &proof.main_roots);
+    tr.absorb_caps(b"prep", &proof.prep_roots);
+    tr.absorb_caps(b"main", &proof.main_roots);
     let lookup = LookupChallenges { beta: tr.sample_ef(), gamma: tr.sample_ef() };
-    tr.absorb_digests(b"perm", &proof.perm_roots);
+    tr.absorb_caps(b"perm", &proof.perm_roots);
     tr.absorb_u64s(b"sums", &proof.cumulative_sums.0);
     let alpha = tr.sample_ef();
-    tr.absorb_digests(b"quotient", &proof.quotient_roots);
+    tr.absorb_caps(b"quotient", &proof.quotient_roots);
     let z = tr.sample_ef();
     for o in &proof.openings {
         for w in [&o.prep_local, &o.prep_next, &o.main_local, &o.main_next, &o.perm_local, &o.perm_next, &o.quotient] {
@@ -316,7 +323,7 @@ pub fn verify_proof(
         betas.push(tr.sample_ef());
     }
     for root in &fri.layer_roots {
-        tr.absorb_digests(b"fri", core::slice::from_ref(root));
+        tr.absorb_caps(b"fri", core::slice::from_ref(root));
         betas.push(tr.sample_ef());
     }
     tr.absorb_u64s(b"final", &fri.final_poly.0);
@@ -340,7 +347,7 @@ pub fn verify_proof(
     let two_inv = F::TWO.inverse();
     for (qi, q) in fri.queries.iter().enumerate() {
         // Merkle openings of the four phases, at leaf `index mod 2^(log N - a)` of each group.
-        let phases: [(&[MerkleOpening], &[crate::hash::Digest], &[Group], Phase); 4] = [
+        let phases: [(&[MerkleOpening], &[Cap], &[Group], Phase); 4] = [
             (&q.prep, &proof.prep_roots, &g_prep, Phase::Preprocessed),
             (&q.main, &proof.main_roots, &g_main, Phase::Main),
             (&q.perm, &proof.perm_roots, &g_perm, Phase::Lookup),
@@ -352,7 +359,7 @@ pub fn verify_proof(
             for ((o, root), g) in os.iter().zip(roots).zip(gs) {
                 let leaf = q.index % (1u64 << (g.log_height + log_blowup - arity(g)));
                 let v = felts(&o.values, "Merkle leaf")?;
-                if root_from_path(&v, leaf, &o.siblings) != *root {
+                if !verify_path(&v, leaf, &o.siblings, root) {
                     return Err(VerifyError::MerklePath { phase, query: qi });
                 }
                 vs.push(v);
@@ -432,7 +439,7 @@ pub fn verify_proof(
                 // A committed layer: its coset must hold the value folded so far.
                 let layer = &q.fri_layers[k - 1];
                 let v = felts(&layer.values, "FRI layer")?;
-                if root_from_path(&v, j, &layer.siblings) != fri.layer_roots[k - 1] {
+                if !verify_path(&v, j, &layer.siblings, &fri.layer_roots[k - 1]) {
                     return Err(VerifyError::MerklePath { phase: Phase::FriLayer(k), query: qi });
                 }
                 let opened: Vec<EF> = v.chunks_exact(2).map(|c| ef_from_base_pair(c[0], c[1])).collect();
