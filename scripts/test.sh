@@ -16,6 +16,10 @@ else
     echo "no_std build was not checked in this run."
 fi
 
+echo "== lints"
+rustup component list --installed 2>/dev/null | grep -q clippy || rustup component add clippy
+cargo clippy --locked --workspace --all-targets -- -D warnings
+
 echo "== build (all targets, serial feature set of the prover too)"
 cargo build --locked --workspace --all-targets
 cargo build --locked -p sigil-prover --no-default-features

@@ -17,7 +17,7 @@ impl Trace {
     /// Wraps `values` as a matrix of `width` columns. `values.len()` must be a multiple of
     /// `width` (a zero-width trace has no rows).
     pub fn new(values: Vec<F>, width: usize) -> Self {
-        debug_assert!(width == 0 || values.len() % width == 0);
+        debug_assert!(width == 0 || values.len().is_multiple_of(width));
         Self { values, width }
     }
 

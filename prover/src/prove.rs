@@ -109,7 +109,7 @@ impl ProvingKey {
                 .tables
                 .iter()
                 .map(|&t| {
-                    let p = prep_traces[t].as_ref().map(|p| p.clone()).unwrap_or_else(|| Trace::new(vec![], 1));
+                    let p = prep_traces[t].clone().unwrap_or_else(|| Trace::new(vec![], 1));
                     backend.coset_lde(RowMajorMatrix::new(p.values, p.width), lb, lde_shift())
                 })
                 .collect();
@@ -197,14 +197,13 @@ pub fn prove<B: Backend>(
             return Err(ProveError::TraceWidth { chip: info.name.clone(), expected: info.width, found: tr.width });
         }
         let h = tr.height();
-        if !h.is_power_of_two() || h < 2 || h > 1 << MAX_LOG_HEIGHT {
+        if !h.is_power_of_two() || !(2..=1 << MAX_LOG_HEIGHT).contains(&h) {
             return Err(ProveError::TraceHeight { chip: info.name.clone(), height: h, max: MAX_LOG_HEIGHT });
         }
-        if let Some(p) = &pk.prep_traces[t] {
-            if p.height() != h {
+        if let Some(p) = &pk.prep_traces[t]
+            && p.height() != h {
                 return Err(ProveError::PreprocessedHeight { chip: info.name.clone(), height: h, prep: p.height() });
             }
-        }
         if info.quotient_degree() > 1 << lb {
             return Err(ProveError::DegreeTooHigh {
                 chip: info.name.clone(),
@@ -661,7 +660,7 @@ fn split_quotient<B: Backend>(
     }
     let split = RowMajorMatrix::new(split, width);
     let mut padded = split.values.clone();
-    padded.resize(n * width << log_blowup, F::ZERO);
+    padded.resize((n * width) << log_blowup, F::ZERO);
     let lde = backend.coset_evaluate(RowMajorMatrix::new(padded, width), lde_shift());
     (split, lde)
 }
@@ -673,7 +672,7 @@ fn barycentric_weights(x: EF, log_n: usize) -> Option<Vec<EF>> {
     let g = omega(log_n);
     let pts: Vec<F> = g.powers().take(n).collect();
     let dens: Vec<EF> = pts.iter().map(|&p| x - p).collect();
-    if dens.iter().any(|d| *d == EF::ZERO) {
+    if dens.contains(&EF::ZERO) {
         return None;
     }
     let inv = batch_multiplicative_inverse(&dens);

@@ -44,7 +44,7 @@ impl<'de> Deserialize<'de> for Words {
                 f.write_str("a byte string whose length is a multiple of 8")
             }
             fn visit_bytes<E: de::Error>(self, v: &[u8]) -> Result<Words, E> {
-                if v.len() % 8 != 0 {
+                if !v.len().is_multiple_of(8) {
                     return Err(E::invalid_length(v.len(), &self));
                 }
                 Ok(Words(

@@ -25,6 +25,9 @@ use crate::protocol::{
 };
 use crate::transcript::Transcript;
 
+/// One commitment phase of a query: openings, caps, groups, and the phase's name.
+type PhaseOpenings<'a> = (&'a [MerkleOpening], &'a [Cap], &'a [Group], Phase);
+
 /// What the verifier demands of a proof besides validity.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct VerifierOptions {
@@ -46,7 +49,7 @@ pub fn decode_proof(bytes: &[u8], max_bytes: usize) -> Result<Proof, VerifyError
         return Err(VerifyError::TooLarge { size: bytes.len(), limit: max_bytes });
     }
     match postcard::take_from_bytes::<Proof>(bytes) {
-        Ok((p, rest)) if rest.is_empty() => Ok(p),
+        Ok((p, [])) => Ok(p),
         Ok((_, rest)) => Err(VerifyError::TrailingBytes(rest.len())),
         Err(postcard::Error::DeserializeUnexpectedEnd) => Err(VerifyError::Truncated),
         Err(e) => Err(VerifyError::Malformed(alloc::format!("{e}"))),
@@ -347,7 +350,7 @@ pub fn verify_proof(
     let two_inv = F::TWO.inverse();
     for (qi, q) in fri.queries.iter().enumerate() {
         // Merkle openings of the four phases, at leaf `index mod 2^(log N - a)` of each group.
-        let phases: [(&[MerkleOpening], &[Cap], &[Group], Phase); 4] = [
+        let phases: [PhaseOpenings<'_>; 4] = [
             (&q.prep, &proof.prep_roots, &g_prep, Phase::Preprocessed),
             (&q.main, &proof.main_roots, &g_main, Phase::Main),
             (&q.perm, &proof.perm_roots, &g_perm, Phase::Lookup),
