@@ -42,27 +42,14 @@ pub fn root_from_path(values: &[F], mut index: u64, siblings: &[Digest]) -> Dige
     h
 }
 
-/// A Merkle tree stored as a heap: `nodes[1]` is the root, leaves are `nodes[n..2n]`.
+/// A Merkle tree stored as a heap: `nodes[1]` is the root, leaves are `nodes[n..2n]`. The
+/// prover's backends build it; the verifier only checks paths against its cap.
 #[derive(Clone, Debug)]
 pub struct MerkleTree {
     pub nodes: Vec<Digest>,
 }
 
 impl MerkleTree {
-    /// Builds the tree over leaf digests (a power-of-two count, at least 1).
-    pub fn from_leaf_digests(leaves: Vec<Digest>) -> Self {
-        let n = leaves.len();
-        let mut nodes = alloc::vec![[0u8; 32]; n];
-        nodes.extend(leaves);
-        for i in (1..n).rev() {
-            nodes[i] = ActiveHasher::hash_node(&nodes[2 * i], &nodes[2 * i + 1]);
-        }
-        if n == 1 {
-            nodes[0] = nodes[1];
-        }
-        Self { nodes }
-    }
-
     /// Number of leaves.
     pub fn n_leaves(&self) -> usize {
         self.nodes.len() / 2
