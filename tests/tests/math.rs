@@ -149,3 +149,16 @@ fn barycentric_free_check_of_horner_helper() {
     let c = [F::from_u64(3), F::from_u64(2), F::ONE];
     assert_eq!(horner(&c, F::from_u64(5)), F::from_u64(38));
 }
+
+#[test]
+fn lde_matches_plonky3_naive_dft() {
+    use p3_dft::{NaiveDft, TwoAdicSubgroupDft};
+    let backend = CpuBackend::default();
+    for log_n in 0..9 {
+        let n = 1 << log_n;
+        let vals = seeded(n * 5, 1000 + log_n as u64);
+        let ours = backend.coset_lde(RowMajorMatrix::new(vals.clone(), 5), 3, lde_shift());
+        let p3 = NaiveDft.coset_lde_batch(RowMajorMatrix::new(vals, 5), 3, lde_shift());
+        assert_eq!(ours.values, p3.values, "log_n {log_n}");
+    }
+}
