@@ -18,6 +18,9 @@ USAGE:
           mac       a multiply-accumulate chain of 2^N rows (default N = 16)
           transfer  four tables of four heights on two buses: a MAC chain of 2^N rows,
                     a producer, a consumer and an 8-bit range table (default)
+    sigil inspect MODEL.onnx
+        Parse an ONNX model and list its opsets, inputs, outputs, operators and parameter
+        count. (Running, quantizing and proving ONNX models is not built yet.)
     sigil verify-demo --example E --log-rows N PROOF
         Verify a proof written by `sigil demo` with the same example and size.
     sigil --help
@@ -60,15 +63,14 @@ fn parse(mut it: impl Iterator<Item = String>) -> Result<Args, String> {
 }
 
 fn build(a: &Args) -> Result<examples::Example, String> {
+    if let Some(n) = a.log_rows.filter(|&n| !(2..=24).contains(&n)) {
+        return Err(format!("--log-rows {n}: must be between 2 and 24"));
+    }
     let r = match a.example.as_str() {
         "mac" => examples::mac(a.log_rows.unwrap_or(16), 1),
         "transfer" => examples::transfer(a.log_rows.unwrap_or(12), 10, 1),
         other => return Err(format!("unknown example `{other}` (mac, transfer)")),
     };
-    let n = a.log_rows.unwrap_or(0);
-    if !(0..=24).contains(&n) {
-        return Err(format!("--log-rows {n}: must be at most 24"));
-    }
     r.map_err(|e| e.to_string())
 }
 
@@ -128,6 +130,15 @@ fn run() -> Result<(), (u8, String)> {
             );
             res.map_err(|e| (1, format!("proof rejected: {e}")))?;
             println!("verified");
+            Ok(())
+        }
+        "inspect" => {
+            let a = parse(it).map_err(bad)?;
+            let [path] = a.positional.as_slice() else {
+                return Err(bad("inspect needs one MODEL.onnx path".into()));
+            };
+            let model = sigil_onnx::load_model(path).map_err(|e| bad(e.to_string()))?;
+            print!("{}", model.summary());
             Ok(())
         }
         "verify-demo" => {

@@ -1,0 +1,63 @@
+//! The `sigil` binary: exit codes and output.
+
+use std::process::Command;
+
+fn sigil(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_sigil")).args(args).output().expect("run sigil");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn demo_proves_and_verifies() {
+    let dir = std::env::temp_dir().join(format!("sigil-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let proof = dir.join("mac.proof");
+    let p = proof.to_str().unwrap();
+    let (code, out, err) = sigil(&["demo", "--example", "mac", "--log-rows", "8", "--grinding", "4", "--out", p]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("verified"), "{out}");
+    // A weaker proof than the default policy is refused by verify-demo.
+    let (code, _, err) = sigil(&["verify-demo", "--example", "mac", "--log-rows", "8", "--grinding", "4", p]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("below the required"), "{err}");
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn inspect_lists_a_corpus_model() {
+    let m = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/models/dsperse-net/model.onnx");
+    let (code, out, err) = sigil(&["inspect", m]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("12 nodes, 62006 parameters"), "{out}");
+    assert!(out.contains("input  input FLOAT [batch_size, 3, 32, 32]"), "{out}");
+}
+
+#[test]
+fn bad_input_exits_2_with_one_line() {
+    for args in [
+        vec!["inspect", "/nonexistent.onnx"],
+        vec!["inspect", "/etc/hostname"],
+        vec!["inspect"],
+        vec!["frobnicate"],
+        vec!["demo", "--example", "nope"],
+        vec!["demo", "--log-rows", "x"],
+    ] {
+        let (code, _, err) = sigil(&args);
+        assert_eq!(code, 2, "{args:?}: {err}");
+        assert_eq!(err.trim().lines().count(), 1, "{args:?}: {err}");
+        assert!(err.starts_with("error: "), "{args:?}: {err}");
+    }
+}
+
+#[test]
+fn help_explains_the_commands() {
+    let (code, out, _) = sigil(&["--help"]);
+    assert_eq!(code, 0);
+    for cmd in ["demo", "inspect", "verify-demo"] {
+        assert!(out.contains(cmd), "{out}");
+    }
+}

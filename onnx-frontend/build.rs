@@ -1,0 +1,8 @@
+//! Generates the ONNX protobuf types from the vendored `proto/onnx.proto`, without `protoc`.
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    println!("cargo:rerun-if-changed=proto/onnx.proto");
+    let fds = protox::compile(["onnx.proto"], ["proto"])?;
+    prost_build::Config::new().compile_fds(fds)?;
+    Ok(())
+}

@@ -1,0 +1,136 @@
+//! Constant tensors (initializers and attribute values), decoded from any of ONNX's encodings.
+
+use crate::model::ElemType;
+use crate::proto::TensorProto;
+
+/// The elements of a tensor.
+#[derive(Clone, Debug, PartialEq)]
+pub enum TensorData {
+    F32(Vec<f32>),
+    F64(Vec<f64>),
+    I64(Vec<i64>),
+    I32(Vec<i32>),
+    /// Booleans and 8/16-bit integers, widened.
+    Small(Vec<i32>),
+    U64(Vec<u64>),
+}
+
+impl TensorData {
+    /// Number of elements.
+    pub fn len(&self) -> usize {
+        match self {
+            TensorData::F32(v) => v.len(),
+            TensorData::F64(v) => v.len(),
+            TensorData::I64(v) => v.len(),
+            TensorData::I32(v) | TensorData::Small(v) => v.len(),
+            TensorData::U64(v) => v.len(),
+        }
+    }
+    /// Whether there are no elements.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// A decoded constant tensor.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Tensor {
+    pub name: String,
+    pub elem_type: ElemType,
+    pub dims: Vec<usize>,
+    pub data: TensorData,
+}
+
+impl Tensor {
+    /// Number of elements implied by the dims.
+    pub fn numel(&self) -> usize {
+        self.dims.iter().product()
+    }
+
+    /// Decodes a `TensorProto`. Errors are reasons, to be wrapped with the file and name.
+    pub fn from_proto(t: &TensorProto) -> Result<Tensor, String> {
+        let name = t.name.clone().unwrap_or_default();
+        if !t.external_data.is_empty() || t.data_location == Some(1) {
+            return Err("external data is not supported (embed the weights in the model)".into());
+        }
+        let mut dims = Vec::with_capacity(t.dims.len());
+        let mut numel: usize = 1;
+        for &d in &t.dims {
+            let d = usize::try_from(d).map_err(|_| format!("negative dimension {d}"))?;
+            numel = numel.checked_mul(d).ok_or("dimensions overflow")?;
+            dims.push(d);
+        }
+        let elem_type = ElemType::from_code(t.data_type.unwrap_or(0));
+        let raw = t.raw_data.as_deref();
+        let width = elem_type.byte_width().ok_or(format!("element type {elem_type:?} is not supported"))?;
+        let raw_len = numel.checked_mul(width).ok_or("dimensions overflow")?;
+        if let Some(raw) = raw
+            && raw.len() != raw_len
+        {
+            return Err(format!("raw data has {} bytes, {numel} elements of {width} bytes expected", raw.len()));
+        }
+        let check = |n: usize| -> Result<(), String> {
+            if n == numel { Ok(()) } else { Err(format!("{n} values for {numel} elements")) }
+        };
+        macro_rules! from_raw {
+            ($ty:ty, $raw:expr) => {
+                $raw.chunks_exact(std::mem::size_of::<$ty>())
+                    .map(|c| <$ty>::from_le_bytes(c.try_into().unwrap_or_default()))
+                    .collect::<Vec<$ty>>()
+            };
+        }
+        let data = match elem_type {
+            ElemType::Float => TensorData::F32(match raw {
+                Some(r) => from_raw!(f32, r),
+                None => {
+                    check(t.float_data.len())?;
+                    t.float_data.clone()
+                }
+            }),
+            ElemType::Double => TensorData::F64(match raw {
+                Some(r) => from_raw!(f64, r),
+                None => {
+                    check(t.double_data.len())?;
+                    t.double_data.clone()
+                }
+            }),
+            ElemType::Int64 => TensorData::I64(match raw {
+                Some(r) => from_raw!(i64, r),
+                None => {
+                    check(t.int64_data.len())?;
+                    t.int64_data.clone()
+                }
+            }),
+            ElemType::Int32 => TensorData::I32(match raw {
+                Some(r) => from_raw!(i32, r),
+                None => {
+                    check(t.int32_data.len())?;
+                    t.int32_data.clone()
+                }
+            }),
+            ElemType::Uint64 => TensorData::U64(match raw {
+                Some(r) => from_raw!(u64, r),
+                None => {
+                    check(t.uint64_data.len())?;
+                    t.uint64_data.clone()
+                }
+            }),
+            ElemType::Bool | ElemType::Uint8 | ElemType::Int8 | ElemType::Uint16 | ElemType::Int16 => {
+                TensorData::Small(match raw {
+                    Some(r) => match elem_type {
+                        ElemType::Int8 => r.iter().map(|&b| i32::from(b as i8)).collect(),
+                        ElemType::Uint16 => from_raw!(u16, r).into_iter().map(i32::from).collect(),
+                        ElemType::Int16 => from_raw!(i16, r).into_iter().map(i32::from).collect(),
+                        _ => r.iter().map(|&b| i32::from(b)).collect(),
+                    },
+                    None => {
+                        check(t.int32_data.len())?;
+                        t.int32_data.clone()
+                    }
+                })
+            }
+            other => return Err(format!("element type {other:?} is not supported")),
+        };
+        Ok(Tensor { name, elem_type, dims, data })
+    }
+}
