@@ -297,3 +297,18 @@ proptest! {
         prop_assert!(r.is_err(), "flip at byte {} bit {} verified", i, bit);
     }
 }
+
+/// Every byte of a valid proof, flipped one at a time: `cargo test --release -p sigil-tests
+/// --test soundness -- --ignored every_byte_flip`.
+#[test]
+#[ignore = "exhaustive: one verification per proof byte (about a minute in release)"]
+fn every_byte_flip_is_rejected_without_panic() {
+    let fx = honest();
+    let bytes = fx.proof.to_bytes();
+    for i in 0..bytes.len() {
+        let mut b = bytes.clone();
+        b[i] ^= 0x5a;
+        let r = verify(&fx.pk.circuit, &fx.pk.circuit_id, &fx.publics, &b, &vopts());
+        assert!(r.is_err(), "flip at byte {i} verified");
+    }
+}
