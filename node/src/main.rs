@@ -18,9 +18,10 @@ USAGE:
           mac       a multiply-accumulate chain of 2^N rows (default N = 16)
           transfer  four tables of four heights on two buses: a MAC chain of 2^N rows,
                     a producer, a consumer and an 8-bit range table (default)
-    sigil inspect MODEL.onnx
+    sigil inspect MODEL.onnx [--input INPUT.json]
         Parse an ONNX model and list its opsets, inputs, outputs, operators and parameter
-        count. (Running, quantizing and proving ONNX models is not built yet.)
+        count; with --input, check an EZKL/DSperse input.json against the model's inputs.
+        (Running, quantizing and proving ONNX models is not built yet.)
     sigil verify-demo --example E --log-rows N PROOF
         Verify a proof written by `sigil demo` with the same example and size.
     sigil --help
@@ -33,6 +34,7 @@ struct Args {
     example: String,
     log_rows: Option<usize>,
     out: Option<String>,
+    input: Option<String>,
     opts: ProofOptions,
     positional: Vec<String>,
 }
@@ -42,6 +44,7 @@ fn parse(mut it: impl Iterator<Item = String>) -> Result<Args, String> {
         example: "transfer".into(),
         log_rows: None,
         out: None,
+        input: None,
         opts: ProofOptions::default(),
         positional: vec![],
     };
@@ -52,6 +55,7 @@ fn parse(mut it: impl Iterator<Item = String>) -> Result<Args, String> {
             "--example" => a.example = val("--example")?,
             "--log-rows" => a.log_rows = Some(num(val("--log-rows")?, "--log-rows")? as usize),
             "--out" => a.out = Some(val("--out")?),
+            "--input" => a.input = Some(val("--input")?),
             "--queries" => a.opts.n_queries = num(val("--queries")?, "--queries")? as u16,
             "--blowup-log" => a.opts.log_blowup = num(val("--blowup-log")?, "--blowup-log")? as u8,
             "--grinding" => a.opts.grinding_bits = num(val("--grinding")?, "--grinding")? as u8,
@@ -139,6 +143,11 @@ fn run() -> Result<(), (u8, String)> {
             };
             let model = sigil_onnx::load_model(path).map_err(|e| bad(e.to_string()))?;
             print!("{}", model.summary());
+            if let Some(input) = &a.input {
+                let inputs = sigil_onnx::read_inputs(input, &model).map_err(|e| bad(e.to_string()))?;
+                let total: usize = inputs.iter().map(|i| i.values.len()).sum();
+                println!("{input}: {} inputs, {total} values, match the model", inputs.len());
+            }
             Ok(())
         }
         "verify-demo" => {

@@ -34,6 +34,14 @@ fn inspect_lists_a_corpus_model() {
     assert_eq!(code, 0, "{err}");
     assert!(out.contains("12 nodes, 62006 parameters"), "{out}");
     assert!(out.contains("input  input FLOAT [batch_size, 3, 32, 32]"), "{out}");
+    let i = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/models/dsperse-net/input.json");
+    let (code, out, err) = sigil(&["inspect", m, "--input", i]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("1 inputs, 3072 values, match the model"), "{out}");
+    let bad = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/models/sn27-pow-reward/input.json");
+    let (code, _, err) = sigil(&["inspect", m, "--input", bad]);
+    assert_eq!(code, 2);
+    assert!(err.contains("has 19 lists but the model has 1 inputs"), "{err}");
 }
 
 #[test]

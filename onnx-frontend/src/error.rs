@@ -17,6 +17,8 @@ pub enum OnnxError {
     BadTensor { path: String, tensor: String, reason: String },
     #[error("{path}: node `{node}` ({op}): {reason}")]
     BadNode { path: String, node: String, op: String, reason: String },
+    #[error("{path}: {reason}")]
+    BadInput { path: String, reason: String },
     #[error("{path}: value `{value}`: {reason}")]
     BadValueInfo { path: String, value: String, reason: String },
 }

@@ -1,0 +1,101 @@
+//! `input.json` as EZKL and DSperse write it: `{"input_data": [...]}` with one list per graph
+//! input, flat or nested, of numbers or booleans. Checked against the model's declared inputs.
+
+use std::path::Path;
+
+use serde_json::Value;
+
+use crate::error::OnnxError;
+use crate::model::{Dim, ElemType, Model};
+
+/// One graph input's values, flattened in row-major order.
+#[derive(Clone, Debug, PartialEq)]
+pub struct InputTensor {
+    pub name: String,
+    pub elem_type: ElemType,
+    /// The declared shape with symbolic dimensions (the batch) set to 1.
+    pub dims: Vec<usize>,
+    pub values: Vec<f64>,
+}
+
+/// Reads `path` and checks it against `model`'s inputs.
+pub fn read_inputs(path: impl AsRef<Path>, model: &Model) -> Result<Vec<InputTensor>, OnnxError> {
+    let path = path.as_ref();
+    let label = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|e| OnnxError::Io { path: label.clone(), source: e })?;
+    parse_inputs(&text, model, &label)
+}
+
+/// Parses input JSON text; `label` names the source in errors.
+pub fn parse_inputs(text: &str, model: &Model, label: &str) -> Result<Vec<InputTensor>, OnnxError> {
+    let bad = |reason: String| OnnxError::BadInput { path: label.to_string(), reason };
+    let json: Value = serde_json::from_str(text).map_err(|e| bad(format!("not valid JSON: {e}")))?;
+    let Some(data) = json.get("input_data") else {
+        return Err(bad("no `input_data` field".into()));
+    };
+    let Value::Array(lists) = data else {
+        return Err(bad("`input_data` is not a list".into()));
+    };
+    let inputs = &model.graph.inputs;
+    if lists.len() != inputs.len() {
+        return Err(bad(format!(
+            "`input_data` has {} lists but the model has {} inputs ({})",
+            lists.len(),
+            inputs.len(),
+            inputs.iter().map(|i| i.name.as_str()).collect::<Vec<_>>().join(", ")
+        )));
+    }
+    let mut out = Vec::with_capacity(inputs.len());
+    for (k, (list, info)) in lists.iter().zip(inputs).enumerate() {
+        let mut values = Vec::new();
+        flatten(list, &mut values, 0).map_err(|e| bad(format!("input {k} (`{}`): {e}", info.name)))?;
+        let dims: Vec<usize> = info
+            .shape
+            .iter()
+            .flatten()
+            .map(|d| match d {
+                Dim::Fixed(n) => *n,
+                Dim::Symbolic(_) | Dim::Unknown => 1,
+            })
+            .collect();
+        let numel: usize = dims.iter().product();
+        if values.len() != numel {
+            return Err(bad(format!(
+                "input {k} (`{}`): {} values, but its shape {:?} holds {numel}",
+                info.name,
+                values.len(),
+                dims
+            )));
+        }
+        out.push(InputTensor { name: info.name.clone(), elem_type: info.elem_type, dims, values });
+    }
+    Ok(out)
+}
+
+/// Appends the numbers of a nested list, in order.
+fn flatten(v: &Value, out: &mut Vec<f64>, depth: usize) -> Result<(), String> {
+    if depth > 32 {
+        return Err("lists nested more than 32 deep".into());
+    }
+    match v {
+        Value::Array(items) => {
+            for i in items {
+                flatten(i, out, depth + 1)?;
+            }
+            Ok(())
+        }
+        Value::Number(n) => {
+            let x = n.as_f64().ok_or_else(|| format!("`{n}` is not a number Sigil can read"))?;
+            if !x.is_finite() {
+                return Err(format!("value {x} is not finite"));
+            }
+            out.push(x);
+            Ok(())
+        }
+        Value::Bool(b) => {
+            out.push(if *b { 1.0 } else { 0.0 });
+            Ok(())
+        }
+        other => Err(format!("`{other}` is neither a number nor a boolean")),
+    }
+}

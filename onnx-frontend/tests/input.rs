@@ -1,0 +1,62 @@
+//! `input.json` against the corpus models, and malformed inputs.
+
+use std::path::PathBuf;
+
+use sigil_onnx::{OnnxError, load_model, parse_inputs, read_inputs};
+
+fn corpus() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/models")
+}
+
+#[test]
+fn corpus_inputs_match_their_models() {
+    let mut checked = 0;
+    for entry in std::fs::read_dir(corpus()).unwrap() {
+        let dir = entry.unwrap().path();
+        let name = dir.file_name().unwrap().to_string_lossy().to_string();
+        if !dir.join("input.json").is_file() {
+            continue;
+        }
+        let model = load_model(dir.join("model.onnx")).unwrap();
+        let r = read_inputs(dir.join("input.json"), &model);
+        match name.as_str() {
+            // The published input belongs to an earlier version of the model with 19 inputs.
+            "sn27-pow-reward" => {
+                let e = r.unwrap_err().to_string();
+                assert!(e.contains("has 19 lists but the model has 16 inputs"), "{e}");
+            }
+            _ => {
+                let inputs = r.unwrap_or_else(|e| panic!("{name}: {e}"));
+                assert_eq!(inputs.len(), model.graph.inputs.len(), "{name}");
+            }
+        }
+        checked += 1;
+    }
+    assert_eq!(checked, 14);
+}
+
+#[test]
+fn malformed_inputs_name_what_is_wrong() {
+    let model = load_model(corpus().join("sn2-reward-sim/model.onnx")).unwrap();
+    let n = model.graph.inputs.len();
+    let ok = format!("{{\"input_data\": [{}]}}", vec!["[1.0]"; n].join(", "));
+    parse_inputs(&ok, &model, "ok.json").unwrap();
+    let cases = [
+        ("", "not valid JSON"),
+        ("{}", "no `input_data` field"),
+        ("{\"input_data\": 3}", "is not a list"),
+        ("{\"input_data\": [[1.0]]}", "has 1 lists but the model has"),
+        (&*format!("{{\"input_data\": [{}]}}", vec!["[1.0, 2.0]"; n].join(", ")), "2 values, but its shape"),
+        (&*format!("{{\"input_data\": [{}]}}", vec!["[\"a\"]"; n].join(", ")), "neither a number nor a boolean"),
+        (&*format!("{{\"input_data\": [{}]}}", vec!["[1e999]"; n].join(", ")), "not valid JSON"),
+    ];
+    for (text, want) in cases {
+        let e = parse_inputs(text, &model, "bad.json").unwrap_err();
+        assert!(matches!(e, OnnxError::BadInput { .. }), "{e}");
+        let msg = e.to_string();
+        assert!(msg.starts_with("bad.json: ") && msg.contains(want), "{text:?}: {msg}");
+    }
+    // Booleans read as 0 and 1.
+    let b = format!("{{\"input_data\": [{}]}}", vec!["[true]"; n].join(", "));
+    assert_eq!(parse_inputs(&b, &model, "b.json").unwrap()[0].values, vec![1.0]);
+}
