@@ -22,6 +22,11 @@ USAGE:
         Parse an ONNX model and list its opsets, inputs, outputs, operators and parameter
         count; with --input, check an EZKL/DSperse input.json against the model's inputs.
         (Running, quantizing and proving ONNX models is not built yet.)
+    sigil run MODEL.onnx --input INPUT.json [--output OUT.json] [--frac-bits F]
+        Run a model with the integer (fixed-point) executor and print its outputs as
+        {\"output_data\": [...]}, or write them to OUT.json. F fractional bits (default 16).
+        Supported operators so far: Constant, Identity, Dropout, Relu, Add, Sub, Mul, Gemm,
+        MatMul, Conv, MaxPool, Flatten, Reshape; others are reported by node.
     sigil verify-demo --example E --log-rows N PROOF
         Verify a proof written by `sigil demo` with the same example and size.
     sigil --help
@@ -35,6 +40,7 @@ struct Args {
     log_rows: Option<usize>,
     out: Option<String>,
     input: Option<String>,
+    frac_bits: u32,
     opts: ProofOptions,
     positional: Vec<String>,
 }
@@ -45,6 +51,7 @@ fn parse(mut it: impl Iterator<Item = String>) -> Result<Args, String> {
         log_rows: None,
         out: None,
         input: None,
+        frac_bits: 16,
         opts: ProofOptions::default(),
         positional: vec![],
     };
@@ -56,6 +63,14 @@ fn parse(mut it: impl Iterator<Item = String>) -> Result<Args, String> {
             "--log-rows" => a.log_rows = Some(num(val("--log-rows")?, "--log-rows")? as usize),
             "--out" => a.out = Some(val("--out")?),
             "--input" => a.input = Some(val("--input")?),
+            "--output" => a.out = Some(val("--output")?),
+            "--frac-bits" => {
+                let f = num(val("--frac-bits")?, "--frac-bits")?;
+                if !(1..=24).contains(&f) {
+                    return Err(format!("--frac-bits {f}: must be between 1 and 24"));
+                }
+                a.frac_bits = f as u32;
+            }
             "--queries" => a.opts.n_queries = num(val("--queries")?, "--queries")? as u16,
             "--blowup-log" => a.opts.log_blowup = num(val("--blowup-log")?, "--blowup-log")? as u8,
             "--grinding" => a.opts.grinding_bits = num(val("--grinding")?, "--grinding")? as u8,
@@ -147,6 +162,25 @@ fn run() -> Result<(), (u8, String)> {
                 let inputs = sigil_onnx::read_inputs(input, &model).map_err(|e| bad(e.to_string()))?;
                 let total: usize = inputs.iter().map(|i| i.values.len()).sum();
                 println!("{input}: {} inputs, {total} values, match the model", inputs.len());
+            }
+            Ok(())
+        }
+        "run" => {
+            let a = parse(it).map_err(bad)?;
+            let [path] = a.positional.as_slice() else {
+                return Err(bad("run needs one MODEL.onnx path".into()));
+            };
+            let Some(input) = &a.input else {
+                return Err(bad("run needs --input INPUT.json".into()));
+            };
+            let model = sigil_onnx::load_model(path).map_err(|e| bad(e.to_string()))?;
+            let inputs = sigil_onnx::read_inputs(input, &model).map_err(|e| bad(e.to_string()))?;
+            let run = sigil_onnx::execute(&model, &inputs, a.frac_bits, path).map_err(|e| bad(e.to_string()))?;
+            let data: Vec<Vec<f64>> = run.outputs.into_iter().map(|(_, _, v)| v).collect();
+            let text = serde_json::json!({ "output_data": data }).to_string();
+            match &a.out {
+                Some(o) => std::fs::write(o, text + "\n").map_err(|e| bad(format!("{o}: {e}")))?,
+                None => println!("{text}"),
             }
             Ok(())
         }

@@ -69,3 +69,15 @@ fn help_explains_the_commands() {
         assert!(out.contains(cmd), "{out}");
     }
 }
+
+#[test]
+fn run_executes_a_corpus_model() {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/models/dsperse-net");
+    let (code, out, err) = sigil(&["run", &format!("{dir}/model.onnx"), "--input", &format!("{dir}/input.json")]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.starts_with("{\"output_data\":[["), "{out}");
+    let lstm = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/models/lstm-benchmark");
+    let (code, _, err) = sigil(&["run", &format!("{lstm}/model.onnx"), "--input", &format!("{lstm}/input.json")]);
+    assert_eq!(code, 2);
+    assert!(err.contains("operator LSTM (opset 15) is not supported yet"), "{err}");
+}

@@ -19,6 +19,8 @@ pub enum OnnxError {
     BadNode { path: String, node: String, op: String, reason: String },
     #[error("{path}: {reason}")]
     BadInput { path: String, reason: String },
+    #[error("{path}: node `{node}`: operator {op} (opset {opset}) is not supported yet")]
+    UnsupportedOp { path: String, node: String, op: String, opset: i64 },
     #[error("{path}: value `{value}`: {reason}")]
     BadValueInfo { path: String, value: String, reason: String },
 }

@@ -13,6 +13,7 @@
 //! `../shared/DESIGN.md`); nothing here claims to run a model yet.
 
 pub mod error;
+pub mod exec;
 pub mod input;
 pub mod model;
 pub mod tensor;
@@ -24,6 +25,7 @@ pub mod proto {
 }
 
 pub use error::OnnxError;
+pub use exec::{Execution, QTensor, execute};
 pub use input::{InputTensor, parse_inputs, read_inputs};
 pub use model::{
     Attribute, Dim, ElemType, Graph, Model, ModelSummary, Node, ValueInfo, load_model, parse_model,

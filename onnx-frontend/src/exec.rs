@@ -1,0 +1,384 @@
+//! The integer executor: runs a model in fixed point, exactly as the circuit will, and records
+//! every intermediate tensor (the witness).
+//!
+//! Numbers are signed integers `q` standing for `q / 2^f` with one fractional precision `f` for
+//! the whole model (per-tensor scales come with the quantizer). A product of two values carries
+//! `2f` fractional bits and is rescaled by `floor(x / 2^f + 1/2)` (round half up), the rounding
+//! the rescale chip will prove. Integer tensors (shapes,
+//! indices) are exact. Every value is checked to stay below `2^MAX_BITS` in magnitude: an overflow
+//! is an error naming the node, never a silent wrap in the field.
+//!
+//! Supported now: Constant, Identity, Dropout, Relu, Add, Sub, Mul (with broadcasting), Gemm,
+//! MatMul (2-D), Conv (2-D), MaxPool (2-D), Flatten, Reshape. Any other op is
+//! [`OnnxError::UnsupportedOp`] naming the node, the op and the opset.
+
+use std::collections::HashMap;
+
+use crate::error::OnnxError;
+use crate::input::InputTensor;
+use crate::model::{Attribute, ElemType, Model, Node};
+use crate::tensor::{Tensor, TensorData};
+
+/// Magnitude bound of every value, well inside the Goldilocks field (64 bits).
+pub const MAX_BITS: u32 = 60;
+
+/// A tensor of the executor.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct QTensor {
+    pub dims: Vec<usize>,
+    pub data: Vec<i64>,
+    /// Fractional bits: `f` for real values, 0 for exact integers (shapes, indices).
+    pub frac_bits: u32,
+}
+
+/// The outputs and every intermediate value of one run.
+#[derive(Clone, Debug)]
+pub struct Execution {
+    /// Graph outputs, dequantized, in the model's order: `(name, dims, values)`.
+    pub outputs: Vec<(String, Vec<usize>, Vec<f64>)>,
+    /// Every value the run computed, by name (the witness).
+    pub values: HashMap<String, QTensor>,
+}
+
+/// Rounds `x / 2^k` to the nearest integer, halves up.
+pub fn rescale(x: i128, k: u32) -> i128 {
+    if k == 0 { x } else { (x + (1i128 << (k - 1))) >> k }
+}
+
+fn quantize(v: f64, f: u32) -> i64 {
+    (v * (1u64 << f) as f64).round() as i64
+}
+
+struct Ctx<'a> {
+    path: &'a str,
+    opset: i64,
+    f: u32,
+}
+
+impl Ctx<'_> {
+    fn err(&self, n: &Node, reason: impl Into<String>) -> OnnxError {
+        OnnxError::BadNode { path: self.path.into(), node: n.name.clone(), op: n.op_type.clone(), reason: reason.into() }
+    }
+    fn check(&self, n: &Node, t: QTensor) -> Result<QTensor, OnnxError> {
+        let bound = 1i64 << MAX_BITS;
+        if let Some(v) = t.data.iter().find(|v| v.abs() >= bound) {
+            return Err(self.err(n, format!("value {v} leaves the {MAX_BITS}-bit range")));
+        }
+        Ok(t)
+    }
+    fn quantize_tensor(&self, t: &Tensor) -> Result<QTensor, String> {
+        let (data, frac_bits) = match &t.data {
+            TensorData::F32(v) => (v.iter().map(|&x| quantize(f64::from(x), self.f)).collect(), self.f),
+            TensorData::F64(v) => (v.iter().map(|&x| quantize(x, self.f)).collect(), self.f),
+            TensorData::I64(v) => (v.clone(), 0),
+            TensorData::I32(v) | TensorData::Small(v) => (v.iter().map(|&x| i64::from(x)).collect(), 0),
+            TensorData::U64(v) => (v.iter().map(|&x| x as i64).collect(), 0),
+        };
+        Ok(QTensor { dims: t.dims.clone(), data, frac_bits })
+    }
+}
+
+fn attr_i(n: &Node, k: &str, d: i64) -> i64 {
+    match n.attributes.get(k) {
+        Some(Attribute::Int(v)) => *v,
+        _ => d,
+    }
+}
+fn attr_f(n: &Node, k: &str, d: f32) -> f32 {
+    match n.attributes.get(k) {
+        Some(Attribute::Float(v)) => *v,
+        _ => d,
+    }
+}
+fn attr_ints(n: &Node, k: &str) -> Option<Vec<i64>> {
+    match n.attributes.get(k) {
+        Some(Attribute::Ints(v)) => Some(v.clone()),
+        _ => None,
+    }
+}
+
+/// Broadcast shape of two shapes (numpy rules).
+fn broadcast(a: &[usize], b: &[usize]) -> Option<Vec<usize>> {
+    let r = a.len().max(b.len());
+    let mut out = vec![0; r];
+    for i in 0..r {
+        let x = if i + a.len() >= r { a[i + a.len() - r] } else { 1 };
+        let y = if i + b.len() >= r { b[i + b.len() - r] } else { 1 };
+        out[i] = if x == y || y == 1 { x } else if x == 1 { y } else { return None };
+    }
+    Some(out)
+}
+
+/// The flat index into a tensor of shape `dims` for an output multi-index (broadcasting).
+fn bcast_index(dims: &[usize], out_dims: &[usize], mut flat: usize) -> usize {
+    let mut idx = 0;
+    let mut stride = 1;
+    for k in (0..out_dims.len()).rev() {
+        let coord = flat % out_dims[k];
+        flat /= out_dims[k];
+        let dk = k as isize - (out_dims.len() - dims.len()) as isize;
+        if dk >= 0 {
+            let d = dims[dk as usize];
+            if d != 1 {
+                idx += coord * stride;
+            }
+            stride *= d;
+        }
+    }
+    idx
+}
+
+/// Runs `model` on `inputs` with `frac_bits` fractional bits.
+pub fn execute(model: &Model, inputs: &[InputTensor], frac_bits: u32, path: &str) -> Result<Execution, OnnxError> {
+    let ctx = Ctx { path, opset: model.opset().unwrap_or(0), f: frac_bits };
+    let mut values: HashMap<String, QTensor> = HashMap::new();
+    for (name, t) in &model.graph.initializers {
+        let q = ctx.quantize_tensor(t).map_err(|reason| OnnxError::BadTensor { path: path.into(), tensor: name.clone(), reason })?;
+        values.insert(name.clone(), q);
+    }
+    for i in inputs {
+        let exact = !matches!(i.elem_type, ElemType::Float | ElemType::Double);
+        let (data, fb) = if exact {
+            (i.values.iter().map(|&v| v as i64).collect(), 0)
+        } else {
+            (i.values.iter().map(|&v| quantize(v, frac_bits)).collect(), frac_bits)
+        };
+        values.insert(i.name.clone(), QTensor { dims: i.dims.clone(), data, frac_bits: fb });
+    }
+    for n in &model.graph.nodes {
+        let get = |k: usize| -> Result<&QTensor, OnnxError> {
+            let name = n.inputs.get(k).filter(|s| !s.is_empty()).ok_or_else(|| ctx.err(n, format!("input {k} is missing")))?;
+            values.get(name).ok_or_else(|| ctx.err(n, format!("input `{name}` is not computed before this node")))
+        };
+        let out = run_node(&ctx, n, &get)?;
+        let out = ctx.check(n, out)?;
+        let name = n.outputs.first().ok_or_else(|| ctx.err(n, "the node has no output"))?;
+        values.insert(name.clone(), out);
+    }
+    let mut outputs = Vec::new();
+    for o in &model.graph.outputs {
+        let t = values.get(&o.name).ok_or_else(|| OnnxError::BadValueInfo {
+            path: path.into(),
+            value: o.name.clone(),
+            reason: "the graph output is never computed".into(),
+        })?;
+        let s = (1u64 << t.frac_bits) as f64;
+        outputs.push((o.name.clone(), t.dims.clone(), t.data.iter().map(|&v| v as f64 / s).collect()));
+    }
+    Ok(Execution { outputs, values })
+}
+
+type Get<'a> = dyn Fn(usize) -> Result<&'a QTensor, OnnxError> + 'a;
+
+fn run_node<'a>(ctx: &Ctx<'_>, n: &Node, get: &Get<'a>) -> Result<QTensor, OnnxError> {
+    let f = ctx.f;
+    match n.op_type.as_str() {
+        "Constant" => match n.attributes.get("value") {
+            Some(Attribute::Tensor(t)) => ctx.quantize_tensor(t).map_err(|e| ctx.err(n, e)),
+            _ => Err(ctx.err(n, "only the `value` form of Constant is supported")),
+        },
+        "Identity" | "Dropout" => Ok(get(0)?.clone()),
+        "Relu" => {
+            let a = get(0)?;
+            Ok(QTensor { dims: a.dims.clone(), data: a.data.iter().map(|&v| v.max(0)).collect(), frac_bits: a.frac_bits })
+        }
+        "Add" | "Sub" | "Mul" => {
+            let (a, b) = (get(0)?, get(1)?);
+            let dims = broadcast(&a.dims, &b.dims).ok_or_else(|| ctx.err(n, format!("shapes {:?} and {:?} do not broadcast", a.dims, b.dims)))?;
+            let numel: usize = dims.iter().product();
+            let mul = n.op_type == "Mul";
+            // Align exact integers with fixed-point operands.
+            let fa = a.frac_bits;
+            let fb = b.frac_bits;
+            let frac = if mul { fa + fb } else { fa.max(fb) };
+            let mut data = Vec::with_capacity(numel);
+            for i in 0..numel {
+                let x = i128::from(a.data[bcast_index(&a.dims, &dims, i)]);
+                let y = i128::from(b.data[bcast_index(&b.dims, &dims, i)]);
+                let v = match n.op_type.as_str() {
+                    "Add" => (x << (frac - fa)) + (y << (frac - fb)),
+                    "Sub" => (x << (frac - fa)) - (y << (frac - fb)),
+                    _ => x * y,
+                };
+                data.push(v);
+            }
+            let out_frac = if mul && frac > f { f } else { frac };
+            let data = data.into_iter().map(|v| rescale(v, frac - out_frac) as i64).collect();
+            Ok(QTensor { dims, data, frac_bits: out_frac })
+        }
+        "Flatten" => {
+            let a = get(0)?;
+            let axis = attr_i(n, "axis", 1);
+            let r = a.dims.len() as i64;
+            let axis = if axis < 0 { axis + r } else { axis };
+            if !(0..=r).contains(&axis) {
+                return Err(ctx.err(n, format!("axis {axis} out of range for rank {r}")));
+            }
+            let outer: usize = a.dims[..axis as usize].iter().product();
+            let inner: usize = a.dims[axis as usize..].iter().product();
+            Ok(QTensor { dims: vec![outer, inner], data: a.data.clone(), frac_bits: a.frac_bits })
+        }
+        "Reshape" => {
+            let (a, s) = (get(0)?, get(1)?);
+            if s.frac_bits != 0 {
+                return Err(ctx.err(n, "the shape input is not an integer tensor"));
+            }
+            let numel: usize = a.dims.iter().product();
+            let mut dims = Vec::with_capacity(s.data.len());
+            let mut infer = None;
+            for (k, &d) in s.data.iter().enumerate() {
+                match d {
+                    0 if attr_i(n, "allowzero", 0) == 0 => dims.push(*a.dims.get(k).ok_or_else(|| ctx.err(n, "0 copies a missing dimension"))?),
+                    -1 if infer.is_none() => {
+                        infer = Some(k);
+                        dims.push(1);
+                    }
+                    d if d >= 0 => dims.push(d as usize),
+                    d => return Err(ctx.err(n, format!("invalid target dimension {d}"))),
+                }
+            }
+            let known: usize = dims.iter().product();
+            if let Some(k) = infer {
+                if known == 0 || !numel.is_multiple_of(known) {
+                    return Err(ctx.err(n, format!("cannot reshape {:?} to {:?}", a.dims, s.data)));
+                }
+                dims[k] = numel / known;
+            }
+            if dims.iter().product::<usize>() != numel {
+                return Err(ctx.err(n, format!("cannot reshape {:?} to {:?}", a.dims, s.data)));
+            }
+            Ok(QTensor { dims, data: a.data.clone(), frac_bits: a.frac_bits })
+        }
+        "Gemm" | "MatMul" => {
+            let (a, b) = (get(0)?, get(1)?);
+            let gemm = n.op_type == "Gemm";
+            if a.dims.len() != 2 || b.dims.len() != 2 {
+                return Err(ctx.err(n, format!("only 2-D operands are supported, got {:?} and {:?}", a.dims, b.dims)));
+            }
+            if gemm && (attr_f(n, "alpha", 1.0) != 1.0 || attr_f(n, "beta", 1.0) != 1.0) {
+                return Err(ctx.err(n, "alpha and beta other than 1 are not supported"));
+            }
+            let ta = gemm && attr_i(n, "transA", 0) != 0;
+            let tb = gemm && attr_i(n, "transB", 0) != 0;
+            let (m, k) = if ta { (a.dims[1], a.dims[0]) } else { (a.dims[0], a.dims[1]) };
+            let (k2, nn) = if tb { (b.dims[1], b.dims[0]) } else { (b.dims[0], b.dims[1]) };
+            if k != k2 {
+                return Err(ctx.err(n, format!("inner dimensions {k} and {k2} differ")));
+            }
+            let at = |i: usize, j: usize| if ta { a.data[j * m + i] } else { a.data[i * k + j] };
+            let bt = |i: usize, j: usize| if tb { b.data[j * k + i] } else { b.data[i * nn + j] };
+            let frac = a.frac_bits + b.frac_bits;
+            let c = if gemm && n.inputs.len() > 2 && !n.inputs[2].is_empty() { Some(get(2)?) } else { None };
+            let mut data = Vec::with_capacity(m * nn);
+            for i in 0..m {
+                for j in 0..nn {
+                    let mut acc: i128 = 0;
+                    for p in 0..k {
+                        acc += i128::from(at(i, p)) * i128::from(bt(p, j));
+                    }
+                    if let Some(c) = c {
+                        let cd = broadcast(&c.dims, &[m, nn]).filter(|d| d == &[m, nn]).ok_or_else(|| ctx.err(n, "C does not broadcast to the output"))?;
+                        let cv = i128::from(c.data[bcast_index(&c.dims, &cd, i * nn + j)]);
+                        acc += cv << (frac - c.frac_bits);
+                    }
+                    data.push(acc);
+                }
+            }
+            let out_frac = frac.min(f.max(a.frac_bits).max(b.frac_bits));
+            Ok(QTensor { dims: vec![m, nn], data: data.into_iter().map(|v| rescale(v, frac - out_frac) as i64).collect(), frac_bits: out_frac })
+        }
+        "Conv" => {
+            let (x, w) = (get(0)?, get(1)?);
+            if x.dims.len() != 4 || w.dims.len() != 4 {
+                return Err(ctx.err(n, "only 2-D convolutions (NCHW) are supported"));
+            }
+            let (bn, c, h, wd) = (x.dims[0], x.dims[1], x.dims[2], x.dims[3]);
+            let (oc, icg, kh, kw) = (w.dims[0], w.dims[1], w.dims[2], w.dims[3]);
+            let group = attr_i(n, "group", 1) as usize;
+            if group == 0 || c != icg * group || oc % group != 0 {
+                return Err(ctx.err(n, format!("channels {c}, weight {:?} and group {group} do not fit", w.dims)));
+            }
+            let strides = attr_ints(n, "strides").unwrap_or(vec![1, 1]);
+            let dil = attr_ints(n, "dilations").unwrap_or(vec![1, 1]);
+            let pads = attr_ints(n, "pads").unwrap_or(vec![0, 0, 0, 0]);
+            if matches!(n.attributes.get("auto_pad"), Some(Attribute::String(s)) if s != b"NOTSET") {
+                return Err(ctx.err(n, "auto_pad is not supported"));
+            }
+            let (sh, sw, dh, dw) = (strides[0] as usize, strides[1] as usize, dil[0] as usize, dil[1] as usize);
+            let (pt, pl, pb, pr) = (pads[0] as usize, pads[1] as usize, pads[2] as usize, pads[3] as usize);
+            let oh = (h + pt + pb - dh * (kh - 1) - 1) / sh + 1;
+            let ow = (wd + pl + pr - dw * (kw - 1) - 1) / sw + 1;
+            let frac = x.frac_bits + w.frac_bits;
+            let bias = if n.inputs.len() > 2 && !n.inputs[2].is_empty() { Some(get(2)?) } else { None };
+            let ocg = oc / group;
+            let mut data = Vec::with_capacity(bn * oc * oh * ow);
+            for b in 0..bn {
+                for o in 0..oc {
+                    let g = o / ocg;
+                    for oy in 0..oh {
+                        for ox in 0..ow {
+                            let mut acc: i128 = bias.map_or(0, |bt| i128::from(bt.data[o]) << (frac - bt.frac_bits));
+                            for ci in 0..icg {
+                                let cin = g * icg + ci;
+                                for ky in 0..kh {
+                                    let iy = (oy * sh + ky * dh) as isize - pt as isize;
+                                    if iy < 0 || iy >= h as isize {
+                                        continue;
+                                    }
+                                    for kx in 0..kw {
+                                        let ix = (ox * sw + kx * dw) as isize - pl as isize;
+                                        if ix < 0 || ix >= wd as isize {
+                                            continue;
+                                        }
+                                        let xv = x.data[((b * c + cin) * h + iy as usize) * wd + ix as usize];
+                                        let wv = w.data[((o * icg + ci) * kh + ky) * kw + kx];
+                                        acc += i128::from(xv) * i128::from(wv);
+                                    }
+                                }
+                            }
+                            data.push(rescale(acc, frac - f.min(frac)) as i64);
+                        }
+                    }
+                }
+            }
+            Ok(QTensor { dims: vec![bn, oc, oh, ow], data, frac_bits: f.min(frac) })
+        }
+        "MaxPool" => {
+            let x = get(0)?;
+            if x.dims.len() != 4 {
+                return Err(ctx.err(n, "only 2-D pooling (NCHW) is supported"));
+            }
+            let k = attr_ints(n, "kernel_shape").ok_or_else(|| ctx.err(n, "kernel_shape is required"))?;
+            let s = attr_ints(n, "strides").unwrap_or(vec![1, 1]);
+            let p = attr_ints(n, "pads").unwrap_or(vec![0, 0, 0, 0]);
+            if attr_i(n, "ceil_mode", 0) != 0 || attr_ints(n, "dilations").is_some_and(|d| d.iter().any(|&v| v != 1)) {
+                return Err(ctx.err(n, "ceil_mode and dilations are not supported"));
+            }
+            let (bn, c, h, w) = (x.dims[0], x.dims[1], x.dims[2], x.dims[3]);
+            let (kh, kw, sh, sw) = (k[0] as usize, k[1] as usize, s[0] as usize, s[1] as usize);
+            let (pt, pl, pb, pr) = (p[0] as usize, p[1] as usize, p[2] as usize, p[3] as usize);
+            let oh = (h + pt + pb - kh) / sh + 1;
+            let ow = (w + pl + pr - kw) / sw + 1;
+            let mut data = Vec::with_capacity(bn * c * oh * ow);
+            for bc in 0..bn * c {
+                for oy in 0..oh {
+                    for ox in 0..ow {
+                        let mut m = i64::MIN;
+                        for ky in 0..kh {
+                            for kx in 0..kw {
+                                let iy = (oy * sh + ky) as isize - pt as isize;
+                                let ix = (ox * sw + kx) as isize - pl as isize;
+                                if iy >= 0 && ix >= 0 && (iy as usize) < h && (ix as usize) < w {
+                                    m = m.max(x.data[(bc * h + iy as usize) * w + ix as usize]);
+                                }
+                            }
+                        }
+                        data.push(m);
+                    }
+                }
+            }
+            Ok(QTensor { dims: vec![bn, c, oh, ow], data, frac_bits: x.frac_bits })
+        }
+        op => Err(OnnxError::UnsupportedOp { path: ctx.path.into(), node: n.name.clone(), op: op.into(), opset: ctx.opset }),
+    }
+}
