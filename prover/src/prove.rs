@@ -260,15 +260,7 @@ pub fn prove<B: Backend>(
         .collect();
     timer.lap("main LDE");
     let g_main = groups(&log_heights, |t| widths[t].main);
-    let main_trees: Vec<MerkleTree> = g_main
-        .iter()
-        .map(|g| {
-            backend.commit_cosets(
-                &g.tables.iter().map(|&t| &tables[t].main_lde).collect::<Vec<_>>(),
-                leaf_log_arity(g.log_height + lb, opts),
-            )
-        })
-        .collect();
+    let main_trees = commit_groups(backend, &g_main, opts, |t| Some(&tables[t].main_lde));
     let main_roots: Vec<_> = main_trees.iter().map(|t| t.cap()).collect();
     tr.absorb_caps(b"main", &main_roots);
     timer.lap("main commit");
@@ -287,15 +279,7 @@ pub fn prove<B: Backend>(
         tables[t].perm = Some(perm);
     }
     let g_perm = groups(&log_heights, |t| widths[t].perm);
-    let perm_trees: Vec<MerkleTree> = g_perm
-        .iter()
-        .map(|g| {
-            backend.commit_cosets(
-                &g.tables.iter().filter_map(|&t| tables[t].perm_lde.as_ref()).collect::<Vec<_>>(),
-                leaf_log_arity(g.log_height + lb, opts),
-            )
-        })
-        .collect();
+    let perm_trees = commit_groups(backend, &g_perm, opts, |t| tables[t].perm_lde.as_ref());
     let perm_roots: Vec<_> = perm_trees.iter().map(|t| t.cap()).collect();
     tr.absorb_caps(b"perm", &perm_roots);
     let sum_words: Vec<u64> = cumulative_sums.iter().flat_map(|&s| ef_to_u64(s)).collect();
@@ -317,15 +301,7 @@ pub fn prove<B: Backend>(
         tables[t].quotient_lde = Some(lde);
     }
     let g_quot = groups(&log_heights, |t| widths[t].quotient);
-    let quot_trees: Vec<MerkleTree> = g_quot
-        .iter()
-        .map(|g| {
-            backend.commit_cosets(
-                &g.tables.iter().filter_map(|&t| tables[t].quotient_lde.as_ref()).collect::<Vec<_>>(),
-                leaf_log_arity(g.log_height + lb, opts),
-            )
-        })
-        .collect();
+    let quot_trees = commit_groups(backend, &g_quot, opts, |t| tables[t].quotient_lde.as_ref());
     let quotient_roots: Vec<_> = quot_trees.iter().map(|t| t.cap()).collect();
     tr.absorb_caps(b"quotient", &quotient_roots);
     timer.lap("quotient");
@@ -482,6 +458,22 @@ pub fn prove<B: Backend>(
         openings,
         fri: FriProof { layer_roots, final_poly: Words(final_words), pow_nonce, queries },
     })
+}
+
+/// One Merkle tree per group of equal-height tables, leaves holding FRI cosets.
+fn commit_groups<'a, B: Backend>(
+    backend: &B,
+    gs: &[Group],
+    opts: &ProofOptions,
+    mat: impl Fn(usize) -> Option<&'a RowMajorMatrix<F>>,
+) -> Vec<MerkleTree> {
+    let lb = usize::from(opts.log_blowup);
+    gs.iter()
+        .map(|g| {
+            let mats: Vec<_> = g.tables.iter().filter_map(|&t| mat(t)).collect();
+            backend.commit_cosets(&mats, leaf_log_arity(g.log_height + lb, opts))
+        })
+        .collect()
 }
 
 fn prep_lde_of(pk: &ProvingKey, t: usize) -> Option<&RowMajorMatrix<F>> {
