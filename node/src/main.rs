@@ -25,8 +25,10 @@ USAGE:
     sigil run MODEL.onnx --input INPUT.json [--output OUT.json] [--frac-bits F]
         Run a model with the integer (fixed-point) executor and print its outputs as
         {\"output_data\": [...]}, or write them to OUT.json. F fractional bits (default 16).
-        Supported operators so far: Constant, Identity, Dropout, Relu, Add, Sub, Mul, Gemm,
-        MatMul, Conv, MaxPool, Flatten, Reshape; others are reported by node.
+        Supported operators so far: Constant, ConstantOfShape, Identity, Dropout, Relu, Abs,
+        Add, Sub, Mul, Div, Max, Min, Gemm, MatMul, Conv, MaxPool, Flatten, Reshape, Shape,
+        Gather, Unsqueeze, Squeeze, Concat, Slice, Transpose, Expand, Cast; others are
+        reported by node.
     sigil verify-demo --example E --log-rows N PROOF
         Verify a proof written by `sigil demo` with the same example and size.
     sigil --help

@@ -5,11 +5,12 @@
 //! the whole model (per-tensor scales come with the quantizer). A product of two values carries
 //! `2f` fractional bits and is rescaled by `floor(x / 2^f + 1/2)` (round half up), the rounding
 //! the rescale chip will prove. Integer tensors (shapes,
-//! indices) are exact. Every value is checked to stay below `2^MAX_BITS` in magnitude: an overflow
-//! is an error naming the node, never a silent wrap in the field.
+//! indices) are exact. Every fixed-point value is checked to stay below `2^MAX_BITS` in
+//! magnitude: an overflow is an error naming the node, never a silent wrap in the field.
 //!
-//! Supported now: Constant, Identity, Dropout, Relu, Add, Sub, Mul (with broadcasting), Gemm,
-//! MatMul (2-D), Conv (2-D), MaxPool (2-D), Flatten, Reshape. Any other op is
+//! Supported now: Constant, ConstantOfShape, Identity, Dropout, Relu, Abs, Add, Sub, Mul, Div,
+//! Max, Min (with broadcasting), Gemm, MatMul (batched), Conv (2-D), MaxPool (2-D), Flatten, Reshape,
+//! Shape, Gather, Unsqueeze, Squeeze, Concat, Slice, Transpose, Expand, Cast. Any other op is
 //! [`OnnxError::UnsupportedOp`] naming the node, the op and the opset.
 
 use std::collections::HashMap;
@@ -60,6 +61,11 @@ impl Ctx<'_> {
         OnnxError::BadNode { path: self.path.into(), node: n.name.clone(), op: n.op_type.clone(), reason: reason.into() }
     }
     fn check(&self, n: &Node, t: QTensor) -> Result<QTensor, OnnxError> {
+        // Exact integers (shapes, indices, INT64_MAX as "to the end") are folded away before
+        // proving; fixed-point values enter the circuit and must stay in range.
+        if t.frac_bits == 0 {
+            return Ok(t);
+        }
         let bound = 1i64 << MAX_BITS;
         if let Some(v) = t.data.iter().find(|v| v.abs() >= bound) {
             return Err(self.err(n, format!("value {v} leaves the {MAX_BITS}-bit range")));
@@ -128,6 +134,33 @@ fn bcast_index(dims: &[usize], out_dims: &[usize], mut flat: usize) -> usize {
     idx
 }
 
+/// Row-major strides of `dims`.
+fn strides(dims: &[usize]) -> Vec<usize> {
+    let mut s = vec![1; dims.len()];
+    for k in (0..dims.len().saturating_sub(1)).rev() {
+        s[k] = s[k + 1] * dims[k + 1];
+    }
+    s
+}
+
+/// `floor(num / den + 1/2)` for `den != 0`, exact in integers.
+fn div_round(num: i128, den: i128) -> i128 {
+    let (num, den) = if den < 0 { (-num, -den) } else { (num, den) };
+    (2 * num + den).div_euclid(2 * den)
+}
+
+/// Normalizes a possibly negative axis against a rank.
+fn axis_of(a: i64, rank: usize) -> Option<usize> {
+    let r = rank as i64;
+    let a = if a < 0 { a + r } else { a };
+    (0..r).contains(&a).then_some(a as usize)
+}
+
+/// An exact integer tensor as a list of i64 (shape inputs, indices, axes).
+fn ints(t: &QTensor) -> Option<&[i64]> {
+    (t.frac_bits == 0).then_some(&t.data[..])
+}
+
 /// Runs `model` on `inputs` with `frac_bits` fractional bits.
 pub fn execute(model: &Model, inputs: &[InputTensor], frac_bits: u32, path: &str) -> Result<Execution, OnnxError> {
     let ctx = Ctx { path, opset: model.opset().unwrap_or(0), f: frac_bits };
@@ -178,6 +211,245 @@ fn run_node<'a>(ctx: &Ctx<'_>, n: &Node, get: &Get<'a>) -> Result<QTensor, OnnxE
             _ => Err(ctx.err(n, "only the `value` form of Constant is supported")),
         },
         "Identity" | "Dropout" => Ok(get(0)?.clone()),
+        "Abs" => {
+            let a = get(0)?;
+            Ok(QTensor { dims: a.dims.clone(), data: a.data.iter().map(|v| v.abs()).collect(), frac_bits: a.frac_bits })
+        }
+        "Max" | "Min" => {
+            let mut acc = get(0)?.clone();
+            for k in 1..n.inputs.len() {
+                let b = get(k)?;
+                let dims = broadcast(&acc.dims, &b.dims).ok_or_else(|| ctx.err(n, "shapes do not broadcast"))?;
+                let frac = acc.frac_bits.max(b.frac_bits);
+                let numel: usize = dims.iter().product();
+                let data = (0..numel)
+                    .map(|i| {
+                        let x = acc.data[bcast_index(&acc.dims, &dims, i)] << (frac - acc.frac_bits);
+                        let y = b.data[bcast_index(&b.dims, &dims, i)] << (frac - b.frac_bits);
+                        if n.op_type == "Max" { x.max(y) } else { x.min(y) }
+                    })
+                    .collect();
+                acc = QTensor { dims, data, frac_bits: frac };
+            }
+            Ok(acc)
+        }
+        "Div" => {
+            let (a, b) = (get(0)?, get(1)?);
+            let dims = broadcast(&a.dims, &b.dims).ok_or_else(|| ctx.err(n, "shapes do not broadcast"))?;
+            let numel: usize = dims.iter().product();
+            let exact = a.frac_bits == 0 && b.frac_bits == 0;
+            // Real quotient (a / 2^fa) / (b / 2^fb) at f fractional bits; exact integers truncate
+            // toward zero as ONNX's integer Div does.
+            let mut data = Vec::with_capacity(numel);
+            for i in 0..numel {
+                let x = i128::from(a.data[bcast_index(&a.dims, &dims, i)]);
+                let y = i128::from(b.data[bcast_index(&b.dims, &dims, i)]);
+                if y == 0 {
+                    return Err(ctx.err(n, "division by zero"));
+                }
+                data.push(if exact {
+                    (x / y) as i64
+                } else {
+                    // (x / 2^fa) / (y / 2^fb) * 2^f = x 2^(fb + f) / (y 2^fa), rounded half up.
+                    div_round(x << (b.frac_bits + f), y << a.frac_bits) as i64
+                });
+            }
+            Ok(QTensor { dims, data, frac_bits: if exact { 0 } else { f } })
+        }
+        "Shape" => {
+            let a = get(0)?;
+            let r = a.dims.len() as i64;
+            let clamp = |v: i64| (if v < 0 { v + r } else { v }).clamp(0, r) as usize;
+            let start = clamp(attr_i(n, "start", 0));
+            let end = clamp(attr_i(n, "end", r));
+            let d: Vec<i64> = a.dims[start..end.max(start)].iter().map(|&x| x as i64).collect();
+            Ok(QTensor { dims: vec![d.len()], data: d, frac_bits: 0 })
+        }
+        "ConstantOfShape" => {
+            let s = ints(get(0)?).ok_or_else(|| ctx.err(n, "the shape is not an integer tensor"))?;
+            let dims: Vec<usize> = s.iter().map(|&d| d.max(0) as usize).collect();
+            let (v, fb) = match n.attributes.get("value") {
+                Some(Attribute::Tensor(t)) => {
+                    let q = ctx.quantize_tensor(t).map_err(|e| ctx.err(n, e))?;
+                    (q.data.first().copied().unwrap_or(0), q.frac_bits)
+                }
+                _ => (0, f),
+            };
+            Ok(QTensor { data: vec![v; dims.iter().product()], dims, frac_bits: fb })
+        }
+        "Cast" => {
+            let a = get(0)?;
+            let to = ElemType::from_code(attr_i(n, "to", 1) as i32);
+            let float = matches!(to, ElemType::Float | ElemType::Double | ElemType::Float16 | ElemType::Bfloat16);
+            let data: Vec<i64> = match (float, a.frac_bits) {
+                (true, 0) => a.data.iter().map(|&v| v << f).collect(),
+                (true, _) => a.data.iter().map(|&v| v << (f - a.frac_bits.min(f)) >> (a.frac_bits - a.frac_bits.min(f))).collect(),
+                // To integers: truncate toward zero; to bool: non-zero.
+                (false, fa) => a
+                    .data
+                    .iter()
+                    .map(|&v| {
+                        let t = if fa == 0 { v } else { (i128::from(v) / (1i128 << fa)) as i64 };
+                        if to == ElemType::Bool { i64::from(v != 0) } else { t }
+                    })
+                    .collect(),
+            };
+            Ok(QTensor { dims: a.dims.clone(), data, frac_bits: if float { f } else { 0 } })
+        }
+        "Unsqueeze" | "Squeeze" => {
+            let a = get(0)?;
+            let axes: Vec<i64> = if ctx.opset >= 13 {
+                if n.inputs.len() > 1 && !n.inputs[1].is_empty() {
+                    ints(get(1)?).ok_or_else(|| ctx.err(n, "axes are not integers"))?.to_vec()
+                } else {
+                    vec![]
+                }
+            } else {
+                attr_ints(n, "axes").unwrap_or_default()
+            };
+            let dims = if n.op_type == "Unsqueeze" {
+                let r = a.dims.len() + axes.len();
+                let mut ax: Vec<usize> = axes.iter().map(|&x| axis_of(x, r).ok_or_else(|| ctx.err(n, "axis out of range"))).collect::<Result<_, _>>()?;
+                ax.sort_unstable();
+                let mut dims = a.dims.clone();
+                for x in ax {
+                    dims.insert(x, 1);
+                }
+                dims
+            } else {
+                let ax: Vec<usize> = axes.iter().map(|&x| axis_of(x, a.dims.len()).ok_or_else(|| ctx.err(n, "axis out of range"))).collect::<Result<_, _>>()?;
+                a.dims.iter().enumerate().filter(|(i, d)| !(if ax.is_empty() { **d == 1 } else { ax.contains(i) })).map(|(_, d)| *d).collect()
+            };
+            Ok(QTensor { dims, data: a.data.clone(), frac_bits: a.frac_bits })
+        }
+        "Concat" => {
+            let parts: Vec<&QTensor> = (0..n.inputs.len()).map(get).collect::<Result<_, _>>()?;
+            let first = parts.first().ok_or_else(|| ctx.err(n, "no inputs"))?;
+            let axis = axis_of(attr_i(n, "axis", 0), first.dims.len()).ok_or_else(|| ctx.err(n, "axis out of range"))?;
+            let frac = parts.iter().map(|p| p.frac_bits).max().unwrap_or(0);
+            let outer: usize = first.dims[..axis].iter().product();
+            let mut dims = first.dims.clone();
+            dims[axis] = 0;
+            for p in &parts {
+                if p.dims.len() != first.dims.len() || p.dims.iter().enumerate().any(|(i, d)| i != axis && *d != first.dims[i]) {
+                    return Err(ctx.err(n, format!("shapes {:?} and {:?} do not concatenate", first.dims, p.dims)));
+                }
+                dims[axis] += p.dims[axis];
+            }
+            let mut data = Vec::with_capacity(dims.iter().product());
+            for o in 0..outer {
+                for p in &parts {
+                    let inner: usize = p.dims[axis..].iter().product();
+                    data.extend(p.data[o * inner..(o + 1) * inner].iter().map(|&v| v << (frac - p.frac_bits)));
+                }
+            }
+            Ok(QTensor { dims, data, frac_bits: frac })
+        }
+        "Gather" => {
+            let (a, idx) = (get(0)?, get(1)?);
+            let iv = ints(idx).ok_or_else(|| ctx.err(n, "indices are not integers"))?;
+            let axis = axis_of(attr_i(n, "axis", 0), a.dims.len()).ok_or_else(|| ctx.err(n, "axis out of range"))?;
+            let len = a.dims[axis] as i64;
+            let outer: usize = a.dims[..axis].iter().product();
+            let inner: usize = a.dims[axis + 1..].iter().product();
+            let mut data = Vec::with_capacity(outer * iv.len() * inner);
+            for o in 0..outer {
+                for &i in iv {
+                    let i = if i < 0 { i + len } else { i };
+                    if !(0..len).contains(&i) {
+                        return Err(ctx.err(n, format!("index {i} out of range {len}")));
+                    }
+                    let base = (o * a.dims[axis] + i as usize) * inner;
+                    data.extend_from_slice(&a.data[base..base + inner]);
+                }
+            }
+            let mut dims: Vec<usize> = a.dims[..axis].to_vec();
+            dims.extend_from_slice(&idx.dims);
+            dims.extend_from_slice(&a.dims[axis + 1..]);
+            Ok(QTensor { dims, data, frac_bits: a.frac_bits })
+        }
+        "Slice" => {
+            let a = get(0)?;
+            let r = a.dims.len();
+            let opt = |k: usize| -> Result<Option<Vec<i64>>, OnnxError> {
+                if n.inputs.len() > k && !n.inputs[k].is_empty() {
+                    Ok(Some(ints(get(k)?).ok_or_else(|| ctx.err(n, "slice parameters are not integers"))?.to_vec()))
+                } else {
+                    Ok(None)
+                }
+            };
+            let (starts, ends, axes, steps) = if ctx.opset >= 10 {
+                (opt(1)?.unwrap_or_default(), opt(2)?.unwrap_or_default(), opt(3)?, opt(4)?)
+            } else {
+                (attr_ints(n, "starts").unwrap_or_default(), attr_ints(n, "ends").unwrap_or_default(), attr_ints(n, "axes"), None)
+            };
+            let axes = axes.unwrap_or_else(|| (0..starts.len() as i64).collect());
+            let steps = steps.unwrap_or_else(|| vec![1; starts.len()]);
+            let mut lo: Vec<i64> = vec![0; r];
+            let mut st: Vec<i64> = vec![1; r];
+            let mut cnt: Vec<usize> = a.dims.clone();
+            for k in 0..starts.len().min(ends.len()).min(axes.len()).min(steps.len()) {
+                let ax = axis_of(axes[k], r).ok_or_else(|| ctx.err(n, "axis out of range"))?;
+                let d = a.dims[ax] as i64;
+                let step = steps[k];
+                if step == 0 {
+                    return Err(ctx.err(n, "step 0"));
+                }
+                let norm = |v: i64| if v < 0 { v + d } else { v };
+                let (s0, e0) = (norm(starts[k]), norm(ends[k]));
+                let (s0, e0) = if step > 0 { (s0.clamp(0, d), e0.clamp(0, d)) } else { (s0.clamp(-1, d - 1), e0.clamp(-1, d - 1)) };
+                let c = if step > 0 { (e0 - s0 + step - 1).max(0) / step } else { (s0 - e0 - step - 1).max(0) / -step };
+                lo[ax] = s0;
+                st[ax] = step;
+                cnt[ax] = c as usize;
+            }
+            let src = strides(&a.dims);
+            let numel: usize = cnt.iter().product();
+            let mut data = Vec::with_capacity(numel);
+            for flat in 0..numel {
+                let mut rem = flat;
+                let mut off = 0i64;
+                for k in (0..r).rev() {
+                    let c = (rem % cnt[k]) as i64;
+                    rem /= cnt[k];
+                    off += (lo[k] + c * st[k]) * src[k] as i64;
+                }
+                data.push(a.data[off as usize]);
+            }
+            Ok(QTensor { dims: cnt, data, frac_bits: a.frac_bits })
+        }
+        "Transpose" => {
+            let a = get(0)?;
+            let r = a.dims.len();
+            let perm: Vec<usize> = attr_ints(n, "perm").map(|p| p.iter().map(|&x| x as usize).collect()).unwrap_or_else(|| (0..r).rev().collect());
+            let mut seen = vec![false; r];
+            if perm.len() != r || perm.iter().any(|&p| p >= r || std::mem::replace(&mut seen[p], true)) {
+                return Err(ctx.err(n, format!("perm {perm:?} is not a permutation of rank {r}")));
+            }
+            let dims: Vec<usize> = perm.iter().map(|&p| a.dims[p]).collect();
+            let src = strides(&a.dims);
+            let numel: usize = dims.iter().product();
+            let mut data = Vec::with_capacity(numel);
+            for flat in 0..numel {
+                let mut rem = flat;
+                let mut off = 0;
+                for k in (0..r).rev() {
+                    let c = rem % dims[k];
+                    rem /= dims[k];
+                    off += c * src[perm[k]];
+                }
+                data.push(a.data[off]);
+            }
+            Ok(QTensor { dims, data, frac_bits: a.frac_bits })
+        }
+        "Expand" => {
+            let (a, s) = (get(0)?, get(1)?);
+            let shape: Vec<usize> = ints(s).ok_or_else(|| ctx.err(n, "the shape is not an integer tensor"))?.iter().map(|&d| d.max(0) as usize).collect();
+            let dims = broadcast(&a.dims, &shape).ok_or_else(|| ctx.err(n, "shapes do not broadcast"))?;
+            let numel: usize = dims.iter().product();
+            let data = (0..numel).map(|i| a.data[bcast_index(&a.dims, &dims, i)]).collect();
+            Ok(QTensor { dims, data, frac_bits: a.frac_bits })
+        }
         "Relu" => {
             let a = get(0)?;
             Ok(QTensor { dims: a.dims.clone(), data: a.data.iter().map(|&v| v.max(0)).collect(), frac_bits: a.frac_bits })
@@ -248,6 +520,38 @@ fn run_node<'a>(ctx: &Ctx<'_>, n: &Node, get: &Get<'a>) -> Result<QTensor, OnnxE
                 return Err(ctx.err(n, format!("cannot reshape {:?} to {:?}", a.dims, s.data)));
             }
             Ok(QTensor { dims, data: a.data.clone(), frac_bits: a.frac_bits })
+        }
+        "MatMul" if get(0)?.dims.len() != 2 || get(1)?.dims.len() != 2 => {
+            let (a, b) = (get(0)?, get(1)?);
+            if a.dims.len() < 2 || b.dims.len() < 2 {
+                return Err(ctx.err(n, "1-D MatMul operands are not supported"));
+            }
+            let (ra, rb) = (a.dims.len(), b.dims.len());
+            let (m, k, k2, nn) = (a.dims[ra - 2], a.dims[ra - 1], b.dims[rb - 2], b.dims[rb - 1]);
+            if k != k2 {
+                return Err(ctx.err(n, format!("inner dimensions {k} and {k2} differ")));
+            }
+            let batch = broadcast(&a.dims[..ra - 2], &b.dims[..rb - 2]).ok_or_else(|| ctx.err(n, "batch dimensions do not broadcast"))?;
+            let nb: usize = batch.iter().product();
+            let frac = a.frac_bits + b.frac_bits;
+            let out_frac = frac.min(f.max(a.frac_bits).max(b.frac_bits));
+            let mut data = Vec::with_capacity(nb * m * nn);
+            for bi in 0..nb {
+                let ab = bcast_index(&a.dims[..ra - 2], &batch, bi) * m * k;
+                let bb = bcast_index(&b.dims[..rb - 2], &batch, bi) * k * nn;
+                for i in 0..m {
+                    for j in 0..nn {
+                        let mut acc: i128 = 0;
+                        for p in 0..k {
+                            acc += i128::from(a.data[ab + i * k + p]) * i128::from(b.data[bb + p * nn + j]);
+                        }
+                        data.push(rescale(acc, frac - out_frac) as i64);
+                    }
+                }
+            }
+            let mut dims = batch;
+            dims.extend_from_slice(&[m, nn]);
+            Ok(QTensor { dims, data, frac_bits: out_frac })
         }
         "Gemm" | "MatMul" => {
             let (a, b) = (get(0)?, get(1)?);

@@ -37,7 +37,17 @@ fn generated(model: &sigil_onnx::Model) -> Vec<InputTensor> {
 fn supported_models_match_onnxruntime() {
     let corpus = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/models");
     let refs = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/reference");
-    let supported = ["dsperse-doom", "dsperse-net", "sn2-reward-factor-v0", "sn2-reward-factor-v1", "sn2-reward-sim"];
+    let supported = [
+        "dsperse-doom",
+        "dsperse-net",
+        "sn2-reward-factor-v0",
+        "sn2-reward-factor-v1",
+        "sn2-reward-sim",
+        "sn2-reward-legacy",
+        "matmul-competition",
+        "dummy-age-detection",
+        "sn48-pow-reward",
+    ];
     let mut report = String::new();
     for entry in std::fs::read_dir(&corpus).unwrap() {
         let dir = entry.unwrap().path();
