@@ -23,6 +23,18 @@ use crate::tensor::{Tensor, TensorData};
 /// Magnitude bound of every value, well inside the Goldilocks field (64 bits).
 pub const MAX_BITS: u32 = 60;
 
+/// The most elements a tensor may have (a shape from the model cannot make the executor
+/// allocate without bound).
+pub const MAX_ELEMENTS: usize = 1 << 28;
+
+/// The element count of `dims`, or an error above [`MAX_ELEMENTS`].
+fn checked_numel(dims: &[usize]) -> Result<usize, String> {
+    dims.iter()
+        .try_fold(1usize, |acc, &d| acc.checked_mul(d))
+        .filter(|&n| n <= MAX_ELEMENTS)
+        .ok_or_else(|| format!("shape {dims:?} has more than {MAX_ELEMENTS} elements"))
+}
+
 /// A tensor of the executor.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct QTensor {
@@ -67,7 +79,7 @@ impl Ctx<'_> {
             return Ok(t);
         }
         let bound = 1i64 << MAX_BITS;
-        if let Some(v) = t.data.iter().find(|v| v.abs() >= bound) {
+        if let Some(v) = t.data.iter().find(|v| v.unsigned_abs() >= bound as u64) {
             return Err(self.err(n, format!("value {v} leaves the {MAX_BITS}-bit range")));
         }
         Ok(t)
@@ -134,6 +146,38 @@ fn bcast_index(dims: &[usize], out_dims: &[usize], mut flat: usize) -> usize {
     idx
 }
 
+/// The (begin, end) pads of a 2-D window op from `auto_pad` or `pads`: `kernel` is the
+/// dilated kernel size per axis.
+fn window_pads(n: &Node, input: [usize; 2], kernel: [usize; 2], stride: [usize; 2]) -> Result<[usize; 4], String> {
+    let mode = match n.attributes.get("auto_pad") {
+        Some(Attribute::String(s)) => String::from_utf8_lossy(s).into_owned(),
+        _ => "NOTSET".into(),
+    };
+    match mode.as_str() {
+        "NOTSET" => {
+            let p = attr_ints(n, "pads").unwrap_or(vec![0, 0, 0, 0]);
+            if p.len() != 4 || p.iter().any(|&v| v < 0) {
+                return Err(format!("pads {p:?} are not four non-negative values"));
+            }
+            Ok([p[0] as usize, p[1] as usize, p[2] as usize, p[3] as usize])
+        }
+        "VALID" => Ok([0; 4]),
+        "SAME_UPPER" | "SAME_LOWER" => {
+            let mut out = [0; 4];
+            for a in 0..2 {
+                let o = input[a].div_ceil(stride[a]);
+                let total = ((o - 1) * stride[a] + kernel[a]).saturating_sub(input[a]);
+                let (small, big) = (total / 2, total - total / 2);
+                let (b, e) = if mode == "SAME_UPPER" { (small, big) } else { (big, small) };
+                out[a] = b;
+                out[a + 2] = e;
+            }
+            Ok(out)
+        }
+        other => Err(format!("auto_pad {other} is not supported")),
+    }
+}
+
 /// Row-major strides of `dims`.
 fn strides(dims: &[usize]) -> Vec<usize> {
     let mut s = vec![1; dims.len()];
@@ -186,6 +230,13 @@ pub fn execute(model: &Model, inputs: &[InputTensor], frac_bits: u32, path: &str
         let out = run_node(&ctx, n, &get)?;
         let out = ctx.check(n, out)?;
         let name = n.outputs.first().ok_or_else(|| ctx.err(n, "the node has no output"))?;
+        if n.op_type == "Dropout" && n.outputs.len() > 1 && !n.outputs[1].is_empty() {
+            // The mask of an inference-mode Dropout is all true.
+            let mask = QTensor { dims: out.dims.clone(), data: vec![1; out.data.len()], frac_bits: 0 };
+            values.insert(n.outputs[1].clone(), mask);
+        } else if n.outputs.iter().skip(1).any(|o| !o.is_empty()) {
+            return Err(ctx.err(n, "only the first output of this operator is supported"));
+        }
         values.insert(name.clone(), out);
     }
     let mut outputs = Vec::new();
@@ -210,10 +261,17 @@ fn run_node<'a>(ctx: &Ctx<'_>, n: &Node, get: &Get<'a>) -> Result<QTensor, OnnxE
             Some(Attribute::Tensor(t)) => ctx.quantize_tensor(t).map_err(|e| ctx.err(n, e)),
             _ => Err(ctx.err(n, "only the `value` form of Constant is supported")),
         },
-        "Identity" | "Dropout" => Ok(get(0)?.clone()),
+        "Identity" => Ok(get(0)?.clone()),
+        "Dropout" => {
+            // Inference: the identity. Training mode (a random mask) cannot be proven.
+            if n.inputs.len() > 2 && !n.inputs[2].is_empty() && get(2)?.data.iter().any(|&v| v != 0) {
+                return Err(ctx.err(n, "training-mode Dropout is not supported"));
+            }
+            Ok(get(0)?.clone())
+        }
         "Abs" => {
             let a = get(0)?;
-            Ok(QTensor { dims: a.dims.clone(), data: a.data.iter().map(|v| v.abs()).collect(), frac_bits: a.frac_bits })
+            Ok(QTensor { dims: a.dims.clone(), data: a.data.iter().map(|v| v.saturating_abs()).collect(), frac_bits: a.frac_bits })
         }
         "Max" | "Min" => {
             let mut acc = get(0)?.clone();
@@ -221,7 +279,7 @@ fn run_node<'a>(ctx: &Ctx<'_>, n: &Node, get: &Get<'a>) -> Result<QTensor, OnnxE
                 let b = get(k)?;
                 let dims = broadcast(&acc.dims, &b.dims).ok_or_else(|| ctx.err(n, "shapes do not broadcast"))?;
                 let frac = acc.frac_bits.max(b.frac_bits);
-                let numel: usize = dims.iter().product();
+                let numel = checked_numel(&dims).map_err(|e| ctx.err(n, e))?;
                 let data = (0..numel)
                     .map(|i| {
                         let x = acc.data[bcast_index(&acc.dims, &dims, i)] << (frac - acc.frac_bits);
@@ -236,7 +294,7 @@ fn run_node<'a>(ctx: &Ctx<'_>, n: &Node, get: &Get<'a>) -> Result<QTensor, OnnxE
         "Div" => {
             let (a, b) = (get(0)?, get(1)?);
             let dims = broadcast(&a.dims, &b.dims).ok_or_else(|| ctx.err(n, "shapes do not broadcast"))?;
-            let numel: usize = dims.iter().product();
+            let numel = checked_numel(&dims).map_err(|e| ctx.err(n, e))?;
             let exact = a.frac_bits == 0 && b.frac_bits == 0;
             // Real quotient (a / 2^fa) / (b / 2^fb) at f fractional bits; exact integers truncate
             // toward zero as ONNX's integer Div does.
@@ -268,6 +326,7 @@ fn run_node<'a>(ctx: &Ctx<'_>, n: &Node, get: &Get<'a>) -> Result<QTensor, OnnxE
         "ConstantOfShape" => {
             let s = ints(get(0)?).ok_or_else(|| ctx.err(n, "the shape is not an integer tensor"))?;
             let dims: Vec<usize> = s.iter().map(|&d| d.max(0) as usize).collect();
+            checked_numel(&dims).map_err(|e| ctx.err(n, e))?;
             let (v, fb) = match n.attributes.get("value") {
                 Some(Attribute::Tensor(t)) => {
                     let q = ctx.quantize_tensor(t).map_err(|e| ctx.err(n, e))?;
@@ -404,7 +463,7 @@ fn run_node<'a>(ctx: &Ctx<'_>, n: &Node, get: &Get<'a>) -> Result<QTensor, OnnxE
                 cnt[ax] = c as usize;
             }
             let src = strides(&a.dims);
-            let numel: usize = cnt.iter().product();
+            let numel = checked_numel(&cnt).map_err(|e| ctx.err(n, e))?;
             let mut data = Vec::with_capacity(numel);
             for flat in 0..numel {
                 let mut rem = flat;
@@ -428,7 +487,7 @@ fn run_node<'a>(ctx: &Ctx<'_>, n: &Node, get: &Get<'a>) -> Result<QTensor, OnnxE
             }
             let dims: Vec<usize> = perm.iter().map(|&p| a.dims[p]).collect();
             let src = strides(&a.dims);
-            let numel: usize = dims.iter().product();
+            let numel = checked_numel(&dims).map_err(|e| ctx.err(n, e))?;
             let mut data = Vec::with_capacity(numel);
             for flat in 0..numel {
                 let mut rem = flat;
@@ -446,7 +505,7 @@ fn run_node<'a>(ctx: &Ctx<'_>, n: &Node, get: &Get<'a>) -> Result<QTensor, OnnxE
             let (a, s) = (get(0)?, get(1)?);
             let shape: Vec<usize> = ints(s).ok_or_else(|| ctx.err(n, "the shape is not an integer tensor"))?.iter().map(|&d| d.max(0) as usize).collect();
             let dims = broadcast(&a.dims, &shape).ok_or_else(|| ctx.err(n, "shapes do not broadcast"))?;
-            let numel: usize = dims.iter().product();
+            let numel = checked_numel(&dims).map_err(|e| ctx.err(n, e))?;
             let data = (0..numel).map(|i| a.data[bcast_index(&a.dims, &dims, i)]).collect();
             Ok(QTensor { dims, data, frac_bits: a.frac_bits })
         }
@@ -457,7 +516,7 @@ fn run_node<'a>(ctx: &Ctx<'_>, n: &Node, get: &Get<'a>) -> Result<QTensor, OnnxE
         "Add" | "Sub" | "Mul" => {
             let (a, b) = (get(0)?, get(1)?);
             let dims = broadcast(&a.dims, &b.dims).ok_or_else(|| ctx.err(n, format!("shapes {:?} and {:?} do not broadcast", a.dims, b.dims)))?;
-            let numel: usize = dims.iter().product();
+            let numel = checked_numel(&dims).map_err(|e| ctx.err(n, e))?;
             let mul = n.op_type == "Mul";
             // Align exact integers with fixed-point operands.
             let fa = a.frac_bits;
@@ -509,14 +568,14 @@ fn run_node<'a>(ctx: &Ctx<'_>, n: &Node, get: &Get<'a>) -> Result<QTensor, OnnxE
                     d => return Err(ctx.err(n, format!("invalid target dimension {d}"))),
                 }
             }
-            let known: usize = dims.iter().product();
+            let known = dims.iter().try_fold(1usize, |acc, &d| acc.checked_mul(d)).ok_or_else(|| ctx.err(n, "the target shape overflows"))?;
             if let Some(k) = infer {
                 if known == 0 || !numel.is_multiple_of(known) {
                     return Err(ctx.err(n, format!("cannot reshape {:?} to {:?}", a.dims, s.data)));
                 }
                 dims[k] = numel / known;
             }
-            if dims.iter().product::<usize>() != numel {
+            if checked_numel(&dims).ok() != Some(numel) {
                 return Err(ctx.err(n, format!("cannot reshape {:?} to {:?}", a.dims, s.data)));
             }
             Ok(QTensor { dims, data: a.data.clone(), frac_bits: a.frac_bits })
@@ -604,16 +663,22 @@ fn run_node<'a>(ctx: &Ctx<'_>, n: &Node, get: &Get<'a>) -> Result<QTensor, OnnxE
             }
             let strides = attr_ints(n, "strides").unwrap_or(vec![1, 1]);
             let dil = attr_ints(n, "dilations").unwrap_or(vec![1, 1]);
-            let pads = attr_ints(n, "pads").unwrap_or(vec![0, 0, 0, 0]);
-            if matches!(n.attributes.get("auto_pad"), Some(Attribute::String(s)) if s != b"NOTSET") {
-                return Err(ctx.err(n, "auto_pad is not supported"));
+            if strides.len() != 2 || dil.len() != 2 || strides.iter().chain(&dil).any(|&v| v < 1) || kh == 0 || kw == 0 {
+                return Err(ctx.err(n, format!("strides {strides:?}, dilations {dil:?} or kernel {kh}x{kw} are invalid")));
             }
             let (sh, sw, dh, dw) = (strides[0] as usize, strides[1] as usize, dil[0] as usize, dil[1] as usize);
-            let (pt, pl, pb, pr) = (pads[0] as usize, pads[1] as usize, pads[2] as usize, pads[3] as usize);
-            let oh = (h + pt + pb - dh * (kh - 1) - 1) / sh + 1;
-            let ow = (wd + pl + pr - dw * (kw - 1) - 1) / sw + 1;
+            let [pt, pl, pb, pr] = window_pads(n, [h, wd], [dh * (kh - 1) + 1, dw * (kw - 1) + 1], [sh, sw]).map_err(|e| ctx.err(n, e))?;
+            let (ekh, ekw) = (dh * (kh - 1) + 1, dw * (kw - 1) + 1);
+            if h + pt + pb < ekh || wd + pl + pr < ekw {
+                return Err(ctx.err(n, format!("kernel {ekh}x{ekw} is larger than the padded input {:?}", x.dims)));
+            }
+            let oh = (h + pt + pb - ekh) / sh + 1;
+            let ow = (wd + pl + pr - ekw) / sw + 1;
             let frac = x.frac_bits + w.frac_bits;
             let bias = if n.inputs.len() > 2 && !n.inputs[2].is_empty() { Some(get(2)?) } else { None };
+            if bias.is_some_and(|b| b.data.len() != oc) {
+                return Err(ctx.err(n, format!("the bias does not have {oc} values")));
+            }
             let ocg = oc / group;
             let mut data = Vec::with_capacity(bn * oc * oh * ow);
             for b in 0..bn {
@@ -654,13 +719,18 @@ fn run_node<'a>(ctx: &Ctx<'_>, n: &Node, get: &Get<'a>) -> Result<QTensor, OnnxE
             }
             let k = attr_ints(n, "kernel_shape").ok_or_else(|| ctx.err(n, "kernel_shape is required"))?;
             let s = attr_ints(n, "strides").unwrap_or(vec![1, 1]);
-            let p = attr_ints(n, "pads").unwrap_or(vec![0, 0, 0, 0]);
             if attr_i(n, "ceil_mode", 0) != 0 || attr_ints(n, "dilations").is_some_and(|d| d.iter().any(|&v| v != 1)) {
                 return Err(ctx.err(n, "ceil_mode and dilations are not supported"));
             }
             let (bn, c, h, w) = (x.dims[0], x.dims[1], x.dims[2], x.dims[3]);
+            if k.len() != 2 || s.len() != 2 || k.iter().chain(&s).any(|&v| v < 1) {
+                return Err(ctx.err(n, format!("kernel {k:?} or strides {s:?} are invalid")));
+            }
             let (kh, kw, sh, sw) = (k[0] as usize, k[1] as usize, s[0] as usize, s[1] as usize);
-            let (pt, pl, pb, pr) = (p[0] as usize, p[1] as usize, p[2] as usize, p[3] as usize);
+            let [pt, pl, pb, pr] = window_pads(n, [h, w], [kh, kw], [sh, sw]).map_err(|e| ctx.err(n, e))?;
+            if h + pt + pb < kh || w + pl + pr < kw {
+                return Err(ctx.err(n, format!("kernel {kh}x{kw} is larger than the padded input {:?}", x.dims)));
+            }
             let oh = (h + pt + pb - kh) / sh + 1;
             let ow = (w + pl + pr - kw) / sw + 1;
             let mut data = Vec::with_capacity(bn * c * oh * ow);

@@ -97,3 +97,37 @@ fn supported_models_match_onnxruntime() {
     }
     println!("{report}");
 }
+
+mod fuzz {
+    use proptest::prelude::*;
+    use sigil_onnx::{Dim, InputTensor, execute, parse_model};
+
+    fn run_flipped(model: &str, pos: prop::sample::Index, v: u8) {
+        let path = format!("{}/../../shared/models/{model}/model.onnx", env!("CARGO_MANIFEST_DIR"));
+        let mut bytes = std::fs::read(path).unwrap();
+        let i = pos.index(bytes.len());
+        bytes[i] = v;
+        let Ok(m) = parse_model(&bytes, "flipped.onnx") else { return };
+        let inputs: Vec<InputTensor> = m
+            .graph
+            .inputs
+            .iter()
+            .map(|i| {
+                let dims: Vec<usize> = i.shape.iter().flatten().map(|d| if let Dim::Fixed(n) = d { (*n).min(64) } else { 1 }).collect();
+                let n = dims.iter().product();
+                InputTensor { name: i.name.clone(), elem_type: i.elem_type, dims, values: vec![0.5; n] }
+            })
+            .collect();
+        let _ = execute(&m, &inputs, 16, "flipped.onnx");
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 300, ..ProptestConfig::default() })]
+
+        /// A corrupted model is an error or a result, never a panic.
+        #[test]
+        fn corrupted_models_never_panic_the_executor(pos in any::<prop::sample::Index>(), v in any::<u8>(), which in 0..3usize) {
+            run_flipped(["matmul-competition", "sn2-reward-legacy", "sn48-pow-reward"][which], pos, v);
+        }
+    }
+}

@@ -1,0 +1,63 @@
+#!/usr/bin/env python3
+"""Exports ONNX's own per-operator test cases for the operators the executor supports.
+
+    pip install onnx==1.17.0 numpy
+    python3 scripts/onnx_op_cases.py [OUT_DIR]
+
+`onnx.backend.test.case.node.collect_testcases` builds the cases in memory (the package no
+longer ships the .pb files). For every single-node case of a supported operator whose tensors
+are float32/float64/int64/int32/bool and small (under 20,000 elements in all), this writes
+OUT_DIR/<case>.json: {"op", "opset", "model_hex", "inputs": [{"shape", "data"}],
+"outputs": [{"shape", "data"}]}. Default OUT_DIR: onnx-frontend/tests/op_cases.
+"""
+import json
+import os
+import sys
+import warnings
+
+import numpy as np
+
+warnings.simplefilter("ignore")
+from onnx.backend.test.case.node import collect_testcases  # noqa: E402
+
+SUPPORTED = {
+    "Abs", "Add", "Cast", "Concat", "Constant", "ConstantOfShape", "Conv", "Div", "Dropout",
+    "Expand", "Flatten", "Gather", "Gemm", "Identity", "MatMul", "Max", "MaxPool", "Min", "Mul",
+    "Relu", "Reshape", "Shape", "Slice", "Squeeze", "Sub", "Transpose", "Unsqueeze",
+}
+KINDS = (np.float32, np.float64, np.int64, np.int32, np.bool_)
+
+
+def tensor(a):
+    a = np.asarray(a)
+    return {"shape": list(a.shape), "data": a.astype(np.float64).ravel().tolist()}
+
+
+def main():
+    out = sys.argv[1] if len(sys.argv) > 1 else "onnx-frontend/tests/op_cases"
+    os.makedirs(out, exist_ok=True)
+    n = 0
+    for c in collect_testcases(None):
+        g = c.model.graph
+        if len(g.node) != 1 or g.node[0].op_type not in SUPPORTED or not c.data_sets:
+            continue
+        inputs, outputs = c.data_sets[0]
+        arrays = [np.asarray(x) for x in list(inputs) + list(outputs)]
+        if any(a.dtype.type not in KINDS for a in arrays) or sum(a.size for a in arrays) > 20000:
+            continue
+        opset = max((o.version for o in c.model.opset_import if o.domain in ("", "ai.onnx")), default=0)
+        case = {
+            "op": g.node[0].op_type,
+            "opset": opset,
+            "model_hex": c.model.SerializeToString().hex(),
+            "inputs": [tensor(x) for x in inputs],
+            "outputs": [tensor(x) for x in outputs],
+        }
+        with open(os.path.join(out, c.name + ".json"), "w") as f:
+            json.dump(case, f, separators=(",", ":"))
+        n += 1
+    print(n, "cases written to", out)
+
+
+if __name__ == "__main__":
+    main()
