@@ -101,7 +101,8 @@ impl ProvingKey {
             .iter()
             .map(|t| t.as_ref().map_or(0, |t| t.height().trailing_zeros() as usize))
             .collect();
-        let defs = groups(&heights, |t| prep_traces[t].as_ref().map_or(0, |p| p.width));
+        let prep_widths: Vec<usize> = prep_traces.iter().map(|p| p.as_ref().map_or(0, |p| p.width)).collect();
+        let defs = groups(&heights, &prep_widths);
         let lb = usize::from(options.log_blowup);
         let mut prep_groups = Vec::new();
         for g in &defs {
@@ -259,7 +260,7 @@ pub fn prove<B: Backend>(
         })
         .collect();
     timer.lap("main LDE");
-    let g_main = groups(&log_heights, |t| widths[t].main);
+    let g_main = groups(&log_heights, &widths.iter().map(|w| w.main).collect::<Vec<_>>());
     let main_trees = commit_groups(backend, &g_main, opts, |t| Some(&tables[t].main_lde));
     let main_roots: Vec<_> = main_trees.iter().map(|t| t.cap()).collect();
     tr.absorb_caps(b"main", &main_roots);
@@ -278,7 +279,7 @@ pub fn prove<B: Backend>(
         tables[t].perm_lde = Some(backend.coset_lde(perm.clone(), lb, shift));
         tables[t].perm = Some(perm);
     }
-    let g_perm = groups(&log_heights, |t| widths[t].perm);
+    let g_perm = groups(&log_heights, &widths.iter().map(|w| w.perm).collect::<Vec<_>>());
     let perm_trees = commit_groups(backend, &g_perm, opts, |t| tables[t].perm_lde.as_ref());
     let perm_roots: Vec<_> = perm_trees.iter().map(|t| t.cap()).collect();
     tr.absorb_caps(b"perm", &perm_roots);
@@ -300,7 +301,7 @@ pub fn prove<B: Backend>(
         tables[t].quotient_coeffs = Some(coeffs);
         tables[t].quotient_lde = Some(lde);
     }
-    let g_quot = groups(&log_heights, |t| widths[t].quotient);
+    let g_quot = groups(&log_heights, &widths.iter().map(|w| w.quotient).collect::<Vec<_>>());
     let quot_trees = commit_groups(backend, &g_quot, opts, |t| tables[t].quotient_lde.as_ref());
     let quotient_roots: Vec<_> = quot_trees.iter().map(|t| t.cap()).collect();
     tr.absorb_caps(b"quotient", &quotient_roots);

@@ -32,12 +32,10 @@ impl Hasher for Blake3 {
         // Stream through a small stack buffer: leaves are a few to a few hundred elements.
         let mut buf = [0u8; 512];
         for chunk in values.chunks(64) {
-            let mut len = 0;
-            for v in chunk {
-                buf[len..len + 8].copy_from_slice(&f_to_u64(*v).to_le_bytes());
-                len += 8;
+            for (dst, v) in buf.chunks_exact_mut(8).zip(chunk) {
+                dst.copy_from_slice(&f_to_u64(*v).to_le_bytes());
             }
-            h.update(&buf[..len]);
+            h.update(buf.get(..chunk.len() * 8).unwrap_or_default());
         }
         *h.finalize().as_bytes()
     }

@@ -10,7 +10,7 @@
 //! The verifier validates the proof's shape before it reads anything else and never panics on
 //! any bytes. Features: `std` (default) only adds `std::error::Error` impls.
 #![no_std]
-#![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
 extern crate alloc;
 

@@ -95,6 +95,10 @@ impl PhaseWidths {
     pub fn n_at_z(&self) -> usize {
         self.prep + self.main + self.perm + self.quotient
     }
+    /// The widths in phase order: preprocessed, main, LogUp, quotient.
+    pub fn phases(&self) -> [usize; 4] {
+        [self.prep, self.main, self.perm, self.quotient]
+    }
     /// Columns opened at `z * g`.
     pub fn n_at_zg(&self) -> usize {
         self.prep + self.main + self.perm
@@ -108,18 +112,22 @@ pub struct Group {
     pub tables: Vec<usize>,
 }
 
-/// Groups the tables whose `width(t) > 0` by height, tallest first.
-pub fn groups(log_heights: &[usize], width: impl Fn(usize) -> usize) -> Vec<Group> {
-    let mut hs: Vec<usize> = (0..log_heights.len())
-        .filter(|&t| width(t) > 0)
-        .map(|t| log_heights[t])
+/// Groups the tables whose `widths[t] > 0` by height, tallest first.
+pub fn groups(log_heights: &[usize], widths: &[usize]) -> Vec<Group> {
+    let present: Vec<(usize, usize)> = log_heights
+        .iter()
+        .zip(widths)
+        .enumerate()
+        .filter(|(_, (_, w))| **w > 0)
+        .map(|(t, (h, _))| (t, *h))
         .collect();
+    let mut hs: Vec<usize> = present.iter().map(|&(_, h)| h).collect();
     hs.sort_unstable_by(|a, b| b.cmp(a));
     hs.dedup();
     hs.into_iter()
         .map(|h| Group {
             log_height: h,
-            tables: (0..log_heights.len()).filter(|&t| log_heights[t] == h && width(t) > 0).collect(),
+            tables: present.iter().filter(|&&(_, g)| g == h).map(|&(t, _)| t).collect(),
         })
         .collect()
 }
@@ -187,5 +195,5 @@ pub fn eval_poly(coeffs: &[EF], x: EF) -> EF {
 /// The extension values of columns opened coordinate by coordinate: `v[2c] + X v[2c+1]`.
 pub fn recombine(v: &[EF]) -> Vec<EF> {
     let x = sigil_air::field::ef_x();
-    v.chunks_exact(2).map(|p| p[0] + x * p[1]).collect()
+    v.chunks_exact(2).map(|p| p.iter().rev().fold(EF::ZERO, |acc, c| acc * x + *c)).collect()
 }

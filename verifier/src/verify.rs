@@ -72,6 +72,12 @@ fn shape(ok: bool, what: &'static str) -> Result<(), VerifyError> {
     if ok { Ok(()) } else { Err(VerifyError::InvalidShape(what)) }
 }
 
+/// `v[i]`, or an error: used where the shape check has already made `i` valid, so that a
+/// mistake there is a rejection, not a panic.
+fn at<T>(v: &[T], i: usize) -> Result<&T, VerifyError> {
+    v.get(i).ok_or(VerifyError::InvalidShape("index out of range"))
+}
+
 fn ef_from_base_pair(a: F, b: F) -> EF {
     sigil_air::field::ef_from_base([a, b])
 }
@@ -82,7 +88,10 @@ fn felts(w: &Words, what: &'static str) -> Result<Vec<F>, VerifyError> {
 
 fn efs(w: &Words, what: &'static str) -> Result<Vec<EF>, VerifyError> {
     w.0.chunks_exact(2)
-        .map(|c| ef_from_canonical([c[0], c[1]]).ok_or(VerifyError::NonCanonical(what)))
+        .map(|c| match c {
+            [a, b] => ef_from_canonical([*a, *b]).ok_or(VerifyError::NonCanonical(what)),
+            _ => Err(VerifyError::InvalidShape("odd number of words for extension elements")),
+        })
         .collect()
 }
 
@@ -168,15 +177,17 @@ pub fn verify_proof(
     let log_last = layers.last().copied().unwrap_or(0);
     let log_final = log_last - log_blowup;
     let n_committed = layers.len().saturating_sub(2);
+    // Each fold step (L_k -> L_k+1); the committed layers are the sources of steps 1...
+    let steps: Vec<(usize, usize)> = layers.iter().copied().zip(layers.iter().copied().skip(1)).collect();
     let bits = popts.conjectured_security_bits(log_max_lde);
     if bits < opts.min_security_bits {
         return Err(VerifyError::InsufficientSecurity { bits, required: opts.min_security_bits });
     }
     let widths: Vec<PhaseWidths> = circuit.infos.iter().map(PhaseWidths::of).collect();
-    let g_prep = groups(&log_heights, |t| widths[t].prep);
-    let g_main = groups(&log_heights, |t| widths[t].main);
-    let g_perm = groups(&log_heights, |t| widths[t].perm);
-    let g_quot = groups(&log_heights, |t| widths[t].quotient);
+    let g_prep = groups(&log_heights, &widths.iter().map(|w| w.prep).collect::<Vec<_>>());
+    let g_main = groups(&log_heights, &widths.iter().map(|w| w.main).collect::<Vec<_>>());
+    let g_perm = groups(&log_heights, &widths.iter().map(|w| w.perm).collect::<Vec<_>>());
+    let g_quot = groups(&log_heights, &widths.iter().map(|w| w.quotient).collect::<Vec<_>>());
     let arity = |g: &Group| leaf_log_arity(g.log_height + log_blowup, &popts);
     let tree_depth = |g: &Group| g.log_height + log_blowup - arity(g);
     let caps_ok = |caps: &[Cap], gs: &[Group]| {
@@ -197,13 +208,13 @@ pub fn verify_proof(
     }
     let fri = &proof.fri;
     shape(fri.layer_roots.len() == n_committed, "one cap per committed FRI layer")?;
-    for (c, w) in fri.layer_roots.iter().zip(layers.windows(3)) {
-        shape(c.len() == 1 << cap_log(w[2]), "FRI layer cap size")?;
+    for (c, &(_, next)) in fri.layer_roots.iter().zip(steps.iter().skip(1)) {
+        shape(c.len() == 1 << cap_log(next), "FRI layer cap size")?;
     }
     shape(fri.final_poly.0.len() == 2 << log_final, "final polynomial length")?;
     shape(fri.queries.len() == usize::from(h.n_queries), "one opening per query")?;
     let group_width = |g: &Group, w: fn(&PhaseWidths) -> usize| -> usize {
-        g.tables.iter().map(|&t| w(&widths[t])).sum()
+        g.tables.iter().filter_map(|&t| widths.get(t)).map(w).sum()
     };
     let check_openings = |os: &[MerkleOpening], gs: &[Group], w: fn(&PhaseWidths) -> usize| {
         os.len() == gs.len()
@@ -220,10 +231,10 @@ pub fn verify_proof(
         shape(check_openings(&q.perm, &g_perm, |w| w.perm), "lookup query openings")?;
         shape(check_openings(&q.quotient, &g_quot, |w| w.quotient), "quotient query openings")?;
         shape(q.fri_layers.len() == n_committed, "one opening per FRI layer")?;
-        for (l, w) in q.fri_layers.iter().zip(layers.windows(3)) {
-            // Layer w[1] folds into w[2]: cosets of 2^(w[1]-w[2]) values, 2^w[2] leaves.
+        for (l, &(log_n, next)) in q.fri_layers.iter().zip(steps.iter().skip(1)) {
+            // Layer log_n folds into next: cosets of 2^(log_n - next) values, 2^next leaves.
             shape(
-                l.values.0.len() == 2 << (w[1] - w[2]) && l.siblings.len() == w[2] - cap_log(w[2]),
+                l.values.0.len() == 2 << (log_n - next) && l.siblings.len() == next - cap_log(next),
                 "FRI layer opening",
             )?;
         }
@@ -266,10 +277,7 @@ pub fn verify_proof(
     // ---- Out-of-domain check ---------------------------------------------------------------------
     let mut opened = Vec::with_capacity(n_tables);
     let mut sum_iter = sums.iter();
-    for (t, chip) in circuit.chips.iter().enumerate() {
-        let o = &proof.openings[t];
-        let info = &circuit.infos[t];
-        let lh = log_heights[t];
+    for (((chip, o), info), &lh) in circuit.chips.iter().zip(&proof.openings).zip(&circuit.infos).zip(&log_heights) {
         let op = Opened {
             prep_local: efs(&o.prep_local, "openings")?,
             prep_next: efs(&o.prep_next, "openings")?,
@@ -335,13 +343,12 @@ pub fn verify_proof(
     // DEEP constants per table: the combined openings at z and at z*g.
     let coeffs = deep_coefficients(lambda, &widths);
     let mut deep_const = Vec::with_capacity(n_tables);
-    for (t, op) in opened.iter().enumerate() {
-        let (cz, czg) = &coeffs[t];
+    for ((op, (cz, czg)), &lh) in opened.iter().zip(&coeffs).zip(&log_heights) {
         let at_z = op.prep_local.iter().chain(&op.main_local).chain(&op.perm_local).chain(&op.quotient);
         let at_zg = op.prep_next.iter().chain(&op.main_next).chain(&op.perm_next);
         let a: EF = at_z.zip(cz).map(|(v, c)| *v * *c).sum();
         let b: EF = at_zg.zip(czg).map(|(v, c)| *v * *c).sum();
-        let zg = z * omega(log_heights[t]);
+        let zg = z * omega(lh);
         deep_const.push((a, b, zg));
     }
 
@@ -371,36 +378,31 @@ pub fn verify_proof(
         }
         // The row of table `t` at LDE position `pos` in each phase, concatenated. `pos` lies
         // in the opened leaf: the caller asks only for positions of the query's cosets.
-        let row_of = |t: usize, pos: u64| -> Vec<F> {
-            let lde = log_heights[t] + log_blowup;
+        let row_of = |t: usize, pos: u64| -> Result<Vec<F>, VerifyError> {
+            let lde = at(&log_heights, t)? + log_blowup;
             let coset = (pos >> (lde - leaf_log_arity(lde, &popts))) as usize;
-            let mut row = Vec::with_capacity(widths[t].n_at_z());
-            let ws = [widths[t].prep, widths[t].main, widths[t].perm, widths[t].quotient];
-            for (p, gs) in [&g_prep, &g_main, &g_perm, &g_quot].into_iter().enumerate() {
+            let wt = at(&widths, t)?;
+            let mut row = Vec::with_capacity(wt.n_at_z());
+            let phase_groups = [&g_prep, &g_main, &g_perm, &g_quot];
+            for (p, ((gs, vs), w)) in phase_groups.into_iter().zip(&values).zip(wt.phases()).enumerate() {
                 let Some(gi) = gs.iter().position(|g| g.tables.contains(&t)) else { continue };
-                let gw: usize = gs[gi]
-                    .tables
-                    .iter()
-                    .map(|&u| [widths[u].prep, widths[u].main, widths[u].perm, widths[u].quotient][p])
-                    .sum();
-                let off: usize = gs[gi]
-                    .tables
-                    .iter()
-                    .take_while(|&&u| u != t)
-                    .map(|&u| [widths[u].prep, widths[u].main, widths[u].perm, widths[u].quotient][p])
-                    .sum();
+                let g = at(gs, gi)?;
+                let width_of = |u: &usize| widths.get(*u).map_or(0, |x| x.phases().get(p).copied().unwrap_or(0));
+                let gw: usize = g.tables.iter().map(width_of).sum();
+                let off: usize = g.tables.iter().take_while(|&&u| u != t).map(width_of).sum();
                 let start = coset * gw + off;
-                row.extend_from_slice(&values[p][gi][start..start + ws[p]]);
+                let slice = at(vs, gi)?.get(start..start + w).ok_or(VerifyError::InvalidShape("leaf row"))?;
+                row.extend_from_slice(slice);
             }
-            row
+            Ok(row)
         };
         // The DEEP value of table `t` at LDE position `pos`.
         let deep = |t: usize, pos: u64| -> Result<EF, VerifyError> {
-            let lde = log_heights[t] + log_blowup;
+            let lde = at(&log_heights, t)? + log_blowup;
             let x = shift * omega(lde).exp_u64(pos);
-            let row = row_of(t, pos);
-            let (cz, czg) = &coeffs[t];
-            let (a_z, a_zg, zg) = deep_const[t];
+            let row = row_of(t, pos)?;
+            let (cz, czg) = at(&coeffs, t)?;
+            let &(a_z, a_zg, zg) = at(&deep_const, t)?;
             let a: EF = row.iter().zip(cz).map(|(v, c)| *c * *v).sum();
             let b: EF = row.iter().zip(czg).map(|(v, c)| *c * *v).sum();
             let dz = (EF::from(x) - z).try_inverse().ok_or(VerifyError::OodPointInDomain)?;
@@ -410,7 +412,7 @@ pub fn verify_proof(
         // The sum of the DEEP values of the tables whose LDE has `2^log_lde` points.
         let deep_sum = |log_lde: usize, pos: u64| -> Result<EF, VerifyError> {
             let mut s = EF::ZERO;
-            for t in (0..n_tables).filter(|&t| log_heights[t] + log_blowup == log_lde) {
+            for t in (0..n_tables).filter(|&t| log_heights.get(t).is_some_and(|h| h + log_blowup == log_lde)) {
                 s += deep(t, pos)?;
             }
             Ok(s)
@@ -429,40 +431,42 @@ pub fn verify_proof(
             continue;
         }
         // Layer 0's coset, computed from the table openings.
-        let (l0, l1) = (layers[0], layers[1]);
+        let &(l0, l1) = at(&steps, 0)?;
         let mut vals: Vec<EF> = Vec::with_capacity(1 << (l0 - l1));
         for i in 0..1u64 << (l0 - l1) {
             vals.push(deep_sum(l0, q.index + (i << l1))?);
         }
         let mut pos = q.index;
-        for (k, w) in layers.windows(2).enumerate() {
-            let (log_n, log_next) = (w[0], w[1]);
+        for (k, &(log_n, log_next)) in steps.iter().enumerate() {
             let j = pos % (1u64 << log_next);
             if k >= 1 {
                 // A committed layer: its coset must hold the value folded so far.
-                let layer = &q.fri_layers[k - 1];
+                let layer = at(&q.fri_layers, k - 1)?;
                 let v = felts(&layer.values, "FRI layer")?;
-                if !verify_path(&v, j, &layer.siblings, &fri.layer_roots[k - 1]) {
+                if !verify_path(&v, j, &layer.siblings, at(&fri.layer_roots, k - 1)?) {
                     return Err(VerifyError::MerklePath { phase: Phase::FriLayer(k), query: qi });
                 }
-                let opened: Vec<EF> = v.chunks_exact(2).map(|c| ef_from_base_pair(c[0], c[1])).collect();
+                let opened: Vec<EF> = v.chunks_exact(2).filter_map(|c| c.first().zip(c.get(1))).map(|(a, b)| ef_from_base_pair(*a, *b)).collect();
                 if opened.get((pos >> log_next) as usize).copied() != vals.first().copied() {
                     return Err(VerifyError::FriFoldMismatch { query: qi, layer: k });
                 }
                 vals = opened;
             }
             // Fold the coset bit by bit; tables enter where the size matches their LDE.
-            let mut beta = betas[k];
+            let mut beta = *at(&betas, k)?;
             let mut sub_log = log_n;
             while vals.len() > 1 {
                 let half = vals.len() / 2;
                 let sub_shift = shift.exp_power_of_2(log_max_lde - sub_log);
                 let w_sub = omega(sub_log);
                 let step = 1u64 << (sub_log - vals.len().trailing_zeros() as usize);
-                let mut next: Vec<EF> = (0..half)
-                    .map(|i| {
+                let (lo, hi) = vals.split_at(half);
+                let mut next: Vec<EF> = lo
+                    .iter()
+                    .zip(hi)
+                    .enumerate()
+                    .map(|(i, (&a, &b))| {
                         let x = sub_shift * w_sub.exp_u64(j + i as u64 * step);
-                        let (a, b) = (vals[i], vals[i + half]);
                         (a + b) * two_inv + beta * (a - b) * (x + x).inverse()
                     })
                     .collect();
