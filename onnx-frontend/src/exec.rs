@@ -632,6 +632,9 @@ fn run_node<'a>(ctx: &Ctx<'_>, n: &Node, get: &Get<'a>) -> Result<QTensor, OnnxE
             let bt = |i: usize, j: usize| if tb { b.data[j * k + i] } else { b.data[i * nn + j] };
             let frac = a.frac_bits + b.frac_bits;
             let c = if gemm && n.inputs.len() > 2 && !n.inputs[2].is_empty() { Some(get(2)?) } else { None };
+            if c.is_some_and(|c| broadcast(&c.dims, &[m, nn]).as_deref() != Some(&[m, nn][..])) {
+                return Err(ctx.err(n, "C does not broadcast to the output"));
+            }
             let mut data = Vec::with_capacity(m * nn);
             for i in 0..m {
                 for j in 0..nn {
@@ -640,8 +643,7 @@ fn run_node<'a>(ctx: &Ctx<'_>, n: &Node, get: &Get<'a>) -> Result<QTensor, OnnxE
                         acc += i128::from(at(i, p)) * i128::from(bt(p, j));
                     }
                     if let Some(c) = c {
-                        let cd = broadcast(&c.dims, &[m, nn]).filter(|d| d == &[m, nn]).ok_or_else(|| ctx.err(n, "C does not broadcast to the output"))?;
-                        let cv = i128::from(c.data[bcast_index(&c.dims, &cd, i * nn + j)]);
+                        let cv = i128::from(c.data[bcast_index(&c.dims, &[m, nn], i * nn + j)]);
                         acc += cv << (frac - c.frac_bits);
                     }
                     data.push(acc);

@@ -57,11 +57,6 @@ impl MerkleTree {
         self.nodes.len() / 2
     }
 
-    /// The root.
-    pub fn root(&self) -> Digest {
-        self.nodes[1.min(self.nodes.len() - 1)]
-    }
-
     /// log2 of the number of leaves.
     pub fn depth(&self) -> usize {
         self.n_leaves().trailing_zeros() as usize

@@ -223,6 +223,22 @@ pub fn verify_proof(
                     && o.siblings.len() == tree_depth(g) - cap_log(tree_depth(g))
             })
     };
+    // Where each table's rows sit in each phase's leaves: (group, group width, offset in group).
+    let phase_widths: [fn(&PhaseWidths) -> usize; 4] = [|w| w.prep, |w| w.main, |w| w.perm, |w| w.quotient];
+    let places: Vec<Vec<Option<(usize, usize, usize)>>> = (0..n_tables)
+        .map(|t| {
+            [&g_prep, &g_main, &g_perm, &g_quot]
+                .into_iter()
+                .zip(phase_widths)
+                .map(|(gs, w)| {
+                    gs.iter().enumerate().find(|(_, g)| g.tables.contains(&t)).map(|(gi, g)| {
+                        let off = g.tables.iter().take_while(|&&u| u != t).filter_map(|&u| widths.get(u)).map(w).sum();
+                        (gi, group_width(g, w), off)
+                    })
+                })
+                .collect()
+        })
+        .collect();
     let index_bits = query_index_bits(&layers);
     for q in &fri.queries {
         shape(q.index < 1u64 << index_bits, "query index out of range")?;
@@ -383,13 +399,8 @@ pub fn verify_proof(
             let coset = (pos >> (lde - leaf_log_arity(lde, &popts))) as usize;
             let wt = at(&widths, t)?;
             let mut row = Vec::with_capacity(wt.n_at_z());
-            let phase_groups = [&g_prep, &g_main, &g_perm, &g_quot];
-            for (p, ((gs, vs), w)) in phase_groups.into_iter().zip(&values).zip(wt.phases()).enumerate() {
-                let Some(gi) = gs.iter().position(|g| g.tables.contains(&t)) else { continue };
-                let g = at(gs, gi)?;
-                let width_of = |u: &usize| widths.get(*u).map_or(0, |x| x.phases().get(p).copied().unwrap_or(0));
-                let gw: usize = g.tables.iter().map(width_of).sum();
-                let off: usize = g.tables.iter().take_while(|&&u| u != t).map(width_of).sum();
+            for ((place, vs), w) in at(&places, t)?.iter().zip(&values).zip(wt.phases()) {
+                let Some((gi, gw, off)) = *place else { continue };
                 let start = coset * gw + off;
                 let slice = at(vs, gi)?.get(start..start + w).ok_or(VerifyError::InvalidShape("leaf row"))?;
                 row.extend_from_slice(slice);
