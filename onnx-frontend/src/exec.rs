@@ -13,11 +13,13 @@
 //! Shape, Gather, Unsqueeze, Squeeze, Concat, Slice, Transpose, Expand, Cast. Any other op is
 //! [`OnnxError::UnsupportedOp`] naming the node, the op and the opset.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use crate::error::OnnxError;
 use crate::input::InputTensor;
+use crate::lut::Func;
 use crate::model::{Attribute, ElemType, Model, Node};
+use crate::ops;
 use crate::tensor::{Tensor, TensorData};
 
 /// Magnitude bound of every value, well inside the Goldilocks field (64 bits).
@@ -28,7 +30,7 @@ pub const MAX_BITS: u32 = 60;
 pub const MAX_ELEMENTS: usize = 1 << 28;
 
 /// The element count of `dims`, or an error above [`MAX_ELEMENTS`].
-fn checked_numel(dims: &[usize]) -> Result<usize, String> {
+pub(crate) fn checked_numel(dims: &[usize]) -> Result<usize, String> {
     dims.iter()
         .try_fold(1usize, |acc, &d| acc.checked_mul(d))
         .filter(|&n| n <= MAX_ELEMENTS)
@@ -58,21 +60,23 @@ pub fn rescale(x: i128, k: u32) -> i128 {
     if k == 0 { x } else { (x + (1i128 << (k - 1))) >> k }
 }
 
-fn quantize(v: f64, f: u32) -> i64 {
+pub(crate) fn quantize(v: f64, f: u32) -> i64 {
     (v * (1u64 << f) as f64).round() as i64
 }
 
-struct Ctx<'a> {
-    path: &'a str,
-    opset: i64,
-    f: u32,
+pub(crate) struct Ctx<'a> {
+    pub(crate) path: &'a str,
+    pub(crate) opset: i64,
+    pub(crate) f: u32,
+    /// The model's initializers as stored (floats before quantization).
+    pub(crate) inits: &'a BTreeMap<String, Tensor>,
 }
 
 impl Ctx<'_> {
-    fn err(&self, n: &Node, reason: impl Into<String>) -> OnnxError {
+    pub(crate) fn err(&self, n: &Node, reason: impl Into<String>) -> OnnxError {
         OnnxError::BadNode { path: self.path.into(), node: n.name.clone(), op: n.op_type.clone(), reason: reason.into() }
     }
-    fn check(&self, n: &Node, t: QTensor) -> Result<QTensor, OnnxError> {
+    pub(crate) fn check(&self, n: &Node, t: QTensor) -> Result<QTensor, OnnxError> {
         // Exact integers (shapes, indices, INT64_MAX as "to the end") are folded away before
         // proving; fixed-point values enter the circuit and must stay in range.
         if t.frac_bits == 0 {
@@ -84,7 +88,7 @@ impl Ctx<'_> {
         }
         Ok(t)
     }
-    fn quantize_tensor(&self, t: &Tensor) -> Result<QTensor, String> {
+    pub(crate) fn quantize_tensor(&self, t: &Tensor) -> Result<QTensor, String> {
         let (data, frac_bits) = match &t.data {
             TensorData::F32(v) => (v.iter().map(|&x| quantize(f64::from(x), self.f)).collect(), self.f),
             TensorData::F64(v) => (v.iter().map(|&x| quantize(x, self.f)).collect(), self.f),
@@ -96,19 +100,19 @@ impl Ctx<'_> {
     }
 }
 
-fn attr_i(n: &Node, k: &str, d: i64) -> i64 {
+pub(crate) fn attr_i(n: &Node, k: &str, d: i64) -> i64 {
     match n.attributes.get(k) {
         Some(Attribute::Int(v)) => *v,
         _ => d,
     }
 }
-fn attr_f(n: &Node, k: &str, d: f32) -> f32 {
+pub(crate) fn attr_f(n: &Node, k: &str, d: f32) -> f32 {
     match n.attributes.get(k) {
         Some(Attribute::Float(v)) => *v,
         _ => d,
     }
 }
-fn attr_ints(n: &Node, k: &str) -> Option<Vec<i64>> {
+pub(crate) fn attr_ints(n: &Node, k: &str) -> Option<Vec<i64>> {
     match n.attributes.get(k) {
         Some(Attribute::Ints(v)) => Some(v.clone()),
         _ => None,
@@ -116,7 +120,7 @@ fn attr_ints(n: &Node, k: &str) -> Option<Vec<i64>> {
 }
 
 /// Broadcast shape of two shapes (numpy rules).
-fn broadcast(a: &[usize], b: &[usize]) -> Option<Vec<usize>> {
+pub(crate) fn broadcast(a: &[usize], b: &[usize]) -> Option<Vec<usize>> {
     let r = a.len().max(b.len());
     let mut out = vec![0; r];
     for i in 0..r {
@@ -128,7 +132,7 @@ fn broadcast(a: &[usize], b: &[usize]) -> Option<Vec<usize>> {
 }
 
 /// The flat index into a tensor of shape `dims` for an output multi-index (broadcasting).
-fn bcast_index(dims: &[usize], out_dims: &[usize], mut flat: usize) -> usize {
+pub(crate) fn bcast_index(dims: &[usize], out_dims: &[usize], mut flat: usize) -> usize {
     let mut idx = 0;
     let mut stride = 1;
     for k in (0..out_dims.len()).rev() {
@@ -146,40 +150,8 @@ fn bcast_index(dims: &[usize], out_dims: &[usize], mut flat: usize) -> usize {
     idx
 }
 
-/// The (begin, end) pads of a 2-D window op from `auto_pad` or `pads`: `kernel` is the
-/// dilated kernel size per axis.
-fn window_pads(n: &Node, input: [usize; 2], kernel: [usize; 2], stride: [usize; 2]) -> Result<[usize; 4], String> {
-    let mode = match n.attributes.get("auto_pad") {
-        Some(Attribute::String(s)) => String::from_utf8_lossy(s).into_owned(),
-        _ => "NOTSET".into(),
-    };
-    match mode.as_str() {
-        "NOTSET" => {
-            let p = attr_ints(n, "pads").unwrap_or(vec![0, 0, 0, 0]);
-            if p.len() != 4 || p.iter().any(|&v| v < 0) {
-                return Err(format!("pads {p:?} are not four non-negative values"));
-            }
-            Ok([p[0] as usize, p[1] as usize, p[2] as usize, p[3] as usize])
-        }
-        "VALID" => Ok([0; 4]),
-        "SAME_UPPER" | "SAME_LOWER" => {
-            let mut out = [0; 4];
-            for a in 0..2 {
-                let o = input[a].div_ceil(stride[a]);
-                let total = ((o - 1) * stride[a] + kernel[a]).saturating_sub(input[a]);
-                let (small, big) = (total / 2, total - total / 2);
-                let (b, e) = if mode == "SAME_UPPER" { (small, big) } else { (big, small) };
-                out[a] = b;
-                out[a + 2] = e;
-            }
-            Ok(out)
-        }
-        other => Err(format!("auto_pad {other} is not supported")),
-    }
-}
-
 /// Row-major strides of `dims`.
-fn strides(dims: &[usize]) -> Vec<usize> {
+pub(crate) fn strides(dims: &[usize]) -> Vec<usize> {
     let mut s = vec![1; dims.len()];
     for k in (0..dims.len().saturating_sub(1)).rev() {
         s[k] = s[k + 1] * dims[k + 1];
@@ -188,26 +160,26 @@ fn strides(dims: &[usize]) -> Vec<usize> {
 }
 
 /// `floor(num / den + 1/2)` for `den != 0`, exact in integers.
-fn div_round(num: i128, den: i128) -> i128 {
+pub(crate) fn div_round(num: i128, den: i128) -> i128 {
     let (num, den) = if den < 0 { (-num, -den) } else { (num, den) };
     (2 * num + den).div_euclid(2 * den)
 }
 
 /// Normalizes a possibly negative axis against a rank.
-fn axis_of(a: i64, rank: usize) -> Option<usize> {
+pub(crate) fn axis_of(a: i64, rank: usize) -> Option<usize> {
     let r = rank as i64;
     let a = if a < 0 { a + r } else { a };
     (0..r).contains(&a).then_some(a as usize)
 }
 
 /// An exact integer tensor as a list of i64 (shape inputs, indices, axes).
-fn ints(t: &QTensor) -> Option<&[i64]> {
+pub(crate) fn ints(t: &QTensor) -> Option<&[i64]> {
     (t.frac_bits == 0).then_some(&t.data[..])
 }
 
 /// Runs `model` on `inputs` with `frac_bits` fractional bits.
 pub fn execute(model: &Model, inputs: &[InputTensor], frac_bits: u32, path: &str) -> Result<Execution, OnnxError> {
-    let ctx = Ctx { path, opset: model.opset().unwrap_or(0), f: frac_bits };
+    let ctx = Ctx { path, opset: model.opset().unwrap_or(0), f: frac_bits, inits: &model.graph.initializers };
     let mut values: HashMap<String, QTensor> = HashMap::new();
     for (name, t) in &model.graph.initializers {
         let q = ctx.quantize_tensor(t).map_err(|reason| OnnxError::BadTensor { path: path.into(), tensor: name.clone(), reason })?;
@@ -227,6 +199,16 @@ pub fn execute(model: &Model, inputs: &[InputTensor], frac_bits: u32, path: &str
             let name = n.inputs.get(k).filter(|s| !s.is_empty()).ok_or_else(|| ctx.err(n, format!("input {k} is missing")))?;
             values.get(name).ok_or_else(|| ctx.err(n, format!("input `{name}` is not computed before this node")))
         };
+        if n.op_type == "LSTM" {
+            let outs = ops::lstm(&ctx, n, &get)?;
+            for (name, t) in n.outputs.iter().zip(outs) {
+                if !name.is_empty() {
+                    let t = ctx.check(n, t)?;
+                    values.insert(name.clone(), t);
+                }
+            }
+            continue;
+        }
         let out = run_node(&ctx, n, &get)?;
         let out = ctx.check(n, out)?;
         let name = n.outputs.first().ok_or_else(|| ctx.err(n, "the node has no output"))?;
@@ -252,7 +234,7 @@ pub fn execute(model: &Model, inputs: &[InputTensor], frac_bits: u32, path: &str
     Ok(Execution { outputs, values })
 }
 
-type Get<'a> = dyn Fn(usize) -> Result<&'a QTensor, OnnxError> + 'a;
+pub(crate) type Get<'a> = dyn Fn(usize) -> Result<&'a QTensor, OnnxError> + 'a;
 
 fn run_node<'a>(ctx: &Ctx<'_>, n: &Node, get: &Get<'a>) -> Result<QTensor, OnnxError> {
     let f = ctx.f;
@@ -669,7 +651,8 @@ fn run_node<'a>(ctx: &Ctx<'_>, n: &Node, get: &Get<'a>) -> Result<QTensor, OnnxE
                 return Err(ctx.err(n, format!("strides {strides:?}, dilations {dil:?} or kernel {kh}x{kw} are invalid")));
             }
             let (sh, sw, dh, dw) = (strides[0] as usize, strides[1] as usize, dil[0] as usize, dil[1] as usize);
-            let [pt, pl, pb, pr] = window_pads(n, [h, wd], [dh * (kh - 1) + 1, dw * (kw - 1) + 1], [sh, sw]).map_err(|e| ctx.err(n, e))?;
+            let (pb0, pe0) = ops::window_pads_nd(n, &[h, wd], &[dh * (kh - 1) + 1, dw * (kw - 1) + 1], &[sh, sw]).map_err(|e| ctx.err(n, e))?;
+            let [pt, pl, pb, pr] = [pb0[0], pb0[1], pe0[0], pe0[1]];
             let (ekh, ekw) = (dh * (kh - 1) + 1, dw * (kw - 1) + 1);
             if h + pt + pb < ekh || wd + pl + pr < ekw {
                 return Err(ctx.err(n, format!("kernel {ekh}x{ekw} is larger than the padded input {:?}", x.dims)));
@@ -714,47 +697,35 @@ fn run_node<'a>(ctx: &Ctx<'_>, n: &Node, get: &Get<'a>) -> Result<QTensor, OnnxE
             }
             Ok(QTensor { dims: vec![bn, oc, oh, ow], data, frac_bits: f.min(frac) })
         }
-        "MaxPool" => {
-            let x = get(0)?;
-            if x.dims.len() != 4 {
-                return Err(ctx.err(n, "only 2-D pooling (NCHW) is supported"));
-            }
-            let k = attr_ints(n, "kernel_shape").ok_or_else(|| ctx.err(n, "kernel_shape is required"))?;
-            let s = attr_ints(n, "strides").unwrap_or(vec![1, 1]);
-            if attr_i(n, "ceil_mode", 0) != 0 || attr_ints(n, "dilations").is_some_and(|d| d.iter().any(|&v| v != 1)) {
-                return Err(ctx.err(n, "ceil_mode and dilations are not supported"));
-            }
-            let (bn, c, h, w) = (x.dims[0], x.dims[1], x.dims[2], x.dims[3]);
-            if k.len() != 2 || s.len() != 2 || k.iter().chain(&s).any(|&v| v < 1) {
-                return Err(ctx.err(n, format!("kernel {k:?} or strides {s:?} are invalid")));
-            }
-            let (kh, kw, sh, sw) = (k[0] as usize, k[1] as usize, s[0] as usize, s[1] as usize);
-            let [pt, pl, pb, pr] = window_pads(n, [h, w], [kh, kw], [sh, sw]).map_err(|e| ctx.err(n, e))?;
-            if h + pt + pb < kh || w + pl + pr < kw {
-                return Err(ctx.err(n, format!("kernel {kh}x{kw} is larger than the padded input {:?}", x.dims)));
-            }
-            let oh = (h + pt + pb - kh) / sh + 1;
-            let ow = (w + pl + pr - kw) / sw + 1;
-            let mut data = Vec::with_capacity(bn * c * oh * ow);
-            for bc in 0..bn * c {
-                for oy in 0..oh {
-                    for ox in 0..ow {
-                        let mut m = i64::MIN;
-                        for ky in 0..kh {
-                            for kx in 0..kw {
-                                let iy = (oy * sh + ky) as isize - pt as isize;
-                                let ix = (ox * sw + kx) as isize - pl as isize;
-                                if iy >= 0 && ix >= 0 && (iy as usize) < h && (ix as usize) < w {
-                                    m = m.max(x.data[(bc * h + iy as usize) * w + ix as usize]);
-                                }
-                            }
-                        }
-                        data.push(m);
-                    }
-                }
-            }
-            Ok(QTensor { dims: vec![bn, c, oh, ow], data, frac_bits: x.frac_bits })
+        "MaxPool" | "AveragePool" | "GlobalAveragePool" | "GlobalMaxPool" => ops::pool(ctx, n, get(0)?),
+        "Sigmoid" => ops::unary_lut(ctx, n, get(0)?, Func::Sigmoid),
+        "Tanh" => ops::unary_lut(ctx, n, get(0)?, Func::Tanh),
+        "Exp" => ops::unary_lut(ctx, n, get(0)?, Func::Exp),
+        "Erf" => ops::unary_lut(ctx, n, get(0)?, Func::Erf),
+        "Tan" => ops::unary_lut(ctx, n, get(0)?, Func::Tan),
+        "Softmax" => ops::softmax(ctx, n, get(0)?),
+        "Sqrt" => ops::sqrt(ctx, n, get(0)?),
+        "Pow" => ops::pow(ctx, n, get),
+        "Reciprocal" => ops::reciprocal(ctx, n, get(0)?),
+        "Gelu" => ops::gelu(ctx, n, get(0)?),
+        "LeakyRelu" => ops::leaky_relu(ctx, n, get(0)?),
+        "Neg" => {
+            let a = get(0)?;
+            Ok(QTensor { dims: a.dims.clone(), data: a.data.iter().map(|v| v.saturating_neg()).collect(), frac_bits: a.frac_bits })
         }
+        "Not" => {
+            let a = get(0)?;
+            Ok(QTensor { dims: a.dims.clone(), data: a.data.iter().map(|&v| i64::from(v == 0)).collect(), frac_bits: 0 })
+        }
+        "Equal" | "Greater" | "GreaterOrEqual" | "Less" | "LessOrEqual" => ops::compare(ctx, n, get(0)?, get(1)?),
+        "And" | "Or" | "Xor" => ops::logic(ctx, n, get(0)?, get(1)?),
+        "Where" => ops::where_op(ctx, n, get),
+        "Clip" => ops::clip(ctx, n, get),
+        "ReduceSum" | "ReduceMean" | "ReduceMax" | "ReduceMin" => ops::reduce(ctx, n, get),
+        "ScatterND" => ops::scatter_nd(ctx, n, get),
+        "BatchNormalization" => ops::batch_norm(ctx, n, get),
+        "LayerNormalization" => ops::layer_norm(ctx, n, get),
+        "Pad" => ops::pad(ctx, n, get),
         op => Err(OnnxError::UnsupportedOp { path: ctx.path.into(), node: n.name.clone(), op: op.into(), opset: ctx.opset }),
     }
 }

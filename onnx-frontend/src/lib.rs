@@ -15,6 +15,8 @@
 pub mod error;
 pub mod exec;
 pub mod input;
+pub mod lut;
+mod ops;
 pub mod model;
 pub mod tensor;
 

@@ -47,6 +47,11 @@ fn supported_models_match_onnxruntime() {
         "matmul-competition",
         "dummy-age-detection",
         "sn48-pow-reward",
+        "age-ssrnet-competition1",
+        "dsperse-age",
+        "dsperse-version-facedet",
+        "lstm-benchmark",
+        "sn2-pow-reward-tan",
     ];
     let mut report = String::new();
     for entry in std::fs::read_dir(&corpus).unwrap() {

@@ -1,0 +1,784 @@
+//! Operators beyond the linear core of [`crate::exec`]: non-linear functions through lookup
+//! tables, comparisons and logic, reductions, pooling, padding, normalization and LSTM.
+//!
+//! Every operator works on exact integers with the rounding the circuit proves: rescales round
+//! half up ([`rescale`]), divisions round half up ([`div_round`]), square roots round to nearest
+//! ([`isqrt_round`]), and non-linear functions go through [`Func`]'s tables.
+
+use crate::error::OnnxError;
+use crate::exec::{
+    Ctx, Get, QTensor, attr_f, attr_i, attr_ints, axis_of, bcast_index, broadcast, checked_numel, div_round, ints,
+    quantize, rescale, strides,
+};
+use crate::lut::Func;
+use crate::model::{Attribute, Node};
+use crate::tensor::TensorData;
+
+type R<T> = Result<T, OnnxError>;
+
+/// `v` (with `from` fractional bits) with `to` fractional bits: exact upward, rounded downward.
+pub(crate) fn align(v: i128, from: u32, to: u32) -> i128 {
+    if to >= from { v << (to - from) } else { rescale(v, from - to) }
+}
+
+/// `round(sqrt(v))` for `v >= 0`, exact: the `r` with `(r - 1/2)^2 <= v < (r + 1/2)^2`.
+pub(crate) fn isqrt_round(v: i128) -> i128 {
+    let r = v.isqrt();
+    // (r + 1/2)^2 = r^2 + r + 1/4: round up when v > r^2 + r.
+    if v - r * r > r { r + 1 } else { r }
+}
+
+fn opt_input(n: &Node, k: usize) -> bool {
+    n.inputs.len() > k && !n.inputs[k].is_empty()
+}
+
+fn attr_s(n: &Node, k: &str, d: &str) -> String {
+    match n.attributes.get(k) {
+        Some(Attribute::String(s)) => String::from_utf8_lossy(s).into_owned(),
+        _ => d.into(),
+    }
+}
+
+/// Pairs of elements of `a` and `b` under broadcasting, with the output shape.
+fn zip2(ctx: &Ctx<'_>, n: &Node, a: &QTensor, b: &QTensor) -> R<(Vec<usize>, Vec<(i64, i64)>)> {
+    let dims = broadcast(&a.dims, &b.dims).ok_or_else(|| ctx.err(n, format!("shapes {:?} and {:?} do not broadcast", a.dims, b.dims)))?;
+    let numel = checked_numel(&dims).map_err(|e| ctx.err(n, e))?;
+    let pairs = (0..numel).map(|i| (a.data[bcast_index(&a.dims, &dims, i)], b.data[bcast_index(&b.dims, &dims, i)])).collect();
+    Ok((dims, pairs))
+}
+
+/// The values of a float initializer, if `name` is one (un-quantized, for parameters that are
+/// folded before quantization such as BatchNormalization's).
+fn init_floats(ctx: &Ctx<'_>, name: &str) -> Option<Vec<f64>> {
+    match &ctx.inits.get(name)?.data {
+        TensorData::F32(v) => Some(v.iter().map(|&x| f64::from(x)).collect()),
+        TensorData::F64(v) => Some(v.clone()),
+        _ => None,
+    }
+}
+
+/// Input `k` as reals: the initializer's floats when it is one, else the dequantized tensor.
+fn reals(ctx: &Ctx<'_>, n: &Node, get: &Get<'_>, k: usize) -> R<Vec<f64>> {
+    if let Some(v) = n.inputs.get(k).and_then(|name| init_floats(ctx, name)) {
+        return Ok(v);
+    }
+    let t = get(k)?;
+    let s = (1u64 << t.frac_bits) as f64;
+    Ok(t.data.iter().map(|&v| v as f64 / s).collect())
+}
+
+/// Fractional bits for a constant whose largest magnitude is `max_abs`, so that it has
+/// `bits` significant bits (at most `cap` fractional bits).
+pub(crate) fn param_frac(max_abs: f64, bits: u32, cap: u32) -> u32 {
+    if !(max_abs > 0.0) || !max_abs.is_finite() {
+        return cap;
+    }
+    let e = libm::floor(libm::log2(max_abs)) as i64;
+    (i64::from(bits) - 1 - e).clamp(0, i64::from(cap)) as u32
+}
+
+/// A non-linear function applied elementwise through its table; the output has `f` bits.
+pub(crate) fn unary_lut(ctx: &Ctx<'_>, n: &Node, a: &QTensor, func: Func) -> R<QTensor> {
+    let data = a.data.iter().map(|&x| func.apply(x, a.frac_bits, ctx.f)).collect::<Result<Vec<_>, _>>().map_err(|e| ctx.err(n, e))?;
+    Ok(QTensor { dims: a.dims.clone(), data, frac_bits: ctx.f })
+}
+
+/// Equal, Greater, GreaterOrEqual, Less, LessOrEqual: exact 0/1 outputs.
+pub(crate) fn compare(ctx: &Ctx<'_>, n: &Node, a: &QTensor, b: &QTensor) -> R<QTensor> {
+    let (dims, pairs) = zip2(ctx, n, a, b)?;
+    let fr = a.frac_bits.max(b.frac_bits);
+    let data = pairs
+        .into_iter()
+        .map(|(x, y)| {
+            let (x, y) = (i128::from(x) << (fr - a.frac_bits), i128::from(y) << (fr - b.frac_bits));
+            i64::from(match n.op_type.as_str() {
+                "Equal" => x == y,
+                "Greater" => x > y,
+                "GreaterOrEqual" => x >= y,
+                "Less" => x < y,
+                _ => x <= y,
+            })
+        })
+        .collect();
+    Ok(QTensor { dims, data, frac_bits: 0 })
+}
+
+/// And, Or, Xor on booleans (any non-zero is true).
+pub(crate) fn logic(ctx: &Ctx<'_>, n: &Node, a: &QTensor, b: &QTensor) -> R<QTensor> {
+    let (dims, pairs) = zip2(ctx, n, a, b)?;
+    let data = pairs
+        .into_iter()
+        .map(|(x, y)| {
+            let (x, y) = (x != 0, y != 0);
+            i64::from(match n.op_type.as_str() {
+                "And" => x && y,
+                "Or" => x || y,
+                _ => x != y,
+            })
+        })
+        .collect();
+    Ok(QTensor { dims, data, frac_bits: 0 })
+}
+
+/// Where(cond, x, y).
+pub(crate) fn where_op(ctx: &Ctx<'_>, n: &Node, get: &Get<'_>) -> R<QTensor> {
+    let (c, x, y) = (get(0)?, get(1)?, get(2)?);
+    let xy = broadcast(&x.dims, &y.dims).ok_or_else(|| ctx.err(n, format!("shapes {:?} and {:?} do not broadcast", x.dims, y.dims)))?;
+    let dims = broadcast(&c.dims, &xy).ok_or_else(|| ctx.err(n, format!("the condition {:?} does not broadcast to {xy:?}", c.dims)))?;
+    let numel = checked_numel(&dims).map_err(|e| ctx.err(n, e))?;
+    let fr = x.frac_bits.max(y.frac_bits);
+    let data = (0..numel)
+        .map(|i| {
+            if c.data[bcast_index(&c.dims, &dims, i)] != 0 {
+                x.data[bcast_index(&x.dims, &dims, i)] << (fr - x.frac_bits)
+            } else {
+                y.data[bcast_index(&y.dims, &dims, i)] << (fr - y.frac_bits)
+            }
+        })
+        .collect();
+    Ok(QTensor { dims, data, frac_bits: fr })
+}
+
+/// Clip(x, min, max): bounds from inputs (opset 11+) or attributes.
+pub(crate) fn clip(ctx: &Ctx<'_>, n: &Node, get: &Get<'_>) -> R<QTensor> {
+    let a = get(0)?;
+    let fa = a.frac_bits;
+    let bound = |k: usize, attr: &str| -> R<Option<i64>> {
+        if ctx.opset >= 11 {
+            if !opt_input(n, k) {
+                return Ok(None);
+            }
+            let t = get(k)?;
+            let v = *t.data.first().ok_or_else(|| ctx.err(n, format!("{attr} is empty")))?;
+            Ok(Some(align(i128::from(v), t.frac_bits, fa).clamp(i128::from(i64::MIN), i128::from(i64::MAX)) as i64))
+        } else {
+            Ok(match n.attributes.get(attr) {
+                Some(Attribute::Float(v)) => Some(quantize(f64::from(*v).clamp(-1e15, 1e15), fa)),
+                _ => None,
+            })
+        }
+    };
+    let lo = bound(1, "min")?.unwrap_or(i64::MIN);
+    let hi = bound(2, "max")?.unwrap_or(i64::MAX);
+    Ok(QTensor { dims: a.dims.clone(), data: a.data.iter().map(|&v| v.max(lo).min(hi)).collect(), frac_bits: fa })
+}
+
+/// LeakyRelu: `x` for `x >= 0`, `alpha * x` rounded otherwise.
+pub(crate) fn leaky_relu(ctx: &Ctx<'_>, n: &Node, a: &QTensor) -> R<QTensor> {
+    let alpha = quantize(f64::from(attr_f(n, "alpha", 0.01)), ctx.f);
+    let data = a.data.iter().map(|&v| if v >= 0 { v } else { rescale(i128::from(v) * i128::from(alpha), ctx.f) as i64 }).collect();
+    Ok(QTensor { dims: a.dims.clone(), data, frac_bits: a.frac_bits })
+}
+
+/// BatchNormalization (inference): `y = x * a_c + b_c` with `a_c = scale / sqrt(var + eps)` and
+/// `b_c = B - mean * a_c` per channel, computed from the float parameters and quantized once
+/// (`a_c` with 24 significant bits, `b_c` at the output precision).
+pub(crate) fn batch_norm(ctx: &Ctx<'_>, n: &Node, get: &Get<'_>) -> R<QTensor> {
+    let x = get(0)?;
+    if attr_i(n, "training_mode", 0) != 0 {
+        return Err(ctx.err(n, "training-mode BatchNormalization is not supported"));
+    }
+    if x.dims.len() < 2 {
+        return Err(ctx.err(n, format!("input of shape {:?} has no channel axis", x.dims)));
+    }
+    let c = x.dims[1];
+    let eps = f64::from(attr_f(n, "epsilon", 1e-5));
+    let p: Vec<Vec<f64>> = (1..5).map(|k| reals(ctx, n, get, k)).collect::<R<_>>()?;
+    if p.iter().any(|v| v.len() != c) {
+        return Err(ctx.err(n, format!("parameters do not have {c} values")));
+    }
+    let mut a = Vec::with_capacity(c);
+    let mut b = Vec::with_capacity(c);
+    for ch in 0..c {
+        let den = p[3][ch] + eps;
+        if !(den > 0.0) {
+            return Err(ctx.err(n, format!("variance + epsilon of channel {ch} is {den}")));
+        }
+        let ac = p[0][ch] / den.sqrt();
+        a.push(ac);
+        b.push(p[1][ch] - p[2][ch] * ac);
+    }
+    let fa = param_frac(a.iter().fold(0.0f64, |m, v| m.max(v.abs())), 24, 40);
+    let aq: Vec<i64> = a.iter().map(|&v| quantize(v, fa)).collect();
+    let fo = ctx.f.min(x.frac_bits + fa).max(x.frac_bits.min(ctx.f));
+    let bq: Vec<i64> = b.iter().map(|&v| quantize(v, fo)).collect();
+    let inner: usize = x.dims[2..].iter().product();
+    let data = x
+        .data
+        .iter()
+        .enumerate()
+        .map(|(i, &v)| {
+            let ch = (i / inner) % c;
+            (rescale(i128::from(v) * i128::from(aq[ch]), x.frac_bits + fa - fo) + i128::from(bq[ch])) as i64
+        })
+        .collect();
+    Ok(QTensor { dims: x.dims.clone(), data, frac_bits: fo })
+}
+
+/// Pad: constant, reflect, edge or wrap, with pads (and axes) from inputs (opset 11+) or the
+/// attribute. Negative pads crop.
+pub(crate) fn pad(ctx: &Ctx<'_>, n: &Node, get: &Get<'_>) -> R<QTensor> {
+    let a = get(0)?;
+    let r = a.dims.len();
+    let mode = attr_s(n, "mode", "constant");
+    let (pads, value) = if ctx.opset >= 11 {
+        let p = ints(get(1)?).ok_or_else(|| ctx.err(n, "pads are not integers"))?.to_vec();
+        let v = if opt_input(n, 2) {
+            let t = get(2)?;
+            t.data.first().map_or(0, |&v| align(i128::from(v), t.frac_bits, a.frac_bits) as i64)
+        } else {
+            0
+        };
+        (p, v)
+    } else {
+        (attr_ints(n, "pads").unwrap_or_default(), quantize(f64::from(attr_f(n, "value", 0.0)), a.frac_bits))
+    };
+    let axes: Vec<usize> = if opt_input(n, 3) {
+        let ax = ints(get(3)?).ok_or_else(|| ctx.err(n, "axes are not integers"))?;
+        ax.iter().map(|&x| axis_of(x, r).ok_or_else(|| ctx.err(n, format!("axis {x} out of range")))).collect::<R<_>>()?
+    } else {
+        (0..r).collect()
+    };
+    if pads.len() != 2 * axes.len() {
+        return Err(ctx.err(n, format!("{} pads for {} axes", pads.len(), axes.len())));
+    }
+    let mut begin = vec![0i64; r];
+    let mut out_dims = a.dims.clone();
+    for (k, &ax) in axes.iter().enumerate() {
+        begin[ax] = pads[k];
+        let d = a.dims[ax] as i64 + pads[k] + pads[k + axes.len()];
+        if d < 0 {
+            return Err(ctx.err(n, format!("pads {pads:?} crop axis {ax} below zero")));
+        }
+        out_dims[ax] = d as usize;
+    }
+    if mode != "constant" && a.dims.iter().zip(&out_dims).any(|(&d, &o)| d == 0 && o > 0) {
+        return Err(ctx.err(n, format!("{mode} padding of an empty axis")));
+    }
+    let numel = checked_numel(&out_dims).map_err(|e| ctx.err(n, e))?;
+    let src = strides(&a.dims);
+    let mut data = Vec::with_capacity(numel);
+    for flat in 0..numel {
+        let mut rem = flat;
+        let mut off = 0usize;
+        let mut inside = true;
+        for k in (0..r).rev() {
+            let o = (rem % out_dims[k]) as i64;
+            rem /= out_dims[k];
+            let d = a.dims[k] as i64;
+            let mut c = o - begin[k];
+            if c < 0 || c >= d {
+                match mode.as_str() {
+                    "constant" => inside = false,
+                    "edge" => c = c.clamp(0, d - 1),
+                    "wrap" => c = c.rem_euclid(d),
+                    "reflect" => {
+                        if d == 1 {
+                            c = 0;
+                        } else {
+                            let period = 2 * (d - 1);
+                            c = c.rem_euclid(period);
+                            if c >= d {
+                                c = period - c;
+                            }
+                        }
+                    }
+                    m => return Err(ctx.err(n, format!("mode {m} is not supported"))),
+                }
+            }
+            if inside {
+                off += c as usize * src[k];
+            }
+        }
+        data.push(if inside { a.data[off] } else { value });
+    }
+    Ok(QTensor { dims: out_dims, data, frac_bits: a.frac_bits })
+}
+
+/// `(begin pads, end pads)` of an N-D window operator from `auto_pad` or `pads`.
+pub(crate) fn window_pads_nd(n: &Node, input: &[usize], kernel: &[usize], stride: &[usize]) -> Result<(Vec<usize>, Vec<usize>), String> {
+    let d = input.len();
+    match attr_s(n, "auto_pad", "NOTSET").as_str() {
+        "NOTSET" => {
+            let p = attr_ints(n, "pads").unwrap_or(vec![0; 2 * d]);
+            if p.len() != 2 * d || p.iter().any(|&v| v < 0) {
+                return Err(format!("pads {p:?} are not {} non-negative values", 2 * d));
+            }
+            Ok((p[..d].iter().map(|&v| v as usize).collect(), p[d..].iter().map(|&v| v as usize).collect()))
+        }
+        "VALID" => Ok((vec![0; d], vec![0; d])),
+        mode @ ("SAME_UPPER" | "SAME_LOWER") => {
+            let (mut b, mut e) = (vec![0; d], vec![0; d]);
+            for a in 0..d {
+                let o = input[a].div_ceil(stride[a]);
+                let total = ((o.max(1) - 1) * stride[a] + kernel[a]).saturating_sub(input[a]);
+                let (small, big) = (total / 2, total - total / 2);
+                (b[a], e[a]) = if mode == "SAME_UPPER" { (small, big) } else { (big, small) };
+            }
+            Ok((b, e))
+        }
+        other => Err(format!("auto_pad {other} is not supported")),
+    }
+}
+
+/// MaxPool and AveragePool over any number of spatial axes (NC...), with strides, pads,
+/// auto_pad, dilations, ceil_mode and count_include_pad; Global{Average,Max}Pool.
+pub(crate) fn pool(ctx: &Ctx<'_>, n: &Node, x: &QTensor) -> R<QTensor> {
+    let op = n.op_type.as_str();
+    let global = op.starts_with("Global");
+    let max = op.ends_with("MaxPool");
+    if x.dims.len() < 3 {
+        return Err(ctx.err(n, format!("input of shape {:?} has no spatial axes", x.dims)));
+    }
+    let sp = &x.dims[2..];
+    let d = sp.len();
+    let (k, s, dil) = if global {
+        (sp.to_vec(), vec![1; d], vec![1; d])
+    } else {
+        let k = attr_ints(n, "kernel_shape").ok_or_else(|| ctx.err(n, "kernel_shape is required"))?;
+        let s = attr_ints(n, "strides").unwrap_or(vec![1; d]);
+        let dil = attr_ints(n, "dilations").unwrap_or(vec![1; d]);
+        if k.len() != d || s.len() != d || dil.len() != d || k.iter().chain(&s).chain(&dil).any(|&v| v < 1) {
+            return Err(ctx.err(n, format!("kernel {k:?}, strides {s:?} or dilations {dil:?} do not fit {d} spatial axes")));
+        }
+        let u = |v: Vec<i64>| v.into_iter().map(|x| x as usize).collect::<Vec<_>>();
+        (u(k), u(s), u(dil))
+    };
+    if n.outputs.len() > 1 && !n.outputs[1].is_empty() {
+        return Err(ctx.err(n, "the Indices output is not supported"));
+    }
+    let ek: Vec<usize> = (0..d).map(|a| dil[a] * (k[a] - 1) + 1).collect();
+    let (pb, pe) = if global { (vec![0; d], vec![0; d]) } else { window_pads_nd(n, sp, &ek, &s).map_err(|e| ctx.err(n, e))? };
+    let ceil = !global && attr_i(n, "ceil_mode", 0) != 0;
+    let mut out = Vec::with_capacity(d);
+    for a in 0..d {
+        let padded = sp[a] + pb[a] + pe[a];
+        if padded < ek[a] {
+            return Err(ctx.err(n, format!("kernel {:?} is larger than the padded input {:?}", ek, x.dims)));
+        }
+        let span = padded - ek[a];
+        let mut o = if ceil { span.div_ceil(s[a]) + 1 } else { span / s[a] + 1 };
+        // The last window must start inside the input or its begin padding.
+        if ceil && (o - 1) * s[a] >= sp[a] + pb[a] {
+            o -= 1;
+        }
+        out.push(o);
+    }
+    let include_pad = attr_i(n, "count_include_pad", 0) != 0;
+    let mut dims = x.dims[..2].to_vec();
+    dims.extend_from_slice(&out);
+    let numel = checked_numel(&dims).map_err(|e| ctx.err(n, e))?;
+    let inner: usize = sp.iter().product();
+    let kn: usize = k.iter().product();
+    let per: usize = out.iter().product();
+    let src = strides(sp);
+    let mut data = Vec::with_capacity(numel);
+    for bc in 0..x.dims[0] * x.dims[1] {
+        let base = bc * inner;
+        for o in 0..per {
+            let mut oc = vec![0usize; d];
+            let mut rem = o;
+            for a in (0..d).rev() {
+                oc[a] = rem % out[a];
+                rem /= out[a];
+            }
+            let (mut best, mut sum, mut count) = (i64::MIN, 0i128, 0i128);
+            for kk in 0..kn {
+                let mut rem = kk;
+                let mut off = 0usize;
+                let (mut valid, mut in_pad) = (true, true);
+                for a in (0..d).rev() {
+                    let kc = rem % k[a];
+                    rem /= k[a];
+                    let c = (oc[a] * s[a] + kc * dil[a]) as isize - pb[a] as isize;
+                    if c < 0 || c >= sp[a] as isize {
+                        valid = false;
+                        if c >= (sp[a] + pe[a]) as isize {
+                            in_pad = false;
+                        }
+                    } else {
+                        off += c as usize * src[a];
+                    }
+                }
+                if valid {
+                    let v = x.data[base + off];
+                    best = best.max(v);
+                    sum += i128::from(v);
+                    count += 1;
+                } else if include_pad && in_pad {
+                    count += 1;
+                }
+            }
+            if count == 0 {
+                return Err(ctx.err(n, "a window covers only padding"));
+            }
+            data.push(if max { best } else { div_round(sum, count) as i64 });
+        }
+    }
+    Ok(QTensor { dims, data, frac_bits: x.frac_bits })
+}
+
+/// The axes of a reduction (attribute before `axes_input_opset`, input 1 from it on).
+fn reduce_axes(ctx: &Ctx<'_>, n: &Node, get: &Get<'_>, rank: usize, axes_input_opset: i64) -> R<Vec<usize>> {
+    let axes = if ctx.opset >= axes_input_opset {
+        if opt_input(n, 1) { Some(ints(get(1)?).ok_or_else(|| ctx.err(n, "axes are not integers"))?.to_vec()) } else { None }
+    } else {
+        attr_ints(n, "axes")
+    };
+    match axes {
+        Some(ax) if !ax.is_empty() => ax.iter().map(|&a| axis_of(a, rank).ok_or_else(|| ctx.err(n, format!("axis {a} out of range for rank {rank}")))).collect(),
+        _ if attr_i(n, "noop_with_empty_axes", 0) != 0 => Ok(vec![]),
+        _ => Ok((0..rank).collect()),
+    }
+}
+
+/// ReduceSum, ReduceMean (rounded), ReduceMax, ReduceMin.
+pub(crate) fn reduce(ctx: &Ctx<'_>, n: &Node, get: &Get<'_>) -> R<QTensor> {
+    let a = get(0)?;
+    let r = a.dims.len();
+    let input_opset = if n.op_type == "ReduceSum" { 13 } else { 18 };
+    let axes = reduce_axes(ctx, n, get, r, input_opset)?;
+    let keep = attr_i(n, "keepdims", 1) != 0;
+    let out_full: Vec<usize> = (0..r).map(|k| if axes.contains(&k) { 1 } else { a.dims[k] }).collect();
+    let numel = checked_numel(&out_full).map_err(|e| ctx.err(n, e))?;
+    let count: usize = axes.iter().map(|&k| a.dims[k]).product();
+    let op = n.op_type.as_str();
+    if count == 0 && matches!(op, "ReduceMean" | "ReduceMax" | "ReduceMin") {
+        return Err(ctx.err(n, "reduction over an empty axis"));
+    }
+    let init = match op {
+        "ReduceMax" => i128::from(i64::MIN),
+        "ReduceMin" => i128::from(i64::MAX),
+        _ => 0,
+    };
+    let mut acc = vec![init; numel];
+    let ostr = strides(&out_full);
+    for (i, &v) in a.data.iter().enumerate() {
+        let mut rem = i;
+        let mut o = 0;
+        for k in (0..r).rev() {
+            let c = rem % a.dims[k];
+            rem /= a.dims[k];
+            if !axes.contains(&k) {
+                o += c * ostr[k];
+            }
+        }
+        let v = i128::from(v);
+        acc[o] = match op {
+            "ReduceMax" => acc[o].max(v),
+            "ReduceMin" => acc[o].min(v),
+            _ => acc[o] + v,
+        };
+    }
+    let data = acc
+        .into_iter()
+        .map(|v| if op == "ReduceMean" { div_round(v, count as i128) as i64 } else { v.clamp(i128::from(i64::MIN), i128::from(i64::MAX)) as i64 })
+        .collect();
+    let dims = if keep { out_full } else { (0..r).filter(|k| !axes.contains(k)).map(|k| a.dims[k]).collect() };
+    Ok(QTensor { dims, data, frac_bits: a.frac_bits })
+}
+
+/// ScatterND(data, indices, updates) with reduction none, add, mul, max or min.
+pub(crate) fn scatter_nd(ctx: &Ctx<'_>, n: &Node, get: &Get<'_>) -> R<QTensor> {
+    let (a, idx, upd) = (get(0)?, get(1)?, get(2)?);
+    let iv = ints(idx).ok_or_else(|| ctx.err(n, "indices are not integers"))?;
+    let q = *idx.dims.last().ok_or_else(|| ctx.err(n, "indices are a scalar"))?;
+    if q == 0 || q > a.dims.len() {
+        return Err(ctx.err(n, format!("index tuples of length {q} for data of rank {}", a.dims.len())));
+    }
+    let slice: usize = a.dims[q..].iter().product();
+    let tuples = iv.len() / q;
+    let mut want = idx.dims[..idx.dims.len() - 1].to_vec();
+    want.extend_from_slice(&a.dims[q..]);
+    if upd.dims != want {
+        return Err(ctx.err(n, format!("updates have shape {:?}, {want:?} expected", upd.dims)));
+    }
+    let fr = a.frac_bits.max(upd.frac_bits);
+    let mut data: Vec<i64> = a.data.iter().map(|&v| v << (fr - a.frac_bits)).collect();
+    let src = strides(&a.dims);
+    let red = attr_s(n, "reduction", "none");
+    for t in 0..tuples {
+        let mut off = 0usize;
+        for j in 0..q {
+            let d = a.dims[j] as i64;
+            let i = iv[t * q + j];
+            let i = if i < 0 { i + d } else { i };
+            if !(0..d).contains(&i) {
+                return Err(ctx.err(n, format!("index {i} out of range {d} on axis {j}")));
+            }
+            off += i as usize * src[j];
+        }
+        for e in 0..slice {
+            let u = upd.data[t * slice + e] << (fr - upd.frac_bits);
+            let cur = &mut data[off + e];
+            *cur = match red.as_str() {
+                "none" => u,
+                "add" => cur.saturating_add(u),
+                "max" => (*cur).max(u),
+                "min" => (*cur).min(u),
+                "mul" => rescale(i128::from(*cur) * i128::from(u), fr) as i64,
+                r => return Err(ctx.err(n, format!("reduction {r} is not supported"))),
+            };
+        }
+    }
+    Ok(QTensor { dims: a.dims.clone(), data, frac_bits: fr })
+}
+
+/// Softmax along an axis (opset 13+) or over the flattened trailing axes (before): subtract the
+/// maximum (exact), exp through its table, divide by the sum (rounded).
+pub(crate) fn softmax(ctx: &Ctx<'_>, n: &Node, a: &QTensor) -> R<QTensor> {
+    let r = a.dims.len();
+    let default_axis = if ctx.opset >= 13 { -1 } else { 1 };
+    let axis = axis_of(attr_i(n, "axis", default_axis), r.max(1)).ok_or_else(|| ctx.err(n, "axis out of range"))?;
+    let (outer, len, inner) = if ctx.opset >= 13 {
+        (a.dims[..axis].iter().product::<usize>(), a.dims.get(axis).copied().unwrap_or(1), a.dims[axis + 1..].iter().product::<usize>())
+    } else {
+        (a.dims[..axis].iter().product::<usize>(), a.dims[axis..].iter().product::<usize>(), 1)
+    };
+    let f = ctx.f;
+    let mut data = vec![0i64; a.data.len()];
+    for o in 0..outer {
+        for i in 0..inner {
+            let at = |j: usize| (o * len + j) * inner + i;
+            let m = (0..len).map(|j| a.data[at(j)]).max().unwrap_or(0);
+            let mut e = Vec::with_capacity(len);
+            for j in 0..len {
+                let d = a.data[at(j)] - m;
+                e.push(Func::Exp.apply(d, a.frac_bits, f).map_err(|err| ctx.err(n, err))?);
+            }
+            let s: i128 = e.iter().map(|&v| i128::from(v)).sum();
+            for j in 0..len {
+                data[at(j)] = div_round(i128::from(e[j]) << f, s.max(1)) as i64;
+            }
+        }
+    }
+    Ok(QTensor { dims: a.dims.clone(), data, frac_bits: f })
+}
+
+/// Sqrt, rounded to nearest: `round(sqrt(x / 2^fx) * 2^f)`.
+pub(crate) fn sqrt(ctx: &Ctx<'_>, n: &Node, a: &QTensor) -> R<QTensor> {
+    let f = ctx.f;
+    let mut data = Vec::with_capacity(a.data.len());
+    for &v in &a.data {
+        if v < 0 {
+            return Err(ctx.err(n, format!("square root of the negative value {}", v as f64 / (1u64 << a.frac_bits) as f64)));
+        }
+        // sqrt(v / 2^fx) * 2^f = sqrt(v * 2^(2f - fx)).
+        let sh = 2 * i64::from(f) - i64::from(a.frac_bits);
+        let w = if sh >= 0 { i128::from(v) << sh } else { rescale(i128::from(v), (-sh) as u32) };
+        data.push(isqrt_round(w) as i64);
+    }
+    Ok(QTensor { dims: a.dims.clone(), data, frac_bits: f })
+}
+
+/// Pow with a constant integer exponent in [0, 16] (repeated rounded products) or 0.5 (Sqrt).
+pub(crate) fn pow(ctx: &Ctx<'_>, n: &Node, get: &Get<'_>) -> R<QTensor> {
+    let (a, e) = (get(0)?, get(1)?);
+    let ev = match e.data.as_slice() {
+        [v] => *v as f64 / (1u64 << e.frac_bits) as f64,
+        _ => return Err(ctx.err(n, "the exponent must be a single constant")),
+    };
+    if ev == 0.5 {
+        return sqrt(ctx, n, a);
+    }
+    if ev.fract() != 0.0 || !(0.0..=16.0).contains(&ev) {
+        return Err(ctx.err(n, format!("exponent {ev} is not an integer in [0, 16]")));
+    }
+    let k = ev as u32;
+    let fo = a.frac_bits.min(ctx.f);
+    let mut data = Vec::with_capacity(a.data.len());
+    for &v in &a.data {
+        let x = align(i128::from(v), a.frac_bits, fo);
+        let mut acc: i128 = 1 << fo;
+        for _ in 0..k {
+            acc = rescale(acc * x, fo);
+            if acc.unsigned_abs() >= 1u128 << crate::exec::MAX_BITS {
+                return Err(ctx.err(n, format!("{v}^{k} leaves the {}-bit range", crate::exec::MAX_BITS)));
+            }
+        }
+        data.push(acc as i64);
+    }
+    Ok(QTensor { dims: a.dims.clone(), data, frac_bits: fo })
+}
+
+/// Reciprocal: `round(2^(f + fx) / x)`.
+pub(crate) fn reciprocal(ctx: &Ctx<'_>, n: &Node, a: &QTensor) -> R<QTensor> {
+    let f = ctx.f;
+    let data = a
+        .data
+        .iter()
+        .map(|&v| if v == 0 { Err(ctx.err(n, "division by zero")) } else { Ok(div_round(1i128 << (f + a.frac_bits), i128::from(v)) as i64) })
+        .collect::<R<Vec<_>>>()?;
+    Ok(QTensor { dims: a.dims.clone(), data, frac_bits: f })
+}
+
+/// Gelu (exact form, 0.5 x (1 + erf(x / sqrt 2))) through erf's table.
+pub(crate) fn gelu(ctx: &Ctx<'_>, n: &Node, a: &QTensor) -> R<QTensor> {
+    if attr_s(n, "approximate", "none") != "none" {
+        return Err(ctx.err(n, "only approximate = none is supported"));
+    }
+    let f = ctx.f;
+    let inv_sqrt2 = quantize(std::f64::consts::FRAC_1_SQRT_2, f);
+    let mut data = Vec::with_capacity(a.data.len());
+    for &v in &a.data {
+        let t = rescale(i128::from(v) * i128::from(inv_sqrt2), f) as i64;
+        let e = Func::Erf.apply(t, a.frac_bits, f).map_err(|err| ctx.err(n, err))?;
+        // x * (2^f + e) / 2^(f + 1), at x's precision.
+        data.push(rescale(i128::from(v) * (i128::from(e) + (1i128 << f)), f + 1) as i64);
+    }
+    Ok(QTensor { dims: a.dims.clone(), data, frac_bits: a.frac_bits })
+}
+
+/// LayerNormalization over the axes from `axis` on: mean and variance rounded, the standard
+/// deviation by an exact rounded square root, then scale and bias.
+pub(crate) fn layer_norm(ctx: &Ctx<'_>, n: &Node, get: &Get<'_>) -> R<QTensor> {
+    let x = get(0)?;
+    let r = x.dims.len();
+    let axis = axis_of(attr_i(n, "axis", -1), r).ok_or_else(|| ctx.err(n, "axis out of range"))?;
+    let outer: usize = x.dims[..axis].iter().product();
+    let len: usize = x.dims[axis..].iter().product();
+    if len == 0 {
+        return Err(ctx.err(n, "normalization over an empty axis"));
+    }
+    if n.outputs.iter().skip(1).any(|o| !o.is_empty()) {
+        return Err(ctx.err(n, "the Mean and InvStdDev outputs are not supported"));
+    }
+    let f = ctx.f;
+    let fx = x.frac_bits;
+    let scale = get(1)?;
+    let bias = if opt_input(n, 2) { Some(get(2)?) } else { None };
+    let norm_dims = &x.dims[axis..];
+    if broadcast(&scale.dims, norm_dims).as_deref() != Some(norm_dims) || bias.is_some_and(|b| broadcast(&b.dims, norm_dims).as_deref() != Some(norm_dims)) {
+        return Err(ctx.err(n, format!("scale or bias does not broadcast to {norm_dims:?}")));
+    }
+    // The variance carries 2 fx fractional bits; epsilon is added at that precision.
+    let eps = quantize(f64::from(attr_f(n, "epsilon", 1e-5)), 2 * fx);
+    let mut data = Vec::with_capacity(x.data.len());
+    for o in 0..outer {
+        let row = &x.data[o * len..(o + 1) * len];
+        let mean = div_round(row.iter().map(|&v| i128::from(v)).sum(), len as i128);
+        let var = div_round(row.iter().map(|&v| (i128::from(v) - mean).pow(2)).sum(), len as i128) + i128::from(eps);
+        // sqrt(var / 2^(2 fx)) at fx bits.
+        let std = isqrt_round(var).max(1);
+        for (j, &v) in row.iter().enumerate() {
+            let y = div_round((i128::from(v) - mean) << f, std); // at f bits
+            let s = &scale.data[bcast_index(&scale.dims, norm_dims, j)];
+            let mut z = rescale(y * i128::from(*s), scale.frac_bits);
+            if let Some(b) = bias {
+                z += align(i128::from(b.data[bcast_index(&b.dims, norm_dims, j)]), b.frac_bits, f);
+            }
+            data.push(z as i64);
+        }
+    }
+    Ok(QTensor { dims: x.dims.clone(), data, frac_bits: f })
+}
+
+/// LSTM (ONNX gate order i, o, f, c) in every direction, with the default activations
+/// (Sigmoid, Tanh, Tanh) through their tables. Returns Y, Y_h and Y_c.
+pub(crate) fn lstm(ctx: &Ctx<'_>, n: &Node, get: &Get<'_>) -> R<Vec<QTensor>> {
+    let f = ctx.f;
+    let (x, w, rw) = (get(0)?, get(1)?, get(2)?);
+    let hidden = attr_i(n, "hidden_size", 0).max(0) as usize;
+    if let Some(Attribute::Strings(acts)) = n.attributes.get("activations") {
+        let want: &[&[u8]] = &[b"Sigmoid", b"Tanh", b"Tanh"];
+        if acts.chunks(3).any(|c| c.iter().map(|s| s.as_slice()).ne(want.iter().copied().take(c.len()))) {
+            return Err(ctx.err(n, "only the activations Sigmoid, Tanh, Tanh are supported"));
+        }
+    }
+    if n.attributes.contains_key("clip") || attr_i(n, "input_forget", 0) != 0 || attr_i(n, "layout", 0) != 0 {
+        return Err(ctx.err(n, "clip, input_forget and layout = 1 are not supported"));
+    }
+    if opt_input(n, 7) {
+        return Err(ctx.err(n, "peephole weights (P) are not supported"));
+    }
+    let dirs = match attr_s(n, "direction", "forward").as_str() {
+        "forward" | "reverse" => 1,
+        "bidirectional" => 2,
+        d => return Err(ctx.err(n, format!("direction {d} is unknown"))),
+    };
+    let reverse = attr_s(n, "direction", "forward") == "reverse";
+    if x.dims.len() != 3 {
+        return Err(ctx.err(n, format!("X has shape {:?}, [seq, batch, input] expected", x.dims)));
+    }
+    let (seq, batch, inp) = (x.dims[0], x.dims[1], x.dims[2]);
+    let h4 = 4 * hidden;
+    if hidden == 0 || w.dims != [dirs, h4, inp] || rw.dims != [dirs, h4, hidden] {
+        return Err(ctx.err(n, format!("W {:?} and R {:?} do not fit hidden_size {hidden}, {dirs} direction(s), input {inp}", w.dims, rw.dims)));
+    }
+    let b = if opt_input(n, 3) { Some(get(3)?) } else { None };
+    if b.is_some_and(|b| b.dims != [dirs, 2 * h4]) {
+        return Err(ctx.err(n, format!("B does not have shape [{dirs}, {}]", 2 * h4)));
+    }
+    if opt_input(n, 4) && ints(get(4)?).is_some_and(|s| s.iter().any(|&l| l != seq as i64)) {
+        return Err(ctx.err(n, "sequence_lens shorter than the sequence are not supported"));
+    }
+    let state = |k: usize| -> R<Option<&QTensor>> {
+        if !opt_input(n, k) {
+            return Ok(None);
+        }
+        let t = get(k)?;
+        if t.dims != [dirs, batch, hidden] {
+            return Err(ctx.err(n, format!("initial state has shape {:?}, [{dirs}, {batch}, {hidden}] expected", t.dims)));
+        }
+        Ok(Some(t))
+    };
+    let (h0, c0) = (state(5)?, state(6)?);
+    let mut y = vec![0i64; seq * dirs * batch * hidden];
+    let mut yh = vec![0i64; dirs * batch * hidden];
+    let mut yc = vec![0i64; dirs * batch * hidden];
+    let act = |func: Func, v: i64| func.apply(v, f, f).map_err(|e| ctx.err(n, e));
+    for dir in 0..dirs {
+        let backward = reverse || dir == 1;
+        let init = |s: Option<&QTensor>| -> Vec<i64> {
+            s.map_or(vec![0; batch * hidden], |t| t.data[dir * batch * hidden..(dir + 1) * batch * hidden].iter().map(|&v| align(i128::from(v), t.frac_bits, f) as i64).collect())
+        };
+        let mut h = init(h0);
+        let mut c = init(c0);
+        let wd = &w.data[dir * h4 * inp..(dir + 1) * h4 * inp];
+        let rd = &rw.data[dir * h4 * hidden..(dir + 1) * h4 * hidden];
+        for step in 0..seq {
+            let t = if backward { seq - 1 - step } else { step };
+            let mut hn = vec![0i64; batch * hidden];
+            let mut cn = vec![0i64; batch * hidden];
+            for bi in 0..batch {
+                let xt = &x.data[(t * batch + bi) * inp..(t * batch + bi + 1) * inp];
+                let ht = &h[bi * hidden..(bi + 1) * hidden];
+                // Gate pre-activations at f bits: x W^T + h R^T + Wb + Rb.
+                let mut g = vec![0i64; h4];
+                for (row, gv) in g.iter_mut().enumerate() {
+                    let xw: i128 = (0..inp).map(|p| i128::from(xt[p]) * i128::from(wd[row * inp + p])).sum();
+                    let hr: i128 = (0..hidden).map(|p| i128::from(ht[p]) * i128::from(rd[row * hidden + p])).sum();
+                    let mut v = align(xw, x.frac_bits + w.frac_bits, f) + align(hr, f + rw.frac_bits, f);
+                    if let Some(b) = b {
+                        let bd = &b.data[dir * 2 * h4..(dir + 1) * 2 * h4];
+                        v += align(i128::from(bd[row]), b.frac_bits, f) + align(i128::from(bd[h4 + row]), b.frac_bits, f);
+                    }
+                    *gv = v as i64;
+                }
+                for j in 0..hidden {
+                    let i_g = act(Func::Sigmoid, g[j])?;
+                    let o_g = act(Func::Sigmoid, g[hidden + j])?;
+                    let f_g = act(Func::Sigmoid, g[2 * hidden + j])?;
+                    let c_g = act(Func::Tanh, g[3 * hidden + j])?;
+                    let cv = rescale(i128::from(f_g) * i128::from(c[bi * hidden + j]) + i128::from(i_g) * i128::from(c_g), f) as i64;
+                    let hv = rescale(i128::from(o_g) * i128::from(act(Func::Tanh, cv)?), f) as i64;
+                    cn[bi * hidden + j] = cv;
+                    hn[bi * hidden + j] = hv;
+                }
+            }
+            h = hn;
+            c = cn;
+            for bi in 0..batch {
+                let at = ((t * dirs + dir) * batch + bi) * hidden;
+                y[at..at + hidden].copy_from_slice(&h[bi * hidden..(bi + 1) * hidden]);
+            }
+        }
+        yh[dir * batch * hidden..(dir + 1) * batch * hidden].copy_from_slice(&h);
+        yc[dir * batch * hidden..(dir + 1) * batch * hidden].copy_from_slice(&c);
+    }
+    Ok(vec![
+        QTensor { dims: vec![seq, dirs, batch, hidden], data: y, frac_bits: f },
+        QTensor { dims: vec![dirs, batch, hidden], data: yh, frac_bits: f },
+        QTensor { dims: vec![dirs, batch, hidden], data: yc, frac_bits: f },
+    ])
+}
