@@ -199,8 +199,8 @@ pub fn execute(model: &Model, inputs: &[InputTensor], frac_bits: u32, path: &str
             let name = n.inputs.get(k).filter(|s| !s.is_empty()).ok_or_else(|| ctx.err(n, format!("input {k} is missing")))?;
             values.get(name).ok_or_else(|| ctx.err(n, format!("input `{name}` is not computed before this node")))
         };
-        if n.op_type == "LSTM" {
-            let outs = ops::lstm(&ctx, n, &get)?;
+        if n.op_type == "LSTM" || n.op_type == "LayerNormalization" {
+            let outs = if n.op_type == "LSTM" { ops::lstm(&ctx, n, &get)? } else { ops::layer_norm(&ctx, n, &get)? };
             for (name, t) in n.outputs.iter().zip(outs) {
                 if !name.is_empty() {
                     let t = ctx.check(n, t)?;
@@ -600,9 +600,9 @@ fn run_node<'a>(ctx: &Ctx<'_>, n: &Node, get: &Get<'a>) -> Result<QTensor, OnnxE
             if a.dims.len() != 2 || b.dims.len() != 2 {
                 return Err(ctx.err(n, format!("only 2-D operands are supported, got {:?} and {:?}", a.dims, b.dims)));
             }
-            if gemm && (attr_f(n, "alpha", 1.0) != 1.0 || attr_f(n, "beta", 1.0) != 1.0) {
-                return Err(ctx.err(n, "alpha and beta other than 1 are not supported"));
-            }
+            // alpha and beta other than 1 multiply with f fractional bits, rounded.
+            let alpha = (gemm && attr_f(n, "alpha", 1.0) != 1.0).then(|| i128::from(quantize(f64::from(attr_f(n, "alpha", 1.0)), f)));
+            let beta = (gemm && attr_f(n, "beta", 1.0) != 1.0).then(|| i128::from(quantize(f64::from(attr_f(n, "beta", 1.0)), f)));
             let ta = gemm && attr_i(n, "transA", 0) != 0;
             let tb = gemm && attr_i(n, "transB", 0) != 0;
             let (m, k) = if ta { (a.dims[1], a.dims[0]) } else { (a.dims[0], a.dims[1]) };
@@ -624,9 +624,13 @@ fn run_node<'a>(ctx: &Ctx<'_>, n: &Node, get: &Get<'a>) -> Result<QTensor, OnnxE
                     for p in 0..k {
                         acc += i128::from(at(i, p)) * i128::from(bt(p, j));
                     }
+                    if let Some(al) = alpha {
+                        acc = rescale(acc * al, f);
+                    }
                     if let Some(c) = c {
                         let cv = i128::from(c.data[bcast_index(&c.dims, &[m, nn], i * nn + j)]);
-                        acc += cv << (frac - c.frac_bits);
+                        let cv = beta.map_or(cv, |be| rescale(cv * be, f));
+                        acc += ops::align(cv, c.frac_bits, frac);
                     }
                     data.push(acc);
                 }
@@ -724,7 +728,6 @@ fn run_node<'a>(ctx: &Ctx<'_>, n: &Node, get: &Get<'a>) -> Result<QTensor, OnnxE
         "ReduceSum" | "ReduceMean" | "ReduceMax" | "ReduceMin" => ops::reduce(ctx, n, get),
         "ScatterND" => ops::scatter_nd(ctx, n, get),
         "BatchNormalization" => ops::batch_norm(ctx, n, get),
-        "LayerNormalization" => ops::layer_norm(ctx, n, get),
         "Pad" => ops::pad(ctx, n, get),
         op => Err(OnnxError::UnsupportedOp { path: ctx.path.into(), node: n.name.clone(), op: op.into(), opset: ctx.opset }),
     }

@@ -77,9 +77,20 @@ pub(crate) fn param_frac(max_abs: f64, bits: u32, cap: u32) -> u32 {
     (i64::from(bits) - 1 - e).clamp(0, i64::from(cap)) as u32
 }
 
-/// A non-linear function applied elementwise through its table; the output has `f` bits.
+/// A non-linear function applied elementwise through its table; the output has `f` bits. Tan's
+/// argument is first reduced by its period: `x - k pi` with `k = round(x / pi)` (pi with
+/// `fx + 8` fractional bits, so that the reduction is exact to the input's precision).
 pub(crate) fn unary_lut(ctx: &Ctx<'_>, n: &Node, a: &QTensor, func: Func) -> R<QTensor> {
-    let data = a.data.iter().map(|&x| func.apply(x, a.frac_bits, ctx.f)).collect::<Result<Vec<_>, _>>().map_err(|e| ctx.err(n, e))?;
+    let fx = a.frac_bits;
+    let pi = i128::from(quantize(std::f64::consts::PI, fx + 8));
+    let reduce = |x: i64| -> i64 {
+        if func != Func::Tan {
+            return x;
+        }
+        let k = div_round(i128::from(x) << 8, pi);
+        (i128::from(x) - rescale(k * pi, 8)) as i64
+    };
+    let data = a.data.iter().map(|&x| func.apply(reduce(x), fx, ctx.f)).collect::<Result<Vec<_>, _>>().map_err(|e| ctx.err(n, e))?;
     Ok(QTensor { dims: a.dims.clone(), data, frac_bits: ctx.f })
 }
 
@@ -571,23 +582,24 @@ pub(crate) fn sqrt(ctx: &Ctx<'_>, n: &Node, a: &QTensor) -> R<QTensor> {
     Ok(QTensor { dims: a.dims.clone(), data, frac_bits: f })
 }
 
-/// Pow with a constant integer exponent in [0, 16] (repeated rounded products) or 0.5 (Sqrt).
+/// Pow with integer exponents in [0, 16] (repeated rounded products; any broadcastable tensor),
+/// or a single exponent 0.5 (Sqrt).
 pub(crate) fn pow(ctx: &Ctx<'_>, n: &Node, get: &Get<'_>) -> R<QTensor> {
     let (a, e) = (get(0)?, get(1)?);
-    let ev = match e.data.as_slice() {
-        [v] => *v as f64 / (1u64 << e.frac_bits) as f64,
-        _ => return Err(ctx.err(n, "the exponent must be a single constant")),
-    };
-    if ev == 0.5 {
+    if let [v] = e.data.as_slice()
+        && align(i128::from(*v), e.frac_bits, 1) == 1
+    {
         return sqrt(ctx, n, a);
     }
-    if ev.fract() != 0.0 || !(0.0..=16.0).contains(&ev) {
-        return Err(ctx.err(n, format!("exponent {ev} is not an integer in [0, 16]")));
-    }
-    let k = ev as u32;
+    let (dims, pairs) = zip2(ctx, n, a, e)?;
     let fo = a.frac_bits.min(ctx.f);
-    let mut data = Vec::with_capacity(a.data.len());
-    for &v in &a.data {
+    let mut data = Vec::with_capacity(pairs.len());
+    for (v, ev) in pairs {
+        let unit = 1i64 << e.frac_bits;
+        if ev % unit != 0 || !(0..=16).contains(&(ev / unit)) {
+            return Err(ctx.err(n, format!("exponent {} is not an integer in [0, 16]", ev as f64 / unit as f64)));
+        }
+        let k = ev / unit;
         let x = align(i128::from(v), a.frac_bits, fo);
         let mut acc: i128 = 1 << fo;
         for _ in 0..k {
@@ -598,7 +610,7 @@ pub(crate) fn pow(ctx: &Ctx<'_>, n: &Node, get: &Get<'_>) -> R<QTensor> {
         }
         data.push(acc as i64);
     }
-    Ok(QTensor { dims: a.dims.clone(), data, frac_bits: fo })
+    Ok(QTensor { dims, data, frac_bits: fo })
 }
 
 /// Reciprocal: `round(2^(f + fx) / x)`.
@@ -614,10 +626,26 @@ pub(crate) fn reciprocal(ctx: &Ctx<'_>, n: &Node, a: &QTensor) -> R<QTensor> {
 
 /// Gelu (exact form, 0.5 x (1 + erf(x / sqrt 2))) through erf's table.
 pub(crate) fn gelu(ctx: &Ctx<'_>, n: &Node, a: &QTensor) -> R<QTensor> {
-    if attr_s(n, "approximate", "none") != "none" {
-        return Err(ctx.err(n, "only approximate = none is supported"));
-    }
     let f = ctx.f;
+    match attr_s(n, "approximate", "none").as_str() {
+        "none" => {}
+        "tanh" => {
+            // 0.5 x (1 + tanh(sqrt(2 / pi) (x + 0.044715 x^3))), each product rounded.
+            let c = quantize((2.0 / std::f64::consts::PI).sqrt(), f);
+            let k = quantize(0.044715, f);
+            let fx = a.frac_bits;
+            let mut data = Vec::with_capacity(a.data.len());
+            for &v in &a.data {
+                let x = align(i128::from(v), fx, f);
+                let x3 = rescale(rescale(x * x, f) * x, f);
+                let inner = rescale((x + rescale(x3 * i128::from(k), f)) * i128::from(c), f) as i64;
+                let t = Func::Tanh.apply(inner, f, f).map_err(|err| ctx.err(n, err))?;
+                data.push(rescale(i128::from(v) * (i128::from(t) + (1i128 << f)), f + 1) as i64);
+            }
+            return Ok(QTensor { dims: a.dims.clone(), data, frac_bits: fx });
+        }
+        m => return Err(ctx.err(n, format!("approximate = {m} is unknown"))),
+    }
     let inv_sqrt2 = quantize(std::f64::consts::FRAC_1_SQRT_2, f);
     let mut data = Vec::with_capacity(a.data.len());
     for &v in &a.data {
@@ -630,8 +658,9 @@ pub(crate) fn gelu(ctx: &Ctx<'_>, n: &Node, a: &QTensor) -> R<QTensor> {
 }
 
 /// LayerNormalization over the axes from `axis` on: mean and variance rounded, the standard
-/// deviation by an exact rounded square root, then scale and bias.
-pub(crate) fn layer_norm(ctx: &Ctx<'_>, n: &Node, get: &Get<'_>) -> R<QTensor> {
+/// deviation by an exact rounded square root, then scale and bias. Returns Y, Mean and
+/// InvStdDev (`round(2^(f + fx) / std)`).
+pub(crate) fn layer_norm(ctx: &Ctx<'_>, n: &Node, get: &Get<'_>) -> R<Vec<QTensor>> {
     let x = get(0)?;
     let r = x.dims.len();
     let axis = axis_of(attr_i(n, "axis", -1), r).ok_or_else(|| ctx.err(n, "axis out of range"))?;
@@ -639,9 +668,6 @@ pub(crate) fn layer_norm(ctx: &Ctx<'_>, n: &Node, get: &Get<'_>) -> R<QTensor> {
     let len: usize = x.dims[axis..].iter().product();
     if len == 0 {
         return Err(ctx.err(n, "normalization over an empty axis"));
-    }
-    if n.outputs.iter().skip(1).any(|o| !o.is_empty()) {
-        return Err(ctx.err(n, "the Mean and InvStdDev outputs are not supported"));
     }
     let f = ctx.f;
     let fx = x.frac_bits;
@@ -654,12 +680,15 @@ pub(crate) fn layer_norm(ctx: &Ctx<'_>, n: &Node, get: &Get<'_>) -> R<QTensor> {
     // The variance carries 2 fx fractional bits; epsilon is added at that precision.
     let eps = quantize(f64::from(attr_f(n, "epsilon", 1e-5)), 2 * fx);
     let mut data = Vec::with_capacity(x.data.len());
+    let (mut means, mut inv_std) = (Vec::with_capacity(outer), Vec::with_capacity(outer));
     for o in 0..outer {
         let row = &x.data[o * len..(o + 1) * len];
         let mean = div_round(row.iter().map(|&v| i128::from(v)).sum(), len as i128);
         let var = div_round(row.iter().map(|&v| (i128::from(v) - mean).pow(2)).sum(), len as i128) + i128::from(eps);
         // sqrt(var / 2^(2 fx)) at fx bits.
         let std = isqrt_round(var).max(1);
+        means.push(align(mean, fx, f) as i64);
+        inv_std.push(div_round(1i128 << (f + fx), std) as i64);
         for (j, &v) in row.iter().enumerate() {
             let y = div_round((i128::from(v) - mean) << f, std); // at f bits
             let s = &scale.data[bcast_index(&scale.dims, norm_dims, j)];
@@ -670,7 +699,13 @@ pub(crate) fn layer_norm(ctx: &Ctx<'_>, n: &Node, get: &Get<'_>) -> R<QTensor> {
             data.push(z as i64);
         }
     }
-    Ok(QTensor { dims: x.dims.clone(), data, frac_bits: f })
+    let mut stat_dims = x.dims[..axis].to_vec();
+    stat_dims.resize(r, 1);
+    Ok(vec![
+        QTensor { dims: x.dims.clone(), data, frac_bits: f },
+        QTensor { dims: stat_dims.clone(), data: means, frac_bits: f },
+        QTensor { dims: stat_dims, data: inv_std, frac_bits: f },
+    ])
 }
 
 /// LSTM (ONNX gate order i, o, f, c) in every direction, with the default activations
@@ -685,12 +720,35 @@ pub(crate) fn lstm(ctx: &Ctx<'_>, n: &Node, get: &Get<'_>) -> R<Vec<QTensor>> {
             return Err(ctx.err(n, "only the activations Sigmoid, Tanh, Tanh are supported"));
         }
     }
-    if n.attributes.contains_key("clip") || attr_i(n, "input_forget", 0) != 0 || attr_i(n, "layout", 0) != 0 {
-        return Err(ctx.err(n, "clip, input_forget and layout = 1 are not supported"));
+    if n.attributes.contains_key("clip") || attr_i(n, "input_forget", 0) != 0 {
+        return Err(ctx.err(n, "clip and input_forget are not supported"));
     }
-    if opt_input(n, 7) {
-        return Err(ctx.err(n, "peephole weights (P) are not supported"));
-    }
+    // layout = 1: X is [batch, seq, input] and the states [batch, dirs, hidden]; run in the
+    // default layout and transpose back.
+    let batchwise = attr_i(n, "layout", 0) != 0;
+    let swap01 = |t: &QTensor| -> QTensor {
+        if t.dims.len() < 2 {
+            return t.clone();
+        }
+        let (a, b) = (t.dims[0], t.dims[1]);
+        let inner: usize = t.dims[2..].iter().product();
+        let mut data = Vec::with_capacity(t.data.len());
+        for j in 0..b {
+            for i in 0..a {
+                data.extend_from_slice(&t.data[(i * b + j) * inner..(i * b + j + 1) * inner]);
+            }
+        }
+        let mut dims = t.dims.clone();
+        dims.swap(0, 1);
+        QTensor { dims, data, frac_bits: t.frac_bits }
+    };
+    let x_owned;
+    let x = if batchwise {
+        x_owned = swap01(x);
+        &x_owned
+    } else {
+        x
+    };
     let dirs = match attr_s(n, "direction", "forward").as_str() {
         "forward" | "reverse" => 1,
         "bidirectional" => 2,
@@ -712,17 +770,21 @@ pub(crate) fn lstm(ctx: &Ctx<'_>, n: &Node, get: &Get<'_>) -> R<Vec<QTensor>> {
     if opt_input(n, 4) && ints(get(4)?).is_some_and(|s| s.iter().any(|&l| l != seq as i64)) {
         return Err(ctx.err(n, "sequence_lens shorter than the sequence are not supported"));
     }
-    let state = |k: usize| -> R<Option<&QTensor>> {
+    let state = |k: usize| -> R<Option<QTensor>> {
         if !opt_input(n, k) {
             return Ok(None);
         }
-        let t = get(k)?;
+        let t = if batchwise { swap01(get(k)?) } else { get(k)?.clone() };
         if t.dims != [dirs, batch, hidden] {
             return Err(ctx.err(n, format!("initial state has shape {:?}, [{dirs}, {batch}, {hidden}] expected", t.dims)));
         }
         Ok(Some(t))
     };
     let (h0, c0) = (state(5)?, state(6)?);
+    let p = if opt_input(n, 7) { Some(get(7)?) } else { None };
+    if p.is_some_and(|p| p.dims != [dirs, 3 * hidden]) {
+        return Err(ctx.err(n, format!("P does not have shape [{dirs}, {}]", 3 * hidden)));
+    }
     let mut y = vec![0i64; seq * dirs * batch * hidden];
     let mut yh = vec![0i64; dirs * batch * hidden];
     let mut yc = vec![0i64; dirs * batch * hidden];
@@ -732,8 +794,12 @@ pub(crate) fn lstm(ctx: &Ctx<'_>, n: &Node, get: &Get<'_>) -> R<Vec<QTensor>> {
         let init = |s: Option<&QTensor>| -> Vec<i64> {
             s.map_or(vec![0; batch * hidden], |t| t.data[dir * batch * hidden..(dir + 1) * batch * hidden].iter().map(|&v| align(i128::from(v), t.frac_bits, f) as i64).collect())
         };
-        let mut h = init(h0);
-        let mut c = init(c0);
+        let mut h = init(h0.as_ref());
+        let mut c = init(c0.as_ref());
+        // Peephole weights of gates i, o, f times a cell state, at f bits.
+        let peep = |gate: usize, j: usize, cell: i64| -> i128 {
+            p.map_or(0, |p| rescale(i128::from(p.data[(dir * 3 + gate) * hidden + j]) * i128::from(cell), p.frac_bits))
+        };
         let wd = &w.data[dir * h4 * inp..(dir + 1) * h4 * inp];
         let rd = &rw.data[dir * h4 * hidden..(dir + 1) * h4 * hidden];
         for step in 0..seq {
@@ -756,11 +822,12 @@ pub(crate) fn lstm(ctx: &Ctx<'_>, n: &Node, get: &Get<'_>) -> R<Vec<QTensor>> {
                     *gv = v as i64;
                 }
                 for j in 0..hidden {
-                    let i_g = act(Func::Sigmoid, g[j])?;
-                    let o_g = act(Func::Sigmoid, g[hidden + j])?;
-                    let f_g = act(Func::Sigmoid, g[2 * hidden + j])?;
+                    let c_prev = c[bi * hidden + j];
+                    let i_g = act(Func::Sigmoid, (i128::from(g[j]) + peep(0, j, c_prev)) as i64)?;
+                    let f_g = act(Func::Sigmoid, (i128::from(g[2 * hidden + j]) + peep(2, j, c_prev)) as i64)?;
                     let c_g = act(Func::Tanh, g[3 * hidden + j])?;
-                    let cv = rescale(i128::from(f_g) * i128::from(c[bi * hidden + j]) + i128::from(i_g) * i128::from(c_g), f) as i64;
+                    let cv = rescale(i128::from(f_g) * i128::from(c_prev) + i128::from(i_g) * i128::from(c_g), f) as i64;
+                    let o_g = act(Func::Sigmoid, (i128::from(g[hidden + j]) + peep(1, j, cv)) as i64)?;
                     let hv = rescale(i128::from(o_g) * i128::from(act(Func::Tanh, cv)?), f) as i64;
                     cn[bi * hidden + j] = cv;
                     hn[bi * hidden + j] = hv;
@@ -776,9 +843,21 @@ pub(crate) fn lstm(ctx: &Ctx<'_>, n: &Node, get: &Get<'_>) -> R<Vec<QTensor>> {
         yh[dir * batch * hidden..(dir + 1) * batch * hidden].copy_from_slice(&h);
         yc[dir * batch * hidden..(dir + 1) * batch * hidden].copy_from_slice(&c);
     }
-    Ok(vec![
-        QTensor { dims: vec![seq, dirs, batch, hidden], data: y, frac_bits: f },
-        QTensor { dims: vec![dirs, batch, hidden], data: yh, frac_bits: f },
-        QTensor { dims: vec![dirs, batch, hidden], data: yc, frac_bits: f },
-    ])
+    let y = QTensor { dims: vec![seq, dirs, batch, hidden], data: y, frac_bits: f };
+    let yh = QTensor { dims: vec![dirs, batch, hidden], data: yh, frac_bits: f };
+    let yc = QTensor { dims: vec![dirs, batch, hidden], data: yc, frac_bits: f };
+    if !batchwise {
+        return Ok(vec![y, yh, yc]);
+    }
+    // Y [seq, dirs, batch, H] -> [batch, seq, dirs, H]; states [dirs, batch, H] -> [batch, dirs, H].
+    let mut yb = Vec::with_capacity(y.data.len());
+    for bi in 0..batch {
+        for t in 0..seq {
+            for dir in 0..dirs {
+                let at = ((t * dirs + dir) * batch + bi) * hidden;
+                yb.extend_from_slice(&y.data[at..at + hidden]);
+            }
+        }
+    }
+    Ok(vec![QTensor { dims: vec![batch, seq, dirs, hidden], data: yb, frac_bits: f }, swap01(&yh), swap01(&yc)])
 }
