@@ -18,17 +18,29 @@ USAGE:
           mac       a multiply-accumulate chain of 2^N rows (default N = 16)
           transfer  four tables of four heights on two buses: a MAC chain of 2^N rows,
                     a producer, a consumer and an 8-bit range table (default)
-    sigil inspect MODEL.onnx [--input INPUT.json]
-        Parse an ONNX model and list its opsets, inputs, outputs, operators and parameter
-        count; with --input, check an EZKL/DSperse input.json against the model's inputs.
-        (Running, quantizing and proving ONNX models is not built yet.)
+    sigil inspect MODEL.onnx [--input INPUT.json] [--calibration CAL.json]...
+        Parse an ONNX model and list its opsets, inputs, outputs, operators (and which of
+        them the executor does not support) and parameter count. With --input, check an
+        EZKL/DSperse input.json against the model's inputs, lower the model calibrated on it
+        (and on each CAL.json) and list the quantization: the activation precision, folded
+        BatchNormalizations and constants, each weight's scale and each value's scale and
+        bit range.
     sigil run MODEL.onnx --input INPUT.json [--output OUT.json] [--frac-bits F]
-        Run a model with the integer (fixed-point) executor and print its outputs as
-        {\"output_data\": [...]}, or write them to OUT.json. F fractional bits (default 16).
-        Supported operators so far: Constant, ConstantOfShape, Identity, Dropout, Relu, Abs,
-        Add, Sub, Mul, Div, Max, Min, Gemm, MatMul, Conv, MaxPool, Flatten, Reshape, Shape,
-        Gather, Unsqueeze, Squeeze, Concat, Slice, Transpose, Expand, Cast; others are
-        reported by node.
+              [--param-bits P] [--calibration CAL.json]...
+        Run a model with the integer (fixed-point) executor, exactly as the circuit will,
+        and print its outputs as {\"output_data\": [...]}, or write them to OUT.json.
+          --frac-bits F      fractional bits of activations (default: the largest of 16, 14,
+                             ..., 8 for which no value leaves the 60-bit range)
+          --param-bits P     significant bits of each weight tensor (default 16)
+          --calibration CAL  more inputs (input.json format) to size the value ranges with;
+                             the model is always calibrated on INPUT.json too
+        Times go to stderr. Operators: Abs Add And AveragePool BatchNormalization Cast Clip
+        Concat Constant ConstantOfShape Conv Div Dropout Equal Erf Exp Expand Flatten Gather
+        Gelu Gemm GlobalAveragePool GlobalMaxPool Greater GreaterOrEqual Identity LSTM
+        LayerNormalization LeakyRelu Less LessOrEqual MatMul Max MaxPool Min Mul Neg Not Or
+        Pad Pow Reciprocal ReduceMax ReduceMean ReduceMin ReduceSum Relu Reshape ScatterND
+        Shape Sigmoid Slice Softmax Sqrt Squeeze Sub Tan Tanh Transpose Unsqueeze Where Xor;
+        any other is reported with its node and opset.
     sigil verify-demo --example E --log-rows N PROOF
         Verify a proof written by `sigil demo` with the same example and size.
     sigil --help
@@ -37,12 +49,32 @@ USAGE:
 EXIT CODES: 0 success, 1 proof rejected, 2 bad usage or input.
 ";
 
+/// Writes to stdout; a closed pipe (`sigil inspect ... | head`) ends the output quietly
+/// instead of panicking.
+fn write_out(args: std::fmt::Arguments<'_>) {
+    use std::io::Write;
+    let mut o = std::io::stdout().lock();
+    if let Err(e) = o.write_fmt(args)
+        && e.kind() == std::io::ErrorKind::BrokenPipe
+    {
+        std::process::exit(0);
+    }
+}
+macro_rules! out {
+    ($($t:tt)*) => { write_out(format_args!($($t)*)) };
+}
+macro_rules! outln {
+    ($($t:tt)*) => { write_out(format_args!("{}\n", format_args!($($t)*))) };
+}
+
 struct Args {
     example: String,
     log_rows: Option<usize>,
     out: Option<String>,
     input: Option<String>,
-    frac_bits: u32,
+    calibration: Vec<String>,
+    frac_bits: Option<u32>,
+    param_bits: u32,
     opts: ProofOptions,
     positional: Vec<String>,
 }
@@ -53,7 +85,9 @@ fn parse(mut it: impl Iterator<Item = String>) -> Result<Args, String> {
         log_rows: None,
         out: None,
         input: None,
-        frac_bits: 16,
+        calibration: vec![],
+        frac_bits: None,
+        param_bits: 16,
         opts: ProofOptions::default(),
         positional: vec![],
     };
@@ -71,8 +105,16 @@ fn parse(mut it: impl Iterator<Item = String>) -> Result<Args, String> {
                 if !(1..=24).contains(&f) {
                     return Err(format!("--frac-bits {f}: must be between 1 and 24"));
                 }
-                a.frac_bits = f as u32;
+                a.frac_bits = Some(f as u32);
             }
+            "--param-bits" => {
+                let p = num(val("--param-bits")?, "--param-bits")?;
+                if !(2..=32).contains(&p) {
+                    return Err(format!("--param-bits {p}: must be between 2 and 32"));
+                }
+                a.param_bits = p as u32;
+            }
+            "--calibration" => a.calibration.push(val("--calibration")?),
             "--queries" => a.opts.n_queries = num(val("--queries")?, "--queries")? as u16,
             "--blowup-log" => a.opts.log_blowup = num(val("--blowup-log")?, "--blowup-log")? as u8,
             "--grinding" => a.opts.grinding_bits = num(val("--grinding")?, "--grinding")? as u8,
@@ -98,13 +140,13 @@ fn build(a: &Args) -> Result<examples::Example, String> {
 fn run() -> Result<(), (u8, String)> {
     let mut it = std::env::args().skip(1);
     let Some(cmd) = it.next() else {
-        print!("{HELP}");
+        out!("{HELP}");
         return Err((2, "no command given".into()));
     };
     let bad = |e: String| (2u8, e);
     match cmd.as_str() {
         "--help" | "-h" | "help" => {
-            print!("{HELP}");
+            out!("{HELP}");
             Ok(())
         }
         "demo" => {
@@ -141,7 +183,7 @@ fn run() -> Result<(), (u8, String)> {
             let vopts = VerifierOptions { min_security_bits: 0, ..Default::default() };
             let res = verify(&pk.circuit, &pk.circuit_id, &ex.publics, &bytes, &vopts);
             let verify_time = t.elapsed();
-            println!(
+            outln!(
                 "setup {:.3} s, prove {:.3} s, verify {:.2} ms, proof {} bytes{}",
                 setup.as_secs_f64(),
                 prove_time.as_secs_f64(),
@@ -150,7 +192,7 @@ fn run() -> Result<(), (u8, String)> {
                 a.out.as_ref().map(|p| format!(" -> {p}")).unwrap_or_default()
             );
             res.map_err(|e| (1, format!("proof rejected: {e}")))?;
-            println!("verified");
+            outln!("verified");
             Ok(())
         }
         "inspect" => {
@@ -159,11 +201,21 @@ fn run() -> Result<(), (u8, String)> {
                 return Err(bad("inspect needs one MODEL.onnx path".into()));
             };
             let model = sigil_onnx::load_model(path).map_err(|e| bad(e.to_string()))?;
-            print!("{}", model.summary());
+            out!("{}", model.summary());
+            let mut missing: Vec<&str> = model.graph.nodes.iter().map(|n| n.op_type.as_str()).filter(|op| !sigil_onnx::SUPPORTED_OPS.contains(op)).collect();
+            missing.sort_unstable();
+            missing.dedup();
+            if missing.is_empty() {
+                outln!("  every operator is supported");
+            } else {
+                outln!("  not supported yet: {}", missing.join(", "));
+            }
             if let Some(input) = &a.input {
                 let inputs = sigil_onnx::read_inputs(input, &model).map_err(|e| bad(e.to_string()))?;
                 let total: usize = inputs.iter().map(|i| i.values.len()).sum();
-                println!("{input}: {} inputs, {total} values, match the model", inputs.len());
+                outln!("{input}: {} inputs, {total} values, match the model", inputs.len());
+                let plan = lower_model(&model, inputs, &a, path)?;
+                out!("{plan}");
             }
             Ok(())
         }
@@ -175,14 +227,28 @@ fn run() -> Result<(), (u8, String)> {
             let Some(input) = &a.input else {
                 return Err(bad("run needs --input INPUT.json".into()));
             };
+            let t = Instant::now();
             let model = sigil_onnx::load_model(path).map_err(|e| bad(e.to_string()))?;
             let inputs = sigil_onnx::read_inputs(input, &model).map_err(|e| bad(e.to_string()))?;
-            let run = sigil_onnx::execute(&model, &inputs, a.frac_bits, path).map_err(|e| bad(e.to_string()))?;
+            eprintln!("parsed {path} ({} nodes) and {input} in {:.3} s", model.graph.nodes.len(), t.elapsed().as_secs_f64());
+            let t = Instant::now();
+            let plan = lower_model(&model, inputs.clone(), &a, path)?;
+            eprintln!(
+                "lowered in {:.3} s: {} fractional bits, {} nodes to run ({} folded, {} BatchNormalization folded)",
+                t.elapsed().as_secs_f64(),
+                plan.frac_bits,
+                plan.nodes.len(),
+                plan.folded_nodes,
+                plan.folded_batchnorms
+            );
+            let t = Instant::now();
+            let run = plan.execute(&inputs).map_err(|e| bad(e.to_string()))?;
+            eprintln!("executed in {:.3} s", t.elapsed().as_secs_f64());
             let data: Vec<Vec<f64>> = run.outputs.into_iter().map(|(_, _, v)| v).collect();
             let text = serde_json::json!({ "output_data": data }).to_string();
             match &a.out {
                 Some(o) => std::fs::write(o, text + "\n").map_err(|e| bad(format!("{o}: {e}")))?,
-                None => println!("{text}"),
+                None => outln!("{text}"),
             }
             Ok(())
         }
@@ -196,11 +262,21 @@ fn run() -> Result<(), (u8, String)> {
             let pk = ProvingKey::new(ex.circuit, a.opts, &CpuBackend::default()).map_err(|e| bad(e.to_string()))?;
             verify(&pk.circuit, &pk.circuit_id, &ex.publics, &bytes, &VerifierOptions::default())
                 .map_err(|e| (1, format!("{path}: proof rejected: {e}")))?;
-            println!("verified");
+            outln!("verified");
             Ok(())
         }
         other => Err(bad(format!("unknown command `{other}`; see `sigil --help`"))),
     }
+}
+
+/// Lowers `model` calibrated on `input` and the `--calibration` files.
+fn lower_model(model: &sigil_onnx::Model, input: Vec<sigil_onnx::InputTensor>, a: &Args, path: &str) -> Result<sigil_onnx::Plan, (u8, String)> {
+    let mut sets = vec![input];
+    for c in &a.calibration {
+        sets.push(sigil_onnx::read_inputs(c, model).map_err(|e| (2, e.to_string()))?);
+    }
+    let opts = sigil_onnx::LowerOptions { frac_bits: a.frac_bits, param_bits: a.param_bits, ..Default::default() };
+    sigil_onnx::lower(model, &sets, &opts, path).map_err(|e| (2, e.to_string()))
 }
 
 fn hex(b: &[u8]) -> String {

@@ -65,7 +65,7 @@ fn bad_input_exits_2_with_one_line() {
 fn help_explains_the_commands() {
     let (code, out, _) = sigil(&["--help"]);
     assert_eq!(code, 0);
-    for cmd in ["demo", "inspect", "verify-demo"] {
+    for cmd in ["demo", "inspect", "run", "verify-demo", "--calibration", "--param-bits"] {
         assert!(out.contains(cmd), "{out}");
     }
 }
@@ -77,7 +77,50 @@ fn run_executes_a_corpus_model() {
     assert_eq!(code, 0, "{err}");
     assert!(out.starts_with("{\"output_data\":[["), "{out}");
     let lstm = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/models/lstm-benchmark");
-    let (code, _, err) = sigil(&["run", &format!("{lstm}/model.onnx"), "--input", &format!("{lstm}/input.json")]);
+    let (code, out, err) = sigil(&["run", &format!("{lstm}/model.onnx"), "--input", &format!("{lstm}/input.json"), "--frac-bits", "14", "--param-bits", "12"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("lowered in") && err.contains("14 fractional bits"), "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    // onnxruntime: -0.1862019 (onnx-frontend/tests/reference/lstm-benchmark.json).
+    let got = v["output_data"][0][0].as_f64().unwrap();
+    assert!((got + 0.1862019).abs() < 2e-3, "{got}");
+}
+
+#[test]
+fn run_names_an_unsupported_operator() {
+    // dsperse-net with every `Relu` renamed `Selu` (same length: the protobuf stays valid).
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/models/dsperse-net");
+    let mut bytes = std::fs::read(format!("{dir}/model.onnx")).unwrap();
+    let mut hits = 0;
+    for i in 0..bytes.len().saturating_sub(3) {
+        if &bytes[i..i + 4] == b"Relu" {
+            bytes[i] = b'S';
+            bytes[i + 1] = b'e';
+            hits += 1;
+        }
+    }
+    assert!(hits > 0);
+    let tmp = std::env::temp_dir().join(format!("sigil-selu-{}.onnx", std::process::id()));
+    std::fs::write(&tmp, &bytes).unwrap();
+    let (code, _, err) = sigil(&["run", tmp.to_str().unwrap(), "--input", &format!("{dir}/input.json")]);
     assert_eq!(code, 2);
-    assert!(err.contains("operator LSTM (opset 15) is not supported yet"), "{err}");
+    assert!(err.contains("operator Selu (opset") && err.contains("is not supported yet"), "{err}");
+    let (code, out, _) = sigil(&["inspect", tmp.to_str().unwrap()]);
+    assert_eq!(code, 0);
+    assert!(out.contains("not supported yet: Selu"), "{out}");
+    std::fs::remove_file(&tmp).ok();
+}
+
+#[test]
+fn inspect_lists_the_quantization() {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/models/age-ssrnet-competition1");
+    let (code, out, err) = sigil(&["inspect", &format!("{dir}/model.onnx"), "--input", &format!("{dir}/input.json")]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("every operator is supported"), "{out}");
+    assert!(out.contains("8 BatchNormalization folded into Conv/Gemm"), "{out}");
+    assert!(out.contains("weights with their own scale") && out.contains("range"), "{out}");
+    // A calibration file that does not fit the model is a one-line error.
+    let (code, _, err) = sigil(&["inspect", &format!("{dir}/model.onnx"), "--input", &format!("{dir}/input.json"), "--calibration", "/nonexistent.json"]);
+    assert_eq!(code, 2);
+    assert!(err.starts_with("error: /nonexistent.json"), "{err}");
 }

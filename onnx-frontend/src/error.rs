@@ -21,6 +21,8 @@ pub enum OnnxError {
     BadInput { path: String, reason: String },
     #[error("{path}: node `{node}`: operator {op} (opset {opset}) is not supported yet")]
     UnsupportedOp { path: String, node: String, op: String, opset: i64 },
+    #[error("{path}: node `{node}` ({op}): value {value} needs {bits} bits, above its range of {limit} bits")]
+    OutOfRange { path: String, node: String, op: String, value: f64, bits: u32, limit: u32 },
     #[error("{path}: value `{value}`: {reason}")]
     BadValueInfo { path: String, value: String, reason: String },
 }

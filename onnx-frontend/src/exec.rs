@@ -1,17 +1,17 @@
 //! The integer executor: runs a model in fixed point, exactly as the circuit will, and records
 //! every intermediate tensor (the witness).
 //!
-//! Numbers are signed integers `q` standing for `q / 2^f` with one fractional precision `f` for
-//! the whole model (per-tensor scales come with the quantizer). A product of two values carries
-//! `2f` fractional bits and is rescaled by `floor(x / 2^f + 1/2)` (round half up), the rounding
-//! the rescale chip will prove. Integer tensors (shapes,
-//! indices) are exact. Every fixed-point value is checked to stay below `2^MAX_BITS` in
-//! magnitude: an overflow is an error naming the node, never a silent wrap in the field.
+//! Numbers are signed integers `q` standing for `q / 2^k` where `k` (the tensor's `frac_bits`) is
+//! a per-tensor power-of-two scale chosen by [`crate::lower`]: weights have their own, every
+//! other real value the activation precision `f`. A product carries the sum of its operands'
+//! fractional bits and is rescaled to `f` by `floor(x / 2^(k - f) + 1/2)` (round half up), the
+//! rounding the rescale chip will prove. Integer and boolean tensors (shapes, indices, masks)
+//! are exact. Every fixed-point value, and every product accumulator before its rescale, is
+//! checked to stay below `2^MAX_BITS` in magnitude: an overflow is an error naming the node,
+//! never a silent wrap in the field.
 //!
-//! Supported now: Constant, ConstantOfShape, Identity, Dropout, Relu, Abs, Add, Sub, Mul, Div,
-//! Max, Min (with broadcasting), Gemm, MatMul (batched), Conv (2-D), MaxPool (2-D), Flatten, Reshape,
-//! Shape, Gather, Unsqueeze, Squeeze, Concat, Slice, Transpose, Expand, Cast. Any other op is
-//! [`OnnxError::UnsupportedOp`] naming the node, the op and the opset.
+//! [`SUPPORTED_OPS`] lists the operators; any other is [`OnnxError::UnsupportedOp`] naming the
+//! node, the op and the opset. Non-linear functions go through the tables of [`crate::lut`].
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -21,6 +21,18 @@ use crate::lut::Func;
 use crate::model::{Attribute, ElemType, Model, Node};
 use crate::ops;
 use crate::tensor::{Tensor, TensorData};
+
+/// Every operator the executor runs (ONNX default domain).
+pub const SUPPORTED_OPS: &[&str] = &[
+    "Abs", "Add", "And", "AveragePool", "BatchNormalization", "Cast", "Clip", "Concat", "Constant",
+    "ConstantOfShape", "Conv", "Div", "Dropout", "Equal", "Erf", "Exp", "Expand", "Flatten",
+    "Gather", "Gelu", "Gemm", "GlobalAveragePool", "GlobalMaxPool", "Greater", "GreaterOrEqual",
+    "Identity", "LSTM", "LayerNormalization", "LeakyRelu", "Less", "LessOrEqual", "MatMul", "Max",
+    "MaxPool", "Min", "Mul", "Neg", "Not", "Or", "Pad", "Pow", "Reciprocal", "ReduceMax",
+    "ReduceMean", "ReduceMin", "ReduceSum", "Relu", "Reshape", "ScatterND", "Shape", "Sigmoid",
+    "Slice", "Softmax", "Sqrt", "Squeeze", "Sub", "Tan", "Tanh", "Transpose", "Unsqueeze", "Where",
+    "Xor",
+];
 
 /// Magnitude bound of every value, well inside the Goldilocks field (64 bits).
 pub const MAX_BITS: u32 = 60;
@@ -82,16 +94,47 @@ impl Ctx<'_> {
         if t.frac_bits == 0 {
             return Ok(t);
         }
-        let bound = 1i64 << MAX_BITS;
-        if let Some(v) = t.data.iter().find(|v| v.unsigned_abs() >= bound as u64) {
-            return Err(self.err(n, format!("value {v} leaves the {MAX_BITS}-bit range")));
+        let bound = 1u64 << MAX_BITS;
+        if let Some(v) = t.data.iter().find(|v| v.unsigned_abs() >= bound) {
+            return Err(self.range_err(n, *v, t.frac_bits, MAX_BITS));
         }
         Ok(t)
     }
+    /// Checks the accumulators of a product sum (before their rescale), which the circuit holds
+    /// in field elements, against [`MAX_BITS`].
+    pub(crate) fn check_acc(&self, n: &Node, acc: &[i128], frac: u32) -> Result<(), OnnxError> {
+        match acc.iter().find(|v| v.unsigned_abs() >= 1u128 << MAX_BITS) {
+            Some(v) => Err(OnnxError::OutOfRange {
+                path: self.path.into(),
+                node: n.name.clone(),
+                op: n.op_type.clone(),
+                value: *v as f64 / (1u128 << frac) as f64,
+                bits: 128 - v.unsigned_abs().leading_zeros(),
+                limit: MAX_BITS,
+            }),
+            None => Ok(()),
+        }
+    }
+    /// The error for a value `v` (with `frac` fractional bits) past `bits` bits of magnitude.
+    pub(crate) fn range_err(&self, n: &Node, v: i64, frac: u32, bits: u32) -> OnnxError {
+        OnnxError::OutOfRange {
+            path: self.path.into(),
+            node: n.name.clone(),
+            op: n.op_type.clone(),
+            value: v as f64 / (1u64 << frac) as f64,
+            bits: 64 - v.unsigned_abs().leading_zeros(),
+            limit: bits,
+        }
+    }
     pub(crate) fn quantize_tensor(&self, t: &Tensor) -> Result<QTensor, String> {
+        self.quantize_with(t, self.f)
+    }
+    /// Quantizes a constant with `f` fractional bits for its floats (integers stay exact).
+    pub(crate) fn quantize_with(&self, t: &Tensor, f: u32) -> Result<QTensor, String> {
+        let check = |x: f64| if x.is_finite() && x.abs() < (1u64 << (MAX_BITS - f.min(MAX_BITS))) as f64 { Ok(quantize(x, f)) } else { Err(format!("value {x} cannot be represented with {f} fractional bits in {MAX_BITS} bits")) };
         let (data, frac_bits) = match &t.data {
-            TensorData::F32(v) => (v.iter().map(|&x| quantize(f64::from(x), self.f)).collect(), self.f),
-            TensorData::F64(v) => (v.iter().map(|&x| quantize(x, self.f)).collect(), self.f),
+            TensorData::F32(v) => (v.iter().map(|&x| check(f64::from(x))).collect::<Result<_, _>>()?, f),
+            TensorData::F64(v) => (v.iter().map(|&x| check(x)).collect::<Result<_, _>>()?, f),
             TensorData::I64(v) => (v.clone(), 0),
             TensorData::I32(v) | TensorData::Small(v) => (v.iter().map(|&x| i64::from(x)).collect(), 0),
             TensorData::U64(v) => (v.iter().map(|&x| x as i64).collect(), 0),
@@ -177,61 +220,48 @@ pub(crate) fn ints(t: &QTensor) -> Option<&[i64]> {
     (t.frac_bits == 0).then_some(&t.data[..])
 }
 
-/// Runs `model` on `inputs` with `frac_bits` fractional bits.
+/// Runs `model` on `inputs` with `frac_bits` fractional bits for activations: lowers it with
+/// `inputs` as the calibration set ([`crate::lower`]), then runs the plan.
 pub fn execute(model: &Model, inputs: &[InputTensor], frac_bits: u32, path: &str) -> Result<Execution, OnnxError> {
-    let ctx = Ctx { path, opset: model.opset().unwrap_or(0), f: frac_bits, inits: &model.graph.initializers };
-    let mut values: HashMap<String, QTensor> = HashMap::new();
-    for (name, t) in &model.graph.initializers {
-        let q = ctx.quantize_tensor(t).map_err(|reason| OnnxError::BadTensor { path: path.into(), tensor: name.clone(), reason })?;
-        values.insert(name.clone(), q);
-    }
-    for i in inputs {
-        let exact = !matches!(i.elem_type, ElemType::Float | ElemType::Double);
-        let (data, fb) = if exact {
-            (i.values.iter().map(|&v| v as i64).collect(), 0)
-        } else {
-            (i.values.iter().map(|&v| quantize(v, frac_bits)).collect(), frac_bits)
-        };
-        values.insert(i.name.clone(), QTensor { dims: i.dims.clone(), data, frac_bits: fb });
-    }
-    for n in &model.graph.nodes {
-        let get = |k: usize| -> Result<&QTensor, OnnxError> {
-            let name = n.inputs.get(k).filter(|s| !s.is_empty()).ok_or_else(|| ctx.err(n, format!("input {k} is missing")))?;
-            values.get(name).ok_or_else(|| ctx.err(n, format!("input `{name}` is not computed before this node")))
-        };
-        if n.op_type == "LSTM" || n.op_type == "LayerNormalization" {
-            let outs = if n.op_type == "LSTM" { ops::lstm(&ctx, n, &get)? } else { ops::layer_norm(&ctx, n, &get)? };
-            for (name, t) in n.outputs.iter().zip(outs) {
-                if !name.is_empty() {
-                    let t = ctx.check(n, t)?;
-                    values.insert(name.clone(), t);
-                }
+    let opts = crate::lower::LowerOptions { frac_bits: Some(frac_bits), ..Default::default() };
+    let plan = crate::lower::lower(model, std::slice::from_ref(&inputs.to_vec()), &opts, path)?;
+    plan.execute(inputs)
+}
+
+/// A graph input as a tensor of the executor: floats with `f` fractional bits, integers and
+/// booleans exact.
+pub(crate) fn input_tensor(i: &InputTensor, f: u32) -> QTensor {
+    let exact = !matches!(i.elem_type, ElemType::Float | ElemType::Double | ElemType::Float16 | ElemType::Bfloat16);
+    let (data, frac_bits) = if exact { (i.values.iter().map(|&v| v as i64).collect(), 0) } else { (i.values.iter().map(|&v| quantize(v, f)).collect(), f) };
+    QTensor { dims: i.dims.clone(), data, frac_bits }
+}
+
+/// Runs one node on `values`: its named outputs, each checked to stay in range.
+pub(crate) fn run_one(ctx: &Ctx<'_>, n: &Node, values: &HashMap<String, QTensor>) -> Result<Vec<(String, QTensor)>, OnnxError> {
+    let get = |k: usize| -> Result<&QTensor, OnnxError> {
+        let name = n.inputs.get(k).filter(|s| !s.is_empty()).ok_or_else(|| ctx.err(n, format!("input {k} is missing")))?;
+        values.get(name).ok_or_else(|| ctx.err(n, format!("input `{name}` is not computed before this node")))
+    };
+    let mut out = Vec::with_capacity(n.outputs.len());
+    if n.op_type == "LSTM" || n.op_type == "LayerNormalization" {
+        let ts = if n.op_type == "LSTM" { ops::lstm(ctx, n, &get)? } else { ops::layer_norm(ctx, n, &get)? };
+        for (name, t) in n.outputs.iter().zip(ts) {
+            if !name.is_empty() {
+                out.push((name.clone(), ctx.check(n, t)?));
             }
-            continue;
         }
-        let out = run_node(&ctx, n, &get)?;
-        let out = ctx.check(n, out)?;
-        let name = n.outputs.first().ok_or_else(|| ctx.err(n, "the node has no output"))?;
-        if n.op_type == "Dropout" && n.outputs.len() > 1 && !n.outputs[1].is_empty() {
-            // The mask of an inference-mode Dropout is all true.
-            let mask = QTensor { dims: out.dims.clone(), data: vec![1; out.data.len()], frac_bits: 0 };
-            values.insert(n.outputs[1].clone(), mask);
-        } else if n.outputs.iter().skip(1).any(|o| !o.is_empty()) {
-            return Err(ctx.err(n, "only the first output of this operator is supported"));
-        }
-        values.insert(name.clone(), out);
+        return Ok(out);
     }
-    let mut outputs = Vec::new();
-    for o in &model.graph.outputs {
-        let t = values.get(&o.name).ok_or_else(|| OnnxError::BadValueInfo {
-            path: path.into(),
-            value: o.name.clone(),
-            reason: "the graph output is never computed".into(),
-        })?;
-        let s = (1u64 << t.frac_bits) as f64;
-        outputs.push((o.name.clone(), t.dims.clone(), t.data.iter().map(|&v| v as f64 / s).collect()));
+    let t = ctx.check(n, run_node(ctx, n, &get)?)?;
+    let name = n.outputs.first().ok_or_else(|| ctx.err(n, "the node has no output"))?;
+    if n.op_type == "Dropout" && n.outputs.len() > 1 && !n.outputs[1].is_empty() {
+        // The mask of an inference-mode Dropout is all true.
+        out.push((n.outputs[1].clone(), QTensor { dims: t.dims.clone(), data: vec![1; t.data.len()], frac_bits: 0 }));
+    } else if n.outputs.iter().skip(1).any(|o| !o.is_empty()) {
+        return Err(ctx.err(n, "only the first output of this operator is supported"));
     }
-    Ok(Execution { outputs, values })
+    out.push((name.clone(), t));
+    Ok(out)
 }
 
 pub(crate) type Get<'a> = dyn Fn(usize) -> Result<&'a QTensor, OnnxError> + 'a;
@@ -575,7 +605,7 @@ fn run_node<'a>(ctx: &Ctx<'_>, n: &Node, get: &Get<'a>) -> Result<QTensor, OnnxE
             let batch = broadcast(&a.dims[..ra - 2], &b.dims[..rb - 2]).ok_or_else(|| ctx.err(n, "batch dimensions do not broadcast"))?;
             let nb: usize = batch.iter().product();
             let frac = a.frac_bits + b.frac_bits;
-            let out_frac = frac.min(f.max(a.frac_bits).max(b.frac_bits));
+            let out_frac = frac.min(f);
             let mut data = Vec::with_capacity(nb * m * nn);
             for bi in 0..nb {
                 let ab = bcast_index(&a.dims[..ra - 2], &batch, bi) * m * k;
@@ -586,6 +616,7 @@ fn run_node<'a>(ctx: &Ctx<'_>, n: &Node, get: &Get<'a>) -> Result<QTensor, OnnxE
                         for p in 0..k {
                             acc += i128::from(a.data[ab + i * k + p]) * i128::from(b.data[bb + p * nn + j]);
                         }
+                        ctx.check_acc(n, &[acc], frac)?;
                         data.push(rescale(acc, frac - out_frac) as i64);
                     }
                 }
@@ -635,7 +666,8 @@ fn run_node<'a>(ctx: &Ctx<'_>, n: &Node, get: &Get<'a>) -> Result<QTensor, OnnxE
                     data.push(acc);
                 }
             }
-            let out_frac = frac.min(f.max(a.frac_bits).max(b.frac_bits));
+            let out_frac = frac.min(f);
+            ctx.check_acc(n, &data, frac)?;
             Ok(QTensor { dims: vec![m, nn], data: data.into_iter().map(|v| rescale(v, frac - out_frac) as i64).collect(), frac_bits: out_frac })
         }
         "Conv" => {
@@ -675,7 +707,7 @@ fn run_node<'a>(ctx: &Ctx<'_>, n: &Node, get: &Get<'a>) -> Result<QTensor, OnnxE
                     let g = o / ocg;
                     for oy in 0..oh {
                         for ox in 0..ow {
-                            let mut acc: i128 = bias.map_or(0, |bt| i128::from(bt.data[o]) << (frac - bt.frac_bits));
+                            let mut acc: i128 = bias.map_or(0, |bt| ops::align(i128::from(bt.data[o]), bt.frac_bits, frac));
                             for ci in 0..icg {
                                 let cin = g * icg + ci;
                                 for ky in 0..kh {
@@ -694,6 +726,7 @@ fn run_node<'a>(ctx: &Ctx<'_>, n: &Node, get: &Get<'a>) -> Result<QTensor, OnnxE
                                     }
                                 }
                             }
+                            ctx.check_acc(n, &[acc], frac)?;
                             data.push(rescale(acc, frac - f.min(frac)) as i64);
                         }
                     }

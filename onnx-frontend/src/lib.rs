@@ -1,20 +1,35 @@
 //! # sigil-onnx
 //!
-//! The ONNX frontend of Sigil. This version parses models into a typed graph IR:
+//! The ONNX frontend of Sigil: from an ONNX file and an input to the integer computation the
+//! circuit proves.
 //!
 //! 1. [`load_model`] (or [`parse_model`] on bytes) decodes the protobuf with bounded sizes and
-//!    recursion, and returns a [`Model`] or an [`OnnxError`] naming the file and what is wrong;
-//! 2. [`Model::summary`] lists opsets, inputs, outputs, operators and parameter counts
-//!    (what `sigil inspect` prints);
-//! 3. [`read_inputs`] reads an `input.json` as EZKL and DSperse write it and checks it against
-//!    the model's inputs.
+//!    recursion, and returns a typed [`Model`] or an [`OnnxError`] naming the file and what is
+//!    wrong; [`Model::summary`] lists opsets, inputs, outputs, operators and parameter counts;
+//! 2. [`read_inputs`] reads an `input.json` as EZKL and DSperse write it and checks it against
+//!    the model's inputs;
+//! 3. [`lower`] folds BatchNormalization into Conv/Gemm, quantizes with per-tensor
+//!    power-of-two scales, folds constants and calibrates every value's bit range, giving a
+//!    [`Plan`];
+//! 4. [`Plan::execute`] runs the plan in fixed point exactly as the circuit will and returns
+//!    the outputs and every intermediate value (the witness); [`execute`] does 3 and 4 in one.
 //!
-//! Quantization, shape inference, lowering to chips and the integer executor come next (see
-//! `../shared/DESIGN.md`); nothing here claims to run a model yet.
+//! ```no_run
+//! use sigil_onnx::{LowerOptions, load_model, lower, read_inputs};
+//! let model = load_model("model.onnx")?;
+//! let input = read_inputs("input.json", &model)?;
+//! let plan = lower(&model, &[input.clone()], &LowerOptions::default(), "model.onnx")?;
+//! let run = plan.execute(&input)?;
+//! for (name, dims, values) in &run.outputs {
+//!     println!("{name} {dims:?} {values:?}");
+//! }
+//! # Ok::<(), sigil_onnx::OnnxError>(())
+//! ```
 
 pub mod error;
 pub mod exec;
 pub mod input;
+pub mod lower;
 pub mod lut;
 mod ops;
 pub mod model;
@@ -27,8 +42,9 @@ pub mod proto {
 }
 
 pub use error::OnnxError;
-pub use exec::{Execution, QTensor, execute};
+pub use exec::{Execution, MAX_BITS, QTensor, SUPPORTED_OPS, execute};
 pub use input::{InputTensor, parse_inputs, read_inputs};
+pub use lower::{LowerOptions, Plan, ValueRange, fold_batchnorm, lower};
 pub use model::{
     Attribute, Dim, ElemType, Graph, Model, ModelSummary, Node, ValueInfo, load_model, parse_model,
 };

@@ -16,6 +16,9 @@ use crate::tensor::TensorData;
 
 type R<T> = Result<T, OnnxError>;
 
+/// The output shape of a broadcast and the operand pairs.
+type Zipped = (Vec<usize>, Vec<(i64, i64)>);
+
 /// `v` (with `from` fractional bits) with `to` fractional bits: exact upward, rounded downward.
 pub(crate) fn align(v: i128, from: u32, to: u32) -> i128 {
     if to >= from { v << (to - from) } else { rescale(v, from - to) }
@@ -40,7 +43,7 @@ fn attr_s(n: &Node, k: &str, d: &str) -> String {
 }
 
 /// Pairs of elements of `a` and `b` under broadcasting, with the output shape.
-fn zip2(ctx: &Ctx<'_>, n: &Node, a: &QTensor, b: &QTensor) -> R<(Vec<usize>, Vec<(i64, i64)>)> {
+fn zip2(ctx: &Ctx<'_>, n: &Node, a: &QTensor, b: &QTensor) -> R<Zipped> {
     let dims = broadcast(&a.dims, &b.dims).ok_or_else(|| ctx.err(n, format!("shapes {:?} and {:?} do not broadcast", a.dims, b.dims)))?;
     let numel = checked_numel(&dims).map_err(|e| ctx.err(n, e))?;
     let pairs = (0..numel).map(|i| (a.data[bcast_index(&a.dims, &dims, i)], b.data[bcast_index(&b.dims, &dims, i)])).collect();
@@ -70,7 +73,7 @@ fn reals(ctx: &Ctx<'_>, n: &Node, get: &Get<'_>, k: usize) -> R<Vec<f64>> {
 /// Fractional bits for a constant whose largest magnitude is `max_abs`, so that it has
 /// `bits` significant bits (at most `cap` fractional bits).
 pub(crate) fn param_frac(max_abs: f64, bits: u32, cap: u32) -> u32 {
-    if !(max_abs > 0.0) || !max_abs.is_finite() {
+    if max_abs.is_nan() || max_abs <= 0.0 || !max_abs.is_finite() {
         return cap;
     }
     let e = libm::floor(libm::log2(max_abs)) as i64;
@@ -202,7 +205,7 @@ pub(crate) fn batch_norm(ctx: &Ctx<'_>, n: &Node, get: &Get<'_>) -> R<QTensor> {
     let mut b = Vec::with_capacity(c);
     for ch in 0..c {
         let den = p[3][ch] + eps;
-        if !(den > 0.0) {
+        if den.is_nan() || den <= 0.0 {
             return Err(ctx.err(n, format!("variance + epsilon of channel {ch} is {den}")));
         }
         let ac = p[0][ch] / den.sqrt();

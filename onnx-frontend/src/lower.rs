@@ -1,0 +1,440 @@
+//! Lowering: from a parsed model to the plan the executor runs and the circuit will prove.
+//!
+//! 1. **BatchNormalization folding** ([`fold_batchnorm`]): a BatchNormalization whose input is
+//!    the sole use of a Conv's (or Gemm's) output, with every parameter a float initializer,
+//!    is folded into that Conv's weights and bias in f64 before anything is quantized.
+//! 2. **Quantization**: per-tensor power-of-two scales. Weights (initializers used only as a
+//!    Conv kernel, a MatMul/Gemm operand or LSTM weights) get `param_bits` significant bits:
+//!    `frac = param_bits - 1 - floor(log2 max |w|)`, clamped to [0, 32]. Every other real value
+//!    (inputs, biases, other constants, activations) has `frac_bits` fractional bits; products
+//!    are rescaled back to it with round-half-up. Integer and boolean tensors are exact.
+//! 3. **Calibration and constant folding**: the graph runs on each calibration input. A node
+//!    whose inputs are all constant, and every Shape (input shapes are fixed, symbolic
+//!    dimensions set to 1), is folded: its outputs become constants and the node leaves the
+//!    plan. This removes the `Shape → Gather → Unsqueeze → Concat → Reshape` chains PyTorch
+//!    exports, Constant, ConstantOfShape and the like. Identity and inference Dropout become
+//!    aliases. Every remaining value's magnitude is recorded: its range is the bits it needed
+//!    on the calibration set plus `headroom_bits`, at most [`MAX_BITS`]. A value (or product
+//!    accumulator) past [`MAX_BITS`] during calibration is an error naming the node; without
+//!    a fixed `frac_bits`, lowering retries with 2 fewer fractional bits, down to 8.
+//! 4. [`Plan::execute`] runs only the remaining nodes and checks each value against its range:
+//!    an input that drives a value past the range the circuit was sized for is an error naming
+//!    the node, never a silent wrap.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use crate::error::OnnxError;
+use crate::exec::{Ctx, Execution, MAX_BITS, QTensor, input_tensor, run_one};
+use crate::input::InputTensor;
+use crate::model::{Attribute, Model, Node};
+use crate::ops::param_frac;
+use crate::tensor::{Tensor, TensorData};
+
+/// How to lower a model.
+#[derive(Clone, Debug)]
+pub struct LowerOptions {
+    /// Fractional bits of activations; `None` chooses the largest of 16, 14, ..., 8 that the
+    /// calibration set fits.
+    pub frac_bits: Option<u32>,
+    /// Significant bits of each weight tensor.
+    pub param_bits: u32,
+    /// Bits of margin above the magnitudes seen in calibration.
+    pub headroom_bits: u32,
+    /// Fold BatchNormalization into the preceding Conv or Gemm.
+    pub fold_batchnorm: bool,
+}
+
+impl Default for LowerOptions {
+    fn default() -> Self {
+        LowerOptions { frac_bits: None, param_bits: 16, headroom_bits: 2, fold_batchnorm: true }
+    }
+}
+
+/// The scale and range of one value of the plan.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ValueRange {
+    /// Fractional bits (the scale is 2^-frac).
+    pub frac_bits: u32,
+    /// Bits of the largest magnitude seen in calibration.
+    pub seen_bits: u32,
+    /// Bits every run must stay within.
+    pub range_bits: u32,
+}
+
+/// A lowered model: constants folded and quantized, the nodes left to run, and every value's
+/// scale and range.
+#[derive(Clone, Debug)]
+pub struct Plan {
+    /// The model after BatchNormalization folding (its initializers in float).
+    pub model: Model,
+    /// Activation fractional bits.
+    pub frac_bits: u32,
+    /// Constants: quantized initializers and folded node outputs.
+    pub consts: HashMap<String, QTensor>,
+    /// The nodes that run per input, in order, with aliases resolved.
+    pub nodes: Vec<Node>,
+    /// `name -> source` for Identity and Dropout outputs.
+    pub aliases: HashMap<String, String>,
+    /// Scale and range of every value computed per input, by name.
+    pub ranges: BTreeMap<String, ValueRange>,
+    /// Scale of each weight tensor with its own scale.
+    pub weight_scales: BTreeMap<String, u32>,
+    /// BatchNormalization nodes folded into a Conv or Gemm.
+    pub folded_batchnorms: usize,
+    /// Nodes folded into constants.
+    pub folded_nodes: usize,
+    path: String,
+    headroom_bits: u32,
+}
+
+/// Bits of `|v|`.
+fn bits_of(v: i64) -> u32 {
+    64 - v.unsigned_abs().leading_zeros()
+}
+
+/// Lowers `model`, calibrating on `calibration` (at least one input set).
+pub fn lower(model: &Model, calibration: &[Vec<InputTensor>], opts: &LowerOptions, path: &str) -> Result<Plan, OnnxError> {
+    if calibration.is_empty() {
+        return Err(OnnxError::BadInput { path: path.into(), reason: "lowering needs at least one calibration input".into() });
+    }
+    let (model, folded_batchnorms) = if opts.fold_batchnorm { fold_batchnorm(model) } else { (model.clone(), 0) };
+    let candidates: Vec<u32> = match opts.frac_bits {
+        Some(f) => vec![f],
+        None => vec![16, 14, 12, 10, 8],
+    };
+    let mut last = None;
+    for &f in &candidates {
+        match lower_at(&model, calibration, opts, f, path) {
+            Ok(mut plan) => {
+                plan.folded_batchnorms = folded_batchnorms;
+                return Ok(plan);
+            }
+            Err(e @ OnnxError::OutOfRange { .. }) if opts.frac_bits.is_none() => last = Some(e),
+            Err(e) => return Err(e),
+        }
+    }
+    Err(last.unwrap_or_else(|| OnnxError::BadInput { path: path.into(), reason: "no precision fits".into() }))
+}
+
+/// Initializers used only as weights of a product (Conv kernel, MatMul/Gemm operand, LSTM W/R).
+fn weight_names(model: &Model) -> HashSet<String> {
+    let mut weight = HashSet::new();
+    let mut other = HashSet::new();
+    for n in &model.graph.nodes {
+        for (k, name) in n.inputs.iter().enumerate() {
+            let is_weight = matches!((n.op_type.as_str(), k), ("Conv", 1) | ("MatMul", 0 | 1) | ("Gemm", 0 | 1) | ("LSTM", 1 | 2));
+            if is_weight { weight.insert(name.clone()) } else { other.insert(name.clone()) };
+        }
+    }
+    for o in &model.graph.outputs {
+        other.insert(o.name.clone());
+    }
+    weight.retain(|w| !other.contains(w) && model.graph.initializers.get(w).is_some_and(|t| matches!(t.data, TensorData::F32(_) | TensorData::F64(_))));
+    weight
+}
+
+fn lower_at(model: &Model, calibration: &[Vec<InputTensor>], opts: &LowerOptions, f: u32, path: &str) -> Result<Plan, OnnxError> {
+    let ctx = Ctx { path, opset: model.opset().unwrap_or(0), f, inits: &model.graph.initializers };
+    let weights = weight_names(model);
+    let mut consts: HashMap<String, QTensor> = HashMap::new();
+    let mut weight_scales = BTreeMap::new();
+    for (name, t) in &model.graph.initializers {
+        let frac = if weights.contains(name) {
+            let max = match &t.data {
+                TensorData::F32(v) => v.iter().fold(0.0f64, |m, &x| m.max(f64::from(x).abs())),
+                TensorData::F64(v) => v.iter().fold(0.0f64, |m, &x| m.max(x.abs())),
+                _ => 0.0,
+            };
+            let fr = param_frac(max, opts.param_bits, 32);
+            weight_scales.insert(name.clone(), fr);
+            fr
+        } else {
+            f
+        };
+        let q = ctx.quantize_with(t, frac).map_err(|reason| OnnxError::BadTensor { path: path.into(), tensor: name.clone(), reason })?;
+        consts.insert(name.clone(), q);
+    }
+    // The first calibration run folds constants and aliases, and records the plan's nodes.
+    let first = &calibration[0];
+    let mut values = consts.clone();
+    for i in first {
+        values.insert(i.name.clone(), input_tensor(i, f));
+    }
+    let mut nodes = Vec::new();
+    let mut aliases: HashMap<String, String> = HashMap::new();
+    let mut folded_nodes = 0;
+    let resolve = |aliases: &HashMap<String, String>, name: &str| -> String { aliases.get(name).cloned().unwrap_or_else(|| name.to_string()) };
+    for n in &model.graph.nodes {
+        let mut n = n.clone();
+        for i in &mut n.inputs {
+            if !i.is_empty() {
+                *i = resolve(&aliases, i);
+            }
+        }
+        let outs = run_one(&ctx, &n, &values)?;
+        let is_const = n.op_type == "Shape" || n.inputs.iter().all(|i| i.is_empty() || consts.contains_key(i));
+        if is_const {
+            for (name, t) in &outs {
+                consts.insert(name.clone(), t.clone());
+            }
+            folded_nodes += 1;
+        } else if matches!(n.op_type.as_str(), "Identity" | "Dropout") {
+            aliases.insert(n.outputs[0].clone(), n.inputs[0].clone());
+            if n.outputs.len() > 1 && !n.outputs[1].is_empty() {
+                // The all-true mask depends on the shape only.
+                if let Some((name, t)) = outs.iter().find(|(name, _)| *name == n.outputs[1]) {
+                    consts.insert(name.clone(), t.clone());
+                }
+            }
+        } else {
+            nodes.push(n);
+        }
+        values.extend(outs);
+    }
+    let mut plan = Plan {
+        model: model.clone(),
+        frac_bits: f,
+        consts,
+        nodes,
+        aliases,
+        ranges: BTreeMap::new(),
+        weight_scales,
+        folded_batchnorms: 0,
+        folded_nodes,
+        path: path.into(),
+        headroom_bits: opts.headroom_bits,
+    };
+    plan.observe(&values, first);
+    for inputs in &calibration[1..] {
+        let values = plan.run(inputs, false)?;
+        plan.observe(&values, inputs);
+    }
+    Ok(plan)
+}
+
+impl Plan {
+    /// Widens the recorded ranges to cover `values` (the non-constant ones).
+    fn observe(&mut self, values: &HashMap<String, QTensor>, inputs: &[InputTensor]) {
+        let computed = self.nodes.iter().flat_map(|n| n.outputs.iter()).chain(inputs.iter().map(|i| &i.name));
+        for name in computed {
+            let Some(t) = values.get(name) else { continue };
+            let seen = t.data.iter().map(|&v| bits_of(v)).max().unwrap_or(0);
+            let r = self.ranges.entry(name.clone()).or_insert(ValueRange { frac_bits: t.frac_bits, seen_bits: 0, range_bits: 0 });
+            r.seen_bits = r.seen_bits.max(seen);
+            r.range_bits = (r.seen_bits + self.headroom_bits).min(MAX_BITS);
+        }
+    }
+
+    /// Runs the plan's nodes on `inputs`; with `check`, every value against its range.
+    fn run(&self, inputs: &[InputTensor], check: bool) -> Result<HashMap<String, QTensor>, OnnxError> {
+        let ctx = Ctx { path: &self.path, opset: self.model.opset().unwrap_or(0), f: self.frac_bits, inits: &self.model.graph.initializers };
+        let mut values = self.consts.clone();
+        for want in &self.model.graph.inputs {
+            let i = inputs.iter().find(|i| i.name == want.name).ok_or_else(|| OnnxError::BadInput { path: self.path.clone(), reason: format!("input `{}` is missing", want.name) })?;
+            values.insert(i.name.clone(), input_tensor(i, self.frac_bits));
+        }
+        for n in &self.nodes {
+            for (name, t) in run_one(&ctx, n, &values)? {
+                if check && let Some(r) = self.ranges.get(&name) {
+                    let limit = 1u64 << r.range_bits;
+                    if let Some(v) = t.data.iter().find(|v| v.unsigned_abs() >= limit) {
+                        return Err(ctx.range_err(n, *v, t.frac_bits, r.range_bits));
+                    }
+                }
+                values.insert(name, t);
+            }
+        }
+        Ok(values)
+    }
+
+    /// Runs the plan on `inputs` (already checked against the model, e.g. by
+    /// [`crate::read_inputs`]): the outputs and every value (the witness), with each computed
+    /// value checked against its calibrated range.
+    pub fn execute(&self, inputs: &[InputTensor]) -> Result<Execution, OnnxError> {
+        let mut values = self.run(inputs, true)?;
+        for (name, src) in &self.aliases {
+            if let Some(t) = values.get(src).cloned() {
+                values.insert(name.clone(), t);
+            }
+        }
+        let mut outputs = Vec::new();
+        for o in &self.model.graph.outputs {
+            let t = values.get(&o.name).ok_or_else(|| OnnxError::BadValueInfo {
+                path: self.path.clone(),
+                value: o.name.clone(),
+                reason: "the graph output is never computed".into(),
+            })?;
+            let s = (1u64 << t.frac_bits) as f64;
+            outputs.push((o.name.clone(), t.dims.clone(), t.data.iter().map(|&v| v as f64 / s).collect()));
+        }
+        Ok(Execution { outputs, values })
+    }
+}
+
+/// Per-channel `(a, b)` of an inference BatchNormalization from float initializers:
+/// `y = a x + b`, `a = scale / sqrt(var + eps)`, `b = B - mean a`.
+fn batchnorm_affine(model: &Model, bn: &Node) -> Option<(Vec<f64>, Vec<f64>)> {
+    let floats = |name: &str| -> Option<Vec<f64>> {
+        match &model.graph.initializers.get(name)?.data {
+            TensorData::F32(v) => Some(v.iter().map(|&x| f64::from(x)).collect()),
+            TensorData::F64(v) => Some(v.clone()),
+            _ => None,
+        }
+    };
+    if bn.inputs.len() != 5 || matches!(bn.attributes.get("training_mode"), Some(Attribute::Int(v)) if *v != 0) {
+        return None;
+    }
+    let eps = match bn.attributes.get("epsilon") {
+        Some(Attribute::Float(e)) => f64::from(*e),
+        _ => 1e-5,
+    };
+    let (scale, bias, mean, var) = (floats(&bn.inputs[1])?, floats(&bn.inputs[2])?, floats(&bn.inputs[3])?, floats(&bn.inputs[4])?);
+    let c = scale.len();
+    if bias.len() != c || mean.len() != c || var.len() != c || var.iter().any(|&v| (v + eps).is_nan() || v + eps <= 0.0) {
+        return None;
+    }
+    let a: Vec<f64> = (0..c).map(|i| scale[i] / (var[i] + eps).sqrt()).collect();
+    let b = (0..c).map(|i| bias[i] - mean[i] * a[i]).collect();
+    Some((a, b))
+}
+
+/// Folds each BatchNormalization that follows a Conv or Gemm into its weights and bias.
+/// Returns the new model and how many were folded.
+pub fn fold_batchnorm(model: &Model) -> (Model, usize) {
+    let mut m = model.clone();
+    let mut uses: HashMap<String, usize> = HashMap::new();
+    for n in &m.graph.nodes {
+        for i in &n.inputs {
+            *uses.entry(i.clone()).or_default() += 1;
+        }
+    }
+    for o in &m.graph.outputs {
+        *uses.entry(o.name.clone()).or_default() += 1;
+    }
+    let producer: HashMap<String, usize> = m.graph.nodes.iter().enumerate().flat_map(|(k, n)| n.outputs.iter().map(move |o| (o.clone(), k))).collect();
+    let mut removed = HashSet::new();
+    for bi in 0..m.graph.nodes.len() {
+        let bn = m.graph.nodes[bi].clone();
+        if bn.op_type != "BatchNormalization" || bn.outputs.iter().skip(1).any(|o| !o.is_empty()) {
+            continue;
+        }
+        let Some(&pi) = producer.get(&bn.inputs[0]) else { continue };
+        if uses.get(&bn.inputs[0]) != Some(&1) || removed.contains(&pi) {
+            continue;
+        }
+        let Some((a, b)) = batchnorm_affine(&m, &bn) else { continue };
+        let p = m.graph.nodes[pi].clone();
+        let Some(new_inputs) = fold_into(&mut m, &p, &a, &b, &bn.name) else { continue };
+        let node = &mut m.graph.nodes[pi];
+        node.inputs = new_inputs;
+        node.outputs[0] = bn.outputs[0].clone();
+        removed.insert(bi);
+    }
+    let n = removed.len();
+    m.graph.nodes = m.graph.nodes.into_iter().enumerate().filter(|(k, _)| !removed.contains(k)).map(|(_, n)| n).collect();
+    // Drop the initializers only the folded nodes used (the original weights and BN parameters).
+    let used: HashSet<&String> = m.graph.nodes.iter().flat_map(|n| n.inputs.iter()).chain(m.graph.outputs.iter().map(|o| &o.name)).collect();
+    let stale: Vec<String> = m.graph.initializers.keys().filter(|k| uses.contains_key(*k) && !used.contains(k)).cloned().collect();
+    for k in stale {
+        m.graph.initializers.remove(&k);
+    }
+    (m, n)
+}
+
+/// Scales the output channels of Conv/Gemm `p` by `a` and adds `b`; the new weight and bias
+/// are new initializers. `None` when `p` cannot absorb the BatchNormalization.
+fn fold_into(m: &mut Model, p: &Node, a: &[f64], b: &[f64], tag: &str) -> Option<Vec<String>> {
+    let floats = |t: &Tensor| -> Option<Vec<f64>> {
+        match &t.data {
+            TensorData::F32(v) => Some(v.iter().map(|&x| f64::from(x)).collect()),
+            TensorData::F64(v) => Some(v.clone()),
+            _ => None,
+        }
+    };
+    let c = a.len();
+    let w = m.graph.initializers.get(p.inputs.get(1)?)?.clone();
+    let mut wv = floats(&w)?;
+    // Output channel of each weight element.
+    let channel: Box<dyn Fn(usize) -> usize> = match p.op_type.as_str() {
+        "Conv" if w.dims.first() == Some(&c) => {
+            let inner: usize = w.dims[1..].iter().product();
+            Box::new(move |i| i / inner)
+        }
+        "Gemm" if w.dims.len() == 2 => {
+            let attr = |k: &str| matches!(p.attributes.get(k), Some(Attribute::Int(v)) if *v != 0);
+            let unit = |k: &str| match p.attributes.get(k) {
+                Some(Attribute::Float(v)) => *v == 1.0,
+                _ => true,
+            };
+            if !unit("alpha") || !unit("beta") {
+                return None;
+            }
+            if attr("transB") {
+                if w.dims[0] != c {
+                    return None;
+                }
+                let k = w.dims[1];
+                Box::new(move |i| i / k)
+            } else {
+                if w.dims[1] != c {
+                    return None;
+                }
+                Box::new(move |i| i % c)
+            }
+        }
+        _ => return None,
+    };
+    let bias_name = p.inputs.get(2).filter(|s| !s.is_empty());
+    let mut bv = match bias_name {
+        Some(name) => {
+            let t = m.graph.initializers.get(name)?;
+            let v = floats(t)?;
+            if v.len() != c {
+                return None;
+            }
+            v
+        }
+        None => vec![0.0; c],
+    };
+    for (i, x) in wv.iter_mut().enumerate() {
+        *x *= a[channel(i)];
+    }
+    for ch in 0..c {
+        bv[ch] = bv[ch] * a[ch] + b[ch];
+    }
+    let w_name = format!("{}/folded:{tag}", p.inputs[1]);
+    let b_name = format!("{}/bias:{tag}", p.outputs[0]);
+    m.graph.initializers.insert(w_name.clone(), Tensor { name: w_name.clone(), elem_type: w.elem_type, dims: w.dims.clone(), data: TensorData::F64(wv) });
+    m.graph.initializers.insert(b_name.clone(), Tensor { name: b_name.clone(), elem_type: w.elem_type, dims: vec![c], data: TensorData::F64(bv) });
+    Some(vec![p.inputs[0].clone(), w_name, b_name])
+}
+
+impl std::fmt::Display for Plan {
+    /// What `sigil inspect --input` prints: the scales and ranges of the lowered model.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        writeln!(
+            f,
+            "plan: activations with {} fractional bits; {} BatchNormalization folded into Conv/Gemm; {} nodes folded into constants; {} aliases; {} nodes run per input",
+            self.frac_bits,
+            self.folded_batchnorms,
+            self.folded_nodes,
+            self.aliases.len(),
+            self.nodes.len()
+        )?;
+        writeln!(f, "weights with their own scale ({}):", self.weight_scales.len())?;
+        for (name, frac) in &self.weight_scales {
+            let dims = self.consts.get(name).map(|t| t.dims.clone()).unwrap_or_default();
+            writeln!(f, "  {name} {dims:?}: 2^-{frac}")?;
+        }
+        writeln!(f, "values (scale, bits seen in calibration, range):")?;
+        let op_of: HashMap<&String, &str> = self.nodes.iter().flat_map(|n| n.outputs.iter().map(move |o| (o, n.op_type.as_str()))).collect();
+        let order = self.model.graph.inputs.iter().map(|i| &i.name).chain(self.nodes.iter().flat_map(|n| n.outputs.iter()));
+        for name in order {
+            if let Some(r) = self.ranges.get(name) {
+                let op = op_of.get(name).copied().unwrap_or("input");
+                writeln!(f, "  {name} ({op}): 2^-{}, {} bits seen, range {} bits", r.frac_bits, r.seen_bits, r.range_bits)?;
+            }
+        }
+        Ok(())
+    }
+}
