@@ -229,11 +229,19 @@ pub fn execute(model: &Model, inputs: &[InputTensor], frac_bits: u32, path: &str
 }
 
 /// A graph input as a tensor of the executor: floats with `f` fractional bits, integers and
-/// booleans exact.
-pub(crate) fn input_tensor(i: &InputTensor, f: u32) -> QTensor {
+/// booleans exact; a value past [`MAX_BITS`] bits is an error.
+pub(crate) fn input_tensor(i: &InputTensor, f: u32) -> Result<QTensor, OnnxError> {
     let exact = !matches!(i.elem_type, ElemType::Float | ElemType::Double | ElemType::Float16 | ElemType::Bfloat16);
-    let (data, frac_bits) = if exact { (i.values.iter().map(|&v| v as i64).collect(), 0) } else { (i.values.iter().map(|&v| quantize(v, f)).collect(), f) };
-    QTensor { dims: i.dims.clone(), data, frac_bits }
+    let frac_bits = if exact { 0 } else { f };
+    let limit = (1u64 << (MAX_BITS - frac_bits)) as f64;
+    if let Some(v) = i.values.iter().find(|v| !v.is_finite() || v.abs() >= limit) {
+        return Err(OnnxError::BadInput {
+            path: i.name.clone(),
+            reason: format!("value {v} does not fit {MAX_BITS} bits with {frac_bits} fractional bits"),
+        });
+    }
+    let data = if exact { i.values.iter().map(|&v| v as i64).collect() } else { i.values.iter().map(|&v| quantize(v, f)).collect() };
+    Ok(QTensor { dims: i.dims.clone(), data, frac_bits })
 }
 
 /// Runs one node on `values`: its named outputs, each checked to stay in range.

@@ -67,6 +67,13 @@ pub fn parse_inputs(text: &str, model: &Model, label: &str) -> Result<Vec<InputT
                 dims
             )));
         }
+        let integral = !matches!(info.elem_type, ElemType::Float | ElemType::Double | ElemType::Float16 | ElemType::Bfloat16);
+        if integral && let Some(v) = values.iter().find(|v| v.fract() != 0.0 || v.abs() >= 9.2e18) {
+            return Err(bad(format!("input {k} (`{}`) is {:?} but holds {v}, which is not an integer", info.name, info.elem_type)));
+        }
+        if info.elem_type == ElemType::Bool && let Some(v) = values.iter().find(|&&v| v != 0.0 && v != 1.0) {
+            return Err(bad(format!("input {k} (`{}`) is BOOL but holds {v}", info.name)));
+        }
         out.push(InputTensor { name: info.name.clone(), elem_type: info.elem_type, dims, values });
     }
     Ok(out)

@@ -53,6 +53,8 @@ impl Default for LowerOptions {
 /// The scale and range of one value of the plan.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ValueRange {
+    /// The value's shape (fixed: symbolic dimensions are 1).
+    pub dims: Vec<usize>,
     /// Fractional bits (the scale is 2^-frac).
     pub frac_bits: u32,
     /// Bits of the largest magnitude seen in calibration.
@@ -85,6 +87,14 @@ pub struct Plan {
     pub folded_nodes: usize,
     path: String,
     headroom_bits: u32,
+}
+
+/// An input error from [`input_tensor`] (which names the input) with the file's path.
+fn named_input(e: OnnxError, path: &str) -> OnnxError {
+    match e {
+        OnnxError::BadInput { path: input, reason } => OnnxError::BadInput { path: path.into(), reason: format!("input `{input}`: {reason}") },
+        e => e,
+    }
 }
 
 /// Bits of `|v|`.
@@ -158,7 +168,7 @@ fn lower_at(model: &Model, calibration: &[Vec<InputTensor>], opts: &LowerOptions
     let first = &calibration[0];
     let mut values = consts.clone();
     for i in first {
-        values.insert(i.name.clone(), input_tensor(i, f));
+        values.insert(i.name.clone(), input_tensor(i, f).map_err(|e| named_input(e, path))?);
     }
     let mut nodes = Vec::new();
     let mut aliases: HashMap<String, String> = HashMap::new();
@@ -219,7 +229,7 @@ impl Plan {
         for name in computed {
             let Some(t) = values.get(name) else { continue };
             let seen = t.data.iter().map(|&v| bits_of(v)).max().unwrap_or(0);
-            let r = self.ranges.entry(name.clone()).or_insert(ValueRange { frac_bits: t.frac_bits, seen_bits: 0, range_bits: 0 });
+            let r = self.ranges.entry(name.clone()).or_insert(ValueRange { dims: t.dims.clone(), frac_bits: t.frac_bits, seen_bits: 0, range_bits: 0 });
             r.seen_bits = r.seen_bits.max(seen);
             r.range_bits = (r.seen_bits + self.headroom_bits).min(MAX_BITS);
         }
@@ -231,7 +241,7 @@ impl Plan {
         let mut values = self.consts.clone();
         for want in &self.model.graph.inputs {
             let i = inputs.iter().find(|i| i.name == want.name).ok_or_else(|| OnnxError::BadInput { path: self.path.clone(), reason: format!("input `{}` is missing", want.name) })?;
-            values.insert(i.name.clone(), input_tensor(i, self.frac_bits));
+            values.insert(i.name.clone(), input_tensor(i, self.frac_bits).map_err(|e| named_input(e, &self.path))?);
         }
         for n in &self.nodes {
             for (name, t) in run_one(&ctx, n, &values)? {
@@ -426,13 +436,13 @@ impl std::fmt::Display for Plan {
             let dims = self.consts.get(name).map(|t| t.dims.clone()).unwrap_or_default();
             writeln!(f, "  {name} {dims:?}: 2^-{frac}")?;
         }
-        writeln!(f, "values (scale, bits seen in calibration, range):")?;
+        writeln!(f, "values (shape, scale, bits seen in calibration, range):")?;
         let op_of: HashMap<&String, &str> = self.nodes.iter().flat_map(|n| n.outputs.iter().map(move |o| (o, n.op_type.as_str()))).collect();
         let order = self.model.graph.inputs.iter().map(|i| &i.name).chain(self.nodes.iter().flat_map(|n| n.outputs.iter()));
         for name in order {
             if let Some(r) = self.ranges.get(name) {
                 let op = op_of.get(name).copied().unwrap_or("input");
-                writeln!(f, "  {name} ({op}): 2^-{}, {} bits seen, range {} bits", r.frac_bits, r.seen_bits, r.range_bits)?;
+                writeln!(f, "  {name} ({op}) {:?}: 2^-{}, {} bits seen, range {} bits", r.dims, r.frac_bits, r.seen_bits, r.range_bits)?;
             }
         }
         Ok(())

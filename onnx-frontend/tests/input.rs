@@ -56,6 +56,19 @@ fn malformed_inputs_name_what_is_wrong() {
         let msg = e.to_string();
         assert!(msg.starts_with("bad.json: ") && msg.contains(want), "{text:?}: {msg}");
     }
+    // Integer and boolean inputs hold integers; floats past the 60-bit range are refused when
+    // the model is lowered, naming the input.
+    let tan = load_model(corpus().join("sn2-pow-reward-tan/model.onnx")).unwrap();
+    let text = std::fs::read_to_string(corpus().join("sn2-pow-reward-tan/input.json")).unwrap();
+    let good = parse_inputs(&text, &tan, "tan.json").unwrap();
+    let e = parse_inputs(&text.replacen("2080000", "2080000.5", 1), &tan, "tan.json").unwrap_err().to_string();
+    assert!(e.contains("`block_number`) is Int32 but holds 2080000.5, which is not an integer"), "{e}");
+    let e = parse_inputs(&text.replacen("true", "2", 1), &tan, "tan.json").unwrap_err().to_string();
+    assert!(e.contains("`verified`) is BOOL but holds 2"), "{e}");
+    let mut huge = good.clone();
+    huge[0].values[0] = 1e30;
+    let e = sigil_onnx::execute(&tan, &huge, 16, "tan.onnx").unwrap_err().to_string();
+    assert!(e.starts_with("tan.onnx: input `max_score`: value 1000000000000000000000000000000 does not fit 60 bits"), "{e}");
     // Booleans read as 0 and 1.
     let b = format!("{{\"input_data\": [{}]}}", vec!["[true]"; n].join(", "));
     assert_eq!(parse_inputs(&b, &model, "b.json").unwrap()[0].values, vec![1.0]);
