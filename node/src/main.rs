@@ -216,6 +216,13 @@ fn run() -> Result<(), (u8, String)> {
                 outln!("{input}: {} inputs, {total} values, match the model", inputs.len());
                 let plan = lower_model(&model, inputs, &a, path)?;
                 out!("{plan}");
+            } else if missing.is_empty() {
+                // Without an input, lower on zeros for the scales and shapes; ranges need one.
+                let zeros = sigil_onnx::zero_inputs(&model);
+                match lower_model(&model, zeros, &a, path) {
+                    Ok(plan) => out!("{}", plan.describe(false)),
+                    Err((_, e)) => outln!("(lowering on an all-zero input failed: {e}; give --input for scales and ranges)"),
+                }
             }
             Ok(())
         }

@@ -119,6 +119,11 @@ fn inspect_lists_the_quantization() {
     assert!(out.contains("every operator is supported"), "{out}");
     assert!(out.contains("8 BatchNormalization folded into Conv/Gemm"), "{out}");
     assert!(out.contains("weights with their own scale") && out.contains("range"), "{out}");
+    // Without an input: scales and shapes from an all-zero input, no ranges.
+    let (code, out, err) = sigil(&["inspect", &format!("{dir}/model.onnx")]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("weights with their own scale") && out.contains("give an input for the calibrated ranges"), "{out}");
+    assert!(!out.contains("bits seen"), "{out}");
     // A calibration file that does not fit the model is a one-line error.
     let (code, _, err) = sigil(&["inspect", &format!("{dir}/model.onnx"), "--input", &format!("{dir}/input.json"), "--calibration", "/nonexistent.json"]);
     assert_eq!(code, 2);

@@ -97,6 +97,21 @@ fn named_input(e: OnnxError, path: &str) -> OnnxError {
     }
 }
 
+/// An all-zero input for each of `model`'s inputs (symbolic dimensions set to 1), to lower a
+/// model for its scales and shapes when no real input is at hand.
+pub fn zero_inputs(model: &Model) -> Vec<InputTensor> {
+    model
+        .graph
+        .inputs
+        .iter()
+        .map(|i| {
+            let dims: Vec<usize> = i.shape.iter().flatten().map(|d| if let crate::model::Dim::Fixed(n) = d { *n } else { 1 }).collect();
+            let n = dims.iter().product();
+            InputTensor { name: i.name.clone(), elem_type: i.elem_type, dims, values: vec![0.0; n] }
+        })
+        .collect()
+}
+
 /// Bits of `|v|`.
 fn bits_of(v: i64) -> u32 {
     64 - v.unsigned_abs().leading_zeros()
@@ -419,30 +434,61 @@ fn fold_into(m: &mut Model, p: &Node, a: &[f64], b: &[f64], tag: &str) -> Option
     Some(vec![p.inputs[0].clone(), w_name, b_name])
 }
 
+/// Describes a plan: with ranges (calibrated on a real input) or without (scales and shapes).
+#[derive(Debug)]
+pub struct Describe<'a> {
+    plan: &'a Plan,
+    ranges: bool,
+}
+
+impl Plan {
+    /// A description of the plan for people (what `sigil inspect` prints); `ranges` adds the
+    /// calibrated bits of each value, meaningful only when the calibration input was real.
+    pub fn describe(&self, ranges: bool) -> Describe<'_> {
+        Describe { plan: self, ranges }
+    }
+}
+
 impl std::fmt::Display for Plan {
-    /// What `sigil inspect --input` prints: the scales and ranges of the lowered model.
+    /// The plan with its calibrated ranges.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.describe(true).fmt(f)
+    }
+}
+
+impl std::fmt::Display for Describe<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let with_ranges = self.ranges;
+        let this = self.plan;
         writeln!(
             f,
             "plan: activations with {} fractional bits; {} BatchNormalization folded into Conv/Gemm; {} nodes folded into constants; {} aliases; {} nodes run per input",
-            self.frac_bits,
-            self.folded_batchnorms,
-            self.folded_nodes,
-            self.aliases.len(),
-            self.nodes.len()
+            this.frac_bits,
+            this.folded_batchnorms,
+            this.folded_nodes,
+            this.aliases.len(),
+            this.nodes.len()
         )?;
-        writeln!(f, "weights with their own scale ({}):", self.weight_scales.len())?;
-        for (name, frac) in &self.weight_scales {
-            let dims = self.consts.get(name).map(|t| t.dims.clone()).unwrap_or_default();
+        writeln!(f, "weights with their own scale ({}):", this.weight_scales.len())?;
+        for (name, frac) in &this.weight_scales {
+            let dims = this.consts.get(name).map(|t| t.dims.clone()).unwrap_or_default();
             writeln!(f, "  {name} {dims:?}: 2^-{frac}")?;
         }
-        writeln!(f, "values (shape, scale, bits seen in calibration, range):")?;
-        let op_of: HashMap<&String, &str> = self.nodes.iter().flat_map(|n| n.outputs.iter().map(move |o| (o, n.op_type.as_str()))).collect();
-        let order = self.model.graph.inputs.iter().map(|i| &i.name).chain(self.nodes.iter().flat_map(|n| n.outputs.iter()));
+        if with_ranges {
+            writeln!(f, "values (shape, scale, bits seen in calibration, range):")?;
+        } else {
+            writeln!(f, "values (shape, scale; give an input for the calibrated ranges):")?;
+        }
+        let op_of: HashMap<&String, &str> = this.nodes.iter().flat_map(|n| n.outputs.iter().map(move |o| (o, n.op_type.as_str()))).collect();
+        let order = this.model.graph.inputs.iter().map(|i| &i.name).chain(this.nodes.iter().flat_map(|n| n.outputs.iter()));
         for name in order {
-            if let Some(r) = self.ranges.get(name) {
+            if let Some(r) = this.ranges.get(name) {
                 let op = op_of.get(name).copied().unwrap_or("input");
-                writeln!(f, "  {name} ({op}) {:?}: 2^-{}, {} bits seen, range {} bits", r.dims, r.frac_bits, r.seen_bits, r.range_bits)?;
+                if with_ranges {
+                    writeln!(f, "  {name} ({op}) {:?}: 2^-{}, {} bits seen, range {} bits", r.dims, r.frac_bits, r.seen_bits, r.range_bits)?;
+                } else {
+                    writeln!(f, "  {name} ({op}) {:?}: 2^-{}", r.dims, r.frac_bits)?;
+                }
             }
         }
         Ok(())

@@ -133,13 +133,17 @@ mod fuzz {
         let _ = execute(&m, &inputs, 16, "flipped.onnx");
     }
 
+    /// Small models that cover the linear ops, lookup tables (Tan, Sigmoid, Tanh), LSTM, Where,
+    /// comparisons, ScatterND and reductions.
+    const MODELS: [&str; 6] = ["matmul-competition", "sn2-reward-legacy", "sn48-pow-reward", "sn2-pow-reward-tan", "lstm-benchmark", "sn27-pow-reward"];
+
     proptest! {
-        #![proptest_config(ProptestConfig { cases: 300, ..ProptestConfig::default() })]
+        #![proptest_config(ProptestConfig { cases: 600, ..ProptestConfig::default() })]
 
         /// A corrupted model is an error or a result, never a panic.
         #[test]
-        fn corrupted_models_never_panic_the_executor(pos in any::<prop::sample::Index>(), v in any::<u8>(), which in 0..3usize) {
-            run_flipped(["matmul-competition", "sn2-reward-legacy", "sn48-pow-reward"][which], pos, v);
+        fn corrupted_models_never_panic_the_executor(pos in any::<prop::sample::Index>(), v in any::<u8>(), which in 0..MODELS.len()) {
+            run_flipped(MODELS[which], pos, v);
         }
     }
 }
