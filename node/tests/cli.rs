@@ -129,3 +129,50 @@ fn inspect_lists_the_quantization() {
     assert_eq!(code, 2);
     assert!(err.starts_with("error: /nonexistent.json"), "{err}");
 }
+
+#[test]
+fn run_rejects_bad_models_and_inputs_with_one_line() {
+    let corpus = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/models");
+    let net = format!("{corpus}/dsperse-net/model.onnx");
+    let net_in = format!("{corpus}/dsperse-net/input.json");
+    let tmp = std::env::temp_dir().join(format!("sigil-bad-{}", std::process::id()));
+    std::fs::create_dir_all(&tmp).unwrap();
+    let file = |name: &str, bytes: &[u8]| -> String {
+        let p = tmp.join(name);
+        std::fs::write(&p, bytes).unwrap();
+        p.to_str().unwrap().to_string()
+    };
+    let model = std::fs::read(&net).unwrap();
+    let empty = file("empty.onnx", b"");
+    let truncated = file("truncated.onnx", &model[..model.len() / 2]);
+    let random = file("random.onnx", &(0..4096u32).map(|i| (i.wrapping_mul(2654435761) >> 13) as u8).collect::<Vec<_>>());
+    let values = |v: &str| format!("{{\"input_data\": [[{}]]}}", vec![v; 3072].join(","));
+    let short = file("short.json", b"{\"input_data\": [[1.0, 2.0]]}");
+    let text = file("text.json", values("\"a\"").as_bytes());
+    let nan = file("nan.json", values("NaN").as_bytes());
+    let inf = file("inf.json", values("1e999").as_bytes());
+    let huge = file("huge.json", values("1e30").as_bytes());
+    let cases: Vec<(Vec<&str>, &str)> = vec![
+        (vec!["run", &empty, "--input", &net_in], "the file is empty"),
+        (vec!["run", &truncated, "--input", &net_in], "not an ONNX model"),
+        (vec!["run", &random, "--input", &net_in], "not an ONNX model"),
+        (vec!["run", &net, "--input", &short], "2 values, but its shape [1, 3, 32, 32] holds 3072"),
+        (vec!["run", &net, "--input", &text], "neither a number nor a boolean"),
+        (vec!["run", &net, "--input", &nan], "not valid JSON"),
+        (vec!["run", &net, "--input", &inf], "not valid JSON"),
+        (vec!["run", &net, "--input", &huge], "input `input`: value 1000000000000000000000000000000 does not fit 60 bits"),
+        (vec!["run", &net], "run needs --input"),
+        (vec!["run", &net, "--input", &net_in, "--frac-bits", "40"], "must be between 1 and 24"),
+        (vec!["run", &net, "--input", &net_in, "--param-bits", "x"], "is not a number"),
+    ];
+    for (args, want) in cases {
+        let (code, out, err) = sigil(&args);
+        assert_eq!(code, 2, "{args:?}: {err}");
+        assert!(out.is_empty(), "{args:?}: {out}");
+        // Progress lines may come first; the error is one line, the last.
+        let last = err.trim().lines().last().unwrap_or_default();
+        assert_eq!(err.lines().filter(|l| l.starts_with("error: ")).count(), 1, "{args:?}: {err}");
+        assert!(last.starts_with("error: ") && last.contains(want), "{args:?}: {err}");
+    }
+    std::fs::remove_dir_all(&tmp).ok();
+}
