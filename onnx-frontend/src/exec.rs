@@ -82,6 +82,8 @@ pub(crate) struct Ctx<'a> {
     pub(crate) f: u32,
     /// The model's initializers as stored (floats before quantization).
     pub(crate) inits: &'a BTreeMap<String, Tensor>,
+    /// The values that are booleans ([`crate::lower::bool_values`]).
+    pub(crate) bools: &'a std::collections::HashSet<String>,
 }
 
 impl Ctx<'_> {
@@ -533,6 +535,11 @@ fn run_node<'a>(ctx: &Ctx<'_>, n: &Node, get: &Get<'a>) -> Result<QTensor, OnnxE
             let a = get(0)?;
             Ok(QTensor { dims: a.dims.clone(), data: a.data.iter().map(|&v| v.max(0)).collect(), frac_bits: a.frac_bits })
         }
+        "Add" | "Mul" if n.inputs.len() == 2 && ctx.bools.contains(&n.inputs[0]) && ctx.bools.contains(&n.inputs[1]) => {
+            // bool + bool is a logical or and bool * bool a logical and, as in PyTorch, which
+            // exports them although ONNX's type rules forbid them.
+            ops::logic(ctx, n, get(0)?, get(1)?, if n.op_type == "Add" { "Or" } else { "And" })
+        }
         "Add" | "Sub" | "Mul" => {
             let (a, b) = (get(0)?, get(1)?);
             let dims = broadcast(&a.dims, &b.dims).ok_or_else(|| ctx.err(n, format!("shapes {:?} and {:?} do not broadcast", a.dims, b.dims)))?;
@@ -763,7 +770,7 @@ fn run_node<'a>(ctx: &Ctx<'_>, n: &Node, get: &Get<'a>) -> Result<QTensor, OnnxE
             Ok(QTensor { dims: a.dims.clone(), data: a.data.iter().map(|&v| i64::from(v == 0)).collect(), frac_bits: 0 })
         }
         "Equal" | "Greater" | "GreaterOrEqual" | "Less" | "LessOrEqual" => ops::compare(ctx, n, get(0)?, get(1)?),
-        "And" | "Or" | "Xor" => ops::logic(ctx, n, get(0)?, get(1)?),
+        "And" | "Or" | "Xor" => ops::logic(ctx, n, get(0)?, get(1)?, &n.op_type),
         "Where" => ops::where_op(ctx, n, get),
         "Clip" => ops::clip(ctx, n, get),
         "ReduceSum" | "ReduceMean" | "ReduceMax" | "ReduceMin" => ops::reduce(ctx, n, get),

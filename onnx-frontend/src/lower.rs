@@ -81,6 +81,8 @@ pub struct Plan {
     pub ranges: BTreeMap<String, ValueRange>,
     /// Scale of each weight tensor with its own scale.
     pub weight_scales: BTreeMap<String, u32>,
+    /// The values that are booleans.
+    pub bools: HashSet<String>,
     /// BatchNormalization nodes folded into a Conv or Gemm.
     pub folded_batchnorms: usize,
     /// Nodes folded into constants.
@@ -141,6 +143,32 @@ pub fn lower(model: &Model, calibration: &[Vec<InputTensor>], opts: &LowerOption
     Err(last.unwrap_or_else(|| OnnxError::BadInput { path: path.into(), reason: "no precision fits".into() }))
 }
 
+/// The values of `model` that are booleans: boolean inputs and initializers, comparisons and
+/// logic, casts to bool, boolean constants, and what data movement and selection make of them.
+pub fn bool_values(model: &Model) -> HashSet<String> {
+    use crate::model::ElemType;
+    let mut b: HashSet<String> = model.graph.inputs.iter().filter(|i| i.elem_type == ElemType::Bool).map(|i| i.name.clone()).collect();
+    b.extend(model.graph.initializers.iter().filter(|(_, t)| t.elem_type == ElemType::Bool).map(|(k, _)| k.clone()));
+    for n in &model.graph.nodes {
+        let is = |k: usize| n.inputs.get(k).is_some_and(|i| b.contains(i));
+        let all = n.inputs.iter().filter(|i| !i.is_empty()).all(|i| b.contains(i)) && !n.inputs.is_empty();
+        let tensor_attr_bool = |k: &str| matches!(n.attributes.get(k), Some(Attribute::Tensor(t)) if t.elem_type == ElemType::Bool);
+        let out = match n.op_type.as_str() {
+            "Equal" | "Greater" | "GreaterOrEqual" | "Less" | "LessOrEqual" | "And" | "Or" | "Xor" | "Not" => true,
+            "Cast" => matches!(n.attributes.get("to"), Some(Attribute::Int(9))),
+            "Constant" | "ConstantOfShape" => tensor_attr_bool("value"),
+            "Identity" | "Dropout" | "Reshape" | "Expand" | "Squeeze" | "Unsqueeze" | "Flatten" | "Transpose" | "Slice" | "Gather" | "ScatterND" | "Pad" => is(0),
+            "Where" => is(1) && is(2),
+            "Concat" | "Max" | "Min" | "Add" | "Mul" => all,
+            _ => false,
+        };
+        if out && let Some(o) = n.outputs.first() {
+            b.insert(o.clone());
+        }
+    }
+    b
+}
+
 /// Initializers used only as weights of a product (Conv kernel, MatMul/Gemm operand, LSTM W/R).
 fn weight_names(model: &Model) -> HashSet<String> {
     let mut weight = HashSet::new();
@@ -159,7 +187,8 @@ fn weight_names(model: &Model) -> HashSet<String> {
 }
 
 fn lower_at(model: &Model, calibration: &[Vec<InputTensor>], opts: &LowerOptions, f: u32, path: &str) -> Result<Plan, OnnxError> {
-    let ctx = Ctx { path, opset: model.opset().unwrap_or(0), f, inits: &model.graph.initializers };
+    let bools = bool_values(model);
+    let ctx = Ctx { path, opset: model.opset().unwrap_or(0), f, inits: &model.graph.initializers, bools: &bools };
     let weights = weight_names(model);
     let mut consts: HashMap<String, QTensor> = HashMap::new();
     let mut weight_scales = BTreeMap::new();
@@ -224,6 +253,7 @@ fn lower_at(model: &Model, calibration: &[Vec<InputTensor>], opts: &LowerOptions
         aliases,
         ranges: BTreeMap::new(),
         weight_scales,
+        bools,
         folded_batchnorms: 0,
         folded_nodes,
         path: path.into(),
@@ -252,7 +282,7 @@ impl Plan {
 
     /// Runs the plan's nodes on `inputs`; with `check`, every value against its range.
     fn run(&self, inputs: &[InputTensor], check: bool) -> Result<HashMap<String, QTensor>, OnnxError> {
-        let ctx = Ctx { path: &self.path, opset: self.model.opset().unwrap_or(0), f: self.frac_bits, inits: &self.model.graph.initializers };
+        let ctx = Ctx { path: &self.path, opset: self.model.opset().unwrap_or(0), f: self.frac_bits, inits: &self.model.graph.initializers, bools: &self.bools };
         let mut values = self.consts.clone();
         for want in &self.model.graph.inputs {
             let i = inputs.iter().find(|i| i.name == want.name).ok_or_else(|| OnnxError::BadInput { path: self.path.clone(), reason: format!("input `{}` is missing", want.name) })?;

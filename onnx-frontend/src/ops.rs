@@ -117,14 +117,14 @@ pub(crate) fn compare(ctx: &Ctx<'_>, n: &Node, a: &QTensor, b: &QTensor) -> R<QT
     Ok(QTensor { dims, data, frac_bits: 0 })
 }
 
-/// And, Or, Xor on booleans (any non-zero is true).
-pub(crate) fn logic(ctx: &Ctx<'_>, n: &Node, a: &QTensor, b: &QTensor) -> R<QTensor> {
+/// And, Or, Xor (`op`) on booleans (any non-zero is true).
+pub(crate) fn logic(ctx: &Ctx<'_>, n: &Node, a: &QTensor, b: &QTensor, op: &str) -> R<QTensor> {
     let (dims, pairs) = zip2(ctx, n, a, b)?;
     let data = pairs
         .into_iter()
         .map(|(x, y)| {
             let (x, y) = (x != 0, y != 0);
-            i64::from(match n.op_type.as_str() {
+            i64::from(match op {
                 "And" => x && y,
                 "Or" => x || y,
                 _ => x != y,

@@ -124,3 +124,13 @@ fn values_past_the_field_range_are_a_lowering_error_or_a_lower_precision() {
         other => panic!("{:?}", other.map(|p| p.frac_bits)),
     }
 }
+
+#[test]
+fn sn27_boolean_adds_are_found() {
+    let model = load_model(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/models/sn27-pow-reward/model.onnx")).unwrap();
+    let bools = sigil_onnx::lower::bool_values(&model);
+    let adds: Vec<&str> = model.graph.nodes.iter().filter(|n| n.op_type == "Add" && n.inputs.iter().all(|i| bools.contains(i))).map(|n| n.name.as_str()).collect();
+    assert_eq!(adds, ["/Add", "/Add_1"]);
+    // Comparisons and casts to bool are booleans; a float Cast of one is not.
+    assert!(bools.contains("/Equal_output_0") && bools.contains("/Cast_14_output_0") && !bools.contains("/Cast_13_output_0"));
+}

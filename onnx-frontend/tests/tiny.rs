@@ -1,0 +1,74 @@
+//! Small models built here with the generated protobuf types, for semantics the corpus and
+//! ONNX's cases do not reach.
+
+use prost::Message;
+use sigil_onnx::proto::{
+    AttributeProto, GraphProto, ModelProto, NodeProto, OperatorSetIdProto, TensorShapeProto, TypeProto, ValueInfoProto,
+    tensor_shape_proto::{Dimension, dimension},
+    type_proto,
+};
+use sigil_onnx::{ElemType, InputTensor, execute, parse_model};
+
+const FLOAT: i32 = 1;
+const BOOL: i32 = 9;
+
+fn value(name: &str, elem: i32, dims: &[i64]) -> ValueInfoProto {
+    let dim = dims.iter().map(|&d| Dimension { value: Some(dimension::Value::DimValue(d)), ..Default::default() }).collect();
+    ValueInfoProto {
+        name: Some(name.into()),
+        r#type: Some(TypeProto {
+            value: Some(type_proto::Value::TensorType(type_proto::Tensor { elem_type: Some(elem), shape: Some(TensorShapeProto { dim }) })),
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}
+
+fn node(op: &str, inputs: &[&str], output: &str, attribute: Vec<AttributeProto>) -> NodeProto {
+    NodeProto {
+        op_type: Some(op.into()),
+        name: Some(format!("{op}_{output}")),
+        input: inputs.iter().map(|s| s.to_string()).collect(),
+        output: vec![output.into()],
+        attribute,
+        ..Default::default()
+    }
+}
+
+fn model(nodes: Vec<NodeProto>, inputs: Vec<ValueInfoProto>, outputs: Vec<ValueInfoProto>) -> sigil_onnx::Model {
+    let m = ModelProto {
+        ir_version: Some(8),
+        opset_import: vec![OperatorSetIdProto { domain: Some(String::new()), version: Some(17) }],
+        graph: Some(GraphProto { name: Some("tiny".into()), node: nodes, input: inputs, output: outputs, ..Default::default() }),
+        ..Default::default()
+    };
+    parse_model(&m.encode_to_vec(), "tiny.onnx").unwrap()
+}
+
+fn input(name: &str, elem_type: ElemType, values: &[f64]) -> InputTensor {
+    InputTensor { name: name.into(), elem_type, dims: vec![values.len()], values: values.to_vec() }
+}
+
+#[test]
+fn boolean_add_and_mul_are_or_and_and() {
+    let cast = |from: &str, to: &str| {
+        node("Cast", &[from], to, vec![AttributeProto { name: Some("to".into()), r#type: Some(2), i: Some(i64::from(FLOAT)), ..Default::default() }])
+    };
+    let m = model(
+        vec![node("Add", &["a", "b"], "s", vec![]), node("Mul", &["a", "b"], "p", vec![]), cast("s", "sf"), cast("p", "pf")],
+        vec![value("a", BOOL, &[4]), value("b", BOOL, &[4])],
+        vec![value("sf", FLOAT, &[4]), value("pf", FLOAT, &[4])],
+    );
+    let run = execute(&m, &[input("a", ElemType::Bool, &[1.0, 1.0, 0.0, 0.0]), input("b", ElemType::Bool, &[1.0, 0.0, 1.0, 0.0])], 16, "tiny").unwrap();
+    assert_eq!(run.outputs[0].2, vec![1.0, 1.0, 1.0, 0.0], "true + true is true");
+    assert_eq!(run.outputs[1].2, vec![1.0, 0.0, 0.0, 0.0]);
+}
+
+#[test]
+fn float_add_of_boolean_casts_counts() {
+    // Booleans cast to float add as numbers.
+    let cast = node("Cast", &["a"], "af", vec![AttributeProto { name: Some("to".into()), r#type: Some(2), i: Some(i64::from(FLOAT)), ..Default::default() }]);
+    let m = model(vec![cast, node("Add", &["af", "af"], "y", vec![])], vec![value("a", BOOL, &[2])], vec![value("y", FLOAT, &[2])]);
+    let run = execute(&m, &[input("a", ElemType::Bool, &[1.0, 0.0])], 16, "tiny").unwrap();
+    assert_eq!(run.outputs[0].2, vec![2.0, 0.0]);
+}
