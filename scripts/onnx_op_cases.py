@@ -20,15 +20,17 @@ import numpy as np
 warnings.simplefilter("ignore")
 from onnx.backend.test.case.node import collect_testcases  # noqa: E402
 
+# sigil_onnx::SUPPORTED_OPS (onnx-frontend/src/exec.rs); the op_cases test checks that every
+# one of them has a passing case here.
 SUPPORTED = {
     "Abs", "Add", "And", "AveragePool", "BatchNormalization", "Cast", "Clip", "Concat", "Constant",
     "ConstantOfShape", "Conv", "Div", "Dropout", "Equal", "Erf", "Exp", "Expand", "Flatten",
     "Gather", "Gelu", "Gemm", "GlobalAveragePool", "GlobalMaxPool", "Greater", "GreaterOrEqual",
-    "Identity", "LayerNormalization", "LeakyRelu", "Less", "LessOrEqual", "LSTM", "MatMul", "Max",
-    "MaxPool", "Min", "Mul", "Neg", "Not", "Or", "Pad", "Pow", "Reciprocal", "ReduceMax",
-    "ReduceMean", "ReduceMin", "ReduceSum", "Relu", "Reshape", "ScatterND", "Shape", "Sigmoid",
-    "Slice", "Softmax", "Sqrt", "Squeeze", "Sub", "Tan", "Tanh", "Transpose", "Unsqueeze", "Where",
-    "Xor",
+    "Identity", "LSTM", "LayerNormalization", "LeakyRelu", "Less", "LessOrEqual", "Log",
+    "LogSoftmax", "MatMul", "Max", "MaxPool", "Min", "Mul", "Neg", "Not", "Or", "Pad", "Pow",
+    "Reciprocal", "ReduceMax", "ReduceMean", "ReduceMin", "ReduceSum", "Relu", "Reshape",
+    "ScatterND", "Shape", "Sigmoid", "Slice", "Softmax", "Softplus", "Sqrt", "Squeeze", "Sub", "Tan",
+    "Tanh", "Transpose", "Unsqueeze", "Where", "Xor",
 }
 KINDS = (np.float32, np.float64, np.int64, np.int32, np.bool_)
 

@@ -37,9 +37,10 @@ USAGE:
         Times go to stderr. Operators: Abs Add And AveragePool BatchNormalization Cast Clip
         Concat Constant ConstantOfShape Conv Div Dropout Equal Erf Exp Expand Flatten Gather
         Gelu Gemm GlobalAveragePool GlobalMaxPool Greater GreaterOrEqual Identity LSTM
-        LayerNormalization LeakyRelu Less LessOrEqual MatMul Max MaxPool Min Mul Neg Not Or
-        Pad Pow Reciprocal ReduceMax ReduceMean ReduceMin ReduceSum Relu Reshape ScatterND
-        Shape Sigmoid Slice Softmax Sqrt Squeeze Sub Tan Tanh Transpose Unsqueeze Where Xor;
+        LayerNormalization LeakyRelu Less LessOrEqual Log LogSoftmax MatMul Max MaxPool Min
+        Mul Neg Not Or Pad Pow Reciprocal ReduceMax ReduceMean ReduceMin ReduceSum Relu
+        Reshape ScatterND Shape Sigmoid Slice Softmax Softplus Sqrt Squeeze Sub Tan Tanh
+        Transpose Unsqueeze Where Xor;
         any other is reported with its node and opset.
     sigil verify-demo --example E --log-rows N PROOF
         Verify a proof written by `sigil demo` with the same example and size.

@@ -27,11 +27,11 @@ pub const SUPPORTED_OPS: &[&str] = &[
     "Abs", "Add", "And", "AveragePool", "BatchNormalization", "Cast", "Clip", "Concat", "Constant",
     "ConstantOfShape", "Conv", "Div", "Dropout", "Equal", "Erf", "Exp", "Expand", "Flatten",
     "Gather", "Gelu", "Gemm", "GlobalAveragePool", "GlobalMaxPool", "Greater", "GreaterOrEqual",
-    "Identity", "LSTM", "LayerNormalization", "LeakyRelu", "Less", "LessOrEqual", "MatMul", "Max",
-    "MaxPool", "Min", "Mul", "Neg", "Not", "Or", "Pad", "Pow", "Reciprocal", "ReduceMax",
-    "ReduceMean", "ReduceMin", "ReduceSum", "Relu", "Reshape", "ScatterND", "Shape", "Sigmoid",
-    "Slice", "Softmax", "Sqrt", "Squeeze", "Sub", "Tan", "Tanh", "Transpose", "Unsqueeze", "Where",
-    "Xor",
+    "Identity", "LSTM", "LayerNormalization", "LeakyRelu", "Less", "LessOrEqual", "Log",
+    "LogSoftmax", "MatMul", "Max", "MaxPool", "Min", "Mul", "Neg", "Not", "Or", "Pad", "Pow",
+    "Reciprocal", "ReduceMax", "ReduceMean", "ReduceMin", "ReduceSum", "Relu", "Reshape",
+    "ScatterND", "Shape", "Sigmoid", "Slice", "Softmax", "Softplus", "Sqrt", "Squeeze", "Sub", "Tan",
+    "Tanh", "Transpose", "Unsqueeze", "Where", "Xor",
 ];
 
 /// Magnitude bound of every value, well inside the Goldilocks field (64 bits).
@@ -253,8 +253,14 @@ pub(crate) fn run_one(ctx: &Ctx<'_>, n: &Node, values: &HashMap<String, QTensor>
         values.get(name).ok_or_else(|| ctx.err(n, format!("input `{name}` is not computed before this node")))
     };
     let mut out = Vec::with_capacity(n.outputs.len());
-    if n.op_type == "LSTM" || n.op_type == "LayerNormalization" {
-        let ts = if n.op_type == "LSTM" { ops::lstm(ctx, n, &get)? } else { ops::layer_norm(ctx, n, &get)? };
+    let multi = n.outputs.iter().skip(1).any(|o| !o.is_empty());
+    if n.op_type == "LSTM" || n.op_type == "LayerNormalization" || (matches!(n.op_type.as_str(), "MaxPool" | "BatchNormalization") && multi) {
+        let ts = match n.op_type.as_str() {
+            "LSTM" => ops::lstm(ctx, n, &get)?,
+            "LayerNormalization" => ops::layer_norm(ctx, n, &get)?,
+            "BatchNormalization" => ops::batch_norm(ctx, n, &get)?,
+            _ => ops::pool(ctx, n, get(0)?)?,
+        };
         for (name, t) in n.outputs.iter().zip(ts) {
             if !name.is_empty() {
                 out.push((name.clone(), ctx.check(n, t)?));
@@ -285,9 +291,12 @@ fn run_node<'a>(ctx: &Ctx<'_>, n: &Node, get: &Get<'a>) -> Result<QTensor, OnnxE
         },
         "Identity" => Ok(get(0)?.clone()),
         "Dropout" => {
-            // Inference: the identity. Training mode (a random mask) cannot be proven.
-            if n.inputs.len() > 2 && !n.inputs[2].is_empty() && get(2)?.data.iter().any(|&v| v != 0) {
-                return Err(ctx.err(n, "training-mode Dropout is not supported"));
+            // Inference, or training with ratio 0: the identity. Training mode with a ratio (a
+            // random mask) cannot be proven.
+            let training = n.inputs.len() > 2 && !n.inputs[2].is_empty() && get(2)?.data.iter().any(|&v| v != 0);
+            let ratio_zero = n.inputs.len() > 1 && !n.inputs[1].is_empty() && get(1)?.data.iter().all(|&v| v == 0);
+            if training && !ratio_zero {
+                return Err(ctx.err(n, "training-mode Dropout with a non-zero ratio is not supported"));
             }
             Ok(get(0)?.clone())
         }
@@ -749,13 +758,15 @@ fn run_node<'a>(ctx: &Ctx<'_>, n: &Node, get: &Get<'a>) -> Result<QTensor, OnnxE
             }
             Ok(QTensor { dims: vec![bn, oc, oh, ow], data, frac_bits: f.min(frac) })
         }
-        "MaxPool" | "AveragePool" | "GlobalAveragePool" | "GlobalMaxPool" => ops::pool(ctx, n, get(0)?),
+        "MaxPool" | "AveragePool" | "GlobalAveragePool" | "GlobalMaxPool" => Ok(ops::pool(ctx, n, get(0)?)?.swap_remove(0)),
         "Sigmoid" => ops::unary_lut(ctx, n, get(0)?, Func::Sigmoid),
         "Tanh" => ops::unary_lut(ctx, n, get(0)?, Func::Tanh),
         "Exp" => ops::unary_lut(ctx, n, get(0)?, Func::Exp),
         "Erf" => ops::unary_lut(ctx, n, get(0)?, Func::Erf),
         "Tan" => ops::unary_lut(ctx, n, get(0)?, Func::Tan),
-        "Softmax" => ops::softmax(ctx, n, get(0)?),
+        "Softmax" | "LogSoftmax" => ops::softmax(ctx, n, get(0)?),
+        "Log" => ops::log(ctx, n, get(0)?),
+        "Softplus" => ops::softplus(ctx, n, get(0)?),
         "Sqrt" => ops::sqrt(ctx, n, get(0)?),
         "Pow" => ops::pow(ctx, n, get),
         "Reciprocal" => ops::reciprocal(ctx, n, get(0)?),
@@ -775,7 +786,7 @@ fn run_node<'a>(ctx: &Ctx<'_>, n: &Node, get: &Get<'a>) -> Result<QTensor, OnnxE
         "Clip" => ops::clip(ctx, n, get),
         "ReduceSum" | "ReduceMean" | "ReduceMax" | "ReduceMin" => ops::reduce(ctx, n, get),
         "ScatterND" => ops::scatter_nd(ctx, n, get),
-        "BatchNormalization" => ops::batch_norm(ctx, n, get),
+        "BatchNormalization" => Ok(ops::batch_norm(ctx, n, get)?.swap_remove(0)),
         "Pad" => ops::pad(ctx, n, get),
         op => Err(OnnxError::UnsupportedOp { path: ctx.path.into(), node: n.name.clone(), op: op.into(), opset: ctx.opset }),
     }

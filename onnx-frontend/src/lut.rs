@@ -18,6 +18,8 @@ pub enum Func {
     Exp,
     Erf,
     Tan,
+    /// Natural logarithm on [1, 2]; other inputs are first written `m 2^e` ([`crate::ops`]).
+    Log,
 }
 
 /// The domain of a function's table.
@@ -43,6 +45,7 @@ impl Func {
             Func::Exp => "Exp",
             Func::Erf => "Erf",
             Func::Tan => "Tan",
+            Func::Log => "Log",
         }
     }
 
@@ -58,6 +61,8 @@ impl Func {
             Func::Exp => LutSpec { in_frac: 10, lo: -24 << 10, hi: 24 << 10, clamp_low: true, clamp_high: false },
             // |x| <= 1.5625 (tan = ±47.2); past that the function nears its poles at ±pi/2.
             Func::Tan => LutSpec { in_frac: 12, lo: -6400, hi: 6400, clamp_low: false, clamp_high: false },
+            // ln on its reduced domain [1, 2].
+            Func::Log => LutSpec { in_frac: 10, lo: 1 << 10, hi: 2 << 10, clamp_low: false, clamp_high: false },
         }
     }
 
@@ -69,6 +74,7 @@ impl Func {
             Func::Exp => libm::exp(x),
             Func::Erf => libm::erf(x),
             Func::Tan => libm::tan(x),
+            Func::Log => libm::log(x),
         }
     }
 

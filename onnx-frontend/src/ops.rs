@@ -97,6 +97,41 @@ pub(crate) fn unary_lut(ctx: &Ctx<'_>, n: &Node, a: &QTensor, func: Func) -> R<Q
     Ok(QTensor { dims: a.dims.clone(), data, frac_bits: ctx.f })
 }
 
+/// `ln(x)` for `x > 0` with `k` fractional bits, as `f`-bit fixed point: `x = m 2^e` with `m` in
+/// [1, 2) (`e` from the position of the top bit), `ln x = ln m + (e - k) ln 2`, `ln m` through
+/// the table, `ln 2` with `f + 16` fractional bits.
+pub(crate) fn ln_q(x: i64, k: u32, f: u32) -> Result<i64, String> {
+    if x <= 0 {
+        return Err(format!("Log of the non-positive value {}", x as f64 / (1u64 << k) as f64));
+    }
+    let e = 63 - x.leading_zeros();
+    let ln_m = Func::Log.apply(x, e, f)?;
+    let ln2 = i128::from(quantize(std::f64::consts::LN_2, f + 16));
+    Ok(ln_m + rescale((i128::from(e) - i128::from(k)) * ln2, 16) as i64)
+}
+
+/// Log elementwise.
+pub(crate) fn log(ctx: &Ctx<'_>, n: &Node, a: &QTensor) -> R<QTensor> {
+    let data = a.data.iter().map(|&x| ln_q(x, a.frac_bits, ctx.f)).collect::<Result<Vec<_>, _>>().map_err(|e| ctx.err(n, e))?;
+    Ok(QTensor { dims: a.dims.clone(), data, frac_bits: ctx.f })
+}
+
+/// Softplus: `ln(1 + exp(x))`; for x above 24 (where exp leaves its table) it is x.
+pub(crate) fn softplus(ctx: &Ctx<'_>, n: &Node, a: &QTensor) -> R<QTensor> {
+    let f = ctx.f;
+    let mut data = Vec::with_capacity(a.data.len());
+    for &x in &a.data {
+        let xf = align(i128::from(x), a.frac_bits, f) as i64;
+        data.push(if xf >= 24 << f {
+            xf
+        } else {
+            let e = Func::Exp.apply(xf, f, f).map_err(|err| ctx.err(n, err))?;
+            ln_q(e + (1 << f), f, f).map_err(|err| ctx.err(n, err))?
+        });
+    }
+    Ok(QTensor { dims: a.dims.clone(), data, frac_bits: f })
+}
+
 /// Equal, Greater, GreaterOrEqual, Less, LessOrEqual: exact 0/1 outputs.
 pub(crate) fn compare(ctx: &Ctx<'_>, n: &Node, a: &QTensor, b: &QTensor) -> R<QTensor> {
     let (dims, pairs) = zip2(ctx, n, a, b)?;
@@ -187,13 +222,13 @@ pub(crate) fn leaky_relu(ctx: &Ctx<'_>, n: &Node, a: &QTensor) -> R<QTensor> {
 /// BatchNormalization (inference): `y = x * a_c + b_c` with `a_c = scale / sqrt(var + eps)` and
 /// `b_c = B - mean * a_c` per channel, computed from the float parameters and quantized once
 /// (`a_c` with 24 significant bits, `b_c` at the output precision).
-pub(crate) fn batch_norm(ctx: &Ctx<'_>, n: &Node, get: &Get<'_>) -> R<QTensor> {
+pub(crate) fn batch_norm(ctx: &Ctx<'_>, n: &Node, get: &Get<'_>) -> R<Vec<QTensor>> {
     let x = get(0)?;
-    if attr_i(n, "training_mode", 0) != 0 {
-        return Err(ctx.err(n, "training-mode BatchNormalization is not supported"));
-    }
     if x.dims.len() < 2 {
         return Err(ctx.err(n, format!("input of shape {:?} has no channel axis", x.dims)));
+    }
+    if attr_i(n, "training_mode", 0) != 0 {
+        return batch_norm_training(ctx, n, get);
     }
     let c = x.dims[1];
     let eps = f64::from(attr_f(n, "epsilon", 1e-5));
@@ -226,7 +261,49 @@ pub(crate) fn batch_norm(ctx: &Ctx<'_>, n: &Node, get: &Get<'_>) -> R<QTensor> {
             (rescale(i128::from(v) * i128::from(aq[ch]), x.frac_bits + fa - fo) + i128::from(bq[ch])) as i64
         })
         .collect();
-    Ok(QTensor { dims: x.dims.clone(), data, frac_bits: fo })
+    Ok(vec![QTensor { dims: x.dims.clone(), data, frac_bits: fo }])
+}
+
+/// BatchNormalization in training mode: normalizes with the batch's own per-channel mean and
+/// (population) variance, rounded as LayerNormalization does, and returns Y and the updated
+/// running mean and variance (`running * momentum + batch * (1 - momentum)`).
+fn batch_norm_training(ctx: &Ctx<'_>, n: &Node, get: &Get<'_>) -> R<Vec<QTensor>> {
+    let (x, scale, bias, mean_in, var_in) = (get(0)?, get(1)?, get(2)?, get(3)?, get(4)?);
+    let (f, fx) = (ctx.f, x.frac_bits);
+    let c = x.dims[1];
+    if [scale, bias, mean_in, var_in].iter().any(|t| t.data.len() != c) {
+        return Err(ctx.err(n, format!("parameters do not have {c} values")));
+    }
+    let inner: usize = x.dims[2..].iter().product();
+    let batch = x.dims[0];
+    let count = (batch * inner) as i128;
+    if count == 0 {
+        return Err(ctx.err(n, "an empty batch"));
+    }
+    let eps = quantize(f64::from(attr_f(n, "epsilon", 1e-5)), 2 * fx);
+    let mom = i128::from(quantize(f64::from(attr_f(n, "momentum", 0.9)), f));
+    let at = |b: usize, ch: usize, i: usize| x.data[(b * c + ch) * inner + i];
+    let mut y = vec![0i64; x.data.len()];
+    let (mut run_mean, mut run_var) = (Vec::with_capacity(c), Vec::with_capacity(c));
+    for ch in 0..c {
+        let vals = (0..batch).flat_map(|b| (0..inner).map(move |i| (b, i)));
+        let mean = div_round(vals.clone().map(|(b, i)| i128::from(at(b, ch, i))).sum(), count);
+        let var = div_round(vals.clone().map(|(b, i)| (i128::from(at(b, ch, i)) - mean).pow(2)).sum(), count);
+        let std = isqrt_round(var + i128::from(eps)).max(1);
+        for (b, i) in vals {
+            let z = div_round((i128::from(at(b, ch, i)) - mean) << f, std);
+            let z = rescale(z * i128::from(scale.data[ch]), scale.frac_bits) + align(i128::from(bias.data[ch]), bias.frac_bits, f);
+            y[(b * c + ch) * inner + i] = z as i64;
+        }
+        let blend = |old: i128, new: i128| rescale(old * mom + new * ((1i128 << f) - mom), f) as i64;
+        run_mean.push(blend(align(i128::from(mean_in.data[ch]), mean_in.frac_bits, f), align(mean, fx, f)));
+        run_var.push(blend(align(i128::from(var_in.data[ch]), var_in.frac_bits, f), align(var, 2 * fx, f)));
+    }
+    Ok(vec![
+        QTensor { dims: x.dims.clone(), data: y, frac_bits: f },
+        QTensor { dims: vec![c], data: run_mean, frac_bits: f },
+        QTensor { dims: vec![c], data: run_var, frac_bits: f },
+    ])
 }
 
 /// Pad: constant, reflect, edge or wrap, with pads (and axes) from inputs (opset 11+) or the
@@ -336,8 +413,10 @@ pub(crate) fn window_pads_nd(n: &Node, input: &[usize], kernel: &[usize], stride
 }
 
 /// MaxPool and AveragePool over any number of spatial axes (NC...), with strides, pads,
-/// auto_pad, dilations, ceil_mode and count_include_pad; Global{Average,Max}Pool.
-pub(crate) fn pool(ctx: &Ctx<'_>, n: &Node, x: &QTensor) -> R<QTensor> {
+/// auto_pad, dilations, ceil_mode and count_include_pad; Global{Average,Max}Pool. Returns the
+/// output and, for MaxPool, its Indices (the flat row-major index into the input of each
+/// maximum, the first one on ties).
+pub(crate) fn pool(ctx: &Ctx<'_>, n: &Node, x: &QTensor) -> R<Vec<QTensor>> {
     let op = n.op_type.as_str();
     let global = op.starts_with("Global");
     let max = op.ends_with("MaxPool");
@@ -358,9 +437,8 @@ pub(crate) fn pool(ctx: &Ctx<'_>, n: &Node, x: &QTensor) -> R<QTensor> {
         let u = |v: Vec<i64>| v.into_iter().map(|x| x as usize).collect::<Vec<_>>();
         (u(k), u(s), u(dil))
     };
-    if n.outputs.len() > 1 && !n.outputs[1].is_empty() {
-        return Err(ctx.err(n, "the Indices output is not supported"));
-    }
+    // Indices count spatial positions row-major (storage_order 0) or column-major (1).
+    let column_major = attr_i(n, "storage_order", 0) != 0;
     let ek: Vec<usize> = (0..d).map(|a| dil[a] * (k[a] - 1) + 1).collect();
     let (pb, pe) = if global { (vec![0; d], vec![0; d]) } else { window_pads_nd(n, sp, &ek, &s).map_err(|e| ctx.err(n, e))? };
     let ceil = !global && attr_i(n, "ceil_mode", 0) != 0;
@@ -387,6 +465,7 @@ pub(crate) fn pool(ctx: &Ctx<'_>, n: &Node, x: &QTensor) -> R<QTensor> {
     let per: usize = out.iter().product();
     let src = strides(sp);
     let mut data = Vec::with_capacity(numel);
+    let mut indices = Vec::with_capacity(if max { numel } else { 0 });
     for bc in 0..x.dims[0] * x.dims[1] {
         let base = bc * inner;
         for o in 0..per {
@@ -396,7 +475,7 @@ pub(crate) fn pool(ctx: &Ctx<'_>, n: &Node, x: &QTensor) -> R<QTensor> {
                 oc[a] = rem % out[a];
                 rem /= out[a];
             }
-            let (mut best, mut sum, mut count) = (i64::MIN, 0i128, 0i128);
+            let (mut best, mut best_at, mut sum, mut count) = (i64::MIN, 0usize, 0i128, 0i128);
             for kk in 0..kn {
                 let mut rem = kk;
                 let mut off = 0usize;
@@ -416,7 +495,10 @@ pub(crate) fn pool(ctx: &Ctx<'_>, n: &Node, x: &QTensor) -> R<QTensor> {
                 }
                 if valid {
                     let v = x.data[base + off];
-                    best = best.max(v);
+                    if v > best {
+                        best = v;
+                        best_at = base + if column_major { column_offset(off, sp) } else { off };
+                    }
                     sum += i128::from(v);
                     count += 1;
                 } else if include_pad && in_pad {
@@ -427,9 +509,31 @@ pub(crate) fn pool(ctx: &Ctx<'_>, n: &Node, x: &QTensor) -> R<QTensor> {
                 return Err(ctx.err(n, "a window covers only padding"));
             }
             data.push(if max { best } else { div_round(sum, count) as i64 });
+            if max {
+                indices.push(best_at as i64);
+            }
         }
     }
-    Ok(QTensor { dims, data, frac_bits: x.frac_bits })
+    let mut out = vec![QTensor { dims: dims.clone(), data, frac_bits: x.frac_bits }];
+    if max {
+        out.push(QTensor { dims, data: indices, frac_bits: 0 });
+    }
+    Ok(out)
+}
+
+/// The column-major offset of the element at row-major offset `off` in a tensor of shape `dims`.
+fn column_offset(mut off: usize, dims: &[usize]) -> usize {
+    let mut coords = vec![0; dims.len()];
+    for a in (0..dims.len()).rev() {
+        coords[a] = off % dims[a];
+        off /= dims[a];
+    }
+    let (mut out, mut stride) = (0, 1);
+    for a in 0..dims.len() {
+        out += coords[a] * stride;
+        stride *= dims[a];
+    }
+    out
 }
 
 /// The axes of a reduction (attribute before `axes_input_opset`, input 1 from it on).
@@ -539,8 +643,10 @@ pub(crate) fn scatter_nd(ctx: &Ctx<'_>, n: &Node, get: &Get<'_>) -> R<QTensor> {
 }
 
 /// Softmax along an axis (opset 13+) or over the flattened trailing axes (before): subtract the
-/// maximum (exact), exp through its table, divide by the sum (rounded).
+/// maximum (exact), exp through its table, divide by the sum (rounded). LogSoftmax: the
+/// shifted input minus the log of that sum.
 pub(crate) fn softmax(ctx: &Ctx<'_>, n: &Node, a: &QTensor) -> R<QTensor> {
+    let log = n.op_type == "LogSoftmax";
     let r = a.dims.len();
     let default_axis = if ctx.opset >= 13 { -1 } else { 1 };
     let axis = axis_of(attr_i(n, "axis", default_axis), r.max(1)).ok_or_else(|| ctx.err(n, "axis out of range"))?;
@@ -561,8 +667,16 @@ pub(crate) fn softmax(ctx: &Ctx<'_>, n: &Node, a: &QTensor) -> R<QTensor> {
                 e.push(Func::Exp.apply(d, a.frac_bits, f).map_err(|err| ctx.err(n, err))?);
             }
             let s: i128 = e.iter().map(|&v| i128::from(v)).sum();
-            for j in 0..len {
-                data[at(j)] = div_round(i128::from(e[j]) << f, s.max(1)) as i64;
+            if log {
+                // x - max - ln(sum exp(x - max)).
+                let ls = ln_q(s.min(i128::from(i64::MAX)) as i64, f, f).map_err(|err| ctx.err(n, err))?;
+                for j in 0..len {
+                    data[at(j)] = align(i128::from(a.data[at(j)] - m), a.frac_bits, f) as i64 - ls;
+                }
+            } else {
+                for j in 0..len {
+                    data[at(j)] = div_round(i128::from(e[j]) << f, s.max(1)) as i64;
+                }
             }
         }
     }
@@ -585,8 +699,8 @@ pub(crate) fn sqrt(ctx: &Ctx<'_>, n: &Node, a: &QTensor) -> R<QTensor> {
     Ok(QTensor { dims: a.dims.clone(), data, frac_bits: f })
 }
 
-/// Pow with integer exponents in [0, 16] (repeated rounded products; any broadcastable tensor),
-/// or a single exponent 0.5 (Sqrt).
+/// Pow: integer exponents in [0, 16] by repeated rounded products, a single exponent 0.5 by
+/// Sqrt, any other as `exp(y ln x)` through the tables (for `x > 0`).
 pub(crate) fn pow(ctx: &Ctx<'_>, n: &Node, get: &Get<'_>) -> R<QTensor> {
     let (a, e) = (get(0)?, get(1)?);
     if let [v] = e.data.as_slice()
@@ -600,7 +714,17 @@ pub(crate) fn pow(ctx: &Ctx<'_>, n: &Node, get: &Get<'_>) -> R<QTensor> {
     for (v, ev) in pairs {
         let unit = 1i64 << e.frac_bits;
         if ev % unit != 0 || !(0..=16).contains(&(ev / unit)) {
-            return Err(ctx.err(n, format!("exponent {} is not an integer in [0, 16]", ev as f64 / unit as f64)));
+            // x^y = exp(y ln x) for x > 0, at f bits; 0^y = 0 for y > 0.
+            let f = ctx.f;
+            if v == 0 && ev > 0 {
+                data.push(0);
+                continue;
+            }
+            let l = ln_q(v, a.frac_bits, f).map_err(|err| ctx.err(n, format!("{err} (a non-integer exponent needs a positive base)")))?;
+            let p = rescale(align(i128::from(ev), e.frac_bits, f) * i128::from(l), f) as i64;
+            let r = Func::Exp.apply(p, f, f).map_err(|err| ctx.err(n, err))?;
+            data.push(align(i128::from(r), f, fo) as i64);
+            continue;
         }
         let k = ev / unit;
         let x = align(i128::from(v), a.frac_bits, fo);
@@ -863,4 +987,43 @@ pub(crate) fn lstm(ctx: &Ctx<'_>, n: &Node, get: &Get<'_>) -> R<Vec<QTensor>> {
         }
     }
     Ok(vec![QTensor { dims: vec![batch, seq, dirs, hidden], data: yb, frac_bits: f }, swap01(&yh), swap01(&yc)])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ln_is_close_to_the_logarithm_across_magnitudes() {
+        for k in [0u32, 8, 16, 30] {
+            for e in -20i32..40 {
+                for m in [1.0, 1.1, 1.5, 1.999] {
+                    let x = m * 2f64.powi(e);
+                    let q = (x * 2f64.powi(k as i32)).round() as i64;
+                    if q <= 0 || q.unsigned_abs() >= 1 << 60 {
+                        continue;
+                    }
+                    let got = ln_q(q, k, 16).unwrap() as f64 / 65536.0;
+                    let want = (q as f64 / 2f64.powi(k as i32)).ln();
+                    // Entry and interpolation rounding (3 * 2^-17), ln 2's rounding times e.
+                    assert!((got - want).abs() < 4e-5, "ln({x}) at {k} bits: {got} vs {want}");
+                }
+            }
+        }
+        assert!(ln_q(0, 16, 16).is_err() && ln_q(-5, 16, 16).is_err());
+    }
+
+    #[test]
+    fn rounding_helpers_round_half_up() {
+        assert_eq!(isqrt_round(0), 0);
+        assert_eq!(isqrt_round(2), 1); // sqrt 2 = 1.41
+        assert_eq!(isqrt_round(3), 2); // sqrt 3 = 1.73
+        assert_eq!(isqrt_round(6), 2); // 2.45
+        assert_eq!(isqrt_round(7), 3); // 2.65
+        assert_eq!(align(5, 2, 4), 20);
+        assert_eq!(align(6, 2, 0), 2); // 1.5 rounds to 2
+        assert_eq!(align(-6, 2, 0), -1); // -1.5 rounds up to -1
+        assert_eq!(param_frac(0.3, 16, 32), 17);
+        assert_eq!(param_frac(0.0, 16, 32), 32);
+    }
 }
