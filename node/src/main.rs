@@ -215,13 +215,13 @@ fn run() -> Result<(), (u8, String)> {
                 let inputs = sigil_onnx::read_inputs(input, &model).map_err(|e| bad(e.to_string()))?;
                 let total: usize = inputs.iter().map(|i| i.values.len()).sum();
                 outln!("{input}: {} inputs, {total} values, match the model", inputs.len());
-                let plan = lower_model(&model, inputs, &a, path)?;
+                let (plan, _) = lower_model(&model, inputs, &a, path)?;
                 out!("{plan}");
             } else if missing.is_empty() {
                 // Without an input, lower on zeros for the scales and shapes; ranges need one.
                 let zeros = sigil_onnx::zero_inputs(&model);
                 match lower_model(&model, zeros, &a, path) {
-                    Ok(plan) => out!("{}", plan.describe(false)),
+                    Ok((plan, _)) => out!("{}", plan.describe(false)),
                     Err((_, e)) => outln!("(lowering on an all-zero input failed: {e}; give --input for scales and ranges)"),
                 }
             }
@@ -240,18 +240,15 @@ fn run() -> Result<(), (u8, String)> {
             let inputs = sigil_onnx::read_inputs(input, &model).map_err(|e| bad(e.to_string()))?;
             eprintln!("parsed {path} ({} nodes) and {input} in {:.3} s", model.graph.nodes.len(), t.elapsed().as_secs_f64());
             let t = Instant::now();
-            let plan = lower_model(&model, inputs.clone(), &a, path)?;
+            let (plan, run) = lower_model(&model, inputs, &a, path)?;
             eprintln!(
-                "lowered in {:.3} s: {} fractional bits, {} nodes to run ({} folded, {} BatchNormalization folded)",
+                "lowered and executed in {:.3} s: {} fractional bits, {} nodes run per input ({} folded, {} BatchNormalization folded)",
                 t.elapsed().as_secs_f64(),
                 plan.frac_bits,
                 plan.nodes.len(),
                 plan.folded_nodes,
                 plan.folded_batchnorms
             );
-            let t = Instant::now();
-            let run = plan.execute(&inputs).map_err(|e| bad(e.to_string()))?;
-            eprintln!("executed in {:.3} s", t.elapsed().as_secs_f64());
             let data: Vec<Vec<f64>> = run.outputs.into_iter().map(|(_, _, v)| v).collect();
             let text = serde_json::json!({ "output_data": data }).to_string();
             match &a.out {
@@ -277,14 +274,15 @@ fn run() -> Result<(), (u8, String)> {
     }
 }
 
-/// Lowers `model` calibrated on `input` and the `--calibration` files.
-fn lower_model(model: &sigil_onnx::Model, input: Vec<sigil_onnx::InputTensor>, a: &Args, path: &str) -> Result<sigil_onnx::Plan, (u8, String)> {
+/// Lowers `model` calibrated on `input` and the `--calibration` files; returns the plan and its
+/// run on `input`.
+fn lower_model(model: &sigil_onnx::Model, input: Vec<sigil_onnx::InputTensor>, a: &Args, path: &str) -> Result<(sigil_onnx::Plan, sigil_onnx::Execution), (u8, String)> {
     let mut sets = vec![input];
     for c in &a.calibration {
         sets.push(sigil_onnx::read_inputs(c, model).map_err(|e| (2, e.to_string()))?);
     }
     let opts = sigil_onnx::LowerOptions { frac_bits: a.frac_bits, param_bits: a.param_bits, ..Default::default() };
-    sigil_onnx::lower(model, &sets, &opts, path).map_err(|e| (2, e.to_string()))
+    sigil_onnx::lower_and_run(model, &sets, &opts, path).map_err(|e| (2, e.to_string()))
 }
 
 fn hex(b: &[u8]) -> String {

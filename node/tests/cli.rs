@@ -79,7 +79,7 @@ fn run_executes_a_corpus_model() {
     let lstm = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/models/lstm-benchmark");
     let (code, out, err) = sigil(&["run", &format!("{lstm}/model.onnx"), "--input", &format!("{lstm}/input.json"), "--frac-bits", "14", "--param-bits", "12"]);
     assert_eq!(code, 0, "{err}");
-    assert!(err.contains("lowered in") && err.contains("14 fractional bits"), "{err}");
+    assert!(err.contains("lowered and executed in") && err.contains("14 fractional bits"), "{err}");
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
     // onnxruntime: -0.1862019 (onnx-frontend/tests/reference/lstm-benchmark.json).
     let got = v["output_data"][0][0].as_f64().unwrap();

@@ -223,11 +223,10 @@ pub(crate) fn ints(t: &QTensor) -> Option<&[i64]> {
 }
 
 /// Runs `model` on `inputs` with `frac_bits` fractional bits for activations: lowers it with
-/// `inputs` as the calibration set ([`crate::lower`]), then runs the plan.
+/// `inputs` as the calibration set ([`crate::lower`]) and returns that run.
 pub fn execute(model: &Model, inputs: &[InputTensor], frac_bits: u32, path: &str) -> Result<Execution, OnnxError> {
     let opts = crate::lower::LowerOptions { frac_bits: Some(frac_bits), ..Default::default() };
-    let plan = crate::lower::lower(model, std::slice::from_ref(&inputs.to_vec()), &opts, path)?;
-    plan.execute(inputs)
+    Ok(crate::lower::lower_and_run(model, std::slice::from_ref(&inputs.to_vec()), &opts, path)?.1)
 }
 
 /// A graph input as a tensor of the executor: floats with `f` fractional bits, integers and

@@ -121,6 +121,13 @@ fn bits_of(v: i64) -> u32 {
 
 /// Lowers `model`, calibrating on `calibration` (at least one input set).
 pub fn lower(model: &Model, calibration: &[Vec<InputTensor>], opts: &LowerOptions, path: &str) -> Result<Plan, OnnxError> {
+    Ok(lower_and_run(model, calibration, opts, path)?.0)
+}
+
+/// Lowers `model` like [`lower`] and also returns the run on `calibration[0]` that lowering
+/// made anyway: the same [`Execution`] as `plan.execute(&calibration[0])`, without running the
+/// model twice.
+pub fn lower_and_run(model: &Model, calibration: &[Vec<InputTensor>], opts: &LowerOptions, path: &str) -> Result<(Plan, Execution), OnnxError> {
     if calibration.is_empty() {
         return Err(OnnxError::BadInput { path: path.into(), reason: "lowering needs at least one calibration input".into() });
     }
@@ -132,9 +139,10 @@ pub fn lower(model: &Model, calibration: &[Vec<InputTensor>], opts: &LowerOption
     let mut last = None;
     for &f in &candidates {
         match lower_at(&model, calibration, opts, f, path) {
-            Ok(mut plan) => {
+            Ok((mut plan, values)) => {
                 plan.folded_batchnorms = folded_batchnorms;
-                return Ok(plan);
+                let run = plan.finish(values)?;
+                return Ok((plan, run));
             }
             Err(e @ OnnxError::OutOfRange { .. }) if opts.frac_bits.is_none() => last = Some(e),
             Err(e) => return Err(e),
@@ -186,7 +194,8 @@ fn weight_names(model: &Model) -> HashSet<String> {
     weight
 }
 
-fn lower_at(model: &Model, calibration: &[Vec<InputTensor>], opts: &LowerOptions, f: u32, path: &str) -> Result<Plan, OnnxError> {
+/// Lowering at `f` fractional bits: the plan and the values of the run on `calibration[0]`.
+fn lower_at(model: &Model, calibration: &[Vec<InputTensor>], opts: &LowerOptions, f: u32, path: &str) -> Result<(Plan, HashMap<String, QTensor>), OnnxError> {
     let bools = bool_values(model);
     let ctx = Ctx { path, opset: model.opset().unwrap_or(0), f, inits: &model.graph.initializers, bools: &bools };
     let weights = weight_names(model);
@@ -261,10 +270,10 @@ fn lower_at(model: &Model, calibration: &[Vec<InputTensor>], opts: &LowerOptions
     };
     plan.observe(&values, first);
     for inputs in &calibration[1..] {
-        let values = plan.run(inputs, false)?;
-        plan.observe(&values, inputs);
+        let more = plan.run(inputs, false)?;
+        plan.observe(&more, inputs);
     }
-    Ok(plan)
+    Ok((plan, values))
 }
 
 impl Plan {
@@ -306,7 +315,11 @@ impl Plan {
     /// [`crate::read_inputs`]): the outputs and every value (the witness), with each computed
     /// value checked against its calibrated range.
     pub fn execute(&self, inputs: &[InputTensor]) -> Result<Execution, OnnxError> {
-        let mut values = self.run(inputs, true)?;
+        self.finish(self.run(inputs, true)?)
+    }
+
+    /// The outputs of a run's `values`, with aliases filled in.
+    fn finish(&self, mut values: HashMap<String, QTensor>) -> Result<Execution, OnnxError> {
         for (name, src) in &self.aliases {
             if let Some(t) = values.get(src).cloned() {
                 values.insert(name.clone(), t);

@@ -81,10 +81,12 @@ fn ranges_come_from_calibration_and_are_enforced() {
     for (name, r) in &plan.ranges {
         assert_eq!(r.range_bits, (r.seen_bits + 2).min(sigil_onnx::MAX_BITS), "{name}");
     }
-    // The calibration input runs, bit for bit as `execute`.
+    // The plan's run of the calibration input is, bit for bit and value for value, the run
+    // lowering made (which `execute` returns).
     let run = plan.execute(&input).unwrap();
     let direct = sigil_onnx::execute(&model, &input, 16, "net").unwrap();
     assert_eq!(run.outputs, direct.outputs);
+    assert_eq!(run.values, direct.values);
     // An input 64 times larger needs more bits than calibrated: an error naming the node.
     let big: Vec<InputTensor> = input.iter().map(|i| InputTensor { values: i.values.iter().map(|v| v * 64.0 + 1.0).collect(), ..i.clone() }).collect();
     match plan.execute(&big) {
