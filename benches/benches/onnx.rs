@@ -1,7 +1,8 @@
 //! The ONNX frontend on the largest models of the corpus: parse (dsperse-doom is the largest
 //! file, 1.6 MB; dsperse-version-facedet the largest computation, a 480x640 image through 52
 //! convolutions), lower (BatchNormalization and constant folding, quantization, one
-//! calibration run) and execute the lowered plan in fixed point, one thread.
+//! calibration run) and execute the lowered plan in fixed point (convolutions in parallel over
+//! output planes, rayon on all cores).
 
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use sigil_onnx::{Dim, InputTensor, LowerOptions, Model, load_model, lower, parse_model, read_inputs};

@@ -15,6 +15,8 @@
 
 use std::collections::{BTreeMap, HashMap};
 
+use rayon::prelude::*;
+
 use crate::error::OnnxError;
 use crate::input::InputTensor;
 use crate::lut::Func;
@@ -193,6 +195,72 @@ pub(crate) fn bcast_index(dims: &[usize], out_dims: &[usize], mut flat: usize) -
         }
     }
     idx
+}
+
+/// Bits of the largest magnitude in `v`.
+fn bits_max(v: &[i64]) -> u32 {
+    64 - v.iter().map(|x| x.unsigned_abs()).max().unwrap_or(0).leading_zeros()
+}
+
+/// Whether every partial sum of up to `terms` products of an element of `x` and one of `w`,
+/// plus a start value of at most `init_bits` bits, stays below 2^62 in magnitude:
+/// `(terms + 1) * 2^max(bits(x) + bits(w), init_bits) <= 2^62`.
+fn sums_fit_i64(x: &[i64], w: &[i64], init_bits: u32, terms: usize) -> bool {
+    let t = 64 - (terms as u64 + 1).leading_zeros();
+    (bits_max(x) + bits_max(w)).max(init_bits) + t <= 62
+}
+
+/// The shape of a 2-D convolution: input channels, height, width; input channels per group;
+/// kernel; strides; dilations; top and left pads; output height and width.
+struct ConvGeom {
+    c: usize,
+    h: usize,
+    wd: usize,
+    icg: usize,
+    kh: usize,
+    kw: usize,
+    sh: usize,
+    sw: usize,
+    dh: usize,
+    dw: usize,
+    pt: usize,
+    pl: usize,
+    oh: usize,
+    ow: usize,
+}
+
+/// One output plane (batch `b`, output channel `o` of group `g`) of a convolution: the product
+/// sums before rescaling, accumulated in `A`.
+fn conv_plane<A>(g: &ConvGeom, x: &[i64], w: &[i64], b: usize, o: usize, grp: usize, init: A) -> Vec<i128>
+where
+    A: Copy + From<i64> + std::ops::Add<Output = A> + std::ops::Mul<Output = A> + Into<i128>,
+{
+    let mut out = Vec::with_capacity(g.oh * g.ow);
+    for oy in 0..g.oh {
+        for ox in 0..g.ow {
+            let mut acc = init;
+            for ci in 0..g.icg {
+                let cin = grp * g.icg + ci;
+                for ky in 0..g.kh {
+                    let iy = (oy * g.sh + ky * g.dh) as isize - g.pt as isize;
+                    if iy < 0 || iy >= g.h as isize {
+                        continue;
+                    }
+                    let xrow = ((b * g.c + cin) * g.h + iy as usize) * g.wd;
+                    let wrow = ((o * g.icg + ci) * g.kh + ky) * g.kw;
+                    for kx in 0..g.kw {
+                        let ix = (ox * g.sw + kx * g.dw) as isize - g.pl as isize;
+                        if ix < 0 || ix >= g.wd as isize {
+                            continue;
+                        }
+                        acc = acc + A::from(x[xrow + ix as usize]) * A::from(w[wrow + kx]);
+                    }
+                }
+            }
+            out.push(acc.into());
+        }
+    }
+    out
 }
 
 /// Row-major strides of `dims`.
@@ -724,38 +792,30 @@ fn run_node<'a>(ctx: &Ctx<'_>, n: &Node, get: &Get<'a>) -> Result<QTensor, OnnxE
                 return Err(ctx.err(n, format!("the bias does not have {oc} values")));
             }
             let ocg = oc / group;
-            let mut data = Vec::with_capacity(bn * oc * oh * ow);
-            for b in 0..bn {
-                for o in 0..oc {
-                    let g = o / ocg;
-                    for oy in 0..oh {
-                        for ox in 0..ow {
-                            let mut acc: i128 = bias.map_or(0, |bt| ops::align(i128::from(bt.data[o]), bt.frac_bits, frac));
-                            for ci in 0..icg {
-                                let cin = g * icg + ci;
-                                for ky in 0..kh {
-                                    let iy = (oy * sh + ky * dh) as isize - pt as isize;
-                                    if iy < 0 || iy >= h as isize {
-                                        continue;
-                                    }
-                                    for kx in 0..kw {
-                                        let ix = (ox * sw + kx * dw) as isize - pl as isize;
-                                        if ix < 0 || ix >= wd as isize {
-                                            continue;
-                                        }
-                                        let xv = x.data[((b * c + cin) * h + iy as usize) * wd + ix as usize];
-                                        let wv = w.data[((o * icg + ci) * kh + ky) * kw + kx];
-                                        acc += i128::from(xv) * i128::from(wv);
-                                    }
-                                }
-                            }
-                            ctx.check_acc(n, &[acc], frac)?;
-                            data.push(rescale(acc, frac - f.min(frac)) as i64);
-                        }
+            let geom = ConvGeom { c, h, wd, icg, kh, kw, sh, sw, dh, dw, pt, pl, oh, ow };
+            // Products summed in i64 when no partial sum can pass 2^62 (bounded by the largest
+            // magnitudes), else in i128; the same sum either way.
+            let narrow = sums_fit_i64(&x.data, &w.data, bias.map_or(0, |b| bits_max(&b.data) + frac - b.frac_bits.min(frac)), icg * kh * kw);
+            let plane = oh * ow;
+            let mut data = vec![0i64; bn * oc * plane];
+            let out_frac = f.min(frac);
+            if plane > 0 {
+                data.par_chunks_mut(plane).enumerate().try_for_each(|(bo, out)| -> Result<(), OnnxError> {
+                    let (b, o) = (bo / oc, bo % oc);
+                    let init = bias.map_or(0, |bt| ops::align(i128::from(bt.data[o]), bt.frac_bits, frac));
+                    let accs: Vec<i128> = if narrow {
+                        conv_plane::<i64>(&geom, &x.data, &w.data, b, o, o / ocg, init as i64)
+                    } else {
+                        conv_plane::<i128>(&geom, &x.data, &w.data, b, o, o / ocg, init)
+                    };
+                    ctx.check_acc(n, &accs, frac)?;
+                    for (dst, acc) in out.iter_mut().zip(accs) {
+                        *dst = rescale(acc, frac - out_frac) as i64;
                     }
-                }
+                    Ok(())
+                })?;
             }
-            Ok(QTensor { dims: vec![bn, oc, oh, ow], data, frac_bits: f.min(frac) })
+            Ok(QTensor { dims: vec![bn, oc, oh, ow], data, frac_bits: out_frac })
         }
         "MaxPool" | "AveragePool" | "GlobalAveragePool" | "GlobalMaxPool" => Ok(ops::pool(ctx, n, get(0)?)?.swap_remove(0)),
         "Sigmoid" => ops::unary_lut(ctx, n, get(0)?, Func::Sigmoid),
@@ -788,5 +848,34 @@ fn run_node<'a>(ctx: &Ctx<'_>, n: &Node, get: &Get<'a>) -> Result<QTensor, OnnxE
         "BatchNormalization" => Ok(ops::batch_norm(ctx, n, get)?.swap_remove(0)),
         "Pad" => ops::pad(ctx, n, get),
         op => Err(OnnxError::UnsupportedOp { path: ctx.path.into(), node: n.name.clone(), op: op.into(), opset: ctx.opset }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// At the edge of `sums_fit_i64`, the worst case (every product at its largest, same sign)
+    /// sums in i64 without overflow (debug builds would panic) and equals the i128 sum.
+    #[test]
+    fn narrow_sums_cannot_overflow() {
+        for bx in [1u32, 20, 30, 40] {
+            for terms in [1usize, 9, 27, 300, 4096] {
+                for bw in (1..62u32.saturating_sub(bx)).rev() {
+                    let x = vec![-(1i64 << (bx - 1)) - ((1i64 << (bx - 1)) - 1); terms];
+                    let w = vec![(1i64 << (bw - 1)) + ((1i64 << (bw - 1)) - 1); terms];
+                    if !sums_fit_i64(&x, &w, 0, terms) {
+                        continue;
+                    }
+                    let g = ConvGeom { c: 1, h: 1, wd: terms, icg: 1, kh: 1, kw: terms, sh: 1, sw: 1, dh: 1, dw: 1, pt: 0, pl: 0, oh: 1, ow: 1 };
+                    let narrow = conv_plane::<i64>(&g, &x, &w, 0, 0, 0, 0);
+                    let wide = conv_plane::<i128>(&g, &x, &w, 0, 0, 0, 0);
+                    assert_eq!(narrow, wide);
+                    // The bound is tight to a few bits: the largest fitting weight width.
+                    assert!(bx + bw + (64 - (terms as u64 + 1).leading_zeros()) >= 61, "{bx} {bw} {terms}");
+                    break;
+                }
+            }
+        }
     }
 }
