@@ -386,8 +386,9 @@ pub fn fold_batchnorm(model: &Model) -> (Model, usize) {
         if bn.op_type != "BatchNormalization" || bn.outputs.iter().skip(1).any(|o| !o.is_empty()) {
             continue;
         }
-        let Some(&pi) = producer.get(&bn.inputs[0]) else { continue };
-        if uses.get(&bn.inputs[0]) != Some(&1) || removed.contains(&pi) {
+        let (Some(x), Some(y)) = (bn.inputs.first(), bn.outputs.first()) else { continue };
+        let Some(&pi) = producer.get(x) else { continue };
+        if uses.get(x) != Some(&1) || removed.contains(&pi) {
             continue;
         }
         let Some((a, b)) = batchnorm_affine(&m, &bn) else { continue };
@@ -395,7 +396,7 @@ pub fn fold_batchnorm(model: &Model) -> (Model, usize) {
         let Some(new_inputs) = fold_into(&mut m, &p, &a, &b, &bn.name) else { continue };
         let node = &mut m.graph.nodes[pi];
         node.inputs = new_inputs;
-        node.outputs[0] = bn.outputs[0].clone();
+        node.outputs[0] = y.clone();
         removed.insert(bi);
     }
     let n = removed.len();

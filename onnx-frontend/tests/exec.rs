@@ -140,6 +140,14 @@ mod fuzz {
     proptest! {
         #![proptest_config(ProptestConfig { cases: 600, ..ProptestConfig::default() })]
 
+        /// The larger CNNs (BatchNormalization folding, pooling, Pad, Tanh), corrupted: run
+        /// by hand in release, `cargo test --release -p sigil-onnx --test exec -- --ignored`.
+        #[test]
+        #[ignore]
+        fn corrupted_cnns_never_panic_the_executor(pos in any::<prop::sample::Index>(), v in any::<u8>(), which in 0..3usize) {
+            run_flipped(["age-ssrnet-competition1", "dsperse-net", "dsperse-doom"][which], pos, v);
+        }
+
         /// A corrupted model is an error or a result, never a panic.
         #[test]
         fn corrupted_models_never_panic_the_executor(pos in any::<prop::sample::Index>(), v in any::<u8>(), which in 0..MODELS.len()) {
