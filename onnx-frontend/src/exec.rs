@@ -69,6 +69,17 @@ pub struct Execution {
     pub values: HashMap<String, QTensor>,
 }
 
+/// `v` saturated to i64: a result past i64 becomes i64::MIN or MAX, which every range check
+/// refuses, so an overflow is an error naming its node, never a wrapped value.
+pub(crate) fn sat(v: i128) -> i64 {
+    v.clamp(i128::from(i64::MIN), i128::from(i64::MAX)) as i64
+}
+
+/// `v * 2^s`, saturated (see [`sat`]).
+pub(crate) fn lift(v: i64, s: u32) -> i64 {
+    sat(i128::from(v) << s)
+}
+
 /// Rounds `x / 2^k` to the nearest integer, halves up.
 pub fn rescale(x: i128, k: u32) -> i128 {
     if k == 0 { x } else { (x + (1i128 << (k - 1))) >> k }
@@ -380,8 +391,8 @@ fn run_node<'a>(ctx: &Ctx<'_>, n: &Node, get: &Get<'a>) -> Result<QTensor, OnnxE
                 let numel = checked_numel(&dims).map_err(|e| ctx.err(n, e))?;
                 let data = (0..numel)
                     .map(|i| {
-                        let x = acc.data[bcast_index(&acc.dims, &dims, i)] << (frac - acc.frac_bits);
-                        let y = b.data[bcast_index(&b.dims, &dims, i)] << (frac - b.frac_bits);
+                        let x = lift(acc.data[bcast_index(&acc.dims, &dims, i)], frac - acc.frac_bits);
+                        let y = lift(b.data[bcast_index(&b.dims, &dims, i)], frac - b.frac_bits);
                         if n.op_type == "Max" { x.max(y) } else { x.min(y) }
                     })
                     .collect();
@@ -404,10 +415,10 @@ fn run_node<'a>(ctx: &Ctx<'_>, n: &Node, get: &Get<'a>) -> Result<QTensor, OnnxE
                     return Err(ctx.err(n, "division by zero"));
                 }
                 data.push(if exact {
-                    (x / y) as i64
+                    sat(x / y)
                 } else {
                     // (x / 2^fa) / (y / 2^fb) * 2^f = x 2^(fb + f) / (y 2^fa), rounded half up.
-                    div_round(x << (b.frac_bits + f), y << a.frac_bits) as i64
+                    sat(div_round(x << (b.frac_bits + f), y << a.frac_bits))
                 });
             }
             Ok(QTensor { dims, data, frac_bits: if exact { 0 } else { f } })
@@ -439,8 +450,8 @@ fn run_node<'a>(ctx: &Ctx<'_>, n: &Node, get: &Get<'a>) -> Result<QTensor, OnnxE
             let to = ElemType::from_code(attr_i(n, "to", 1) as i32);
             let float = matches!(to, ElemType::Float | ElemType::Double | ElemType::Float16 | ElemType::Bfloat16);
             let data: Vec<i64> = match (float, a.frac_bits) {
-                (true, 0) => a.data.iter().map(|&v| v << f).collect(),
-                (true, _) => a.data.iter().map(|&v| v << (f - a.frac_bits.min(f)) >> (a.frac_bits - a.frac_bits.min(f))).collect(),
+                (true, 0) => a.data.iter().map(|&v| lift(v, f)).collect(),
+                (true, _) => a.data.iter().map(|&v| lift(v, f - a.frac_bits.min(f)) >> (a.frac_bits - a.frac_bits.min(f))).collect(),
                 // To integers: truncate toward zero; to bool: non-zero.
                 (false, fa) => a
                     .data
@@ -497,7 +508,7 @@ fn run_node<'a>(ctx: &Ctx<'_>, n: &Node, get: &Get<'a>) -> Result<QTensor, OnnxE
             for o in 0..outer {
                 for p in &parts {
                     let inner: usize = p.dims[axis..].iter().product();
-                    data.extend(p.data[o * inner..(o + 1) * inner].iter().map(|&v| v << (frac - p.frac_bits)));
+                    data.extend(p.data[o * inner..(o + 1) * inner].iter().map(|&v| lift(v, frac - p.frac_bits)));
                 }
             }
             Ok(QTensor { dims, data, frac_bits: frac })
@@ -637,7 +648,7 @@ fn run_node<'a>(ctx: &Ctx<'_>, n: &Node, get: &Get<'a>) -> Result<QTensor, OnnxE
                 data.push(v);
             }
             let out_frac = if mul && frac > f { f } else { frac };
-            let data = data.into_iter().map(|v| rescale(v, frac - out_frac) as i64).collect();
+            let data = data.into_iter().map(|v| sat(rescale(v, frac - out_frac))).collect();
             Ok(QTensor { dims, data, frac_bits: out_frac })
         }
         "Flatten" => {

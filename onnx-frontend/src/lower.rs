@@ -268,25 +268,48 @@ fn lower_at(model: &Model, calibration: &[Vec<InputTensor>], opts: &LowerOptions
         path: path.into(),
         headroom_bits: opts.headroom_bits,
     };
-    plan.observe(&values, first);
+    plan.observe(&values, first)?;
     for inputs in &calibration[1..] {
         let more = plan.run(inputs, false)?;
-        plan.observe(&more, inputs);
+        plan.observe(&more, inputs)?;
     }
     Ok((plan, values))
 }
 
 impl Plan {
-    /// Widens the recorded ranges to cover `values` (the non-constant ones).
-    fn observe(&mut self, values: &HashMap<String, QTensor>, inputs: &[InputTensor]) {
-        let computed = self.nodes.iter().flat_map(|n| n.outputs.iter()).chain(inputs.iter().map(|i| &i.name));
-        for name in computed {
-            let Some(t) = values.get(name) else { continue };
-            let seen = t.data.iter().map(|&v| bits_of(v)).max().unwrap_or(0);
-            let r = self.ranges.entry(name.clone()).or_insert(ValueRange { dims: t.dims.clone(), frac_bits: t.frac_bits, seen_bits: 0, range_bits: 0 });
-            r.seen_bits = r.seen_bits.max(seen);
+    /// Widens the recorded ranges to cover `values` (the non-constant ones). A value that needs
+    /// more than [`MAX_BITS`] bits (an integer result too, which the per-node check leaves to
+    /// this one) is an error naming its node.
+    fn observe(&mut self, values: &HashMap<String, QTensor>, inputs: &[InputTensor]) -> Result<(), OnnxError> {
+        let mut seen: Vec<(String, u32, Vec<usize>, u32)> = Vec::new();
+        for n in &self.nodes {
+            for name in &n.outputs {
+                let Some(t) = values.get(name) else { continue };
+                let (bits, at) = t.data.iter().map(|&v| (bits_of(v), v)).max_by_key(|x| x.0).unwrap_or((0, 0));
+                if bits > MAX_BITS {
+                    return Err(OnnxError::OutOfRange {
+                        path: self.path.clone(),
+                        node: n.name.clone(),
+                        op: n.op_type.clone(),
+                        value: at as f64 / (1u64 << t.frac_bits) as f64,
+                        bits,
+                        limit: MAX_BITS,
+                    });
+                }
+                seen.push((name.clone(), bits, t.dims.clone(), t.frac_bits));
+            }
+        }
+        for i in inputs {
+            if let Some(t) = values.get(&i.name) {
+                seen.push((i.name.clone(), t.data.iter().map(|&v| bits_of(v)).max().unwrap_or(0), t.dims.clone(), t.frac_bits));
+            }
+        }
+        for (name, bits, dims, frac_bits) in seen {
+            let r = self.ranges.entry(name).or_insert(ValueRange { dims, frac_bits, seen_bits: 0, range_bits: 0 });
+            r.seen_bits = r.seen_bits.max(bits);
             r.range_bits = (r.seen_bits + self.headroom_bits).min(MAX_BITS);
         }
+        Ok(())
     }
 
     /// Runs the plan's nodes on `inputs`; with `check`, every value against its range.

@@ -7,8 +7,8 @@
 
 use crate::error::OnnxError;
 use crate::exec::{
-    Ctx, Get, QTensor, attr_f, attr_i, attr_ints, axis_of, bcast_index, broadcast, checked_numel, div_round, ints,
-    quantize, rescale, strides,
+    Ctx, Get, QTensor, attr_f, attr_i, attr_ints, axis_of, bcast_index, broadcast, checked_numel, div_round, ints, lift,
+    quantize, rescale, sat, strides,
 };
 use crate::lut::Func;
 use crate::model::{Attribute, Node};
@@ -91,7 +91,7 @@ pub(crate) fn unary_lut(ctx: &Ctx<'_>, n: &Node, a: &QTensor, func: Func) -> R<Q
             return x;
         }
         let k = div_round(i128::from(x) << 8, pi);
-        (i128::from(x) - rescale(k * pi, 8)) as i64
+        sat(i128::from(x) - rescale(k * pi, 8))
     };
     let data = a.data.iter().map(|&x| func.apply(reduce(x), fx, ctx.f)).collect::<Result<Vec<_>, _>>().map_err(|e| ctx.err(n, e))?;
     Ok(QTensor { dims: a.dims.clone(), data, frac_bits: ctx.f })
@@ -121,7 +121,7 @@ pub(crate) fn softplus(ctx: &Ctx<'_>, n: &Node, a: &QTensor) -> R<QTensor> {
     let f = ctx.f;
     let mut data = Vec::with_capacity(a.data.len());
     for &x in &a.data {
-        let xf = align(i128::from(x), a.frac_bits, f) as i64;
+        let xf = sat(align(i128::from(x), a.frac_bits, f));
         data.push(if xf >= 24 << f {
             xf
         } else {
@@ -179,9 +179,9 @@ pub(crate) fn where_op(ctx: &Ctx<'_>, n: &Node, get: &Get<'_>) -> R<QTensor> {
     let data = (0..numel)
         .map(|i| {
             if c.data[bcast_index(&c.dims, &dims, i)] != 0 {
-                x.data[bcast_index(&x.dims, &dims, i)] << (fr - x.frac_bits)
+                lift(x.data[bcast_index(&x.dims, &dims, i)], fr - x.frac_bits)
             } else {
-                y.data[bcast_index(&y.dims, &dims, i)] << (fr - y.frac_bits)
+                lift(y.data[bcast_index(&y.dims, &dims, i)], fr - y.frac_bits)
             }
         })
         .collect();
@@ -215,7 +215,7 @@ pub(crate) fn clip(ctx: &Ctx<'_>, n: &Node, get: &Get<'_>) -> R<QTensor> {
 /// LeakyRelu: `x` for `x >= 0`, `alpha * x` rounded otherwise.
 pub(crate) fn leaky_relu(ctx: &Ctx<'_>, n: &Node, a: &QTensor) -> R<QTensor> {
     let alpha = quantize(f64::from(attr_f(n, "alpha", 0.01)), ctx.f);
-    let data = a.data.iter().map(|&v| if v >= 0 { v } else { rescale(i128::from(v) * i128::from(alpha), ctx.f) as i64 }).collect();
+    let data = a.data.iter().map(|&v| if v >= 0 { v } else { sat(rescale(i128::from(v) * i128::from(alpha), ctx.f)) }).collect();
     Ok(QTensor { dims: a.dims.clone(), data, frac_bits: a.frac_bits })
 }
 
@@ -258,7 +258,7 @@ pub(crate) fn batch_norm(ctx: &Ctx<'_>, n: &Node, get: &Get<'_>) -> R<Vec<QTenso
         .enumerate()
         .map(|(i, &v)| {
             let ch = (i / inner) % c;
-            (rescale(i128::from(v) * i128::from(aq[ch]), x.frac_bits + fa - fo) + i128::from(bq[ch])) as i64
+            sat(rescale(i128::from(v) * i128::from(aq[ch]), x.frac_bits + fa - fo) + i128::from(bq[ch]))
         })
         .collect();
     Ok(vec![QTensor { dims: x.dims.clone(), data, frac_bits: fo }])
@@ -293,9 +293,9 @@ fn batch_norm_training(ctx: &Ctx<'_>, n: &Node, get: &Get<'_>) -> R<Vec<QTensor>
         for (b, i) in vals {
             let z = div_round((i128::from(at(b, ch, i)) - mean) << f, std);
             let z = rescale(z * i128::from(scale.data[ch]), scale.frac_bits) + align(i128::from(bias.data[ch]), bias.frac_bits, f);
-            y[(b * c + ch) * inner + i] = z as i64;
+            y[(b * c + ch) * inner + i] = sat(z);
         }
-        let blend = |old: i128, new: i128| rescale(old * mom + new * ((1i128 << f) - mom), f) as i64;
+        let blend = |old: i128, new: i128| sat(rescale(old * mom + new * ((1i128 << f) - mom), f));
         run_mean.push(blend(align(i128::from(mean_in.data[ch]), mean_in.frac_bits, f), align(mean, fx, f)));
         run_var.push(blend(align(i128::from(var_in.data[ch]), var_in.frac_bits, f), align(var, 2 * fx, f)));
     }
@@ -316,7 +316,7 @@ pub(crate) fn pad(ctx: &Ctx<'_>, n: &Node, get: &Get<'_>) -> R<QTensor> {
         let p = ints(get(1)?).ok_or_else(|| ctx.err(n, "pads are not integers"))?.to_vec();
         let v = if opt_input(n, 2) {
             let t = get(2)?;
-            t.data.first().map_or(0, |&v| align(i128::from(v), t.frac_bits, a.frac_bits) as i64)
+            t.data.first().map_or(0, |&v| sat(align(i128::from(v), t.frac_bits, a.frac_bits)))
         } else {
             0
         };
@@ -612,7 +612,7 @@ pub(crate) fn scatter_nd(ctx: &Ctx<'_>, n: &Node, get: &Get<'_>) -> R<QTensor> {
         return Err(ctx.err(n, format!("updates have shape {:?}, {want:?} expected", upd.dims)));
     }
     let fr = a.frac_bits.max(upd.frac_bits);
-    let mut data: Vec<i64> = a.data.iter().map(|&v| v << (fr - a.frac_bits)).collect();
+    let mut data: Vec<i64> = a.data.iter().map(|&v| lift(v, fr - a.frac_bits)).collect();
     let src = strides(&a.dims);
     let red = attr_s(n, "reduction", "none");
     for t in 0..tuples {
@@ -627,14 +627,14 @@ pub(crate) fn scatter_nd(ctx: &Ctx<'_>, n: &Node, get: &Get<'_>) -> R<QTensor> {
             off += i as usize * src[j];
         }
         for e in 0..slice {
-            let u = upd.data[t * slice + e] << (fr - upd.frac_bits);
+            let u = lift(upd.data[t * slice + e], fr - upd.frac_bits);
             let cur = &mut data[off + e];
             *cur = match red.as_str() {
                 "none" => u,
                 "add" => cur.saturating_add(u),
                 "max" => (*cur).max(u),
                 "min" => (*cur).min(u),
-                "mul" => rescale(i128::from(*cur) * i128::from(u), fr) as i64,
+                "mul" => sat(rescale(i128::from(*cur) * i128::from(u), fr)),
                 r => return Err(ctx.err(n, format!("reduction {r} is not supported"))),
             };
         }
@@ -663,7 +663,7 @@ pub(crate) fn softmax(ctx: &Ctx<'_>, n: &Node, a: &QTensor) -> R<QTensor> {
             let m = (0..len).map(|j| a.data[at(j)]).max().unwrap_or(0);
             let mut e = Vec::with_capacity(len);
             for j in 0..len {
-                let d = a.data[at(j)] - m;
+                let d = sat(i128::from(a.data[at(j)]) - i128::from(m));
                 e.push(Func::Exp.apply(d, a.frac_bits, f).map_err(|err| ctx.err(n, err))?);
             }
             let s: i128 = e.iter().map(|&v| i128::from(v)).sum();
@@ -671,7 +671,7 @@ pub(crate) fn softmax(ctx: &Ctx<'_>, n: &Node, a: &QTensor) -> R<QTensor> {
                 // x - max - ln(sum exp(x - max)).
                 let ls = ln_q(s.min(i128::from(i64::MAX)) as i64, f, f).map_err(|err| ctx.err(n, err))?;
                 for j in 0..len {
-                    data[at(j)] = align(i128::from(a.data[at(j)] - m), a.frac_bits, f) as i64 - ls;
+                    data[at(j)] = sat(align(i128::from(a.data[at(j)]) - i128::from(m), a.frac_bits, f) - i128::from(ls));
                 }
             } else {
                 for j in 0..len {
@@ -721,7 +721,7 @@ pub(crate) fn pow(ctx: &Ctx<'_>, n: &Node, get: &Get<'_>) -> R<QTensor> {
                 continue;
             }
             let l = ln_q(v, a.frac_bits, f).map_err(|err| ctx.err(n, format!("{err} (a non-integer exponent needs a positive base)")))?;
-            let p = rescale(align(i128::from(ev), e.frac_bits, f) * i128::from(l), f) as i64;
+            let p = sat(rescale(align(i128::from(ev), e.frac_bits, f) * i128::from(l), f));
             let r = Func::Exp.apply(p, f, f).map_err(|err| ctx.err(n, err))?;
             data.push(align(i128::from(r), f, fo) as i64);
             continue;
@@ -814,7 +814,7 @@ pub(crate) fn layer_norm(ctx: &Ctx<'_>, n: &Node, get: &Get<'_>) -> R<Vec<QTenso
         let var = div_round(row.iter().map(|&v| (i128::from(v) - mean).pow(2)).sum(), len as i128) + i128::from(eps);
         // sqrt(var / 2^(2 fx)) at fx bits.
         let std = isqrt_round(var).max(1);
-        means.push(align(mean, fx, f) as i64);
+        means.push(sat(align(mean, fx, f)));
         inv_std.push(div_round(1i128 << (f + fx), std) as i64);
         for (j, &v) in row.iter().enumerate() {
             let y = div_round((i128::from(v) - mean) << f, std); // at f bits
@@ -823,7 +823,7 @@ pub(crate) fn layer_norm(ctx: &Ctx<'_>, n: &Node, get: &Get<'_>) -> R<Vec<QTenso
             if let Some(b) = bias {
                 z += align(i128::from(b.data[bcast_index(&b.dims, norm_dims, j)]), b.frac_bits, f);
             }
-            data.push(z as i64);
+            data.push(sat(z));
         }
     }
     let mut stat_dims = x.dims[..axis].to_vec();
@@ -919,7 +919,7 @@ pub(crate) fn lstm(ctx: &Ctx<'_>, n: &Node, get: &Get<'_>) -> R<Vec<QTensor>> {
     for dir in 0..dirs {
         let backward = reverse || dir == 1;
         let init = |s: Option<&QTensor>| -> Vec<i64> {
-            s.map_or(vec![0; batch * hidden], |t| t.data[dir * batch * hidden..(dir + 1) * batch * hidden].iter().map(|&v| align(i128::from(v), t.frac_bits, f) as i64).collect())
+            s.map_or(vec![0; batch * hidden], |t| t.data[dir * batch * hidden..(dir + 1) * batch * hidden].iter().map(|&v| sat(align(i128::from(v), t.frac_bits, f))).collect())
         };
         let mut h = init(h0.as_ref());
         let mut c = init(c0.as_ref());
@@ -946,15 +946,15 @@ pub(crate) fn lstm(ctx: &Ctx<'_>, n: &Node, get: &Get<'_>) -> R<Vec<QTensor>> {
                         let bd = &b.data[dir * 2 * h4..(dir + 1) * 2 * h4];
                         v += align(i128::from(bd[row]), b.frac_bits, f) + align(i128::from(bd[h4 + row]), b.frac_bits, f);
                     }
-                    *gv = v as i64;
+                    *gv = sat(v);
                 }
                 for j in 0..hidden {
                     let c_prev = c[bi * hidden + j];
-                    let i_g = act(Func::Sigmoid, (i128::from(g[j]) + peep(0, j, c_prev)) as i64)?;
-                    let f_g = act(Func::Sigmoid, (i128::from(g[2 * hidden + j]) + peep(2, j, c_prev)) as i64)?;
+                    let i_g = act(Func::Sigmoid, sat(i128::from(g[j]) + peep(0, j, c_prev)))?;
+                    let f_g = act(Func::Sigmoid, sat(i128::from(g[2 * hidden + j]) + peep(2, j, c_prev)))?;
                     let c_g = act(Func::Tanh, g[3 * hidden + j])?;
                     let cv = rescale(i128::from(f_g) * i128::from(c_prev) + i128::from(i_g) * i128::from(c_g), f) as i64;
-                    let o_g = act(Func::Sigmoid, (i128::from(g[hidden + j]) + peep(1, j, cv)) as i64)?;
+                    let o_g = act(Func::Sigmoid, sat(i128::from(g[hidden + j]) + peep(1, j, cv)))?;
                     let hv = rescale(i128::from(o_g) * i128::from(act(Func::Tanh, cv)?), f) as i64;
                     cn[bi * hidden + j] = cv;
                     hn[bi * hidden + j] = hv;

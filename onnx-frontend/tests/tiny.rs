@@ -72,3 +72,15 @@ fn float_add_of_boolean_casts_counts() {
     let run = execute(&m, &[input("a", ElemType::Bool, &[1.0, 0.0])], 16, "tiny").unwrap();
     assert_eq!(run.outputs[0].2, vec![2.0, 0.0]);
 }
+
+#[test]
+fn integer_overflow_is_an_error_naming_the_node() {
+    const INT64: i32 = 7;
+    let m = model(vec![node("Mul", &["a", "a"], "y", vec![])], vec![value("a", INT64, &[2])], vec![value("y", INT64, &[2])]);
+    // 2^40 squared saturates past 60 bits: refused at lowering, naming the node.
+    let e = execute(&m, &[input("a", ElemType::Int64, &[3.0, (1u64 << 40) as f64])], 16, "tiny").unwrap_err();
+    assert!(matches!(e, sigil_onnx::OnnxError::OutOfRange { ref node, .. } if node == "Mul_y"), "{e}");
+    // Small integers multiply exactly.
+    let run = execute(&m, &[input("a", ElemType::Int64, &[3.0, -7.0])], 16, "tiny").unwrap();
+    assert_eq!(run.outputs[0].2, vec![9.0, 49.0]);
+}
