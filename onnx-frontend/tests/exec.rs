@@ -90,10 +90,12 @@ fn supported_models_match_onnxruntime() {
                     let norm: f64 = want.iter().map(|b| b * b).sum::<f64>().sqrt().max(1e-12);
                     let max_abs = got.iter().zip(&want).map(|(a, b)| (a - b).abs()).fold(0.0, f64::max);
                     let argmax = |v: &[f64]| v.iter().enumerate().max_by(|a, b| a.1.total_cmp(b.1)).map(|(i, _)| i);
+                    let scale = want.iter().fold(0.0f64, |m, b| m.max(b.abs())).max(1e-12);
                     report.push_str(&format!(
-                        "{name}/{out}: relative L2 {:.2e}, max abs {:.2e}, argmax {}\n",
+                        "{name}/{out}: relative L2 {:.2e}, max abs {:.2e}, max relative to the output's largest magnitude {:.2e}, argmax {}\n",
                         err / norm,
                         max_abs,
+                        max_abs / scale,
                         if argmax(got) == argmax(&want) { "agrees" } else { "DIFFERS" }
                     ));
                     assert!(err / norm < 0.01, "{name}/{out}: relative L2 error {}", err / norm);
