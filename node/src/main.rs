@@ -23,8 +23,8 @@ USAGE:
         them the executor does not support) and parameter count. With --input, check an
         EZKL/DSperse input.json against the model's inputs, lower the model calibrated on it
         (and on each CAL.json) and list the quantization: the activation precision, folded
-        BatchNormalizations and constants, each weight's scale and each value's scale and
-        bit range.
+        BatchNormalizations and constants, each weight's scale and each value's shape, scale
+        and bit range. Without --input, the scales and shapes come from an all-zero input.
     sigil run MODEL.onnx --input INPUT.json [--output OUT.json] [--frac-bits F]
               [--param-bits P] [--calibration CAL.json]...
         Run a model with the integer (fixed-point) executor, exactly as the circuit will,
@@ -34,13 +34,8 @@ USAGE:
           --param-bits P     significant bits of each weight tensor (default 16)
           --calibration CAL  more inputs (input.json format) to size the value ranges with;
                              the model is always calibrated on INPUT.json too
-        Times go to stderr. Operators: Abs Add And AveragePool BatchNormalization Cast Clip
-        Concat Constant ConstantOfShape Conv Div Dropout Equal Erf Exp Expand Flatten Gather
-        Gelu Gemm GlobalAveragePool GlobalMaxPool Greater GreaterOrEqual Identity LSTM
-        LayerNormalization LeakyRelu Less LessOrEqual Log LogSoftmax MatMul Max MaxPool Min
-        Mul Neg Not Or Pad Pow Reciprocal ReduceMax ReduceMean ReduceMin ReduceSum Relu
-        Reshape ScatterND Shape Sigmoid Slice Softmax Softplus Sqrt Squeeze Sub Tan Tanh
-        Transpose Unsqueeze Where Xor;
+        Times go to stderr. Operators:
+{OPS}
         any other is reported with its node and opset.
     sigil verify-demo --example E --log-rows N PROOF
         Verify a proof written by `sigil demo` with the same example and size.
@@ -138,16 +133,31 @@ fn build(a: &Args) -> Result<examples::Example, String> {
     r.map_err(|e| e.to_string())
 }
 
+/// The help text, with the supported operators listed from the executor.
+fn help() -> String {
+    let mut lines = vec![String::from("         ")];
+    for op in sigil_onnx::SUPPORTED_OPS {
+        if lines.last().is_some_and(|l| l.len() + op.len() + 1 > 88) {
+            lines.push(String::from("         "));
+        }
+        if let Some(l) = lines.last_mut() {
+            l.push(' ');
+            l.push_str(op);
+        }
+    }
+    HELP.replace("{OPS}", &lines.join("\n"))
+}
+
 fn run() -> Result<(), (u8, String)> {
     let mut it = std::env::args().skip(1);
     let Some(cmd) = it.next() else {
-        out!("{HELP}");
+        out!("{}", help());
         return Err((2, "no command given".into()));
     };
     let bad = |e: String| (2u8, e);
     match cmd.as_str() {
         "--help" | "-h" | "help" => {
-            out!("{HELP}");
+            out!("{}", help());
             Ok(())
         }
         "demo" => {

@@ -65,7 +65,7 @@ fn bad_input_exits_2_with_one_line() {
 fn help_explains_the_commands() {
     let (code, out, _) = sigil(&["--help"]);
     assert_eq!(code, 0);
-    for cmd in ["demo", "inspect", "run", "verify-demo", "--calibration", "--param-bits"] {
+    for cmd in ["demo", "inspect", "run", "verify-demo", "--calibration", "--param-bits", "LayerNormalization", "Xor"] {
         assert!(out.contains(cmd), "{out}");
     }
 }
