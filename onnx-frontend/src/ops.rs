@@ -648,6 +648,10 @@ pub(crate) fn scatter_nd(ctx: &Ctx<'_>, n: &Node, get: &Get<'_>) -> R<QTensor> {
 pub(crate) fn softmax(ctx: &Ctx<'_>, n: &Node, a: &QTensor) -> R<QTensor> {
     let log = n.op_type == "LogSoftmax";
     let r = a.dims.len();
+    if r == 0 {
+        // A scalar: softmax 1, log-softmax 0.
+        return Ok(QTensor { dims: vec![], data: vec![if log { 0 } else { 1 << ctx.f }], frac_bits: ctx.f });
+    }
     let default_axis = if ctx.opset >= 13 { -1 } else { 1 };
     let axis = axis_of(attr_i(n, "axis", default_axis), r.max(1)).ok_or_else(|| ctx.err(n, "axis out of range"))?;
     let (outer, len, inner) = if ctx.opset >= 13 {

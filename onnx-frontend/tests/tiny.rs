@@ -84,3 +84,38 @@ fn integer_overflow_is_an_error_naming_the_node() {
     let run = execute(&m, &[input("a", ElemType::Int64, &[3.0, -7.0])], 16, "tiny").unwrap();
     assert_eq!(run.outputs[0].2, vec![9.0, 49.0]);
 }
+
+#[test]
+fn every_operator_on_any_rank_never_panics() {
+    // Every single-input operator on a scalar: a result or an error naming the node, never a
+    // panic (a rank-0 tensor has no axes to index).
+    for op in sigil_onnx::SUPPORTED_OPS {
+        let m = model(vec![node(op, &["x"], "y", vec![])], vec![value("x", FLOAT, &[])], vec![value("y", FLOAT, &[])]);
+        let x = InputTensor { name: "x".into(), elem_type: ElemType::Float, dims: vec![], values: vec![0.5] };
+        let _ = execute(&m, &[x], 16, "scalar");
+    }
+    let mut ran = 0;
+    // Every operator with 1 to 5 copies of one input (float or integer, so also used as shapes,
+    // axes, indices or pads) of ranks 0 to 6, default attributes.
+    for op in sigil_onnx::SUPPORTED_OPS {
+        for dims in [vec![], vec![3], vec![2, 3], vec![1, 1, 2, 2], vec![1, 2, 3, 3, 2], vec![2, 1, 1, 2, 1, 2]] {
+            for k in 1..=5 {
+                for (code, elem, step) in [(FLOAT, ElemType::Float, 0.25), (7, ElemType::Int64, 1.0)] {
+                    let ins = vec!["x"; k];
+                    let d: Vec<i64> = dims.iter().map(|&v| v as i64).collect();
+                    let m = model(vec![node(op, &ins, "y", vec![])], vec![value("x", code, &d)], vec![value("y", FLOAT, &[])]);
+                    let n: usize = dims.iter().product();
+                    let values = (0..n).map(|i| i as f64 * step - 2.0 * step).collect();
+                    let x = InputTensor { name: "x".into(), elem_type: elem, dims: dims.clone(), values };
+                    ran += usize::from(execute(&m, &[x], 16, "shapes").is_ok());
+                }
+            }
+        }
+    }
+    // Many combinations are valid (elementwise ops on any rank, pools on rank 3+, ...).
+    println!("{ran} of {} combinations ran", sigil_onnx::SUPPORTED_OPS.len() * 6 * 5 * 2);
+    assert!(ran > 800, "{ran}");
+    let m = model(vec![node("Softmax", &["x"], "y", vec![])], vec![value("x", FLOAT, &[])], vec![value("y", FLOAT, &[])]);
+    let x = InputTensor { name: "x".into(), elem_type: ElemType::Float, dims: vec![], values: vec![0.5] };
+    assert_eq!(execute(&m, &[x], 16, "scalar").unwrap().outputs[0].2, vec![1.0]);
+}
