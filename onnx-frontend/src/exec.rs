@@ -479,6 +479,9 @@ fn run_node<'a>(ctx: &Ctx<'_>, n: &Node, get: &Get<'a>) -> Result<QTensor, OnnxE
                 let r = a.dims.len() + axes.len();
                 let mut ax: Vec<usize> = axes.iter().map(|&x| axis_of(x, r).ok_or_else(|| ctx.err(n, "axis out of range"))).collect::<Result<_, _>>()?;
                 ax.sort_unstable();
+                if ax.windows(2).any(|w| w[0] == w[1]) {
+                    return Err(ctx.err(n, format!("axes {axes:?} repeat an axis")));
+                }
                 let mut dims = a.dims.clone();
                 for x in ax {
                     dims.insert(x, 1);
@@ -486,6 +489,9 @@ fn run_node<'a>(ctx: &Ctx<'_>, n: &Node, get: &Get<'a>) -> Result<QTensor, OnnxE
                 dims
             } else {
                 let ax: Vec<usize> = axes.iter().map(|&x| axis_of(x, a.dims.len()).ok_or_else(|| ctx.err(n, "axis out of range"))).collect::<Result<_, _>>()?;
+                if let Some(&x) = ax.iter().find(|&&x| a.dims[x] != 1) {
+                    return Err(ctx.err(n, format!("axis {x} of shape {:?} is not 1", a.dims)));
+                }
                 a.dims.iter().enumerate().filter(|(i, d)| !(if ax.is_empty() { **d == 1 } else { ax.contains(i) })).map(|(_, d)| *d).collect()
             };
             Ok(QTensor { dims, data: a.data.clone(), frac_bits: a.frac_bits })
@@ -779,13 +785,13 @@ fn run_node<'a>(ctx: &Ctx<'_>, n: &Node, get: &Get<'a>) -> Result<QTensor, OnnxE
             }
             let (bn, c, h, wd) = (x.dims[0], x.dims[1], x.dims[2], x.dims[3]);
             let (oc, icg, kh, kw) = (w.dims[0], w.dims[1], w.dims[2], w.dims[3]);
-            let group = attr_i(n, "group", 1) as usize;
-            if group == 0 || c != icg * group || oc % group != 0 {
+            let group = usize::try_from(attr_i(n, "group", 1)).unwrap_or(0);
+            if group == 0 || icg.checked_mul(group) != Some(c) || oc % group != 0 {
                 return Err(ctx.err(n, format!("channels {c}, weight {:?} and group {group} do not fit", w.dims)));
             }
             let strides = attr_ints(n, "strides").unwrap_or(vec![1, 1]);
             let dil = attr_ints(n, "dilations").unwrap_or(vec![1, 1]);
-            if strides.len() != 2 || dil.len() != 2 || strides.iter().chain(&dil).any(|&v| v < 1) || kh == 0 || kw == 0 {
+            if strides.len() != 2 || dil.len() != 2 || strides.iter().chain(&dil).any(|&v| !(1..=ops::MAX_WINDOW).contains(&v)) || kh == 0 || kw == 0 {
                 return Err(ctx.err(n, format!("strides {strides:?}, dilations {dil:?} or kernel {kh}x{kw} are invalid")));
             }
             let (sh, sw, dh, dw) = (strides[0] as usize, strides[1] as usize, dil[0] as usize, dil[1] as usize);

@@ -42,6 +42,10 @@ fn attr_s(n: &Node, k: &str, d: &str) -> String {
     }
 }
 
+/// The largest kernel size, stride, dilation or pad a window operator accepts (beyond it the
+/// window arithmetic could overflow; no real model comes near).
+pub(crate) const MAX_WINDOW: i64 = 1 << 24;
+
 /// Pairs of elements of `a` and `b` under broadcasting, with the output shape.
 fn zip2(ctx: &Ctx<'_>, n: &Node, a: &QTensor, b: &QTensor) -> R<Zipped> {
     let dims = broadcast(&a.dims, &b.dims).ok_or_else(|| ctx.err(n, format!("shapes {:?} and {:?} do not broadcast", a.dims, b.dims)))?;
@@ -392,8 +396,8 @@ pub(crate) fn window_pads_nd(n: &Node, input: &[usize], kernel: &[usize], stride
     match attr_s(n, "auto_pad", "NOTSET").as_str() {
         "NOTSET" => {
             let p = attr_ints(n, "pads").unwrap_or(vec![0; 2 * d]);
-            if p.len() != 2 * d || p.iter().any(|&v| v < 0) {
-                return Err(format!("pads {p:?} are not {} non-negative values", 2 * d));
+            if p.len() != 2 * d || p.iter().any(|&v| !(0..=MAX_WINDOW).contains(&v)) {
+                return Err(format!("pads {p:?} are not {} values in [0, {MAX_WINDOW}]", 2 * d));
             }
             Ok((p[..d].iter().map(|&v| v as usize).collect(), p[d..].iter().map(|&v| v as usize).collect()))
         }
@@ -434,9 +438,15 @@ pub(crate) fn pool(ctx: &Ctx<'_>, n: &Node, x: &QTensor) -> R<Vec<QTensor>> {
         if k.len() != d || s.len() != d || dil.len() != d || k.iter().chain(&s).chain(&dil).any(|&v| v < 1) {
             return Err(ctx.err(n, format!("kernel {k:?}, strides {s:?} or dilations {dil:?} do not fit {d} spatial axes")));
         }
+        if k.iter().chain(&s).chain(&dil).any(|&v| v > MAX_WINDOW) {
+            return Err(ctx.err(n, format!("kernel {k:?}, strides {s:?} or dilations {dil:?} exceed {MAX_WINDOW}")));
+        }
         let u = |v: Vec<i64>| v.into_iter().map(|x| x as usize).collect::<Vec<_>>();
         (u(k), u(s), u(dil))
     };
+    if k.contains(&0) {
+        return Err(ctx.err(n, format!("input of shape {:?} has an empty spatial axis", x.dims)));
+    }
     // Indices count spatial positions row-major (storage_order 0) or column-major (1).
     let column_major = attr_i(n, "storage_order", 0) != 0;
     let ek: Vec<usize> = (0..d).map(|a| dil[a] * (k[a] - 1) + 1).collect();

@@ -119,3 +119,85 @@ fn every_operator_on_any_rank_never_panics() {
     let x = InputTensor { name: "x".into(), elem_type: ElemType::Float, dims: vec![], values: vec![0.5] };
     assert_eq!(execute(&m, &[x], 16, "scalar").unwrap().outputs[0].2, vec![1.0]);
 }
+
+mod fuzz {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn int_attr(name: &str, v: i64) -> AttributeProto {
+        AttributeProto { name: Some(name.into()), r#type: Some(2), i: Some(v), ..Default::default() }
+    }
+    fn ints_attr(name: &str, v: Vec<i64>) -> AttributeProto {
+        AttributeProto { name: Some(name.into()), r#type: Some(7), ints: v, ..Default::default() }
+    }
+    fn str_attr(name: &str, v: &str) -> AttributeProto {
+        AttributeProto { name: Some(name.into()), r#type: Some(3), s: Some(v.as_bytes().to_vec()), ..Default::default() }
+    }
+    fn float_attr(name: &str, v: f32) -> AttributeProto {
+        AttributeProto { name: Some(name.into()), r#type: Some(1), f: Some(v), ..Default::default() }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 5000, ..ProptestConfig::default() })]
+
+        /// Any operator, any small shape, 1 to 4 inputs (a float and an integer tensor), and
+        /// attributes drawn from what the operators read: a result or a named error, never a
+        /// panic.
+        #[test]
+        fn operators_with_random_attributes_never_panic(
+            op in 0..sigil_onnx::SUPPORTED_OPS.len(),
+            dims in prop::collection::vec(0usize..4, 0..5),
+            wdims in prop::collection::vec(0usize..4, 0..5),
+            picks in prop::collection::vec(0usize..3, 1..5),
+            word in 0usize..4,
+            ints in prop::collection::vec(-3i64..4, 0..7),
+            flag in -1i64..3,
+            alpha in -2.0f32..2.0,
+            seed in any::<u64>(),
+        ) {
+            let op = sigil_onnx::SUPPORTED_OPS[op];
+            let names = ["x", "i", "w"];
+            let ins: Vec<&str> = picks.iter().map(|&p| names[p]).collect();
+            let attrs = vec![
+                int_attr("axis", flag),
+                ints_attr("axes", ints.clone()),
+                ints_attr("kernel_shape", ints.iter().map(|v| v.abs()).collect()),
+                ints_attr("strides", ints.iter().map(|v| v.abs()).collect()),
+                ints_attr("pads", ints.clone()),
+                ints_attr("dilations", ints.iter().map(|v| v.abs()).collect()),
+                ints_attr("perm", ints.iter().map(|v| v.abs()).collect()),
+                int_attr("keepdims", flag),
+                int_attr("ceil_mode", flag),
+                int_attr("count_include_pad", flag),
+                int_attr("group", flag),
+                int_attr("transA", flag),
+                int_attr("transB", flag),
+                int_attr("hidden_size", flag),
+                int_attr("to", [1, 7, 9, 6][flag.rem_euclid(4) as usize]),
+                float_attr("alpha", alpha),
+                float_attr("beta", alpha),
+                float_attr("epsilon", alpha.abs()),
+                str_attr("auto_pad", ["NOTSET", "SAME_UPPER", "SAME_LOWER", "VALID"][word]),
+                str_attr("mode", ["constant", "reflect", "edge", "wrap"][word]),
+                str_attr("direction", ["forward", "reverse", "bidirectional", "sideways"][word]),
+                str_attr("reduction", ["none", "add", "mul", "max"][word]),
+            ];
+            let d: Vec<i64> = dims.iter().map(|&v| v as i64).collect();
+            let m = model(
+                vec![node(op, &ins, "y", attrs)],
+                vec![value("x", FLOAT, &d), value("i", 7, &[ints.len() as i64]), value("w", FLOAT, &wdims.iter().map(|&v| v as i64).collect::<Vec<_>>())],
+                vec![value("y", FLOAT, &[])],
+            );
+            let n: usize = dims.iter().product();
+            let mut r = seed;
+            let x = (0..n).map(|_| { r = r.wrapping_mul(6364136223846793005).wrapping_add(1); ((r >> 40) as f64 / (1u64 << 24) as f64) * 8.0 - 4.0 }).collect();
+            let wn: usize = wdims.iter().product();
+            let inputs = [
+                InputTensor { name: "x".into(), elem_type: ElemType::Float, dims, values: x },
+                InputTensor { name: "w".into(), elem_type: ElemType::Float, dims: wdims.clone(), values: (0..wn).map(|k| (k % 7) as f64 * 0.3 - 1.0).collect() },
+                InputTensor { name: "i".into(), elem_type: ElemType::Int64, dims: vec![ints.len()], values: ints.iter().map(|&v| v as f64).collect() },
+            ];
+            let _ = execute(&m, &inputs, 16, "fuzz");
+        }
+    }
+}
