@@ -24,7 +24,8 @@ USAGE:
         EZKL/DSperse input.json against the model's inputs, lower the model calibrated on it
         (and on each CAL.json) and list the quantization: the activation precision, folded
         BatchNormalizations and constants, each weight's scale and each value's shape, scale
-        and bit range. Without --input, the scales and shapes come from an all-zero input.
+        and bit range. Without --input, the scales and shapes come from an all-zero (or
+        all-one) input.
     sigil run MODEL.onnx --input INPUT.json [--output OUT.json] [--frac-bits F]
               [--param-bits P] [--calibration CAL.json]...
         Run a model with the integer (fixed-point) executor, exactly as the circuit will,
@@ -228,11 +229,13 @@ fn run() -> Result<(), (u8, String)> {
                 let (plan, _) = lower_model(&model, inputs, &a, path)?;
                 out!("{plan}");
             } else if missing.is_empty() {
-                // Without an input, lower on zeros for the scales and shapes; ranges need one.
-                let zeros = sigil_onnx::zero_inputs(&model);
-                match lower_model(&model, zeros, &a, path) {
+                // Without an input, lower on zeros (or ones, where zeros divide by zero) for the
+                // scales and shapes; ranges need a real input.
+                let lowered = lower_model(&model, sigil_onnx::filled_inputs(&model, 0.0), &a, path)
+                    .or_else(|_| lower_model(&model, sigil_onnx::filled_inputs(&model, 1.0), &a, path));
+                match lowered {
                     Ok((plan, _)) => out!("{}", plan.describe(false)),
-                    Err((_, e)) => outln!("(lowering on an all-zero input failed: {e}; give --input for scales and ranges)"),
+                    Err((_, e)) => outln!("(lowering on an all-one input failed: {e}; give --input for scales and ranges)"),
                 }
             }
             Ok(())

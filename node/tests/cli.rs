@@ -119,11 +119,16 @@ fn inspect_lists_the_quantization() {
     assert!(out.contains("every operator is supported"), "{out}");
     assert!(out.contains("8 BatchNormalization folded into Conv/Gemm"), "{out}");
     assert!(out.contains("weights with their own scale") && out.contains("range"), "{out}");
-    // Without an input: scales and shapes from an all-zero input, no ranges.
+    // Without an input: scales and shapes from an all-zero (or all-one) input, no ranges.
     let (code, out, err) = sigil(&["inspect", &format!("{dir}/model.onnx")]);
     assert_eq!(code, 0, "{err}");
     assert!(out.contains("weights with their own scale") && out.contains("give an input for the calibrated ranges"), "{out}");
     assert!(!out.contains("bits seen"), "{out}");
+    // A model that divides by an input falls back to an all-one input.
+    let sn48 = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/models/sn48-pow-reward/model.onnx");
+    let (code, out, err) = sigil(&["inspect", sn48]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("plan: activations with 16 fractional bits"), "{out}");
     // A calibration file that does not fit the model is a one-line error.
     let (code, _, err) = sigil(&["inspect", &format!("{dir}/model.onnx"), "--input", &format!("{dir}/input.json"), "--calibration", "/nonexistent.json"]);
     assert_eq!(code, 2);

@@ -99,9 +99,9 @@ fn named_input(e: OnnxError, path: &str) -> OnnxError {
     }
 }
 
-/// An all-zero input for each of `model`'s inputs (symbolic dimensions set to 1), to lower a
-/// model for its scales and shapes when no real input is at hand.
-pub fn zero_inputs(model: &Model) -> Vec<InputTensor> {
+/// An input for each of `model`'s inputs (symbolic dimensions set to 1) with every value `v`,
+/// to lower a model for its scales and shapes when no real input is at hand.
+pub fn filled_inputs(model: &Model, v: f64) -> Vec<InputTensor> {
     model
         .graph
         .inputs
@@ -109,7 +109,7 @@ pub fn zero_inputs(model: &Model) -> Vec<InputTensor> {
         .map(|i| {
             let dims: Vec<usize> = i.shape.iter().flatten().map(|d| if let crate::model::Dim::Fixed(n) = d { *n } else { 1 }).collect();
             let n = dims.iter().product();
-            InputTensor { name: i.name.clone(), elem_type: i.elem_type, dims, values: vec![0.0; n] }
+            InputTensor { name: i.name.clone(), elem_type: i.elem_type, dims, values: vec![v; n] }
         })
         .collect()
 }
