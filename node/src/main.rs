@@ -33,7 +33,8 @@ USAGE:
           --frac-bits F      fractional bits of activations (default: the largest of 16, 14,
                              ..., 8 for which no value leaves the 60-bit range)
           --param-bits P     significant bits of each weight tensor (default 16)
-          --calibration CAL  more inputs (input.json format) to size the value ranges with;
+          --calibration CAL  more inputs to size the value ranges with: input.json format,
+                             each list may hold several samples one after another;
                              the model is always calibrated on INPUT.json too
         Times go to stderr. Operators:
 {OPS}
@@ -292,7 +293,7 @@ fn run() -> Result<(), (u8, String)> {
 fn lower_model(model: &sigil_onnx::Model, input: Vec<sigil_onnx::InputTensor>, a: &Args, path: &str) -> Result<(sigil_onnx::Plan, sigil_onnx::Execution), (u8, String)> {
     let mut sets = vec![input];
     for c in &a.calibration {
-        sets.push(sigil_onnx::read_inputs(c, model).map_err(|e| (2, e.to_string()))?);
+        sets.extend(sigil_onnx::read_samples(c, model).map_err(|e| (2, e.to_string()))?);
     }
     let opts = sigil_onnx::LowerOptions { frac_bits: a.frac_bits, param_bits: a.param_bits, ..Default::default() };
     sigil_onnx::lower_and_run(model, &sets, &opts, path).map_err(|e| (2, e.to_string()))

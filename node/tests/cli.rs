@@ -76,6 +76,28 @@ fn run_executes_a_corpus_model() {
     let (code, out, err) = sigil(&["run", &format!("{dir}/model.onnx"), "--input", &format!("{dir}/input.json")]);
     assert_eq!(code, 0, "{err}");
     assert!(out.starts_with("{\"output_data\":[["), "{out}");
+    // A calibration file with two samples (the input, then the input doubled) widens the
+    // ranges that inspect lists, and leaves the outputs alone.
+    let input: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(format!("{dir}/input.json")).unwrap()).unwrap();
+    let mut flat = Vec::new();
+    fn walk(v: &serde_json::Value, out: &mut Vec<f64>) {
+        match v {
+            serde_json::Value::Array(a) => a.iter().for_each(|x| walk(x, out)),
+            x => out.push(x.as_f64().unwrap()),
+        }
+    }
+    walk(&input["input_data"][0], &mut flat);
+    let two: Vec<f64> = flat.iter().copied().chain(flat.iter().map(|v| v * 2.0)).collect();
+    let cal = std::env::temp_dir().join(format!("sigil-cal2-{}.json", std::process::id()));
+    std::fs::write(&cal, serde_json::json!({ "input_data": [two] }).to_string()).unwrap();
+    let (code, out2, err) = sigil(&["run", &format!("{dir}/model.onnx"), "--input", &format!("{dir}/input.json"), "--calibration", cal.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out2, out);
+    let bits = |text: &str| -> u32 { text.lines().find(|l| l.starts_with("  input (input)")).and_then(|l| l.split(" bits seen").next()).and_then(|p| p.rsplit(' ').next()).and_then(|b| b.parse().ok()).unwrap() };
+    let (_, plain, _) = sigil(&["inspect", &format!("{dir}/model.onnx"), "--input", &format!("{dir}/input.json")]);
+    let (_, wide, _) = sigil(&["inspect", &format!("{dir}/model.onnx"), "--input", &format!("{dir}/input.json"), "--calibration", cal.to_str().unwrap()]);
+    assert_eq!(bits(&wide), bits(&plain) + 1, "{plain}\n{wide}");
+    std::fs::remove_file(&cal).ok();
     let lstm = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/models/lstm-benchmark");
     let (code, out, err) = sigil(&["run", &format!("{lstm}/model.onnx"), "--input", &format!("{lstm}/input.json"), "--frac-bits", "14", "--param-bits", "12"]);
     assert_eq!(code, 0, "{err}");

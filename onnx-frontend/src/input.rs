@@ -28,6 +28,21 @@ pub fn read_inputs(path: impl AsRef<Path>, model: &Model) -> Result<Vec<InputTen
 
 /// Parses input JSON text; `label` names the source in errors.
 pub fn parse_inputs(text: &str, model: &Model, label: &str) -> Result<Vec<InputTensor>, OnnxError> {
+    Ok(parse_lists(text, model, label, false)?.swap_remove(0))
+}
+
+/// Reads a calibration file: the `input.json` format, where each input's list may hold several
+/// samples one after another (as EZKL's calibration data does) — the same number for every
+/// input. Returns one input set per sample.
+pub fn read_samples(path: impl AsRef<Path>, model: &Model) -> Result<Vec<Vec<InputTensor>>, OnnxError> {
+    let path = path.as_ref();
+    let label = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|e| OnnxError::Io { path: label.clone(), source: e })?;
+    parse_lists(&text, model, &label, true)
+}
+
+/// The input sets of `text`: exactly one, or with `many`, as many as the lists hold.
+fn parse_lists(text: &str, model: &Model, label: &str, many: bool) -> Result<Vec<Vec<InputTensor>>, OnnxError> {
     let bad = |reason: String| OnnxError::BadInput { path: label.to_string(), reason };
     let json: Value = serde_json::from_str(text).map_err(|e| bad(format!("not valid JSON: {e}")))?;
     let Some(data) = json.get("input_data") else {
@@ -45,7 +60,7 @@ pub fn parse_inputs(text: &str, model: &Model, label: &str) -> Result<Vec<InputT
             inputs.iter().map(|i| i.name.as_str()).collect::<Vec<_>>().join(", ")
         )));
     }
-    let mut out = Vec::with_capacity(inputs.len());
+    let mut parsed = Vec::with_capacity(inputs.len());
     for (k, (list, info)) in lists.iter().zip(inputs).enumerate() {
         let mut values = Vec::new();
         flatten(list, &mut values, 0).map_err(|e| bad(format!("input {k} (`{}`): {e}", info.name)))?;
@@ -59,12 +74,14 @@ pub fn parse_inputs(text: &str, model: &Model, label: &str) -> Result<Vec<InputT
             })
             .collect();
         let numel: usize = dims.iter().product();
-        if values.len() != numel {
+        let samples = values.len().checked_div(numel).unwrap_or(1);
+        if values.len() != numel * samples || samples == 0 || (!many && samples != 1) {
             return Err(bad(format!(
-                "input {k} (`{}`): {} values, but its shape {:?} holds {numel}",
+                "input {k} (`{}`): {} values, but its shape {:?} holds {numel}{}",
                 info.name,
                 values.len(),
-                dims
+                dims,
+                if many { " (or a multiple, one sample after another)" } else { "" }
             )));
         }
         let integral = !matches!(info.elem_type, ElemType::Float | ElemType::Double | ElemType::Float16 | ElemType::Bfloat16);
@@ -74,9 +91,25 @@ pub fn parse_inputs(text: &str, model: &Model, label: &str) -> Result<Vec<InputT
         if info.elem_type == ElemType::Bool && let Some(v) = values.iter().find(|&&v| v != 0.0 && v != 1.0) {
             return Err(bad(format!("input {k} (`{}`) is BOOL but holds {v}", info.name)));
         }
-        out.push(InputTensor { name: info.name.clone(), elem_type: info.elem_type, dims, values });
+        parsed.push((info, dims, numel, values, samples));
     }
-    Ok(out)
+    let samples = parsed.first().map_or(1, |p| p.4);
+    if let Some((info, ..)) = parsed.iter().find(|p| p.4 != samples) {
+        return Err(bad(format!("input `{}` holds a different number of samples than `{}` ({samples})", info.name, parsed[0].0.name)));
+    }
+    Ok((0..samples)
+        .map(|j| {
+            parsed
+                .iter()
+                .map(|(info, dims, numel, values, _)| InputTensor {
+                    name: info.name.clone(),
+                    elem_type: info.elem_type,
+                    dims: dims.clone(),
+                    values: values[j * numel..(j + 1) * numel].to_vec(),
+                })
+                .collect()
+        })
+        .collect())
 }
 
 /// Appends the numbers of a nested list, in order.

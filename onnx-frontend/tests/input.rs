@@ -73,3 +73,28 @@ fn malformed_inputs_name_what_is_wrong() {
     let b = format!("{{\"input_data\": [{}]}}", vec!["[true]"; n].join(", "));
     assert_eq!(parse_inputs(&b, &model, "b.json").unwrap()[0].values, vec![1.0]);
 }
+
+#[test]
+fn calibration_files_hold_several_samples() {
+    let model = load_model(corpus().join("sn2-reward-sim/model.onnx")).unwrap();
+    let n = model.graph.inputs.len();
+    let tmp = std::env::temp_dir().join(format!("sigil-cal-{}.json", std::process::id()));
+    // Three samples per input, one after another.
+    std::fs::write(&tmp, format!("{{\"input_data\": [{}]}}", vec!["[1.0, 2.0, 3.0]"; n].join(", "))).unwrap();
+    let sets = sigil_onnx::read_samples(&tmp, &model).unwrap();
+    assert_eq!(sets.len(), 3);
+    for (j, set) in sets.iter().enumerate() {
+        assert_eq!(set.len(), n);
+        assert!(set.iter().all(|t| t.values == vec![j as f64 + 1.0]));
+    }
+    // The input reader takes exactly one sample.
+    let e = read_inputs(&tmp, &model).unwrap_err().to_string();
+    assert!(e.contains("3 values, but its shape [1] holds 1"), "{e}");
+    // Every input must hold the same number of samples.
+    let mut lists = vec!["[1.0, 2.0, 3.0]"; n];
+    lists[1] = "[1.0, 2.0]";
+    std::fs::write(&tmp, format!("{{\"input_data\": [{}]}}", lists.join(", "))).unwrap();
+    let e = sigil_onnx::read_samples(&tmp, &model).unwrap_err().to_string();
+    assert!(e.contains("holds a different number of samples"), "{e}");
+    std::fs::remove_file(&tmp).ok();
+}
