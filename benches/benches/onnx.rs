@@ -5,7 +5,7 @@
 //! output planes, rayon on all cores).
 
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
-use sigil_onnx::{Dim, InputTensor, LowerOptions, Model, load_model, lower, parse_model, read_inputs};
+use sigil_onnx::{InputTensor, LowerOptions, Model, load_model, lower, parse_model, read_inputs};
 
 fn corpus(name: &str) -> String {
     format!("{}/../../shared/models/{name}", env!("CARGO_MANIFEST_DIR"))
@@ -15,7 +15,7 @@ fn corpus(name: &str) -> String {
 /// `x_i = ((i * 2654435761) mod 2^32) / 2^32`.
 fn generated(model: &Model) -> Vec<InputTensor> {
     let i = &model.graph.inputs[0];
-    let dims: Vec<usize> = i.shape.iter().flatten().map(|d| if let Dim::Fixed(n) = d { *n } else { 1 }).collect();
+    let dims = i.fixed_dims();
     let n: usize = dims.iter().product();
     let values = (0..n as u64).map(|k| (k.wrapping_mul(2654435761) % (1 << 32)) as f64 / (1u64 << 32) as f64).collect();
     vec![InputTensor { name: i.name.clone(), elem_type: i.elem_type, dims, values }]

@@ -80,6 +80,23 @@ pub(crate) fn lift(v: i64, s: u32) -> i64 {
     sat(i128::from(v) << s)
 }
 
+/// The error for a value `v` (with `frac` fractional bits) computed by `n`, past `limit` bits.
+pub(crate) fn out_of_range(path: &str, n: &Node, v: i128, frac: u32, limit: u32) -> OnnxError {
+    OnnxError::OutOfRange {
+        path: path.into(),
+        node: n.name.clone(),
+        op: n.op_type.clone(),
+        value: v as f64 / (1u128 << frac) as f64,
+        bits: 128 - v.unsigned_abs().leading_zeros(),
+        limit,
+    }
+}
+
+/// Bits of `|v|`.
+pub(crate) fn bits_of(v: i64) -> u32 {
+    64 - v.unsigned_abs().leading_zeros()
+}
+
 /// Rounds `x / 2^k` to the nearest integer, halves up.
 pub fn rescale(x: i128, k: u32) -> i128 {
     if k == 0 { x } else { (x + (1i128 << (k - 1))) >> k }
@@ -106,39 +123,24 @@ impl Ctx<'_> {
     pub(crate) fn check(&self, n: &Node, t: QTensor) -> Result<QTensor, OnnxError> {
         // Exact integers (shapes, indices, INT64_MAX as "to the end") are folded away before
         // proving; fixed-point values enter the circuit and must stay in range.
-        if t.frac_bits == 0 {
-            return Ok(t);
-        }
-        let bound = 1u64 << MAX_BITS;
-        if let Some(v) = t.data.iter().find(|v| v.unsigned_abs() >= bound) {
-            return Err(self.range_err(n, *v, t.frac_bits, MAX_BITS));
+        if t.frac_bits != 0 {
+            self.check_within(n, &t, MAX_BITS)?;
         }
         Ok(t)
+    }
+    /// Checks that every value of `t` (computed by `n`) is below `2^bits` in magnitude.
+    pub(crate) fn check_within(&self, n: &Node, t: &QTensor, bits: u32) -> Result<(), OnnxError> {
+        match t.data.iter().find(|v| v.unsigned_abs() >= 1u64 << bits) {
+            Some(&v) => Err(out_of_range(self.path, n, i128::from(v), t.frac_bits, bits)),
+            None => Ok(()),
+        }
     }
     /// Checks the accumulators of a product sum (before their rescale), which the circuit holds
     /// in field elements, against [`MAX_BITS`].
     pub(crate) fn check_acc(&self, n: &Node, acc: &[i128], frac: u32) -> Result<(), OnnxError> {
         match acc.iter().find(|v| v.unsigned_abs() >= 1u128 << MAX_BITS) {
-            Some(v) => Err(OnnxError::OutOfRange {
-                path: self.path.into(),
-                node: n.name.clone(),
-                op: n.op_type.clone(),
-                value: *v as f64 / (1u128 << frac) as f64,
-                bits: 128 - v.unsigned_abs().leading_zeros(),
-                limit: MAX_BITS,
-            }),
+            Some(&v) => Err(out_of_range(self.path, n, v, frac, MAX_BITS)),
             None => Ok(()),
-        }
-    }
-    /// The error for a value `v` (with `frac` fractional bits) past `bits` bits of magnitude.
-    pub(crate) fn range_err(&self, n: &Node, v: i64, frac: u32, bits: u32) -> OnnxError {
-        OnnxError::OutOfRange {
-            path: self.path.into(),
-            node: n.name.clone(),
-            op: n.op_type.clone(),
-            value: v as f64 / (1u64 << frac) as f64,
-            bits: 64 - v.unsigned_abs().leading_zeros(),
-            limit: bits,
         }
     }
     pub(crate) fn quantize_tensor(&self, t: &Tensor) -> Result<QTensor, String> {
@@ -210,7 +212,7 @@ pub(crate) fn bcast_index(dims: &[usize], out_dims: &[usize], mut flat: usize) -
 
 /// Bits of the largest magnitude in `v`.
 fn bits_max(v: &[i64]) -> u32 {
-    64 - v.iter().map(|x| x.unsigned_abs()).max().unwrap_or(0).leading_zeros()
+    v.iter().map(|&x| bits_of(x)).max().unwrap_or(0)
 }
 
 /// Whether every partial sum of up to `terms` products of an element of `x` and one of `w`,
@@ -296,6 +298,22 @@ pub(crate) fn axis_of(a: i64, rank: usize) -> Option<usize> {
     (0..r).contains(&a).then_some(a as usize)
 }
 
+/// Whether optional input `k` of `n` is given (present and not the empty name).
+pub(crate) fn opt_input(n: &Node, k: usize) -> bool {
+    n.inputs.len() > k && !n.inputs[k].is_empty()
+}
+
+/// The output shape of a broadcast and the operand pairs.
+pub(crate) type Zipped = (Vec<usize>, Vec<(i64, i64)>);
+
+/// Pairs of elements of `a` and `b` under broadcasting, with the output shape.
+pub(crate) fn zip2(ctx: &Ctx<'_>, n: &Node, a: &QTensor, b: &QTensor) -> Result<Zipped, OnnxError> {
+    let dims = broadcast(&a.dims, &b.dims).ok_or_else(|| ctx.err(n, format!("shapes {:?} and {:?} do not broadcast", a.dims, b.dims)))?;
+    let numel = checked_numel(&dims).map_err(|e| ctx.err(n, e))?;
+    let pairs = (0..numel).map(|i| (a.data[bcast_index(&a.dims, &dims, i)], b.data[bcast_index(&b.dims, &dims, i)])).collect();
+    Ok((dims, pairs))
+}
+
 /// An exact integer tensor as a list of i64 (shape inputs, indices, axes).
 pub(crate) fn ints(t: &QTensor) -> Option<&[i64]> {
     (t.frac_bits == 0).then_some(&t.data[..])
@@ -309,15 +327,15 @@ pub fn execute(model: &Model, inputs: &[InputTensor], frac_bits: u32, path: &str
 }
 
 /// A graph input as a tensor of the executor: floats with `f` fractional bits, integers and
-/// booleans exact; a value past [`MAX_BITS`] bits is an error.
-pub(crate) fn input_tensor(i: &InputTensor, f: u32) -> Result<QTensor, OnnxError> {
-    let exact = !matches!(i.elem_type, ElemType::Float | ElemType::Double | ElemType::Float16 | ElemType::Bfloat16);
+/// booleans exact; a value past [`MAX_BITS`] bits is an error naming the input (and `path`).
+pub(crate) fn input_tensor(i: &InputTensor, f: u32, path: &str) -> Result<QTensor, OnnxError> {
+    let exact = !i.elem_type.is_float();
     let frac_bits = if exact { 0 } else { f };
     let limit = (1u64 << (MAX_BITS - frac_bits)) as f64;
     if let Some(v) = i.values.iter().find(|v| !v.is_finite() || v.abs() >= limit) {
         return Err(OnnxError::BadInput {
-            path: i.name.clone(),
-            reason: format!("value {v} does not fit {MAX_BITS} bits with {frac_bits} fractional bits"),
+            path: path.into(),
+            reason: format!("input `{}`: value {v} does not fit {MAX_BITS} bits with {frac_bits} fractional bits", i.name),
         });
     }
     let data = if exact { i.values.iter().map(|&v| v as i64).collect() } else { i.values.iter().map(|&v| quantize(v, f)).collect() };
@@ -348,10 +366,10 @@ pub(crate) fn run_one(ctx: &Ctx<'_>, n: &Node, values: &HashMap<String, QTensor>
     }
     let t = ctx.check(n, run_node(ctx, n, &get)?)?;
     let name = n.outputs.first().ok_or_else(|| ctx.err(n, "the node has no output"))?;
-    if n.op_type == "Dropout" && n.outputs.len() > 1 && !n.outputs[1].is_empty() {
+    if n.op_type == "Dropout" && multi {
         // The mask of an inference-mode Dropout is all true.
         out.push((n.outputs[1].clone(), QTensor { dims: t.dims.clone(), data: vec![1; t.data.len()], frac_bits: 0 }));
-    } else if n.outputs.iter().skip(1).any(|o| !o.is_empty()) {
+    } else if multi {
         return Err(ctx.err(n, "only the first output of this operator is supported"));
     }
     out.push((name.clone(), t));
@@ -371,8 +389,8 @@ fn run_node<'a>(ctx: &Ctx<'_>, n: &Node, get: &Get<'a>) -> Result<QTensor, OnnxE
         "Dropout" => {
             // Inference, or training with ratio 0: the identity. Training mode with a ratio (a
             // random mask) cannot be proven.
-            let training = n.inputs.len() > 2 && !n.inputs[2].is_empty() && get(2)?.data.iter().any(|&v| v != 0);
-            let ratio_zero = n.inputs.len() > 1 && !n.inputs[1].is_empty() && get(1)?.data.iter().all(|&v| v == 0);
+            let training = opt_input(n, 2) && get(2)?.data.iter().any(|&v| v != 0);
+            let ratio_zero = opt_input(n, 1) && get(1)?.data.iter().all(|&v| v == 0);
             if training && !ratio_zero {
                 return Err(ctx.err(n, "training-mode Dropout with a non-zero ratio is not supported"));
             }
@@ -386,13 +404,12 @@ fn run_node<'a>(ctx: &Ctx<'_>, n: &Node, get: &Get<'a>) -> Result<QTensor, OnnxE
             let mut acc = get(0)?.clone();
             for k in 1..n.inputs.len() {
                 let b = get(k)?;
-                let dims = broadcast(&acc.dims, &b.dims).ok_or_else(|| ctx.err(n, "shapes do not broadcast"))?;
+                let (dims, pairs) = zip2(ctx, n, &acc, b)?;
                 let frac = acc.frac_bits.max(b.frac_bits);
-                let numel = checked_numel(&dims).map_err(|e| ctx.err(n, e))?;
-                let data = (0..numel)
-                    .map(|i| {
-                        let x = lift(acc.data[bcast_index(&acc.dims, &dims, i)], frac - acc.frac_bits);
-                        let y = lift(b.data[bcast_index(&b.dims, &dims, i)], frac - b.frac_bits);
+                let data = pairs
+                    .into_iter()
+                    .map(|(x, y)| {
+                        let (x, y) = (lift(x, frac - acc.frac_bits), lift(y, frac - b.frac_bits));
                         if n.op_type == "Max" { x.max(y) } else { x.min(y) }
                     })
                     .collect();
@@ -402,15 +419,13 @@ fn run_node<'a>(ctx: &Ctx<'_>, n: &Node, get: &Get<'a>) -> Result<QTensor, OnnxE
         }
         "Div" => {
             let (a, b) = (get(0)?, get(1)?);
-            let dims = broadcast(&a.dims, &b.dims).ok_or_else(|| ctx.err(n, "shapes do not broadcast"))?;
-            let numel = checked_numel(&dims).map_err(|e| ctx.err(n, e))?;
+            let (dims, pairs) = zip2(ctx, n, a, b)?;
             let exact = a.frac_bits == 0 && b.frac_bits == 0;
             // Real quotient (a / 2^fa) / (b / 2^fb) at f fractional bits; exact integers truncate
             // toward zero as ONNX's integer Div does.
-            let mut data = Vec::with_capacity(numel);
-            for i in 0..numel {
-                let x = i128::from(a.data[bcast_index(&a.dims, &dims, i)]);
-                let y = i128::from(b.data[bcast_index(&b.dims, &dims, i)]);
+            let mut data = Vec::with_capacity(pairs.len());
+            for (x, y) in pairs {
+                let (x, y) = (i128::from(x), i128::from(y));
                 if y == 0 {
                     return Err(ctx.err(n, "division by zero"));
                 }
@@ -448,7 +463,7 @@ fn run_node<'a>(ctx: &Ctx<'_>, n: &Node, get: &Get<'a>) -> Result<QTensor, OnnxE
         "Cast" => {
             let a = get(0)?;
             let to = ElemType::from_code(attr_i(n, "to", 1) as i32);
-            let float = matches!(to, ElemType::Float | ElemType::Double | ElemType::Float16 | ElemType::Bfloat16);
+            let float = to.is_float();
             let data: Vec<i64> = match (float, a.frac_bits) {
                 (true, 0) => a.data.iter().map(|&v| lift(v, f)).collect(),
                 (true, _) => a.data.iter().map(|&v| lift(v, f - a.frac_bits.min(f)) >> (a.frac_bits - a.frac_bits.min(f))).collect(),
@@ -467,7 +482,7 @@ fn run_node<'a>(ctx: &Ctx<'_>, n: &Node, get: &Get<'a>) -> Result<QTensor, OnnxE
         "Unsqueeze" | "Squeeze" => {
             let a = get(0)?;
             let axes: Vec<i64> = if ctx.opset >= 13 {
-                if n.inputs.len() > 1 && !n.inputs[1].is_empty() {
+                if opt_input(n, 1) {
                     ints(get(1)?).ok_or_else(|| ctx.err(n, "axes are not integers"))?.to_vec()
                 } else {
                     vec![]
@@ -546,7 +561,7 @@ fn run_node<'a>(ctx: &Ctx<'_>, n: &Node, get: &Get<'a>) -> Result<QTensor, OnnxE
             let a = get(0)?;
             let r = a.dims.len();
             let opt = |k: usize| -> Result<Option<Vec<i64>>, OnnxError> {
-                if n.inputs.len() > k && !n.inputs[k].is_empty() {
+                if opt_input(n, k) {
                     Ok(Some(ints(get(k)?).ok_or_else(|| ctx.err(n, "slice parameters are not integers"))?.to_vec()))
                 } else {
                     Ok(None)
@@ -635,26 +650,25 @@ fn run_node<'a>(ctx: &Ctx<'_>, n: &Node, get: &Get<'a>) -> Result<QTensor, OnnxE
         }
         "Add" | "Sub" | "Mul" => {
             let (a, b) = (get(0)?, get(1)?);
-            let dims = broadcast(&a.dims, &b.dims).ok_or_else(|| ctx.err(n, format!("shapes {:?} and {:?} do not broadcast", a.dims, b.dims)))?;
-            let numel = checked_numel(&dims).map_err(|e| ctx.err(n, e))?;
+            let (dims, pairs) = zip2(ctx, n, a, b)?;
             let mul = n.op_type == "Mul";
             // Align exact integers with fixed-point operands.
             let fa = a.frac_bits;
             let fb = b.frac_bits;
             let frac = if mul { fa + fb } else { fa.max(fb) };
-            let mut data = Vec::with_capacity(numel);
-            for i in 0..numel {
-                let x = i128::from(a.data[bcast_index(&a.dims, &dims, i)]);
-                let y = i128::from(b.data[bcast_index(&b.dims, &dims, i)]);
-                let v = match n.op_type.as_str() {
-                    "Add" => (x << (frac - fa)) + (y << (frac - fb)),
-                    "Sub" => (x << (frac - fa)) - (y << (frac - fb)),
-                    _ => x * y,
-                };
-                data.push(v);
-            }
             let out_frac = if mul && frac > f { f } else { frac };
-            let data = data.into_iter().map(|v| sat(rescale(v, frac - out_frac))).collect();
+            let data = pairs
+                .into_iter()
+                .map(|(x, y)| {
+                    let (x, y) = (i128::from(x), i128::from(y));
+                    let v = match n.op_type.as_str() {
+                        "Add" => (x << (frac - fa)) + (y << (frac - fb)),
+                        "Sub" => (x << (frac - fa)) - (y << (frac - fb)),
+                        _ => x * y,
+                    };
+                    sat(rescale(v, frac - out_frac))
+                })
+                .collect();
             Ok(QTensor { dims, data, frac_bits: out_frac })
         }
         "Flatten" => {
@@ -752,7 +766,7 @@ fn run_node<'a>(ctx: &Ctx<'_>, n: &Node, get: &Get<'a>) -> Result<QTensor, OnnxE
             let at = |i: usize, j: usize| if ta { a.data[j * m + i] } else { a.data[i * k + j] };
             let bt = |i: usize, j: usize| if tb { b.data[j * k + i] } else { b.data[i * nn + j] };
             let frac = a.frac_bits + b.frac_bits;
-            let c = if gemm && n.inputs.len() > 2 && !n.inputs[2].is_empty() { Some(get(2)?) } else { None };
+            let c = if gemm && opt_input(n, 2) { Some(get(2)?) } else { None };
             if c.is_some_and(|c| broadcast(&c.dims, &[m, nn]).as_deref() != Some(&[m, nn][..])) {
                 return Err(ctx.err(n, "C does not broadcast to the output"));
             }
@@ -804,7 +818,7 @@ fn run_node<'a>(ctx: &Ctx<'_>, n: &Node, get: &Get<'a>) -> Result<QTensor, OnnxE
             let oh = (h + pt + pb - ekh) / sh + 1;
             let ow = (wd + pl + pr - ekw) / sw + 1;
             let frac = x.frac_bits + w.frac_bits;
-            let bias = if n.inputs.len() > 2 && !n.inputs[2].is_empty() { Some(get(2)?) } else { None };
+            let bias = if opt_input(n, 2) { Some(get(2)?) } else { None };
             if bias.is_some_and(|b| b.data.len() != oc) {
                 return Err(ctx.err(n, format!("the bias does not have {oc} values")));
             }

@@ -6,7 +6,7 @@ use std::path::Path;
 use serde_json::Value;
 
 use crate::error::OnnxError;
-use crate::model::{Dim, ElemType, Model};
+use crate::model::{ElemType, Model};
 
 /// One graph input's values, flattened in row-major order.
 #[derive(Clone, Debug, PartialEq)]
@@ -18,11 +18,16 @@ pub struct InputTensor {
     pub values: Vec<f64>,
 }
 
-/// Reads `path` and checks it against `model`'s inputs.
-pub fn read_inputs(path: impl AsRef<Path>, model: &Model) -> Result<Vec<InputTensor>, OnnxError> {
-    let path = path.as_ref();
+/// The text of `path` and its name for errors.
+fn read_text(path: &Path) -> Result<(String, String), OnnxError> {
     let label = path.display().to_string();
     let text = std::fs::read_to_string(path).map_err(|e| OnnxError::Io { path: label.clone(), source: e })?;
+    Ok((text, label))
+}
+
+/// Reads `path` and checks it against `model`'s inputs.
+pub fn read_inputs(path: impl AsRef<Path>, model: &Model) -> Result<Vec<InputTensor>, OnnxError> {
+    let (text, label) = read_text(path.as_ref())?;
     parse_inputs(&text, model, &label)
 }
 
@@ -35,9 +40,7 @@ pub fn parse_inputs(text: &str, model: &Model, label: &str) -> Result<Vec<InputT
 /// samples one after another (as EZKL's calibration data does) — the same number for every
 /// input. Returns one input set per sample.
 pub fn read_samples(path: impl AsRef<Path>, model: &Model) -> Result<Vec<Vec<InputTensor>>, OnnxError> {
-    let path = path.as_ref();
-    let label = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|e| OnnxError::Io { path: label.clone(), source: e })?;
+    let (text, label) = read_text(path.as_ref())?;
     parse_lists(&text, model, &label, true)
 }
 
@@ -64,15 +67,7 @@ fn parse_lists(text: &str, model: &Model, label: &str, many: bool) -> Result<Vec
     for (k, (list, info)) in lists.iter().zip(inputs).enumerate() {
         let mut values = Vec::new();
         flatten(list, &mut values, 0).map_err(|e| bad(format!("input {k} (`{}`): {e}", info.name)))?;
-        let dims: Vec<usize> = info
-            .shape
-            .iter()
-            .flatten()
-            .map(|d| match d {
-                Dim::Fixed(n) => *n,
-                Dim::Symbolic(_) | Dim::Unknown => 1,
-            })
-            .collect();
+        let dims = info.fixed_dims();
         let numel: usize = dims.iter().product();
         let samples = values.len().checked_div(numel).unwrap_or(1);
         if values.len() != numel * samples || samples == 0 || (!many && samples != 1) {
@@ -84,8 +79,7 @@ fn parse_lists(text: &str, model: &Model, label: &str, many: bool) -> Result<Vec
                 if many { " (or a multiple, one sample after another)" } else { "" }
             )));
         }
-        let integral = !matches!(info.elem_type, ElemType::Float | ElemType::Double | ElemType::Float16 | ElemType::Bfloat16);
-        if integral && let Some(v) = values.iter().find(|v| v.fract() != 0.0 || v.abs() >= 9.2e18) {
+        if !info.elem_type.is_float() && let Some(v) = values.iter().find(|v| v.fract() != 0.0 || v.abs() >= 9.2e18) {
             return Err(bad(format!("input {k} (`{}`) is {:?} but holds {v}, which is not an integer", info.name, info.elem_type)));
         }
         if info.elem_type == ElemType::Bool && let Some(v) = values.iter().find(|&&v| v != 0.0 && v != 1.0) {

@@ -24,10 +24,10 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use crate::error::OnnxError;
-use crate::exec::{Ctx, Execution, MAX_BITS, QTensor, input_tensor, run_one};
+use crate::exec::{Ctx, Execution, MAX_BITS, QTensor, attr_f, attr_i, bits_of, input_tensor, out_of_range, run_one};
 use crate::input::InputTensor;
 use crate::model::{Attribute, Model, Node};
-use crate::ops::param_frac;
+use crate::ops::{bn_affine, param_frac};
 use crate::tensor::{Tensor, TensorData};
 
 /// How to lower a model.
@@ -91,14 +91,6 @@ pub struct Plan {
     headroom_bits: u32,
 }
 
-/// An input error from [`input_tensor`] (which names the input) with the file's path.
-fn named_input(e: OnnxError, path: &str) -> OnnxError {
-    match e {
-        OnnxError::BadInput { path: input, reason } => OnnxError::BadInput { path: path.into(), reason: format!("input `{input}`: {reason}") },
-        e => e,
-    }
-}
-
 /// An input for each of `model`'s inputs (symbolic dimensions set to 1) with every value `v`,
 /// to lower a model for its scales and shapes when no real input is at hand.
 pub fn filled_inputs(model: &Model, v: f64) -> Vec<InputTensor> {
@@ -107,16 +99,11 @@ pub fn filled_inputs(model: &Model, v: f64) -> Vec<InputTensor> {
         .inputs
         .iter()
         .map(|i| {
-            let dims: Vec<usize> = i.shape.iter().flatten().map(|d| if let crate::model::Dim::Fixed(n) = d { *n } else { 1 }).collect();
+            let dims = i.fixed_dims();
             let n = dims.iter().product();
             InputTensor { name: i.name.clone(), elem_type: i.elem_type, dims, values: vec![v; n] }
         })
         .collect()
-}
-
-/// Bits of `|v|`.
-fn bits_of(v: i64) -> u32 {
-    64 - v.unsigned_abs().leading_zeros()
 }
 
 /// Lowers `model`, calibrating on `calibration` (at least one input set).
@@ -203,11 +190,7 @@ fn lower_at(model: &Model, calibration: &[Vec<InputTensor>], opts: &LowerOptions
     let mut weight_scales = BTreeMap::new();
     for (name, t) in &model.graph.initializers {
         let frac = if weights.contains(name) {
-            let max = match &t.data {
-                TensorData::F32(v) => v.iter().fold(0.0f64, |m, &x| m.max(f64::from(x).abs())),
-                TensorData::F64(v) => v.iter().fold(0.0f64, |m, &x| m.max(x.abs())),
-                _ => 0.0,
-            };
+            let max = t.data.floats().unwrap_or_default().iter().fold(0.0f64, |m, x| m.max(x.abs()));
             let fr = param_frac(max, opts.param_bits, 32);
             weight_scales.insert(name.clone(), fr);
             fr
@@ -221,7 +204,7 @@ fn lower_at(model: &Model, calibration: &[Vec<InputTensor>], opts: &LowerOptions
     let first = &calibration[0];
     let mut values = consts.clone();
     for i in first {
-        values.insert(i.name.clone(), input_tensor(i, f).map_err(|e| named_input(e, path))?);
+        values.insert(i.name.clone(), input_tensor(i, f, path)?);
     }
     let mut nodes = Vec::new();
     let mut aliases: HashMap<String, String> = HashMap::new();
@@ -285,16 +268,10 @@ impl Plan {
         for n in &self.nodes {
             for name in &n.outputs {
                 let Some(t) = values.get(name) else { continue };
-                let (bits, at) = t.data.iter().map(|&v| (bits_of(v), v)).max_by_key(|x| x.0).unwrap_or((0, 0));
+                let bits = t.data.iter().map(|&v| bits_of(v)).max().unwrap_or(0);
                 if bits > MAX_BITS {
-                    return Err(OnnxError::OutOfRange {
-                        path: self.path.clone(),
-                        node: n.name.clone(),
-                        op: n.op_type.clone(),
-                        value: at as f64 / (1u64 << t.frac_bits) as f64,
-                        bits,
-                        limit: MAX_BITS,
-                    });
+                    let at = t.data.iter().copied().find(|&v| bits_of(v) == bits).unwrap_or(0);
+                    return Err(out_of_range(&self.path, n, i128::from(at), t.frac_bits, MAX_BITS));
                 }
                 seen.push((name.clone(), bits, t.dims.clone(), t.frac_bits));
             }
@@ -318,15 +295,12 @@ impl Plan {
         let mut values = self.consts.clone();
         for want in &self.model.graph.inputs {
             let i = inputs.iter().find(|i| i.name == want.name).ok_or_else(|| OnnxError::BadInput { path: self.path.clone(), reason: format!("input `{}` is missing", want.name) })?;
-            values.insert(i.name.clone(), input_tensor(i, self.frac_bits).map_err(|e| named_input(e, &self.path))?);
+            values.insert(i.name.clone(), input_tensor(i, self.frac_bits, &self.path)?);
         }
         for n in &self.nodes {
             for (name, t) in run_one(&ctx, n, &values)? {
                 if check && let Some(r) = self.ranges.get(&name) {
-                    let limit = 1u64 << r.range_bits;
-                    if let Some(v) = t.data.iter().find(|v| v.unsigned_abs() >= limit) {
-                        return Err(ctx.range_err(n, *v, t.frac_bits, r.range_bits));
-                    }
+                    ctx.check_within(n, &t, r.range_bits)?;
                 }
                 values.insert(name, t);
             }
@@ -365,28 +339,12 @@ impl Plan {
 /// Per-channel `(a, b)` of an inference BatchNormalization from float initializers:
 /// `y = a x + b`, `a = scale / sqrt(var + eps)`, `b = B - mean a`.
 fn batchnorm_affine(model: &Model, bn: &Node) -> Option<(Vec<f64>, Vec<f64>)> {
-    let floats = |name: &str| -> Option<Vec<f64>> {
-        match &model.graph.initializers.get(name)?.data {
-            TensorData::F32(v) => Some(v.iter().map(|&x| f64::from(x)).collect()),
-            TensorData::F64(v) => Some(v.clone()),
-            _ => None,
-        }
-    };
-    if bn.inputs.len() != 5 || matches!(bn.attributes.get("training_mode"), Some(Attribute::Int(v)) if *v != 0) {
+    if bn.inputs.len() != 5 || attr_i(bn, "training_mode", 0) != 0 {
         return None;
     }
-    let eps = match bn.attributes.get("epsilon") {
-        Some(Attribute::Float(e)) => f64::from(*e),
-        _ => 1e-5,
-    };
-    let (scale, bias, mean, var) = (floats(&bn.inputs[1])?, floats(&bn.inputs[2])?, floats(&bn.inputs[3])?, floats(&bn.inputs[4])?);
-    let c = scale.len();
-    if bias.len() != c || mean.len() != c || var.len() != c || var.iter().any(|&v| (v + eps).is_nan() || v + eps <= 0.0) {
-        return None;
-    }
-    let a: Vec<f64> = (0..c).map(|i| scale[i] / (var[i] + eps).sqrt()).collect();
-    let b = (0..c).map(|i| bias[i] - mean[i] * a[i]).collect();
-    Some((a, b))
+    let floats = |k: usize| model.graph.initializers.get(&bn.inputs[k])?.data.floats();
+    let params = [floats(1)?, floats(2)?, floats(3)?, floats(4)?];
+    bn_affine(&params, f64::from(attr_f(bn, "epsilon", 1e-5))).ok()
 }
 
 /// Folds each BatchNormalization that follows a Conv or Gemm into its weights and bias.
@@ -436,16 +394,9 @@ pub fn fold_batchnorm(model: &Model) -> (Model, usize) {
 /// Scales the output channels of Conv/Gemm `p` by `a` and adds `b`; the new weight and bias
 /// are new initializers. `None` when `p` cannot absorb the BatchNormalization.
 fn fold_into(m: &mut Model, p: &Node, a: &[f64], b: &[f64], tag: &str) -> Option<Vec<String>> {
-    let floats = |t: &Tensor| -> Option<Vec<f64>> {
-        match &t.data {
-            TensorData::F32(v) => Some(v.iter().map(|&x| f64::from(x)).collect()),
-            TensorData::F64(v) => Some(v.clone()),
-            _ => None,
-        }
-    };
     let c = a.len();
     let w = m.graph.initializers.get(p.inputs.get(1)?)?.clone();
-    let mut wv = floats(&w)?;
+    let mut wv = w.data.floats()?;
     // Output channel of each weight element.
     let channel: Box<dyn Fn(usize) -> usize> = match p.op_type.as_str() {
         "Conv" if w.dims.first() == Some(&c) => {
@@ -453,15 +404,10 @@ fn fold_into(m: &mut Model, p: &Node, a: &[f64], b: &[f64], tag: &str) -> Option
             Box::new(move |i| i / inner)
         }
         "Gemm" if w.dims.len() == 2 => {
-            let attr = |k: &str| matches!(p.attributes.get(k), Some(Attribute::Int(v)) if *v != 0);
-            let unit = |k: &str| match p.attributes.get(k) {
-                Some(Attribute::Float(v)) => *v == 1.0,
-                _ => true,
-            };
-            if !unit("alpha") || !unit("beta") {
+            if attr_f(p, "alpha", 1.0) != 1.0 || attr_f(p, "beta", 1.0) != 1.0 {
                 return None;
             }
-            if attr("transB") {
+            if attr_i(p, "transB", 0) != 0 {
                 if w.dims[0] != c {
                     return None;
                 }
@@ -479,8 +425,7 @@ fn fold_into(m: &mut Model, p: &Node, a: &[f64], b: &[f64], tag: &str) -> Option
     let bias_name = p.inputs.get(2).filter(|s| !s.is_empty());
     let mut bv = match bias_name {
         Some(name) => {
-            let t = m.graph.initializers.get(name)?;
-            let v = floats(t)?;
+            let v = m.graph.initializers.get(name)?.data.floats()?;
             if v.len() != c {
                 return None;
             }

@@ -35,6 +35,12 @@ pub enum ElemType {
 }
 
 impl ElemType {
+    /// Whether values of this type are real numbers (quantized to fixed point), not exact
+    /// integers or booleans.
+    pub fn is_float(self) -> bool {
+        matches!(self, ElemType::Float | ElemType::Double | ElemType::Float16 | ElemType::Bfloat16)
+    }
+
     /// From `TensorProto.DataType`.
     pub fn from_code(c: i32) -> Self {
         match c {
@@ -106,6 +112,13 @@ pub struct ValueInfo {
     pub elem_type: ElemType,
     /// `None` when the model declares no shape.
     pub shape: Option<Vec<Dim>>,
+}
+
+impl ValueInfo {
+    /// The declared shape with symbolic and unknown dimensions (the batch) set to 1.
+    pub fn fixed_dims(&self) -> Vec<usize> {
+        self.shape.iter().flatten().map(|d| if let Dim::Fixed(n) = d { *n } else { 1 }).collect()
+    }
 }
 
 /// A node attribute.

@@ -8,16 +8,12 @@
 use crate::error::OnnxError;
 use crate::exec::{
     Ctx, Get, QTensor, attr_f, attr_i, attr_ints, axis_of, bcast_index, broadcast, checked_numel, div_round, ints, lift,
-    quantize, rescale, sat, strides,
+    opt_input, quantize, rescale, sat, strides, zip2,
 };
 use crate::lut::Func;
 use crate::model::{Attribute, Node};
-use crate::tensor::TensorData;
 
 type R<T> = Result<T, OnnxError>;
-
-/// The output shape of a broadcast and the operand pairs.
-type Zipped = (Vec<usize>, Vec<(i64, i64)>);
 
 /// `v` (with `from` fractional bits) with `to` fractional bits: exact upward, rounded downward.
 pub(crate) fn align(v: i128, from: u32, to: u32) -> i128 {
@@ -31,10 +27,6 @@ pub(crate) fn isqrt_round(v: i128) -> i128 {
     if v - r * r > r { r + 1 } else { r }
 }
 
-fn opt_input(n: &Node, k: usize) -> bool {
-    n.inputs.len() > k && !n.inputs[k].is_empty()
-}
-
 fn attr_s(n: &Node, k: &str, d: &str) -> String {
     match n.attributes.get(k) {
         Some(Attribute::String(s)) => String::from_utf8_lossy(s).into_owned(),
@@ -46,27 +38,11 @@ fn attr_s(n: &Node, k: &str, d: &str) -> String {
 /// window arithmetic could overflow; no real model comes near).
 pub(crate) const MAX_WINDOW: i64 = 1 << 24;
 
-/// Pairs of elements of `a` and `b` under broadcasting, with the output shape.
-fn zip2(ctx: &Ctx<'_>, n: &Node, a: &QTensor, b: &QTensor) -> R<Zipped> {
-    let dims = broadcast(&a.dims, &b.dims).ok_or_else(|| ctx.err(n, format!("shapes {:?} and {:?} do not broadcast", a.dims, b.dims)))?;
-    let numel = checked_numel(&dims).map_err(|e| ctx.err(n, e))?;
-    let pairs = (0..numel).map(|i| (a.data[bcast_index(&a.dims, &dims, i)], b.data[bcast_index(&b.dims, &dims, i)])).collect();
-    Ok((dims, pairs))
-}
-
-/// The values of a float initializer, if `name` is one (un-quantized, for parameters that are
-/// folded before quantization such as BatchNormalization's).
-fn init_floats(ctx: &Ctx<'_>, name: &str) -> Option<Vec<f64>> {
-    match &ctx.inits.get(name)?.data {
-        TensorData::F32(v) => Some(v.iter().map(|&x| f64::from(x)).collect()),
-        TensorData::F64(v) => Some(v.clone()),
-        _ => None,
-    }
-}
-
-/// Input `k` as reals: the initializer's floats when it is one, else the dequantized tensor.
+/// Input `k` as reals: the float initializer's values (un-quantized, for parameters folded
+/// before quantization such as BatchNormalization's) when it is one, else the dequantized
+/// tensor.
 fn reals(ctx: &Ctx<'_>, n: &Node, get: &Get<'_>, k: usize) -> R<Vec<f64>> {
-    if let Some(v) = n.inputs.get(k).and_then(|name| init_floats(ctx, name)) {
+    if let Some(v) = n.inputs.get(k).and_then(|name| ctx.inits.get(name)?.data.floats()) {
         return Ok(v);
     }
     let t = get(k)?;
@@ -223,6 +199,29 @@ pub(crate) fn leaky_relu(ctx: &Ctx<'_>, n: &Node, a: &QTensor) -> R<QTensor> {
     Ok(QTensor { dims: a.dims.clone(), data, frac_bits: a.frac_bits })
 }
 
+/// The per-channel affine map `y = a x + b` of an inference BatchNormalization with parameters
+/// `[scale, B, mean, var]` (each with one value per channel): `a = scale / sqrt(var + eps)`,
+/// `b = B - mean a`, in f64. Used when it runs and when it is folded into a Conv or Gemm.
+pub(crate) fn bn_affine(p: &[Vec<f64>; 4], eps: f64) -> Result<(Vec<f64>, Vec<f64>), String> {
+    let [scale, bias, mean, var] = p;
+    let c = scale.len();
+    if bias.len() != c || mean.len() != c || var.len() != c {
+        return Err(format!("parameters do not have {c} values"));
+    }
+    let mut a = Vec::with_capacity(c);
+    let mut b = Vec::with_capacity(c);
+    for ch in 0..c {
+        let den = var[ch] + eps;
+        if den.is_nan() || den <= 0.0 {
+            return Err(format!("variance + epsilon of channel {ch} is {den}"));
+        }
+        let ac = scale[ch] / den.sqrt();
+        a.push(ac);
+        b.push(bias[ch] - mean[ch] * ac);
+    }
+    Ok((a, b))
+}
+
 /// BatchNormalization (inference): `y = x * a_c + b_c` with `a_c = scale / sqrt(var + eps)` and
 /// `b_c = B - mean * a_c` per channel, computed from the float parameters and quantized once
 /// (`a_c` with 24 significant bits, `b_c` at the output precision).
@@ -235,22 +234,11 @@ pub(crate) fn batch_norm(ctx: &Ctx<'_>, n: &Node, get: &Get<'_>) -> R<Vec<QTenso
         return batch_norm_training(ctx, n, get);
     }
     let c = x.dims[1];
-    let eps = f64::from(attr_f(n, "epsilon", 1e-5));
-    let p: Vec<Vec<f64>> = (1..5).map(|k| reals(ctx, n, get, k)).collect::<R<_>>()?;
+    let p = [reals(ctx, n, get, 1)?, reals(ctx, n, get, 2)?, reals(ctx, n, get, 3)?, reals(ctx, n, get, 4)?];
     if p.iter().any(|v| v.len() != c) {
         return Err(ctx.err(n, format!("parameters do not have {c} values")));
     }
-    let mut a = Vec::with_capacity(c);
-    let mut b = Vec::with_capacity(c);
-    for ch in 0..c {
-        let den = p[3][ch] + eps;
-        if den.is_nan() || den <= 0.0 {
-            return Err(ctx.err(n, format!("variance + epsilon of channel {ch} is {den}")));
-        }
-        let ac = p[0][ch] / den.sqrt();
-        a.push(ac);
-        b.push(p[1][ch] - p[2][ch] * ac);
-    }
+    let (a, b) = bn_affine(&p, f64::from(attr_f(n, "epsilon", 1e-5))).map_err(|e| ctx.err(n, e))?;
     let fa = param_frac(a.iter().fold(0.0f64, |m, v| m.max(v.abs())), 24, 40);
     let aq: Vec<i64> = a.iter().map(|&v| quantize(v, fa)).collect();
     let fo = ctx.f.min(x.frac_bits + fa).max(x.frac_bits.min(ctx.f));

@@ -30,6 +30,15 @@ impl TensorData {
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
+
+    /// The values as f64 when they are floats (F32 or F64), `None` for integer data.
+    pub fn floats(&self) -> Option<Vec<f64>> {
+        match self {
+            TensorData::F32(v) => Some(v.iter().map(|&x| f64::from(x)).collect()),
+            TensorData::F64(v) => Some(v.clone()),
+            _ => None,
+        }
+    }
 }
 
 /// A decoded constant tensor.

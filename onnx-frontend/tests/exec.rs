@@ -17,12 +17,7 @@ fn generated(model: &sigil_onnx::Model) -> Vec<InputTensor> {
         .inputs
         .iter()
         .map(|i| {
-            let dims: Vec<usize> = i
-                .shape
-                .iter()
-                .flatten()
-                .map(|d| if let sigil_onnx::Dim::Fixed(n) = d { *n } else { 1 })
-                .collect();
+            let dims = i.fixed_dims();
             let n: usize = dims.iter().product();
             let values = (offset..offset + n as u64)
                 .map(|k| ((k.wrapping_mul(2654435761)) % (1 << 32)) as f64 / (1u64 << 32) as f64)
