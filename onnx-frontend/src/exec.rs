@@ -809,9 +809,9 @@ fn run_node<'a>(ctx: &Ctx<'_>, n: &Node, get: &Get<'a>) -> Result<QTensor, OnnxE
                 return Err(ctx.err(n, format!("strides {strides:?}, dilations {dil:?} or kernel {kh}x{kw} are invalid")));
             }
             let (sh, sw, dh, dw) = (strides[0] as usize, strides[1] as usize, dil[0] as usize, dil[1] as usize);
-            let (pb0, pe0) = ops::window_pads_nd(n, &[h, wd], &[dh * (kh - 1) + 1, dw * (kw - 1) + 1], &[sh, sw]).map_err(|e| ctx.err(n, e))?;
-            let [pt, pl, pb, pr] = [pb0[0], pb0[1], pe0[0], pe0[1]];
             let (ekh, ekw) = (dh * (kh - 1) + 1, dw * (kw - 1) + 1);
+            let (pb0, pe0) = ops::window_pads_nd(n, &[h, wd], &[ekh, ekw], &[sh, sw]).map_err(|e| ctx.err(n, e))?;
+            let [pt, pl, pb, pr] = [pb0[0], pb0[1], pe0[0], pe0[1]];
             if h + pt + pb < ekh || wd + pl + pr < ekw {
                 return Err(ctx.err(n, format!("kernel {ekh}x{ekw} is larger than the padded input {:?}", x.dims)));
             }

@@ -53,7 +53,7 @@ fn reals(ctx: &Ctx<'_>, n: &Node, get: &Get<'_>, k: usize) -> R<Vec<f64>> {
 /// Fractional bits for a constant whose largest magnitude is `max_abs`, so that it has
 /// `bits` significant bits (at most `cap` fractional bits).
 pub(crate) fn param_frac(max_abs: f64, bits: u32, cap: u32) -> u32 {
-    if max_abs.is_nan() || max_abs <= 0.0 || !max_abs.is_finite() {
+    if !max_abs.is_finite() || max_abs <= 0.0 {
         return cap;
     }
     let e = libm::floor(libm::log2(max_abs)) as i64;
@@ -179,7 +179,7 @@ pub(crate) fn clip(ctx: &Ctx<'_>, n: &Node, get: &Get<'_>) -> R<QTensor> {
             }
             let t = get(k)?;
             let v = *t.data.first().ok_or_else(|| ctx.err(n, format!("{attr} is empty")))?;
-            Ok(Some(align(i128::from(v), t.frac_bits, fa).clamp(i128::from(i64::MIN), i128::from(i64::MAX)) as i64))
+            Ok(Some(sat(align(i128::from(v), t.frac_bits, fa))))
         } else {
             Ok(match n.attributes.get(attr) {
                 Some(Attribute::Float(v)) => Some(quantize(f64::from(*v).clamp(-1e15, 1e15), fa)),
@@ -304,6 +304,9 @@ pub(crate) fn pad(ctx: &Ctx<'_>, n: &Node, get: &Get<'_>) -> R<QTensor> {
     let a = get(0)?;
     let r = a.dims.len();
     let mode = attr_s(n, "mode", "constant");
+    if !matches!(mode.as_str(), "constant" | "edge" | "wrap" | "reflect") {
+        return Err(ctx.err(n, format!("mode {mode} is not supported")));
+    }
     let (pads, value) = if ctx.opset >= 11 {
         let p = ints(get(1)?).ok_or_else(|| ctx.err(n, "pads are not integers"))?.to_vec();
         let v = if opt_input(n, 2) {
@@ -355,18 +358,15 @@ pub(crate) fn pad(ctx: &Ctx<'_>, n: &Node, get: &Get<'_>) -> R<QTensor> {
                     "constant" => inside = false,
                     "edge" => c = c.clamp(0, d - 1),
                     "wrap" => c = c.rem_euclid(d),
-                    "reflect" => {
-                        if d == 1 {
-                            c = 0;
-                        } else {
-                            let period = 2 * (d - 1);
-                            c = c.rem_euclid(period);
-                            if c >= d {
-                                c = period - c;
-                            }
+                    _ if d == 1 => c = 0,
+                    _ => {
+                        // reflect
+                        let period = 2 * (d - 1);
+                        c = c.rem_euclid(period);
+                        if c >= d {
+                            c = period - c;
                         }
                     }
-                    m => return Err(ctx.err(n, format!("mode {m} is not supported"))),
                 }
             }
             if inside {
@@ -464,10 +464,10 @@ pub(crate) fn pool(ctx: &Ctx<'_>, n: &Node, x: &QTensor) -> R<Vec<QTensor>> {
     let src = strides(sp);
     let mut data = Vec::with_capacity(numel);
     let mut indices = Vec::with_capacity(if max { numel } else { 0 });
+    let mut oc = vec![0usize; d];
     for bc in 0..x.dims[0] * x.dims[1] {
         let base = bc * inner;
         for o in 0..per {
-            let mut oc = vec![0usize; d];
             let mut rem = o;
             for a in (0..d).rev() {
                 oc[a] = rem % out[a];
@@ -588,7 +588,7 @@ pub(crate) fn reduce(ctx: &Ctx<'_>, n: &Node, get: &Get<'_>) -> R<QTensor> {
     }
     let data = acc
         .into_iter()
-        .map(|v| if op == "ReduceMean" { div_round(v, count as i128) as i64 } else { v.clamp(i128::from(i64::MIN), i128::from(i64::MAX)) as i64 })
+        .map(|v| sat(if op == "ReduceMean" { div_round(v, count as i128) } else { v }))
         .collect();
     let dims = if keep { out_full } else { (0..r).filter(|k| !axes.contains(k)).map(|k| a.dims[k]).collect() };
     Ok(QTensor { dims, data, frac_bits: a.frac_bits })
@@ -613,6 +613,9 @@ pub(crate) fn scatter_nd(ctx: &Ctx<'_>, n: &Node, get: &Get<'_>) -> R<QTensor> {
     let mut data: Vec<i64> = a.data.iter().map(|&v| lift(v, fr - a.frac_bits)).collect();
     let src = strides(&a.dims);
     let red = attr_s(n, "reduction", "none");
+    if !matches!(red.as_str(), "none" | "add" | "max" | "min" | "mul") {
+        return Err(ctx.err(n, format!("reduction {red} is not supported")));
+    }
     for t in 0..tuples {
         let mut off = 0usize;
         for j in 0..q {
@@ -632,8 +635,7 @@ pub(crate) fn scatter_nd(ctx: &Ctx<'_>, n: &Node, get: &Get<'_>) -> R<QTensor> {
                 "add" => cur.saturating_add(u),
                 "max" => (*cur).max(u),
                 "min" => (*cur).min(u),
-                "mul" => sat(rescale(i128::from(*cur) * i128::from(u), fr)),
-                r => return Err(ctx.err(n, format!("reduction {r} is not supported"))),
+                _ => sat(rescale(i128::from(*cur) * i128::from(u), fr)),
             };
         }
     }
@@ -651,9 +653,9 @@ pub(crate) fn softmax(ctx: &Ctx<'_>, n: &Node, a: &QTensor) -> R<QTensor> {
         return Ok(QTensor { dims: vec![], data: vec![if log { 0 } else { 1 << ctx.f }], frac_bits: ctx.f });
     }
     let default_axis = if ctx.opset >= 13 { -1 } else { 1 };
-    let axis = axis_of(attr_i(n, "axis", default_axis), r.max(1)).ok_or_else(|| ctx.err(n, "axis out of range"))?;
+    let axis = axis_of(attr_i(n, "axis", default_axis), r).ok_or_else(|| ctx.err(n, "axis out of range"))?;
     let (outer, len, inner) = if ctx.opset >= 13 {
-        (a.dims[..axis].iter().product::<usize>(), a.dims.get(axis).copied().unwrap_or(1), a.dims[axis + 1..].iter().product::<usize>())
+        (a.dims[..axis].iter().product::<usize>(), a.dims[axis], a.dims[axis + 1..].iter().product::<usize>())
     } else {
         (a.dims[..axis].iter().product::<usize>(), a.dims[axis..].iter().product::<usize>(), 1)
     };
@@ -756,34 +758,31 @@ pub(crate) fn reciprocal(ctx: &Ctx<'_>, n: &Node, a: &QTensor) -> R<QTensor> {
 /// Gelu (exact form, 0.5 x (1 + erf(x / sqrt 2))) through erf's table.
 pub(crate) fn gelu(ctx: &Ctx<'_>, n: &Node, a: &QTensor) -> R<QTensor> {
     let f = ctx.f;
-    match attr_s(n, "approximate", "none").as_str() {
-        "none" => {}
-        "tanh" => {
-            // 0.5 x (1 + tanh(sqrt(2 / pi) (x + 0.044715 x^3))), each product rounded.
-            let c = quantize((2.0 / std::f64::consts::PI).sqrt(), f);
-            let k = quantize(0.044715, f);
-            let fx = a.frac_bits;
-            let mut data = Vec::with_capacity(a.data.len());
-            for &v in &a.data {
-                let x = align(i128::from(v), fx, f);
-                let x3 = rescale(rescale(x * x, f) * x, f);
-                let inner = rescale((x + rescale(x3 * i128::from(k), f)) * i128::from(c), f) as i64;
-                let t = Func::Tanh.apply(inner, f, f).map_err(|err| ctx.err(n, err))?;
-                data.push(rescale(i128::from(v) * (i128::from(t) + (1i128 << f)), f + 1) as i64);
-            }
-            return Ok(QTensor { dims: a.dims.clone(), data, frac_bits: fx });
-        }
+    let fx = a.frac_bits;
+    let tanh = match attr_s(n, "approximate", "none").as_str() {
+        "none" => false,
+        "tanh" => true,
         m => return Err(ctx.err(n, format!("approximate = {m} is unknown"))),
-    }
+    };
     let inv_sqrt2 = quantize(std::f64::consts::FRAC_1_SQRT_2, f);
+    let c = quantize((2.0 / std::f64::consts::PI).sqrt(), f);
+    let k = quantize(0.044715, f);
     let mut data = Vec::with_capacity(a.data.len());
     for &v in &a.data {
-        let t = rescale(i128::from(v) * i128::from(inv_sqrt2), f) as i64;
-        let e = Func::Erf.apply(t, a.frac_bits, f).map_err(|err| ctx.err(n, err))?;
-        // x * (2^f + e) / 2^(f + 1), at x's precision.
-        data.push(rescale(i128::from(v) * (i128::from(e) + (1i128 << f)), f + 1) as i64);
+        // g = erf(x / sqrt 2), or tanh(sqrt(2 / pi) (x + 0.044715 x^3)), each product rounded.
+        let g = if tanh {
+            let x = align(i128::from(v), fx, f);
+            let x3 = rescale(rescale(x * x, f) * x, f);
+            let inner = rescale((x + rescale(x3 * i128::from(k), f)) * i128::from(c), f) as i64;
+            Func::Tanh.apply(inner, f, f)
+        } else {
+            Func::Erf.apply(rescale(i128::from(v) * i128::from(inv_sqrt2), f) as i64, fx, f)
+        };
+        let g = g.map_err(|err| ctx.err(n, err))?;
+        // 0.5 x (1 + g) = x * (2^f + g) / 2^(f + 1), at x's precision.
+        data.push(rescale(i128::from(v) * (i128::from(g) + (1i128 << f)), f + 1) as i64);
     }
-    Ok(QTensor { dims: a.dims.clone(), data, frac_bits: a.frac_bits })
+    Ok(QTensor { dims: a.dims.clone(), data, frac_bits: fx })
 }
 
 /// LayerNormalization over the axes from `axis` on: mean and variance rounded, the standard
@@ -878,12 +877,13 @@ pub(crate) fn lstm(ctx: &Ctx<'_>, n: &Node, get: &Get<'_>) -> R<Vec<QTensor>> {
     } else {
         x
     };
-    let dirs = match attr_s(n, "direction", "forward").as_str() {
+    let direction = attr_s(n, "direction", "forward");
+    let dirs = match direction.as_str() {
         "forward" | "reverse" => 1,
         "bidirectional" => 2,
         d => return Err(ctx.err(n, format!("direction {d} is unknown"))),
     };
-    let reverse = attr_s(n, "direction", "forward") == "reverse";
+    let reverse = direction == "reverse";
     if x.dims.len() != 3 {
         return Err(ctx.err(n, format!("X has shape {:?}, [seq, batch, input] expected", x.dims)));
     }
