@@ -91,31 +91,24 @@ fn parse(mut it: impl Iterator<Item = String>) -> Result<Args, String> {
     };
     while let Some(x) = it.next() {
         let mut val = |name: &str| it.next().ok_or(format!("{name} needs a value"));
-        let num = |s: String, name: &str| s.parse::<u64>().map_err(|_| format!("{name}: `{s}` is not a number"));
+        // The option's number, which must lie in [lo, hi].
+        let mut num = |name: &str, lo: u64, hi: u64| -> Result<u64, String> {
+            let s = val(name)?;
+            let v = s.parse::<u64>().map_err(|_| format!("{name}: `{s}` is not a number"))?;
+            if (lo..=hi).contains(&v) { Ok(v) } else { Err(format!("{name} {v}: must be between {lo} and {hi}")) }
+        };
         match x.as_str() {
             "--example" => a.example = val("--example")?,
-            "--log-rows" => a.log_rows = Some(num(val("--log-rows")?, "--log-rows")? as usize),
+            "--log-rows" => a.log_rows = Some(num("--log-rows", 0, u64::MAX)? as usize),
             "--out" => a.out = Some(val("--out")?),
             "--input" => a.input = Some(val("--input")?),
             "--output" => a.out = Some(val("--output")?),
-            "--frac-bits" => {
-                let f = num(val("--frac-bits")?, "--frac-bits")?;
-                if !(1..=24).contains(&f) {
-                    return Err(format!("--frac-bits {f}: must be between 1 and 24"));
-                }
-                a.frac_bits = Some(f as u32);
-            }
-            "--param-bits" => {
-                let p = num(val("--param-bits")?, "--param-bits")?;
-                if !(2..=32).contains(&p) {
-                    return Err(format!("--param-bits {p}: must be between 2 and 32"));
-                }
-                a.param_bits = p as u32;
-            }
+            "--frac-bits" => a.frac_bits = Some(num("--frac-bits", 1, 24)? as u32),
+            "--param-bits" => a.param_bits = num("--param-bits", 2, 32)? as u32,
             "--calibration" => a.calibration.push(val("--calibration")?),
-            "--queries" => a.opts.n_queries = num(val("--queries")?, "--queries")? as u16,
-            "--blowup-log" => a.opts.log_blowup = num(val("--blowup-log")?, "--blowup-log")? as u8,
-            "--grinding" => a.opts.grinding_bits = num(val("--grinding")?, "--grinding")? as u8,
+            "--queries" => a.opts.n_queries = num("--queries", 0, u64::from(u16::MAX))? as u16,
+            "--blowup-log" => a.opts.log_blowup = num("--blowup-log", 0, u64::from(u8::MAX))? as u8,
+            "--grinding" => a.opts.grinding_bits = num("--grinding", 0, u64::from(u8::MAX))? as u8,
             s if s.starts_with("--") => return Err(format!("unknown option `{s}`")),
             _ => a.positional.push(x),
         }

@@ -53,6 +53,8 @@ fn bad_input_exits_2_with_one_line() {
         vec!["frobnicate"],
         vec!["demo", "--example", "nope"],
         vec!["demo", "--log-rows", "x"],
+        // Past u16: refused, not truncated to 1 query.
+        vec!["demo", "--queries", "65537"],
     ] {
         let (code, _, err) = sigil(&args);
         assert_eq!(code, 2, "{args:?}: {err}");
