@@ -45,7 +45,10 @@ pub struct ChipInfo {
     pub log_quotient_degree: usize,
     /// One more than the largest public-value index the chip reads (0 if none).
     pub n_publics_read: usize,
-    /// Canonical encoding of the constraints and interactions.
+    /// Every public-value index the chip reads, in constraints or interactions, ascending.
+    pub publics_read: Vec<usize>,
+    /// Canonical, unambiguous encoding of the chip: every part length-prefixed, every list
+    /// preceded by its count.
     pub description: Vec<u8>,
 }
 
@@ -86,7 +89,7 @@ impl ChipInfo {
         let mut sb = SymbolicBuilder::default();
         chip.eval_symbolic(&mut sb);
 
-        let mut n_publics_read = 0;
+        let mut publics_read: Vec<usize> = Vec::new();
         let mut max_degree = 0;
         let mut check = |e: &Expr| -> Result<usize, ChipDefinitionError> {
             let mut bad = None;
@@ -95,7 +98,11 @@ impl ChipInfo {
                 Var::Prep { col, .. } if col >= prep_width => {
                     bad = Some(format!("preprocessed column {col} of {prep_width}"))
                 }
-                Var::Public(i) => n_publics_read = n_publics_read.max(i + 1),
+                Var::Public(i) => {
+                    if let Err(at) = publics_read.binary_search(&i) {
+                        publics_read.insert(at, i);
+                    }
+                }
                 _ => {}
             });
             match bad {
@@ -103,18 +110,22 @@ impl ChipInfo {
                 None => Ok(e.degree()),
             }
         };
-        let mut description = Vec::new();
-        description.extend_from_slice(&(name.len() as u64).to_le_bytes());
-        description.extend_from_slice(name.as_bytes());
-        description.extend_from_slice(&(width as u64).to_le_bytes());
-        description.extend_from_slice(&(prep_width as u64).to_le_bytes());
-        description.extend_from_slice(&(prep_height.unwrap_or(0) as u64).to_le_bytes());
+        // The description is a sequence of length-prefixed parts and counts, so that no two
+        // chips share one: a label's bytes can never be read as an interaction, nor one
+        // constraint's encoding as the start of the next.
+        let mut d = Description::default();
+        d.bytes(b"chip");
+        d.bytes(name.as_bytes());
+        d.u64(width as u64);
+        d.u64(prep_width as u64);
+        d.u64(prep_height.unwrap_or(0) as u64);
+        d.u64(sb.constraints.len() as u64);
         for (label, c) in &sb.constraints {
             max_degree = max_degree.max(check(c)?);
-            description.extend_from_slice(&(label.len() as u64).to_le_bytes());
-            description.extend_from_slice(label.as_bytes());
-            c.encode(&mut description);
+            d.bytes(label.as_bytes());
+            d.expr(c);
         }
+        d.u64(sb.interactions.len() as u64);
         let mut interactions = Vec::new();
         for i in &sb.interactions {
             let mut field_degree = 0;
@@ -124,18 +135,19 @@ impl ChipInfo {
             let mult_degree = check(&i.multiplicity)?;
             // h * fingerprint -/+ multiplicity, and the running-sum constraints (degree 2).
             max_degree = max_degree.max((1 + field_degree).max(mult_degree)).max(2);
-            description.push(match i.dir {
-                Direction::Send => 0xf0,
-                Direction::Receive => 0xf1,
+            d.u64(match i.dir {
+                Direction::Send => 0,
+                Direction::Receive => 1,
             });
-            description.extend_from_slice(&i.bus.to_le_bytes());
-            description.extend_from_slice(&(i.fields.len() as u64).to_le_bytes());
+            d.u64(u64::from(i.bus));
+            d.u64(i.fields.len() as u64);
             for f in &i.fields {
-                f.encode(&mut description);
+                d.expr(f);
             }
-            i.multiplicity.encode(&mut description);
+            d.expr(&i.multiplicity);
             interactions.push(InteractionShape { bus: i.bus, dir: i.dir, arity: i.fields.len() });
         }
+        let description = d.0;
         let chunks = max_degree.saturating_sub(1).max(1);
         let log_quotient_degree = chunks.next_power_of_two().trailing_zeros() as usize;
         Ok(ChipInfo {
@@ -147,9 +159,29 @@ impl ChipInfo {
             interactions,
             max_degree,
             log_quotient_degree,
-            n_publics_read,
+            n_publics_read: publics_read.last().map_or(0, |&i| i + 1),
+            publics_read,
             description,
         })
+    }
+}
+
+/// Builds a chip description: byte strings with their length, numbers at fixed width.
+#[derive(Default)]
+struct Description(Vec<u8>);
+
+impl Description {
+    fn u64(&mut self, v: u64) {
+        self.0.extend_from_slice(&v.to_le_bytes());
+    }
+    fn bytes(&mut self, b: &[u8]) {
+        self.u64(b.len() as u64);
+        self.0.extend_from_slice(b);
+    }
+    fn expr(&mut self, e: &Expr) {
+        let mut enc = Vec::new();
+        e.encode(&mut enc);
+        self.bytes(&enc);
     }
 }
 

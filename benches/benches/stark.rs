@@ -13,9 +13,9 @@ fn by_height(c: &mut Criterion) {
     let mut g = c.benchmark_group("mac/cpu");
     g.sample_size(10);
     for log_n in (10..=20).step_by(2) {
-        let ex = examples::mac(log_n, 1).expect("example");
+        let ex = examples::mac(log_n, 1, ProofOptions::default()).expect("example");
         let publics = ex.publics.clone();
-        let pk = ProvingKey::new(ex.circuit, ProofOptions::default(), &backend).expect("key");
+        let pk = ProvingKey::new(ex.circuit, &backend).expect("key");
         g.throughput(Throughput::Elements(1 << log_n));
         g.bench_with_input(BenchmarkId::new("prove", log_n), &log_n, |b, _| {
             b.iter(|| prove(&pk, ex.traces.clone(), &publics, &backend, &CONFIG).expect("prove"))
@@ -36,8 +36,8 @@ fn by_width(c: &mut Criterion) {
     for width in [4usize, 16, 64, 256] {
         let chip = WideChip { width };
         let trace = chip.generate_trace(log_n, 3);
-        let circuit = Circuit::new("wide", vec![Box::new(chip)], 0).expect("circuit");
-        let pk = ProvingKey::new(circuit, ProofOptions::default(), &backend).expect("key");
+        let circuit = Circuit::new("wide", vec![Box::new(chip)], &[log_n], 0, ProofOptions::default()).expect("circuit");
+        let pk = ProvingKey::new(circuit, &backend).expect("key");
         g.throughput(Throughput::Elements((width << log_n) as u64));
         g.bench_with_input(BenchmarkId::new("prove", width), &width, |b, _| {
             b.iter(|| prove(&pk, vec![trace.clone()], &[], &backend, &CONFIG).expect("prove"))

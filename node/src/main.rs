@@ -5,6 +5,7 @@ use std::time::Instant;
 
 use sigil_prover::examples;
 use sigil_prover::{CpuBackend, ProverConfig, ProvingKey, prove};
+use sigil_verifier::protocol::MAX_LOG_HEIGHT;
 use sigil_verifier::{ProofOptions, VerifierOptions, verify};
 
 const HELP: &str = "\
@@ -12,12 +13,14 @@ sigil — zero-knowledge proofs of machine-learning inference (STARK over Goldil
 
 USAGE:
     sigil demo [--example mac|transfer] [--log-rows N] [--out PROOF] [--queries Q]
-               [--blowup-log B] [--grinding G]
+               [--blowup-log B] [--grinding G] [--min-security S]
         Build a built-in example circuit, prove it, write the proof, verify it, and
-        report times and sizes.
+        report times, sizes and security (conjectured and proven bits).
           mac       a multiply-accumulate chain of 2^N rows (default N = 16)
           transfer  four tables of four heights on two buses: a MAC chain of 2^N rows,
-                    a producer, a consumer and an 8-bit range table (default)
+                    a producer, a consumer and an 8-bit range table (default, N = 12)
+        N is at most 22. The circuit fixes the heights and every proof parameter: they
+        are part of its id. Verification requires S conjectured bits (default 100).
     sigil inspect MODEL.onnx [--input INPUT.json] [--calibration CAL.json]...
         Parse an ONNX model and list its opsets, inputs, outputs, operators (and which of
         them the executor does not support) and parameter count. With --input, check an
@@ -39,8 +42,9 @@ USAGE:
         Times go to stderr. Operators:
 {OPS}
         any other is reported with its node and opset.
-    sigil verify-demo --example E --log-rows N PROOF
-        Verify a proof written by `sigil demo` with the same example and size.
+    sigil verify-demo --example E --log-rows N [--queries Q] [--blowup-log B]
+                      [--grinding G] [--min-security S] PROOF
+        Verify a proof written by `sigil demo` with the same example, size and options.
     sigil --help
         Show this text.
 
@@ -74,6 +78,7 @@ struct Args {
     frac_bits: Option<u32>,
     param_bits: u32,
     opts: ProofOptions,
+    min_security: u32,
     positional: Vec<String>,
 }
 
@@ -87,6 +92,7 @@ fn parse(mut it: impl Iterator<Item = String>) -> Result<Args, String> {
         frac_bits: None,
         param_bits: 16,
         opts: ProofOptions::default(),
+        min_security: VerifierOptions::default().min_security_bits,
         positional: vec![],
     };
     while let Some(x) = it.next() {
@@ -109,6 +115,7 @@ fn parse(mut it: impl Iterator<Item = String>) -> Result<Args, String> {
             "--queries" => a.opts.n_queries = num("--queries", 0, u64::from(u16::MAX))? as u16,
             "--blowup-log" => a.opts.log_blowup = num("--blowup-log", 0, u64::from(u8::MAX))? as u8,
             "--grinding" => a.opts.grinding_bits = num("--grinding", 0, u64::from(u8::MAX))? as u8,
+            "--min-security" => a.min_security = num("--min-security", 0, 128)? as u32,
             s if s.starts_with("--") => return Err(format!("unknown option `{s}`")),
             _ => a.positional.push(x),
         }
@@ -117,12 +124,12 @@ fn parse(mut it: impl Iterator<Item = String>) -> Result<Args, String> {
 }
 
 fn build(a: &Args) -> Result<examples::Example, String> {
-    if let Some(n) = a.log_rows.filter(|&n| !(2..=24).contains(&n)) {
-        return Err(format!("--log-rows {n}: must be between 2 and 24"));
+    if let Some(n) = a.log_rows.filter(|&n| !(2..=MAX_LOG_HEIGHT).contains(&n)) {
+        return Err(format!("--log-rows {n}: must be between 2 and {MAX_LOG_HEIGHT}"));
     }
     let r = match a.example.as_str() {
-        "mac" => examples::mac(a.log_rows.unwrap_or(16), 1),
-        "transfer" => examples::transfer(a.log_rows.unwrap_or(12), 10, 1),
+        "mac" => examples::mac(a.log_rows.unwrap_or(16), 1, a.opts),
+        "transfer" => examples::transfer(a.log_rows.unwrap_or(12), 10, 1, a.opts),
         other => return Err(format!("unknown example `{other}` (mac, transfer)")),
     };
     r.map_err(|e| e.to_string())
@@ -160,9 +167,9 @@ fn run() -> Result<(), (u8, String)> {
             let ex = build(&a).map_err(bad)?;
             let backend = CpuBackend::default();
             let t = Instant::now();
-            let pk = ProvingKey::new(ex.circuit, a.opts, &backend).map_err(|e| bad(e.to_string()))?;
+            let pk = ProvingKey::new(ex.circuit, &backend).map_err(|e| bad(e.to_string()))?;
             let setup = t.elapsed();
-            let log_max = ex.traces.iter().map(|t| t.height().trailing_zeros() as usize).max().unwrap_or(0);
+            let sec = pk.circuit.security;
             eprintln!(
                 "circuit `{}`: {} tables, heights {:?}; circuit id {}",
                 pk.circuit.name,
@@ -171,11 +178,17 @@ fn run() -> Result<(), (u8, String)> {
                 hex(&pk.circuit_id)
             );
             eprintln!(
-                "options: blowup 2^{}, {} queries, {} grinding bits: {} conjectured bits",
+                "options: blowup 2^{}, {} queries, {} grinding bits, folds of 2^{}: {} conjectured bits \
+                 (queries {}, algebraic rounds {}), {} proven; proofs are {} bytes",
                 a.opts.log_blowup,
                 a.opts.n_queries,
                 a.opts.grinding_bits,
-                pk.security_bits(log_max)
+                a.opts.log_folding_factor,
+                sec.conjectured_bits,
+                sec.query_bits,
+                sec.field_bits,
+                sec.proven_bits,
+                pk.circuit.proof_size()
             );
             let config = ProverConfig { check_constraints: true, log_timings: true };
             let t = Instant::now();
@@ -186,7 +199,7 @@ fn run() -> Result<(), (u8, String)> {
                 std::fs::write(path, &bytes).map_err(|e| bad(format!("{path}: {e}")))?;
             }
             let t = Instant::now();
-            let vopts = VerifierOptions { min_security_bits: 0, ..Default::default() };
+            let vopts = VerifierOptions { min_security_bits: a.min_security, ..Default::default() };
             let res = verify(&pk.circuit, &pk.circuit_id, &ex.publics, &bytes, &vopts);
             let verify_time = t.elapsed();
             outln!(
@@ -271,8 +284,9 @@ fn run() -> Result<(), (u8, String)> {
             };
             let bytes = std::fs::read(path).map_err(|e| bad(format!("{path}: {e}")))?;
             let ex = build(&a).map_err(bad)?;
-            let pk = ProvingKey::new(ex.circuit, a.opts, &CpuBackend::default()).map_err(|e| bad(e.to_string()))?;
-            verify(&pk.circuit, &pk.circuit_id, &ex.publics, &bytes, &VerifierOptions::default())
+            let pk = ProvingKey::new(ex.circuit, &CpuBackend::default()).map_err(|e| bad(e.to_string()))?;
+            let vopts = VerifierOptions { min_security_bits: a.min_security, ..Default::default() };
+            verify(&pk.circuit, &pk.circuit_id, &ex.publics, &bytes, &vopts)
                 .map_err(|e| (1, format!("{path}: proof rejected: {e}")))?;
             outln!("verified");
             Ok(())

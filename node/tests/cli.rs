@@ -17,10 +17,26 @@ fn demo_proves_and_verifies() {
     std::fs::create_dir_all(&dir).unwrap();
     let proof = dir.join("mac.proof");
     let p = proof.to_str().unwrap();
-    let (code, out, err) = sigil(&["demo", "--example", "mac", "--log-rows", "8", "--grinding", "4", "--out", p]);
+    // The default options verify under the default policy (100 conjectured bits).
+    let (code, out, err) = sigil(&["demo", "--example", "mac", "--log-rows", "8", "--out", p]);
     assert_eq!(code, 0, "{err}");
     assert!(out.contains("verified"), "{out}");
-    // A weaker proof than the default policy is refused by verify-demo.
+    assert!(err.contains("100 conjectured bits"), "{err}");
+    let (code, out, err) = sigil(&["verify-demo", "--example", "mac", "--log-rows", "8", p]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("verified"), "{out}");
+    // The proof is for its circuit only: another size or other parameters are another id.
+    let (code, _, err) = sigil(&["verify-demo", "--example", "mac", "--log-rows", "9", p]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("another circuit"), "{err}");
+    // Weaker options verify only under a policy that asks for no more.
+    let (code, out, err) = sigil(&["demo", "--example", "mac", "--log-rows", "8", "--grinding", "4", "--out", p]);
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(err.contains("conjectured security 88 bits is below the required 100"), "{err}");
+    let (code, out, err) =
+        sigil(&["demo", "--example", "mac", "--log-rows", "8", "--grinding", "4", "--min-security", "88", "--out", p]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("verified"), "{out}");
     let (code, _, err) = sigil(&["verify-demo", "--example", "mac", "--log-rows", "8", "--grinding", "4", p]);
     assert_eq!(code, 1, "{err}");
     assert!(err.contains("below the required"), "{err}");
@@ -55,6 +71,9 @@ fn bad_input_exits_2_with_one_line() {
         vec!["demo", "--log-rows", "x"],
         // Past u16: refused, not truncated to 1 query.
         vec!["demo", "--queries", "65537"],
+        // Past the largest table and past the protocol's ranges: refused by name.
+        vec!["demo", "--log-rows", "23"],
+        vec!["demo", "--queries", "600"],
     ] {
         let (code, _, err) = sigil(&args);
         assert_eq!(code, 2, "{args:?}: {err}");

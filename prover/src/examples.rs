@@ -6,7 +6,7 @@ use sigil_air::chips::mac::MacChain;
 use sigil_air::chips::range::RangeTable;
 use sigil_air::chips::transfer::{Consumer, Producer};
 use sigil_air::{F, Trace};
-use sigil_verifier::{Circuit, CircuitError};
+use sigil_verifier::{Circuit, CircuitError, ProofOptions};
 
 use p3_field::PrimeCharacteristicRing;
 
@@ -18,10 +18,10 @@ pub struct Example {
     pub publics: Vec<F>,
 }
 
-/// The multiply-accumulate chain over `2^log_n` rows.
-pub fn mac(log_n: usize, seed: u64) -> Result<Example, CircuitError> {
+/// The multiply-accumulate chain over `2^log_n` rows, proven with `options`.
+pub fn mac(log_n: usize, seed: u64, options: ProofOptions) -> Result<Example, CircuitError> {
     let (trace, result) = MacChain::generate_trace(log_n, seed);
-    let circuit = Circuit::new("mac", vec![Box::new(MacChain)], 1)?;
+    let circuit = Circuit::new("mac", vec![Box::new(MacChain)], &[log_n], 1, options)?;
     Ok(Example { circuit, traces: vec![trace], publics: vec![result] })
 }
 
@@ -30,7 +30,7 @@ pub fn mac(log_n: usize, seed: u64) -> Result<Example, CircuitError> {
 /// 8-bit range table (256 rows) that range-checks every value.
 ///
 /// Public values: the MAC result, then the consumer's sum.
-pub fn transfer(log_mac: usize, log_values: usize, seed: u64) -> Result<Example, CircuitError> {
+pub fn transfer(log_mac: usize, log_values: usize, seed: u64, options: ProofOptions) -> Result<Example, CircuitError> {
     let mut rng = SplitMix64(seed);
     let values: Vec<F> = (0..1usize << log_values).map(|_| F::from_u64(rng.next_u64() & 0xff)).collect();
     let (mac_trace, mac_result) = MacChain::generate_trace(log_mac, seed ^ 0x5eed);
@@ -40,7 +40,9 @@ pub fn transfer(log_mac: usize, log_values: usize, seed: u64) -> Result<Example,
     let circuit = Circuit::new(
         "transfer",
         vec![Box::new(MacChain), Box::new(Producer), Box::new(consumer), Box::new(range)],
+        &[log_mac, log_values, log_values + 1, 8],
         2,
+        options,
     )?;
     Ok(Example {
         circuit,

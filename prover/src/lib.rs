@@ -4,7 +4,7 @@
 //! together (tables of different heights side by side), bus interactions are proven with
 //! LogUp, and one FRI proves every table's DEEP quotient at once.
 //!
-//! 1. Build a [`sigil_verifier::Circuit`] from chips.
+//! 1. Build a [`sigil_verifier::Circuit`] from chips, their heights and the proof options.
 //! 2. [`ProvingKey::new`] extends and commits the preprocessed columns once; keep the key to
 //!    prove the same circuit again.
 //! 3. [`prove`] takes one trace per chip and the public values and returns a
@@ -20,4 +20,6 @@ pub mod prove;
 
 pub use backend::{Backend, FriOps, MerkleOps, NttOps};
 pub use cpu::CpuBackend;
-pub use prove::{ProveError, ProverConfig, ProvingKey, prove};
+pub use prove::{Attack, ProveError, ProverConfig, ProvingKey, prove};
+#[cfg(feature = "malicious")]
+pub use prove::prove_malicious;

@@ -25,8 +25,8 @@ use sigil_verifier::proof::{
     QueryProof, TableOpenings, Words,
 };
 use sigil_verifier::protocol::{
-    Group, MAX_LOG_HEIGHT, PhaseWidths, ProofOptions, TRANSCRIPT_DOMAIN, deep_coefficients,
-    fri_layers, groups, lde_shift, leaf_log_arity, omega, query_index_bits,
+    Group, PhaseWidths, ProofOptions, TRANSCRIPT_DOMAIN, deep_coefficients, fri_layers, groups,
+    lde_shift, leaf_log_arity, omega, query_index_bits,
 };
 use sigil_verifier::transcript::Transcript;
 use sigil_verifier::{Circuit, CircuitId};
@@ -41,16 +41,10 @@ pub enum ProveError {
     TraceCount { expected: usize, found: usize },
     #[error("chip `{chip}`: trace has {found} columns, the chip has {expected}")]
     TraceWidth { chip: String, expected: usize, found: usize },
-    #[error("chip `{chip}`: trace height {height} must be a power of two between 2 and 2^{max}")]
-    TraceHeight { chip: String, height: usize, max: usize },
-    #[error("chip `{chip}`: trace height {height} differs from its preprocessed height {prep}")]
-    PreprocessedHeight { chip: String, height: usize, prep: usize },
-    #[error("chip `{chip}`: constraint degree {degree} needs a blowup of at least {needed}")]
-    DegreeTooHigh { chip: String, degree: usize, needed: usize },
+    #[error("chip `{chip}`: trace has {height} rows; the circuit fixes 2^{log_height}")]
+    TraceHeight { chip: String, height: usize, log_height: usize },
     #[error("{expected} public values expected, {found} given")]
     PublicValuesLength { expected: usize, found: usize },
-    #[error("invalid proof options: {0}")]
-    Options(&'static str),
     #[error("the traces do not satisfy the circuit: {}", .0.iter().take(8).map(|f| f.to_string()).collect::<Vec<_>>().join("; "))]
     Unsatisfied(Vec<CheckFailure>),
     #[error("the out-of-domain point fell in a trace domain; prove again")]
@@ -93,16 +87,12 @@ pub struct ProvingKey {
 
 impl ProvingKey {
     /// Extends and commits the preprocessed columns of `circuit` (the work a prover caches).
-    pub fn new<B: Backend>(circuit: Circuit, options: ProofOptions, backend: &B) -> Result<Self, ProveError> {
-        check_options(&options)?;
+    /// The circuit fixes the heights and the options (`Circuit::new` checked both).
+    pub fn new<B: Backend>(circuit: Circuit, backend: &B) -> Result<Self, ProveError> {
+        let options = circuit.options;
         let prep_traces: Vec<Option<Trace>> = circuit.chips.iter().map(|c| c.preprocessed_trace()).collect();
-        // Preprocessed groups are by preprocessed height.
-        let heights: Vec<usize> = prep_traces
-            .iter()
-            .map(|t| t.as_ref().map_or(0, |t| t.height().trailing_zeros() as usize))
-            .collect();
         let prep_widths: Vec<usize> = prep_traces.iter().map(|p| p.as_ref().map_or(0, |p| p.width)).collect();
-        let defs = groups(&heights, &prep_widths);
+        let defs = groups(&circuit.log_heights, &prep_widths);
         let lb = usize::from(options.log_blowup);
         let mut prep_groups = Vec::new();
         for g in &defs {
@@ -119,30 +109,9 @@ impl ProvingKey {
             prep_groups.push(PrepGroup { ldes, tree });
         }
         let caps: Vec<_> = prep_groups.iter().map(|g| g.tree.cap()).collect();
-        let circuit_id = circuit.circuit_id(options.log_blowup, options.log_folding_factor, &caps);
+        let circuit_id = circuit.circuit_id(&caps);
         Ok(Self { circuit, options, circuit_id, prep_traces, prep_groups, prep_group_defs: defs })
     }
-
-    /// The conjectured security of proofs whose tallest table has `2^log_max_height` rows.
-    pub fn security_bits(&self, log_max_height: usize) -> u32 {
-        self.options.conjectured_security_bits(log_max_height + usize::from(self.options.log_blowup))
-    }
-}
-
-fn check_options(o: &ProofOptions) -> Result<(), ProveError> {
-    if !(1..=6).contains(&o.log_blowup) {
-        return Err(ProveError::Options("log_blowup must be in 1..=6"));
-    }
-    if !(1..=512).contains(&o.n_queries) {
-        return Err(ProveError::Options("n_queries must be in 1..=512"));
-    }
-    if o.grinding_bits > 40 {
-        return Err(ProveError::Options("grinding_bits must be at most 40"));
-    }
-    if o.log_final_poly_len > 12 {
-        return Err(ProveError::Options("log_final_poly_len must be at most 12"));
-    }
-    Ok(())
 }
 
 /// One table's committed data during proving.
@@ -179,6 +148,44 @@ pub fn prove<B: Backend>(
     backend: &B,
     config: &ProverConfig,
 ) -> Result<Proof, ProveError> {
+    prove_inner(pk, traces, publics, backend, config, Attack::None)
+}
+
+/// What a malicious prover rewrites (only [`Attack::None`] outside the `malicious` feature).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Attack {
+    /// An honest prover.
+    None,
+    /// Opens each quotient at `z` so that the out-of-domain equation holds whatever the
+    /// traces: the quotient's opening then disagrees with its commitment, which only FRI sees.
+    ForgeOutOfDomain,
+    /// As [`Attack::ForgeOutOfDomain`], and first rewrites the last lookup table's claimed
+    /// LogUp sum so that the sums cancel: the running sum then breaks its last-row constraint.
+    BalanceBusesAndForgeOutOfDomain,
+}
+
+/// A malicious prover for soundness tests: proves like [`prove`] (without the constraint
+/// check) but lies as `attack` says. A sound verifier rejects what it makes.
+#[cfg(feature = "malicious")]
+pub fn prove_malicious<B: Backend>(
+    pk: &ProvingKey,
+    traces: Vec<Trace>,
+    publics: &[F],
+    backend: &B,
+    attack: Attack,
+) -> Result<Proof, ProveError> {
+    let config = ProverConfig { check_constraints: false, log_timings: false };
+    prove_inner(pk, traces, publics, backend, &config, attack)
+}
+
+fn prove_inner<B: Backend>(
+    pk: &ProvingKey,
+    traces: Vec<Trace>,
+    publics: &[F],
+    backend: &B,
+    config: &ProverConfig,
+    attack: Attack,
+) -> Result<Proof, ProveError> {
     let circuit = &pk.circuit;
     let opts = &pk.options;
     let lb = usize::from(opts.log_blowup);
@@ -192,28 +199,15 @@ pub fn prove<B: Backend>(
     if publics.len() != circuit.n_publics {
         return Err(ProveError::PublicValuesLength { expected: circuit.n_publics, found: publics.len() });
     }
-    let mut log_heights = Vec::with_capacity(traces.len());
-    for (t, (tr, info)) in traces.iter().zip(&circuit.infos).enumerate() {
+    for ((tr, info), &lh) in traces.iter().zip(&circuit.infos).zip(&circuit.log_heights) {
         if tr.width != info.width {
             return Err(ProveError::TraceWidth { chip: info.name.clone(), expected: info.width, found: tr.width });
         }
-        let h = tr.height();
-        if !h.is_power_of_two() || !(2..=1 << MAX_LOG_HEIGHT).contains(&h) {
-            return Err(ProveError::TraceHeight { chip: info.name.clone(), height: h, max: MAX_LOG_HEIGHT });
+        if tr.height() != 1 << lh {
+            return Err(ProveError::TraceHeight { chip: info.name.clone(), height: tr.height(), log_height: lh });
         }
-        if let Some(p) = &pk.prep_traces[t]
-            && p.height() != h {
-                return Err(ProveError::PreprocessedHeight { chip: info.name.clone(), height: h, prep: p.height() });
-            }
-        if info.quotient_degree() > 1 << lb {
-            return Err(ProveError::DegreeTooHigh {
-                chip: info.name.clone(),
-                degree: info.max_degree,
-                needed: info.quotient_degree(),
-            });
-        }
-        log_heights.push(h.trailing_zeros() as usize);
     }
+    let log_heights = circuit.log_heights.clone();
     if config.check_constraints {
         let chips: Vec<&dyn sigil_air::Chip> = circuit.chips.iter().map(|c| c.as_ref()).collect();
         let trs: Vec<&Trace> = traces.iter().collect();
@@ -242,7 +236,7 @@ pub fn prove<B: Backend>(
     };
     let log_heights_u8: Vec<u8> = log_heights.iter().map(|&h| h as u8).collect();
     let mut tr = Transcript::new(TRANSCRIPT_DOMAIN);
-    tr.absorb(b"header", &postcard::to_allocvec(&header).unwrap_or_default());
+    tr.absorb(b"header", &header.to_bytes());
     tr.absorb(b"heights", &log_heights_u8);
     let pub_words: Vec<u64> = publics.iter().map(|&p| f_to_u64(p)).collect();
     tr.absorb_u64s(b"publics", &pub_words);
@@ -279,6 +273,12 @@ pub fn prove<B: Backend>(
         tables[t].perm_lde = Some(backend.coset_lde(perm.clone(), lb, shift));
         tables[t].perm = Some(perm);
     }
+    if attack == Attack::BalanceBusesAndForgeOutOfDomain {
+        let total: EF = cumulative_sums.iter().copied().sum();
+        if let Some(last) = cumulative_sums.last_mut() {
+            *last -= total;
+        }
+    }
     let g_perm = groups(&log_heights, &widths.iter().map(|w| w.perm).collect::<Vec<_>>());
     let perm_trees = commit_groups(backend, &g_perm, opts, |t| tables[t].perm_lde.as_ref());
     let perm_roots: Vec<_> = perm_trees.iter().map(|t| t.cap()).collect();
@@ -309,7 +309,7 @@ pub fn prove<B: Backend>(
 
     // ---- Out-of-domain openings ----------------------------------------------------------------
     let z = tr.sample_ef();
-    let mut openings = Vec::with_capacity(n_tables);
+    let mut openings: Vec<TableOpenings> = Vec::with_capacity(n_tables);
     for t in 0..n_tables {
         let td = &tables[t];
         let log_n = td.log_n;
@@ -340,6 +340,9 @@ pub fn prove<B: Backend>(
             perm_next: perm_n,
             quotient,
         });
+    }
+    if attack != Attack::None {
+        forge_out_of_domain(circuit, &mut openings, publics, &log_heights, z, alpha, &lookup, &cumulative_sums);
     }
     for o in &openings {
         for w in [&o.prep_local, &o.prep_next, &o.main_local, &o.main_next, &o.perm_local, &o.perm_next, &o.quotient] {
@@ -459,6 +462,36 @@ pub fn prove<B: Backend>(
         openings,
         fri: FriProof { layer_roots, final_poly: Words(final_words), pow_nonce, queries },
     })
+}
+
+/// Rewrites the first quotient chunk's opening at `z` of every table so that its out-of-domain
+/// equation holds: what a malicious prover does to get past the out-of-domain check.
+#[allow(clippy::too_many_arguments)]
+fn forge_out_of_domain(
+    circuit: &Circuit,
+    openings: &mut [TableOpenings],
+    publics: &[F],
+    log_heights: &[usize],
+    z: EF,
+    alpha: EF,
+    lookup: &LookupChallenges,
+    sums: &[EF],
+) {
+    use sigil_verifier::verify::{Opened, combine_quotient, constraints_at};
+    let mut sum_iter = sums.iter();
+    for (((chip, info), o), &lh) in circuit.chips.iter().zip(&circuit.infos).zip(openings.iter_mut()).zip(log_heights) {
+        let cum = if info.interactions.is_empty() { EF::ZERO } else { *sum_iter.next().unwrap_or(&EF::ZERO) };
+        let Ok(op) = Opened::decode(o) else { continue };
+        let Ok((c, z_h)) = constraints_at(chip.as_ref(), &op, publics, lh, z, alpha, lookup, cum) else { continue };
+        let Some(inv) = z_h.try_inverse() else { continue };
+        let delta = c * inv - combine_quotient(&op.quotient, z, lh);
+        // Chunk 0 is z^0 times (column 0 + X column 1): adding delta to column 0's value adds
+        // delta to Q(z).
+        let q0 = ef_from_base([F::from_u64(o.quotient.0[0]), F::from_u64(o.quotient.0[1])]) + delta;
+        let [a, b] = ef_to_u64(q0);
+        o.quotient.0[0] = a;
+        o.quotient.0[1] = b;
+    }
 }
 
 /// One Merkle tree per group of equal-height tables, leaves holding FRI cosets.

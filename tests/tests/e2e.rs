@@ -10,8 +10,8 @@ fn fast() -> ProofOptions {
 
 #[test]
 fn mac_chain_proves_and_verifies() {
-    let ex = examples::mac(6, 1).unwrap();
-    let pk = ProvingKey::new(ex.circuit, fast(), &CpuBackend::default()).unwrap();
+    let ex = examples::mac(6, 1, fast()).unwrap();
+    let pk = ProvingKey::new(ex.circuit, &CpuBackend::default()).unwrap();
     let proof = prove(&pk, ex.traces, &ex.publics, &CpuBackend::default(), &ProverConfig::default()).unwrap();
     let bytes = proof.to_bytes();
     let vopts = VerifierOptions { min_security_bits: 80, ..Default::default() };
@@ -20,8 +20,8 @@ fn mac_chain_proves_and_verifies() {
 
 #[test]
 fn four_tables_of_four_heights_prove_and_verify() {
-    let ex = examples::transfer(7, 5, 3).unwrap();
-    let pk = ProvingKey::new(ex.circuit, fast(), &CpuBackend::default()).unwrap();
+    let ex = examples::transfer(7, 5, 3, fast()).unwrap();
+    let pk = ProvingKey::new(ex.circuit, &CpuBackend::default()).unwrap();
     let proof = prove(&pk, ex.traces, &ex.publics, &CpuBackend::default(), &ProverConfig::default()).unwrap();
     assert_eq!(proof.log_heights, vec![7, 5, 6, 8]);
     let bytes = proof.to_bytes();
@@ -34,8 +34,8 @@ fn every_folding_factor_and_final_size_verifies() {
     for log_folding_factor in 1..=4 {
         for log_final_poly_len in [0, 2, 5] {
             let opts = ProofOptions { log_blowup: 2, n_queries: 20, grinding_bits: 0, log_final_poly_len, log_folding_factor };
-            let ex = examples::transfer(9, 3, 5).unwrap();
-            let pk = ProvingKey::new(ex.circuit, opts, &CpuBackend::default()).unwrap();
+            let ex = examples::transfer(9, 3, 5, opts).unwrap();
+            let pk = ProvingKey::new(ex.circuit, &CpuBackend::default()).unwrap();
             let proof = prove(&pk, ex.traces, &ex.publics, &CpuBackend::default(), &ProverConfig::default()).unwrap();
             let vopts = VerifierOptions { min_security_bits: 40, ..Default::default() };
             verify(&pk.circuit, &pk.circuit_id, &ex.publics, &proof.to_bytes(), &vopts)

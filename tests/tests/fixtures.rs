@@ -1,18 +1,19 @@
 //! Committed proofs that the current verifier must still accept: validators run mixed
 //! versions. `cargo test -p sigil-tests --test fixtures -- --ignored` regenerates them (only
-//! when the proof format version changes).
+//! when the proof format version changes; version 2, fixed-width with heights and parameters
+//! in the circuit id, replaced version 1, whose proofs are refused).
 
 use sigil_prover::examples;
 use sigil_prover::{CpuBackend, ProverConfig, ProvingKey, prove};
 use sigil_verifier::{ProofOptions, VerifierOptions, verify};
 
-const TRANSFER: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/transfer-6-4-v1.proof");
-const MAC: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/mac-10-v1.proof");
+const TRANSFER: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/transfer-6-4-v2.proof");
+const MAC: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/mac-10-v2.proof");
 
 fn keys() -> Vec<(&'static str, examples::Example)> {
     vec![
-        (TRANSFER, examples::transfer(6, 4, 11).unwrap()),
-        (MAC, examples::mac(10, 1).unwrap()),
+        (TRANSFER, examples::transfer(6, 4, 11, ProofOptions::default()).unwrap()),
+        (MAC, examples::mac(10, 1, ProofOptions::default()).unwrap()),
     ]
 }
 
@@ -20,7 +21,7 @@ fn keys() -> Vec<(&'static str, examples::Example)> {
 fn committed_proofs_still_verify() {
     for (path, ex) in keys() {
         let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("{path}: {e}"));
-        let pk = ProvingKey::new(ex.circuit, ProofOptions::default(), &CpuBackend::default()).unwrap();
+        let pk = ProvingKey::new(ex.circuit, &CpuBackend::default()).unwrap();
         verify(&pk.circuit, &pk.circuit_id, &ex.publics, &bytes, &VerifierOptions::default())
             .unwrap_or_else(|e| panic!("{path}: {e}"));
     }
@@ -30,7 +31,7 @@ fn committed_proofs_still_verify() {
 #[ignore = "regenerates the committed fixtures"]
 fn regenerate_fixtures() {
     for (path, ex) in keys() {
-        let pk = ProvingKey::new(ex.circuit, ProofOptions::default(), &CpuBackend::default()).unwrap();
+        let pk = ProvingKey::new(ex.circuit, &CpuBackend::default()).unwrap();
         let proof = prove(&pk, ex.traces, &ex.publics, &CpuBackend::default(), &ProverConfig::default()).unwrap();
         std::fs::create_dir_all(std::path::Path::new(path).parent().unwrap()).unwrap();
         std::fs::write(path, proof.to_bytes()).unwrap();

@@ -1,4 +1,5 @@
-//! A circuit: the chips of a proof, what their symbolic evaluation tells, and its id.
+//! A circuit: the chips of a proof, the height of each table, the proof options, what the
+//! chips' symbolic evaluation tells, and the circuit id that binds all of it.
 
 use alloc::boxed::Box;
 use alloc::collections::BTreeMap;
@@ -7,8 +8,12 @@ use alloc::vec::Vec;
 
 use sigil_air::{BusId, Chip, ChipDefinitionError, ChipInfo};
 
-use crate::hash::{ActiveHasher, Digest, Hasher};
+use crate::hash::{ActiveHasher, Digest, Domain, Hasher};
+use crate::layout::ProofLayout;
+use crate::merkle::Cap;
 use crate::proof::CircuitId;
+use crate::protocol::{MAX_LOG_HEIGHT, PhaseWidths, ProofOptions, fri_layers};
+use crate::security::{Security, TableShape, security};
 
 /// Why a set of chips does not make a circuit.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -17,22 +22,44 @@ pub enum CircuitError {
     Chip(ChipDefinitionError),
     #[error("a circuit needs at least one chip")]
     Empty,
+    #[error("{chips} chips but {heights} heights")]
+    HeightCount { chips: usize, heights: usize },
+    #[error("chip `{chip}`: height 2^{log_height} must be between 2^1 and 2^{max}")]
+    Height { chip: String, log_height: usize, max: usize },
+    #[error("chip `{chip}`: height 2^{log_height} differs from its preprocessed height {prep_height}")]
+    PreprocessedHeight { chip: String, log_height: usize, prep_height: usize },
+    #[error("chip `{chip}`: constraint degree {degree} needs a blowup of at least {needed}")]
+    DegreeTooHigh { chip: String, degree: usize, needed: usize },
+    #[error("invalid proof options: {0}")]
+    Options(&'static str),
     #[error("bus {bus} is used with {a} and with {b} fields")]
     BusArity { bus: BusId, a: usize, b: usize },
     #[error("chip `{chip}` reads public value {index}, but the circuit has {n_publics}")]
     PublicOutOfRange { chip: String, index: usize, n_publics: usize },
+    #[error("public value {0} is read by no constraint: the proof would not bind it")]
+    UnreadPublic(usize),
     #[error("two chips are named `{0}`")]
     DuplicateName(String),
 }
 
-/// The chips of a proof, in order, with their inferred shapes.
+/// The chips of a proof, in order, with the height of each table and the proof options: the
+/// whole statement but the preprocessed commitments (see [`Circuit::circuit_id`]) and the
+/// public values.
 pub struct Circuit {
     pub name: String,
     pub chips: Vec<Box<dyn Chip>>,
     pub infos: Vec<ChipInfo>,
+    /// log2 of every table's height, in chip order.
+    pub log_heights: Vec<usize>,
     pub n_publics: usize,
-    /// Hash of every chip's description; with the preprocessed roots it makes the circuit id.
+    pub options: ProofOptions,
+    /// Hash of the circuit's description: every chip, height, the number of public values and
+    /// every option. With the preprocessed roots it makes the circuit id.
     pub description_hash: Digest,
+    /// Every count of the circuit's proofs.
+    pub layout: ProofLayout,
+    /// Conjectured and proven security of the circuit's proofs.
+    pub security: Security,
 }
 
 impl core::fmt::Debug for Circuit {
@@ -40,34 +67,72 @@ impl core::fmt::Debug for Circuit {
         f.debug_struct("Circuit")
             .field("name", &self.name)
             .field("chips", &self.infos.iter().map(|i| &i.name).collect::<Vec<_>>())
+            .field("log_heights", &self.log_heights)
             .field("n_publics", &self.n_publics)
+            .field("options", &self.options)
             .finish()
     }
 }
 
+/// Fixed-width, length-prefixed encoding of a circuit description.
+#[derive(Default)]
+struct Description(Vec<u8>);
+
+impl Description {
+    fn u64(&mut self, v: u64) {
+        self.0.extend_from_slice(&v.to_le_bytes());
+    }
+    fn bytes(&mut self, b: &[u8]) {
+        self.u64(b.len() as u64);
+        self.0.extend_from_slice(b);
+    }
+}
+
 impl Circuit {
-    /// Builds a circuit from its chips and the number of public values.
+    /// Builds a circuit from its chips, the log2 height of each chip's table, the number of
+    /// public values, and the proof options. Heights and options are part of the circuit id:
+    /// a proof of other heights or parameters is refused.
     pub fn new(
         name: impl Into<String>,
         chips: Vec<Box<dyn Chip>>,
+        log_heights: &[usize],
         n_publics: usize,
+        options: ProofOptions,
     ) -> Result<Self, CircuitError> {
         if chips.is_empty() {
             return Err(CircuitError::Empty);
         }
+        if chips.len() != log_heights.len() {
+            return Err(CircuitError::HeightCount { chips: chips.len(), heights: log_heights.len() });
+        }
+        options.check().map_err(CircuitError::Options)?;
         let mut infos = Vec::with_capacity(chips.len());
         let mut arity: BTreeMap<BusId, usize> = BTreeMap::new();
-        for c in &chips {
+        let mut read = alloc::vec![false; n_publics];
+        for (c, &lh) in chips.iter().zip(log_heights) {
             let info = ChipInfo::of(c.as_ref()).map_err(CircuitError::Chip)?;
             if infos.iter().any(|i: &ChipInfo| i.name == info.name) {
                 return Err(CircuitError::DuplicateName(info.name));
             }
-            if info.n_publics_read > n_publics {
-                return Err(CircuitError::PublicOutOfRange {
-                    chip: info.name,
-                    index: info.n_publics_read - 1,
-                    n_publics,
-                });
+            if !(1..=MAX_LOG_HEIGHT).contains(&lh) {
+                return Err(CircuitError::Height { chip: info.name, log_height: lh, max: MAX_LOG_HEIGHT });
+            }
+            if let Some(ph) = info.prep_height
+                && ph != 1 << lh
+            {
+                return Err(CircuitError::PreprocessedHeight { chip: info.name, log_height: lh, prep_height: ph });
+            }
+            if info.quotient_degree() > 1 << options.log_blowup {
+                let (degree, needed) = (info.max_degree, info.quotient_degree());
+                return Err(CircuitError::DegreeTooHigh { chip: info.name, degree, needed });
+            }
+            for &i in &info.publics_read {
+                match read.get_mut(i) {
+                    Some(r) => *r = true,
+                    None => {
+                        return Err(CircuitError::PublicOutOfRange { chip: info.name, index: i, n_publics });
+                    }
+                }
             }
             for i in &info.interactions {
                 let a = *arity.entry(i.bus).or_insert(i.arity);
@@ -77,18 +142,51 @@ impl Circuit {
             }
             infos.push(info);
         }
-        let name = name.into();
-        let mut parts: Vec<&[u8]> = Vec::new();
-        let n = (infos.len() as u64).to_le_bytes();
-        let np = (n_publics as u64).to_le_bytes();
-        parts.push(b"sigil-circuit-v1");
-        parts.push(&n);
-        parts.push(&np);
-        for i in &infos {
-            parts.push(&i.description);
+        if let Some(i) = read.iter().position(|r| !r) {
+            return Err(CircuitError::UnreadPublic(i));
         }
-        let description_hash = ActiveHasher::hash_bytes(&parts);
-        Ok(Self { name, chips, infos, n_publics, description_hash })
+
+        let mut d = Description::default();
+        d.bytes(b"sigil-circuit-v2");
+        d.u64(infos.len() as u64);
+        d.u64(n_publics as u64);
+        let o = &options;
+        d.bytes(&[o.log_blowup, o.grinding_bits, o.log_final_poly_len, o.log_folding_factor]);
+        d.u64(u64::from(o.n_queries));
+        for (info, &lh) in infos.iter().zip(log_heights) {
+            d.u64(lh as u64);
+            d.bytes(&info.description);
+        }
+        let description_hash = ActiveHasher::hash_bytes(Domain::Circuit, &[b"description", &d.0]);
+
+        let widths: Vec<PhaseWidths> = infos.iter().map(PhaseWidths::of).collect();
+        let shapes: Vec<TableShape> = infos
+            .iter()
+            .zip(log_heights)
+            .zip(&widths)
+            .map(|((i, &lh), w)| TableShape {
+                log_height: lh,
+                max_degree: i.max_degree,
+                quotient_chunks: i.quotient_degree(),
+                n_constraints: i.n_constraints + i.interactions.len() + if i.interactions.is_empty() { 0 } else { 3 },
+                n_interactions: i.interactions.len(),
+                max_arity: i.interactions.iter().map(|x| x.arity).max().unwrap_or(0),
+                n_opened: w.n_at_z() + w.n_at_zg(),
+            })
+            .collect();
+        let security = security(&shapes, &options, &fri_layers(log_heights, &options));
+        let layout = ProofLayout::new(log_heights, widths, &options);
+        Ok(Self {
+            name: name.into(),
+            chips,
+            infos,
+            log_heights: log_heights.to_vec(),
+            n_publics,
+            options,
+            description_hash,
+            layout,
+            security,
+        })
     }
 
     /// Number of tables.
@@ -96,16 +194,20 @@ impl Circuit {
         self.chips.len()
     }
 
-    /// The circuit id for a blowup, a folding factor and the preprocessed commitments (one
-    /// Merkle cap per group).
-    pub fn circuit_id(&self, log_blowup: u8, log_folding_factor: u8, prep_caps: &[crate::merkle::Cap]) -> CircuitId {
-        let params = [log_blowup, log_folding_factor];
-        let mut parts: Vec<&[u8]> = alloc::vec![b"sigil-circuit-id-v1", &self.description_hash, &params];
-        let sizes: Vec<[u8; 8]> = prep_caps.iter().map(|c| (c.len() as u64).to_le_bytes()).collect();
-        for (c, n) in prep_caps.iter().zip(&sizes) {
-            parts.push(n);
-            parts.push(c.as_flattened());
+    /// The circuit id: the description hash and the preprocessed commitments (one Merkle cap
+    /// per group), each length-prefixed.
+    pub fn circuit_id(&self, prep_caps: &[Cap]) -> CircuitId {
+        let mut d = Description::default();
+        d.bytes(&self.description_hash);
+        d.u64(prep_caps.len() as u64);
+        for c in prep_caps {
+            d.bytes(c.as_flattened());
         }
-        ActiveHasher::hash_bytes(&parts)
+        ActiveHasher::hash_bytes(Domain::Circuit, &[b"circuit-id", &d.0])
+    }
+
+    /// The exact size of the circuit's proofs in bytes.
+    pub fn proof_size(&self) -> usize {
+        self.layout.size()
     }
 }

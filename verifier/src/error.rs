@@ -17,12 +17,10 @@ pub enum Phase {
 /// never panics.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum VerifyError {
-    #[error("proof bytes end early")]
+    #[error("proof bytes end before the end of the header")]
     Truncated,
-    #[error("proof bytes do not decode: {0}")]
-    Malformed(String),
-    #[error("{0} bytes follow the proof")]
-    TrailingBytes(usize),
+    #[error("proof is {found} bytes; proofs of this circuit are {expected}")]
+    WrongSize { expected: usize, found: usize },
     #[error("proof is {size} bytes, above the limit of {limit}")]
     TooLarge { size: usize, limit: usize },
     #[error("not a Sigil proof (bad magic)")]
@@ -37,6 +35,10 @@ pub enum VerifyError {
     WrongCircuit,
     #[error("preprocessed commitments do not match the circuit id")]
     CircuitIdMismatch,
+    #[error("proof has {parameter} = {found}; the circuit fixes {expected}")]
+    ParameterMismatch { parameter: &'static str, expected: u64, found: u64 },
+    #[error("proof has table `{chip}` at 2^{found} rows; the circuit fixes 2^{expected}")]
+    HeightMismatch { chip: String, expected: u64, found: u64 },
     #[error("conjectured security {bits} bits is below the required {required}")]
     InsufficientSecurity { bits: u32, required: u32 },
     #[error("{expected} public values expected, {found} given")]

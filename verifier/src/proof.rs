@@ -1,72 +1,34 @@
-//! The proof format: a versioned header, then the body. Serialized with serde (postcard);
-//! field elements travel as canonical little-endian `u64`s and are checked on the way in.
+//! The proof format: a fixed-width header, then the body, every number little-endian at a fixed
+//! width. No length is written: every count follows from the circuit ([`crate::ProofLayout`]),
+//! so a proof of a circuit has exactly one size, the decoder checks it before it allocates
+//! anything, and one proof has exactly one byte string (the decoder also refuses field elements
+//! that are not canonical), so a proof's hash identifies it.
 
 use alloc::vec::Vec;
-use core::fmt;
-
-use serde::de::{self, Visitor};
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::hash::Digest;
 use crate::merkle::Cap;
 
 /// The first four bytes of every proof.
 pub const MAGIC: [u8; 4] = *b"SGL\x01";
-/// The current proof format version.
-pub const FORMAT_VERSION: u16 = 1;
+/// The current proof format version: 2 is fixed-width, with heights and every parameter
+/// bound by the circuit id.
+pub const FORMAT_VERSION: u16 = 2;
 /// Field identifier: Goldilocks with its quadratic extension `X^2 - 7`.
 pub const FIELD_GOLDILOCKS_EXT2: u8 = 1;
+/// Size of the encoded header.
+pub const HEADER_BYTES: usize = 4 + 2 + 1 + 1 + 1 + 2 + 1 + 1 + 1 + 32;
 
 /// A circuit id: the hash of a circuit's description and its preprocessed commitments.
 pub type CircuitId = Digest;
 
 /// A list of field-element words (base-field elements, or extension elements as pairs),
-/// serialized as little-endian bytes.
+/// encoded as little-endian `u64`s.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Words(pub Vec<u64>);
 
-impl Serialize for Words {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut bytes = Vec::with_capacity(self.0.len() * 8);
-        for w in &self.0 {
-            bytes.extend_from_slice(&w.to_le_bytes());
-        }
-        s.serialize_bytes(&bytes)
-    }
-}
-
-impl<'de> Deserialize<'de> for Words {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = Words;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a byte string whose length is a multiple of 8")
-            }
-            fn visit_bytes<E: de::Error>(self, v: &[u8]) -> Result<Words, E> {
-                if !v.len().is_multiple_of(8) {
-                    return Err(E::invalid_length(v.len(), &self));
-                }
-                Ok(Words(
-                    v.chunks_exact(8)
-                        .map(|c| {
-                            let mut b = [0u8; 8];
-                            b.copy_from_slice(c);
-                            u64::from_le_bytes(b)
-                        })
-                        .collect(),
-                ))
-            }
-            fn visit_borrowed_bytes<E: de::Error>(self, v: &'de [u8]) -> Result<Words, E> {
-                self.visit_bytes(v)
-            }
-        }
-        d.deserialize_bytes(V)
-    }
-}
-
 /// The header: what the proof claims about itself, checked before anything else.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ProofHeader {
     pub magic: [u8; 4],
     pub version: u16,
@@ -82,16 +44,16 @@ pub struct ProofHeader {
 
 /// A Merkle opening of one leaf: its values (the coset of rows of every table in the group)
 /// and the sibling digests from the leaf up to the cap.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct MerkleOpening {
     pub values: Words,
     pub siblings: Vec<Digest>,
 }
 
 /// Everything opened for one query.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct QueryProof {
-    /// The query's index into the first FRI layer's pairs (`< N_max / 2`).
+    /// The query's index into the first FRI layer's cosets (`< 2^query_index_bits`).
     pub index: u64,
     /// One opening per group of each commitment phase, in group order.
     pub prep: Vec<MerkleOpening>,
@@ -106,7 +68,7 @@ pub struct QueryProof {
 /// The values of one table's polynomials at the out-of-domain point `z` (`*_local`) and at
 /// `z * g` (`*_next`), as extension elements (pairs of words). LogUp and quotient columns are
 /// opened coordinate by coordinate (two base columns per extension column).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TableOpenings {
     pub prep_local: Words,
     pub prep_next: Words,
@@ -118,7 +80,7 @@ pub struct TableOpenings {
 }
 
 /// The FRI part of a proof.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct FriProof {
     /// Roots of the committed layers 1..L (layer 0 is not committed: the verifier computes it
     /// from the table openings).
@@ -130,10 +92,11 @@ pub struct FriProof {
 }
 
 /// A Sigil STARK proof.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Proof {
     pub header: ProofHeader,
-    /// log2 of every table's height, in circuit order.
+    /// log2 of every table's height, in circuit order: a copy of the circuit's, so that a proof
+    /// made for other heights is refused by name.
     pub log_heights: Vec<u8>,
     /// Commitments (Merkle caps), one per group of tables of equal height (tallest first).
     pub prep_roots: Vec<Cap>,
@@ -146,10 +109,92 @@ pub struct Proof {
     pub fri: FriProof,
 }
 
+/// Appends the fixed-width encoding of proof parts.
+#[derive(Debug, Default)]
+pub(crate) struct Writer(pub(crate) Vec<u8>);
+
+impl Writer {
+    pub(crate) fn bytes(&mut self, b: &[u8]) {
+        self.0.extend_from_slice(b);
+    }
+    pub(crate) fn u64(&mut self, v: u64) {
+        self.bytes(&v.to_le_bytes());
+    }
+    pub(crate) fn words(&mut self, w: &Words) {
+        for v in &w.0 {
+            self.u64(*v);
+        }
+    }
+    pub(crate) fn caps(&mut self, caps: &[Cap]) {
+        for c in caps {
+            self.bytes(c.as_flattened());
+        }
+    }
+    pub(crate) fn opening(&mut self, o: &MerkleOpening) {
+        self.words(&o.values);
+        self.bytes(o.siblings.as_flattened());
+    }
+}
+
+impl ProofHeader {
+    /// The header's encoding: what the transcript absorbs first.
+    pub fn to_bytes(&self) -> [u8; HEADER_BYTES] {
+        let mut out = [0u8; HEADER_BYTES];
+        let mut w = Writer(Vec::with_capacity(HEADER_BYTES));
+        w.bytes(&self.magic);
+        w.bytes(&self.version.to_le_bytes());
+        w.bytes(&[self.field, self.hash, self.log_blowup]);
+        w.bytes(&self.n_queries.to_le_bytes());
+        w.bytes(&[self.grinding_bits, self.log_final_poly_len, self.log_folding_factor]);
+        w.bytes(&self.circuit_id);
+        out.copy_from_slice(&w.0);
+        out
+    }
+
+    /// Reads a header from the first [`HEADER_BYTES`] bytes; `None` if there are fewer.
+    pub fn from_bytes(bytes: &[u8]) -> Option<Self> {
+        let b: &[u8; HEADER_BYTES] = bytes.get(..HEADER_BYTES)?.try_into().ok()?;
+        let [m0, m1, m2, m3, v0, v1, field, hash, log_blowup, q0, q1, grinding_bits, log_final_poly_len, log_folding_factor, id @ ..] = *b;
+        Some(Self {
+            magic: [m0, m1, m2, m3],
+            version: u16::from_le_bytes([v0, v1]),
+            field,
+            hash,
+            log_blowup,
+            n_queries: u16::from_le_bytes([q0, q1]),
+            grinding_bits,
+            log_final_poly_len,
+            log_folding_factor,
+            circuit_id: id,
+        })
+    }
+}
+
 impl Proof {
-    /// Serializes the proof.
+    /// Encodes the proof. Its length is [`crate::ProofLayout::size`] of its circuit.
     pub fn to_bytes(&self) -> Vec<u8> {
-        // Serializing into a Vec cannot fail for these types.
-        postcard::to_allocvec(self).unwrap_or_default()
+        let mut w = Writer::default();
+        w.bytes(&self.header.to_bytes());
+        w.bytes(&self.log_heights);
+        w.caps(&self.prep_roots);
+        w.caps(&self.main_roots);
+        w.caps(&self.perm_roots);
+        w.words(&self.cumulative_sums);
+        w.caps(&self.quotient_roots);
+        for o in &self.openings {
+            for x in [&o.prep_local, &o.prep_next, &o.main_local, &o.main_next, &o.perm_local, &o.perm_next, &o.quotient] {
+                w.words(x);
+            }
+        }
+        w.caps(&self.fri.layer_roots);
+        w.words(&self.fri.final_poly);
+        w.u64(self.fri.pow_nonce);
+        for q in &self.fri.queries {
+            w.u64(q.index);
+            for o in q.prep.iter().chain(&q.main).chain(&q.perm).chain(&q.quotient).chain(&q.fri_layers) {
+                w.opening(o);
+            }
+        }
+        w.0
     }
 }

@@ -9,8 +9,11 @@ use sigil_air::{ChipInfo, EF, F};
 
 /// The transcript's domain separator.
 pub const TRANSCRIPT_DOMAIN: &[u8] = b"sigil-stark-v1";
-/// The largest table height the protocol accepts (log2).
-pub const MAX_LOG_HEIGHT: usize = 26;
+/// The largest table height the protocol accepts (log2). With the default options every
+/// height up to this one keeps 100 conjectured bits: the FRI round's error grows with the LDE
+/// (`2^log_folding_factor * N_lde / |EF|`, see [`crate::security`]), and at 2^23 rows, blowup 8
+/// and folds of 8 it passes 2^-100 in the quadratic extension.
+pub const MAX_LOG_HEIGHT: usize = 22;
 
 /// Security parameters of a proof.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -24,7 +27,8 @@ pub struct ProofOptions {
     /// log2 of the number of coefficients of the last FRI polynomial (capped by the smallest
     /// table).
     pub log_final_poly_len: u8,
-    /// log2 of the FRI folding factor of the committed layers (the first fold is binary).
+    /// log2 of the FRI folding factor: every step, the first one included, folds
+    /// `2^log_folding_factor` values into one (the last step may fold fewer).
     pub log_folding_factor: u8,
 }
 
@@ -36,15 +40,30 @@ impl Default for ProofOptions {
 }
 
 impl ProofOptions {
-    /// The conjectured security in bits for a proof whose largest LDE has `2^log_max_lde`
-    /// points: each query costs a cheating prover `log_blowup` bits (the conjecture of
-    /// ethSTARK, §5.10.1) and grinding adds its bits; the extension field's ~128 bits bound
-    /// the DEEP and out-of-domain steps, less the log of the largest domain.
-    pub fn conjectured_security_bits(&self, log_max_lde: usize) -> u32 {
-        let query = u32::from(self.log_blowup) * u32::from(self.n_queries)
-            + u32::from(self.grinding_bits);
-        let field = 128u32.saturating_sub(log_max_lde as u32 + 1);
-        query.min(field)
+    /// Checks that every parameter lies in the range the protocol supports.
+    pub fn check(&self) -> Result<(), &'static str> {
+        if !(1..=6).contains(&self.log_blowup) {
+            return Err("log_blowup must be in 1..=6");
+        }
+        if !(1..=512).contains(&self.n_queries) {
+            return Err("n_queries must be in 1..=512");
+        }
+        if self.grinding_bits > 40 {
+            return Err("grinding_bits must be at most 40");
+        }
+        if self.log_final_poly_len > 12 {
+            return Err("log_final_poly_len must be at most 12");
+        }
+        if !(1..=4).contains(&self.log_folding_factor) {
+            return Err("log_folding_factor must be in 1..=4");
+        }
+        Ok(())
+    }
+
+    /// The conjectured bits of the query phase: `log_blowup` per query (the ethSTARK
+    /// conjecture) plus the grinding bits.
+    pub fn conjectured_query_bits(&self) -> u32 {
+        u32::from(self.log_blowup) * u32::from(self.n_queries) + u32::from(self.grinding_bits)
     }
 }
 

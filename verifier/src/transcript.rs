@@ -1,11 +1,12 @@
 //! The Fiat–Shamir transcript: a hash chain that absorbs everything the verifier reads, in
-//! order, and squeezes challenges from it.
+//! order, and squeezes challenges from it. Every input is length-prefixed, labels included, and
+//! hashed in the transcript's own domain ([`Domain::Transcript`]).
 
 use p3_field::PrimeCharacteristicRing;
 use sigil_air::field::{P, ef_from_base};
 use sigil_air::{EF, F};
 
-use crate::hash::{ActiveHasher, Digest, Hasher};
+use crate::hash::{ActiveHasher, Digest, Domain, Hasher};
 
 /// The transcript state.
 #[derive(Clone, Debug)]
@@ -14,16 +15,22 @@ pub struct Transcript {
     counter: u64,
 }
 
+fn hash(parts: &[&[u8]]) -> Digest {
+    ActiveHasher::hash_bytes(Domain::Transcript, parts)
+}
+
 impl Transcript {
     /// A transcript for protocol `domain`.
     pub fn new(domain: &[u8]) -> Self {
-        Self { state: ActiveHasher::hash_bytes(&[b"sigil-transcript", domain]), counter: 0 }
+        let len = (domain.len() as u64).to_le_bytes();
+        Self { state: hash(&[b"init", &len, domain]), counter: 0 }
     }
 
     /// Absorbs labelled bytes.
     pub fn absorb(&mut self, label: &[u8], bytes: &[u8]) {
+        let label_len = (label.len() as u64).to_le_bytes();
         let len = (bytes.len() as u64).to_le_bytes();
-        self.state = ActiveHasher::hash_bytes(&[&self.state, label, &len, bytes]);
+        self.state = hash(&[&self.state, b"absorb", &label_len, label, &len, bytes]);
         self.counter = 0;
     }
 
@@ -39,6 +46,7 @@ impl Transcript {
     /// Absorbs commitments (caps), each prefixed by its size.
     pub fn absorb_caps(&mut self, label: &[u8], caps: &[crate::merkle::Cap]) {
         let mut bytes = alloc::vec::Vec::new();
+        bytes.extend_from_slice(&(caps.len() as u64).to_le_bytes());
         for c in caps {
             bytes.extend_from_slice(&(c.len() as u64).to_le_bytes());
             bytes.extend_from_slice(c.as_flattened());
@@ -46,15 +54,10 @@ impl Transcript {
         self.absorb(label, &bytes);
     }
 
-    /// Absorbs digests.
-    pub fn absorb_digests(&mut self, label: &[u8], digests: &[Digest]) {
-        self.absorb(label, digests.as_flattened());
-    }
-
     fn squeeze(&mut self) -> Digest {
         let c = self.counter.to_le_bytes();
         self.counter += 1;
-        ActiveHasher::hash_bytes(&[&self.state, b"squeeze", &c])
+        hash(&[&self.state, b"squeeze", &c])
     }
 
     /// 64 uniformly random bits.
@@ -88,7 +91,7 @@ impl Transcript {
 
     /// Whether `nonce` solves the proof-of-work puzzle of `bits` leading zero bits.
     pub fn check_pow(&self, bits: u8, nonce: u64) -> bool {
-        let d = ActiveHasher::hash_bytes(&[&self.state, b"pow", &nonce.to_le_bytes()]);
+        let d = hash(&[&self.state, b"pow", &nonce.to_le_bytes()]);
         let mut b = [0u8; 8];
         b.copy_from_slice(&d[..8]);
         u64::from_be_bytes(b).leading_zeros() >= u32::from(bits)

@@ -39,8 +39,8 @@ fn main() {
         let (mut sp, mut wp, mut sv, mut wv) = (vec![], vec![], vec![], vec![]);
         let (mut s_size, mut w_size) = (0, 0);
         for _ in 0..runs {
-            let ex = examples::mac(log_n, 1).expect("example");
-            let pk = ProvingKey::new(ex.circuit, ProofOptions::default(), &backend).expect("key");
+            let ex = examples::mac(log_n, 1, ProofOptions::default()).expect("example");
+            let pk = ProvingKey::new(ex.circuit, &backend).expect("key");
             let t = Instant::now();
             let proof = prove(&pk, ex.traces, &ex.publics, &backend, &ProverConfig { check_constraints: false, log_timings: false })
                 .expect("prove");
