@@ -196,3 +196,83 @@ fn visit(e: &Expr, f: &mut impl FnMut(Var)) {
         Expr::Neg(a) => visit(a, f),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::air::{Air, AirBuilder};
+    use crate::expr::FieldExpr;
+    use alloc::string::ToString;
+
+    /// Two constraints (one reading a public value) and two interactions.
+    struct Toy;
+
+    impl Air for Toy {
+        fn name(&self) -> String {
+            "toy".into()
+        }
+        fn width(&self) -> usize {
+            2
+        }
+        fn eval<B: AirBuilder>(&self, b: &mut B) {
+            let (x, y) = (b.main(0), b.main(1));
+            b.assert_zero("x is y squared", x.clone() - y.clone() * y.clone());
+            let last = b.is_last_row();
+            b.assert_zero("y ends at the public value", last * (y.clone() - b.public(2)));
+            b.send(7, &[x.clone(), y.clone()], B::Var::lit(1));
+            b.receive(9, &[x], y);
+        }
+    }
+
+    /// Reads a description back part by part: every part is found by its length or count alone.
+    struct Parser<'a>(&'a [u8]);
+
+    impl Parser<'_> {
+        fn u64(&mut self) -> u64 {
+            let (a, b) = self.0.split_at(8);
+            self.0 = b;
+            u64::from_le_bytes(a.try_into().unwrap())
+        }
+        fn bytes(&mut self) -> Vec<u8> {
+            let n = self.u64() as usize;
+            let (a, b) = self.0.split_at(n);
+            self.0 = b;
+            a.to_vec()
+        }
+    }
+
+    fn encoded(e: &Expr) -> Vec<u8> {
+        let mut v = Vec::new();
+        e.encode(&mut v);
+        v
+    }
+
+    #[test]
+    fn description_parses_back_into_its_parts() {
+        let info = ChipInfo::of(&Toy as &dyn Chip).unwrap();
+        let mut sb = SymbolicBuilder::default();
+        Toy.eval(&mut sb);
+        let mut p = Parser(&info.description);
+        assert_eq!(p.bytes(), b"chip");
+        assert_eq!(p.bytes(), b"toy");
+        assert_eq!((p.u64(), p.u64(), p.u64()), (2, 0, 0));
+        assert_eq!(p.u64(), 2);
+        for (label, c) in &sb.constraints {
+            assert_eq!(p.bytes(), label.as_bytes());
+            assert_eq!(p.bytes(), encoded(c));
+        }
+        assert_eq!(p.u64(), 2);
+        for (i, (dir, bus)) in sb.interactions.iter().zip([(0, 7), (1, 9)]) {
+            assert_eq!((p.u64(), p.u64()), (dir, bus));
+            assert_eq!(p.u64(), i.fields.len() as u64);
+            for f in &i.fields {
+                assert_eq!(p.bytes(), encoded(f));
+            }
+            assert_eq!(p.bytes(), encoded(&i.multiplicity));
+        }
+        assert!(p.0.is_empty(), "{} bytes left over", p.0.len());
+        assert_eq!(info.publics_read, [2]);
+        assert_eq!(info.n_publics_read, 3);
+        assert_eq!(info.name.to_string(), "toy");
+    }
+}

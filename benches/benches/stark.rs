@@ -1,5 +1,6 @@
 //! Prove and verify time against trace height (MAC chain, 2^10 .. 2^20 rows) and width
-//! (a chip of `w` columns at 2^14 rows), on the CPU backend, at the default 100-bit options.
+//! (a chip of `w` columns at 2^14 rows), on the CPU backend, at the default 100-bit options;
+//! and the time to refuse a crafted 63 MiB proof (a valid header, then zeros).
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use sigil_benches::wide::WideChip;
@@ -50,5 +51,19 @@ fn by_width(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, by_height, by_width);
+fn refuse_crafted(c: &mut Criterion) {
+    let backend = CpuBackend::default();
+    let ex = examples::transfer(12, 10, 1, ProofOptions::default()).expect("example");
+    let pk = ProvingKey::new(ex.circuit, &backend).expect("key");
+    let honest = prove(&pk, ex.traces, &ex.publics, &backend, &CONFIG).expect("prove").to_bytes();
+    let mut crafted = honest[..sigil_verifier::proof::HEADER_BYTES + 4].to_vec();
+    crafted.resize(63 << 20, 0);
+    let mut g = c.benchmark_group("refuse/cpu");
+    g.bench_function("crafted-63MiB", |b| {
+        b.iter(|| verify(&pk.circuit, &pk.circuit_id, &ex.publics, &crafted, &VerifierOptions::default()).is_err())
+    });
+    g.finish();
+}
+
+criterion_group!(benches, by_height, by_width, refuse_crafted);
 criterion_main!(benches);

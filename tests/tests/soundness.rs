@@ -473,7 +473,7 @@ fn prover_refuses_a_trace_of_another_height() {
 fn proof_of_another_size_is_rejected_before_decoding() {
     let fx = honest();
     let n = fx.bytes.len();
-    for cut in [HEADER_BYTES + 4, n / 2, n - 1] {
+    for cut in [HEADER_BYTES, HEADER_BYTES + 2, HEADER_BYTES + 4, n / 2, n - 1] {
         assert_eq!(check_bytes(&fx.bytes[..cut]), Err(VerifyError::WrongSize { expected: n, found: cut }), "cut {cut}");
     }
     for cut in [0, 1, HEADER_BYTES - 1] {
@@ -484,6 +484,15 @@ fn proof_of_another_size_is_rejected_before_decoding() {
     assert_eq!(check_bytes(&longer), Err(VerifyError::WrongSize { expected: n, found: n + 1 }));
     let huge = vec![0u8; (64 << 20) + 1];
     assert_eq!(check_bytes(&huge), Err(VerifyError::TooLarge { size: huge.len(), limit: 64 << 20 }));
+}
+
+#[test]
+fn a_version_1_proof_is_refused_by_its_version() {
+    // The header of a version-1 proof of the same circuit: magic, varint version 1, field 1,
+    // hash 1, then the parameters as varints.
+    let mut b = honest().bytes.clone();
+    b[4..8].copy_from_slice(&[1, 1, 1, 3]);
+    assert_eq!(check_bytes(&b), Err(VerifyError::UnsupportedVersion(1)));
 }
 
 #[test]

@@ -71,7 +71,10 @@ pub fn verify(
         return Err(VerifyError::TooLarge { size: proof_bytes.len(), limit: opts.max_proof_bytes });
     }
     let header = ProofHeader::from_bytes(proof_bytes).ok_or(VerifyError::Truncated)?;
-    let heights = proof_bytes.get(HEADER_BYTES..HEADER_BYTES + circuit.n_tables()).unwrap_or_default();
+    check_header(circuit, circuit_id, &header)?;
+    let Some(heights) = proof_bytes.get(HEADER_BYTES..HEADER_BYTES + circuit.n_tables()) else {
+        return Err(VerifyError::WrongSize { expected: circuit.layout.size(), found: proof_bytes.len() });
+    };
     check_statement(circuit, circuit_id, &header, heights, publics, opts)?;
     let proof = decode_proof(circuit, proof_bytes, opts.max_proof_bytes)?;
     verify_proof(circuit, circuit_id, publics, &proof, opts)
@@ -133,11 +136,39 @@ pub fn check_statement(
     publics: &[F],
     opts: &VerifierOptions,
 ) -> Result<(), VerifyError> {
+    check_header(circuit, circuit_id, h)?;
+    if log_heights.len() != circuit.n_tables() {
+        return Err(VerifyError::InvalidShape("one height per table"));
+    }
+    for ((&found, &expected), info) in log_heights.iter().zip(&circuit.log_heights).zip(&circuit.infos) {
+        if usize::from(found) != expected {
+            return Err(VerifyError::HeightMismatch {
+                chip: info.name.to_string(),
+                expected: expected as u64,
+                found: found.into(),
+            });
+        }
+    }
+    let bits = circuit.security.conjectured_bits;
+    if bits < opts.min_security_bits {
+        return Err(VerifyError::InsufficientSecurity { bits, required: opts.min_security_bits });
+    }
+    if publics.len() != circuit.n_publics {
+        return Err(VerifyError::PublicValuesLength { expected: circuit.n_publics, found: publics.len() });
+    }
+    Ok(())
+}
+
+/// The header alone against the circuit: format, field, hash, circuit id, every parameter.
+fn check_header(circuit: &Circuit, circuit_id: &CircuitId, h: &ProofHeader) -> Result<(), VerifyError> {
     if h.magic != MAGIC {
         return Err(VerifyError::BadMagic);
     }
     if h.version != FORMAT_VERSION {
-        return Err(VerifyError::UnsupportedVersion(h.version));
+        // Version 1 wrote the version as a varint followed by the field id: its bytes read
+        // here as 0x0101. Name it as the version it is.
+        let v1 = h.version == 0x0101;
+        return Err(VerifyError::UnsupportedVersion(if v1 { 1 } else { h.version }));
     }
     if h.field != FIELD_GOLDILOCKS_EXT2 {
         return Err(VerifyError::UnsupportedField(h.field));
@@ -160,25 +191,6 @@ pub fn check_statement(
         if expected != found {
             return Err(VerifyError::ParameterMismatch { parameter, expected, found });
         }
-    }
-    if log_heights.len() != circuit.n_tables() {
-        return Err(VerifyError::WrongSize { expected: circuit.layout.size(), found: HEADER_BYTES + log_heights.len() });
-    }
-    for ((&found, &expected), info) in log_heights.iter().zip(&circuit.log_heights).zip(&circuit.infos) {
-        if usize::from(found) != expected {
-            return Err(VerifyError::HeightMismatch {
-                chip: info.name.to_string(),
-                expected: expected as u64,
-                found: found.into(),
-            });
-        }
-    }
-    let bits = circuit.security.conjectured_bits;
-    if bits < opts.min_security_bits {
-        return Err(VerifyError::InsufficientSecurity { bits, required: opts.min_security_bits });
-    }
-    if publics.len() != circuit.n_publics {
-        return Err(VerifyError::PublicValuesLength { expected: circuit.n_publics, found: publics.len() });
     }
     Ok(())
 }
