@@ -166,19 +166,23 @@ impl ChipInfo {
     }
 }
 
-/// Builds a chip description: byte strings with their length, numbers at fixed width.
-#[derive(Default)]
-struct Description(Vec<u8>);
+/// Builds an unambiguous description (of a chip, or of a circuit): byte strings with their
+/// length in front, numbers at a fixed width, lists after their count.
+#[derive(Clone, Debug, Default)]
+pub struct Description(pub Vec<u8>);
 
 impl Description {
-    fn u64(&mut self, v: u64) {
+    /// A number, 8 bytes little-endian.
+    pub fn u64(&mut self, v: u64) {
         self.0.extend_from_slice(&v.to_le_bytes());
     }
-    fn bytes(&mut self, b: &[u8]) {
+    /// A byte string, after its length.
+    pub fn bytes(&mut self, b: &[u8]) {
         self.u64(b.len() as u64);
         self.0.extend_from_slice(b);
     }
-    fn expr(&mut self, e: &Expr) {
+    /// An expression's canonical encoding, after its length.
+    pub fn expr(&mut self, e: &Expr) {
         let mut enc = Vec::new();
         e.encode(&mut enc);
         self.bytes(&enc);

@@ -6,6 +6,7 @@ use alloc::collections::BTreeMap;
 use alloc::string::String;
 use alloc::vec::Vec;
 
+use sigil_air::info::Description;
 use sigil_air::{BusId, Chip, ChipDefinitionError, ChipInfo};
 
 use crate::hash::{ActiveHasher, Digest, Domain, Hasher};
@@ -71,20 +72,6 @@ impl core::fmt::Debug for Circuit {
             .field("n_publics", &self.n_publics)
             .field("options", &self.options)
             .finish()
-    }
-}
-
-/// Fixed-width, length-prefixed encoding of a circuit description.
-#[derive(Default)]
-struct Description(Vec<u8>);
-
-impl Description {
-    fn u64(&mut self, v: u64) {
-        self.0.extend_from_slice(&v.to_le_bytes());
-    }
-    fn bytes(&mut self, b: &[u8]) {
-        self.u64(b.len() as u64);
-        self.0.extend_from_slice(b);
     }
 }
 
