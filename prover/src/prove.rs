@@ -19,7 +19,7 @@ use sigil_air::{
     CheckFailure, ConstraintFolder, Direction, EF, F, LookupChallenges, Trace, check_constraints,
     eval_row,
 };
-use sigil_verifier::merkle::MerkleTree;
+use sigil_verifier::merkle::{Cap, MerkleTree};
 use sigil_verifier::proof::{
     FIELD_GOLDILOCKS_EXT2, FORMAT_VERSION, FriProof, MAGIC, MerkleOpening, Proof, ProofHeader,
     QueryProof, TableOpenings, Words,
@@ -186,13 +186,44 @@ fn prove_inner<B: Backend>(
     config: &ProverConfig,
     attack: Attack,
 ) -> Result<Proof, ProveError> {
-    let circuit = &pk.circuit;
-    let opts = &pk.options;
-    let lb = usize::from(opts.log_blowup);
-    let shift = lde_shift();
     let mut timer = Timer { on: config.log_timings, t: Instant::now() };
+    check_witness(pk, &traces, publics, config)?;
+    timer.lap("constraint check");
+    let mut p = Prover::new(pk, publics, backend, attack);
+    let (header, prep_roots) = p.absorb_statement();
+    let main_roots = p.commit_main(traces);
+    timer.lap("main LDE and commit");
+    let (cumulative_sums, perm_roots) = p.commit_lookups();
+    timer.lap("lookup columns");
+    let quotient_roots = p.commit_quotients();
+    timer.lap("quotient");
+    let openings = p.open_out_of_domain()?;
+    timer.lap("openings");
+    let deep = p.deep_codewords(&openings);
+    timer.lap("DEEP");
+    let fri = p.commit_fri(deep);
+    timer.lap("FRI commit");
+    let pow_nonce = p.grind();
+    timer.lap("grinding");
+    let queries = p.open_queries(&fri);
+    timer.lap("queries");
+    Ok(Proof {
+        header,
+        log_heights: pk.circuit.log_heights.iter().map(|&h| h as u8).collect(),
+        prep_roots,
+        main_roots,
+        perm_roots,
+        cumulative_sums: Words(cumulative_sums.iter().flat_map(|&s| ef_to_u64(s)).collect()),
+        quotient_roots,
+        openings,
+        fri: FriProof { layer_roots: fri.roots, final_poly: Words(fri.final_words), pow_nonce, queries },
+    })
+}
 
-    // ---- Validate --------------------------------------------------------------------------
+/// The traces against the circuit: count, widths, heights, public values; and, when asked,
+/// every constraint and bus on the concrete rows.
+fn check_witness(pk: &ProvingKey, traces: &[Trace], publics: &[F], config: &ProverConfig) -> Result<(), ProveError> {
+    let circuit = &pk.circuit;
     if traces.len() != circuit.n_tables() {
         return Err(ProveError::TraceCount { expected: circuit.n_tables(), found: traces.len() });
     }
@@ -207,261 +238,332 @@ fn prove_inner<B: Backend>(
             return Err(ProveError::TraceHeight { chip: info.name.clone(), height: tr.height(), log_height: lh });
         }
     }
-    let log_heights = circuit.log_heights.clone();
     if config.check_constraints {
         let chips: Vec<&dyn sigil_air::Chip> = circuit.chips.iter().map(|c| c.as_ref()).collect();
         let trs: Vec<&Trace> = traces.iter().collect();
         let preps: Vec<Option<&Trace>> = pk.prep_traces.iter().map(|p| p.as_ref()).collect();
         check_constraints(&chips, &trs, &preps, publics).map_err(ProveError::Unsatisfied)?;
-        timer.lap("constraint check");
     }
-    let widths: Vec<PhaseWidths> = circuit.infos.iter().map(PhaseWidths::of).collect();
-    let n_tables = traces.len();
-    let layers = fri_layers(&log_heights, opts);
-    let log_max_lde = layers[0];
-    let log_final = layers[layers.len() - 1] - lb;
+    Ok(())
+}
 
-    // ---- Transcript header -------------------------------------------------------------------
-    let header = ProofHeader {
-        magic: MAGIC,
-        version: FORMAT_VERSION,
-        field: FIELD_GOLDILOCKS_EXT2,
-        hash: ActiveHasher::ID,
-        log_blowup: opts.log_blowup,
-        n_queries: opts.n_queries,
-        grinding_bits: opts.grinding_bits,
-        log_final_poly_len: opts.log_final_poly_len,
-        log_folding_factor: opts.log_folding_factor,
-        circuit_id: pk.circuit_id,
-    };
-    let log_heights_u8: Vec<u8> = log_heights.iter().map(|&h| h as u8).collect();
-    let mut tr = Transcript::new(TRANSCRIPT_DOMAIN);
-    tr.absorb(b"header", &header.to_bytes());
-    tr.absorb(b"heights", &log_heights_u8);
-    let pub_words: Vec<u64> = publics.iter().map(|&p| f_to_u64(p)).collect();
-    tr.absorb_u64s(b"publics", &pub_words);
-    let prep_roots: Vec<_> = pk.prep_groups.iter().map(|g| g.tree.cap()).collect();
-    tr.absorb_caps(b"prep", &prep_roots);
+/// The committed FRI layers: trees, codewords and roots; the final polynomial's words.
+struct FriCommitment {
+    trees: Vec<MerkleTree>,
+    evals: Vec<Vec<EF>>,
+    roots: Vec<Cap>,
+    final_words: Vec<u64>,
+}
 
-    // ---- Main traces ---------------------------------------------------------------------------
-    let mut tables: Vec<TableData> = traces
-        .into_iter()
-        .zip(&log_heights)
-        .map(|(main, &log_n)| {
-            let m = RowMajorMatrix::new(main.values.clone(), main.width);
-            let main_lde = backend.coset_lde(m, lb, shift);
-            TableData { log_n, main, main_lde, perm: None, perm_lde: None, quotient_coeffs: None, quotient_lde: None }
-        })
-        .collect();
-    timer.lap("main LDE");
-    let g_main = groups(&log_heights, &widths.iter().map(|w| w.main).collect::<Vec<_>>());
-    let main_trees = commit_groups(backend, &g_main, opts, |t| Some(&tables[t].main_lde));
-    let main_roots: Vec<_> = main_trees.iter().map(|t| t.cap()).collect();
-    tr.absorb_caps(b"main", &main_roots);
-    timer.lap("main commit");
+/// The prover's state across the rounds of the protocol, in the order `docs/soundness.md`
+/// gives them; each round is a method that absorbs what it sends and draws what follows.
+struct Prover<'a, B: Backend> {
+    pk: &'a ProvingKey,
+    publics: &'a [F],
+    backend: &'a B,
+    attack: Attack,
+    tr: Transcript,
+    widths: Vec<PhaseWidths>,
+    layers: Vec<usize>,
+    tables: Vec<TableData>,
+    trees: [Vec<MerkleTree>; 3],
+    groups: [Vec<Group>; 3],
+    lookup: LookupChallenges,
+    cumulative_sums: Vec<EF>,
+    alpha: EF,
+    z: EF,
+}
 
-    // ---- LogUp columns --------------------------------------------------------------------------
-    let lookup = LookupChallenges { beta: tr.sample_ef(), gamma: tr.sample_ef() };
-    let mut cumulative_sums = Vec::new();
-    for t in 0..n_tables {
-        let info = &circuit.infos[t];
-        if info.interactions.is_empty() {
-            continue;
-        }
-        let (perm, sum) = lookup_trace(circuit.chips[t].as_ref(), &tables[t].main, pk.prep_traces[t].as_ref(), publics, &lookup);
-        cumulative_sums.push(sum);
-        tables[t].perm_lde = Some(backend.coset_lde(perm.clone(), lb, shift));
-        tables[t].perm = Some(perm);
-    }
-    if attack == Attack::BalanceBusesAndForgeOutOfDomain {
-        let total: EF = cumulative_sums.iter().copied().sum();
-        if let Some(last) = cumulative_sums.last_mut() {
-            *last -= total;
+/// Indices into `Prover::trees` and `Prover::groups`.
+const MAIN: usize = 0;
+const PERM: usize = 1;
+const QUOT: usize = 2;
+
+impl<'a, B: Backend> Prover<'a, B> {
+    fn new(pk: &'a ProvingKey, publics: &'a [F], backend: &'a B, attack: Attack) -> Self {
+        let circuit = &pk.circuit;
+        let widths: Vec<PhaseWidths> = circuit.infos.iter().map(PhaseWidths::of).collect();
+        let layers = fri_layers(&circuit.log_heights, &pk.options);
+        let zero = LookupChallenges { beta: EF::ZERO, gamma: EF::ZERO };
+        Self {
+            pk,
+            publics,
+            backend,
+            attack,
+            tr: Transcript::new(TRANSCRIPT_DOMAIN),
+            widths,
+            layers,
+            tables: Vec::new(),
+            trees: Default::default(),
+            groups: Default::default(),
+            lookup: zero,
+            cumulative_sums: Vec::new(),
+            alpha: EF::ZERO,
+            z: EF::ZERO,
         }
     }
-    let g_perm = groups(&log_heights, &widths.iter().map(|w| w.perm).collect::<Vec<_>>());
-    let perm_trees = commit_groups(backend, &g_perm, opts, |t| tables[t].perm_lde.as_ref());
-    let perm_roots: Vec<_> = perm_trees.iter().map(|t| t.cap()).collect();
-    tr.absorb_caps(b"perm", &perm_roots);
-    let sum_words: Vec<u64> = cumulative_sums.iter().flat_map(|&s| ef_to_u64(s)).collect();
-    tr.absorb_u64s(b"sums", &sum_words);
-    timer.lap("lookup columns");
 
-    // ---- Quotients -------------------------------------------------------------------------------
-    let alpha = tr.sample_ef();
-    let mut sum_iter = cumulative_sums.iter();
-    for t in 0..n_tables {
-        let info = &circuit.infos[t];
-        let cum = if info.interactions.is_empty() { EF::ZERO } else { *sum_iter.next().unwrap_or(&EF::ZERO) };
-        let prep_lde = prep_lde_of(pk, t);
-        let q = quotient_values(circuit.chips[t].as_ref(), info.log_quotient_degree, &tables[t], prep_lde, publics, alpha, &lookup, cum, lb);
-        timer.lap("quotient: constraints");
-        let (coeffs, lde) = split_quotient(backend, q, tables[t].log_n, info.log_quotient_degree, lb);
-        timer.lap("quotient: split and extend");
-        tables[t].quotient_coeffs = Some(coeffs);
-        tables[t].quotient_lde = Some(lde);
+    fn lb(&self) -> usize {
+        usize::from(self.pk.options.log_blowup)
     }
-    let g_quot = groups(&log_heights, &widths.iter().map(|w| w.quotient).collect::<Vec<_>>());
-    let quot_trees = commit_groups(backend, &g_quot, opts, |t| tables[t].quotient_lde.as_ref());
-    let quotient_roots: Vec<_> = quot_trees.iter().map(|t| t.cap()).collect();
-    tr.absorb_caps(b"quotient", &quotient_roots);
-    timer.lap("quotient");
 
-    // ---- Out-of-domain openings ----------------------------------------------------------------
-    let z = tr.sample_ef();
-    let mut openings: Vec<TableOpenings> = Vec::with_capacity(n_tables);
-    for t in 0..n_tables {
-        let td = &tables[t];
-        let log_n = td.log_n;
-        let zg = z * omega(log_n);
-        let wz = barycentric_weights(z, log_n).ok_or(ProveError::OodPointInDomain)?;
-        let wzg = barycentric_weights(zg, log_n).ok_or(ProveError::OodPointInDomain)?;
-        let open = |m: &[F], w: usize, weights: &[EF]| -> Words {
-            Words(eval_columns(m, w, weights).into_iter().flat_map(ef_to_u64).collect())
-        };
-        let (pl, pn) = match &pk.prep_traces[t] {
-            Some(p) => (open(&p.values, p.width, &wz), open(&p.values, p.width, &wzg)),
-            None => (Words::default(), Words::default()),
-        };
-        let (perm_l, perm_n) = match &td.perm {
-            Some(p) => (open(&p.values, p.width, &wz), open(&p.values, p.width, &wzg)),
-            None => (Words::default(), Words::default()),
-        };
-        let quotient = match &td.quotient_coeffs {
-            Some(c) => Words(horner_columns(c, z).into_iter().flat_map(ef_to_u64).collect()),
-            None => Words::default(),
-        };
-        openings.push(TableOpenings {
-            prep_local: pl,
-            prep_next: pn,
-            main_local: open(&td.main.values, td.main.width, &wz),
-            main_next: open(&td.main.values, td.main.width, &wzg),
-            perm_local: perm_l,
-            perm_next: perm_n,
-            quotient,
-        });
+    /// One Merkle tree per group of equal-height tables whose `phase` width is not zero.
+    fn commit_phase(&mut self, phase: usize, width: fn(&PhaseWidths) -> usize, mat: fn(&TableData) -> Option<&RowMajorMatrix<F>>) -> Vec<Cap> {
+        let ws: Vec<usize> = self.widths.iter().map(width).collect();
+        let gs = groups(&self.pk.circuit.log_heights, &ws);
+        let tables = &self.tables;
+        let trees = commit_groups(self.backend, &gs, &self.pk.options, |t| mat(&tables[t]));
+        let roots: Vec<Cap> = trees.iter().map(|t| t.cap()).collect();
+        self.trees[phase] = trees;
+        self.groups[phase] = gs;
+        roots
     }
-    if attack != Attack::None {
-        forge_out_of_domain(circuit, &mut openings, publics, &log_heights, z, alpha, &lookup, &cumulative_sums);
-    }
-    for o in &openings {
-        for w in [&o.prep_local, &o.prep_next, &o.main_local, &o.main_next, &o.perm_local, &o.perm_next, &o.quotient] {
-            tr.absorb_u64s(b"open", &w.0);
-        }
-    }
-    timer.lap("openings");
 
-    // ---- DEEP codewords ----------------------------------------------------------------------------
-    let lambda = tr.sample_ef();
-    let coeffs = deep_coefficients(lambda, &widths);
-    let mut inputs: Vec<Option<Vec<EF>>> = vec![None; log_max_lde + 1];
-    for t in 0..n_tables {
-        let td = &tables[t];
-        let o = &openings[t];
-        let to_ef = |w: &Words| -> Vec<EF> {
-            w.0.chunks_exact(2).map(|c| ef_from_base([F::from_u64(c[0]), F::from_u64(c[1])])).collect()
+    /// Round 1: the statement: header, heights, public values, preprocessed commitments.
+    fn absorb_statement(&mut self) -> (ProofHeader, Vec<Cap>) {
+        let opts = &self.pk.options;
+        let header = ProofHeader {
+            magic: MAGIC,
+            version: FORMAT_VERSION,
+            field: FIELD_GOLDILOCKS_EXT2,
+            hash: ActiveHasher::ID,
+            log_blowup: opts.log_blowup,
+            n_queries: opts.n_queries,
+            grinding_bits: opts.grinding_bits,
+            log_final_poly_len: opts.log_final_poly_len,
+            log_folding_factor: opts.log_folding_factor,
+            circuit_id: self.pk.circuit_id,
         };
-        let at_z: Vec<EF> = [&o.prep_local, &o.main_local, &o.perm_local, &o.quotient].iter().flat_map(|w| to_ef(w)).collect();
-        let at_zg: Vec<EF> = [&o.prep_next, &o.main_next, &o.perm_next].iter().flat_map(|w| to_ef(w)).collect();
-        let (cz, czg) = &coeffs[t];
-        let a_z: EF = at_z.iter().zip(cz).map(|(v, c)| *v * *c).sum();
-        let a_zg: EF = at_zg.iter().zip(czg).map(|(v, c)| *v * *c).sum();
-        let prep_lde = prep_lde_of(pk, t);
-        let mats: Vec<&RowMajorMatrix<F>> = [prep_lde, Some(&td.main_lde), td.perm_lde.as_ref(), td.quotient_lde.as_ref()]
+        let heights: Vec<u8> = self.pk.circuit.log_heights.iter().map(|&h| h as u8).collect();
+        self.tr.absorb(b"header", &header.to_bytes());
+        self.tr.absorb(b"heights", &heights);
+        let pub_words: Vec<u64> = self.publics.iter().map(|&p| f_to_u64(p)).collect();
+        self.tr.absorb_u64s(b"publics", &pub_words);
+        let prep_roots: Vec<Cap> = self.pk.prep_groups.iter().map(|g| g.tree.cap()).collect();
+        self.tr.absorb_caps(b"prep", &prep_roots);
+        (header, prep_roots)
+    }
+
+    /// Round 4: every table's main trace, extended and committed.
+    fn commit_main(&mut self, traces: Vec<Trace>) -> Vec<Cap> {
+        let (lb, shift, backend) = (self.lb(), lde_shift(), self.backend);
+        self.tables = traces
             .into_iter()
-            .flatten()
-            .collect();
-        let log_lde = td.log_n + lb;
-        let zg = z * omega(td.log_n);
-        let f = deep_codeword(&mats, cz, czg, a_z, a_zg, z, zg, log_lde, shift);
-        match &mut inputs[log_lde] {
-            Some(acc) => acc.par_iter_mut().zip(f.par_iter()).for_each(|(a, b)| *a += *b),
-            slot => *slot = Some(f),
-        }
-    }
-    timer.lap("DEEP");
-
-    // ---- FRI ---------------------------------------------------------------------------------------
-    let mut f = inputs[log_max_lde].take().unwrap_or_default();
-    let mut layer_trees: Vec<MerkleTree> = Vec::new();
-    let mut layer_evals: Vec<Vec<EF>> = Vec::new();
-    let mut layer_roots = Vec::new();
-    let mut beta = if layers.len() > 1 { tr.sample_ef() } else { EF::ZERO };
-    let mut layer_shift = shift;
-    for k in 0..layers.len() - 1 {
-        let (log_n, log_next) = (layers[k], layers[k + 1]);
-        for sub in (log_next..log_n).rev() {
-            f = backend.fold(&f, beta, layer_shift);
-            layer_shift = layer_shift.square();
-            beta = beta.square();
-            // Tables whose LDE has this size enter here, weighted by the squared challenge.
-            if let Some(extra) = inputs[sub].take() {
-                f.par_iter_mut().zip(extra.par_iter()).for_each(|(a, e)| *a += beta * *e);
-            }
-        }
-        if k + 2 < layers.len() {
-            let tree = backend.commit_ext_cosets(&f, log_next - layers[k + 2]);
-            tr.absorb_caps(b"fri", &[tree.cap()]);
-            layer_roots.push(tree.cap());
-            layer_trees.push(tree);
-            layer_evals.push(f.clone());
-            beta = tr.sample_ef();
-        }
-    }
-    // The last layer's polynomial: interpolate over its coset, keep 2^log_final coefficients.
-    let final_len = 1usize << log_final;
-    let final_poly: Vec<EF> = {
-        let base: Vec<F> = f.iter().flat_map(|&e| ef_to_base(e)).collect();
-        let coeffs = backend.coset_interpolate(RowMajorMatrix::new(base, 2), layer_shift);
-        (0..final_len).map(|i| ef_from_base([coeffs.values[2 * i], coeffs.values[2 * i + 1]])).collect()
-    };
-    let final_words: Vec<u64> = final_poly.iter().flat_map(|&e| ef_to_u64(e)).collect();
-    tr.absorb_u64s(b"final", &final_words);
-    timer.lap("FRI commit");
-
-    // ---- Grinding and queries ------------------------------------------------------------------
-    let pow_nonce = grind(&tr, opts.grinding_bits);
-    tr.absorb_u64s(b"pow", &[pow_nonce]);
-    timer.lap("grinding");
-    let g_prep = &pk.prep_group_defs;
-    let prep_trees: Vec<MerkleTree> = pk.prep_groups.iter().map(|g| g.tree.clone()).collect();
-    let mut queries = Vec::with_capacity(usize::from(opts.n_queries));
-    for _ in 0..opts.n_queries {
-        let index = tr.sample_bits(query_index_bits(&layers));
-        let fri_layers = layer_trees
-            .iter()
-            .zip(&layer_evals)
-            .zip(layers.windows(3))
-            .map(|((tree, evals), w)| {
-                let m = 1usize << w[2];
-                let j = (index as usize) % m;
-                let values =
-                    (0..1usize << (w[1] - w[2])).flat_map(|i| ef_to_u64(evals[j + i * m])).collect();
-                MerkleOpening { values: Words(values), siblings: tree.path(j) }
+            .zip(&self.pk.circuit.log_heights)
+            .map(|(main, &log_n)| {
+                let m = RowMajorMatrix::new(main.values.clone(), main.width);
+                let main_lde = backend.coset_lde(m, lb, shift);
+                TableData { log_n, main, main_lde, perm: None, perm_lde: None, quotient_coeffs: None, quotient_lde: None }
             })
             .collect();
-        queries.push(QueryProof {
-            index,
-            prep: open_groups(&prep_trees, g_prep, lb, opts, &|t| prep_lde_of(pk, t), index),
-            main: open_groups(&main_trees, &g_main, lb, opts, &|t| Some(&tables[t].main_lde), index),
-            perm: open_groups(&perm_trees, &g_perm, lb, opts, &|t| tables[t].perm_lde.as_ref(), index),
-            quotient: open_groups(&quot_trees, &g_quot, lb, opts, &|t| tables[t].quotient_lde.as_ref(), index),
-            fri_layers,
-        });
+        let roots = self.commit_phase(MAIN, |w| w.main, |t| Some(&t.main_lde));
+        self.tr.absorb_caps(b"main", &roots);
+        roots
     }
-    timer.lap("queries");
 
-    Ok(Proof {
-        header,
-        log_heights: log_heights_u8,
-        prep_roots,
-        main_roots,
-        perm_roots,
-        cumulative_sums: Words(sum_words),
-        quotient_roots,
-        openings,
-        fri: FriProof { layer_roots, final_poly: Words(final_words), pow_nonce, queries },
-    })
+    /// Round 5: the LogUp challenges, every table's LogUp columns and claimed sums.
+    fn commit_lookups(&mut self) -> (Vec<EF>, Vec<Cap>) {
+        let (lb, shift) = (self.lb(), lde_shift());
+        self.lookup = LookupChallenges { beta: self.tr.sample_ef(), gamma: self.tr.sample_ef() };
+        let circuit = &self.pk.circuit;
+        let mut sums = Vec::new();
+        for (t, td) in self.tables.iter_mut().enumerate() {
+            if circuit.infos[t].interactions.is_empty() {
+                continue;
+            }
+            let (perm, sum) = lookup_trace(circuit.chips[t].as_ref(), &td.main, self.pk.prep_traces[t].as_ref(), self.publics, &self.lookup);
+            sums.push(sum);
+            td.perm_lde = Some(self.backend.coset_lde(perm.clone(), lb, shift));
+            td.perm = Some(perm);
+        }
+        if self.attack == Attack::BalanceBusesAndForgeOutOfDomain {
+            let total: EF = sums.iter().copied().sum();
+            if let Some(last) = sums.last_mut() {
+                *last -= total;
+            }
+        }
+        let roots = self.commit_phase(PERM, |w| w.perm, |t| t.perm_lde.as_ref());
+        self.tr.absorb_caps(b"perm", &roots);
+        let sum_words: Vec<u64> = sums.iter().flat_map(|&s| ef_to_u64(s)).collect();
+        self.tr.absorb_u64s(b"sums", &sum_words);
+        self.cumulative_sums = sums.clone();
+        (sums, roots)
+    }
+
+    /// Round 6: `alpha`; every table's quotient, split, extended and committed.
+    fn commit_quotients(&mut self) -> Vec<Cap> {
+        self.alpha = self.tr.sample_ef();
+        let (pk, lb) = (self.pk, self.lb());
+        let mut sum_iter = self.cumulative_sums.iter();
+        for (t, td) in self.tables.iter_mut().enumerate() {
+            let info = &pk.circuit.infos[t];
+            let cum = if info.interactions.is_empty() { EF::ZERO } else { *sum_iter.next().unwrap_or(&EF::ZERO) };
+            let q = quotient_values(pk.circuit.chips[t].as_ref(), info.log_quotient_degree, td, prep_lde_of(pk, t), self.publics, self.alpha, &self.lookup, cum, lb);
+            let (coeffs, lde) = split_quotient(self.backend, q, td.log_n, info.log_quotient_degree, lb);
+            td.quotient_coeffs = Some(coeffs);
+            td.quotient_lde = Some(lde);
+        }
+        let roots = self.commit_phase(QUOT, |w| w.quotient, |t| t.quotient_lde.as_ref());
+        self.tr.absorb_caps(b"quotient", &roots);
+        roots
+    }
+
+    /// Round 7: `z`; every committed column at `z` and `z * g`.
+    fn open_out_of_domain(&mut self) -> Result<Vec<TableOpenings>, ProveError> {
+        let z = self.tr.sample_ef();
+        self.z = z;
+        let mut openings: Vec<TableOpenings> = Vec::with_capacity(self.tables.len());
+        for (t, td) in self.tables.iter().enumerate() {
+            let zg = z * omega(td.log_n);
+            let wz = barycentric_weights(z, td.log_n).ok_or(ProveError::OodPointInDomain)?;
+            let wzg = barycentric_weights(zg, td.log_n).ok_or(ProveError::OodPointInDomain)?;
+            let open = |m: &[F], w: usize, weights: &[EF]| -> Words {
+                Words(eval_columns(m, w, weights).into_iter().flat_map(ef_to_u64).collect())
+            };
+            let (pl, pn) = match &self.pk.prep_traces[t] {
+                Some(p) => (open(&p.values, p.width, &wz), open(&p.values, p.width, &wzg)),
+                None => (Words::default(), Words::default()),
+            };
+            let (perm_l, perm_n) = match &td.perm {
+                Some(p) => (open(&p.values, p.width, &wz), open(&p.values, p.width, &wzg)),
+                None => (Words::default(), Words::default()),
+            };
+            let quotient = match &td.quotient_coeffs {
+                Some(c) => Words(horner_columns(c, z).into_iter().flat_map(ef_to_u64).collect()),
+                None => Words::default(),
+            };
+            openings.push(TableOpenings {
+                prep_local: pl,
+                prep_next: pn,
+                main_local: open(&td.main.values, td.main.width, &wz),
+                main_next: open(&td.main.values, td.main.width, &wzg),
+                perm_local: perm_l,
+                perm_next: perm_n,
+                quotient,
+            });
+        }
+        if self.attack != Attack::None {
+            let c = &self.pk.circuit;
+            forge_out_of_domain(c, &mut openings, self.publics, &c.log_heights, z, self.alpha, &self.lookup, &self.cumulative_sums);
+        }
+        for o in &openings {
+            for w in [&o.prep_local, &o.prep_next, &o.main_local, &o.main_next, &o.perm_local, &o.perm_next, &o.quotient] {
+                self.tr.absorb_u64s(b"open", &w.0);
+            }
+        }
+        Ok(openings)
+    }
+
+    /// Round 8: `lambda`; every table's DEEP codeword, summed per LDE size (index: log size).
+    fn deep_codewords(&mut self, openings: &[TableOpenings]) -> Vec<Option<Vec<EF>>> {
+        let lambda = self.tr.sample_ef();
+        let coeffs = deep_coefficients(lambda, &self.widths);
+        let (z, lb, shift) = (self.z, self.lb(), lde_shift());
+        let log_max_lde = self.layers[0];
+        let mut inputs: Vec<Option<Vec<EF>>> = vec![None; log_max_lde + 1];
+        for (t, td) in self.tables.iter().enumerate() {
+            let o = &openings[t];
+            let to_ef = |w: &Words| -> Vec<EF> {
+                w.0.chunks_exact(2).map(|c| ef_from_base([F::from_u64(c[0]), F::from_u64(c[1])])).collect()
+            };
+            let at_z: Vec<EF> = [&o.prep_local, &o.main_local, &o.perm_local, &o.quotient].iter().flat_map(|w| to_ef(w)).collect();
+            let at_zg: Vec<EF> = [&o.prep_next, &o.main_next, &o.perm_next].iter().flat_map(|w| to_ef(w)).collect();
+            let (cz, czg) = &coeffs[t];
+            let a_z: EF = at_z.iter().zip(cz).map(|(v, c)| *v * *c).sum();
+            let a_zg: EF = at_zg.iter().zip(czg).map(|(v, c)| *v * *c).sum();
+            let mats: Vec<&RowMajorMatrix<F>> = [prep_lde_of(self.pk, t), Some(&td.main_lde), td.perm_lde.as_ref(), td.quotient_lde.as_ref()]
+                .into_iter()
+                .flatten()
+                .collect();
+            let log_lde = td.log_n + lb;
+            let zg = z * omega(td.log_n);
+            let f = deep_codeword(&mats, cz, czg, a_z, a_zg, z, zg, log_lde, shift);
+            match &mut inputs[log_lde] {
+                Some(acc) => acc.par_iter_mut().zip(f.par_iter()).for_each(|(a, b)| *a += *b),
+                slot => *slot = Some(f),
+            }
+        }
+        inputs
+    }
+
+    /// Round 9: FRI over all heights; shorter tables enter at the binary fold of their size.
+    fn commit_fri(&mut self, mut inputs: Vec<Option<Vec<EF>>>) -> FriCommitment {
+        let layers = self.layers.clone();
+        let log_final = layers[layers.len() - 1] - self.lb();
+        let mut f = inputs[layers[0]].take().unwrap_or_default();
+        let mut c = FriCommitment { trees: Vec::new(), evals: Vec::new(), roots: Vec::new(), final_words: Vec::new() };
+        let mut beta = if layers.len() > 1 { self.tr.sample_ef() } else { EF::ZERO };
+        let mut layer_shift = lde_shift();
+        for k in 0..layers.len() - 1 {
+            let (log_n, log_next) = (layers[k], layers[k + 1]);
+            for sub in (log_next..log_n).rev() {
+                f = self.backend.fold(&f, beta, layer_shift);
+                layer_shift = layer_shift.square();
+                beta = beta.square();
+                // Tables whose LDE has this size enter here, weighted by the squared challenge.
+                if let Some(extra) = inputs[sub].take() {
+                    f.par_iter_mut().zip(extra.par_iter()).for_each(|(a, e)| *a += beta * *e);
+                }
+            }
+            if k + 2 < layers.len() {
+                let tree = self.backend.commit_ext_cosets(&f, log_next - layers[k + 2]);
+                self.tr.absorb_caps(b"fri", &[tree.cap()]);
+                c.roots.push(tree.cap());
+                c.trees.push(tree);
+                c.evals.push(f.clone());
+                beta = self.tr.sample_ef();
+            }
+        }
+        // The last layer's polynomial: interpolate over its coset, keep 2^log_final coefficients.
+        let final_len = 1usize << log_final;
+        let base: Vec<F> = f.iter().flat_map(|&e| ef_to_base(e)).collect();
+        let coeffs = self.backend.coset_interpolate(RowMajorMatrix::new(base, 2), layer_shift);
+        c.final_words = (0..final_len)
+            .flat_map(|i| ef_to_u64(ef_from_base([coeffs.values[2 * i], coeffs.values[2 * i + 1]])))
+            .collect();
+        self.tr.absorb_u64s(b"final", &c.final_words);
+        c
+    }
+
+    /// Round 10: the proof-of-work nonce.
+    fn grind(&mut self) -> u64 {
+        let nonce = grind(&self.tr, self.pk.options.grinding_bits);
+        self.tr.absorb_u64s(b"pow", &[nonce]);
+        nonce
+    }
+
+    /// Round 11: the query indices, and everything opened at each.
+    fn open_queries(&mut self, fri: &FriCommitment) -> Vec<QueryProof> {
+        let pk = self.pk;
+        let (lb, opts) = (self.lb(), &pk.options);
+        let prep_trees: Vec<MerkleTree> = pk.prep_groups.iter().map(|g| g.tree.clone()).collect();
+        let tables = &self.tables;
+        let mut queries = Vec::with_capacity(usize::from(opts.n_queries));
+        for _ in 0..opts.n_queries {
+            let index = self.tr.sample_bits(query_index_bits(&self.layers));
+            let fri_layers = fri
+                .trees
+                .iter()
+                .zip(&fri.evals)
+                .zip(self.layers.windows(3))
+                .map(|((tree, evals), w)| {
+                    let m = 1usize << w[2];
+                    let j = (index as usize) % m;
+                    let values = (0..1usize << (w[1] - w[2])).flat_map(|i| ef_to_u64(evals[j + i * m])).collect();
+                    MerkleOpening { values: Words(values), siblings: tree.path(j) }
+                })
+                .collect();
+            queries.push(QueryProof {
+                index,
+                prep: open_groups(&prep_trees, &pk.prep_group_defs, lb, opts, &|t| prep_lde_of(pk, t), index),
+                main: open_groups(&self.trees[MAIN], &self.groups[MAIN], lb, opts, &|t| Some(&tables[t].main_lde), index),
+                perm: open_groups(&self.trees[PERM], &self.groups[PERM], lb, opts, &|t| tables[t].perm_lde.as_ref(), index),
+                quotient: open_groups(&self.trees[QUOT], &self.groups[QUOT], lb, opts, &|t| tables[t].quotient_lde.as_ref(), index),
+                fri_layers,
+            });
+        }
+        queries
+    }
 }
 
 /// Rewrites the first quotient chunk's opening at `z` of every table so that its out-of-domain
