@@ -2,7 +2,7 @@
 //! ([`crate::cpu::CpuBackend`]) is the reference; a GPU backend must produce the same bytes.
 
 use p3_matrix::dense::RowMajorMatrix;
-use sigil_air::{EF, F};
+use sigil_air::{Chip, EF, F, LookupChallenges};
 use sigil_verifier::merkle::MerkleTree;
 
 /// Polynomial transforms over columns.
@@ -38,9 +38,64 @@ pub trait FriOps {
     fn fold(&self, evals: &[EF], beta: EF, shift: F) -> Vec<EF>;
 }
 
+/// What one table's quotient is computed from.
+#[derive(Clone, Copy, Debug)]
+pub struct QuotientInputs<'a> {
+    /// log2 of the table's height `n`.
+    pub log_n: usize,
+    /// log2 of the number of quotient chunks `Q`.
+    pub log_quotient_degree: usize,
+    pub log_blowup: usize,
+    /// The LDEs over `shift * H_{nB}`: main columns, preprocessed and LogUp columns (two base
+    /// columns per extension column) if the table has them.
+    pub main_lde: &'a RowMajorMatrix<F>,
+    pub prep_lde: Option<&'a RowMajorMatrix<F>>,
+    pub perm_lde: Option<&'a RowMajorMatrix<F>>,
+    pub publics: &'a [F],
+    pub alpha: EF,
+    pub lookup: LookupChallenges,
+    /// The table's claimed LogUp sum.
+    pub cumulative_sum: EF,
+}
+
+/// The quotient: constraints over the quotient domain, divided by the vanishing polynomial.
+pub trait QuotientOps {
+    /// The chip's constraints (then its LogUp constraints), folded with powers of `alpha` as
+    /// `ConstraintFolder` does, divided by `Z_H`, at the `nQ` points of `shift * H_{nQ}`
+    /// (every `B/Q`-th point of the LDE domain), in natural order.
+    ///
+    /// # Soundness
+    /// The verifier evaluates the same fold at `z` with the same `eval`; a different order or
+    /// selector breaks every honest proof, never a false one.
+    fn quotient_values(&self, chip: &dyn Chip, inputs: &QuotientInputs<'_>) -> Vec<EF>;
+}
+
+/// What one table's DEEP codeword is computed from.
+#[derive(Clone, Copy, Debug)]
+pub struct DeepInputs<'a> {
+    /// The table's LDEs in DEEP order: preprocessed, main, LogUp, quotient.
+    pub mats: &'a [&'a RowMajorMatrix<F>],
+    /// One coefficient per column at `z` (all columns) and at `z g` (all but the quotient's).
+    pub cz: &'a [EF],
+    pub czg: &'a [EF],
+    /// The combined openings `sum cz_c p_c(z)` and `sum czg_c p_c(z g)`.
+    pub a_z: EF,
+    pub a_zg: EF,
+    pub z: EF,
+    pub zg: EF,
+    pub log_lde: usize,
+    pub shift: F,
+}
+
+/// The DEEP composition.
+pub trait DeepOps {
+    /// `f(x) = (sum cz_c p_c(x) - a_z) / (x - z) + (sum czg_c p_c(x) - a_zg) / (x - z g)` at the
+    /// `2^log_lde` points `shift * w^i` of the LDE domain, in natural order.
+    fn deep_codeword(&self, inputs: &DeepInputs<'_>) -> Vec<EF>;
+}
 
 /// Everything the prover needs from a backend.
-pub trait Backend: NttOps + MerkleOps + FriOps + Send + Sync {
+pub trait Backend: NttOps + MerkleOps + FriOps + QuotientOps + DeepOps + Send + Sync {
     /// A name for reports.
     fn name(&self) -> &'static str;
 }

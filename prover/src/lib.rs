@@ -18,7 +18,7 @@ pub mod cpu;
 pub mod examples;
 pub mod prove;
 
-pub use backend::{Backend, FriOps, MerkleOps, NttOps};
+pub use backend::{Backend, DeepInputs, DeepOps, FriOps, MerkleOps, NttOps, QuotientInputs, QuotientOps};
 pub use cpu::CpuBackend;
 pub use prove::{Attack, ProveError, ProverConfig, ProvingKey, prove};
 #[cfg(feature = "malicious")]

@@ -16,7 +16,7 @@ use p3_matrix::dense::RowMajorMatrix;
 use p3_maybe_rayon::prelude::*;
 use sigil_air::field::{ef_from_base, ef_to_base, ef_to_u64, f_to_u64};
 use sigil_air::{
-    CheckFailure, ConstraintFolder, Direction, EF, F, LookupChallenges, Trace, check_constraints,
+    CheckFailure, Direction, EF, F, LookupChallenges, Trace, check_constraints,
     eval_row,
 };
 use sigil_verifier::merkle::{Cap, MerkleTree};
@@ -32,7 +32,7 @@ use sigil_verifier::transcript::Transcript;
 use sigil_verifier::{Circuit, CircuitId};
 use sigil_verifier::hash::{ActiveHasher, Hasher};
 
-use crate::backend::Backend;
+use crate::backend::{Backend, DeepInputs, QuotientInputs};
 
 /// Why a proof could not be made.
 #[derive(Debug, thiserror::Error)]
@@ -398,7 +398,21 @@ impl<'a, B: Backend> Prover<'a, B> {
         for (t, td) in self.tables.iter_mut().enumerate() {
             let info = &pk.circuit.infos[t];
             let cum = if info.interactions.is_empty() { EF::ZERO } else { *sum_iter.next().unwrap_or(&EF::ZERO) };
-            let q = quotient_values(pk.circuit.chips[t].as_ref(), info.log_quotient_degree, td, prep_lde_of(pk, t), self.publics, self.alpha, &self.lookup, cum, lb);
+            let q = self.backend.quotient_values(
+                pk.circuit.chips[t].as_ref(),
+                &QuotientInputs {
+                    log_n: td.log_n,
+                    log_quotient_degree: info.log_quotient_degree,
+                    log_blowup: lb,
+                    main_lde: &td.main_lde,
+                    prep_lde: prep_lde_of(pk, t),
+                    perm_lde: td.perm_lde.as_ref(),
+                    publics: self.publics,
+                    alpha: self.alpha,
+                    lookup: self.lookup,
+                    cumulative_sum: cum,
+                },
+            );
             let (coeffs, lde) = split_quotient(self.backend, q, td.log_n, info.log_quotient_degree, lb);
             td.quotient_coeffs = Some(coeffs);
             td.quotient_lde = Some(lde);
@@ -477,7 +491,7 @@ impl<'a, B: Backend> Prover<'a, B> {
                 .collect();
             let log_lde = td.log_n + lb;
             let zg = z * omega(td.log_n);
-            let f = deep_codeword(&mats, cz, czg, a_z, a_zg, z, zg, log_lde, shift);
+            let f = self.backend.deep_codeword(&DeepInputs { mats: &mats, cz, czg, a_z, a_zg, z, zg, log_lde, shift });
             match &mut inputs[log_lde] {
                 Some(acc) => acc.par_iter_mut().zip(f.par_iter()).for_each(|(a, b)| *a += *b),
                 slot => *slot = Some(f),
@@ -667,102 +681,6 @@ fn lookup_trace(
     (RowMajorMatrix::new(values, width), running)
 }
 
-/// Evaluates the folded constraints divided by the vanishing polynomial over the quotient
-/// domain `shift * H_{n Q}`, a subset of the LDE domain.
-#[allow(clippy::too_many_arguments)]
-fn quotient_values(
-    chip: &dyn sigil_air::Chip,
-    log_q: usize,
-    td: &TableData,
-    prep_lde: Option<&RowMajorMatrix<F>>,
-    publics: &[F],
-    alpha: EF,
-    lookup: &LookupChallenges,
-    cumulative_sum: EF,
-    log_blowup: usize,
-) -> Vec<EF> {
-    let log_n = td.log_n;
-    let n = 1usize << log_n;
-    let log_qd = log_n + log_q;
-    let qn = 1usize << log_qd;
-    let lde_n = n << log_blowup;
-    let stride = 1usize << (log_blowup - log_q);
-    let next_step = 1usize << log_blowup; // one trace row in LDE positions
-    let shift = lde_shift();
-    let w = omega(log_qd);
-    let g_inv = omega(log_n).inverse();
-    let n_f = F::from_u64(n as u64);
-    // Z_H(x) = x^n - 1 takes 2^log_q values on the quotient domain.
-    let s_n = shift.exp_power_of_2(log_n);
-    let w_q = omega(log_q);
-    let zh: Vec<F> = (0..1usize << log_q).map(|i| s_n * w_q.exp_u64(i as u64) - F::ONE).collect();
-    let zh_inv = batch_multiplicative_inverse(&zh);
-    // Selector denominators over the whole quotient domain.
-    let points: Vec<F> = {
-        let mut v = Vec::with_capacity(qn);
-        let mut x = shift;
-        for _ in 0..qn {
-            v.push(x);
-            x *= w;
-        }
-        v
-    };
-    let d_first: Vec<F> = points.iter().map(|&x| (x - F::ONE) * n_f).collect();
-    let d_last: Vec<F> = points.iter().map(|&x| (x - g_inv) * n_f).collect();
-    let inv_first = batch_multiplicative_inverse(&d_first);
-    let inv_last = batch_multiplicative_inverse(&d_last);
-    let mw = td.main_lde.width();
-    let pw = prep_lde.map_or(0, |p| p.width());
-    let permw = td.perm_lde.as_ref().map_or(0, |p| p.width());
-    let x_ext = sigil_air::field::ef_x();
-    (0..qn)
-        .into_par_iter()
-        .map_init(
-            || (Vec::new(), Vec::new()),
-            |(perm_l, perm_n): &mut (Vec<EF>, Vec<EF>), i| {
-                let li = i * stride;
-                let ni = (li + next_step) % lde_n;
-                let main_local = &td.main_lde.values[li * mw..(li + 1) * mw];
-                let main_next = &td.main_lde.values[ni * mw..(ni + 1) * mw];
-                let (prep_local, prep_next): (&[F], &[F]) = match prep_lde {
-                    Some(p) => (&p.values[li * pw..(li + 1) * pw], &p.values[ni * pw..(ni + 1) * pw]),
-                    None => (&[], &[]),
-                };
-                perm_l.clear();
-                perm_n.clear();
-                if let Some(p) = &td.perm_lde {
-                    let l = &p.values[li * permw..(li + 1) * permw];
-                    let nx = &p.values[ni * permw..(ni + 1) * permw];
-                    perm_l.extend(l.chunks_exact(2).map(|c| EF::from(c[0]) + x_ext * c[1]));
-                    perm_n.extend(nx.chunks_exact(2).map(|c| EF::from(c[0]) + x_ext * c[1]));
-                }
-                let x = points[i];
-                let z = zh[i & ((1 << log_q) - 1)];
-                let mut folder = ConstraintFolder {
-                    main_local,
-                    main_next,
-                    prep_local,
-                    prep_next,
-                    publics,
-                    is_first_row: z * inv_first[i],
-                    is_last_row: z * g_inv * inv_last[i],
-                    is_transition: x - g_inv,
-                    alpha,
-                    acc: EF::ZERO,
-                    perm_local: perm_l,
-                    perm_next: perm_n,
-                    lookup: *lookup,
-                    cumulative_sum,
-                    n_interactions: 0,
-                };
-                chip.eval_base(&mut folder);
-                folder.finish_lookups();
-                folder.acc * zh_inv[i & ((1 << log_q) - 1)]
-            },
-        )
-        .collect()
-}
-
 /// Interpolates the quotient, splits it into `2^log_q` chunks of degree below `n`, and extends
 /// each (as two base columns) to the LDE domain. Returns the chunks' coefficients (for the
 /// out-of-domain openings) and their LDE.
@@ -846,78 +764,6 @@ fn horner_columns(coeffs: &RowMajorMatrix<F>, x: EF) -> Vec<EF> {
         }
     }
     acc
-}
-
-/// The DEEP codeword of one table over its LDE domain.
-#[allow(clippy::too_many_arguments)]
-fn deep_codeword(
-    mats: &[&RowMajorMatrix<F>],
-    cz: &[EF],
-    czg: &[EF],
-    a_z: EF,
-    a_zg: EF,
-    z: EF,
-    zg: EF,
-    log_lde: usize,
-    shift: F,
-) -> Vec<EF> {
-    const CHUNK: usize = 1 << 12;
-    let n = 1usize << log_lde;
-    let w = omega(log_lde);
-    let s_sum = z + zg;
-    let p_prod = z * zg;
-    let mut out = vec![EF::ZERO; n];
-    out.par_chunks_mut(CHUNK).enumerate().for_each(|(c, chunk)| {
-        let start = c * CHUNK;
-        let len = chunk.len();
-        // The points of this chunk and d = (x - z)(x - zg) = x^2 - x (z + zg) + z zg.
-        let mut xs = Vec::with_capacity(len);
-        let mut x = shift * w.exp_u64(start as u64);
-        for _ in 0..len {
-            xs.push(x);
-            x *= w;
-        }
-        let dens: Vec<EF> = xs.iter().map(|&x| p_prod - s_sum * x + EF::from(x.square())).collect();
-        // 1 / d = conj(d) / N(d) with N(d0 + d1 X) = d0^2 - 7 d1^2: one base-field batch
-        // inversion (Montgomery's trick) per chunk.
-        let norms: Vec<F> = dens
-            .iter()
-            .map(|d| {
-                let [d0, d1] = ef_to_base(*d);
-                d0.square() - d1.square() * F::from_u8(7)
-            })
-            .collect();
-        let mut prefix = Vec::with_capacity(len);
-        let mut acc = F::ONE;
-        for &v in &norms {
-            prefix.push(acc);
-            acc *= v;
-        }
-        let mut inv_acc = acc.inverse();
-        for i in (0..len).rev() {
-            let ni = inv_acc * prefix[i];
-            inv_acc *= norms[i];
-            let [d0, d1] = ef_to_base(dens[i]);
-            let inv_d = ef_from_base([d0 * ni, -(d1 * ni)]);
-            let row = start + i;
-            let mut a = EF::ZERO;
-            let mut b = EF::ZERO;
-            let mut k = 0;
-            for m in mats {
-                let wd = m.width();
-                for &v in &m.values[row * wd..(row + 1) * wd] {
-                    a += cz[k] * v;
-                    if let Some(c) = czg.get(k) {
-                        b += *c * v;
-                    }
-                    k += 1;
-                }
-            }
-            let x = EF::from(xs[i]);
-            chunk[i] = ((a - a_z) * (x - zg) + (b - a_zg) * (x - z)) * inv_d;
-        }
-    });
-    out
 }
 
 /// Finds the smallest nonce that solves the proof-of-work puzzle.

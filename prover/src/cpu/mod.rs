@@ -15,6 +15,9 @@ use sigil_verifier::protocol::omega;
 
 use crate::backend::{Backend, FriOps, MerkleOps, NttOps};
 
+mod deep;
+mod quotient;
+
 /// The reference backend.
 #[derive(Clone, Debug, Default)]
 pub struct CpuBackend {
