@@ -29,6 +29,9 @@ pub enum Direction {
 pub trait AirBuilder {
     /// A value: a field element, an extension element or a symbolic expression.
     type Var: FieldExpr;
+    /// An extension-field value: challenges, auxiliary columns and what is built from them.
+    /// Base values enter with `Self::Ext::from(v)`.
+    type Ext: FieldExpr + From<Self::Var>;
 
     /// Main column `col` on the current row.
     fn main(&self, col: usize) -> Self::Var;
@@ -49,6 +52,22 @@ pub trait AirBuilder {
 
     /// Constrains `value` to be zero on every row. `label` names the constraint in reports.
     fn assert_zero(&mut self, label: &'static str, value: Self::Var);
+
+    /// Challenge `index` (below [`Air::n_challenges`]), drawn after the main traces are
+    /// committed.
+    fn challenge(&self, index: usize) -> Self::Ext;
+    /// Auxiliary column `col` (below [`Air::aux_width`]) on the current row.
+    fn aux(&self, col: usize) -> Self::Ext;
+    /// Auxiliary column `col` on the next row.
+    fn aux_next(&self, col: usize) -> Self::Ext;
+    /// Constrains an extension value to be zero on every row.
+    ///
+    /// # Soundness
+    /// Auxiliary columns are the prover's, committed after the challenges: a constraint must
+    /// pin each of them down (a recurrence linear in the auxiliary columns; `ChipInfo` refuses
+    /// others), and the chip must argue why a false main trace makes its identity fail for all
+    /// but a few challenges (`docs/soundness.md`).
+    fn assert_zero_ext(&mut self, label: &'static str, value: Self::Ext);
 
     /// Puts (`Send`) or takes (`Receive`) `multiplicity` copies of the tuple `fields` on `bus`.
     ///
@@ -85,6 +104,20 @@ pub trait Air: Send + Sync {
     fn preprocessed_trace(&self) -> Option<Trace> {
         None
     }
+    /// Number of challenges the chip reads (the circuit draws the most any chip reads).
+    fn n_challenges(&self) -> usize {
+        0
+    }
+    /// Number of auxiliary (extension-field) columns.
+    fn aux_width(&self) -> usize {
+        0
+    }
+    /// The auxiliary columns, row-major (`aux_width` per row), from the main and preprocessed
+    /// traces and the challenges.
+    fn aux_trace(&self, main: &Trace, prep: Option<&Trace>, challenges: &[EF]) -> Vec<EF> {
+        let _ = (main, prep, challenges);
+        Vec::new()
+    }
     /// The constraints and interactions.
     fn eval<B: AirBuilder>(&self, b: &mut B);
 }
@@ -97,6 +130,12 @@ pub trait Chip: Send + Sync {
     fn width(&self) -> usize;
     /// See [`Air::preprocessed_trace`].
     fn preprocessed_trace(&self) -> Option<Trace>;
+    /// See [`Air::n_challenges`].
+    fn n_challenges(&self) -> usize;
+    /// See [`Air::aux_width`].
+    fn aux_width(&self) -> usize;
+    /// See [`Air::aux_trace`].
+    fn aux_trace(&self, main: &Trace, prep: Option<&Trace>, challenges: &[EF]) -> Vec<EF>;
     /// `eval` against the symbolic builder.
     fn eval_symbolic(&self, b: &mut SymbolicBuilder);
     /// `eval` against the base-field folder (the prover's quotient).
@@ -116,6 +155,15 @@ impl<A: Air> Chip for A {
     }
     fn preprocessed_trace(&self) -> Option<Trace> {
         Air::preprocessed_trace(self)
+    }
+    fn n_challenges(&self) -> usize {
+        Air::n_challenges(self)
+    }
+    fn aux_width(&self) -> usize {
+        Air::aux_width(self)
+    }
+    fn aux_trace(&self, main: &Trace, prep: Option<&Trace>, challenges: &[EF]) -> Vec<EF> {
+        Air::aux_trace(self, main, prep, challenges)
     }
     fn eval_symbolic(&self, b: &mut SymbolicBuilder) {
         self.eval(b)
@@ -153,6 +201,7 @@ pub struct SymbolicBuilder {
 
 impl AirBuilder for SymbolicBuilder {
     type Var = Expr;
+    type Ext = Expr;
     fn main(&self, col: usize) -> Expr {
         Var::Main { col, next: false }.into()
     }
@@ -178,6 +227,18 @@ impl AirBuilder for SymbolicBuilder {
         Var::IsTransition.into()
     }
     fn assert_zero(&mut self, label: &'static str, value: Expr) {
+        self.constraints.push((label, value));
+    }
+    fn challenge(&self, index: usize) -> Expr {
+        Var::Challenge(index).into()
+    }
+    fn aux(&self, col: usize) -> Expr {
+        Var::Aux { col, next: false }.into()
+    }
+    fn aux_next(&self, col: usize) -> Expr {
+        Var::Aux { col, next: true }.into()
+    }
+    fn assert_zero_ext(&mut self, label: &'static str, value: Expr) {
         self.constraints.push((label, value));
     }
     fn interact(&mut self, bus: BusId, dir: Direction, fields: &[Expr], multiplicity: Expr) {
@@ -239,6 +300,10 @@ pub struct ConstraintFolder<'a, V> {
     /// The table's claimed LogUp sum (the running sum on its last row).
     pub cumulative_sum: EF,
     pub n_interactions: usize,
+    /// Auxiliary columns on this row and the next, and the circuit's challenges.
+    pub aux_local: &'a [EF],
+    pub aux_next: &'a [EF],
+    pub challenges: &'a [EF],
 }
 
 impl<'a, V> ConstraintFolder<'a, V>
@@ -272,8 +337,10 @@ where
 impl<'a, V> AirBuilder for ConstraintFolder<'a, V>
 where
     V: FieldExpr + Into<EF>,
+    EF: From<V>,
 {
     type Var = V;
+    type Ext = EF;
     #[inline]
     fn main(&self, col: usize) -> V {
         self.main_local[col].clone()
@@ -309,6 +376,22 @@ where
     #[inline]
     fn assert_zero(&mut self, _label: &'static str, value: V) {
         self.fold(value.into());
+    }
+    #[inline]
+    fn challenge(&self, index: usize) -> EF {
+        self.challenges[index]
+    }
+    #[inline]
+    fn aux(&self, col: usize) -> EF {
+        self.aux_local[col]
+    }
+    #[inline]
+    fn aux_next(&self, col: usize) -> EF {
+        self.aux_next[col]
+    }
+    #[inline]
+    fn assert_zero_ext(&mut self, _label: &'static str, value: EF) {
+        self.fold(value);
     }
     fn interact(&mut self, bus: BusId, dir: Direction, fields: &[V], multiplicity: V) {
         // Interaction k owns helper column k: h_k * fingerprint = ±multiplicity.
@@ -351,10 +434,17 @@ pub struct RowBuilder<'a> {
     /// Labels of the constraints that do not hold on this row.
     pub failures: Vec<&'static str>,
     pub interactions: Vec<RowInteraction>,
+    /// Auxiliary columns on this row and the next, and the challenges they were made with;
+    /// empty where they are not computed (LogUp trace generation): extension constraints are
+    /// then not checked.
+    pub aux_local: &'a [EF],
+    pub aux_next: &'a [EF],
+    pub challenges: &'a [EF],
 }
 
 impl AirBuilder for RowBuilder<'_> {
     type Var = F;
+    type Ext = EF;
     fn main(&self, col: usize) -> F {
         self.main_local[col]
     }
@@ -384,6 +474,20 @@ impl AirBuilder for RowBuilder<'_> {
             self.failures.push(label);
         }
     }
+    fn challenge(&self, index: usize) -> EF {
+        self.challenges.get(index).copied().unwrap_or(EF::ZERO)
+    }
+    fn aux(&self, col: usize) -> EF {
+        self.aux_local.get(col).copied().unwrap_or(EF::ZERO)
+    }
+    fn aux_next(&self, col: usize) -> EF {
+        self.aux_next.get(col).copied().unwrap_or(EF::ZERO)
+    }
+    fn assert_zero_ext(&mut self, label: &'static str, value: EF) {
+        if !self.aux_local.is_empty() && value != EF::ZERO {
+            self.failures.push(label);
+        }
+    }
     fn interact(&mut self, bus: BusId, dir: Direction, fields: &[F], multiplicity: F) {
         self.interactions.push(RowInteraction {
             bus,
@@ -394,11 +498,22 @@ impl AirBuilder for RowBuilder<'_> {
     }
 }
 
-/// Runs `f` with a [`RowBuilder`] for row `r` of `main` (and `prep`), returning the builder.
+/// The auxiliary columns of one table (row-major, `width` per row) and the challenges they
+/// were computed with.
+#[derive(Clone, Copy, Debug)]
+pub struct AuxRows<'a> {
+    pub values: &'a [EF],
+    pub width: usize,
+    pub challenges: &'a [EF],
+}
+
+/// Runs `f` with a [`RowBuilder`] for row `r` of `main` (and `prep`, and `aux` when given),
+/// returning the builder.
 pub fn eval_row<'a>(
     chip: &dyn Chip,
     main: &'a Trace,
     prep: Option<&'a Trace>,
+    aux: Option<AuxRows<'a>>,
     publics: &'a [F],
     r: usize,
 ) -> RowBuilder<'a> {
@@ -418,7 +533,17 @@ pub fn eval_row<'a>(
         height: n,
         failures: vec![],
         interactions: vec![],
+        aux_local: &[],
+        aux_next: &[],
+        challenges: &[],
     };
+    if let Some(a) = aux
+        && a.width > 0
+    {
+        b.aux_local = a.values.get(r * a.width..(r + 1) * a.width).unwrap_or_default();
+        b.aux_next = a.values.get(next * a.width..(next + 1) * a.width).unwrap_or_default();
+        b.challenges = a.challenges;
+    }
     chip.eval_row(&mut b);
     b
 }

@@ -23,6 +23,12 @@ pub enum Var {
     IsLastRow,
     /// 0 on the last row, non-zero elsewhere (`x - g^-1`).
     IsTransition,
+    /// Auxiliary (extension-field) column `col` on this row or the next one: computed by the
+    /// prover after the challenges are drawn, committed with the LogUp columns.
+    Aux { col: usize, next: bool },
+    /// Challenge `index`, drawn after the main traces are committed (an extension element,
+    /// the same on every row).
+    Challenge(usize),
 }
 
 /// A polynomial expression over trace cells; what the symbolic builder records.
@@ -40,12 +46,20 @@ impl Expr {
     /// The degree of the expression as a polynomial in trace columns, counting the row
     /// selectors as degree 1 (their quotient by the vanishing polynomial is what matters).
     pub fn degree(&self) -> usize {
+        self.degree_by(&|v| match v {
+            Var::Public(_) | Var::Challenge(_) => 0,
+            _ => 1,
+        })
+    }
+
+    /// The degree of the expression when each leaf `v` has degree `leaf(v)`.
+    pub fn degree_by(&self, leaf: &impl Fn(Var) -> usize) -> usize {
         match self {
-            Expr::Const(_) | Expr::Var(Var::Public(_)) => 0,
-            Expr::Var(_) => 1,
-            Expr::Add(a, b) | Expr::Sub(a, b) => a.degree().max(b.degree()),
-            Expr::Mul(a, b) => a.degree() + b.degree(),
-            Expr::Neg(a) => a.degree(),
+            Expr::Const(_) => 0,
+            Expr::Var(v) => leaf(*v),
+            Expr::Add(a, b) | Expr::Sub(a, b) => a.degree_by(leaf).max(b.degree_by(leaf)),
+            Expr::Mul(a, b) => a.degree_by(leaf) + b.degree_by(leaf),
+            Expr::Neg(a) => a.degree_by(leaf),
         }
     }
 
@@ -65,6 +79,8 @@ impl Expr {
                     Var::IsFirstRow => (4, 0, 0),
                     Var::IsLastRow => (5, 0, 0),
                     Var::IsTransition => (6, 0, 0),
+                    Var::Aux { col, next } => (11, col as u64, next as u64),
+                    Var::Challenge(i) => (12, i as u64, 0),
                 };
                 out.push(tag);
                 out.extend_from_slice(&a.to_le_bytes());

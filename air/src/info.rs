@@ -37,6 +37,14 @@ pub struct ChipInfo {
     pub prep_width: usize,
     /// The height fixed by the preprocessed columns, if any.
     pub prep_height: Option<usize>,
+    /// Auxiliary (extension-field) columns, computed after the challenges.
+    pub aux_width: usize,
+    /// Challenges the chip reads.
+    pub n_challenges: usize,
+    /// The largest degree of a constraint in the challenges and auxiliary columns together
+    /// (0 for a chip without them): with the height, it bounds the degree of the chip's
+    /// identity in the challenges (`docs/soundness.md`).
+    pub challenge_degree: usize,
     pub n_constraints: usize,
     pub interactions: Vec<InteractionShape>,
     /// The largest constraint degree, LogUp constraints included (selectors count 1).
@@ -86,6 +94,8 @@ impl ChipInfo {
             }
             None => (0, None),
         };
+        let aux_width = chip.aux_width();
+        let n_challenges = chip.n_challenges();
         let mut sb = SymbolicBuilder::default();
         chip.eval_symbolic(&mut sb);
 
@@ -98,6 +108,8 @@ impl ChipInfo {
                 Var::Prep { col, .. } if col >= prep_width => {
                     bad = Some(format!("preprocessed column {col} of {prep_width}"))
                 }
+                Var::Aux { col, .. } if col >= aux_width => bad = Some(format!("auxiliary column {col} of {aux_width}")),
+                Var::Challenge(i) if i >= n_challenges => bad = Some(format!("challenge {i} of {n_challenges}")),
                 Var::Public(i) => {
                     if let Err(at) = publics_read.binary_search(&i) {
                         publics_read.insert(at, i);
@@ -119,15 +131,28 @@ impl ChipInfo {
         d.u64(width as u64);
         d.u64(prep_width as u64);
         d.u64(prep_height.unwrap_or(0) as u64);
+        d.u64(aux_width as u64);
+        d.u64(n_challenges as u64);
         d.u64(sb.constraints.len() as u64);
+        let mut challenge_degree = 0;
         for (label, c) in &sb.constraints {
             max_degree = max_degree.max(check(c)?);
+            let aux_degree = c.degree_by(&|v| usize::from(matches!(v, Var::Aux { .. })));
+            if aux_degree > 1 {
+                return Err(err(format!("constraint `{label}` is not linear in the auxiliary columns")));
+            }
+            challenge_degree =
+                challenge_degree.max(c.degree_by(&|v| usize::from(matches!(v, Var::Aux { .. } | Var::Challenge(_)))));
             d.bytes(label.as_bytes());
             d.expr(c);
         }
         d.u64(sb.interactions.len() as u64);
         let mut interactions = Vec::new();
+        let in_aux = |e: &Expr| e.degree_by(&|v| usize::from(matches!(v, Var::Aux { .. } | Var::Challenge(_)))) > 0;
         for i in &sb.interactions {
+            if i.fields.iter().any(in_aux) || in_aux(&i.multiplicity) {
+                return Err(err("an interaction reads an auxiliary column or a challenge".into()));
+            }
             let mut field_degree = 0;
             for f in &i.fields {
                 field_degree = field_degree.max(check(f)?);
@@ -155,6 +180,9 @@ impl ChipInfo {
             width,
             prep_width,
             prep_height,
+            aux_width,
+            n_challenges,
+            challenge_degree,
             n_constraints: sb.constraints.len(),
             interactions,
             max_degree,
@@ -260,6 +288,7 @@ mod tests {
         assert_eq!(p.bytes(), b"chip");
         assert_eq!(p.bytes(), b"toy");
         assert_eq!((p.u64(), p.u64(), p.u64()), (2, 0, 0));
+        assert_eq!((p.u64(), p.u64()), (0, 0), "no auxiliary columns, no challenges");
         assert_eq!(p.u64(), 2);
         for (label, c) in &sb.constraints {
             assert_eq!(p.bytes(), label.as_bytes());

@@ -33,10 +33,10 @@ pub mod info;
 pub mod trace;
 
 pub use air::{
-    Air, AirBuilder, BusId, Chip, ConstraintFolder, Direction, LookupChallenges, RowBuilder,
+    Air, AirBuilder, AuxRows, BusId, Chip, ConstraintFolder, Direction, LookupChallenges, RowBuilder,
     RowInteraction, SymbolicBuilder, SymbolicInteraction, eval_row,
 };
-pub use check::{CheckFailure, check_constraints};
+pub use check::{CheckFailure, check_constraints, debug_challenges};
 pub use expr::{Expr, FieldExpr, Var};
 pub use field::{EF, F};
 pub use info::{ChipDefinitionError, ChipInfo, InteractionShape};

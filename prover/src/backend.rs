@@ -54,6 +54,10 @@ pub struct QuotientInputs<'a> {
     pub publics: &'a [F],
     pub alpha: EF,
     pub lookup: LookupChallenges,
+    /// The circuit's challenges, and the table's number of auxiliary columns (the last ones
+    /// of `perm_lde`, two base columns each).
+    pub challenges: &'a [EF],
+    pub aux_width: usize,
     /// The table's claimed LogUp sum.
     pub cumulative_sum: EF,
 }

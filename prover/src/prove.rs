@@ -47,6 +47,8 @@ pub enum ProveError {
     PublicValuesLength { expected: usize, found: usize },
     #[error("the traces do not satisfy the circuit: {}", .0.iter().take(8).map(|f| f.to_string()).collect::<Vec<_>>().join("; "))]
     Unsatisfied(Vec<CheckFailure>),
+    #[error("an auxiliary trace has {found} values, {expected} expected")]
+    AuxShape { expected: usize, found: usize },
     #[error("the out-of-domain point fell in a trace domain; prove again")]
     OodPointInDomain,
 }
@@ -193,7 +195,7 @@ fn prove_inner<B: Backend>(
     let (header, prep_roots) = p.absorb_statement();
     let main_roots = p.commit_main(traces);
     timer.lap("main LDE and commit");
-    let (cumulative_sums, perm_roots) = p.commit_lookups();
+    let (cumulative_sums, perm_roots) = p.commit_lookups()?;
     timer.lap("lookup columns");
     let quotient_roots = p.commit_quotients();
     timer.lap("quotient");
@@ -269,6 +271,7 @@ struct Prover<'a, B: Backend> {
     trees: [Vec<MerkleTree>; 3],
     groups: [Vec<Group>; 3],
     lookup: LookupChallenges,
+    challenges: Vec<EF>,
     cumulative_sums: Vec<EF>,
     alpha: EF,
     z: EF,
@@ -297,6 +300,7 @@ impl<'a, B: Backend> Prover<'a, B> {
             trees: Default::default(),
             groups: Default::default(),
             lookup: zero,
+            challenges: Vec::new(),
             cumulative_sums: Vec::new(),
             alpha: EF::ZERO,
             z: EF::ZERO,
@@ -362,17 +366,30 @@ impl<'a, B: Backend> Prover<'a, B> {
     }
 
     /// Round 5: the LogUp challenges, every table's LogUp columns and claimed sums.
-    fn commit_lookups(&mut self) -> (Vec<EF>, Vec<Cap>) {
+    fn commit_lookups(&mut self) -> Result<(Vec<EF>, Vec<Cap>), ProveError> {
         let (lb, shift) = (self.lb(), lde_shift());
         self.lookup = LookupChallenges { beta: self.tr.sample_ef(), gamma: self.tr.sample_ef() };
         let circuit = &self.pk.circuit;
+        self.challenges = (0..circuit.n_challenges).map(|_| self.tr.sample_ef()).collect();
         let mut sums = Vec::new();
         for (t, td) in self.tables.iter_mut().enumerate() {
-            if circuit.infos[t].interactions.is_empty() {
+            let (chip, info, prep) = (circuit.chips[t].as_ref(), &circuit.infos[t], self.pk.prep_traces[t].as_ref());
+            if info.interactions.is_empty() && info.aux_width == 0 {
                 continue;
             }
-            let (perm, sum) = lookup_trace(circuit.chips[t].as_ref(), &td.main, self.pk.prep_traces[t].as_ref(), self.publics, &self.lookup);
-            sums.push(sum);
+            // The LogUp columns, then the auxiliary columns, as pairs of base columns.
+            let (mut values, mut width) = (Vec::new(), 0);
+            if !info.interactions.is_empty() {
+                let (perm, sum) = lookup_trace(chip, &td.main, prep, self.publics, &self.lookup);
+                sums.push(sum);
+                width = perm.width();
+                values = perm.values;
+            }
+            if info.aux_width > 0 {
+                let aux = chip.aux_trace(&td.main, prep, &self.challenges);
+                (values, width) = append_ext_columns(values, width, &aux, info.aux_width, td.main.height())?;
+            }
+            let perm = RowMajorMatrix::new(values, width);
             td.perm_lde = Some(self.backend.coset_lde(perm.clone(), lb, shift));
             td.perm = Some(perm);
         }
@@ -387,7 +404,7 @@ impl<'a, B: Backend> Prover<'a, B> {
         let sum_words: Vec<u64> = sums.iter().flat_map(|&s| ef_to_u64(s)).collect();
         self.tr.absorb_u64s(b"sums", &sum_words);
         self.cumulative_sums = sums.clone();
-        (sums, roots)
+        Ok((sums, roots))
     }
 
     /// Round 6: `alpha`; every table's quotient, split, extended and committed.
@@ -410,6 +427,8 @@ impl<'a, B: Backend> Prover<'a, B> {
                     publics: self.publics,
                     alpha: self.alpha,
                     lookup: self.lookup,
+                    challenges: &self.challenges,
+                    aux_width: info.aux_width,
                     cumulative_sum: cum,
                 },
             );
@@ -458,7 +477,8 @@ impl<'a, B: Backend> Prover<'a, B> {
         }
         if self.attack != Attack::None {
             let c = &self.pk.circuit;
-            forge_out_of_domain(c, &mut openings, self.publics, &c.log_heights, z, self.alpha, &self.lookup, &self.cumulative_sums);
+            let ch = (self.alpha, self.lookup, self.challenges.as_slice());
+            forge_out_of_domain(c, &mut openings, self.publics, z, ch, &self.cumulative_sums);
         }
         for o in &openings {
             for w in [&o.prep_local, &o.prep_next, &o.main_local, &o.main_next, &o.perm_local, &o.perm_next, &o.quotient] {
@@ -587,18 +607,19 @@ fn forge_out_of_domain(
     circuit: &Circuit,
     openings: &mut [TableOpenings],
     publics: &[F],
-    log_heights: &[usize],
     z: EF,
-    alpha: EF,
-    lookup: &LookupChallenges,
+    (alpha, lookup, challenges): (EF, LookupChallenges, &[EF]),
     sums: &[EF],
 ) {
+    let log_heights = &circuit.log_heights;
     use sigil_verifier::verify::{Opened, combine_quotient, constraints_at};
     let mut sum_iter = sums.iter();
     for (((chip, info), o), &lh) in circuit.chips.iter().zip(&circuit.infos).zip(openings.iter_mut()).zip(log_heights) {
         let cum = if info.interactions.is_empty() { EF::ZERO } else { *sum_iter.next().unwrap_or(&EF::ZERO) };
         let Ok(op) = Opened::decode(o) else { continue };
-        let Ok((c, z_h)) = constraints_at(chip.as_ref(), &op, publics, lh, z, alpha, lookup, cum) else { continue };
+        let Ok((c, z_h)) = constraints_at(chip.as_ref(), &op, publics, lh, z, alpha, &lookup, challenges, cum) else {
+            continue;
+        };
         let Some(inv) = z_h.try_inverse() else { continue };
         let delta = c * inv - combine_quotient(&op.quotient, z, lh);
         // Chunk 0 is z^0 times (column 0 + X column 1): adding delta to column 0's value adds
@@ -632,6 +653,29 @@ fn prep_lde_of(pk: &ProvingKey, t: usize) -> Option<&RowMajorMatrix<F>> {
     })
 }
 
+/// A row-major matrix (`m`, `w0` columns) with the extension columns `ext` (row-major, `width`
+/// per row, `height` rows) appended as pairs of base columns; returns the values and the width.
+fn append_ext_columns(
+    m: Vec<F>,
+    w0: usize,
+    ext: &[EF],
+    width: usize,
+    height: usize,
+) -> Result<(Vec<F>, usize), ProveError> {
+    if ext.len() != width * height {
+        return Err(ProveError::AuxShape { expected: width * height, found: ext.len() });
+    }
+    let w = w0 + 2 * width;
+    let mut values = Vec::with_capacity(w * height);
+    for r in 0..height {
+        values.extend_from_slice(&m[r * w0..(r + 1) * w0]);
+        for e in &ext[r * width..(r + 1) * width] {
+            values.extend_from_slice(&ef_to_base(*e));
+        }
+    }
+    Ok((values, w))
+}
+
 /// The LogUp columns of one table (two base columns per extension column: one helper per
 /// interaction, then the running sum) and its final sum.
 fn lookup_trace(
@@ -646,7 +690,7 @@ fn lookup_trace(
     let rows: Vec<(Vec<EF>, Vec<F>)> = (0..n)
         .into_par_iter()
         .map(|r| {
-            let b = eval_row(chip, main, prep, publics, r);
+            let b = eval_row(chip, main, prep, None, publics, r);
             let mut d = Vec::with_capacity(b.interactions.len());
             let mut m = Vec::with_capacity(b.interactions.len());
             for i in &b.interactions {

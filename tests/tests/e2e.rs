@@ -43,3 +43,34 @@ fn every_folding_factor_and_final_size_verifies() {
         }
     }
 }
+
+#[test]
+fn freivalds_layer_proves_and_verifies() {
+    for (log_k, n) in [(1, 1), (3, 10), (6, 16), (4, 40)] {
+        let ex = examples::vecmat(log_k, n, 7, fast()).unwrap();
+        let pk = ProvingKey::new(ex.circuit, &CpuBackend::default()).unwrap();
+        assert_eq!(pk.circuit.n_challenges, 1);
+        let proof = prove(&pk, ex.traces, &ex.publics, &CpuBackend::default(), &ProverConfig::default()).unwrap();
+        let vopts = VerifierOptions { min_security_bits: 80, ..Default::default() };
+        verify(&pk.circuit, &pk.circuit_id, &ex.publics, &proof.to_bytes(), &vopts)
+            .unwrap_or_else(|e| panic!("2^{log_k} x {n}: {e}"));
+    }
+}
+
+#[test]
+fn auxiliary_columns_without_lookups_prove_and_verify() {
+    // The layer alone: auxiliary columns, no LogUp columns in its table.
+    use sigil_air::F;
+    use sigil_air::chips::matmul::VecMat;
+    use sigil_verifier::Circuit;
+    let weights: Vec<F> = (0..24u64).map(F::new).collect();
+    let layer = VecMat { name: "fc".into(), k: 4, n: 6, weights, log_height: 3, in_bus: None, out_bus: None };
+    let a: Vec<F> = [3u64, 1, 4, 1].map(F::new).to_vec();
+    let (trace, _) = layer.generate_trace(&a);
+    let circuit = Circuit::new("fc", vec![Box::new(layer)], &[3], 0, fast()).unwrap();
+    assert_eq!(circuit.infos[0].interactions.len(), 0);
+    let pk = ProvingKey::new(circuit, &CpuBackend::default()).unwrap();
+    let proof = prove(&pk, vec![trace], &[], &CpuBackend::default(), &ProverConfig::default()).unwrap();
+    let vopts = VerifierOptions { min_security_bits: 80, ..Default::default() };
+    verify(&pk.circuit, &pk.circuit_id, &[], &proof.to_bytes(), &vopts).unwrap();
+}

@@ -586,3 +586,42 @@ fn every_byte_flip_is_rejected_without_panic() {
         assert!(check_bytes(&b).is_err(), "flip at byte {i} verified");
     }
 }
+
+// ---- Freivalds' check of a fully connected layer ---------------------------------------------------
+
+/// The `fc` layer's first output changed by one, with the consumer's trace and the public sum
+/// following it: every bus balances and every base constraint holds; only the product is false.
+fn false_product(ex: &mut Example) {
+    let c0 = ex.traces[1].get(0, 1);
+    ex.traces[1].set(0, 1, c0 + F::ONE);
+    let out = &mut ex.traces[2];
+    out.set(0, 1, c0 + F::ONE);
+    let mut sum = F::ZERO;
+    for row in 0..out.height() {
+        sum += out.get(row, 1) * out.get(row, 2);
+        out.set(row, 3, sum);
+    }
+    ex.publics[0] = sum;
+}
+
+#[test]
+fn false_matrix_product_is_rejected() {
+    let mut ex = examples::vecmat(4, 10, 3, opts()).unwrap();
+    false_product(&mut ex);
+    let pk = ProvingKey::new(ex.circuit, &CpuBackend::default()).unwrap();
+    let checked = prove(&pk, ex.traces.clone(), &ex.publics, &CpuBackend::default(), &ProverConfig { check_constraints: true, log_timings: false });
+    let e = checked.unwrap_err().to_string();
+    assert!(e.contains("chip `fc`") && e.contains("s ends at zero"), "{e}");
+    let proof = prove(&pk, ex.traces, &ex.publics, &CpuBackend::default(), &unchecked()).unwrap();
+    let r = verify(&pk.circuit, &pk.circuit_id, &ex.publics, &proof.to_bytes(), &vopts());
+    assert_eq!(r, Err(VerifyError::OodMismatch { chip: "fc".into() }));
+}
+
+#[test]
+fn false_matrix_product_with_forged_opening_is_rejected_by_fri() {
+    let mut ex = examples::vecmat(4, 10, 3, opts()).unwrap();
+    false_product(&mut ex);
+    let pk = ProvingKey::new(ex.circuit, &CpuBackend::default()).unwrap();
+    let proof = prove_malicious(&pk, ex.traces, &ex.publics, &CpuBackend::default(), Attack::ForgeOutOfDomain).unwrap();
+    assert_caught_by_fri(verify(&pk.circuit, &pk.circuit_id, &ex.publics, &proof.to_bytes(), &vopts()));
+}

@@ -53,6 +53,8 @@ pub struct Circuit {
     /// log2 of every table's height, in chip order.
     pub log_heights: Vec<usize>,
     pub n_publics: usize,
+    /// Challenges drawn for auxiliary columns: the most any chip reads.
+    pub n_challenges: usize,
     pub options: ProofOptions,
     /// Hash of the circuit's description: every chip, height, the number of public values and
     /// every option. With the preprocessed roots it makes the circuit id.
@@ -133,6 +135,7 @@ impl Circuit {
             return Err(CircuitError::UnreadPublic(i));
         }
 
+        let n_challenges = infos.iter().map(|i| i.n_challenges).max().unwrap_or(0);
         let mut d = Description::default();
         d.bytes(b"sigil-circuit-v2");
         d.u64(infos.len() as u64);
@@ -159,6 +162,7 @@ impl Circuit {
                 n_interactions: i.interactions.len(),
                 max_arity: i.interactions.iter().map(|x| x.arity).max().unwrap_or(0),
                 n_opened: w.n_at_z() + w.n_at_zg(),
+                challenge_degree: i.challenge_degree,
             })
             .collect();
         let security = security(&shapes, &options, &fri_layers(log_heights, &options));
@@ -169,6 +173,7 @@ impl Circuit {
             infos,
             log_heights: log_heights.to_vec(),
             n_publics,
+            n_challenges,
             options,
             description_hash,
             layout,

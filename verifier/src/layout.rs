@@ -177,7 +177,7 @@ impl ProofLayout {
             main: trees(log_heights, &widths, |w| w.main, opts),
             perm: trees(log_heights, &widths, |w| w.perm, opts),
             quotient: trees(log_heights, &widths, |w| w.quotient, opts),
-            n_lookup_tables: widths.iter().filter(|w| w.perm > 0).count(),
+            n_lookup_tables: widths.iter().filter(|w| w.logup > 0).count(),
             widths,
             index_bits: query_index_bits(&layers),
             fri_layers: layers,

@@ -94,8 +94,11 @@ pub fn selectors_at(x: EF, log_n: usize) -> Option<(EF, EF, EF, EF)> {
 pub struct PhaseWidths {
     pub prep: usize,
     pub main: usize,
-    /// Two base columns per LogUp column.
+    /// Two base columns per LogUp column, then two per auxiliary column (committed together,
+    /// after the challenges).
     pub perm: usize,
+    /// Of which LogUp (the rest are auxiliary): a table with LogUp columns sends a sum.
+    pub logup: usize,
     /// Two base columns per quotient chunk.
     pub quotient: usize,
 }
@@ -106,7 +109,8 @@ impl PhaseWidths {
         Self {
             prep: info.prep_width,
             main: info.width,
-            perm: 2 * info.perm_width(),
+            perm: 2 * (info.perm_width() + info.aux_width),
+            logup: 2 * info.perm_width(),
             quotient: 2 * info.quotient_degree(),
         }
     }

@@ -37,6 +37,8 @@ pub struct TableShape {
     pub max_arity: usize,
     /// Columns opened at `z` and at `z * g` together (each with its own power of `lambda`).
     pub n_opened: usize,
+    /// The largest degree of a constraint in challenges and auxiliary columns together.
+    pub challenge_degree: usize,
 }
 
 /// A circuit's security in bits.
@@ -56,7 +58,10 @@ pub struct Security {
 #[derive(Clone, Debug, PartialEq)]
 struct Rounds {
     /// LogUp, joint in `(beta, gamma)`: `2 M D` for `M` interactions over all rows and tuples
-    /// of degree `D` (the numerator of the sum, and a zero denominator).
+    /// of degree `D` (the numerator of the sum, and a zero denominator); plus, drawn in the same
+    /// round, the auxiliary columns' challenges: `n_t (d_t + 1)` per table whose constraints
+    /// have degree `d_t` in challenges and auxiliary columns (linear recurrences over `n_t`
+    /// rows).
     logup: f64,
     /// `alpha`: one power per folded constraint, summed over tables.
     ali: f64,
@@ -83,7 +88,12 @@ fn rounds(tables: &[TableShape], layers: &[usize]) -> Rounds {
         })
         .collect();
     Rounds {
-        logup: 2.0 * m * arity,
+        logup: 2.0 * m * arity
+            + tables
+                .iter()
+                .filter(|t| t.challenge_degree > 0)
+                .map(|t| n(t) * (t.challenge_degree as f64 + 1.0))
+                .sum::<f64>(),
         ali: tables.iter().map(|t| t.n_constraints as f64).sum(),
         deep_z: tables.iter().map(|t| (t.quotient_chunks.max(t.max_degree) as f64 + 2.0) * n(t)).sum(),
         deep_batch: tables.iter().map(|t| t.n_opened as f64).sum(),
@@ -156,6 +166,7 @@ mod tests {
             n_interactions: 0,
             max_arity: 0,
             n_opened: 3 + 3 + 4,
+            challenge_degree: 0,
         }
     }
 

@@ -91,7 +91,7 @@ pub fn verify_proof(
     check_statement(circuit, circuit_id, &proof.header, &proof.log_heights, publics, opts)?;
     circuit.layout.check(proof)?;
     check_circuit_id(circuit, circuit_id, &proof.prep_roots)?;
-    let ch = replay_transcript(proof, &circuit.layout, publics);
+    let ch = replay_transcript(proof, circuit, publics);
     let final_poly = efs(&proof.fri.final_poly, "final polynomial")?;
     let sums = check_bus_balance(&proof.cumulative_sums)?;
     let opened = check_out_of_domain(circuit, proof, publics, &ch, &sums)?;
@@ -211,6 +211,8 @@ fn check_circuit_id(circuit: &Circuit, circuit_id: &CircuitId, prep_roots: &[Cap
 /// proof of work).
 struct Challenges {
     lookup: LookupChallenges,
+    /// The circuit's challenges for auxiliary columns, drawn with the LogUp ones.
+    challenges: Vec<EF>,
     alpha: EF,
     z: EF,
     lambda: EF,
@@ -221,7 +223,8 @@ struct Challenges {
 
 /// Replays the prover's transcript: absorbs what the prover sent, in its order, and draws the
 /// same challenges.
-fn replay_transcript(proof: &Proof, layout: &ProofLayout, publics: &[F]) -> Challenges {
+fn replay_transcript(proof: &Proof, circuit: &Circuit, publics: &[F]) -> Challenges {
+    let layout = &circuit.layout;
     let mut tr = Transcript::new(TRANSCRIPT_DOMAIN);
     tr.absorb(b"header", &proof.header.to_bytes());
     tr.absorb(b"heights", &proof.log_heights);
@@ -230,6 +233,7 @@ fn replay_transcript(proof: &Proof, layout: &ProofLayout, publics: &[F]) -> Chal
     tr.absorb_caps(b"prep", &proof.prep_roots);
     tr.absorb_caps(b"main", &proof.main_roots);
     let lookup = LookupChallenges { beta: tr.sample_ef(), gamma: tr.sample_ef() };
+    let challenges = (0..circuit.n_challenges).map(|_| tr.sample_ef()).collect();
     tr.absorb_caps(b"perm", &proof.perm_roots);
     tr.absorb_u64s(b"sums", &proof.cumulative_sums.0);
     let alpha = tr.sample_ef();
@@ -252,7 +256,7 @@ fn replay_transcript(proof: &Proof, layout: &ProofLayout, publics: &[F]) -> Chal
         fri_betas.push(tr.sample_ef());
     }
     tr.absorb_u64s(b"final", &fri.final_poly.0);
-    Challenges { lookup, alpha, z, lambda, fri_betas, transcript: tr }
+    Challenges { lookup, challenges, alpha, z, lambda, fri_betas, transcript: tr }
 }
 
 // ---- 5. Bus balance -----------------------------------------------------------------------------
@@ -306,11 +310,16 @@ pub fn constraints_at(
     z: EF,
     alpha: EF,
     lookup: &LookupChallenges,
+    challenges: &[EF],
     cumulative_sum: EF,
 ) -> Result<(EF, EF), VerifyError> {
     let (first, last, trans, z_h) = selectors_at(z, log_n).ok_or(VerifyError::OodPointInDomain)?;
+    // The LogUp columns, then the auxiliary columns.
     let perm_local = recombine(&op.perm_local);
     let perm_next = recombine(&op.perm_next);
+    let n_logup = perm_local.len().saturating_sub(chip.aux_width());
+    let (perm_local, aux_local) = perm_local.split_at(n_logup);
+    let (perm_next, aux_next) = perm_next.split_at(n_logup.min(perm_next.len()));
     let mut folder = ConstraintFolder {
         main_local: &op.main_local,
         main_next: &op.main_next,
@@ -322,11 +331,14 @@ pub fn constraints_at(
         is_transition: trans,
         alpha,
         acc: EF::ZERO,
-        perm_local: &perm_local,
-        perm_next: &perm_next,
+        perm_local,
+        perm_next,
         lookup: *lookup,
         cumulative_sum,
         n_interactions: 0,
+        aux_local,
+        aux_next,
+        challenges,
     };
     chip.eval_ext(&mut folder);
     folder.finish_lookups();
@@ -351,7 +363,8 @@ fn check_out_of_domain(
         } else {
             *sum_iter.next().ok_or(VerifyError::InvalidShape("LogUp sums"))?
         };
-        let (c, z_h) = constraints_at(chip.as_ref(), &op, publics, lh, ch.z, ch.alpha, &ch.lookup, cumulative_sum)?;
+        let (c, z_h) =
+            constraints_at(chip.as_ref(), &op, publics, lh, ch.z, ch.alpha, &ch.lookup, &ch.challenges, cumulative_sum)?;
         if c != z_h * combine_quotient(&op.quotient, ch.z, lh) {
             return Err(VerifyError::OodMismatch { chip: info.name.clone() });
         }

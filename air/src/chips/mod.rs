@@ -1,11 +1,14 @@
 //! Chips. Each op family has its own module with its columns, trace generation and tests.
 //!
 //! - [`mac`]: a multiply-accumulate chain, the generic STARK benchmark.
+//! - [`matmul`]: a vector–matrix product with fixed weights, checked by Freivalds' test on
+//!   auxiliary columns after a challenge.
 //! - [`range`]: a fixed table of the values `0..2^bits`, receiving range-check lookups.
 //! - [`transfer`]: a producer that sends indexed values and a consumer that receives and sums
 //!   them; together with [`range`] they exercise the bus across tables of different heights.
 
 pub mod mac;
+pub mod matmul;
 pub mod range;
 pub mod transfer;
 
@@ -13,6 +16,8 @@ pub mod transfer;
 pub const BUS_RANGE: crate::BusId = 0;
 /// The bus on which tensor values travel between chips: tuples `(index, value)`.
 pub const BUS_DATA: crate::BusId = 1;
+/// A second bus of `(index, value)` tuples, for a chip's outputs.
+pub const BUS_OUT: crate::BusId = 2;
 
 /// A small deterministic generator (SplitMix64) for example traces and tests.
 #[derive(Clone, Debug)]

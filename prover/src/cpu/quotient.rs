@@ -28,6 +28,8 @@ fn quotient_values(chip: &dyn Chip, inputs: &QuotientInputs<'_>) -> Vec<EF> {
         publics,
         alpha,
         lookup,
+        challenges,
+        aux_width,
         cumulative_sum,
     } = inputs;
     let n = 1usize << log_n;
@@ -84,6 +86,10 @@ fn quotient_values(chip: &dyn Chip, inputs: &QuotientInputs<'_>) -> Vec<EF> {
                     perm_l.extend(l.chunks_exact(2).map(|c| EF::from(c[0]) + x_ext * c[1]));
                     perm_n.extend(nx.chunks_exact(2).map(|c| EF::from(c[0]) + x_ext * c[1]));
                 }
+                // The LogUp columns, then the auxiliary columns.
+                let n_logup = perm_l.len() - aux_width;
+                let (perm_l, aux_l) = perm_l.split_at(n_logup);
+                let (perm_n, aux_n) = perm_n.split_at(n_logup);
                 let x = points[i];
                 let z = zh[i & ((1 << log_q) - 1)];
                 let mut folder = ConstraintFolder {
@@ -102,6 +108,9 @@ fn quotient_values(chip: &dyn Chip, inputs: &QuotientInputs<'_>) -> Vec<EF> {
                     lookup,
                     cumulative_sum,
                     n_interactions: 0,
+                    aux_local: aux_l,
+                    aux_next: aux_n,
+                    challenges,
                 };
                 chip.eval_base(&mut folder);
                 folder.finish_lookups();

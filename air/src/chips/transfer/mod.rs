@@ -76,15 +76,25 @@ impl Producer {
     }
 }
 
-/// Receives `(index, value)` tuples and proves `sum(value)` equals public value `sum_public`.
-#[derive(Clone, Copy, Debug, Default)]
+/// Receives `(index, value)` tuples on `bus` and proves `sum(value)` equals public value
+/// `sum_public`.
+#[derive(Clone, Debug)]
 pub struct Consumer {
     pub sum_public: usize,
+    pub bus: crate::BusId,
+    /// The chip's name (names are unique in a circuit).
+    pub name: &'static str,
+}
+
+impl Default for Consumer {
+    fn default() -> Self {
+        Self { sum_public: 0, bus: BUS_DATA, name: "consumer" }
+    }
 }
 
 impl Air for Consumer {
     fn name(&self) -> alloc::string::String {
-        "consumer".into()
+        self.name.into()
     }
     fn width(&self) -> usize {
         ConsumerCols::<()>::WIDTH
@@ -109,7 +119,7 @@ impl Air for Consumer {
         let last = b.is_last_row();
         let total = b.public(self.sum_public);
         b.assert_zero("sum is public", last * (c.sum - total));
-        b.receive(BUS_DATA, &[c.index, c.value], c.multiplicity);
+        b.receive(self.bus, &[c.index, c.value], c.multiplicity);
     }
 }
 

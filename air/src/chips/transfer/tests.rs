@@ -9,7 +9,7 @@ fn setup(n: usize, height: usize, seed: u64) -> (Vec<F>, Trace, Trace, Trace, F)
     let mut rng = SplitMix64(seed);
     let values: Vec<F> = (0..n).map(|_| F::from_u64(rng.next_u64() & 0xff)).collect();
     let p = Producer.generate_trace(&values);
-    let (c, sum) = Consumer { sum_public: 0 }.generate_trace(&values, height);
+    let (c, sum) = Consumer { sum_public: 0, ..Consumer::default() }.generate_trace(&values, height);
     let r = RangeTable { bits: 8 }.generate_trace(values.iter().copied());
     (values, p, c, r, sum)
 }
@@ -17,7 +17,7 @@ fn setup(n: usize, height: usize, seed: u64) -> (Vec<F>, Trace, Trace, Trace, F)
 fn check(p: &Trace, c: &Trace, r: &Trace, sum: F) -> Result<(), Vec<CheckFailure>> {
     let table = RangeTable { bits: 8 };
     let prep = Air::preprocessed_trace(&table).unwrap();
-    let consumer = Consumer { sum_public: 0 };
+    let consumer = Consumer { sum_public: 0, ..Consumer::default() };
     check_constraints(
         &[&Producer, &consumer, &table],
         &[p, c, r],
@@ -76,7 +76,7 @@ fn degrees_and_interactions_are_inferred() {
     let p = ChipInfo::of(&Producer as &dyn Chip).unwrap();
     assert_eq!(p.interactions.len(), 2);
     assert_eq!(p.max_degree, 2); // h * fingerprint (linear); selector * linear
-    let c = ChipInfo::of(&Consumer { sum_public: 0 } as &dyn Chip).unwrap();
+    let c = ChipInfo::of(&Consumer { sum_public: 0, ..Consumer::default() } as &dyn Chip).unwrap();
     assert_eq!(c.max_degree, 3); // selector * m * value
     assert_eq!(c.log_quotient_degree, 1);
     assert_eq!(c.n_publics_read, 1);
