@@ -12,13 +12,16 @@ const HELP: &str = "\
 sigil — zero-knowledge proofs of machine-learning inference (STARK over Goldilocks)
 
 USAGE:
-    sigil demo [--example mac|transfer] [--log-rows N] [--out PROOF] [--queries Q]
+    sigil demo [--example mac|transfer|vecmat] [--log-rows N] [--out PROOF] [--queries Q]
                [--blowup-log B] [--grinding G] [--min-security S]
         Build a built-in example circuit, prove it, write the proof, verify it, and
         report times, sizes and security (conjectured and proven bits).
           mac       a multiply-accumulate chain of 2^N rows (default N = 16)
           transfer  four tables of four heights on two buses: a MAC chain of 2^N rows,
                     a producer, a consumer and an 8-bit range table (default, N = 12)
+          vecmat    a fully connected layer of 2^N inputs and 2^N outputs (byte weights,
+                    fixed) checked by Freivalds' test, between a producer of its inputs
+                    and a consumer of its outputs (default N = 8)
         N is at most 22. The circuit fixes the heights and every proof parameter: they
         are part of its id. Verification requires S conjectured bits (default 100).
     sigil inspect MODEL.onnx [--input INPUT.json] [--calibration CAL.json]...
@@ -130,7 +133,11 @@ fn build(a: &Args) -> Result<examples::Example, String> {
     let r = match a.example.as_str() {
         "mac" => examples::mac(a.log_rows.unwrap_or(16), 1, a.opts),
         "transfer" => examples::transfer(a.log_rows.unwrap_or(12), 10, 1, a.opts),
-        other => return Err(format!("unknown example `{other}` (mac, transfer)")),
+        "vecmat" => {
+            let n = a.log_rows.unwrap_or(8);
+            examples::vecmat(n, 1 << n, 1, a.opts)
+        }
+        other => return Err(format!("unknown example `{other}` (mac, transfer, vecmat)")),
     };
     r.map_err(|e| e.to_string())
 }
