@@ -44,6 +44,14 @@ fn demo_proves_and_verifies() {
 }
 
 #[test]
+fn demo_proves_a_freivalds_layer() {
+    let (code, out, err) = sigil(&["demo", "--example", "vecmat", "--log-rows", "5"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("verified"), "{out}");
+    assert!(err.contains("circuit `vecmat`: 4 tables"), "{err}");
+}
+
+#[test]
 fn inspect_lists_a_corpus_model() {
     let m = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/models/dsperse-net/model.onnx");
     let (code, out, err) = sigil(&["inspect", m]);
