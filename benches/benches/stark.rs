@@ -1,6 +1,7 @@
 //! Prove and verify time against trace height (MAC chain, 2^10 .. 2^20 rows) and width
 //! (a chip of `w` columns at 2^14 rows), on the CPU backend, at the default 100-bit options;
-//! and the time to refuse a crafted 63 MiB proof (a valid header, then zeros).
+//! a fully connected layer checked by Freivalds' test (2^N x 2^N byte weights); and the time to
+//! refuse a crafted 63 MiB proof (a valid header, then zeros).
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use sigil_benches::wide::WideChip;
@@ -51,6 +52,26 @@ fn by_width(c: &mut Criterion) {
     g.finish();
 }
 
+fn vecmat(c: &mut Criterion) {
+    let backend = CpuBackend::default();
+    let mut g = c.benchmark_group("vecmat/cpu");
+    g.sample_size(10);
+    for log_n in [6usize, 8, 10] {
+        let ex = examples::vecmat(log_n, 1 << log_n, 1, ProofOptions::default()).expect("example");
+        let publics = ex.publics.clone();
+        let pk = ProvingKey::new(ex.circuit, &backend).expect("key");
+        g.throughput(Throughput::Elements(1 << (2 * log_n)));
+        g.bench_with_input(BenchmarkId::new("prove", log_n), &log_n, |b, _| {
+            b.iter(|| prove(&pk, ex.traces.clone(), &publics, &backend, &CONFIG).expect("prove"))
+        });
+        let bytes = prove(&pk, ex.traces.clone(), &publics, &backend, &CONFIG).expect("prove").to_bytes();
+        g.bench_with_input(BenchmarkId::new("verify", log_n), &log_n, |b, _| {
+            b.iter(|| verify(&pk.circuit, &pk.circuit_id, &publics, &bytes, &VerifierOptions::default()).expect("verify"))
+        });
+    }
+    g.finish();
+}
+
 fn refuse_crafted(c: &mut Criterion) {
     let backend = CpuBackend::default();
     let ex = examples::transfer(12, 10, 1, ProofOptions::default()).expect("example");
@@ -65,5 +86,5 @@ fn refuse_crafted(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, by_height, by_width, refuse_crafted);
+criterion_group!(benches, by_height, by_width, vecmat, refuse_crafted);
 criterion_main!(benches);

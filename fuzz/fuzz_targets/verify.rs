@@ -18,19 +18,27 @@ struct Honest {
     bytes: Vec<u8>,
 }
 
-fn honest() -> &'static Honest {
-    static H: OnceLock<Honest> = OnceLock::new();
+fn make(ex: examples::Example) -> Honest {
+    let pk = ProvingKey::new(ex.circuit, &CpuBackend::default()).expect("key");
+    let proof = prove(&pk, ex.traces, &ex.publics, &CpuBackend::default(), &ProverConfig::default()).expect("prove");
+    Honest { pk, publics: ex.publics, bytes: proof.to_bytes() }
+}
+
+/// Two circuits: four tables on two buses, and a Freivalds layer (auxiliary columns).
+fn honest() -> &'static [Honest; 2] {
+    static H: OnceLock<[Honest; 2]> = OnceLock::new();
     H.get_or_init(|| {
         let opts = ProofOptions { log_blowup: 3, n_queries: 28, grinding_bits: 8, log_final_poly_len: 2, log_folding_factor: 3 };
-        let ex = examples::transfer(6, 4, 11, opts).expect("example");
-        let pk = ProvingKey::new(ex.circuit, &CpuBackend::default()).expect("key");
-        let proof = prove(&pk, ex.traces, &ex.publics, &CpuBackend::default(), &ProverConfig::default()).expect("prove");
-        Honest { pk, publics: ex.publics, bytes: proof.to_bytes() }
+        [
+            make(examples::transfer(6, 4, 11, opts).expect("example")),
+            make(examples::vecmat(3, 5, 11, opts).expect("example")),
+        ]
     })
 }
 
 fuzz_target!(|data: &[u8]| {
-    let h = honest();
+    let Some((&which, data)) = data.split_first() else { return };
+    let h = &honest()[usize::from(which & 1)];
     let v = VerifierOptions { min_security_bits: 90, ..Default::default() };
     // The input as a proof.
     assert!(verify(&h.pk.circuit, &h.pk.circuit_id, &h.publics, data, &v).is_err() || data == h.bytes);
