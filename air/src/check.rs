@@ -7,7 +7,7 @@ use alloc::vec::Vec;
 
 use p3_field::PrimeCharacteristicRing;
 
-use crate::air::{AuxRows, BusId, Chip, Direction, eval_row};
+use crate::air::{AuxRows, BusId, Chip, Direction, RowInteraction, eval_row};
 use crate::chips::SplitMix64;
 use crate::field::{EF, F, ef_from_base, f_to_u64};
 use crate::trace::Trace;
@@ -56,8 +56,27 @@ pub fn check_constraints(
     preps: &[Option<&Trace>],
     publics: &[F],
 ) -> Result<(), Vec<CheckFailure>> {
+    check_constraints_with(chips, traces, preps, publics, &[])
+}
+
+/// [`check_constraints`], with `public_tuples` on the buses besides the chips' interactions
+/// (the tuples a circuit's public buses send or receive).
+pub fn check_constraints_with(
+    chips: &[&dyn Chip],
+    traces: &[&Trace],
+    preps: &[Option<&Trace>],
+    publics: &[F],
+    public_tuples: &[RowInteraction],
+) -> Result<(), Vec<CheckFailure>> {
     let mut failures = Vec::new();
     let mut bus: BTreeMap<(BusId, Vec<u64>), F> = BTreeMap::new();
+    for i in public_tuples {
+        let e = bus.entry((i.bus, i.fields.iter().map(|&x| f_to_u64(x)).collect())).or_insert(F::ZERO);
+        match i.dir {
+            Direction::Send => *e += i.multiplicity,
+            Direction::Receive => *e -= i.multiplicity,
+        }
+    }
     let challenges = debug_challenges(chips.iter().map(|c| c.n_challenges()).max().unwrap_or(0));
     for ((chip, main), prep) in chips.iter().zip(traces).zip(preps) {
         let width = chip.aux_width();

@@ -36,7 +36,7 @@ pub use air::{
     Air, AirBuilder, AuxRows, BusId, Chip, ConstraintFolder, Direction, LookupChallenges, RowBuilder,
     RowInteraction, SymbolicBuilder, SymbolicInteraction, eval_row,
 };
-pub use check::{CheckFailure, check_constraints, debug_challenges};
+pub use check::{CheckFailure, check_constraints, check_constraints_with, debug_challenges};
 pub use expr::{Expr, FieldExpr, Var};
 pub use field::{EF, F};
 pub use info::{ChipDefinitionError, ChipInfo, InteractionShape};

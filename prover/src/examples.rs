@@ -8,7 +8,8 @@ use sigil_air::chips::{BUS_DATA, BUS_OUT};
 use sigil_air::chips::range::RangeTable;
 use sigil_air::chips::transfer::{Consumer, Producer};
 use sigil_air::{F, Trace};
-use sigil_verifier::{Circuit, CircuitError, ProofOptions};
+use sigil_air::Direction;
+use sigil_verifier::{Circuit, CircuitError, ProofOptions, PublicBus, Statement};
 
 use p3_field::PrimeCharacteristicRing;
 
@@ -88,4 +89,30 @@ pub fn vecmat(log_k: usize, n: usize, seed: u64, options: ProofOptions) -> Resul
         traces: vec![Producer.generate_trace(&a), layer_trace, consumer_trace, range_trace],
         publics: vec![sum],
     })
+}
+
+/// A fully connected layer `c = a W` whose statement is its input and its output: `2^log_k`
+/// byte activations and `n` outputs are the public values, which the verifier itself sends
+/// (`(j, a_j)` on the data bus) and receives (`(l, c_l)` on the output bus); `k x n` byte weights
+/// are fixed in the circuit.
+///
+/// Public values: the activations, then the outputs.
+pub fn dense(log_k: usize, n: usize, seed: u64, options: ProofOptions) -> Result<Example, CircuitError> {
+    let k = 1usize << log_k;
+    let mut rng = SplitMix64(seed);
+    let a: Vec<F> = (0..k).map(|_| F::from_u64(rng.next_u64() & 0xff)).collect();
+    let weights: Vec<F> = (0..k * n).map(|_| F::from_u64(rng.next_u64() & 0xff)).collect();
+    let log_height = VecMat::min_log_height(k, n);
+    let layer = VecMat { name: "fc".into(), k, n, weights, log_height, in_bus: Some(BUS_DATA), out_bus: Some(BUS_OUT) };
+    let (trace, c) = layer.generate_trace(&a);
+    let statement = Statement {
+        n_publics: k + n,
+        public_buses: vec![
+            PublicBus { bus: BUS_DATA, dir: Direction::Send, start: 0, len: k },
+            PublicBus { bus: BUS_OUT, dir: Direction::Receive, start: k, len: n },
+        ],
+    };
+    let circuit = Circuit::new("dense", vec![Box::new(layer)], &[log_height], statement, options)?;
+    let publics = a.into_iter().chain(c).collect();
+    Ok(Example { circuit, traces: vec![trace], publics })
 }

@@ -16,7 +16,7 @@ use p3_matrix::dense::RowMajorMatrix;
 use p3_maybe_rayon::prelude::*;
 use sigil_air::field::{ef_from_base, ef_to_base, ef_to_u64, f_to_u64};
 use sigil_air::{
-    CheckFailure, Direction, EF, F, LookupChallenges, Trace, check_constraints,
+    CheckFailure, Direction, EF, F, LookupChallenges, RowInteraction, Trace, check_constraints_with,
     eval_row,
 };
 use sigil_verifier::merkle::{Cap, MerkleTree};
@@ -244,7 +244,13 @@ fn check_witness(pk: &ProvingKey, traces: &[Trace], publics: &[F], config: &Prov
         let chips: Vec<&dyn sigil_air::Chip> = circuit.chips.iter().map(|c| c.as_ref()).collect();
         let trs: Vec<&Trace> = traces.iter().collect();
         let preps: Vec<Option<&Trace>> = pk.prep_traces.iter().map(|p| p.as_ref()).collect();
-        check_constraints(&chips, &trs, &preps, publics).map_err(ProveError::Unsatisfied)?;
+        let mut tuples = Vec::new();
+        for pb in &circuit.public_buses {
+            for (i, &v) in publics[pb.start..pb.start + pb.len].iter().enumerate() {
+                tuples.push(RowInteraction { bus: pb.bus, dir: pb.dir, fields: vec![F::from_usize(i), v], multiplicity: F::ONE });
+            }
+        }
+        check_constraints_with(&chips, &trs, &preps, publics, &tuples).map_err(ProveError::Unsatisfied)?;
     }
     Ok(())
 }
@@ -394,7 +400,8 @@ impl<'a, B: Backend> Prover<'a, B> {
             td.perm = Some(perm);
         }
         if self.attack == Attack::BalanceBusesAndForgeOutOfDomain {
-            let total: EF = sums.iter().copied().sum();
+            let public = sigil_verifier::verify::public_bus_sum(circuit, self.publics, &self.lookup).unwrap_or(EF::ZERO);
+            let total: EF = sums.iter().copied().sum::<EF>() + public;
             if let Some(last) = sums.last_mut() {
                 *last -= total;
             }

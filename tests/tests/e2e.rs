@@ -74,3 +74,16 @@ fn auxiliary_columns_without_lookups_prove_and_verify() {
     let vopts = VerifierOptions { min_security_bits: 80, ..Default::default() };
     verify(&pk.circuit, &pk.circuit_id, &[], &proof.to_bytes(), &vopts).unwrap();
 }
+
+#[test]
+fn a_layer_whose_statement_is_its_input_and_output_proves_and_verifies() {
+    for (log_k, n) in [(1, 1), (3, 10), (5, 3)] {
+        let ex = examples::dense(log_k, n, 9, fast()).unwrap();
+        assert_eq!(ex.publics.len(), (1 << log_k) + n);
+        let pk = ProvingKey::new(ex.circuit, &CpuBackend::default()).unwrap();
+        let proof = prove(&pk, ex.traces, &ex.publics, &CpuBackend::default(), &ProverConfig::default()).unwrap();
+        let vopts = VerifierOptions { min_security_bits: 80, ..Default::default() };
+        verify(&pk.circuit, &pk.circuit_id, &ex.publics, &proof.to_bytes(), &vopts)
+            .unwrap_or_else(|e| panic!("2^{log_k} x {n}: {e}"));
+    }
+}

@@ -625,3 +625,74 @@ fn false_matrix_product_with_forged_opening_is_rejected_by_fri() {
     let proof = prove_malicious(&pk, ex.traces, &ex.publics, &CpuBackend::default(), Attack::ForgeOutOfDomain).unwrap();
     assert_caught_by_fri(verify(&pk.circuit, &pk.circuit_id, &ex.publics, &proof.to_bytes(), &vopts()));
 }
+
+// ---- Public tensors on buses -----------------------------------------------------------------------
+
+fn dense() -> (ProvingKey, Vec<F>, Vec<u8>) {
+    let ex = examples::dense(3, 5, 21, opts()).unwrap();
+    let pk = ProvingKey::new(ex.circuit, &CpuBackend::default()).unwrap();
+    let proof = prove(&pk, ex.traces, &ex.publics, &CpuBackend::default(), &ProverConfig::default()).unwrap();
+    (pk, ex.publics, proof.to_bytes())
+}
+
+#[test]
+fn proof_of_a_layer_against_another_output_or_input_is_rejected() {
+    let (pk, publics, bytes) = dense();
+    verify(&pk.circuit, &pk.circuit_id, &publics, &bytes, &vopts()).unwrap();
+    for i in [0, 7, 8, 12] {
+        // Inputs are publics 0..8, outputs 8..13.
+        let mut other = publics.clone();
+        other[i] += F::ONE;
+        let r = verify(&pk.circuit, &pk.circuit_id, &other, &bytes, &vopts());
+        assert_eq!(r, Err(VerifyError::BusImbalance), "public {i}");
+    }
+}
+
+#[test]
+fn false_output_of_a_public_layer_is_rejected() {
+    // The layer's first output and the public output both off by one: the buses balance, the
+    // product does not.
+    let mut ex = examples::dense(3, 5, 21, opts()).unwrap();
+    let c0 = ex.traces[0].get(0, 1);
+    ex.traces[0].set(0, 1, c0 + F::ONE);
+    ex.publics[8] += F::ONE;
+    let pk = ProvingKey::new(ex.circuit, &CpuBackend::default()).unwrap();
+    let checked = prove(&pk, ex.traces.clone(), &ex.publics, &CpuBackend::default(), &ProverConfig::default());
+    assert!(checked.unwrap_err().to_string().contains("s ends at zero"));
+    let proof = prove(&pk, ex.traces.clone(), &ex.publics, &CpuBackend::default(), &unchecked()).unwrap();
+    let r = verify(&pk.circuit, &pk.circuit_id, &ex.publics, &proof.to_bytes(), &vopts());
+    assert_eq!(r, Err(VerifyError::OodMismatch { chip: "fc".into() }));
+    let proof = prove_malicious(&pk, ex.traces, &ex.publics, &CpuBackend::default(), Attack::ForgeOutOfDomain).unwrap();
+    assert_caught_by_fri(verify(&pk.circuit, &pk.circuit_id, &ex.publics, &proof.to_bytes(), &vopts()));
+}
+
+#[test]
+fn claimed_output_unlike_the_trace_with_balanced_sums_is_rejected_by_fri() {
+    // An honest trace, another public output, and the layer's claimed LogUp sum rewritten so
+    // that the buses (public tuples included) balance: its running sum then breaks.
+    let ex = examples::dense(3, 5, 21, opts()).unwrap();
+    let mut publics = ex.publics.clone();
+    publics[9] += F::ONE;
+    let pk = ProvingKey::new(ex.circuit, &CpuBackend::default()).unwrap();
+    let proof = prove_malicious(&pk, ex.traces, &publics, &CpuBackend::default(), Attack::BalanceBusesAndForgeOutOfDomain).unwrap();
+    assert_caught_by_fri(verify(&pk.circuit, &pk.circuit_id, &publics, &proof.to_bytes(), &vopts()));
+}
+
+#[test]
+fn public_bus_outside_the_public_values_is_refused() {
+    let m = sigil_air::chips::matmul::VecMat {
+        name: "fc".into(),
+        k: 2,
+        n: 2,
+        weights: vec![F::ONE; 4],
+        log_height: 1,
+        in_bus: Some(sigil_air::chips::BUS_DATA),
+        out_bus: None,
+    };
+    let st = sigil_verifier::Statement {
+        n_publics: 2,
+        public_buses: vec![sigil_verifier::PublicBus { bus: 1, dir: sigil_air::Direction::Send, start: 1, len: 2 }],
+    };
+    let r = Circuit::new("x", vec![Box::new(m)], &[1], st, opts());
+    assert_eq!(r.unwrap_err(), CircuitError::PublicBusRange { bus: 1, start: 1, end: 3, n_publics: 2 });
+}

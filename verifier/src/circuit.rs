@@ -7,7 +7,7 @@ use alloc::string::String;
 use alloc::vec::Vec;
 
 use sigil_air::info::Description;
-use sigil_air::{BusId, Chip, ChipDefinitionError, ChipInfo};
+use sigil_air::{BusId, Chip, ChipDefinitionError, ChipInfo, Direction};
 
 use crate::hash::{ActiveHasher, Digest, Domain, Hasher};
 use crate::layout::ProofLayout;
@@ -39,8 +39,35 @@ pub enum CircuitError {
     PublicOutOfRange { chip: String, index: usize, n_publics: usize },
     #[error("public value {0} is read by no constraint: the proof would not bind it")]
     UnreadPublic(usize),
+    #[error("public bus {bus}: values {start}..{end} pass the {n_publics} public values")]
+    PublicBusRange { bus: BusId, start: usize, end: usize, n_publics: usize },
     #[error("two chips are named `{0}`")]
     DuplicateName(String),
+}
+
+/// Public values that enter a bus as the tuples `(i, publics[start + i])`, `i < len`, sent
+/// (or received) by the verifier itself: how a circuit takes a tensor (a model's input or
+/// output) as part of its statement. The verifier adds their LogUp terms to the bus balance.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PublicBus {
+    pub bus: BusId,
+    pub dir: Direction,
+    pub start: usize,
+    pub len: usize,
+}
+
+/// What a circuit's statement holds besides its id: the number of public values, and which of
+/// them enter buses. `Statement::from(n)` is `n` values read by constraints only.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Statement {
+    pub n_publics: usize,
+    pub public_buses: Vec<PublicBus>,
+}
+
+impl From<usize> for Statement {
+    fn from(n_publics: usize) -> Self {
+        Self { n_publics, public_buses: Vec::new() }
+    }
 }
 
 /// The chips of a proof, in order, with the height of each table and the proof options: the
@@ -53,6 +80,8 @@ pub struct Circuit {
     /// log2 of every table's height, in chip order.
     pub log_heights: Vec<usize>,
     pub n_publics: usize,
+    /// Public values that enter buses as tuples.
+    pub public_buses: Vec<PublicBus>,
     /// Challenges drawn for auxiliary columns: the most any chip reads.
     pub n_challenges: usize,
     pub options: ProofOptions,
@@ -85,9 +114,10 @@ impl Circuit {
         name: impl Into<String>,
         chips: Vec<Box<dyn Chip>>,
         log_heights: &[usize],
-        n_publics: usize,
+        statement: impl Into<Statement>,
         options: ProofOptions,
     ) -> Result<Self, CircuitError> {
+        let Statement { n_publics, public_buses } = statement.into();
         if chips.is_empty() {
             return Err(CircuitError::Empty);
         }
@@ -131,6 +161,17 @@ impl Circuit {
             }
             infos.push(info);
         }
+        for pb in &public_buses {
+            let end = pb.start.saturating_add(pb.len);
+            let Some(r) = read.get_mut(pb.start..end) else {
+                return Err(CircuitError::PublicBusRange { bus: pb.bus, start: pb.start, end, n_publics });
+            };
+            r.iter_mut().for_each(|x| *x = true);
+            let a = *arity.entry(pb.bus).or_insert(2);
+            if a != 2 {
+                return Err(CircuitError::BusArity { bus: pb.bus, a, b: 2 });
+            }
+        }
         if let Some(i) = read.iter().position(|r| !r) {
             return Err(CircuitError::UnreadPublic(i));
         }
@@ -146,6 +187,13 @@ impl Circuit {
         for (info, &lh) in infos.iter().zip(log_heights) {
             d.u64(lh as u64);
             d.bytes(&info.description);
+        }
+        d.u64(public_buses.len() as u64);
+        for pb in &public_buses {
+            d.u64(u64::from(pb.bus));
+            d.u64(u64::from(pb.dir == Direction::Receive));
+            d.u64(pb.start as u64);
+            d.u64(pb.len as u64);
         }
         let description_hash = ActiveHasher::hash_bytes(Domain::Circuit, &[b"description", &d.0]);
 
@@ -165,7 +213,8 @@ impl Circuit {
                 challenge_degree: i.challenge_degree,
             })
             .collect();
-        let security = security(&shapes, &options, &fri_layers(log_heights, &options));
+        let n_public_tuples: usize = public_buses.iter().map(|p| p.len).sum();
+        let security = security(&shapes, n_public_tuples, &options, &fri_layers(log_heights, &options));
         let layout = ProofLayout::new(log_heights, widths, &options);
         Ok(Self {
             name: name.into(),
@@ -173,6 +222,7 @@ impl Circuit {
             infos,
             log_heights: log_heights.to_vec(),
             n_publics,
+            public_buses,
             n_challenges,
             options,
             description_hash,

@@ -51,6 +51,8 @@ pub enum VerifyError {
     OodPointInDomain,
     #[error("the buses do not balance")]
     BusImbalance,
+    #[error("a public tuple's fingerprint is zero (a challenge fell on it)")]
+    ZeroFingerprint,
     #[error("constraints of chip `{chip}` do not match its quotient at the out-of-domain point")]
     OodMismatch { chip: String },
     #[error("query {query}: Merkle path of {phase:?} commitment does not reach its root")]

@@ -28,7 +28,7 @@ pub mod security;
 pub mod transcript;
 pub mod verify;
 
-pub use circuit::{Circuit, CircuitError};
+pub use circuit::{Circuit, CircuitError, PublicBus, Statement};
 pub use error::{Phase, VerifyError};
 pub use layout::ProofLayout;
 pub use proof::{CircuitId, Proof};

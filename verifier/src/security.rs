@@ -76,10 +76,10 @@ struct Rounds {
     n_lde: f64,
 }
 
-fn rounds(tables: &[TableShape], layers: &[usize]) -> Rounds {
+fn rounds(tables: &[TableShape], n_public_tuples: usize, layers: &[usize]) -> Rounds {
     let n = |t: &TableShape| (1u64 << t.log_height) as f64;
-    let m: f64 = tables.iter().map(|t| n(t) * t.n_interactions as f64).sum();
-    let arity = tables.iter().map(|t| t.max_arity).max().unwrap_or(0).max(1) as f64;
+    let m: f64 = tables.iter().map(|t| n(t) * t.n_interactions as f64).sum::<f64>() + n_public_tuples as f64;
+    let arity = tables.iter().map(|t| t.max_arity).max().unwrap_or(0).max(if n_public_tuples > 0 { 2 } else { 1 }) as f64;
     let fri = layers
         .windows(2)
         .filter_map(|w| match *w {
@@ -110,10 +110,11 @@ fn floor_bits(b: f64) -> u32 {
     if b <= 0.0 { 0 } else { libm::floor(b + 1e-9) as u32 }
 }
 
-/// The security of a circuit whose tables have these shapes, proven with `opts`; `layers` are
-/// the FRI layers' log sizes ([`crate::protocol::fri_layers`]).
-pub fn security(tables: &[TableShape], opts: &ProofOptions, layers: &[usize]) -> Security {
-    let r = rounds(tables, layers);
+/// The security of a circuit whose tables have these shapes, with `n_public_tuples` public
+/// values entering buses, proven with `opts`; `layers` are the FRI layers' log sizes
+/// ([`crate::protocol::fri_layers`]).
+pub fn security(tables: &[TableShape], n_public_tuples: usize, opts: &ProofOptions, layers: &[usize]) -> Security {
+    let r = rounds(tables, n_public_tuples, layers);
     let grinding = f64::from(opts.grinding_bits);
     let q = f64::from(opts.n_queries);
     let log_rho = -f64::from(opts.log_blowup);
@@ -174,13 +175,13 @@ mod tests {
     fn default_options_keep_100_bits_up_to_the_largest_height() {
         let o = ProofOptions::default();
         for log_n in 2..=crate::protocol::MAX_LOG_HEIGHT {
-            let s = security(&[mac(log_n)], &o, &fri_layers(&[log_n], &o));
+            let s = security(&[mac(log_n)], 0, &o, &fri_layers(&[log_n], &o));
             assert!(s.conjectured_bits >= 100, "2^{log_n}: {s:?}");
             assert!(s.proven_bits < s.conjectured_bits, "2^{log_n}: {s:?}");
         }
         // One height more and the fold of the largest LDE passes 2^-100.
         let log_n = crate::protocol::MAX_LOG_HEIGHT + 1;
-        let s = security(&[mac(log_n)], &o, &fri_layers(&[log_n], &o));
+        let s = security(&[mac(log_n)], 0, &o, &fri_layers(&[log_n], &o));
         assert_eq!(s.field_bits, 99);
     }
 
@@ -188,7 +189,7 @@ mod tests {
     fn the_fri_round_is_counted_from_the_lde() {
         // 2^20 rows, blowup 8, folds of 8: 8 * 2^23 = 2^26, 102 bits.
         let o = ProofOptions::default();
-        let s = security(&[mac(20)], &o, &fri_layers(&[20], &o));
+        let s = security(&[mac(20)], 0, &o, &fri_layers(&[20], &o));
         assert_eq!((s.query_bits, s.field_bits, s.conjectured_bits), (100, 102, 100));
     }
 
@@ -197,7 +198,7 @@ mod tests {
         // 2^20 rows with 64 interactions of 16 fields: 2 * 2^26 * 16 = 2^31.
         let o = ProofOptions::default();
         let t = TableShape { n_interactions: 64, max_arity: 16, ..mac(20) };
-        let s = security(&[t], &o, &fri_layers(&[20], &o));
+        let s = security(&[t], 0, &o, &fri_layers(&[20], &o));
         assert_eq!(s.field_bits, 97);
         assert_eq!(s.conjectured_bits, 97);
     }
@@ -206,7 +207,7 @@ mod tests {
     fn proven_bits_are_those_of_the_johnson_bound_at_defaults() {
         // 28 queries at rate 1/8 and 16 grinding bits: about 1.28 bits per query at m = 3.
         let o = ProofOptions::default();
-        let s = security(&[mac(16)], &o, &fri_layers(&[16], &o));
+        let s = security(&[mac(16)], 0, &o, &fri_layers(&[16], &o));
         assert!((48..=56).contains(&s.proven_bits), "{s:?}");
     }
 }

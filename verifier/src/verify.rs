@@ -16,7 +16,7 @@ use alloc::vec::Vec;
 
 use p3_field::{Field, PrimeCharacteristicRing};
 use sigil_air::field::{ef_from_canonical, f_from_canonical, f_to_u64};
-use sigil_air::{Chip, ConstraintFolder, EF, F, LookupChallenges};
+use sigil_air::{Chip, ConstraintFolder, Direction, EF, F, LookupChallenges};
 
 use crate::circuit::Circuit;
 use crate::error::{Phase, VerifyError};
@@ -93,7 +93,7 @@ pub fn verify_proof(
     check_circuit_id(circuit, circuit_id, &proof.prep_roots)?;
     let ch = replay_transcript(proof, circuit, publics);
     let final_poly = efs(&proof.fri.final_poly, "final polynomial")?;
-    let sums = check_bus_balance(&proof.cumulative_sums)?;
+    let sums = check_bus_balance(circuit, &proof.cumulative_sums, publics, &ch.lookup)?;
     let opened = check_out_of_domain(circuit, proof, publics, &ch, &sums)?;
     check_pow_and_indices(proof, &circuit.layout, ch.transcript)?;
     let ctx = QueryContext::new(circuit, &opened, ch.z, ch.lambda)?;
@@ -261,13 +261,35 @@ fn replay_transcript(proof: &Proof, circuit: &Circuit, publics: &[F]) -> Challen
 
 // ---- 5. Bus balance -----------------------------------------------------------------------------
 
-/// The LogUp sums of all tables must cancel.
-fn check_bus_balance(sums: &Words) -> Result<Vec<EF>, VerifyError> {
+/// The LogUp sums of all tables, with the terms of the public tuples the verifier sends or
+/// receives itself, must cancel.
+fn check_bus_balance(circuit: &Circuit, sums: &Words, publics: &[F], lookup: &LookupChallenges) -> Result<Vec<EF>, VerifyError> {
     let sums = efs(sums, "LogUp sums")?;
-    if sums.iter().copied().sum::<EF>() != EF::ZERO {
+    let mut total: EF = sums.iter().copied().sum();
+    total += public_bus_sum(circuit, publics, lookup)?;
+    if total != EF::ZERO {
         return Err(VerifyError::BusImbalance);
     }
     Ok(sums)
+}
+
+/// `sum ±1 / fingerprint(bus, (i, v_i))` over every public tuple: `+` for what the verifier
+/// sends, `-` for what it receives (as a table's LogUp sum counts them). One batch inversion.
+pub fn public_bus_sum(circuit: &Circuit, publics: &[F], lookup: &LookupChallenges) -> Result<EF, VerifyError> {
+    let mut dens = Vec::new();
+    let mut signs = Vec::new();
+    for pb in &circuit.public_buses {
+        let values = publics.get(pb.start..pb.start + pb.len).ok_or(VerifyError::InvalidShape("public bus range"))?;
+        for (i, &v) in values.iter().enumerate() {
+            dens.push(lookup.fingerprint(pb.bus, &[F::from_usize(i), v]));
+            signs.push(pb.dir == Direction::Send);
+        }
+    }
+    if dens.contains(&EF::ZERO) {
+        return Err(VerifyError::ZeroFingerprint);
+    }
+    let inv = p3_field::batch_multiplicative_inverse(&dens);
+    Ok(inv.iter().zip(&signs).map(|(&x, &send)| if send { x } else { -x }).sum())
 }
 
 // ---- 6. Out-of-domain check -----------------------------------------------------------------------
