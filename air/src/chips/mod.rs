@@ -3,13 +3,17 @@
 //! - [`mac`]: a multiply-accumulate chain, the generic STARK benchmark.
 //! - [`matmul`]: a vector–matrix product with fixed weights, checked by Freivalds' test on
 //!   auxiliary columns after a challenge.
-//! - [`range`]: a fixed table of the values `0..2^bits`, receiving range-check lookups.
+//! - [`range`]: a fixed table of the values `0..2^bits`, receiving range-check lookups, and the
+//!   range-check gadget (byte limbs) other chips use.
+//! - [`rescale`]: `y = floor((x + 2^(s-1)) / 2^s)`, the executor's rounding after a product,
+//!   with the remainder and the output range-checked so that field and integer agree.
 //! - [`transfer`]: a producer that sends indexed values and a consumer that receives and sums
 //!   them; together with [`range`] they exercise the bus across tables of different heights.
 
 pub mod mac;
 pub mod matmul;
 pub mod range;
+pub mod rescale;
 pub mod transfer;
 
 /// The bus on which range-check lookups travel: tuples `(value)`.

@@ -1,0 +1,156 @@
+//! Rescale: `y = floor((x + 2^(s-1)) / 2^s)`, the executor's rounding after a product
+//! (`docs/quantization.md`, round half up), with `y` a signed integer of `out_bits` bits.
+//!
+//! Each row receives `(index, x)` on `in_bus` and sends `(index, y)` on `out_bus`, and proves
+//! `x + 2^(s-1) = y 2^s + r` with `r` in `[0, 2^s)` and `y + 2^(out_bits-1)` in
+//! `[0, 2^out_bits)`, both by byte limbs looked up in the 8-bit range table.
+//!
+//! # Field arithmetic equals integer arithmetic
+//! The producer of `x` bounds it: `|x| < 2^in_bits`. Then every term of
+//! `x + 2^(s-1) - y 2^s - r` is an integer and their sum is below
+//! `2^in_bits + 2^(s-1) + 2^(out_bits-1+s) + 2^s < p` in magnitude ([`Rescale::new`] checks it),
+//! so the constraint, zero in `F`, is zero over the integers, and `(y, r)` is the one
+//! quotient and remainder: `y` is the executor's. A remainder of `p - 1` (standing for `-1`)
+//! that would let `y` be one more has no byte limbs: the range check refuses it.
+
+use alloc::string::String;
+use alloc::vec::Vec;
+
+use p3_field::PrimeCharacteristicRing;
+
+use crate::air::{Air, AirBuilder, BusId};
+use crate::chips::range::{assert_in_range, byte_limbs, n_limbs, range_lookups};
+use crate::field::{F, P};
+use crate::trace::Trace;
+
+#[cfg(test)]
+mod tests;
+
+/// Columns before the limbs.
+const ACTIVE: usize = 0;
+const INDEX: usize = 1;
+const X: usize = 2;
+const Y: usize = 3;
+const R: usize = 4;
+const LIMBS: usize = 5;
+
+/// The rescale chip.
+#[derive(Clone, Debug)]
+pub struct Rescale {
+    pub name: String,
+    /// `s`: the output is the input divided by `2^s`, rounded half up.
+    pub shift: u32,
+    /// `|x| < 2^in_bits`, as the producer of `x` proves.
+    pub in_bits: u32,
+    /// `y` in `[-2^(out_bits-1), 2^(out_bits-1))`.
+    pub out_bits: u32,
+    pub in_bus: BusId,
+    pub out_bus: BusId,
+}
+
+/// A rescale the field cannot hold: the sum of the constraint's terms may reach `p`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RescaleBoundError {
+    pub shift: u32,
+    pub in_bits: u32,
+    pub out_bits: u32,
+}
+
+impl core::fmt::Display for RescaleBoundError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(
+            f,
+            "rescale by 2^{} of a {}-bit input to {} bits does not fit the field",
+            self.shift, self.in_bits, self.out_bits
+        )
+    }
+}
+
+impl Rescale {
+    /// A rescale, if its constraint cannot wrap modulo `p` (see the module's docs).
+    pub fn new(
+        name: impl Into<String>,
+        shift: u32,
+        in_bits: u32,
+        out_bits: u32,
+        in_bus: BusId,
+        out_bus: BusId,
+    ) -> Result<Self, RescaleBoundError> {
+        let err = RescaleBoundError { shift, in_bits, out_bits };
+        if shift > 60 || in_bits > 61 || out_bits == 0 || out_bits > 61 {
+            return Err(err);
+        }
+        let bound = (1u128 << in_bits) + (1u128 << shift) * 2 + (1u128 << (out_bits - 1 + shift));
+        if bound >= u128::from(P) || out_bits - 1 + shift > 62 {
+            return Err(err);
+        }
+        Ok(Self { name: name.into(), shift, in_bits, out_bits, in_bus, out_bus })
+    }
+
+    fn r_limbs(&self) -> usize {
+        n_limbs(self.shift as usize)
+    }
+
+    fn y_limbs(&self) -> usize {
+        n_limbs(self.out_bits as usize)
+    }
+
+    /// The executor's rule on integers.
+    pub fn reference(&self, x: i64) -> i64 {
+        let s = self.shift;
+        if s == 0 { x } else { ((i128::from(x) + (1i128 << (s - 1))) >> s) as i64 }
+    }
+
+    /// The trace for the inputs `(index, x)`, padded to `2^log_height` rows, the outputs, and
+    /// the values its range checks look up.
+    pub fn generate_trace(&self, inputs: &[(u64, i64)], log_height: usize) -> (Trace, Vec<i64>, Vec<F>) {
+        let h = 1usize << log_height;
+        let w = Air::width(self);
+        let (nr, ny) = (self.r_limbs(), self.y_limbs());
+        let off = 1i64 << (self.out_bits - 1);
+        let mut values = Vec::with_capacity(h * w);
+        let mut outputs = Vec::with_capacity(inputs.len());
+        let mut lookups = Vec::with_capacity(h * (nr + ny + 2));
+        for row in 0..h {
+            let (active, index, x) = match inputs.get(row) {
+                Some(&(i, x)) => (F::ONE, F::from_u64(i), x),
+                None => (F::ZERO, F::ZERO, 0),
+            };
+            let y = self.reference(x);
+            let r = (i128::from(x) + if self.shift == 0 { 0 } else { 1i128 << (self.shift - 1) } - (i128::from(y) << self.shift)) as u64;
+            if row < inputs.len() {
+                outputs.push(y);
+            }
+            values.extend_from_slice(&[active, index, F::from_i64(x), F::from_i64(y), F::from_u64(r)]);
+            values.extend(byte_limbs(r, nr));
+            values.extend(byte_limbs((y + off) as u64, ny));
+            lookups.extend(range_lookups(r, self.shift as usize));
+            lookups.extend(range_lookups((y + off) as u64, self.out_bits as usize));
+        }
+        (Trace::new(values, w), outputs, lookups)
+    }
+}
+
+impl Air for Rescale {
+    fn name(&self) -> String {
+        self.name.clone()
+    }
+    fn width(&self) -> usize {
+        LIMBS + self.r_limbs() + self.y_limbs()
+    }
+    fn eval<B: AirBuilder>(&self, b: &mut B) {
+        let (active, index, x, y, r) = (b.main(ACTIVE), b.main(INDEX), b.main(X), b.main(Y), b.main(R));
+        b.assert_bool("active is 0 or 1", active.clone());
+        let half = if self.shift == 0 { F::ZERO } else { F::from_u64(1 << (self.shift - 1)) };
+        let scale = F::from_u64(1 << self.shift);
+        b.assert_zero("x + 2^(s-1) = y 2^s + r", x.clone() + half - y.clone() * scale - r.clone());
+        let (nr, ny) = (self.r_limbs(), self.y_limbs());
+        let r_limbs: Vec<B::Var> = (0..nr).map(|i| b.main(LIMBS + i)).collect();
+        let y_limbs: Vec<B::Var> = (0..ny).map(|i| b.main(LIMBS + nr + i)).collect();
+        assert_in_range(b, "r is its limbs", r, &r_limbs, self.shift as usize);
+        let off = F::from_u64(1 << (self.out_bits - 1));
+        assert_in_range(b, "y + 2^(out-1) is its limbs", y.clone() + off, &y_limbs, self.out_bits as usize);
+        b.receive(self.in_bus, &[index.clone(), x], active.clone());
+        b.send(self.out_bus, &[index, y], active);
+    }
+}

@@ -1,0 +1,108 @@
+use alloc::vec;
+use alloc::vec::Vec;
+
+use p3_field::PrimeCharacteristicRing;
+
+use super::*;
+use crate::air::{Direction, RowInteraction};
+use crate::check::{CheckFailure, check_constraints_with};
+use crate::chips::range::RangeTable;
+use crate::chips::{BUS_DATA, BUS_OUT, SplitMix64};
+use crate::Chip;
+
+fn chip(shift: u32, in_bits: u32, out_bits: u32) -> Rescale {
+    Rescale::new("rescale", shift, in_bits, out_bits, BUS_DATA, BUS_OUT).unwrap()
+}
+
+/// The chip with its inputs sent and its outputs received as public tuples, and the range table.
+fn check(c: &Rescale, inputs: &[(u64, i64)], outputs: &[i64], trace: &Trace, lookups: &[F]) -> Result<(), Vec<CheckFailure>> {
+    let mut tuples = Vec::new();
+    for (&(i, x), &y) in inputs.iter().zip(outputs) {
+        let t = |bus, dir, v: i64| RowInteraction { bus, dir, fields: vec![F::from_u64(i), F::from_i64(v)], multiplicity: F::ONE };
+        tuples.push(t(BUS_DATA, Direction::Send, x));
+        tuples.push(t(BUS_OUT, Direction::Receive, y));
+    }
+    let range = RangeTable { bits: 8 };
+    let rt = range.generate_trace(lookups.iter().copied());
+    let prep = Air::preprocessed_trace(&range);
+    let chips: [&dyn Chip; 2] = [c, &range];
+    check_constraints_with(&chips, &[trace, &rt], &[None, prep.as_ref()], &[], &tuples)
+}
+
+fn random_inputs(rng: &mut SplitMix64, n: usize, in_bits: u32) -> Vec<(u64, i64)> {
+    (0..n as u64)
+        .map(|i| {
+            let m = 1i64 << in_bits;
+            (i, (rng.next_u64() % (2 * m as u64 - 1)) as i64 - (m - 1))
+        })
+        .collect()
+}
+
+#[test]
+fn honest_traces_pass_and_match_the_rule() {
+    let mut rng = SplitMix64(1);
+    for (shift, in_bits, out_bits) in [(0, 7, 8), (1, 8, 9), (7, 20, 14), (16, 40, 25), (17, 33, 17), (24, 50, 27)] {
+        let c = chip(shift, in_bits, out_bits);
+        let inputs = random_inputs(&mut rng, 12, in_bits);
+        let (t, out, lookups) = c.generate_trace(&inputs, 4);
+        for (&(_, x), &y) in inputs.iter().zip(&out) {
+            let want = (x as f64 / (1u64 << shift) as f64 + 0.5).floor() as i64;
+            assert_eq!(y, want, "x = {x}, s = {shift}");
+        }
+        check(&c, &inputs, &out, &t, &lookups).unwrap_or_else(|e| panic!("s = {shift}: {e:?}"));
+    }
+}
+
+#[test]
+fn one_changed_cell_fails() {
+    let c = chip(5, 12, 9);
+    let inputs = random_inputs(&mut SplitMix64(2), 4, 12);
+    let (t, out, lookups) = c.generate_trace(&inputs, 2);
+    for idx in 0..t.values.len() {
+        let mut bad = t.clone();
+        bad.values[idx] += F::ONE;
+        assert!(check(&c, &inputs, &out, &bad, &lookups).is_err(), "cell {idx} changed but passed");
+    }
+}
+
+#[test]
+fn a_wrapped_remainder_does_not_pass_for_another_output() {
+    // x + 2^(s-1) = (y + 1) 2^s + (r - 2^s): with r - 2^s < 0 written as a field element
+    // (p - something), the equation holds for the wrong output y + 1; its range check must fail.
+    let c = chip(4, 12, 10);
+    let inputs = vec![(0u64, 100i64), (1, -37), (2, 5), (3, 0)];
+    let (t, out, lookups) = c.generate_trace(&inputs, 2);
+    let (w, nr) = (Air::width(&c), c.r_limbs());
+    let mut bad = t.clone();
+    let y = bad.get(0, Y);
+    let r = bad.get(0, R);
+    let wrapped = r - F::from_u64(16);
+    bad.set(0, Y, y + F::ONE);
+    bad.set(0, R, wrapped);
+    let mut bad_out = out.clone();
+    bad_out[0] += 1;
+    // (a) The limbs of the honest remainder: the recomposition fails.
+    let e = check(&c, &inputs, &bad_out, &bad, &lookups).unwrap_err();
+    assert!(e.iter().any(|f| matches!(f, CheckFailure::Constraint { label: "r is its limbs", .. })), "{e:?}");
+    // (b) The single limb set to the wrapped value itself: the recomposition holds, but the
+    // limb is not in the table.
+    assert_eq!(nr, 1);
+    bad.values[LIMBS] = wrapped;
+    // The output's limbs follow y + 1.
+    let off = 1u64 << (c.out_bits - 1);
+    let yl = byte_limbs((bad_out[0] + off as i64) as u64, c.y_limbs());
+    for (i, l) in yl.iter().enumerate() {
+        bad.values[LIMBS + nr + i] = *l;
+    }
+    assert_eq!(bad.values.len() % w, 0);
+    let e = check(&c, &inputs, &bad_out, &bad, &lookups).unwrap_err();
+    assert!(e.iter().all(|f| !matches!(f, CheckFailure::Constraint { .. })), "only the range bus fails: {e:?}");
+    assert!(e.iter().any(|f| matches!(f, CheckFailure::BusImbalance { bus: 0, .. })), "{e:?}");
+}
+
+#[test]
+fn rescales_that_could_wrap_are_refused() {
+    assert!(Rescale::new("r", 16, 62, 20, 1, 2).is_err());
+    assert!(Rescale::new("r", 30, 40, 40, 1, 2).is_err());
+    assert!(Rescale::new("r", 16, 48, 33, 1, 2).is_ok());
+}
