@@ -12,7 +12,7 @@ const HELP: &str = "\
 sigil — zero-knowledge proofs of machine-learning inference (STARK over Goldilocks)
 
 USAGE:
-    sigil demo [--example mac|transfer|vecmat] [--log-rows N] [--out PROOF] [--queries Q]
+    sigil demo [--example mac|transfer|vecmat|mlp] [--log-rows N] [--out PROOF] [--queries Q]
                [--blowup-log B] [--grinding G] [--min-security S]
         Build a built-in example circuit, prove it, write the proof, verify it, and
         report times, sizes and security (conjectured and proven bits).
@@ -22,6 +22,8 @@ USAGE:
           vecmat    a fully connected layer of 2^N inputs and 2^N outputs (byte weights,
                     fixed) checked by Freivalds' test, between a producer of its inputs
                     and a consumer of its outputs (default N = 8)
+          mlp       a two-layer quantized perceptron (16 -> 16 -> 4, ReLU, rescales)
+                    whose statement is its input and output (N is ignored)
         N is at most 22. The circuit fixes the heights and every proof parameter: they
         are part of its id. Verification requires S conjectured bits (default 100).
     sigil inspect MODEL.onnx [--input INPUT.json] [--calibration CAL.json]...
@@ -137,7 +139,8 @@ fn build(a: &Args) -> Result<examples::Example, String> {
             let n = a.log_rows.unwrap_or(8);
             examples::vecmat(n, 1 << n, 1, a.opts)
         }
-        other => return Err(format!("unknown example `{other}` (mac, transfer, vecmat)")),
+        "mlp" => examples::mlp(1, a.opts),
+        other => return Err(format!("unknown example `{other}` (mac, transfer, vecmat, mlp)")),
     };
     r.map_err(|e| e.to_string())
 }

@@ -52,6 +52,14 @@ fn demo_proves_a_freivalds_layer() {
 }
 
 #[test]
+fn demo_proves_a_quantized_perceptron() {
+    let (code, out, err) = sigil(&["demo", "--example", "mlp"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("verified"), "{out}");
+    assert!(err.contains("circuit `mlp`: 6 tables"), "{err}");
+}
+
+#[test]
 fn inspect_lists_a_corpus_model() {
     let m = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/models/dsperse-net/model.onnx");
     let (code, out, err) = sigil(&["inspect", m]);

@@ -4,6 +4,8 @@
 use sigil_air::chips::SplitMix64;
 use sigil_air::chips::mac::MacChain;
 use sigil_air::chips::matmul::VecMat;
+use sigil_air::chips::relu::Relu;
+use sigil_air::chips::rescale::Rescale;
 use sigil_air::chips::{BUS_DATA, BUS_OUT};
 use sigil_air::chips::range::RangeTable;
 use sigil_air::chips::transfer::{Consumer, Producer};
@@ -115,4 +117,76 @@ pub fn dense(log_k: usize, n: usize, seed: u64, options: ProofOptions) -> Result
     let circuit = Circuit::new("dense", vec![Box::new(layer)], &[log_height], statement, options)?;
     let publics = a.into_iter().chain(c).collect();
     Ok(Example { circuit, traces: vec![trace], publics })
+}
+
+/// A field element read as a signed integer (above `p/2` is negative).
+pub fn to_signed(x: F) -> i64 {
+    let v = sigil_air::field::f_to_u64(x);
+    if v > sigil_air::field::P / 2 { -((sigil_air::field::P - v) as i64) } else { v as i64 }
+}
+
+/// The shapes of [`mlp`]: 16 inputs, 16 hidden units, 4 outputs; 8-bit signed inputs and
+/// weights; both products rescaled by 2^7.
+pub const MLP: (usize, usize, usize, u32) = (16, 16, 4, 7);
+
+/// The plain integer computation [`mlp`] proves: `rescale(relu(rescale(a W1)) W2)`.
+pub fn mlp_reference(a: &[i64], w1: &[i64], w2: &[i64]) -> Vec<i64> {
+    let (k, h, o, s) = MLP;
+    let rescale = |x: i64| (x + (1 << (s - 1))) >> s;
+    let hidden: Vec<i64> = (0..h).map(|l| rescale((0..k).map(|j| a[j] * w1[j * h + l]).sum()).max(0)).collect();
+    (0..o).map(|l| rescale((0..h).map(|j| hidden[j] * w2[j * o + l]).sum())).collect()
+}
+
+/// A two-layer quantized perceptron, `rescale(relu(rescale(a W1)) W2)`, whose statement is its
+/// input and its output: six chips on seven buses (public input, layer 1, rescale, ReLU, layer
+/// 2, rescale, public output) and the range table. Weights are fixed in the circuit.
+///
+/// Public values: the 16 inputs, then the 4 outputs (signed integers as field elements).
+pub fn mlp(seed: u64, options: ProofOptions) -> Result<Example, CircuitError> {
+    let (k, h, o, s) = MLP;
+    let mut rng = SplitMix64(seed);
+    let mut byte = || (rng.next_u64() & 0xff) as i64 - 128;
+    let a: Vec<i64> = (0..k).map(|_| byte()).collect();
+    let w1: Vec<i64> = (0..k * h).map(|_| byte()).collect();
+    let w2: Vec<i64> = (0..h * o).map(|_| byte()).collect();
+    let field = |v: &[i64]| v.iter().map(|&x| F::from_i64(x)).collect::<Vec<F>>();
+    let err = |_| CircuitError::Options("a rescale's bound does not fit the field");
+    // Buses: 1 input, 3..7 between the chips, 0 the range table.
+    let fc1 = VecMat { name: "fc1".into(), k, n: h, weights: field(&w1), log_height: VecMat::min_log_height(k, h), in_bus: Some(1), out_bus: Some(3) };
+    let rs1 = Rescale::new("rescale1", s, 19, 13, 3, 4).map_err(err)?;
+    let relu = Relu { name: "relu1".into(), bits: 13, in_bus: 4, out_bus: 5 };
+    let fc2 = VecMat { name: "fc2".into(), k: h, n: o, weights: field(&w2), log_height: VecMat::min_log_height(h, o), in_bus: Some(5), out_bus: Some(6) };
+    let rs2 = Rescale::new("rescale2", s, 24, 18, 6, 7).map_err(err)?;
+    let log = |n: usize| n.max(2).next_power_of_two().trailing_zeros() as usize;
+
+    let (t_fc1, c1) = fc1.generate_trace(&field(&a));
+    let in1: Vec<(u64, i64)> = c1.iter().enumerate().map(|(i, &x)| (i as u64, to_signed(x))).collect();
+    let (t_rs1, y1, mut lookups) = rs1.generate_trace(&in1, log(h));
+    let in2: Vec<(u64, i64)> = y1.iter().enumerate().map(|(i, &x)| (i as u64, x)).collect();
+    let (t_relu, r, l2) = relu.generate_trace(&in2, log(h));
+    let (t_fc2, c2) = fc2.generate_trace(&field(&r));
+    let in3: Vec<(u64, i64)> = c2.iter().enumerate().map(|(i, &x)| (i as u64, to_signed(x))).collect();
+    let (t_rs2, out, l3) = rs2.generate_trace(&in3, log(o));
+    lookups.extend(l2);
+    lookups.extend(l3);
+    let range = RangeTable { bits: 8 };
+    let t_range = range.generate_trace(lookups);
+
+    let statement = Statement {
+        n_publics: k + o,
+        public_buses: vec![
+            PublicBus { bus: 1, dir: Direction::Send, start: 0, len: k },
+            PublicBus { bus: 7, dir: Direction::Receive, start: k, len: o },
+        ],
+    };
+    let heights = [fc1.log_height, log(h), log(h), fc2.log_height, log(o), 8];
+    let circuit = Circuit::new(
+        "mlp",
+        vec![Box::new(fc1), Box::new(rs1), Box::new(relu), Box::new(fc2), Box::new(rs2), Box::new(range)],
+        &heights,
+        statement,
+        options,
+    )?;
+    let publics = field(&a).into_iter().chain(field(&out)).collect();
+    Ok(Example { circuit, traces: vec![t_fc1, t_rs1, t_relu, t_fc2, t_rs2, t_range], publics })
 }

@@ -87,3 +87,26 @@ fn a_layer_whose_statement_is_its_input_and_output_proves_and_verifies() {
             .unwrap_or_else(|e| panic!("2^{log_k} x {n}: {e}"));
     }
 }
+
+#[test]
+fn a_quantized_perceptron_proves_its_output() {
+    use sigil_prover::examples::{MLP, mlp, mlp_reference, to_signed};
+    for seed in [1, 2, 3] {
+        let ex = mlp(seed, fast()).unwrap();
+        let (k, _, o, _) = MLP;
+        let p: Vec<i64> = ex.publics.iter().map(|&x| to_signed(x)).collect();
+        // The weights are the circuit's; regenerate them the way the example draws them.
+        let mut rng = sigil_air::chips::SplitMix64(seed);
+        let mut byte = || (rng.next_u64() & 0xff) as i64 - 128;
+        let a: Vec<i64> = (0..k).map(|_| byte()).collect();
+        let w1: Vec<i64> = (0..256).map(|_| byte()).collect();
+        let w2: Vec<i64> = (0..64).map(|_| byte()).collect();
+        assert_eq!(&p[..k], &a[..]);
+        assert_eq!(&p[k..], &mlp_reference(&a, &w1, &w2)[..], "seed {seed}");
+        assert_eq!(p.len(), k + o);
+        let pk = ProvingKey::new(ex.circuit, &CpuBackend::default()).unwrap();
+        let proof = prove(&pk, ex.traces, &ex.publics, &CpuBackend::default(), &ProverConfig::default()).unwrap();
+        let vopts = VerifierOptions { min_security_bits: 80, ..Default::default() };
+        verify(&pk.circuit, &pk.circuit_id, &ex.publics, &proof.to_bytes(), &vopts).unwrap();
+    }
+}

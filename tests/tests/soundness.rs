@@ -696,3 +696,14 @@ fn public_bus_outside_the_public_values_is_refused() {
     let r = Circuit::new("x", vec![Box::new(m)], &[1], st, opts());
     assert_eq!(r.unwrap_err(), CircuitError::PublicBusRange { bus: 1, start: 1, end: 3, n_publics: 2 });
 }
+
+#[test]
+fn perceptron_proof_against_another_output_is_rejected() {
+    let ex = examples::mlp(4, opts()).unwrap();
+    let pk = ProvingKey::new(ex.circuit, &CpuBackend::default()).unwrap();
+    let proof = prove(&pk, ex.traces, &ex.publics, &CpuBackend::default(), &ProverConfig::default()).unwrap().to_bytes();
+    verify(&pk.circuit, &pk.circuit_id, &ex.publics, &proof, &vopts()).unwrap();
+    let mut other = ex.publics.clone();
+    *other.last_mut().unwrap() += F::ONE;
+    assert_eq!(verify(&pk.circuit, &pk.circuit_id, &other, &proof, &vopts()), Err(VerifyError::BusImbalance));
+}

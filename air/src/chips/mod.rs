@@ -5,6 +5,7 @@
 //!   auxiliary columns after a challenge.
 //! - [`range`]: a fixed table of the values `0..2^bits`, receiving range-check lookups, and the
 //!   range-check gadget (byte limbs) other chips use.
+//! - [`relu`]: `y = max(x, 0)` on signed integers, with a sign bit and a range-checked magnitude.
 //! - [`rescale`]: `y = floor((x + 2^(s-1)) / 2^s)`, the executor's rounding after a product,
 //!   with the remainder and the output range-checked so that field and integer agree.
 //! - [`transfer`]: a producer that sends indexed values and a consumer that receives and sums
@@ -13,6 +14,7 @@
 pub mod mac;
 pub mod matmul;
 pub mod range;
+pub mod relu;
 pub mod rescale;
 pub mod transfer;
 

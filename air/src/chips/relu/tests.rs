@@ -1,0 +1,88 @@
+use alloc::vec;
+use alloc::vec::Vec;
+
+use p3_field::PrimeCharacteristicRing;
+
+use super::*;
+use crate::Chip;
+use crate::air::{Direction, RowInteraction};
+use crate::check::{CheckFailure, check_constraints_with};
+use crate::chips::range::RangeTable;
+use crate::chips::{BUS_DATA, BUS_OUT, SplitMix64};
+
+fn chip(bits: u32) -> Relu {
+    Relu { name: "relu".into(), bits, in_bus: BUS_DATA, out_bus: BUS_OUT }
+}
+
+fn check(c: &Relu, inputs: &[(u64, i64)], outputs: &[i64], trace: &Trace, lookups: &[F]) -> Result<(), Vec<CheckFailure>> {
+    let mut tuples = Vec::new();
+    for (&(i, x), &y) in inputs.iter().zip(outputs) {
+        let t = |bus, dir, v: i64| RowInteraction { bus, dir, fields: vec![F::from_u64(i), F::from_i64(v)], multiplicity: F::ONE };
+        tuples.push(t(BUS_DATA, Direction::Send, x));
+        tuples.push(t(BUS_OUT, Direction::Receive, y));
+    }
+    let range = RangeTable { bits: 8 };
+    let rt = range.generate_trace(lookups.iter().copied());
+    let prep = Air::preprocessed_trace(&range);
+    let chips: [&dyn Chip; 2] = [c, &range];
+    check_constraints_with(&chips, &[trace, &rt], &[None, prep.as_ref()], &[], &tuples)
+}
+
+#[test]
+fn honest_traces_pass() {
+    let mut rng = SplitMix64(4);
+    for bits in [2u32, 9, 17, 33, 62] {
+        let half = 1i64 << (bits - 1);
+        let inputs: Vec<(u64, i64)> = (0..16).map(|i| (i, (rng.next_u64() % (2 * half as u64 - 1)) as i64 - (half - 1))).collect();
+        let (t, out, lookups) = chip(bits).generate_trace(&inputs, 4);
+        for (&(_, x), &y) in inputs.iter().zip(&out) {
+            assert_eq!(y, x.max(0));
+        }
+        check(&chip(bits), &inputs, &out, &t, &lookups).unwrap_or_else(|e| panic!("{bits} bits: {e:?}"));
+    }
+}
+
+#[test]
+fn one_changed_cell_fails() {
+    // No zero input: the sign of 0 is free (either way y = 0), the one cell that may change.
+    let c = chip(12);
+    let inputs = vec![(0, 5), (1, -7), (2, 1), (3, 2047)];
+    let (t, out, lookups) = c.generate_trace(&inputs, 2);
+    for idx in 0..t.values.len() {
+        let mut bad = t.clone();
+        bad.values[idx] += F::ONE;
+        assert!(check(&c, &inputs, &out, &bad, &lookups).is_err(), "cell {idx} changed but passed");
+    }
+}
+
+#[test]
+fn a_positive_input_claimed_negative_is_refused() {
+    // x = 5 claimed negative (neg = 1, m = -5 = p - 5, y = 0): every constraint but the range
+    // check of m holds.
+    let c = chip(12);
+    let inputs = vec![(0, 5), (1, 3), (2, 1), (3, 4)];
+    let (t, _, lookups) = c.generate_trace(&inputs, 2);
+    let mut bad = t.clone();
+    bad.set(0, NEG, F::ONE);
+    bad.set(0, M, -F::from_u64(5));
+    bad.set(0, Y, F::ZERO);
+    bad.set(0, LIMBS, -F::from_u64(5));
+    bad.set(0, LIMBS + 1, F::ZERO);
+    let out = vec![0, 3, 1, 4];
+    let e = check(&c, &inputs, &out, &bad, &lookups).unwrap_err();
+    assert!(e.iter().all(|f| !matches!(f, CheckFailure::Constraint { .. })), "{e:?}");
+    assert!(e.iter().any(|f| matches!(f, CheckFailure::BusImbalance { bus: 0, .. })), "{e:?}");
+}
+
+#[test]
+fn zero_may_carry_either_sign_and_still_gives_zero() {
+    let c = chip(12);
+    let inputs = vec![(0, 0), (1, 0), (2, 0), (3, 0)];
+    let (t, out, lookups) = c.generate_trace(&inputs, 2);
+    let mut other = t.clone();
+    other.set(0, NEG, F::ONE);
+    check(&c, &inputs, &out, &other, &lookups).unwrap();
+    // The output stays 0: claiming 1 fails.
+    other.set(0, Y, F::ONE);
+    assert!(check(&c, &inputs, &[1, 0, 0, 0], &other, &lookups).is_err());
+}
