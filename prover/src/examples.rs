@@ -61,18 +61,37 @@ pub fn transfer(log_mac: usize, log_values: usize, seed: u64, options: ProofOpti
     })
 }
 
+/// `2^log_k` byte activations and a layer `fc` of `2^log_k x n` byte weights from the data
+/// bus to the output bus, drawn from `seed`.
+fn byte_layer(log_k: usize, n: usize, seed: u64) -> (usize, Vec<F>, VecMat) {
+    let k = 1usize << log_k;
+    let mut rng = SplitMix64(seed);
+    let a: Vec<F> = (0..k).map(|_| F::from_u64(rng.next_u64() & 0xff)).collect();
+    let weights: Vec<F> = (0..k * n).map(|_| F::from_u64(rng.next_u64() & 0xff)).collect();
+    let log_height = VecMat::min_log_height(k, n);
+    (k, a, VecMat { name: "fc".into(), k, n, weights, log_height, in_bus: Some(BUS_DATA), out_bus: Some(BUS_OUT) })
+}
+
+/// A statement of `k` public inputs the verifier sends on `in_bus` and `o` public outputs it
+/// receives on `out_bus`.
+fn io_statement(k: usize, in_bus: sigil_air::BusId, o: usize, out_bus: sigil_air::BusId) -> Statement {
+    Statement {
+        n_publics: k + o,
+        public_buses: vec![
+            PublicBus { bus: in_bus, dir: Direction::Send, start: 0, len: k },
+            PublicBus { bus: out_bus, dir: Direction::Receive, start: k, len: o },
+        ],
+    }
+}
+
 /// A fully connected layer `c = a W` proven by Freivalds' test: a producer of `2^log_k` byte
 /// activations (range-checked on the 8-bit table), the layer (`k x n` byte weights, fixed),
 /// and a consumer that receives the `n` outputs and proves their sum.
 ///
 /// Public values: the sum of the outputs.
 pub fn vecmat(log_k: usize, n: usize, seed: u64, options: ProofOptions) -> Result<Example, CircuitError> {
-    let k = 1usize << log_k;
-    let mut rng = SplitMix64(seed);
-    let a: Vec<F> = (0..k).map(|_| F::from_u64(rng.next_u64() & 0xff)).collect();
-    let weights: Vec<F> = (0..k * n).map(|_| F::from_u64(rng.next_u64() & 0xff)).collect();
-    let log_height = VecMat::min_log_height(k, n);
-    let layer = VecMat { name: "fc".into(), k, n, weights, log_height, in_bus: Some(BUS_DATA), out_bus: Some(BUS_OUT) };
+    let (_, a, layer) = byte_layer(log_k, n, seed);
+    let log_height = layer.log_height;
     let (layer_trace, c) = layer.generate_trace(&a);
     let consumer = Consumer { sum_public: 0, bus: BUS_OUT, name: "out" };
     let log_out = n.max(2).next_power_of_two().trailing_zeros() as usize;
@@ -100,20 +119,10 @@ pub fn vecmat(log_k: usize, n: usize, seed: u64, options: ProofOptions) -> Resul
 ///
 /// Public values: the activations, then the outputs.
 pub fn dense(log_k: usize, n: usize, seed: u64, options: ProofOptions) -> Result<Example, CircuitError> {
-    let k = 1usize << log_k;
-    let mut rng = SplitMix64(seed);
-    let a: Vec<F> = (0..k).map(|_| F::from_u64(rng.next_u64() & 0xff)).collect();
-    let weights: Vec<F> = (0..k * n).map(|_| F::from_u64(rng.next_u64() & 0xff)).collect();
-    let log_height = VecMat::min_log_height(k, n);
-    let layer = VecMat { name: "fc".into(), k, n, weights, log_height, in_bus: Some(BUS_DATA), out_bus: Some(BUS_OUT) };
+    let (k, a, layer) = byte_layer(log_k, n, seed);
+    let log_height = layer.log_height;
     let (trace, c) = layer.generate_trace(&a);
-    let statement = Statement {
-        n_publics: k + n,
-        public_buses: vec![
-            PublicBus { bus: BUS_DATA, dir: Direction::Send, start: 0, len: k },
-            PublicBus { bus: BUS_OUT, dir: Direction::Receive, start: k, len: n },
-        ],
-    };
+    let statement = io_statement(k, BUS_DATA, n, BUS_OUT);
     let circuit = Circuit::new("dense", vec![Box::new(layer)], &[log_height], statement, options)?;
     let publics = a.into_iter().chain(c).collect();
     Ok(Example { circuit, traces: vec![trace], publics })
@@ -172,13 +181,7 @@ pub fn mlp(seed: u64, options: ProofOptions) -> Result<Example, CircuitError> {
     let range = RangeTable { bits: 8 };
     let t_range = range.generate_trace(lookups);
 
-    let statement = Statement {
-        n_publics: k + o,
-        public_buses: vec![
-            PublicBus { bus: 1, dir: Direction::Send, start: 0, len: k },
-            PublicBus { bus: 7, dir: Direction::Receive, start: k, len: o },
-        ],
-    };
+    let statement = io_statement(k, 1, o, 7);
     let heights = [fc1.log_height, log(h), log(h), fc2.log_height, log(o), 8];
     let circuit = Circuit::new(
         "mlp",

@@ -39,3 +39,41 @@ impl SplitMix64 {
         z ^ (z >> 31)
     }
 }
+
+/// Checks a chip that receives `(index, x)` on [`BUS_DATA`] and sends `(index, y)` on
+/// [`BUS_OUT`], with the inputs sent and the outputs received as public tuples, and the 8-bit
+/// range table counting `lookups`.
+#[cfg(test)]
+pub(crate) fn check_unary(
+    chip: &dyn crate::Chip,
+    inputs: &[(u64, i64)],
+    outputs: &[i64],
+    trace: &crate::Trace,
+    lookups: &[crate::F],
+) -> Result<(), alloc::vec::Vec<crate::CheckFailure>> {
+    use crate::air::{Air, Direction, RowInteraction};
+    use crate::F;
+    use p3_field::PrimeCharacteristicRing;
+    let mut tuples = alloc::vec::Vec::new();
+    for (&(i, x), &y) in inputs.iter().zip(outputs) {
+        let t = |bus, dir, v: i64| RowInteraction { bus, dir, fields: alloc::vec![F::from_u64(i), F::from_i64(v)], multiplicity: F::ONE };
+        tuples.push(t(BUS_DATA, Direction::Send, x));
+        tuples.push(t(BUS_OUT, Direction::Receive, y));
+    }
+    let range = range::RangeTable { bits: 8 };
+    let rt = range.generate_trace(lookups.iter().copied());
+    let prep = Air::preprocessed_trace(&range);
+    let chips: [&dyn crate::Chip; 2] = [chip, &range];
+    crate::check::check_constraints_with(&chips, &[trace, &rt], &[None, prep.as_ref()], &[], &tuples)
+}
+
+/// Adds one to every cell of `trace` in turn; [`check_unary`] must fail each time.
+#[cfg(test)]
+pub(crate) fn every_changed_cell_fails_unary(chip: &dyn crate::Chip, inputs: &[(u64, i64)], outputs: &[i64], trace: &crate::Trace, lookups: &[crate::F]) {
+    use p3_field::PrimeCharacteristicRing;
+    for idx in 0..trace.values.len() {
+        let mut bad = trace.clone();
+        bad.values[idx] += crate::F::ONE;
+        assert!(check_unary(chip, inputs, outputs, &bad, lookups).is_err(), "cell {idx} changed but passed");
+    }
+}

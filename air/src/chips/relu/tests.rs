@@ -4,10 +4,7 @@ use alloc::vec::Vec;
 use p3_field::PrimeCharacteristicRing;
 
 use super::*;
-use crate::Chip;
-use crate::air::{Direction, RowInteraction};
-use crate::check::{CheckFailure, check_constraints_with};
-use crate::chips::range::RangeTable;
+use crate::check::CheckFailure;
 use crate::chips::{BUS_DATA, BUS_OUT, SplitMix64};
 
 fn chip(bits: u32) -> Relu {
@@ -15,17 +12,7 @@ fn chip(bits: u32) -> Relu {
 }
 
 fn check(c: &Relu, inputs: &[(u64, i64)], outputs: &[i64], trace: &Trace, lookups: &[F]) -> Result<(), Vec<CheckFailure>> {
-    let mut tuples = Vec::new();
-    for (&(i, x), &y) in inputs.iter().zip(outputs) {
-        let t = |bus, dir, v: i64| RowInteraction { bus, dir, fields: vec![F::from_u64(i), F::from_i64(v)], multiplicity: F::ONE };
-        tuples.push(t(BUS_DATA, Direction::Send, x));
-        tuples.push(t(BUS_OUT, Direction::Receive, y));
-    }
-    let range = RangeTable { bits: 8 };
-    let rt = range.generate_trace(lookups.iter().copied());
-    let prep = Air::preprocessed_trace(&range);
-    let chips: [&dyn Chip; 2] = [c, &range];
-    check_constraints_with(&chips, &[trace, &rt], &[None, prep.as_ref()], &[], &tuples)
+    crate::chips::check_unary(c, inputs, outputs, trace, lookups)
 }
 
 #[test]
@@ -48,11 +35,7 @@ fn one_changed_cell_fails() {
     let c = chip(12);
     let inputs = vec![(0, 5), (1, -7), (2, 1), (3, 2047)];
     let (t, out, lookups) = c.generate_trace(&inputs, 2);
-    for idx in 0..t.values.len() {
-        let mut bad = t.clone();
-        bad.values[idx] += F::ONE;
-        assert!(check(&c, &inputs, &out, &bad, &lookups).is_err(), "cell {idx} changed but passed");
-    }
+    crate::chips::every_changed_cell_fails_unary(&c, &inputs, &out, &t, &lookups);
 }
 
 #[test]
