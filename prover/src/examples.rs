@@ -69,7 +69,7 @@ fn byte_layer(log_k: usize, n: usize, seed: u64) -> (usize, Vec<F>, VecMat) {
     let a: Vec<F> = (0..k).map(|_| F::from_u64(rng.next_u64() & 0xff)).collect();
     let weights: Vec<F> = (0..k * n).map(|_| F::from_u64(rng.next_u64() & 0xff)).collect();
     let log_height = VecMat::min_log_height(k, n);
-    (k, a, VecMat { name: "fc".into(), k, n, weights, log_height, in_bus: Some(BUS_DATA), out_bus: Some(BUS_OUT) })
+    (k, a, VecMat { name: "fc".into(), k, n, weights, bias: vec![], log_height, in_bus: Some(BUS_DATA), out_bus: Some(BUS_OUT) })
 }
 
 /// A statement of `k` public inputs the verifier sends on `in_bus` and `o` public outputs it
@@ -138,33 +138,43 @@ pub fn to_signed(x: F) -> i64 {
 /// weights; both products rescaled by 2^7.
 pub const MLP: (usize, usize, usize, u32) = (16, 16, 4, 7);
 
-/// The plain integer computation [`mlp`] proves: `rescale(relu(rescale(a W1)) W2)`.
-pub fn mlp_reference(a: &[i64], w1: &[i64], w2: &[i64]) -> Vec<i64> {
-    let (k, h, o, s) = MLP;
-    let rescale = |x: i64| (x + (1 << (s - 1))) >> s;
-    let hidden: Vec<i64> = (0..h).map(|l| rescale((0..k).map(|j| a[j] * w1[j * h + l]).sum()).max(0)).collect();
-    (0..o).map(|l| rescale((0..h).map(|j| hidden[j] * w2[j * o + l]).sum())).collect()
+/// The parameters of [`mlp`] drawn from `seed`: the input, `W1`, `W2`, `b1`, `b2` (signed bytes;
+/// the biases times `2^6`, at the products' scale).
+pub fn mlp_parameters(seed: u64) -> [Vec<i64>; 5] {
+    let (k, h, o, _) = MLP;
+    let mut rng = SplitMix64(seed);
+    let mut byte = || (rng.next_u64() & 0xff) as i64 - 128;
+    let a = (0..k).map(|_| byte()).collect();
+    let w1 = (0..k * h).map(|_| byte()).collect();
+    let w2 = (0..h * o).map(|_| byte()).collect();
+    let b1 = (0..h).map(|_| byte() << 6).collect();
+    let b2 = (0..o).map(|_| byte() << 6).collect();
+    [a, w1, w2, b1, b2]
 }
 
-/// A two-layer quantized perceptron, `rescale(relu(rescale(a W1)) W2)`, whose statement is its
+/// The plain integer computation [`mlp`] proves: `rescale(relu(rescale(a W1 + b1)) W2 + b2)`.
+pub fn mlp_reference([a, w1, w2, b1, b2]: &[Vec<i64>; 5]) -> Vec<i64> {
+    let (k, h, o, s) = MLP;
+    let rescale = |x: i64| (x + (1 << (s - 1))) >> s;
+    let hidden: Vec<i64> = (0..h).map(|l| rescale(b1[l] + (0..k).map(|j| a[j] * w1[j * h + l]).sum::<i64>()).max(0)).collect();
+    (0..o).map(|l| rescale(b2[l] + (0..h).map(|j| hidden[j] * w2[j * o + l]).sum::<i64>())).collect()
+}
+
+/// A two-layer quantized perceptron, `rescale(relu(rescale(a W1 + b1)) W2 + b2)`, whose statement is its
 /// input and its output: six chips on seven buses (public input, layer 1, rescale, ReLU, layer
 /// 2, rescale, public output) and the range table. Weights are fixed in the circuit.
 ///
 /// Public values: the 16 inputs, then the 4 outputs (signed integers as field elements).
 pub fn mlp(seed: u64, options: ProofOptions) -> Result<Example, CircuitError> {
     let (k, h, o, s) = MLP;
-    let mut rng = SplitMix64(seed);
-    let mut byte = || (rng.next_u64() & 0xff) as i64 - 128;
-    let a: Vec<i64> = (0..k).map(|_| byte()).collect();
-    let w1: Vec<i64> = (0..k * h).map(|_| byte()).collect();
-    let w2: Vec<i64> = (0..h * o).map(|_| byte()).collect();
+    let [a, w1, w2, b1, b2] = mlp_parameters(seed);
     let field = |v: &[i64]| v.iter().map(|&x| F::from_i64(x)).collect::<Vec<F>>();
     let err = |_| CircuitError::Options("a rescale's bound does not fit the field");
     // Buses: 1 input, 3..7 between the chips, 0 the range table.
-    let fc1 = VecMat { name: "fc1".into(), k, n: h, weights: field(&w1), log_height: VecMat::min_log_height(k, h), in_bus: Some(1), out_bus: Some(3) };
+    let fc1 = VecMat { name: "fc1".into(), k, n: h, weights: field(&w1), bias: field(&b1), log_height: VecMat::min_log_height(k, h), in_bus: Some(1), out_bus: Some(3) };
     let rs1 = Rescale::new("rescale1", s, 19, 13, 3, 4).map_err(err)?;
     let relu = Relu { name: "relu1".into(), bits: 13, in_bus: 4, out_bus: 5 };
-    let fc2 = VecMat { name: "fc2".into(), k: h, n: o, weights: field(&w2), log_height: VecMat::min_log_height(h, o), in_bus: Some(5), out_bus: Some(6) };
+    let fc2 = VecMat { name: "fc2".into(), k: h, n: o, weights: field(&w2), bias: field(&b2), log_height: VecMat::min_log_height(h, o), in_bus: Some(5), out_bus: Some(6) };
     let rs2 = Rescale::new("rescale2", s, 24, 18, 6, 7).map_err(err)?;
     let log = |n: usize| n.max(2).next_power_of_two().trailing_zeros() as usize;
 

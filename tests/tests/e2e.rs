@@ -64,7 +64,7 @@ fn auxiliary_columns_without_lookups_prove_and_verify() {
     use sigil_air::chips::matmul::VecMat;
     use sigil_verifier::Circuit;
     let weights: Vec<F> = (0..24u64).map(F::new).collect();
-    let layer = VecMat { name: "fc".into(), k: 4, n: 6, weights, log_height: 3, in_bus: None, out_bus: None };
+    let layer = VecMat { name: "fc".into(), k: 4, n: 6, weights, bias: vec![], log_height: 3, in_bus: None, out_bus: None };
     let a: Vec<F> = [3u64, 1, 4, 1].map(F::new).to_vec();
     let (trace, _) = layer.generate_trace(&a);
     let circuit = Circuit::new("fc", vec![Box::new(layer)], &[3], 0, fast()).unwrap();
@@ -90,19 +90,14 @@ fn a_layer_whose_statement_is_its_input_and_output_proves_and_verifies() {
 
 #[test]
 fn a_quantized_perceptron_proves_its_output() {
-    use sigil_prover::examples::{MLP, mlp, mlp_reference, to_signed};
+    use sigil_prover::examples::{MLP, mlp, mlp_parameters, mlp_reference, to_signed};
     for seed in [1, 2, 3] {
         let ex = mlp(seed, fast()).unwrap();
         let (k, _, o, _) = MLP;
         let p: Vec<i64> = ex.publics.iter().map(|&x| to_signed(x)).collect();
-        // The weights are the circuit's; regenerate them the way the example draws them.
-        let mut rng = sigil_air::chips::SplitMix64(seed);
-        let mut byte = || (rng.next_u64() & 0xff) as i64 - 128;
-        let a: Vec<i64> = (0..k).map(|_| byte()).collect();
-        let w1: Vec<i64> = (0..256).map(|_| byte()).collect();
-        let w2: Vec<i64> = (0..64).map(|_| byte()).collect();
-        assert_eq!(&p[..k], &a[..]);
-        assert_eq!(&p[k..], &mlp_reference(&a, &w1, &w2)[..], "seed {seed}");
+        let params = mlp_parameters(seed);
+        assert_eq!(&p[..k], &params[0][..]);
+        assert_eq!(&p[k..], &mlp_reference(&params)[..], "seed {seed}");
         assert_eq!(p.len(), k + o);
         let pk = ProvingKey::new(ex.circuit, &CpuBackend::default()).unwrap();
         let proof = prove(&pk, ex.traces, &ex.publics, &CpuBackend::default(), &ProverConfig::default()).unwrap();

@@ -685,6 +685,7 @@ fn public_bus_outside_the_public_values_is_refused() {
         k: 2,
         n: 2,
         weights: vec![F::ONE; 4],
+        bias: vec![],
         log_height: 1,
         in_bus: Some(sigil_air::chips::BUS_DATA),
         out_bus: None,

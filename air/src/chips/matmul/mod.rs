@@ -1,17 +1,18 @@
-//! A vector–matrix product `c = a W` with fixed weights, checked by Freivalds' test instead of
+//! A vector–matrix product `c = a W + b` with fixed weights and bias, checked by Freivalds' test instead of
 //! one row per multiply-accumulate: about one cell per weight and one per activation.
 //!
 //! Row `j` of the table holds the activation `a_j` and, preprocessed, row `j` of `W`; row `l`
 //! holds the output `c_l`. After the main trace is committed the verifier draws `sigma`, and
 //! three auxiliary columns prove
 //!
-//! `sum_j a_j (sum_l sigma^l W_jl) - sum_l sigma^l c_l = sum_l sigma^l ((a W)_l - c_l) = 0`:
+//! `sum_j a_j (sum_l sigma^l W_jl) + sum_l sigma^l (b_l - c_l) = sum_l sigma^l ((a W + b)_l - c_l) = 0`:
 //!
 //! - `v_j = sum_l sigma^l W_jl` (Horner over the row's weights),
 //! - `p_r = sigma^r` (`p_0 = 1`, `p_{r+1} = sigma p_r`),
-//! - `s_r = sum_{i <= r} (a_i v_i - p_i c_i)`, and `s = 0` on the last row.
+//! - `s_r = sum_{i <= r} (a_i v_i + p_i (b_i - c_i))`, and `s = 0` on the last row
+//!   (`b_l` preprocessed on row `l`).
 //!
-//! If `c != a W` (in `F`), the left side is a non-zero polynomial in `sigma` of degree below
+//! If `c != a W + b` (in `F`), the left side is a non-zero polynomial in `sigma` of degree below
 //! the table's height, so it vanishes for at most that many of the `|EF| ~ 2^128` challenges.
 //! Activations arrive on `in_bus` as `(j, a_j)` for `j < k`; outputs leave on `out_bus` as
 //! `(l, c_l)` for `l < n`. Padding rows carry zero weights, so their activations do not count,
@@ -53,14 +54,15 @@ crate::columns! {
     }
 }
 
-/// Preprocessed columns: the row index, `is_in` (row < k), `is_out` (row < n), then the `n`
-/// weights of the row.
+/// Preprocessed columns: the row index, `is_in` (row < k), `is_out` (row < n), the bias `b_r`
+/// (row < n), then the `n` weights of the row.
 const PREP_ROW: usize = 0;
 const PREP_IN: usize = 1;
 const PREP_OUT: usize = 2;
-const PREP_W: usize = 3;
+const PREP_BIAS: usize = 3;
+const PREP_W: usize = 4;
 
-/// `c = a W` for a `1 x k` activation vector and fixed `k x n` weights.
+/// `c = a W + b` for a `1 x k` activation vector, fixed `k x n` weights and `n` biases.
 #[derive(Clone, Debug)]
 pub struct VecMat {
     /// The chip's name (names are unique in a circuit).
@@ -69,6 +71,8 @@ pub struct VecMat {
     pub n: usize,
     /// `W`, row-major (`k` rows of `n`).
     pub weights: Vec<F>,
+    /// `b`: `n` values, or empty for none.
+    pub bias: Vec<F>,
     /// log2 of the table's height: `2^log_height >= max(k, n)`.
     pub log_height: usize,
     /// Where activations come from and outputs go (`None`: the chip stands alone, as in
@@ -83,10 +87,17 @@ impl VecMat {
         k.max(n).max(2).next_power_of_two().trailing_zeros() as usize
     }
 
-    /// The trace for activations `a` (`k` of them) and the outputs `a W`.
+    fn bias(&self, l: usize) -> F {
+        self.bias.get(l).copied().unwrap_or(F::ZERO)
+    }
+
+    /// The trace for activations `a` (`k` of them) and the outputs `a W + b`.
     pub fn generate_trace(&self, a: &[F]) -> (Trace, Vec<F>) {
         let c: Vec<F> = (0..self.n)
-            .map(|l| (0..self.k).map(|j| a.get(j).copied().unwrap_or(F::ZERO) * self.weights[j * self.n + l]).sum())
+            .map(|l| {
+                self.bias(l)
+                    + (0..self.k).map(|j| a.get(j).copied().unwrap_or(F::ZERO) * self.weights[j * self.n + l]).sum::<F>()
+            })
             .collect();
         let h = 1usize << self.log_height;
         let mut v = vec![F::ZERO; h * VecMatCols::<()>::WIDTH];
@@ -97,9 +108,9 @@ impl VecMat {
         (Trace::new(v, VecMatCols::<()>::WIDTH), c)
     }
 
-    /// The outputs of the plain product, for tests: `c_l = sum_j a_j W_jl`.
+    /// The outputs of the plain product, for tests: `c_l = b_l + sum_j a_j W_jl`.
     pub fn reference(&self, a: &[F]) -> Vec<F> {
-        (0..self.n).map(|l| (0..self.k).map(|j| a[j] * self.weights[j * self.n + l]).sum()).collect()
+        (0..self.n).map(|l| self.bias(l) + (0..self.k).map(|j| a[j] * self.weights[j * self.n + l]).sum::<F>()).collect()
     }
 }
 
@@ -119,6 +130,7 @@ impl Air for VecMat {
             row[PREP_ROW] = F::from_usize(r);
             row[PREP_IN] = F::from_bool(r < self.k);
             row[PREP_OUT] = F::from_bool(r < self.n);
+            row[PREP_BIAS] = self.bias(r);
             if r < self.k {
                 row[PREP_W..].copy_from_slice(&self.weights[r * self.n..(r + 1) * self.n]);
             }
@@ -137,9 +149,9 @@ impl Air for VecMat {
         let mut out = Vec::with_capacity(h * VecMatAux::<()>::WIDTH);
         let (mut p, mut s) = (EF::ONE, EF::ZERO);
         for r in 0..h {
-            let w = &prep.row(r)[PREP_W..];
-            let v = w.iter().rev().fold(EF::ZERO, |acc, &x| acc * sigma + x);
-            s += v * main.get(r, 0) - p * main.get(r, 1);
+            let row = prep.row(r);
+            let v = row[PREP_W..].iter().rev().fold(EF::ZERO, |acc, &x| acc * sigma + x);
+            s += v * main.get(r, 0) + p * (row[PREP_BIAS] - main.get(r, 1));
             out.extend_from_slice(&[v, p, s]);
             p *= sigma;
         }
@@ -157,18 +169,20 @@ impl Air for VecMat {
             v = v * sigma.clone() + B::Ext::from(b.prep(PREP_W + l));
         }
         b.assert_zero_ext("v combines the row's weights", aux.v.clone() - v);
+        let bias = B::Ext::from(b.prep(PREP_BIAS));
+        let bias_next = B::Ext::from(b.prep_next(PREP_BIAS));
         let first = B::Ext::from(b.is_first_row());
         let trans = B::Ext::from(b.is_transition());
         let last = B::Ext::from(b.is_last_row());
         b.assert_zero_ext("p starts at one", first.clone() * (aux.p.clone() - B::Ext::lit(1)));
         b.assert_zero_ext("p multiplies by sigma", trans.clone() * (aux_next.p.clone() - sigma * aux.p.clone()));
         b.assert_zero_ext(
-            "s starts with a v - p c",
-            first * (aux.s.clone() - cols.a * aux.v + aux.p * cols.c),
+            "s starts with a v + p (b - c)",
+            first * (aux.s.clone() - cols.a * aux.v - aux.p * (bias - cols.c)),
         );
         b.assert_zero_ext(
-            "s accumulates a v - p c",
-            trans * (aux_next.s - aux.s.clone() - next.a * aux_next.v + aux_next.p * next.c),
+            "s accumulates a v + p (b - c)",
+            trans * (aux_next.s - aux.s.clone() - next.a * aux_next.v - aux_next.p * (bias_next - next.c)),
         );
         b.assert_zero_ext("s ends at zero", last * aux.s);
         let row = b.prep(PREP_ROW);

@@ -12,7 +12,7 @@ use crate::{Chip, ChipInfo, check_constraints};
 fn layer(k: usize, n: usize, seed: u64) -> VecMat {
     let mut rng = SplitMix64(seed);
     let weights = (0..k * n).map(|_| F::from_u64(rng.next_u64() & 0xff)).collect();
-    VecMat { name: "fc".into(), k, n, weights, log_height: VecMat::min_log_height(k, n), in_bus: Some(BUS_DATA), out_bus: Some(BUS_OUT) }
+    VecMat { name: "fc".into(), k, n, weights, bias: vec![], log_height: VecMat::min_log_height(k, n), in_bus: Some(BUS_DATA), out_bus: Some(BUS_OUT) }
 }
 
 fn inputs(k: usize, seed: u64) -> Vec<F> {
@@ -96,5 +96,24 @@ fn shape_and_degrees_are_inferred() {
     assert_eq!((info.aux_width, info.n_challenges), (3, 1));
     assert_eq!(info.max_degree, 3); // selector * activation * v
     assert_eq!(info.challenge_degree, 4); // sigma^4 W_j4 in v
-    assert_eq!(info.prep_width, 3 + 5);
+    assert_eq!(info.prep_width, 4 + 5);
+}
+
+#[test]
+fn bias_is_added_and_proven() {
+    let mut m = layer(8, 5, 11);
+    m.bias = (0..5u64).map(|l| F::from_u64(1000 + l)).collect();
+    let a = inputs(8, 12);
+    let (t, c) = m.generate_trace(&a);
+    assert_eq!(c, m.reference(&a));
+    let plain = layer(8, 5, 11).reference(&a);
+    for l in 0..5 {
+        assert_eq!(c[l], plain[l] + F::from_u64(1000 + l as u64));
+    }
+    check(&m, &a, &t).unwrap();
+    // Without the bias in the output, the product check fails.
+    let mut bad = t.clone();
+    bad.set(2, 1, plain[2]);
+    let e = check(&m, &a, &bad).unwrap_err();
+    assert!(e.iter().any(|f| matches!(f, crate::CheckFailure::Constraint { label: "s ends at zero", .. })), "{e:?}");
 }
