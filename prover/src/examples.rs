@@ -172,10 +172,13 @@ pub fn mlp(seed: u64, options: ProofOptions) -> Result<Example, CircuitError> {
     let err = |_| CircuitError::Options("a rescale's bound does not fit the field");
     // Buses: 1 input, 3..7 between the chips, 0 the range table.
     let fc1 = VecMat { name: "fc1".into(), k, n: h, weights: field(&w1), bias: field(&b1), log_height: VecMat::min_log_height(k, h), in_bus: Some(1), out_bus: Some(3) };
-    let rs1 = Rescale::new("rescale1", s, 19, 13, 3, 4).map_err(err)?;
+    // Each rescale's input bound is the layer's proven bound on its inputs' bound: 8-bit signed
+    // inputs, then the 13-bit signed outputs of the first rescale (and ReLU).
+    let bound = |fc: &VecMat, in_bits| fc.output_bits(in_bits).ok_or(CircuitError::Options("a layer's result may pass p/2"));
+    let rs1 = Rescale::new("rescale1", s, bound(&fc1, 7)?, 13, 3, 4).map_err(err)?;
     let relu = Relu { name: "relu1".into(), bits: 13, in_bus: 4, out_bus: 5 };
     let fc2 = VecMat { name: "fc2".into(), k: h, n: o, weights: field(&w2), bias: field(&b2), log_height: VecMat::min_log_height(h, o), in_bus: Some(5), out_bus: Some(6) };
-    let rs2 = Rescale::new("rescale2", s, 24, 18, 6, 7).map_err(err)?;
+    let rs2 = Rescale::new("rescale2", s, bound(&fc2, 12)?, 18, 6, 7).map_err(err)?;
     let log = |n: usize| n.max(2).next_power_of_two().trailing_zeros() as usize;
 
     let (t_fc1, c1) = fc1.generate_trace(&field(&a));

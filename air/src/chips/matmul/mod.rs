@@ -87,6 +87,25 @@ impl VecMat {
         k.max(n).max(2).next_power_of_two().trailing_zeros() as usize
     }
 
+    /// For inputs with `|a_j| < 2^in_bits`, the bits `o` with `|aW + b| < 2^o` (from the
+    /// actual weights and bias, read as signed), or `None` when that bound reaches `p/2`: then
+    /// the product in `F` may differ from the integer product, and the layer must not be built
+    /// on such inputs (`docs/soundness.md`, "Op chips").
+    pub fn output_bits(&self, in_bits: u32) -> Option<u32> {
+        let signed = |x: F| {
+            let v = crate::field::f_to_u64(x);
+            if v > crate::field::P / 2 { u128::from(crate::field::P - v) } else { u128::from(v) }
+        };
+        let a_max = 1u128.checked_shl(in_bits)?;
+        let mut worst = 0u128;
+        for l in 0..self.n {
+            let col: u128 = (0..self.k).map(|j| signed(self.weights[j * self.n + l])).sum();
+            worst = worst.max(col.checked_mul(a_max)?.checked_add(signed(self.bias(l)))?);
+        }
+        let bits = 128 - worst.leading_zeros();
+        (bits <= 62).then_some(bits)
+    }
+
     fn bias(&self, l: usize) -> F {
         self.bias.get(l).copied().unwrap_or(F::ZERO)
     }

@@ -117,3 +117,18 @@ fn bias_is_added_and_proven() {
     let e = check(&m, &a, &bad).unwrap_err();
     assert!(e.iter().any(|f| matches!(f, crate::CheckFailure::Constraint { label: "s ends at zero", .. })), "{e:?}");
 }
+
+#[test]
+fn output_bits_bound_the_integer_result() {
+    // 4 inputs below 2^3, weights 1..=12, bias 5: the worst column sums 3 weights... every
+    // column's |w| sum times 8 plus 5.
+    let weights: Vec<F> = (1..=12u64).map(F::from_u64).collect();
+    let m = VecMat { name: "fc".into(), k: 4, n: 3, weights, bias: vec![F::from_u64(5); 3], log_height: 2, in_bus: None, out_bus: None };
+    // Column 2: 3 + 6 + 9 + 12 = 30; 30 * 8 + 5 = 245 < 2^8.
+    assert_eq!(m.output_bits(3), Some(8));
+    // Negative weights count by magnitude.
+    let neg = VecMat { weights: m.weights.iter().map(|&w| -w).collect(), ..m.clone() };
+    assert_eq!(neg.output_bits(3), Some(8));
+    // Inputs of 60 bits would let the sum reach p/2.
+    assert_eq!(m.output_bits(60), None);
+}
