@@ -1,5 +1,6 @@
 //! Chips. Each op family has its own module with its columns, trace generation and tests.
 //!
+//! - [`add`]: elementwise addition of two tensors aligned by exact left shifts.
 //! - [`mac`]: a multiply-accumulate chain, the generic STARK benchmark.
 //! - [`matmul`]: a vector–matrix product with fixed weights, checked by Freivalds' test on
 //!   auxiliary columns after a challenge.
@@ -11,6 +12,7 @@
 //! - [`transfer`]: a producer that sends indexed values and a consumer that receives and sums
 //!   them; together with [`range`] they exercise the bus across tables of different heights.
 
+pub mod add;
 pub mod mac;
 pub mod matmul;
 pub mod range;
