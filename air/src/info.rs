@@ -51,8 +51,6 @@ pub struct ChipInfo {
     pub max_degree: usize,
     /// log2 of the number of quotient chunks.
     pub log_quotient_degree: usize,
-    /// One more than the largest public-value index the chip reads (0 if none).
-    pub n_publics_read: usize,
     /// Every public-value index the chip reads, in constraints or interactions, ascending.
     pub publics_read: Vec<usize>,
     /// Canonical, unambiguous encoding of the chip: every part length-prefixed, every list
@@ -61,6 +59,11 @@ pub struct ChipInfo {
 }
 
 impl ChipInfo {
+    /// One more than the largest public-value index the chip reads (0 if none).
+    pub fn n_publics_read(&self) -> usize {
+        self.publics_read.last().map_or(0, |&i| i + 1)
+    }
+
     /// Number of LogUp columns (extension elements per row): one per interaction and the
     /// running sum, or none for a chip without interactions.
     pub fn perm_width(&self) -> usize {
@@ -187,7 +190,6 @@ impl ChipInfo {
             interactions,
             max_degree,
             log_quotient_degree,
-            n_publics_read: publics_read.last().map_or(0, |&i| i + 1),
             publics_read,
             description,
         })
@@ -305,7 +307,7 @@ mod tests {
         }
         assert!(p.0.is_empty(), "{} bytes left over", p.0.len());
         assert_eq!(info.publics_read, [2]);
-        assert_eq!(info.n_publics_read, 3);
+        assert_eq!(info.n_publics_read(), 3);
         assert_eq!(info.name.to_string(), "toy");
     }
 }

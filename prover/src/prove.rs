@@ -192,10 +192,10 @@ fn prove_inner<B: Backend>(
     check_witness(pk, &traces, publics, config)?;
     timer.lap("constraint check");
     let mut p = Prover::new(pk, publics, backend, attack);
-    let (header, prep_roots) = p.absorb_statement();
+    let (header, log_heights, prep_roots) = p.absorb_statement();
     let main_roots = p.commit_main(traces);
     timer.lap("main LDE and commit");
-    let (cumulative_sums, perm_roots) = p.commit_lookups()?;
+    let perm_roots = p.commit_lookups()?;
     timer.lap("lookup columns");
     let quotient_roots = p.commit_quotients();
     timer.lap("quotient");
@@ -211,11 +211,11 @@ fn prove_inner<B: Backend>(
     timer.lap("queries");
     Ok(Proof {
         header,
-        log_heights: pk.circuit.log_heights.iter().map(|&h| h as u8).collect(),
+        log_heights,
         prep_roots,
         main_roots,
         perm_roots,
-        cumulative_sums: Words(cumulative_sums.iter().flat_map(|&s| ef_to_u64(s)).collect()),
+        cumulative_sums: Words(p.cumulative_sums.iter().flat_map(|&s| ef_to_u64(s)).collect()),
         quotient_roots,
         openings,
         fri: FriProof { layer_roots: fri.roots, final_poly: Words(fri.final_words), pow_nonce, queries },
@@ -246,8 +246,8 @@ fn check_witness(pk: &ProvingKey, traces: &[Trace], publics: &[F], config: &Prov
         let preps: Vec<Option<&Trace>> = pk.prep_traces.iter().map(|p| p.as_ref()).collect();
         let mut tuples = Vec::new();
         for pb in &circuit.public_buses {
-            for (i, &v) in publics[pb.start..pb.start + pb.len].iter().enumerate() {
-                tuples.push(RowInteraction { bus: pb.bus, dir: pb.dir, fields: vec![F::from_usize(i), v], multiplicity: F::ONE });
+            for t in pb.tuples(publics).into_iter().flatten() {
+                tuples.push(RowInteraction { bus: pb.bus, dir: pb.dir, fields: t.to_vec(), multiplicity: F::ONE });
             }
         }
         check_constraints_with(&chips, &trs, &preps, publics, &tuples).map_err(ProveError::Unsatisfied)?;
@@ -330,7 +330,7 @@ impl<'a, B: Backend> Prover<'a, B> {
     }
 
     /// Round 1: the statement: header, heights, public values, preprocessed commitments.
-    fn absorb_statement(&mut self) -> (ProofHeader, Vec<Cap>) {
+    fn absorb_statement(&mut self) -> (ProofHeader, Vec<u8>, Vec<Cap>) {
         let opts = &self.pk.options;
         let header = ProofHeader {
             magic: MAGIC,
@@ -351,7 +351,7 @@ impl<'a, B: Backend> Prover<'a, B> {
         self.tr.absorb_u64s(b"publics", &pub_words);
         let prep_roots: Vec<Cap> = self.pk.prep_groups.iter().map(|g| g.tree.cap()).collect();
         self.tr.absorb_caps(b"prep", &prep_roots);
-        (header, prep_roots)
+        (header, heights, prep_roots)
     }
 
     /// Round 4: every table's main trace, extended and committed.
@@ -372,7 +372,7 @@ impl<'a, B: Backend> Prover<'a, B> {
     }
 
     /// Round 5: the LogUp challenges, every table's LogUp columns and claimed sums.
-    fn commit_lookups(&mut self) -> Result<(Vec<EF>, Vec<Cap>), ProveError> {
+    fn commit_lookups(&mut self) -> Result<Vec<Cap>, ProveError> {
         let (lb, shift) = (self.lb(), lde_shift());
         self.lookup = LookupChallenges { beta: self.tr.sample_ef(), gamma: self.tr.sample_ef() };
         let circuit = &self.pk.circuit;
@@ -410,8 +410,8 @@ impl<'a, B: Backend> Prover<'a, B> {
         self.tr.absorb_caps(b"perm", &roots);
         let sum_words: Vec<u64> = sums.iter().flat_map(|&s| ef_to_u64(s)).collect();
         self.tr.absorb_u64s(b"sums", &sum_words);
-        self.cumulative_sums = sums.clone();
-        Ok((sums, roots))
+        self.cumulative_sums = sums;
+        Ok(roots)
     }
 
     /// Round 6: `alpha`; every table's quotient, split, extended and committed.

@@ -7,7 +7,8 @@ use alloc::string::String;
 use alloc::vec::Vec;
 
 use sigil_air::info::Description;
-use sigil_air::{BusId, Chip, ChipDefinitionError, ChipInfo, Direction};
+use p3_field::PrimeCharacteristicRing;
+use sigil_air::{BusId, Chip, ChipDefinitionError, ChipInfo, Direction, F};
 
 use crate::hash::{ActiveHasher, Digest, Domain, Hasher};
 use crate::layout::ProofLayout;
@@ -54,6 +55,14 @@ pub struct PublicBus {
     pub dir: Direction,
     pub start: usize,
     pub len: usize,
+}
+
+impl PublicBus {
+    /// The tuples `(i, publics[start + i])` the bus carries, or `None` if `publics` is too short.
+    pub fn tuples<'a>(&self, publics: &'a [F]) -> Option<impl Iterator<Item = [F; 2]> + 'a> {
+        let values = publics.get(self.start..self.start.checked_add(self.len)?)?;
+        Some(values.iter().enumerate().map(|(i, &v)| [F::from_usize(i), v]))
+    }
 }
 
 /// What a circuit's statement holds besides its id: the number of public values, and which of

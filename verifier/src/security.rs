@@ -124,7 +124,8 @@ pub fn security(tables: &[TableShape], n_public_tuples: usize, opts: &ProofOptio
     let fri_max = r.fri.iter().copied().fold(1.0, f64::max);
     let field = [r.logup, r.ali, r.deep_z, r.deep_batch, fri_max].into_iter().map(bits).fold(EF_BITS, f64::min);
     let query_bits = opts.conjectured_query_bits();
-    let conjectured = floor_bits(field).min(query_bits);
+    let field_bits = floor_bits(field);
+    let conjectured = field_bits.min(query_bits);
 
     // Proven, unique decoding: a query passes a (1 - rho)/2-far word with probability
     // (1 + rho) / 2; the algebraic rounds are those above.
@@ -150,7 +151,7 @@ pub fn security(tables: &[TableShape], n_public_tuples: usize, opts: &ProofOptio
         johnson = johnson.max((q * per_query + grinding).min(field_j));
     }
     let proven = floor_bits(unique.max(johnson)).min(conjectured);
-    Security { conjectured_bits: conjectured, proven_bits: proven, query_bits, field_bits: floor_bits(field) }
+    Security { conjectured_bits: conjectured, proven_bits: proven, query_bits, field_bits }
 }
 
 #[cfg(test)]

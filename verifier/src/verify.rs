@@ -75,9 +75,9 @@ pub fn verify(
     let Some(heights) = proof_bytes.get(HEADER_BYTES..HEADER_BYTES + circuit.n_tables()) else {
         return Err(VerifyError::WrongSize { expected: circuit.layout.size(), found: proof_bytes.len() });
     };
-    check_statement(circuit, circuit_id, &header, heights, publics, opts)?;
-    let proof = decode_proof(circuit, proof_bytes, opts.max_proof_bytes)?;
-    verify_proof(circuit, circuit_id, publics, &proof, opts)
+    check_heights_and_policy(circuit, heights, publics, opts)?;
+    let proof = circuit.layout.decode(proof_bytes)?;
+    verify_body(circuit, circuit_id, publics, &proof)
 }
 
 /// Verifies a decoded proof.
@@ -89,6 +89,11 @@ pub fn verify_proof(
     opts: &VerifierOptions,
 ) -> Result<(), VerifyError> {
     check_statement(circuit, circuit_id, &proof.header, &proof.log_heights, publics, opts)?;
+    verify_body(circuit, circuit_id, publics, proof)
+}
+
+/// Every round after the statement (which the caller has checked).
+fn verify_body(circuit: &Circuit, circuit_id: &CircuitId, publics: &[F], proof: &Proof) -> Result<(), VerifyError> {
     circuit.layout.check(proof)?;
     check_circuit_id(circuit, circuit_id, &proof.prep_roots)?;
     let ch = replay_transcript(proof, circuit, publics);
@@ -137,6 +142,17 @@ pub fn check_statement(
     opts: &VerifierOptions,
 ) -> Result<(), VerifyError> {
     check_header(circuit, circuit_id, h)?;
+    check_heights_and_policy(circuit, log_heights, publics, opts)
+}
+
+/// The heights against the circuit's, the circuit's security against the policy, and the
+/// number of public values.
+fn check_heights_and_policy(
+    circuit: &Circuit,
+    log_heights: &[u8],
+    publics: &[F],
+    opts: &VerifierOptions,
+) -> Result<(), VerifyError> {
     if log_heights.len() != circuit.n_tables() {
         return Err(VerifyError::InvalidShape("one height per table"));
     }
@@ -279,9 +295,8 @@ pub fn public_bus_sum(circuit: &Circuit, publics: &[F], lookup: &LookupChallenge
     let mut dens = Vec::new();
     let mut signs = Vec::new();
     for pb in &circuit.public_buses {
-        let values = publics.get(pb.start..pb.start + pb.len).ok_or(VerifyError::InvalidShape("public bus range"))?;
-        for (i, &v) in values.iter().enumerate() {
-            dens.push(lookup.fingerprint(pb.bus, &[F::from_usize(i), v]));
+        for t in pb.tuples(publics).ok_or(VerifyError::InvalidShape("public bus range"))? {
+            dens.push(lookup.fingerprint(pb.bus, &t));
             signs.push(pb.dir == Direction::Send);
         }
     }

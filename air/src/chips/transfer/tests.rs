@@ -79,5 +79,5 @@ fn degrees_and_interactions_are_inferred() {
     let c = ChipInfo::of(&Consumer { sum_public: 0, ..Consumer::default() } as &dyn Chip).unwrap();
     assert_eq!(c.max_degree, 3); // selector * m * value
     assert_eq!(c.log_quotient_degree, 1);
-    assert_eq!(c.n_publics_read, 1);
+    assert_eq!(c.n_publics_read(), 1);
 }
