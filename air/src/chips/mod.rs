@@ -9,6 +9,8 @@
 //! - [`relu`]: `y = max(x, 0)` on signed integers, with a sign bit and a range-checked magnitude.
 //! - [`rescale`]: `y = floor((x + 2^(s-1)) / 2^s)`, the executor's rounding after a product,
 //!   with the remainder and the output range-checked so that field and integer agree.
+//! - [`unary`]: the columns, interactions and trace loop every one-input elementwise chip
+//!   (`relu`, `rescale`) shares.
 //! - [`transfer`]: a producer that sends indexed values and a consumer that receives and sums
 //!   them; together with [`range`] they exercise the bus across tables of different heights.
 
@@ -19,6 +21,7 @@ pub mod range;
 pub mod relu;
 pub mod rescale;
 pub mod transfer;
+pub mod unary;
 
 /// The bus on which range-check lookups travel: tuples `(value)`.
 pub const BUS_RANGE: crate::BusId = 0;

@@ -11,25 +11,24 @@
 //! claimed negative would need `m = -x`, a field element with no limbs.
 
 use alloc::string::String;
+use alloc::vec;
 use alloc::vec::Vec;
 
 use p3_field::PrimeCharacteristicRing;
 
 use crate::air::{Air, AirBuilder, BusId};
 use crate::chips::range::{assert_in_range, byte_limbs, n_limbs, range_lookups};
+use crate::chips::unary::{REST, UnaryRow, unary_io, unary_trace};
 use crate::field::F;
 use crate::trace::Trace;
 
 #[cfg(test)]
 mod tests;
 
-const ACTIVE: usize = 0;
-const INDEX: usize = 1;
-const X: usize = 2;
-const Y: usize = 3;
-const NEG: usize = 4;
-const M: usize = 5;
-const LIMBS: usize = 6;
+/// The chip's own columns, after `active, index, x, y`: the sign bit, the magnitude, its limbs.
+const NEG: usize = REST;
+const M: usize = REST + 1;
+const LIMBS: usize = REST + 2;
 
 /// The ReLU chip.
 #[derive(Clone, Debug)]
@@ -49,26 +48,13 @@ impl Relu {
     /// The trace for the inputs `(index, x)`, padded to `2^log_height` rows, the outputs, and
     /// the values its range checks look up.
     pub fn generate_trace(&self, inputs: &[(u64, i64)], log_height: usize) -> (Trace, Vec<i64>, Vec<F>) {
-        let h = 1usize << log_height;
-        let w = Air::width(self);
-        let mut values = Vec::with_capacity(h * w);
-        let mut outputs = Vec::with_capacity(inputs.len());
-        let mut lookups = Vec::new();
-        for row in 0..h {
-            let (active, index, x) = match inputs.get(row) {
-                Some(&(i, x)) => (F::ONE, F::from_u64(i), x),
-                None => (F::ZERO, F::ZERO, 0),
-            };
-            let y = x.max(0);
-            if row < inputs.len() {
-                outputs.push(y);
-            }
+        let n = n_limbs(self.m_bits());
+        unary_trace(inputs, log_height, Air::width(self), |x| {
             let m = x.unsigned_abs();
-            values.extend_from_slice(&[active, index, F::from_i64(x), F::from_i64(y), F::from_bool(x < 0), F::from_u64(m)]);
-            values.extend(byte_limbs(m, n_limbs(self.m_bits())));
-            lookups.extend(range_lookups(m, self.m_bits()));
-        }
-        (Trace::new(values, w), outputs, lookups)
+            let mut rest = vec![F::from_bool(x < 0), F::from_u64(m)];
+            rest.extend(byte_limbs(m, n));
+            UnaryRow { y: x.max(0), rest, lookups: range_lookups(m, self.m_bits()) }
+        })
     }
 }
 
@@ -80,15 +66,12 @@ impl Air for Relu {
         LIMBS + n_limbs(self.m_bits())
     }
     fn eval<B: AirBuilder>(&self, b: &mut B) {
-        let (active, index, x, y) = (b.main(ACTIVE), b.main(INDEX), b.main(X), b.main(Y));
+        let (x, y) = unary_io(b, self.in_bus, self.out_bus);
         let (neg, m) = (b.main(NEG), b.main(M));
-        b.assert_bool("active is 0 or 1", active.clone());
         b.assert_bool("neg is 0 or 1", neg.clone());
         b.assert_zero("x is m or -m", x.clone() - m.clone() + neg.clone() * m.clone() * F::TWO);
         b.assert_zero("y is x unless negative", y.clone() - x.clone() + neg * x.clone());
         let limbs: Vec<B::Var> = (0..n_limbs(self.m_bits())).map(|i| b.main(LIMBS + i)).collect();
         assert_in_range(b, "m is its limbs", m, &limbs, self.m_bits());
-        b.receive(self.in_bus, &[index.clone(), x], active.clone());
-        b.send(self.out_bus, &[index, y], active);
     }
 }

@@ -14,12 +14,14 @@
 //! that would let `y` be one more has no byte limbs: the range check refuses it.
 
 use alloc::string::String;
+use alloc::vec;
 use alloc::vec::Vec;
 
 use p3_field::PrimeCharacteristicRing;
 
 use crate::air::{Air, AirBuilder, BusId};
 use crate::chips::range::{assert_in_range, byte_limbs, n_limbs, range_lookups};
+use crate::chips::unary::{REST, UnaryRow, unary_io, unary_trace};
 use crate::field::{F, P};
 use crate::trace::Trace;
 
@@ -27,12 +29,10 @@ use crate::trace::Trace;
 mod tests;
 
 /// Columns before the limbs.
-const ACTIVE: usize = 0;
-const INDEX: usize = 1;
-const X: usize = 2;
-const Y: usize = 3;
-const R: usize = 4;
-const LIMBS: usize = 5;
+/// The chip's own columns, after `active, index, x, y`: the remainder, its limbs, the
+/// output's limbs.
+const R: usize = REST;
+const LIMBS: usize = REST + 1;
 
 /// The rescale chip.
 #[derive(Clone, Debug)]
@@ -104,30 +104,19 @@ impl Rescale {
     /// The trace for the inputs `(index, x)`, padded to `2^log_height` rows, the outputs, and
     /// the values its range checks look up.
     pub fn generate_trace(&self, inputs: &[(u64, i64)], log_height: usize) -> (Trace, Vec<i64>, Vec<F>) {
-        let h = 1usize << log_height;
-        let w = Air::width(self);
         let (nr, ny) = (self.r_limbs(), self.y_limbs());
         let off = 1i64 << (self.out_bits - 1);
-        let mut values = Vec::with_capacity(h * w);
-        let mut outputs = Vec::with_capacity(inputs.len());
-        let mut lookups = Vec::with_capacity(h * (nr + ny + 2));
-        for row in 0..h {
-            let (active, index, x) = match inputs.get(row) {
-                Some(&(i, x)) => (F::ONE, F::from_u64(i), x),
-                None => (F::ZERO, F::ZERO, 0),
-            };
+        let half = if self.shift == 0 { 0 } else { 1i128 << (self.shift - 1) };
+        unary_trace(inputs, log_height, Air::width(self), |x| {
             let y = self.reference(x);
-            let r = (i128::from(x) + if self.shift == 0 { 0 } else { 1i128 << (self.shift - 1) } - (i128::from(y) << self.shift)) as u64;
-            if row < inputs.len() {
-                outputs.push(y);
-            }
-            values.extend_from_slice(&[active, index, F::from_i64(x), F::from_i64(y), F::from_u64(r)]);
-            values.extend(byte_limbs(r, nr));
-            values.extend(byte_limbs((y + off) as u64, ny));
-            lookups.extend(range_lookups(r, self.shift as usize));
+            let r = (i128::from(x) + half - (i128::from(y) << self.shift)) as u64;
+            let mut rest = vec![F::from_u64(r)];
+            rest.extend(byte_limbs(r, nr));
+            rest.extend(byte_limbs((y + off) as u64, ny));
+            let mut lookups = range_lookups(r, self.shift as usize);
             lookups.extend(range_lookups((y + off) as u64, self.out_bits as usize));
-        }
-        (Trace::new(values, w), outputs, lookups)
+            UnaryRow { y, rest, lookups }
+        })
     }
 }
 
@@ -139,8 +128,8 @@ impl Air for Rescale {
         LIMBS + self.r_limbs() + self.y_limbs()
     }
     fn eval<B: AirBuilder>(&self, b: &mut B) {
-        let (active, index, x, y, r) = (b.main(ACTIVE), b.main(INDEX), b.main(X), b.main(Y), b.main(R));
-        b.assert_bool("active is 0 or 1", active.clone());
+        let (x, y) = unary_io(b, self.in_bus, self.out_bus);
+        let r = b.main(R);
         let half = if self.shift == 0 { F::ZERO } else { F::from_u64(1 << (self.shift - 1)) };
         let scale = F::from_u64(1 << self.shift);
         b.assert_zero("x + 2^(s-1) = y 2^s + r", x.clone() + half - y.clone() * scale - r.clone());
@@ -149,8 +138,6 @@ impl Air for Rescale {
         let y_limbs: Vec<B::Var> = (0..ny).map(|i| b.main(LIMBS + nr + i)).collect();
         assert_in_range(b, "r is its limbs", r, &r_limbs, self.shift as usize);
         let off = F::from_u64(1 << (self.out_bits - 1));
-        assert_in_range(b, "y + 2^(out-1) is its limbs", y.clone() + off, &y_limbs, self.out_bits as usize);
-        b.receive(self.in_bus, &[index.clone(), x], active.clone());
-        b.send(self.out_bus, &[index, y], active);
+        assert_in_range(b, "y + 2^(out-1) is its limbs", y + off, &y_limbs, self.out_bits as usize);
     }
 }

@@ -4,6 +4,7 @@ use alloc::vec::Vec;
 use p3_field::PrimeCharacteristicRing;
 
 use super::*;
+use crate::chips::unary::Y;
 use crate::check::CheckFailure;
 use crate::chips::{BUS_DATA, BUS_OUT, SplitMix64};
 
