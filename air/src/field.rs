@@ -27,6 +27,13 @@ pub fn f_to_u64(x: F) -> u64 {
     x.as_canonical_u64()
 }
 
+/// A field element read as a signed integer: `p - m` is `-m` for `m < p/2`.
+#[inline]
+pub fn to_signed(x: F) -> i64 {
+    let v = f_to_u64(x);
+    if v > P / 2 { -((P - v) as i64) } else { v as i64 }
+}
+
 /// The two base-field coordinates of an extension element.
 #[inline]
 pub fn ef_to_base(x: EF) -> [F; 2] {

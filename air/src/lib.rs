@@ -30,6 +30,7 @@ pub mod chips;
 pub mod expr;
 pub mod field;
 pub mod info;
+pub mod par;
 pub mod trace;
 
 pub use air::{

@@ -6,6 +6,7 @@ use sigil_air::chips::mac::MacChain;
 use sigil_air::chips::matmul::VecMat;
 use sigil_air::chips::relu::Relu;
 use sigil_air::chips::rescale::Rescale;
+use sigil_air::chips::unary::UnaryIo;
 use sigil_air::chips::{BUS_DATA, BUS_OUT};
 use sigil_air::chips::range::RangeTable;
 use sigil_air::chips::transfer::{Consumer, Producer};
@@ -130,8 +131,7 @@ pub fn dense(log_k: usize, n: usize, seed: u64, options: ProofOptions) -> Result
 
 /// A field element read as a signed integer (above `p/2` is negative).
 pub fn to_signed(x: F) -> i64 {
-    let v = sigil_air::field::f_to_u64(x);
-    if v > sigil_air::field::P / 2 { -((sigil_air::field::P - v) as i64) } else { v as i64 }
+    sigil_air::field::to_signed(x)
 }
 
 /// The shapes of [`mlp`]: 16 inputs, 16 hidden units, 4 outputs; 8-bit signed inputs and
@@ -175,27 +175,25 @@ pub fn mlp(seed: u64, options: ProofOptions) -> Result<Example, CircuitError> {
     // Each rescale's input bound is the layer's proven bound on its inputs' bound: 8-bit signed
     // inputs, then the 13-bit signed outputs of the first rescale (and ReLU).
     let bound = |fc: &VecMat, in_bits| fc.output_bits(in_bits).ok_or(CircuitError::Options("a layer's result may pass p/2"));
-    let rs1 = Rescale::new("rescale1", s, bound(&fc1, 7)?, 13, 3, 4).map_err(err)?;
-    let relu = Relu { name: "relu1".into(), bits: 13, in_bus: 4, out_bus: 5 };
+    let rs1 = Rescale::new("rescale1", s, bound(&fc1, 7)?, 13, UnaryIo::new(3, 4, h)).map_err(err)?;
+    let relu = Relu { name: "relu1".into(), bits: 13, io: UnaryIo::new(4, 5, h) };
     let fc2 = VecMat { name: "fc2".into(), k: h, n: o, weights: field(&w2), bias: field(&b2), log_height: VecMat::min_log_height(h, o), in_bus: Some(5), out_bus: Some(6) };
-    let rs2 = Rescale::new("rescale2", s, bound(&fc2, 12)?, 18, 6, 7).map_err(err)?;
-    let log = |n: usize| n.max(2).next_power_of_two().trailing_zeros() as usize;
+    let rs2 = Rescale::new("rescale2", s, bound(&fc2, 12)?, 18, UnaryIo::new(6, 7, o)).map_err(err)?;
 
     let (t_fc1, c1) = fc1.generate_trace(&field(&a));
-    let in1: Vec<(u64, i64)> = c1.iter().enumerate().map(|(i, &x)| (i as u64, to_signed(x))).collect();
-    let (t_rs1, y1, mut lookups) = rs1.generate_trace(&in1, log(h));
-    let in2: Vec<(u64, i64)> = y1.iter().enumerate().map(|(i, &x)| (i as u64, x)).collect();
-    let (t_relu, r, l2) = relu.generate_trace(&in2, log(h));
+    let in1: Vec<i64> = c1.iter().map(|&x| to_signed(x)).collect();
+    let (t_rs1, y1, mut lookups) = rs1.generate_trace(&in1);
+    let (t_relu, r, l2) = relu.generate_trace(&y1);
     let (t_fc2, c2) = fc2.generate_trace(&field(&r));
-    let in3: Vec<(u64, i64)> = c2.iter().enumerate().map(|(i, &x)| (i as u64, to_signed(x))).collect();
-    let (t_rs2, out, l3) = rs2.generate_trace(&in3, log(o));
+    let in3: Vec<i64> = c2.iter().map(|&x| to_signed(x)).collect();
+    let (t_rs2, out, l3) = rs2.generate_trace(&in3);
     lookups.extend(l2);
     lookups.extend(l3);
     let range = RangeTable { bits: 8 };
     let t_range = range.generate_trace(lookups);
 
     let statement = io_statement(k, 1, o, 7);
-    let heights = [fc1.log_height, log(h), log(h), fc2.log_height, log(o), 8];
+    let heights = [fc1.log_height, rs1.io.log_height, relu.io.log_height, fc2.log_height, rs2.io.log_height, 8];
     let circuit = Circuit::new(
         "mlp",
         vec![Box::new(fc1), Box::new(rs1), Box::new(relu), Box::new(fc2), Box::new(rs2), Box::new(range)],

@@ -5,6 +5,7 @@ use p3_field::PrimeCharacteristicRing;
 use sigil_air::chips::SplitMix64;
 use sigil_air::chips::range::RangeTable;
 use sigil_air::chips::rescale::Rescale;
+use sigil_air::chips::unary::UnaryIo;
 use sigil_air::chips::{BUS_DATA, BUS_OUT};
 use sigil_air::chips::range::range_lookups;
 use sigil_air::{Direction, F};
@@ -22,11 +23,11 @@ fn rescale_matches_the_executor_on_seeded_random_cases() {
         let shift = (rng.next_u64() % 33) as u32;
         let in_bits = shift + 1 + (rng.next_u64() % 24) as u32;
         let out_bits = in_bits - shift + 2;
-        let c = Rescale::new("r", shift, in_bits, out_bits, BUS_DATA, BUS_OUT).unwrap();
+        let c = Rescale::new("r", shift, in_bits, out_bits, UnaryIo::new(BUS_DATA, BUS_OUT, 4)).unwrap();
         let m = 1i64 << in_bits;
-        let inputs: Vec<(u64, i64)> = (0..4).map(|i| (i, (rng.next_u64() % (2 * m as u64 - 1)) as i64 - (m - 1))).collect();
-        let (_, out, _) = c.generate_trace(&inputs, 2);
-        for (&(_, x), &y) in inputs.iter().zip(&out) {
+        let inputs: Vec<i64> = (0..4).map(|_| (rng.next_u64() % (2 * m as u64 - 1)) as i64 - (m - 1)).collect();
+        let (_, out, _) = c.generate_trace(&inputs);
+        for (&x, &y) in inputs.iter().zip(&out) {
             assert_eq!(i128::from(y), sigil_onnx::exec::rescale(i128::from(x), shift), "case {case}: x = {x}, s = {shift}");
         }
     }
@@ -44,16 +45,16 @@ fn rescale_circuit(c: &Rescale, n: usize) -> Circuit {
     Circuit::new("rescale", vec![Box::new(c.clone()), Box::new(RangeTable { bits: 8 })], &[4, 8], statement, opts()).unwrap()
 }
 
-fn publics(inputs: &[(u64, i64)], out: &[i64]) -> Vec<F> {
-    inputs.iter().map(|&(_, x)| F::from_i64(x)).chain(out.iter().map(|&y| F::from_i64(y))).collect()
+fn publics(inputs: &[i64], out: &[i64]) -> Vec<F> {
+    inputs.iter().map(|&x| F::from_i64(x)).chain(out.iter().map(|&y| F::from_i64(y))).collect()
 }
 
 #[test]
 fn rescale_proves_its_outputs_and_refuses_a_wrapped_one() {
-    let c = Rescale::new("r", 16, 40, 26, BUS_DATA, BUS_OUT).unwrap();
+    let c = Rescale::new("r", 16, 40, 26, UnaryIo::new(BUS_DATA, BUS_OUT, 12)).unwrap();
     let mut rng = SplitMix64(5);
-    let inputs: Vec<(u64, i64)> = (0..12).map(|i| (i, (rng.next_u64() >> 24) as i64 - (1 << 39))).collect();
-    let (trace, out, lookups) = c.generate_trace(&inputs, 4);
+    let inputs: Vec<i64> = (0..12).map(|_| (rng.next_u64() >> 24) as i64 - (1 << 39)).collect();
+    let (trace, out, lookups) = c.generate_trace(&inputs);
     let range = RangeTable { bits: 8 }.generate_trace(lookups.iter().copied());
     let pk = ProvingKey::new(rescale_circuit(&c, 12), &CpuBackend::default()).unwrap();
     let v = VerifierOptions { min_security_bits: 90, ..Default::default() };
@@ -66,18 +67,19 @@ fn rescale_proves_its_outputs_and_refuses_a_wrapped_one() {
     // trace that lies in the table: the rescale constraint holds; the range bus cannot balance.
     let mut bad = trace;
     let w = bad.width;
-    let (y, r) = (bad.get(0, 3), bad.get(0, 4));
+    // Columns: x, y, r, r's two limbs, y's four limbs.
+    let (y, r) = (bad.get(0, 1), bad.get(0, 2));
     let wrapped = r - F::from_u64(1 << 16);
-    bad.set(0, 3, y + F::ONE);
-    bad.set(0, 4, wrapped);
+    bad.set(0, 1, y + F::ONE);
+    bad.set(0, 2, wrapped);
     // Two limbs for 16 bits: put the whole wrapped value in the low one.
-    bad.set(0, 5, wrapped);
-    bad.set(0, 6, F::ZERO);
+    bad.set(0, 3, wrapped);
+    bad.set(0, 4, F::ZERO);
     let y_limbs = sigil_air::chips::range::byte_limbs((out[0] + 1 + (1 << 25)) as u64, 4);
     for (i, l) in y_limbs.into_iter().enumerate() {
-        bad.set(0, 7 + i, l);
+        bad.set(0, 5 + i, l);
     }
-    assert_eq!(w, 11);
+    assert_eq!(w, 9);
     let mut bad_out = out.clone();
     bad_out[0] += 1;
     let bad_pubs = publics(&inputs, &bad_out);

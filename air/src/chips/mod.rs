@@ -1,6 +1,9 @@
 //! Chips. Each op family has its own module with its columns, trace generation and tests.
 //!
 //! - [`add`]: elementwise addition of two tensors aligned by exact left shifts.
+//! - [`linear`]: a fully connected or convolutional layer with fixed weights (patches read by
+//!   lookup), checked by Freivalds' test over blocks of rows.
+//! - [`maxpool`]: the maximum of each window, its inputs read by lookup.
 //! - [`mac`]: a multiply-accumulate chain, the generic STARK benchmark.
 //! - [`matmul`]: a vector–matrix product with fixed weights, checked by Freivalds' test on
 //!   auxiliary columns after a challenge.
@@ -15,7 +18,9 @@
 //!   them; together with [`range`] they exercise the bus across tables of different heights.
 
 pub mod add;
+pub mod linear;
 pub mod mac;
+pub mod maxpool;
 pub mod matmul;
 pub mod range;
 pub mod relu;
@@ -45,13 +50,13 @@ impl SplitMix64 {
     }
 }
 
-/// Checks a chip that receives `(index, x)` on [`BUS_DATA`] and sends `(index, y)` on
-/// [`BUS_OUT`], with the inputs sent and the outputs received as public tuples, and the 8-bit
-/// range table counting `lookups`.
+/// Checks a chip that receives `(r, x_r)` on [`BUS_DATA`] and sends `(r, y_r)` on
+/// [`BUS_OUT`] once each, with the inputs sent and the outputs received as public tuples, and
+/// the 8-bit range table counting `lookups`.
 #[cfg(test)]
 pub(crate) fn check_unary(
     chip: &dyn crate::Chip,
-    inputs: &[(u64, i64)],
+    inputs: &[i64],
     outputs: &[i64],
     trace: &crate::Trace,
     lookups: &[crate::F],
@@ -60,8 +65,8 @@ pub(crate) fn check_unary(
     use crate::F;
     use p3_field::PrimeCharacteristicRing;
     let mut tuples = alloc::vec::Vec::new();
-    for (&(i, x), &y) in inputs.iter().zip(outputs) {
-        let t = |bus, dir, v: i64| RowInteraction { bus, dir, fields: alloc::vec![F::from_u64(i), F::from_i64(v)], multiplicity: F::ONE };
+    for (i, (&x, &y)) in inputs.iter().zip(outputs).enumerate() {
+        let t = |bus, dir, v: i64| RowInteraction { bus, dir, fields: alloc::vec![F::from_usize(i), F::from_i64(v)], multiplicity: F::ONE };
         tuples.push(t(BUS_DATA, Direction::Send, x));
         tuples.push(t(BUS_OUT, Direction::Receive, y));
     }
@@ -69,12 +74,13 @@ pub(crate) fn check_unary(
     let rt = range.generate_trace(lookups.iter().copied());
     let prep = Air::preprocessed_trace(&range);
     let chips: [&dyn crate::Chip; 2] = [chip, &range];
-    crate::check::check_constraints_with(&chips, &[trace, &rt], &[None, prep.as_ref()], &[], &tuples)
+    let own = chip.preprocessed_trace();
+    crate::check::check_constraints_with(&chips, &[trace, &rt], &[own.as_ref(), prep.as_ref()], &[], &tuples)
 }
 
 /// Adds one to every cell of `trace` in turn; [`check_unary`] must fail each time.
 #[cfg(test)]
-pub(crate) fn every_changed_cell_fails_unary(chip: &dyn crate::Chip, inputs: &[(u64, i64)], outputs: &[i64], trace: &crate::Trace, lookups: &[crate::F]) {
+pub(crate) fn every_changed_cell_fails_unary(chip: &dyn crate::Chip, inputs: &[i64], outputs: &[i64], trace: &crate::Trace, lookups: &[crate::F]) {
     use p3_field::PrimeCharacteristicRing;
     for idx in 0..trace.values.len() {
         let mut bad = trace.clone();

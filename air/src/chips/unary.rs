@@ -1,8 +1,15 @@
-//! What every elementwise chip with one input tensor and one output tensor shares: the first
-//! four columns `active, index, x, y`, the interactions that receive `(index, x)` and send
-//! `(index, y)` on active rows, and the trace loop with its padding rows. A chip adds its own
-//! columns after [`REST`] and its own constraints.
+//! What every elementwise chip with one input tensor and one output tensor shares: row `r`
+//! holds element `r` of the tensor. Preprocessed columns fix the wiring: the element's index,
+//! whether the row carries an element, and how many times its output is used downstream (the
+//! send multiplicity, so one producer row serves every consumer). Main columns start with
+//! `x, y`; a chip adds its own columns from [`REST`] on, and its own constraints.
+//!
+//! # Soundness
+//! Every multiplicity is preprocessed: a prover cannot send a tuple more or fewer times than
+//! the circuit says, nor receive one it was not sent, so the bus balance is a multiset equality
+//! between what producers compute and what consumers read (`docs/soundness.md`, "Wiring").
 
+use alloc::vec;
 use alloc::vec::Vec;
 
 use p3_field::PrimeCharacteristicRing;
@@ -11,29 +18,75 @@ use crate::air::{AirBuilder, BusId};
 use crate::field::F;
 use crate::trace::Trace;
 
-/// 1 on rows that carry an element, 0 on padding.
-pub const ACTIVE: usize = 0;
-/// The element's index.
-pub const INDEX: usize = 1;
+/// Preprocessed: the element's index (the row number).
+pub const P_INDEX: usize = 0;
+/// Preprocessed: 1 on rows that carry an element, 0 on padding.
+pub const P_ACTIVE: usize = 1;
+/// Preprocessed: how many times the row's output is sent.
+pub const P_USES: usize = 2;
 /// The input.
-pub const X: usize = 2;
+pub const X: usize = 0;
 /// The output.
-pub const Y: usize = 3;
-/// The first of the chip's own columns.
-pub const REST: usize = 4;
+pub const Y: usize = 1;
+/// The first of the chip's own main columns.
+pub const REST: usize = 2;
 
-/// The columns `active, index, x, y` of a row: `active` constrained to a bit, `(index, x)`
-/// received on `in_bus` and `(index, y)` sent on `out_bus`, both `active` times. Returns `x`
-/// and `y`.
-pub fn unary_io<B: AirBuilder>(b: &mut B, in_bus: BusId, out_bus: BusId) -> (B::Var, B::Var) {
-    let (active, index, x, y) = (b.main(ACTIVE), b.main(INDEX), b.main(X), b.main(Y));
-    b.assert_bool("active is 0 or 1", active.clone());
-    b.receive(in_bus, &[index.clone(), x.clone()], active.clone());
-    b.send(out_bus, &[index, y.clone()], active);
-    (x, y)
+/// Where a unary chip's elements come from and go: `(r, x_r)` received on `in_bus` once,
+/// `(r, y_r)` sent on `out_bus` `uses[r]` times, for `r < uses.len()`, in a table of
+/// `2^log_height` rows.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UnaryIo {
+    pub in_bus: BusId,
+    pub out_bus: BusId,
+    /// One entry per element: the number of consumers of its output.
+    pub uses: Vec<u32>,
+    pub log_height: usize,
 }
 
-/// One row of a unary chip past `active, index, x, y`.
+impl UnaryIo {
+    /// `n` elements, each output used once, in the smallest table that holds them.
+    pub fn new(in_bus: BusId, out_bus: BusId, n: usize) -> Self {
+        Self { in_bus, out_bus, uses: vec![1; n], log_height: log_rows(n) }
+    }
+
+    /// The number of elements.
+    pub fn len(&self) -> usize {
+        self.uses.len()
+    }
+
+    /// Whether the chip has no element.
+    pub fn is_empty(&self) -> bool {
+        self.uses.is_empty()
+    }
+
+    /// The preprocessed columns `index, active, uses`.
+    pub fn preprocessed_trace(&self) -> Trace {
+        let h = 1usize << self.log_height;
+        let mut v = Vec::with_capacity(3 * h);
+        for r in 0..h {
+            let uses = self.uses.get(r).copied();
+            v.extend_from_slice(&[F::from_usize(r), F::from_bool(uses.is_some()), F::from_u32(uses.unwrap_or(0))]);
+        }
+        Trace::new(v, 3)
+    }
+
+    /// Receives `(index, x)` once on active rows and sends `(index, y)` `uses` times. Returns
+    /// `x` and `y`.
+    pub fn eval<B: AirBuilder>(&self, b: &mut B) -> (B::Var, B::Var) {
+        let (index, active, uses) = (b.prep(P_INDEX), b.prep(P_ACTIVE), b.prep(P_USES));
+        let (x, y) = (b.main(X), b.main(Y));
+        b.receive(self.in_bus, &[index.clone(), x.clone()], active);
+        b.send(self.out_bus, &[index, y.clone()], uses);
+        (x, y)
+    }
+}
+
+/// log2 of the smallest power of two, at least 4, holding `n` rows.
+pub fn log_rows(n: usize) -> usize {
+    n.max(4).next_power_of_two().trailing_zeros() as usize
+}
+
+/// One row of a unary chip past `x, y`.
 #[derive(Clone, Debug, Default)]
 pub struct UnaryRow {
     /// The output.
@@ -45,28 +98,27 @@ pub struct UnaryRow {
 }
 
 /// The trace of a unary chip of `width` columns over `2^log_height` rows: row `r` holds
-/// `inputs[r] = (index, x)` completed by `row(x)`, and padding rows hold `row(0)` with
-/// `active = index = 0`. Returns the trace, the outputs of the inputs, and every lookup.
+/// `inputs[r]` completed by `row(x)`, and padding rows hold `row(0)`. Returns the trace, the
+/// outputs of the inputs, and every lookup. Rows are built in parallel.
 pub fn unary_trace(
-    inputs: &[(u64, i64)],
+    inputs: &[i64],
     log_height: usize,
     width: usize,
-    mut row: impl FnMut(i64) -> UnaryRow,
+    row: impl Fn(i64) -> UnaryRow + Sync + Send,
 ) -> (Trace, Vec<i64>, Vec<F>) {
     let h = 1usize << log_height;
+    let rows: Vec<(i64, UnaryRow)> = crate::par::map_range(h, |r| {
+        let x = inputs.get(r).copied().unwrap_or(0);
+        (x, row(x))
+    });
     let mut values = Vec::with_capacity(h * width);
     let mut outputs = Vec::with_capacity(inputs.len());
     let mut lookups = Vec::new();
-    for r in 0..h {
-        let (active, index, x) = match inputs.get(r) {
-            Some(&(i, x)) => (F::ONE, F::from_u64(i), x),
-            None => (F::ZERO, F::ZERO, 0),
-        };
-        let UnaryRow { y, rest, lookups: l } = row(x);
+    for (r, (x, UnaryRow { y, rest, lookups: l })) in rows.into_iter().enumerate() {
         if r < inputs.len() {
             outputs.push(y);
         }
-        values.extend_from_slice(&[active, index, F::from_i64(x), F::from_i64(y)]);
+        values.extend_from_slice(&[F::from_i64(x), F::from_i64(y)]);
         values.extend(rest);
         lookups.extend(l);
     }

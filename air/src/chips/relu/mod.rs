@@ -1,6 +1,6 @@
 //! ReLU: `y = max(x, 0)` on signed integers `|x| < 2^(bits-1)`.
 //!
-//! Each row receives `(index, x)` on `in_bus` and sends `(index, y)` on `out_bus`, with a sign
+//! Row `r` receives `(r, x)` and sends `(r, y)` as its [`UnaryIo`] says, with a sign
 //! bit `neg` and the magnitude `m`: `x = m - 2 neg m` (so `x = m` or `x = -m`), `m` in
 //! `[0, 2^(bits-1))` by byte limbs, and `y = x - neg x`.
 //!
@@ -16,9 +16,9 @@ use alloc::vec::Vec;
 
 use p3_field::PrimeCharacteristicRing;
 
-use crate::air::{Air, AirBuilder, BusId};
+use crate::air::{Air, AirBuilder};
 use crate::chips::range::{assert_in_range, byte_limbs, n_limbs, range_lookups};
-use crate::chips::unary::{REST, UnaryRow, unary_io, unary_trace};
+use crate::chips::unary::{REST, UnaryIo, UnaryRow, unary_trace};
 use crate::field::F;
 use crate::trace::Trace;
 
@@ -36,8 +36,8 @@ pub struct Relu {
     pub name: String,
     /// `|x| < 2^(bits-1)`, `2 <= bits <= 62`.
     pub bits: u32,
-    pub in_bus: BusId,
-    pub out_bus: BusId,
+    /// Where the elements come from and go.
+    pub io: UnaryIo,
 }
 
 impl Relu {
@@ -45,11 +45,11 @@ impl Relu {
         self.bits as usize - 1
     }
 
-    /// The trace for the inputs `(index, x)`, padded to `2^log_height` rows, the outputs, and
-    /// the values its range checks look up.
-    pub fn generate_trace(&self, inputs: &[(u64, i64)], log_height: usize) -> (Trace, Vec<i64>, Vec<F>) {
+    /// The trace for the inputs (element `r` on row `r`), the outputs, and the values its
+    /// range checks look up.
+    pub fn generate_trace(&self, inputs: &[i64]) -> (Trace, Vec<i64>, Vec<F>) {
         let n = n_limbs(self.m_bits());
-        unary_trace(inputs, log_height, Air::width(self), |x| {
+        unary_trace(inputs, self.io.log_height, Air::width(self), |x| {
             let m = x.unsigned_abs();
             let mut rest = vec![F::from_bool(x < 0), F::from_u64(m)];
             rest.extend(byte_limbs(m, n));
@@ -65,8 +65,11 @@ impl Air for Relu {
     fn width(&self) -> usize {
         LIMBS + n_limbs(self.m_bits())
     }
+    fn preprocessed_trace(&self) -> Option<Trace> {
+        Some(self.io.preprocessed_trace())
+    }
     fn eval<B: AirBuilder>(&self, b: &mut B) {
-        let (x, y) = unary_io(b, self.in_bus, self.out_bus);
+        let (x, y) = self.io.eval(b);
         let (neg, m) = (b.main(NEG), b.main(M));
         b.assert_bool("neg is 0 or 1", neg.clone());
         b.assert_zero("x is m or -m", x.clone() - m.clone() + neg.clone() * m.clone() * F::TWO);

@@ -8,11 +8,11 @@ use crate::chips::unary::Y;
 use crate::check::CheckFailure;
 use crate::chips::{BUS_DATA, BUS_OUT, SplitMix64};
 
-fn chip(bits: u32) -> Relu {
-    Relu { name: "relu".into(), bits, in_bus: BUS_DATA, out_bus: BUS_OUT }
+fn chip(bits: u32, n: usize) -> Relu {
+    Relu { name: "relu".into(), bits, io: UnaryIo::new(BUS_DATA, BUS_OUT, n) }
 }
 
-fn check(c: &Relu, inputs: &[(u64, i64)], outputs: &[i64], trace: &Trace, lookups: &[F]) -> Result<(), Vec<CheckFailure>> {
+fn check(c: &Relu, inputs: &[i64], outputs: &[i64], trace: &Trace, lookups: &[F]) -> Result<(), Vec<CheckFailure>> {
     crate::chips::check_unary(c, inputs, outputs, trace, lookups)
 }
 
@@ -21,21 +21,21 @@ fn honest_traces_pass() {
     let mut rng = SplitMix64(4);
     for bits in [2u32, 9, 17, 33, 62] {
         let half = 1i64 << (bits - 1);
-        let inputs: Vec<(u64, i64)> = (0..16).map(|i| (i, (rng.next_u64() % (2 * half as u64 - 1)) as i64 - (half - 1))).collect();
-        let (t, out, lookups) = chip(bits).generate_trace(&inputs, 4);
-        for (&(_, x), &y) in inputs.iter().zip(&out) {
+        let inputs: Vec<i64> = (0..16).map(|_| (rng.next_u64() % (2 * half as u64 - 1)) as i64 - (half - 1)).collect();
+        let (t, out, lookups) = chip(bits, 16).generate_trace(&inputs);
+        for (&x, &y) in inputs.iter().zip(&out) {
             assert_eq!(y, x.max(0));
         }
-        check(&chip(bits), &inputs, &out, &t, &lookups).unwrap_or_else(|e| panic!("{bits} bits: {e:?}"));
+        check(&chip(bits, 16), &inputs, &out, &t, &lookups).unwrap_or_else(|e| panic!("{bits} bits: {e:?}"));
     }
 }
 
 #[test]
 fn one_changed_cell_fails() {
     // No zero input: the sign of 0 is free (either way y = 0), the one cell that may change.
-    let c = chip(12);
-    let inputs = vec![(0, 5), (1, -7), (2, 1), (3, 2047)];
-    let (t, out, lookups) = c.generate_trace(&inputs, 2);
+    let c = chip(12, 4);
+    let inputs = vec![5, -7, 1, 2047];
+    let (t, out, lookups) = c.generate_trace(&inputs);
     crate::chips::every_changed_cell_fails_unary(&c, &inputs, &out, &t, &lookups);
 }
 
@@ -43,9 +43,9 @@ fn one_changed_cell_fails() {
 fn a_positive_input_claimed_negative_is_refused() {
     // x = 5 claimed negative (neg = 1, m = -5 = p - 5, y = 0): every constraint but the range
     // check of m holds.
-    let c = chip(12);
-    let inputs = vec![(0, 5), (1, 3), (2, 1), (3, 4)];
-    let (t, _, lookups) = c.generate_trace(&inputs, 2);
+    let c = chip(12, 4);
+    let inputs = vec![5, 3, 1, 4];
+    let (t, _, lookups) = c.generate_trace(&inputs);
     let mut bad = t.clone();
     bad.set(0, NEG, F::ONE);
     bad.set(0, M, -F::from_u64(5));
@@ -60,9 +60,9 @@ fn a_positive_input_claimed_negative_is_refused() {
 
 #[test]
 fn zero_may_carry_either_sign_and_still_gives_zero() {
-    let c = chip(12);
-    let inputs = vec![(0, 0), (1, 0), (2, 0), (3, 0)];
-    let (t, out, lookups) = c.generate_trace(&inputs, 2);
+    let c = chip(12, 4);
+    let inputs = vec![0, 0, 0, 0];
+    let (t, out, lookups) = c.generate_trace(&inputs);
     let mut other = t.clone();
     other.set(0, NEG, F::ONE);
     check(&c, &inputs, &out, &other, &lookups).unwrap();

@@ -1,7 +1,7 @@
 //! Rescale: `y = floor((x + 2^(s-1)) / 2^s)`, the executor's rounding after a product
 //! (`docs/quantization.md`, round half up), with `y` a signed integer of `out_bits` bits.
 //!
-//! Each row receives `(index, x)` on `in_bus` and sends `(index, y)` on `out_bus`, and proves
+//! Row `r` receives `(r, x)` and sends `(r, y)` as its [`UnaryIo`] says, and proves
 //! `x + 2^(s-1) = y 2^s + r` with `r` in `[0, 2^s)` and `y + 2^(out_bits-1)` in
 //! `[0, 2^out_bits)`, both by byte limbs looked up in the 8-bit range table.
 //!
@@ -19,16 +19,15 @@ use alloc::vec::Vec;
 
 use p3_field::PrimeCharacteristicRing;
 
-use crate::air::{Air, AirBuilder, BusId};
+use crate::air::{Air, AirBuilder};
 use crate::chips::range::{assert_in_range, byte_limbs, n_limbs, range_lookups};
-use crate::chips::unary::{REST, UnaryRow, unary_io, unary_trace};
+use crate::chips::unary::{REST, UnaryIo, UnaryRow, unary_trace};
 use crate::field::{F, P};
 use crate::trace::Trace;
 
 #[cfg(test)]
 mod tests;
 
-/// Columns before the limbs.
 /// The chip's own columns, after `active, index, x, y`: the remainder, its limbs, the
 /// output's limbs.
 const R: usize = REST;
@@ -44,8 +43,8 @@ pub struct Rescale {
     pub in_bits: u32,
     /// `y` in `[-2^(out_bits-1), 2^(out_bits-1))`.
     pub out_bits: u32,
-    pub in_bus: BusId,
-    pub out_bus: BusId,
+    /// Where the elements come from and go.
+    pub io: UnaryIo,
 }
 
 /// A rescale the field cannot hold: the sum of the constraint's terms may reach `p`.
@@ -73,8 +72,7 @@ impl Rescale {
         shift: u32,
         in_bits: u32,
         out_bits: u32,
-        in_bus: BusId,
-        out_bus: BusId,
+        io: UnaryIo,
     ) -> Result<Self, RescaleBoundError> {
         let err = RescaleBoundError { shift, in_bits, out_bits };
         if shift > 60 || in_bits > 61 || out_bits == 0 || out_bits > 61 {
@@ -84,7 +82,7 @@ impl Rescale {
         if bound >= u128::from(P) || out_bits - 1 + shift > 62 {
             return Err(err);
         }
-        Ok(Self { name: name.into(), shift, in_bits, out_bits, in_bus, out_bus })
+        Ok(Self { name: name.into(), shift, in_bits, out_bits, io })
     }
 
     fn r_limbs(&self) -> usize {
@@ -101,13 +99,13 @@ impl Rescale {
         if s == 0 { x } else { ((i128::from(x) + (1i128 << (s - 1))) >> s) as i64 }
     }
 
-    /// The trace for the inputs `(index, x)`, padded to `2^log_height` rows, the outputs, and
-    /// the values its range checks look up.
-    pub fn generate_trace(&self, inputs: &[(u64, i64)], log_height: usize) -> (Trace, Vec<i64>, Vec<F>) {
+    /// The trace for the inputs (element `r` on row `r`), the outputs, and the values its
+    /// range checks look up.
+    pub fn generate_trace(&self, inputs: &[i64]) -> (Trace, Vec<i64>, Vec<F>) {
         let (nr, ny) = (self.r_limbs(), self.y_limbs());
         let off = 1i64 << (self.out_bits - 1);
         let half = if self.shift == 0 { 0 } else { 1i128 << (self.shift - 1) };
-        unary_trace(inputs, log_height, Air::width(self), |x| {
+        unary_trace(inputs, self.io.log_height, Air::width(self), |x| {
             let y = self.reference(x);
             let r = (i128::from(x) + half - (i128::from(y) << self.shift)) as u64;
             let mut rest = vec![F::from_u64(r)];
@@ -127,8 +125,11 @@ impl Air for Rescale {
     fn width(&self) -> usize {
         LIMBS + self.r_limbs() + self.y_limbs()
     }
+    fn preprocessed_trace(&self) -> Option<Trace> {
+        Some(self.io.preprocessed_trace())
+    }
     fn eval<B: AirBuilder>(&self, b: &mut B) {
-        let (x, y) = unary_io(b, self.in_bus, self.out_bus);
+        let (x, y) = self.io.eval(b);
         let r = b.main(R);
         let half = if self.shift == 0 { F::ZERO } else { F::from_u64(1 << (self.shift - 1)) };
         let scale = F::from_u64(1 << self.shift);

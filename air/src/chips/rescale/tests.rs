@@ -8,20 +8,20 @@ use crate::chips::unary::Y;
 use crate::check::CheckFailure;
 use crate::chips::{BUS_DATA, BUS_OUT, SplitMix64};
 
-fn chip(shift: u32, in_bits: u32, out_bits: u32) -> Rescale {
-    Rescale::new("rescale", shift, in_bits, out_bits, BUS_DATA, BUS_OUT).unwrap()
+fn chip(shift: u32, in_bits: u32, out_bits: u32, n: usize) -> Rescale {
+    Rescale::new("rescale", shift, in_bits, out_bits, UnaryIo::new(BUS_DATA, BUS_OUT, n)).unwrap()
 }
 
 /// The chip with its inputs sent and its outputs received as public tuples, and the range table.
-fn check(c: &Rescale, inputs: &[(u64, i64)], outputs: &[i64], trace: &Trace, lookups: &[F]) -> Result<(), Vec<CheckFailure>> {
+fn check(c: &Rescale, inputs: &[i64], outputs: &[i64], trace: &Trace, lookups: &[F]) -> Result<(), Vec<CheckFailure>> {
     crate::chips::check_unary(c, inputs, outputs, trace, lookups)
 }
 
-fn random_inputs(rng: &mut SplitMix64, n: usize, in_bits: u32) -> Vec<(u64, i64)> {
-    (0..n as u64)
-        .map(|i| {
+fn random_inputs(rng: &mut SplitMix64, n: usize, in_bits: u32) -> Vec<i64> {
+    (0..n)
+        .map(|_| {
             let m = 1i64 << in_bits;
-            (i, (rng.next_u64() % (2 * m as u64 - 1)) as i64 - (m - 1))
+            (rng.next_u64() % (2 * m as u64 - 1)) as i64 - (m - 1)
         })
         .collect()
 }
@@ -30,10 +30,10 @@ fn random_inputs(rng: &mut SplitMix64, n: usize, in_bits: u32) -> Vec<(u64, i64)
 fn honest_traces_pass_and_match_the_rule() {
     let mut rng = SplitMix64(1);
     for (shift, in_bits, out_bits) in [(0, 7, 8), (1, 8, 9), (7, 20, 14), (16, 40, 25), (17, 33, 17), (24, 50, 27)] {
-        let c = chip(shift, in_bits, out_bits);
+        let c = chip(shift, in_bits, out_bits, 12);
         let inputs = random_inputs(&mut rng, 12, in_bits);
-        let (t, out, lookups) = c.generate_trace(&inputs, 4);
-        for (&(_, x), &y) in inputs.iter().zip(&out) {
+        let (t, out, lookups) = c.generate_trace(&inputs);
+        for (&x, &y) in inputs.iter().zip(&out) {
             let want = (x as f64 / (1u64 << shift) as f64 + 0.5).floor() as i64;
             assert_eq!(y, want, "x = {x}, s = {shift}");
         }
@@ -43,9 +43,9 @@ fn honest_traces_pass_and_match_the_rule() {
 
 #[test]
 fn one_changed_cell_fails() {
-    let c = chip(5, 12, 9);
+    let c = chip(5, 12, 9, 4);
     let inputs = random_inputs(&mut SplitMix64(2), 4, 12);
-    let (t, out, lookups) = c.generate_trace(&inputs, 2);
+    let (t, out, lookups) = c.generate_trace(&inputs);
     crate::chips::every_changed_cell_fails_unary(&c, &inputs, &out, &t, &lookups);
 }
 
@@ -53,9 +53,9 @@ fn one_changed_cell_fails() {
 fn a_wrapped_remainder_does_not_pass_for_another_output() {
     // x + 2^(s-1) = (y + 1) 2^s + (r - 2^s): with r - 2^s < 0 written as a field element
     // (p - something), the equation holds for the wrong output y + 1; its range check must fail.
-    let c = chip(4, 12, 10);
-    let inputs = vec![(0u64, 100i64), (1, -37), (2, 5), (3, 0)];
-    let (t, out, lookups) = c.generate_trace(&inputs, 2);
+    let c = chip(4, 12, 10, 4);
+    let inputs = vec![100i64, -37, 5, 0];
+    let (t, out, lookups) = c.generate_trace(&inputs);
     let (w, nr) = (Air::width(&c), c.r_limbs());
     let mut bad = t.clone();
     let y = bad.get(0, Y);
@@ -86,7 +86,7 @@ fn a_wrapped_remainder_does_not_pass_for_another_output() {
 
 #[test]
 fn rescales_that_could_wrap_are_refused() {
-    assert!(Rescale::new("r", 16, 62, 20, 1, 2).is_err());
-    assert!(Rescale::new("r", 30, 40, 40, 1, 2).is_err());
-    assert!(Rescale::new("r", 16, 48, 33, 1, 2).is_ok());
+    assert!(Rescale::new("r", 16, 62, 20, UnaryIo::new(1, 2, 4)).is_err());
+    assert!(Rescale::new("r", 30, 40, 40, UnaryIo::new(1, 2, 4)).is_err());
+    assert!(Rescale::new("r", 16, 48, 33, UnaryIo::new(1, 2, 4)).is_ok());
 }

@@ -1,0 +1,274 @@
+//! A linear layer with fixed weights: `Y[p, o] = b[o] + sum_j X[src(p, j)] W[j, o]` for
+//! `P` positions, `K` inputs per position and `N` outputs per position. A fully connected
+//! layer (Gemm, MatMul by a constant) has one position per row of its input; a convolution has
+//! one position per output pixel, and `src(p, j)` picks the input element under kernel tap `j`
+//! (im2col by lookup: the patches are read from the producer of `X` over the bus, never
+//! copied into the statement), or none where the kernel lies on the zero padding.
+//!
+//! # Layout
+//! Rows come in blocks of `B = max(K, N)`, one block per position: row `r = p B + j` holds the
+//! patch value `x = X[src(p, j)]` (0 where there is none) and, for `j < N`, the output
+//! `y = Y[p, j]`. Preprocessed: `src`, whether the row reads an input, the output's index and
+//! how many times it is used, the bias, the end of a block, and row `j` of `W` (`N` columns,
+//! repeating every block).
+//!
+//! # The check (Freivalds)
+//! After the main trace is committed the verifier draws `sigma`; three auxiliary columns hold
+//! `e_r = sigma^r`, `q_r = sigma^(p B)` (constant in a block) and the running sum of
+//!
+//! `t_r = q_r x_r v_j - e_r (y_r - b_r)`, with `v_j = sum_o sigma^o W[j, o]`,
+//!
+//! which must end at zero. Summed over all rows,
+//! `sum t = sum_{p, o} sigma^(p B + o) ((X W)[p, o] + b[o] - Y[p, o])`: the exponents are
+//! distinct (`o < N <= B`), so a single wrong output makes it a non-zero polynomial of degree
+//! below the table's height, zero for at most that many of the `|EF| ~ 2^128` values of
+//! `sigma`. Cost: two main cells per row, about one per activation read plus one per output,
+//! and the weights in preprocessed columns, instead of a row per multiply-accumulate.
+//!
+//! # Field arithmetic equals integer arithmetic
+//! The producer of `X` bounds `|x| < 2^in_bits`; [`Linear::output_bits`] bounds
+//! `sum_j |W[j, o]| 2^in_bits + |b[o]|` and the compiler refuses the layer when that reaches
+//! `p/2`: then the product computed in `F` is the integer product, and the consumer of `Y`
+//! (a rescale) reads the true integer.
+
+use alloc::string::String;
+use alloc::vec;
+use alloc::vec::Vec;
+
+use p3_field::PrimeCharacteristicRing;
+
+use crate::air::{Air, AirBuilder, BusId};
+use crate::expr::FieldExpr;
+use crate::field::{EF, F};
+use crate::trace::Trace;
+
+#[cfg(test)]
+mod tests;
+
+/// Main columns.
+pub const X: usize = 0;
+pub const Y: usize = 1;
+/// Preprocessed columns; the weights follow from [`P_W`].
+const P_SRC: usize = 0;
+const P_VALID: usize = 1;
+const P_OUT: usize = 2;
+const P_USES: usize = 3;
+const P_IS_Y: usize = 4;
+const P_BIAS: usize = 5;
+const P_END: usize = 6;
+const P_W: usize = 7;
+/// Auxiliary columns.
+const A_E: usize = 0;
+const A_Q: usize = 1;
+const A_ACC: usize = 2;
+
+/// `Y = X W + b` over `positions` positions, checked by Freivalds' test.
+#[derive(Clone, Debug)]
+pub struct Linear {
+    pub name: String,
+    /// `P`.
+    pub positions: usize,
+    /// `K`: inputs per position.
+    pub k: usize,
+    /// `N`: outputs per position.
+    pub n: usize,
+    /// `W`, `K x N` row-major.
+    pub weights: Vec<F>,
+    /// `b`: `N` values, or empty for none.
+    pub bias: Vec<F>,
+    /// `src[p K + j]`: the index of the input element under tap `j` of position `p`.
+    pub src: Vec<Option<u32>>,
+    /// `out[p N + o]`: the index of `Y[p, o]` in the output tensor.
+    pub out: Vec<u32>,
+    /// `uses[i]`: how many consumers read output element `i`.
+    pub uses: Vec<u32>,
+    pub in_bus: BusId,
+    pub out_bus: BusId,
+    pub log_height: usize,
+}
+
+impl Linear {
+    /// Rows per position.
+    pub fn block(&self) -> usize {
+        self.k.max(self.n).max(1)
+    }
+
+    /// The smallest height for `positions` blocks of `max(k, n)` rows (at least 4 rows).
+    pub fn min_log_height(positions: usize, k: usize, n: usize) -> usize {
+        (positions * k.max(n).max(1)).max(4).next_power_of_two().trailing_zeros() as usize
+    }
+
+    fn bias(&self, o: usize) -> F {
+        self.bias.get(o).copied().unwrap_or(F::ZERO)
+    }
+
+    /// For inputs with `|x| < 2^in_bits`, the bits `o` with `|Y| < 2^o` (from the actual
+    /// weights and bias, read as signed), or `None` when that bound reaches `2^62`.
+    pub fn output_bits(&self, in_bits: u32) -> Option<u32> {
+        let signed = |x: F| {
+            let v = crate::field::f_to_u64(x);
+            if v > crate::field::P / 2 { u128::from(crate::field::P - v) } else { u128::from(v) }
+        };
+        let a_max = 1u128.checked_shl(in_bits)?;
+        let mut worst = 0u128;
+        for o in 0..self.n {
+            let col: u128 = (0..self.k).map(|j| signed(self.weights[j * self.n + o])).sum();
+            worst = worst.max(col.checked_mul(a_max)?.checked_add(signed(self.bias(o)))?);
+        }
+        let bits = 128 - worst.leading_zeros();
+        (bits <= 62).then_some(bits)
+    }
+
+    /// The outputs `Y` (by output index) for the input tensor `x`, in integers.
+    pub fn reference(&self, x: &[i64]) -> Vec<i64> {
+        let w: Vec<i64> = self.weights.iter().map(|&v| crate::field::to_signed(v)).collect();
+        let b: Vec<i64> = (0..self.n).map(|o| crate::field::to_signed(self.bias(o))).collect();
+        let mut y = vec![0i64; self.uses.len()];
+        let per: Vec<Vec<(u32, i64)>> = crate::par::map_range(self.positions, |p| {
+            (0..self.n)
+                .map(|o| {
+                    let mut acc = i128::from(b[o]);
+                    for j in 0..self.k {
+                        if let Some(s) = self.src[p * self.k + j] {
+                            acc += i128::from(x[s as usize]) * i128::from(w[j * self.n + o]);
+                        }
+                    }
+                    (self.out[p * self.n + o], acc as i64)
+                })
+                .collect()
+        });
+        for (i, v) in per.into_iter().flatten() {
+            y[i as usize] = v;
+        }
+        y
+    }
+
+    /// The trace for the input tensor `x`, and the outputs (by output index).
+    pub fn generate_trace(&self, x: &[i64]) -> (Trace, Vec<i64>) {
+        let y = self.reference(x);
+        let (h, bs) = (1usize << self.log_height, self.block());
+        let mut v = vec![F::ZERO; 2 * h];
+        for p in 0..self.positions {
+            for j in 0..bs {
+                let r = p * bs + j;
+                if j < self.k && let Some(s) = self.src[p * self.k + j] {
+                    v[2 * r] = F::from_i64(x[s as usize]);
+                }
+                if j < self.n {
+                    v[2 * r + 1] = F::from_i64(y[self.out[p * self.n + j] as usize]);
+                }
+            }
+        }
+        (Trace::new(v, 2), y)
+    }
+}
+
+/// `base^e` in the extension, by squaring.
+fn pow<E: FieldExpr>(base: E, mut e: usize) -> E {
+    let (mut acc, mut sq) = (E::lit(1), base);
+    while e > 0 {
+        if e & 1 == 1 {
+            acc = acc * sq.clone();
+        }
+        sq = sq.clone() * sq;
+        e >>= 1;
+    }
+    acc
+}
+
+impl Air for Linear {
+    fn name(&self) -> String {
+        self.name.clone()
+    }
+    fn width(&self) -> usize {
+        2
+    }
+    fn preprocessed_trace(&self) -> Option<Trace> {
+        let (h, bs) = (1usize << self.log_height, self.block());
+        let w = P_W + self.n;
+        let mut v = vec![F::ZERO; h * w];
+        for r in 0..h {
+            let (p, j) = (r / bs, r % bs);
+            let row = &mut v[r * w..(r + 1) * w];
+            row[P_END] = F::from_bool(j == bs - 1);
+            if j < self.k {
+                row[P_W..].copy_from_slice(&self.weights[j * self.n..(j + 1) * self.n]);
+            }
+            if p >= self.positions {
+                continue;
+            }
+            if j < self.k && let Some(s) = self.src[p * self.k + j] {
+                row[P_SRC] = F::from_u32(s);
+                row[P_VALID] = F::ONE;
+            }
+            if j < self.n {
+                let out = self.out[p * self.n + j];
+                row[P_OUT] = F::from_u32(out);
+                row[P_USES] = F::from_u32(self.uses[out as usize]);
+                row[P_IS_Y] = F::ONE;
+                row[P_BIAS] = self.bias(j);
+            }
+        }
+        Some(Trace::new(v, w))
+    }
+    fn n_challenges(&self) -> usize {
+        1
+    }
+    fn aux_width(&self) -> usize {
+        3
+    }
+    fn aux_trace(&self, main: &Trace, prep: Option<&Trace>, challenges: &[EF]) -> Vec<EF> {
+        let (Some(prep), Some(&sigma)) = (prep, challenges.first()) else { return Vec::new() };
+        let (h, bs) = (main.height(), self.block());
+        // v_j depends only on the row within the block.
+        let vj: Vec<EF> = (0..bs.min(h)).map(|j| prep.row(j)[P_W..].iter().rev().fold(EF::ZERO, |acc, &w| acc * sigma + w)).collect();
+        let step = pow(sigma, bs);
+        let mut out = Vec::with_capacity(3 * h);
+        let (mut e, mut q, mut acc) = (EF::ONE, EF::ONE, EF::ZERO);
+        for r in 0..h {
+            let row = prep.row(r);
+            acc += q * vj[r % bs] * main.get(r, X) - e * (main.get(r, Y) - row[P_BIAS]);
+            out.extend_from_slice(&[e, q, acc]);
+            e *= sigma;
+            if row[P_END] == F::ONE {
+                q *= step;
+            }
+        }
+        out
+    }
+    fn eval<B: AirBuilder>(&self, b: &mut B) {
+        let (x, y) = (b.main(X), b.main(Y));
+        let one = B::Var::lit(1);
+        b.assert_zero("x is 0 where no input is read", x.clone() * (one.clone() - b.prep(P_VALID)));
+        b.assert_zero("y is 0 off output rows", y.clone() * (one - b.prep(P_IS_Y)));
+        b.receive(self.in_bus, &[b.prep(P_SRC), x], b.prep(P_VALID));
+        b.send(self.out_bus, &[b.prep(P_OUT), y], b.prep(P_USES));
+
+        let sigma = b.challenge(0);
+        let weights_at = |b: &B, next: bool| {
+            let col = |c| if next { b.prep_next(c) } else { b.prep(c) };
+            let mut v = B::Ext::from(col(P_W + self.n - 1));
+            for o in (0..self.n - 1).rev() {
+                v = v * sigma.clone() + B::Ext::from(col(P_W + o));
+            }
+            v
+        };
+        let (v, v_next) = (weights_at(b, false), weights_at(b, true));
+        let (e, q, acc) = (b.aux(A_E), b.aux(A_Q), b.aux(A_ACC));
+        let (e_n, q_n, acc_n) = (b.aux_next(A_E), b.aux_next(A_Q), b.aux_next(A_ACC));
+        let ext = |v: B::Var| B::Ext::from(v);
+        let term = q.clone() * ext(b.main(X)) * v - e.clone() * (ext(b.main(Y)) - ext(b.prep(P_BIAS)));
+        let term_next = q_n.clone() * ext(b.main_next(X)) * v_next - e_n.clone() * (ext(b.main_next(Y)) - ext(b.prep_next(P_BIAS)));
+        let (first, trans, last) = (ext(b.is_first_row()), ext(b.is_transition()), ext(b.is_last_row()));
+        let one = B::Ext::lit(1);
+        b.assert_zero_ext("e starts at one", first.clone() * (e.clone() - one.clone()));
+        b.assert_zero_ext("e multiplies by sigma", trans.clone() * (e_n - sigma.clone() * e));
+        b.assert_zero_ext("q starts at one", first.clone() * (q.clone() - one.clone()));
+        let step = pow(sigma, self.block());
+        let end = ext(b.prep(P_END));
+        b.assert_zero_ext("q steps by sigma^B at a block's end", trans.clone() * (q_n - q.clone() - end * (step - one) * q));
+        b.assert_zero_ext("acc starts with the first term", first * (acc.clone() - term));
+        b.assert_zero_ext("acc adds each term", trans * (acc_n - acc.clone() - term_next));
+        b.assert_zero_ext("acc ends at zero", last * acc);
+    }
+}
