@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 use std::time::Instant;
 
-use sigil_prover::examples;
+use sigil_prover::{examples, model};
 use sigil_prover::{CpuBackend, ProverConfig, ProvingKey, prove};
 use sigil_verifier::protocol::MAX_LOG_HEIGHT;
 use sigil_verifier::{ProofOptions, VerifierOptions, verify};
@@ -85,6 +85,9 @@ struct Args {
     opts: ProofOptions,
     min_security: u32,
     positional: Vec<String>,
+    proof: Option<String>,
+    model: Option<String>,
+    json: bool,
 }
 
 fn parse(mut it: impl Iterator<Item = String>) -> Result<Args, String> {
@@ -99,6 +102,9 @@ fn parse(mut it: impl Iterator<Item = String>) -> Result<Args, String> {
         opts: ProofOptions::default(),
         min_security: VerifierOptions::default().min_security_bits,
         positional: vec![],
+        proof: None,
+        model: None,
+        json: false,
     };
     while let Some(x) = it.next() {
         let mut val = |name: &str| it.next().ok_or(format!("{name} needs a value"));
@@ -117,6 +123,9 @@ fn parse(mut it: impl Iterator<Item = String>) -> Result<Args, String> {
             "--frac-bits" => a.frac_bits = Some(num("--frac-bits", 1, 24)? as u32),
             "--param-bits" => a.param_bits = num("--param-bits", 2, 32)? as u32,
             "--calibration" => a.calibration.push(val("--calibration")?),
+            "--proof" => a.proof = Some(val("--proof")?),
+            "--model" => a.model = Some(val("--model")?),
+            "--json" => a.json = true,
             "--queries" => a.opts.n_queries = num("--queries", 0, u64::from(u16::MAX))? as u16,
             "--blowup-log" => a.opts.log_blowup = num("--blowup-log", 0, u64::from(u8::MAX))? as u8,
             "--grinding" => a.opts.grinding_bits = num("--grinding", 0, u64::from(u8::MAX))? as u8,
@@ -287,6 +296,104 @@ fn run() -> Result<(), (u8, String)> {
             }
             Ok(())
         }
+        "compile" => {
+            let a = parse(it).map_err(bad)?;
+            let [path] = a.positional.as_slice() else {
+                return Err(bad("compile needs one MODEL.onnx path".into()));
+            };
+            let m = compile_model(path, &a)?;
+            let sec = m.key.circuit.security;
+            if a.json {
+                outln!("{}", serde_json::json!({
+                    "model": path, "circuit_id": hex(&m.circuit_id()), "proof_bytes": m.proof_size(),
+                    "tables": m.key.circuit.chips.len(), "conjectured_bits": sec.conjectured_bits, "proven_bits": sec.proven_bits,
+                    "frac_bits": m.plan.frac_bits, "compile_seconds": m.compile_time.as_secs_f64(),
+                }));
+            } else {
+                outln!("{path}: circuit id {}", hex(&m.circuit_id()));
+                outln!("{} tables, proofs of {} bytes, {} conjectured bits ({} proven), activations with {} fractional bits; compiled in {:.3} s",
+                    m.key.circuit.chips.len(), m.proof_size(), sec.conjectured_bits, sec.proven_bits, m.plan.frac_bits, m.compile_time.as_secs_f64());
+                for (name, h, w) in model::layout_summary(&m) {
+                    outln!("  {name:<40} 2^{h:<3} rows x {w} columns");
+                }
+            }
+            Ok(())
+        }
+        "prove" => {
+            let a = parse(it).map_err(bad)?;
+            let [path] = a.positional.as_slice() else {
+                return Err(bad("prove needs one MODEL.onnx path".into()));
+            };
+            let (Some(input), Some(proof_path)) = (&a.input, &a.proof) else {
+                return Err(bad("prove needs --input INPUT.json and --proof OUT.proof".into()));
+            };
+            let m = compile_model(path, &a)?;
+            let inputs = m.read_input(input).map_err(|e| bad(e.to_string()))?;
+            let p = m.prove(&inputs).map_err(|e| bad(e.to_string()))?;
+            let file = model::ModelProof { circuit_id: m.circuit_id(), statement: p.statement.clone(), proof: p.proof.clone() };
+            let bytes = file.to_bytes();
+            std::fs::write(proof_path, &bytes).map_err(|e| bad(format!("{proof_path}: {e}")))?;
+            let outputs = serde_json::json!({ "output_data": p.outputs });
+            if let Some(o) = &a.out {
+                std::fs::write(o, outputs.to_string() + "\n").map_err(|e| bad(format!("{o}: {e}")))?;
+            }
+            let sec = m.key.circuit.security;
+            if a.json {
+                outln!("{}", serde_json::json!({
+                    "output_data": p.outputs, "circuit_id": hex(&m.circuit_id()), "proof": proof_path, "proof_bytes": p.proof.len(),
+                    "conjectured_bits": sec.conjectured_bits, "compile_seconds": m.compile_time.as_secs_f64(),
+                    "execute_seconds": p.execute_time.as_secs_f64(), "witness_seconds": p.witness_time.as_secs_f64(),
+                    "prove_seconds": p.prove_time.as_secs_f64(),
+                }));
+            } else {
+                outln!("{outputs}");
+                outln!("circuit id {}; proof {} bytes -> {proof_path}; {} conjectured bits", hex(&m.circuit_id()), p.proof.len(), sec.conjectured_bits);
+                outln!("compile {:.3} s, execute {:.3} s, witness {:.3} s, prove {:.3} s",
+                    m.compile_time.as_secs_f64(), p.execute_time.as_secs_f64(), p.witness_time.as_secs_f64(), p.prove_time.as_secs_f64());
+            }
+            Ok(())
+        }
+        "verify" => {
+            let a = parse(it).map_err(bad)?;
+            let (Some(path), Some(proof_path)) = (&a.model, &a.proof) else {
+                return Err(bad("verify needs --model MODEL.onnx and --proof PROOF".into()));
+            };
+            let m = compile_model(path, &a)?;
+            let size = std::fs::metadata(proof_path).map_err(|e| bad(format!("{proof_path}: {e}")))?.len();
+            let want = model::ModelProof::size_for(&m);
+            if size != want as u64 {
+                return Err((1, format!("{proof_path}: proof rejected: the file is {size} bytes; this model's proofs are {want}")));
+            }
+            let bytes = std::fs::read(proof_path).map_err(|e| bad(format!("{proof_path}: {e}")))?;
+            let file = model::ModelProof::from_bytes(&bytes, &m).map_err(|e| (1, format!("{proof_path}: proof rejected: {e}")))?;
+            if let Some(input) = &a.input {
+                let inputs = m.read_input(input).map_err(|e| bad(e.to_string()))?;
+                let want = m.input_statement(&inputs).map_err(|e| bad(e.to_string()))?;
+                if file.statement[..want.len()] != want[..] {
+                    return Err((1, format!("{proof_path}: proof rejected: it proves another input than {input}")));
+                }
+            }
+            let outputs = m.statement_outputs(&file.statement);
+            if let Some(o) = &a.out {
+                let text = std::fs::read_to_string(o).map_err(|e| bad(format!("{o}: {e}")))?;
+                let v: serde_json::Value = serde_json::from_str(&text).map_err(|e| bad(format!("{o}: {e}")))?;
+                let claimed: Vec<Vec<f64>> = serde_json::from_value(v["output_data"].clone()).map_err(|e| bad(format!("{o}: output_data: {e}")))?;
+                if claimed != outputs {
+                    return Err((1, format!("{proof_path}: proof rejected: it proves another output than {o}")));
+                }
+            }
+            let t = Instant::now();
+            let res = m.verify(&file.statement, &file.proof);
+            let dt = t.elapsed();
+            res.map_err(|e| (1, format!("{proof_path}: proof rejected: {e}")))?;
+            if a.json {
+                outln!("{}", serde_json::json!({ "valid": true, "circuit_id": hex(&m.circuit_id()), "output_data": outputs, "verify_seconds": dt.as_secs_f64() }));
+            } else {
+                outln!("{}", serde_json::json!({ "output_data": outputs }));
+                outln!("verified in {:.2} ms (circuit id {})", dt.as_secs_f64() * 1e3, hex(&m.circuit_id()));
+            }
+            Ok(())
+        }
         "verify-demo" => {
             let a = parse(it).map_err(bad)?;
             let [path] = a.positional.as_slice() else {
@@ -303,6 +410,18 @@ fn run() -> Result<(), (u8, String)> {
         }
         other => Err(bad(format!("unknown command `{other}`; see `sigil --help`"))),
     }
+}
+
+/// Compiles the model at `path` with the command's quantization options.
+fn compile_model(path: &str, a: &Args) -> Result<model::CompiledModel, (u8, String)> {
+    let mut opts = model::CompileOptions::default();
+    opts.lower.frac_bits = a.frac_bits;
+    opts.lower.param_bits = a.param_bits;
+    let m = sigil_onnx::load_model(path).map_err(|e| (2, e.to_string()))?;
+    for c in &a.calibration {
+        opts.calibration.extend(sigil_onnx::read_samples(c, &m).map_err(|e| (2, e.to_string()))?);
+    }
+    model::CompiledModel::compile(path, &opts).map_err(|e| (2, e.to_string()))
 }
 
 /// Lowers `model` calibrated on `input` and the `--calibration` files; returns the plan and its

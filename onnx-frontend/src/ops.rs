@@ -379,7 +379,7 @@ pub(crate) fn pad(ctx: &Ctx<'_>, n: &Node, get: &Get<'_>) -> R<QTensor> {
 }
 
 /// `(begin pads, end pads)` of an N-D window operator from `auto_pad` or `pads`.
-pub(crate) fn window_pads_nd(n: &Node, input: &[usize], kernel: &[usize], stride: &[usize]) -> Result<(Vec<usize>, Vec<usize>), String> {
+pub fn window_pads_nd(n: &Node, input: &[usize], kernel: &[usize], stride: &[usize]) -> Result<(Vec<usize>, Vec<usize>), String> {
     let d = input.len();
     match attr_s(n, "auto_pad", "NOTSET").as_str() {
         "NOTSET" => {

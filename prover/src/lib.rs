@@ -16,6 +16,7 @@
 pub mod backend;
 pub mod cpu;
 pub mod examples;
+pub mod model;
 pub mod prove;
 
 pub use backend::{Backend, DeepInputs, DeepOps, FriOps, MerkleOps, NttOps, QuotientInputs, QuotientOps};

@@ -1,0 +1,488 @@
+//! From a lowered plan to a circuit: one chip per node (wiring ops cost no chip), one bus per
+//! tensor, the input sent and the output received as public tuples.
+//!
+//! Every tensor value travels on its own bus as `(index, value)`. A producer sends element `i`
+//! as many times as consumers read it (its preprocessed `uses`), so the compiler first walks
+//! the plan recording every read, then builds the chips. Wiring ops (Reshape, Flatten,
+//! Squeeze, Unsqueeze) map a value onto its source's bus and indices; chips that read through
+//! an index map (the linear and pooling chips) take any map, elementwise chips need the
+//! identity.
+//!
+//! Bounds: each wire carries `bits` with `|v| < 2^bits` *proven* by its producer's range
+//! checks (an input or a rescale checks `v + 2^r` in `[0, 2^(r+1))` for the plan's range `r`,
+//! so `|v| <= 2^r < 2^(r+1)`). The linear layers size their accumulators from it and the
+//! compiler refuses a layer whose bound reaches the field (`docs/soundness.md`).
+
+use p3_field::PrimeCharacteristicRing;
+use std::collections::HashMap;
+
+use sigil_air::BusId;
+use sigil_air::F;
+use sigil_air::chips::BUS_RANGE;
+use sigil_air::chips::linear::Linear;
+use sigil_air::chips::maxpool::MaxPool;
+use sigil_air::chips::range::RangeTable;
+use sigil_air::chips::relu::Relu;
+use sigil_air::chips::rescale::Rescale;
+use sigil_air::chips::unary::{UnaryIo, log_rows};
+use sigil_air::{Chip, Direction};
+use sigil_onnx::model::{Attribute, Node};
+use sigil_onnx::{Plan, QTensor};
+use sigil_verifier::{Circuit, ProofOptions, PublicBus, Statement};
+
+use super::ModelError;
+
+/// Where a value's elements travel: element `i` is `(index[i], v)` on `bus`, and
+/// `|v| < 2^bits` is proven by its producer.
+#[derive(Clone, Debug)]
+pub(crate) struct Wire {
+    pub bus: BusId,
+    pub index: Vec<u32>,
+    pub bits: u32,
+}
+
+impl Wire {
+    fn is_identity(&self) -> bool {
+        self.index.iter().enumerate().all(|(i, &v)| i as u32 == v)
+    }
+}
+
+/// One step of the witness: the chips of one node and where their inputs come from.
+#[derive(Clone, Debug)]
+pub(crate) enum Step {
+    /// A model input: its range check, fed from the public tuples.
+    Input { value: String, chip: Rescale },
+    /// A product (Conv, Gemm, MatMul by a constant) and its rescale.
+    Linear { node: String, value: String, linear: Linear, rescale: Rescale },
+    Relu { node: String, value: String, chip: Relu },
+    MaxPool { node: String, value: String, chip: MaxPool },
+}
+
+/// A model input or output in the statement: its name, shape, scale, and where its public
+/// values start.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Port {
+    pub name: String,
+    pub dims: Vec<usize>,
+    pub frac_bits: u32,
+    /// The first of its public values.
+    pub start: usize,
+    /// The number of elements.
+    pub len: usize,
+}
+
+/// What the compiler produced: the circuit and how to fill its traces.
+pub(crate) struct Layout {
+    pub steps: Vec<Step>,
+    pub inputs: Vec<Port>,
+    pub outputs: Vec<(Port, BusId)>,
+}
+
+fn attr_ints(n: &Node, k: &str) -> Option<Vec<i64>> {
+    match n.attributes.get(k) {
+        Some(Attribute::Ints(v)) => Some(v.clone()),
+        _ => None,
+    }
+}
+
+fn attr_int(n: &Node, k: &str, d: i64) -> i64 {
+    match n.attributes.get(k) {
+        Some(Attribute::Int(v)) => *v,
+        _ => d,
+    }
+}
+
+fn attr_float(n: &Node, k: &str, d: f32) -> f32 {
+    match n.attributes.get(k) {
+        Some(Attribute::Float(v)) => *v,
+        _ => d,
+    }
+}
+
+/// `v` with `from` fractional bits expressed with `to` (the executor's `align`).
+fn align(v: i64, from: u32, to: u32) -> i64 {
+    if to >= from { v << (to - from) } else { sigil_onnx::exec::rescale(i128::from(v), from - to) as i64 }
+}
+
+struct Compiler<'a> {
+    plan: &'a Plan,
+    path: &'a str,
+    wires: HashMap<String, Wire>,
+    /// Reads of each bus element, by bus.
+    reads: HashMap<BusId, Vec<u32>>,
+    next_bus: BusId,
+    steps: Vec<Step>,
+}
+
+impl<'a> Compiler<'a> {
+    fn err(&self, n: &Node, reason: impl Into<String>) -> ModelError {
+        ModelError::Unsupported { path: self.path.into(), node: n.name.clone(), op: n.op_type.clone(), reason: reason.into() }
+    }
+
+    fn bus(&mut self, len: usize) -> BusId {
+        let b = self.next_bus;
+        self.next_bus += 1;
+        self.reads.insert(b, vec![0; len]);
+        b
+    }
+
+    fn wire(&self, n: &Node, k: usize) -> Result<Wire, ModelError> {
+        let name = n.inputs.get(k).ok_or_else(|| self.err(n, format!("input {k} is missing")))?;
+        if self.plan.consts.contains_key(name) {
+            return Err(self.err(n, format!("input `{name}` is a constant where a computed value is expected")));
+        }
+        self.wires.get(name).cloned().ok_or_else(|| self.err(n, format!("input `{name}` is not produced by a proved node")))
+    }
+
+    fn constant(&self, n: &Node, k: usize) -> Result<Option<&'a QTensor>, ModelError> {
+        match n.inputs.get(k) {
+            None => Ok(None),
+            Some(s) if s.is_empty() => Ok(None),
+            Some(s) => self.plan.consts.get(s).map(Some).ok_or_else(|| self.err(n, format!("operand `{s}` must be a constant (weights fixed by the model)"))),
+        }
+    }
+
+    fn read(&mut self, w: &Wire, i: u32) {
+        self.reads.get_mut(&w.bus).expect("every wire's bus has a read count")[w.index[i as usize] as usize] += 1;
+    }
+
+    /// The plan's range `r` of a value: proven bound `r + 1` after a range check of `r + 1`
+    /// signed bits.
+    fn range_bits(&self, n: &Node, value: &str) -> Result<(u32, Vec<usize>, u32), ModelError> {
+        let r = self.plan.ranges.get(value).ok_or_else(|| self.err(n, format!("value `{value}` has no calibrated range")))?;
+        Ok((r.range_bits, r.dims.clone(), r.frac_bits))
+    }
+
+    /// The rescale after a product: from the accumulator on `acc_bus` (bound `acc_bits`) to
+    /// the node's output at its scale and range.
+    fn rescale(&mut self, n: &Node, acc_bus: BusId, len: usize, acc_bits: u32, shift: u32) -> Result<(Rescale, Wire), ModelError> {
+        let out = n.outputs[0].clone();
+        let (rb, _, _) = self.range_bits(n, &out)?;
+        let bus = self.bus(len);
+        let io = UnaryIo { in_bus: acc_bus, out_bus: bus, uses: vec![], log_height: log_rows(len) };
+        let chip = Rescale::new(format!("{}/rescale", n.name), shift, acc_bits, rb + 1, io)
+            .map_err(|e| self.err(n, format!("{e}: the accumulator may pass the field")))?;
+        for i in 0..len {
+            self.reads.get_mut(&acc_bus).expect("accumulator bus")[i] += 1;
+        }
+        Ok((chip, Wire { bus, index: (0..len as u32).collect(), bits: rb + 1 }))
+    }
+
+    fn node(&mut self, n: &Node) -> Result<(), ModelError> {
+        let out_name = n.outputs.first().cloned().unwrap_or_default();
+        match n.op_type.as_str() {
+            "Reshape" | "Flatten" | "Squeeze" | "Unsqueeze" => {
+                // Row-major order is unchanged: the same elements under a new shape.
+                let w = self.wire(n, 0)?;
+                self.wires.insert(out_name, w);
+            }
+            "Relu" => {
+                let x = self.wire(n, 0)?;
+                if !x.is_identity() {
+                    return Err(self.err(n, "the input arrives permuted; elementwise chips read it in order"));
+                }
+                let len = x.index.len();
+                let bus = self.bus(len);
+                for i in 0..len as u32 {
+                    self.read(&x, i);
+                }
+                let chip = Relu { name: n.name.clone(), bits: x.bits + 1, io: UnaryIo { in_bus: x.bus, out_bus: bus, uses: vec![], log_height: log_rows(len) } };
+                self.wires.insert(out_name.clone(), Wire { bus, index: (0..len as u32).collect(), bits: x.bits });
+                self.steps.push(Step::Relu { node: n.name.clone(), value: out_name, chip });
+            }
+            "MaxPool" => self.maxpool(n)?,
+            "Conv" => self.conv(n)?,
+            "Gemm" | "MatMul" => self.gemm(n)?,
+            _ => return Err(self.err(n, "no chip proves this operator yet")),
+        }
+        Ok(())
+    }
+
+    fn linear_step(&mut self, n: &Node, x: Wire, linear: Linear, shift: u32) -> Result<(), ModelError> {
+        let acc_bits = linear.output_bits(x.bits).ok_or_else(|| self.err(n, "the layer's accumulator bound reaches the field (weights too large for the input range)"))?;
+        let len = linear.uses.len();
+        for s in linear.src.iter().flatten() {
+            self.read(&x, *s);
+        }
+        let (rescale, wire) = self.rescale(n, linear.out_bus, len, acc_bits, shift)?;
+        // The chip reads the producer's bus directly: map its sources through the wire.
+        let mut linear = linear;
+        linear.in_bus = x.bus;
+        for s in linear.src.iter_mut().flatten() {
+            *s = x.index[*s as usize];
+        }
+        let out = n.outputs[0].clone();
+        self.wires.insert(out.clone(), wire);
+        self.steps.push(Step::Linear { node: n.name.clone(), value: out, linear, rescale });
+        Ok(())
+    }
+
+    fn conv(&mut self, n: &Node) -> Result<(), ModelError> {
+        let x = self.wire(n, 0)?;
+        let xin = n.inputs[0].clone();
+        let (_, xd, xf) = self.range_bits(n, &xin)?;
+        let w = self.constant(n, 1)?.ok_or_else(|| self.err(n, "the kernel is missing"))?;
+        let bias = self.constant(n, 2)?;
+        if xd.len() != 4 || w.dims.len() != 4 {
+            return Err(self.err(n, "only 2-D convolutions are proved"));
+        }
+        if attr_int(n, "group", 1) != 1 {
+            return Err(self.err(n, "grouped convolutions are not proved yet"));
+        }
+        let (bn, c, h, wd) = (xd[0], xd[1], xd[2], xd[3]);
+        let (oc, icg, kh, kw) = (w.dims[0], w.dims[1], w.dims[2], w.dims[3]);
+        if icg != c {
+            return Err(self.err(n, format!("kernel {:?} does not fit {c} channels", w.dims)));
+        }
+        let s = attr_ints(n, "strides").unwrap_or(vec![1, 1]);
+        let d = attr_ints(n, "dilations").unwrap_or(vec![1, 1]);
+        let (sh, sw, dh, dw) = (s[0] as usize, s[1] as usize, d[0] as usize, d[1] as usize);
+        let (ekh, ekw) = (dh * (kh - 1) + 1, dw * (kw - 1) + 1);
+        let (pb, pe) = sigil_onnx::window_pads_nd(n, &[h, wd], &[ekh, ekw], &[sh, sw]).map_err(|e| self.err(n, e))?;
+        let (pt, pl) = (pb[0], pb[1]);
+        let oh = (h + pb[0] + pe[0] - ekh) / sh + 1;
+        let ow = (wd + pb[1] + pe[1] - ekw) / sw + 1;
+        let k = c * kh * kw;
+        let plane = oh * ow;
+        let positions = bn * plane;
+        let mut src = Vec::with_capacity(positions * k);
+        let mut out = Vec::with_capacity(positions * oc);
+        for b in 0..bn {
+            for oy in 0..oh {
+                for ox in 0..ow {
+                    for ci in 0..c {
+                        for ky in 0..kh {
+                            for kx in 0..kw {
+                                let iy = (oy * sh + ky * dh) as isize - pt as isize;
+                                let ix = (ox * sw + kx * dw) as isize - pl as isize;
+                                let inside = iy >= 0 && ix >= 0 && (iy as usize) < h && (ix as usize) < wd;
+                                src.push(inside.then(|| (((b * c + ci) * h + iy as usize) * wd + ix as usize) as u32));
+                            }
+                        }
+                    }
+                    for o in 0..oc {
+                        out.push(((b * oc + o) * plane + oy * ow + ox) as u32);
+                    }
+                }
+            }
+        }
+        let frac = xf + w.frac_bits;
+        let (_, _, out_frac) = self.range_bits(n, &n.outputs[0])?;
+        let weights = (0..k * oc).map(|i| F::from_i64(w.data[(i % oc) * k + i / oc])).collect();
+        let bias = bias.map(|b| b.data.iter().map(|&v| F::from_i64(align(v, b.frac_bits, frac))).collect()).unwrap_or_default();
+        let len = positions * oc;
+        let acc = self.bus(len);
+        let linear = Linear {
+            name: n.name.clone(),
+            positions,
+            k,
+            n: oc,
+            weights,
+            bias,
+            src,
+            out,
+            uses: vec![1; len],
+            in_bus: x.bus,
+            out_bus: acc,
+            log_height: Linear::min_log_height(positions, k, oc),
+        };
+        self.linear_step(n, x, linear, frac - out_frac)
+    }
+
+    fn gemm(&mut self, n: &Node) -> Result<(), ModelError> {
+        let gemm = n.op_type == "Gemm";
+        if gemm && (attr_float(n, "alpha", 1.0) != 1.0 || attr_float(n, "beta", 1.0) != 1.0 || attr_int(n, "transA", 0) != 0) {
+            return Err(self.err(n, "alpha, beta and transA other than the defaults are not proved yet"));
+        }
+        let x = self.wire(n, 0)?;
+        let (_, xd, xf) = self.range_bits(n, &n.inputs[0])?;
+        let w = self.constant(n, 1)?.ok_or_else(|| self.err(n, "the weights are missing"))?;
+        let c = if gemm { self.constant(n, 2)? } else { None };
+        if xd.len() != 2 || w.dims.len() != 2 {
+            return Err(self.err(n, format!("only 2-D products are proved, got {xd:?} by {:?}", w.dims)));
+        }
+        let tb = gemm && attr_int(n, "transB", 0) != 0;
+        let (m, k) = (xd[0], xd[1]);
+        let nn = if tb { w.dims[0] } else { w.dims[1] };
+        let wt = |j: usize, o: usize| if tb { w.data[o * k + j] } else { w.data[j * nn + o] };
+        let frac = xf + w.frac_bits;
+        let (_, _, out_frac) = self.range_bits(n, &n.outputs[0])?;
+        let bias = match c {
+            None => vec![],
+            Some(c) if c.data.len() == nn => c.data.iter().map(|&v| F::from_i64(align(v, c.frac_bits, frac))).collect(),
+            Some(c) => return Err(self.err(n, format!("a bias of shape {:?} (not one value per output) is not proved yet", c.dims))),
+        };
+        let len = m * nn;
+        let acc = self.bus(len);
+        let linear = Linear {
+            name: n.name.clone(),
+            positions: m,
+            k,
+            n: nn,
+            weights: (0..k * nn).map(|i| F::from_i64(wt(i / nn, i % nn))).collect(),
+            bias,
+            src: (0..m * k).map(|i| Some(i as u32)).collect(),
+            out: (0..len as u32).collect(),
+            uses: vec![1; len],
+            in_bus: x.bus,
+            out_bus: acc,
+            log_height: Linear::min_log_height(m, k, nn),
+        };
+        self.linear_step(n, x, linear, frac - out_frac)
+    }
+
+    fn maxpool(&mut self, n: &Node) -> Result<(), ModelError> {
+        if n.outputs.len() > 1 && !n.outputs[1].is_empty() {
+            return Err(self.err(n, "MaxPool's Indices output is not proved"));
+        }
+        let x = self.wire(n, 0)?;
+        let (_, xd, _) = self.range_bits(n, &n.inputs[0])?;
+        if xd.len() != 4 {
+            return Err(self.err(n, "only 2-D pooling is proved"));
+        }
+        let k = attr_ints(n, "kernel_shape").ok_or_else(|| self.err(n, "kernel_shape is required"))?;
+        let s = attr_ints(n, "strides").unwrap_or(vec![1, 1]);
+        let d = attr_ints(n, "dilations").unwrap_or(vec![1, 1]);
+        if k.len() != 2 || s.len() != 2 || d.len() != 2 || attr_int(n, "ceil_mode", 0) != 0 {
+            return Err(self.err(n, "only 2-D pooling without ceil_mode is proved"));
+        }
+        let (kh, kw, sh, sw, dh, dw) = (k[0] as usize, k[1] as usize, s[0] as usize, s[1] as usize, d[0] as usize, d[1] as usize);
+        let (bc, h, wd) = (xd[0] * xd[1], xd[2], xd[3]);
+        let (ekh, ekw) = (dh * (kh - 1) + 1, dw * (kw - 1) + 1);
+        let (pb, pe) = sigil_onnx::window_pads_nd(n, &[h, wd], &[ekh, ekw], &[sh, sw]).map_err(|e| self.err(n, e))?;
+        let oh = (h + pb[0] + pe[0] - ekh) / sh + 1;
+        let ow = (wd + pb[1] + pe[1] - ekw) / sw + 1;
+        let window = kh * kw;
+        let mut src = Vec::with_capacity(bc * oh * ow * window);
+        for c in 0..bc {
+            for oy in 0..oh {
+                for ox in 0..ow {
+                    for ky in 0..kh {
+                        for kx in 0..kw {
+                            let iy = (oy * sh + ky * dh) as isize - pb[0] as isize;
+                            let ix = (ox * sw + kx * dw) as isize - pb[1] as isize;
+                            let inside = iy >= 0 && ix >= 0 && (iy as usize) < h && (ix as usize) < wd;
+                            src.push(inside.then(|| ((c * h + iy as usize) * wd + ix as usize) as u32));
+                        }
+                    }
+                }
+            }
+        }
+        let outputs = bc * oh * ow;
+        for (q, win) in src.chunks(window).enumerate() {
+            if win.iter().all(Option::is_none) {
+                return Err(self.err(n, format!("window {q} lies entirely on the padding")));
+            }
+        }
+        for s in src.iter().flatten() {
+            self.read(&x, *s);
+        }
+        let src = src.into_iter().map(|s| s.map(|s| x.index[s as usize])).collect();
+        let bus = self.bus(outputs);
+        let out = n.outputs[0].clone();
+        let chip = MaxPool { name: n.name.clone(), window, src, uses: vec![], bits: x.bits + 1, in_bus: x.bus, out_bus: bus, log_height: MaxPool::min_log_height(outputs, window) };
+        self.wires.insert(out.clone(), Wire { bus, index: (0..outputs as u32).collect(), bits: x.bits });
+        self.steps.push(Step::MaxPool { node: n.name.clone(), value: out, chip });
+        Ok(())
+    }
+}
+
+/// Lays `plan` out as a circuit with `options`.
+pub(crate) fn compile(plan: &Plan, name: &str, path: &str, options: ProofOptions) -> Result<(Circuit, Layout), ModelError> {
+    let mut c = Compiler { plan, path, wires: HashMap::new(), reads: HashMap::new(), next_bus: BUS_RANGE + 1, steps: Vec::new() };
+    let mut public_buses = Vec::new();
+    let mut inputs = Vec::new();
+    let mut n_publics = 0;
+    for i in &plan.model.graph.inputs {
+        if plan.consts.contains_key(&i.name) {
+            continue;
+        }
+        let r = plan.ranges.get(&i.name).ok_or_else(|| ModelError::Unsupported {
+            path: path.into(),
+            node: i.name.clone(),
+            op: "input".into(),
+            reason: "the input is not used by any proved node".into(),
+        })?;
+        if r.frac_bits == 0 {
+            return Err(ModelError::Unsupported { path: path.into(), node: i.name.clone(), op: "input".into(), reason: "integer and boolean inputs are not proved yet".into() });
+        }
+        let len: usize = r.dims.iter().product();
+        let public = c.bus(len);
+        let bus = c.bus(len);
+        let io = UnaryIo { in_bus: public, out_bus: bus, uses: vec![], log_height: log_rows(len) };
+        let chip = Rescale::new(format!("input {}", i.name), 0, r.range_bits + 1, r.range_bits + 1, io).map_err(|e| ModelError::Unsupported {
+            path: path.into(),
+            node: i.name.clone(),
+            op: "input".into(),
+            reason: e.to_string(),
+        })?;
+        public_buses.push(PublicBus { bus: public, dir: Direction::Send, start: n_publics, len });
+        inputs.push(Port { name: i.name.clone(), dims: r.dims.clone(), frac_bits: r.frac_bits, start: n_publics, len });
+        n_publics += len;
+        c.wires.insert(i.name.clone(), Wire { bus, index: (0..len as u32).collect(), bits: r.range_bits + 1 });
+        c.steps.push(Step::Input { value: i.name.clone(), chip });
+    }
+    for n in &plan.nodes {
+        c.node(n)?;
+    }
+    let mut outputs = Vec::new();
+    for o in &plan.model.graph.outputs {
+        let name = plan.aliases.get(&o.name).unwrap_or(&o.name);
+        let unsupported = |reason: &str| ModelError::Unsupported { path: path.into(), node: o.name.clone(), op: "output".into(), reason: reason.into() };
+        let w = c.wires.get(name).cloned().ok_or_else(|| unsupported("the output is a constant or not computed by a proved node"))?;
+        if !w.is_identity() {
+            return Err(unsupported("the output is a permutation of a computed value; not proved yet"));
+        }
+        let r = &plan.ranges[name];
+        let len = w.index.len();
+        for i in 0..len as u32 {
+            c.read(&w, i);
+        }
+        public_buses.push(PublicBus { bus: w.bus, dir: Direction::Receive, start: n_publics, len });
+        outputs.push((Port { name: o.name.clone(), dims: r.dims.clone(), frac_bits: r.frac_bits, start: n_publics, len }, w.bus));
+        n_publics += len;
+    }
+
+    // Every producer now learns how often each of its elements is read.
+    let uses = |bus: BusId| c.reads.get(&bus).cloned().unwrap_or_default();
+    let mut chips: Vec<Box<dyn Chip>> = Vec::new();
+    let mut heights = Vec::new();
+    for step in &mut c.steps {
+        match step {
+            Step::Input { chip, .. } => chip.io.uses = uses(chip.io.out_bus),
+            Step::Relu { chip, .. } => chip.io.uses = uses(chip.io.out_bus),
+            Step::Linear { linear, rescale, .. } => {
+                linear.uses = uses(linear.out_bus);
+                rescale.io.uses = uses(rescale.io.out_bus);
+            }
+            Step::MaxPool { chip, .. } => chip.uses = uses(chip.out_bus),
+        }
+    }
+    for step in &c.steps {
+        match step {
+            Step::Input { chip, .. } => {
+                heights.push(chip.io.log_height);
+                chips.push(Box::new(chip.clone()));
+            }
+            Step::Relu { chip, .. } => {
+                heights.push(chip.io.log_height);
+                chips.push(Box::new(chip.clone()));
+            }
+            Step::Linear { linear, rescale, .. } => {
+                heights.push(linear.log_height);
+                chips.push(Box::new(linear.clone()));
+                heights.push(rescale.io.log_height);
+                chips.push(Box::new(rescale.clone()));
+            }
+            Step::MaxPool { chip, .. } => {
+                heights.push(chip.log_height);
+                chips.push(Box::new(chip.clone()));
+            }
+        }
+    }
+    chips.push(Box::new(RangeTable { bits: 8 }));
+    heights.push(8);
+    let statement = Statement { n_publics, public_buses };
+    let circuit = Circuit::new(name, chips, &heights, statement, options).map_err(|e| ModelError::Circuit { path: path.into(), reason: e.to_string() })?;
+    Ok((circuit, Layout { steps: c.steps, inputs, outputs }))
+}

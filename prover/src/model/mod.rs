@@ -1,0 +1,301 @@
+//! Proving ONNX models: the front door for embedders.
+//!
+//! ```no_run
+//! use sigil_prover::model::{CompileOptions, CompiledModel};
+//! let model = CompiledModel::compile("model.onnx", &CompileOptions::default())?;
+//! let input = model.read_input("input.json")?;
+//! let proved = model.prove(&input)?;
+//! model.verify(&proved.statement, &proved.proof)?;
+//! println!("{:?} in {} bytes", proved.outputs, proved.proof.len());
+//! # Ok::<(), sigil_prover::model::ModelError>(())
+//! ```
+//!
+//! 1. [`CompiledModel::compile`] lowers the model (scales and ranges calibrated on the model's
+//!    own sample input and seeded random inputs, never on the input being proved, so the
+//!    circuit depends on the model file and the settings alone), lays it out as a circuit (one
+//!    chip per node, one bus per tensor) and commits its preprocessed columns (weights,
+//!    wiring): the [`circuit id`](CompiledModel::circuit_id) binds the model.
+//! 2. [`CompiledModel::prove`] runs the integer executor (refusing an input that leaves the
+//!    compiled ranges, naming the node), fills every chip's trace from that run, and proves.
+//!    The statement is the input and the output (public values the transcript absorbs).
+//! 3. [`CompiledModel::verify`] checks a proof against a statement.
+
+mod compile;
+mod witness;
+
+use p3_field::PrimeCharacteristicRing;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use sigil_air::F;
+use sigil_air::field::to_signed;
+use sigil_onnx::{InputTensor, LowerOptions, Model, OnnxError, Plan, lower};
+use sigil_verifier::{CircuitId, ProofOptions, VerifierOptions, VerifyError, verify};
+
+pub use compile::Port;
+
+use crate::{CpuBackend, ProveError, ProverConfig, ProvingKey, prove};
+
+/// Why a model could not be compiled, proved or checked.
+#[derive(Debug, thiserror::Error)]
+pub enum ModelError {
+    #[error(transparent)]
+    Onnx(#[from] OnnxError),
+    #[error("{path}: node `{node}` ({op}): {reason}")]
+    Unsupported { path: String, node: String, op: String, reason: String },
+    #[error("{path}: the circuit cannot be built: {reason}")]
+    Circuit { path: String, reason: String },
+    #[error("{path}: node `{node}`: the circuit computes {got} where the executor has {want} (element {index}); this is a bug")]
+    Mismatch { path: String, node: String, index: usize, got: i64, want: i64 },
+    #[error("proving failed: {0}")]
+    Prove(#[from] ProveError),
+    #[error("{0}")]
+    Statement(String),
+    #[error("the proof is invalid: {0}")]
+    Invalid(#[from] VerifyError),
+}
+
+/// What compilation depends on, beside the model file.
+#[derive(Clone, Debug)]
+pub struct CompileOptions {
+    /// Quantization: precision, weight bits, headroom (`docs/quantization.md`).
+    pub lower: LowerOptions,
+    /// Extra calibration inputs (each a full input set) beside the default set.
+    pub calibration: Vec<Vec<InputTensor>>,
+    /// The proof parameters; part of the circuit id.
+    pub proof: ProofOptions,
+}
+
+impl Default for CompileOptions {
+    fn default() -> Self {
+        Self { lower: LowerOptions { headroom_bits: 3, ..LowerOptions::default() }, calibration: Vec::new(), proof: ProofOptions::default() }
+    }
+}
+
+/// Seeded random inputs used for calibration beside the sample input.
+pub const CALIBRATION_SEEDS: u64 = 4;
+
+/// The default calibration set of `model` (`docs/quantization.md`, "Calibration"): its sample
+/// input (`input.json` beside the model file) when there is one, then
+/// [`CALIBRATION_SEEDS`] inputs drawn uniformly (SplitMix64, seeds 1, 2, ...) in the sample's
+/// value range, or in `[0, 1)` without a sample, as the subnet's validators draw requests.
+pub fn default_calibration(model: &Model, path: &Path) -> Result<Vec<Vec<InputTensor>>, OnnxError> {
+    let sample_path = path.with_file_name("input.json");
+    let sample = if sample_path.is_file() { Some(sigil_onnx::read_inputs(&sample_path, model)?) } else { None };
+    let base = sample.clone().unwrap_or_else(|| sigil_onnx::filled_inputs(model, 0.0));
+    let mut sets: Vec<Vec<InputTensor>> = sample.into_iter().collect();
+    let has_sample = !sets.is_empty();
+    for seed in 1..=CALIBRATION_SEEDS {
+        sets.push(random_like(&base, seed, has_sample));
+    }
+    Ok(sets)
+}
+
+/// An input set in the shape of `like`, each value uniform in `like`'s range of that tensor
+/// (or `[0, 1)` when `use_range` is false), from `seed`.
+pub fn random_like(like: &[InputTensor], seed: u64, use_range: bool) -> Vec<InputTensor> {
+    let mut rng = sigil_air::chips::SplitMix64(seed);
+    like.iter()
+        .map(|t| {
+            let (lo, hi) = if use_range && !t.values.is_empty() {
+                t.values.iter().fold((f64::MAX, f64::MIN), |(a, b), &v| (a.min(v), b.max(v)))
+            } else {
+                (0.0, 1.0)
+            };
+            let values = t.values.iter().map(|_| lo + (hi - lo) * ((rng.next_u64() >> 11) as f64 / (1u64 << 53) as f64)).collect();
+            InputTensor { values, ..t.clone() }
+        })
+        .collect()
+}
+
+/// A compiled model: its plan, its circuit and proving key.
+pub struct CompiledModel {
+    pub path: String,
+    pub plan: Plan,
+    pub key: ProvingKey,
+    pub inputs: Vec<Port>,
+    pub outputs: Vec<Port>,
+    layout: compile::Layout,
+    /// Time spent lowering, laying out and committing.
+    pub compile_time: Duration,
+}
+
+impl std::fmt::Debug for CompiledModel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CompiledModel").field("path", &self.path).field("circuit_id", &self.circuit_id()).finish_non_exhaustive()
+    }
+}
+
+/// The result of proving one input.
+#[derive(Clone, Debug)]
+pub struct Proved {
+    /// The outputs, dequantized, per output port.
+    pub outputs: Vec<Vec<f64>>,
+    /// The public values: the quantized input, then the quantized output.
+    pub statement: Vec<F>,
+    /// The proof bytes.
+    pub proof: Vec<u8>,
+    /// Executing the model in fixed point.
+    pub execute_time: Duration,
+    /// Building the traces.
+    pub witness_time: Duration,
+    /// The STARK.
+    pub prove_time: Duration,
+}
+
+impl CompiledModel {
+    /// Compiles the model at `path` (see the module's docs).
+    pub fn compile(path: impl AsRef<Path>, options: &CompileOptions) -> Result<Self, ModelError> {
+        let t = Instant::now();
+        let path = path.as_ref();
+        let label = path.display().to_string();
+        let model = sigil_onnx::load_model(path)?;
+        let mut calibration = default_calibration(&model, path)?;
+        calibration.extend(options.calibration.iter().cloned());
+        let plan = lower(&model, &calibration, &options.lower, &label)?;
+        let name = path.file_stem().map_or_else(|| "model".into(), |s| s.to_string_lossy().into_owned());
+        let (circuit, layout) = compile::compile(&plan, &name, &label, options.proof)?;
+        let key = ProvingKey::new(circuit, &CpuBackend::default())?;
+        let inputs = layout.inputs.clone();
+        let outputs = layout.outputs.iter().map(|(p, _)| p.clone()).collect();
+        Ok(Self { path: label, plan, key, inputs, outputs, layout, compile_time: t.elapsed() })
+    }
+
+    /// The circuit id: the hash of the circuit's description and its preprocessed commitments
+    /// (weights and wiring).
+    pub fn circuit_id(&self) -> CircuitId {
+        self.key.circuit_id
+    }
+
+    /// The size of every proof of this model, in bytes.
+    pub fn proof_size(&self) -> usize {
+        self.key.circuit.proof_size()
+    }
+
+    /// Reads an `input.json` (EZKL/DSperse layout) for this model.
+    pub fn read_input(&self, path: impl AsRef<Path>) -> Result<Vec<InputTensor>, ModelError> {
+        Ok(sigil_onnx::read_inputs(path, &self.plan.model)?)
+    }
+
+    /// The public values of the input `input`, quantized as the circuit reads them.
+    pub fn input_statement(&self, input: &[InputTensor]) -> Result<Vec<F>, ModelError> {
+        let mut out = Vec::new();
+        for port in &self.inputs {
+            let t = input.iter().find(|t| t.name == port.name).ok_or_else(|| ModelError::Statement(format!("input `{}` is missing", port.name)))?;
+            if t.values.len() != port.len {
+                return Err(ModelError::Statement(format!("input `{}` has {} values, the model takes {}", port.name, t.values.len(), port.len)));
+            }
+            out.extend(t.values.iter().map(|&v| F::from_i64(quantize(v, port.frac_bits))));
+        }
+        Ok(out)
+    }
+
+    /// The outputs of a statement, dequantized, per output port.
+    pub fn statement_outputs(&self, statement: &[F]) -> Vec<Vec<f64>> {
+        self.outputs
+            .iter()
+            .map(|p| statement[p.start..p.start + p.len].iter().map(|&v| to_signed(v) as f64 / (1u64 << p.frac_bits) as f64).collect())
+            .collect()
+    }
+
+    /// Proves the model on `input`.
+    pub fn prove(&self, input: &[InputTensor]) -> Result<Proved, ModelError> {
+        let t = Instant::now();
+        let run = self.plan.execute(input)?;
+        let execute_time = t.elapsed();
+        let t = Instant::now();
+        let (traces, statement) = witness::traces(&self.layout, &run, &self.path)?;
+        let witness_time = t.elapsed();
+        let t = Instant::now();
+        let config = ProverConfig { check_constraints: false, log_timings: false };
+        let proof = prove(&self.key, traces, &statement, &CpuBackend::default(), &config)?;
+        let prove_time = t.elapsed();
+        Ok(Proved { outputs: self.statement_outputs(&statement), statement, proof: proof.to_bytes(), execute_time, witness_time, prove_time })
+    }
+
+    /// Checks `proof` against the public values `statement` (input, then output).
+    pub fn verify(&self, statement: &[F], proof: &[u8]) -> Result<(), ModelError> {
+        if statement.len() != self.key.circuit.n_publics {
+            return Err(ModelError::Statement(format!("the statement has {} values, the model's has {}", statement.len(), self.key.circuit.n_publics)));
+        }
+        verify(&self.key.circuit, &self.key.circuit_id, statement, proof, &VerifierOptions::default())?;
+        Ok(())
+    }
+}
+
+/// `round(v 2^f)`, as the executor quantizes inputs.
+fn quantize(v: f64, f: u32) -> i64 {
+    (v * (1u64 << f) as f64).round() as i64
+}
+
+#[doc(hidden)]
+pub fn layout_summary(m: &CompiledModel) -> Vec<(String, usize, usize)> {
+    m.key.circuit.chips.iter().zip(&m.key.circuit.log_heights).map(|(c, &h)| (c.name(), h, c.width())).collect()
+}
+
+/// A proof file: the statement beside the proof, so that a verifier holding only the model can
+/// check it, and a user can read the output from it.
+///
+/// Layout (little-endian): `b"SIGILMP1"`, the 32-byte circuit id, the number of public values
+/// (u32), each public value (u64, canonical), then the STARK proof (its size fixed by the
+/// circuit).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ModelProof {
+    pub circuit_id: CircuitId,
+    pub statement: Vec<F>,
+    pub proof: Vec<u8>,
+}
+
+/// The first bytes of a model proof file.
+pub const MODEL_PROOF_MAGIC: &[u8; 8] = b"SIGILMP1";
+
+impl ModelProof {
+    /// The file's bytes.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(44 + 8 * self.statement.len() + self.proof.len());
+        out.extend_from_slice(MODEL_PROOF_MAGIC);
+        out.extend_from_slice(&self.circuit_id);
+        out.extend_from_slice(&(self.statement.len() as u32).to_le_bytes());
+        for v in &self.statement {
+            out.extend_from_slice(&sigil_air::field::f_to_u64(*v).to_le_bytes());
+        }
+        out.extend_from_slice(&self.proof);
+        out
+    }
+
+    /// The exact size of a model proof file of `model`.
+    pub fn size_for(model: &CompiledModel) -> usize {
+        44 + 8 * model.key.circuit.n_publics + model.proof_size()
+    }
+
+    /// Parses a model proof file of `model`: the size is checked before anything is read, and
+    /// the circuit id must be the model's.
+    pub fn from_bytes(bytes: &[u8], model: &CompiledModel) -> Result<Self, ModelError> {
+        let want = Self::size_for(model);
+        if bytes.len() != want {
+            return Err(ModelError::Statement(format!("the proof file is {} bytes; this model's are {want}", bytes.len())));
+        }
+        if &bytes[..8] != MODEL_PROOF_MAGIC {
+            return Err(ModelError::Statement("not a Sigil model proof (bad magic bytes)".into()));
+        }
+        let circuit_id: CircuitId = bytes[8..40].try_into().expect("32 bytes");
+        if circuit_id != model.circuit_id() {
+            return Err(ModelError::Statement(format!("the proof is for circuit {}, not this model's {}", hex(&circuit_id), hex(&model.circuit_id()))));
+        }
+        let n = u32::from_le_bytes(bytes[40..44].try_into().expect("4 bytes")) as usize;
+        if n != model.key.circuit.n_publics {
+            return Err(ModelError::Statement(format!("the proof has {n} public values; this model's statement has {}", model.key.circuit.n_publics)));
+        }
+        let mut statement = Vec::with_capacity(n);
+        for c in bytes[44..44 + 8 * n].chunks_exact(8) {
+            let v = u64::from_le_bytes(c.try_into().expect("8 bytes"));
+            statement.push(sigil_air::field::f_from_canonical(v).ok_or_else(|| ModelError::Statement(format!("public value {v} is not a field element")))?);
+        }
+        Ok(Self { circuit_id, statement, proof: bytes[44 + 8 * n..].to_vec() })
+    }
+}
+
+/// Lower-case hex.
+pub fn hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}

@@ -1,0 +1,71 @@
+//! Traces from a run of the executor: each chip recomputes its outputs from the values on its
+//! input bus, and every rescaled result is compared with the executor's value, so the proof's
+//! output is `sigil run`'s output or proving stops with a named mismatch.
+
+use p3_field::PrimeCharacteristicRing;
+use std::collections::HashMap;
+
+use sigil_air::chips::range::RangeTable;
+use sigil_air::{BusId, F, Trace};
+use sigil_onnx::Execution;
+
+use super::ModelError;
+use super::compile::{Layout, Step};
+
+/// One trace per chip, in the circuit's order, and the public values (input, then output).
+pub(crate) fn traces(layout: &Layout, run: &Execution, path: &str) -> Result<(Vec<Trace>, Vec<F>), ModelError> {
+    let mut bus: HashMap<BusId, Vec<i64>> = HashMap::new();
+    let mut traces = Vec::new();
+    let mut lookups = Vec::new();
+    let mut publics = Vec::new();
+    let value = |name: &str| {
+        run.values.get(name).ok_or_else(|| ModelError::Statement(format!("{path}: the run has no value `{name}`")))
+    };
+    let same = |node: &str, got: &[i64], want: &[i64]| -> Result<(), ModelError> {
+        match got.iter().zip(want).position(|(a, b)| a != b) {
+            Some(i) => Err(ModelError::Mismatch { path: path.into(), node: node.into(), index: i, got: got[i], want: want[i] }),
+            None if got.len() != want.len() => Err(ModelError::Mismatch { path: path.into(), node: node.into(), index: got.len().min(want.len()), got: 0, want: 0 }),
+            None => Ok(()),
+        }
+    };
+    for step in &layout.steps {
+        match step {
+            Step::Input { value: name, chip } => {
+                let x = &value(name)?.data;
+                publics.extend(x.iter().map(|&v| F::from_i64(v)));
+                let (t, y, l) = chip.generate_trace(x);
+                traces.push(t);
+                lookups.extend(l);
+                bus.insert(chip.io.out_bus, y);
+            }
+            Step::Linear { node, value: name, linear, rescale } => {
+                let (t, acc) = linear.generate_trace(&bus[&linear.in_bus]);
+                traces.push(t);
+                let (t, y, l) = rescale.generate_trace(&acc);
+                traces.push(t);
+                lookups.extend(l);
+                same(node, &y, &value(name)?.data)?;
+                bus.insert(rescale.io.out_bus, y);
+            }
+            Step::Relu { node, value: name, chip } => {
+                let (t, y, l) = chip.generate_trace(&bus[&chip.io.in_bus]);
+                traces.push(t);
+                lookups.extend(l);
+                same(node, &y, &value(name)?.data)?;
+                bus.insert(chip.io.out_bus, y);
+            }
+            Step::MaxPool { node, value: name, chip } => {
+                let (t, y, l) = chip.generate_trace(&bus[&chip.in_bus]);
+                traces.push(t);
+                lookups.extend(l);
+                same(node, &y, &value(name)?.data)?;
+                bus.insert(chip.out_bus, y);
+            }
+        }
+    }
+    for (_, b) in &layout.outputs {
+        publics.extend(bus[b].iter().map(|&v| F::from_i64(v)));
+    }
+    traces.push(RangeTable { bits: 8 }.generate_trace(lookups));
+    Ok((traces, publics))
+}
