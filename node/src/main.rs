@@ -313,6 +313,9 @@ fn run() -> Result<(), (u8, String)> {
                 outln!("{path}: circuit id {}", hex(&m.circuit_id()));
                 outln!("{} tables, proofs of {} bytes, {} conjectured bits ({} proven), activations with {} fractional bits; compiled in {:.3} s",
                     m.key.circuit.chips.len(), m.proof_size(), sec.conjectured_bits, sec.proven_bits, m.plan.frac_bits, m.compile_time.as_secs_f64());
+                for (k, v) in size_breakdown(&m.key.circuit) {
+                    outln!("  {k}: {v}");
+                }
                 for (name, h, w) in model::layout_summary(&m) {
                     outln!("  {name:<40} 2^{h:<3} rows x {w} columns");
                 }
@@ -447,4 +450,22 @@ fn main() -> ExitCode {
             ExitCode::from(code)
         }
     }
+}
+
+#[doc(hidden)]
+pub fn size_breakdown(c: &sigil_verifier::Circuit) -> Vec<(String, usize)> {
+    let l = &c.layout;
+    let per = |ts: &[sigil_verifier::layout::TreeLayout]| -> (usize, usize) {
+        ts.iter().fold((0, 0), |(a, b), t| (a + 8 * t.leaf_words(), b + 32 * t.n_siblings()))
+    };
+    let mut v = vec![];
+    for (name, ts) in [("prep", &l.prep), ("main", &l.main), ("perm", &l.perm), ("quotient", &l.quotient)] {
+        let (leaf, path) = per(ts);
+        v.push((format!("{name} leaves/query ({} trees)", ts.len()), leaf));
+        v.push((format!("{name} paths/query"), path));
+    }
+    let fri: usize = l.committed.iter().map(|f| 8 * f.leaf_words() + 32 * f.n_siblings()).sum();
+    v.push(("fri/query".into(), fri));
+    v.push(("openings".into(), 8 * l.openings_words()));
+    v
 }

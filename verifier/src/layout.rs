@@ -192,7 +192,7 @@ impl ProofLayout {
     }
 
     /// Bytes of the openings at `z` and `z * g` of every table.
-    fn openings_words(&self) -> usize {
+    pub fn openings_words(&self) -> usize {
         self.widths.iter().map(|w| 2 * (2 * w.prep + 2 * w.main + 2 * w.perm) + 2 * w.quotient).sum()
     }
 
