@@ -33,6 +33,7 @@ use sigil_onnx::{InputTensor, LowerOptions, Model, OnnxError, Plan, lower};
 use sigil_verifier::{CircuitId, ProofOptions, VerifierOptions, VerifyError, verify};
 
 pub use compile::Port;
+pub use witness::Tamper;
 
 use crate::{CpuBackend, ProveError, ProverConfig, ProvingKey, prove};
 
@@ -200,11 +201,22 @@ impl CompiledModel {
 
     /// Proves the model on `input`.
     pub fn prove(&self, input: &[InputTensor]) -> Result<Proved, ModelError> {
+        self.prove_inner(input, None)
+    }
+
+    /// Proves a lie (see [`Tamper`]) without checking the constraints first, for the
+    /// soundness tests: the verifier must reject the result.
+    #[cfg(feature = "malicious")]
+    pub fn prove_tampered(&self, input: &[InputTensor], tamper: &Tamper) -> Result<Proved, ModelError> {
+        self.prove_inner(input, Some(tamper))
+    }
+
+    fn prove_inner(&self, input: &[InputTensor], tamper: Option<&Tamper>) -> Result<Proved, ModelError> {
         let t = Instant::now();
         let run = self.plan.execute(input)?;
         let execute_time = t.elapsed();
         let t = Instant::now();
-        let (traces, statement) = witness::traces(&self.layout, &run, &self.path)?;
+        let (traces, statement) = witness::traces(&self.layout, &run, &self.path, tamper)?;
         let witness_time = t.elapsed();
         let t = Instant::now();
         let config = ProverConfig { check_constraints: false, log_timings: false };

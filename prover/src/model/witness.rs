@@ -9,11 +9,24 @@ use sigil_air::chips::range::RangeTable;
 use sigil_air::{BusId, F, Trace};
 use sigil_onnx::Execution;
 
+/// The output column of every chip that produces a node's value.
+const Y: usize = 1;
+
 use super::ModelError;
 use super::compile::{Layout, Step};
 
+/// A lie for the soundness tests: element `index` of node `node`'s output is `delta` more, and
+/// every later chip computes from the changed value.
+#[derive(Clone, Debug)]
+pub struct Tamper {
+    pub node: String,
+    pub index: usize,
+    pub delta: i64,
+}
+
 /// One trace per chip, in the circuit's order, and the public values (input, then output).
-pub(crate) fn traces(layout: &Layout, run: &Execution, path: &str) -> Result<(Vec<Trace>, Vec<F>), ModelError> {
+pub(crate) fn traces(layout: &Layout, run: &Execution, path: &str, tamper: Option<&Tamper>) -> Result<(Vec<Trace>, Vec<F>), ModelError> {
+    let mut lied = false;
     let mut bus: HashMap<BusId, Vec<i64>> = HashMap::new();
     let mut traces = Vec::new();
     let mut lookups = Vec::new();
@@ -21,7 +34,15 @@ pub(crate) fn traces(layout: &Layout, run: &Execution, path: &str) -> Result<(Ve
     let value = |name: &str| {
         run.values.get(name).ok_or_else(|| ModelError::Statement(format!("{path}: the run has no value `{name}`")))
     };
-    let same = |node: &str, got: &[i64], want: &[i64]| -> Result<(), ModelError> {
+    let same = |node: &str, got: &mut Vec<i64>, trace: &mut Trace, want: &[i64], lied: &mut bool| -> Result<(), ModelError> {
+        if let Some(t) = tamper.filter(|t| t.node == node) {
+            got[t.index] += t.delta;
+            trace.set(t.index, Y, F::from_i64(got[t.index]));
+            *lied = true;
+        }
+        if *lied {
+            return Ok(());
+        }
         match got.iter().zip(want).position(|(a, b)| a != b) {
             Some(i) => Err(ModelError::Mismatch { path: path.into(), node: node.into(), index: i, got: got[i], want: want[i] }),
             None if got.len() != want.len() => Err(ModelError::Mismatch { path: path.into(), node: node.into(), index: got.len().min(want.len()), got: 0, want: 0 }),
@@ -41,24 +62,24 @@ pub(crate) fn traces(layout: &Layout, run: &Execution, path: &str) -> Result<(Ve
             Step::Linear { node, value: name, linear, rescale } => {
                 let (t, acc) = linear.generate_trace(&bus[&linear.in_bus]);
                 traces.push(t);
-                let (t, y, l) = rescale.generate_trace(&acc);
+                let (mut t, mut y, l) = rescale.generate_trace(&acc);
+                same(node, &mut y, &mut t, &value(name)?.data, &mut lied)?;
                 traces.push(t);
                 lookups.extend(l);
-                same(node, &y, &value(name)?.data)?;
                 bus.insert(rescale.io.out_bus, y);
             }
             Step::Relu { node, value: name, chip } => {
-                let (t, y, l) = chip.generate_trace(&bus[&chip.io.in_bus]);
+                let (mut t, mut y, l) = chip.generate_trace(&bus[&chip.io.in_bus]);
+                same(node, &mut y, &mut t, &value(name)?.data, &mut lied)?;
                 traces.push(t);
                 lookups.extend(l);
-                same(node, &y, &value(name)?.data)?;
                 bus.insert(chip.io.out_bus, y);
             }
             Step::MaxPool { node, value: name, chip } => {
-                let (t, y, l) = chip.generate_trace(&bus[&chip.in_bus]);
+                let (mut t, mut y, l) = chip.generate_trace(&bus[&chip.in_bus]);
+                same(node, &mut y, &mut t, &value(name)?.data, &mut lied)?;
                 traces.push(t);
                 lookups.extend(l);
-                same(node, &y, &value(name)?.data)?;
                 bus.insert(chip.out_bus, y);
             }
         }

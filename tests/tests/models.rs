@@ -1,0 +1,156 @@
+//! Corpus models proved end to end: compiled from the model file alone, proved on the sample
+//! input and on fresh random inputs, verified, and every lie refused.
+
+use std::sync::OnceLock;
+
+use p3_field::PrimeCharacteristicRing;
+use sigil_air::F;
+use sigil_prover::model::{CompileOptions, CompiledModel, ModelError, ModelProof, Proved, Tamper, hex, random_like};
+use sigil_verifier::VerifyError;
+
+fn corpus(name: &str) -> String {
+    format!("{}/../../shared/models/{name}", env!("CARGO_MANIFEST_DIR"))
+}
+
+/// dsperse-net (LeNet: two convolutions, two max-pools, three dense layers), compiled once.
+fn net() -> &'static CompiledModel {
+    static NET: OnceLock<CompiledModel> = OnceLock::new();
+    NET.get_or_init(|| CompiledModel::compile(corpus("dsperse-net/model.onnx"), &CompileOptions::default()).unwrap())
+}
+
+fn sample() -> &'static (Vec<sigil_onnx::InputTensor>, Proved) {
+    static P: OnceLock<(Vec<sigil_onnx::InputTensor>, Proved)> = OnceLock::new();
+    P.get_or_init(|| {
+        let input = net().read_input(corpus("dsperse-net/input.json")).unwrap();
+        let p = net().prove(&input).unwrap();
+        (input, p)
+    })
+}
+
+fn invalid(r: Result<(), ModelError>) -> VerifyError {
+    match r {
+        Err(ModelError::Invalid(e)) => e,
+        other => panic!("expected a rejected proof, got {other:?}"),
+    }
+}
+
+/// The circuit id of dsperse-net at the default settings. It changes only when the circuit
+/// does (chips, layout, quantization, calibration or proof options): then update it here and
+/// say why in the commit.
+const NET_CIRCUIT_ID: &str = "ea96e1d3fc82ccd810a919969a7a9bfe928d75dc4428aef395df119153f434a4";
+
+#[test]
+fn dsperse_net_has_a_fixed_circuit_id() {
+    assert_eq!(hex(&net().circuit_id()), NET_CIRCUIT_ID);
+    // Compiling again (nothing cached) gives the same id.
+    let again = CompiledModel::compile(corpus("dsperse-net/model.onnx"), &CompileOptions::default()).unwrap();
+    assert_eq!(again.circuit_id(), net().circuit_id());
+}
+
+#[test]
+fn dsperse_net_proves_the_executors_output() {
+    let (input, p) = sample();
+    net().verify(&p.statement, &p.proof).unwrap();
+    let run = net().plan.execute(input).unwrap();
+    let want: Vec<Vec<f64>> = run.outputs.iter().map(|(_, _, v)| v.clone()).collect();
+    assert_eq!(p.outputs, want);
+    assert_eq!(p.proof.len(), net().proof_size());
+    // The statement is the quantized input, then the output.
+    assert_eq!(&p.statement[..3072], &net().input_statement(input).unwrap()[..]);
+}
+
+#[test]
+fn fresh_random_inputs_prove() {
+    // The subnet sends random inputs in the sample's shape and value range.
+    let (input, _) = sample();
+    for seed in [101, 202] {
+        let x = random_like(input, seed, true);
+        let p = net().prove(&x).unwrap_or_else(|e| panic!("seed {seed}: {e}"));
+        net().verify(&p.statement, &p.proof).unwrap();
+    }
+}
+
+#[test]
+fn an_input_outside_the_compiled_ranges_is_refused_by_name() {
+    let (input, _) = sample();
+    let mut x = input.clone();
+    x[0].values[0] = 1e6;
+    match net().prove(&x) {
+        Err(ModelError::Onnx(e)) => assert!(e.to_string().contains("bits"), "{e}"),
+        other => panic!("expected an out-of-range error, got {other:?}"),
+    }
+}
+
+#[test]
+fn another_input_or_output_is_refused() {
+    let (_, p) = sample();
+    let mut s = p.statement.clone();
+    s[5] += F::ONE;
+    // The public values enter the transcript first and the bus balance: another input draws
+    // other challenges and leaves the input bus unbalanced.
+    assert_eq!(invalid(net().verify(&s, &p.proof)), VerifyError::BusImbalance);
+    let n = s.len();
+    let mut s = p.statement.clone();
+    s[n - 1] += F::ONE;
+    assert_eq!(invalid(net().verify(&s, &p.proof)), VerifyError::BusImbalance);
+}
+
+#[test]
+fn edited_output_bytes_in_a_proof_file_are_refused() {
+    let (_, p) = sample();
+    let file = ModelProof { circuit_id: net().circuit_id(), statement: p.statement.clone(), proof: p.proof.clone() };
+    let mut bytes = file.to_bytes();
+    // The last public value is the last output: its low byte sits just before the proof.
+    let at = bytes.len() - p.proof.len() - 8;
+    bytes[at] ^= 1;
+    let parsed = ModelProof::from_bytes(&bytes, net()).unwrap();
+    invalid(net().verify(&parsed.statement, &parsed.proof));
+    // Another size, or another circuit id, is refused before any proof work.
+    assert!(ModelProof::from_bytes(&bytes[1..], net()).is_err());
+    let mut other = file.to_bytes();
+    other[8] ^= 1;
+    assert!(matches!(ModelProof::from_bytes(&other, net()), Err(ModelError::Statement(_))));
+}
+
+#[test]
+fn a_proof_of_another_model_is_refused() {
+    let doom = CompiledModel::compile(corpus("dsperse-doom/model.onnx"), &CompileOptions::default()).unwrap();
+    let (_, p) = sample();
+    let e = doom.verify(&p.statement, &p.proof);
+    assert!(matches!(e, Err(ModelError::Statement(_)) | Err(ModelError::Invalid(_))), "{e:?}");
+    // Even with a statement of the right length, the proof is not doom's.
+    let (d_in, d_out) = (doom.inputs[0].len, doom.outputs[0].len);
+    let s = vec![F::ZERO; d_in + d_out];
+    invalid(doom.verify(&s, &p.proof));
+}
+
+#[test]
+fn a_changed_relu_output_with_the_rest_recomputed_is_refused() {
+    // Element 7 of the first ReLU one more, and every later layer computed from it: the
+    // ReLU's constraints fail on that row, and the proof does not verify.
+    let (input, _) = sample();
+    let lie = Tamper { node: "/Relu".into(), index: 7, delta: 1 };
+    let p = net().prove_tampered(input, &lie).unwrap();
+    assert_eq!(invalid(net().verify(&p.statement, &p.proof)), VerifyError::OodMismatch { chip: "/Relu".into() });
+}
+
+#[test]
+fn a_changed_layer_output_is_refused() {
+    let (input, _) = sample();
+    for node in ["/fc3/Gemm", "/conv2/Conv"] {
+        let lie = Tamper { node: node.into(), index: 0, delta: -3 };
+        let p = net().prove_tampered(input, &lie).unwrap();
+        // The rescale that produced the changed value no longer holds.
+        assert_eq!(invalid(net().verify(&p.statement, &p.proof)), VerifyError::OodMismatch { chip: format!("{node}/rescale") });
+    }
+}
+
+#[test]
+fn dsperse_doom_proves() {
+    let doom = CompiledModel::compile(corpus("dsperse-doom/model.onnx"), &CompileOptions::default()).unwrap();
+    let input = doom.read_input(corpus("dsperse-doom/input.json")).unwrap();
+    let p = doom.prove(&input).unwrap();
+    doom.verify(&p.statement, &p.proof).unwrap();
+    let run = doom.plan.execute(&input).unwrap();
+    assert_eq!(p.outputs[0], run.outputs[0].2);
+}
