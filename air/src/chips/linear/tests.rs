@@ -7,9 +7,13 @@ use crate::air::{Direction, RowInteraction};
 use crate::chips::{BUS_DATA, BUS_OUT, SplitMix64};
 use crate::{Chip, check_constraints_with};
 
-/// A convolution of a `c x h x w` input by `oc x c x kh x kw` weights with stride `s` and
-/// padding `pad`, as a [`Linear`] chip, and the same convolution computed directly.
-fn conv(c: usize, h: usize, w: usize, oc: usize, kh: usize, kw: usize, s: usize, pad: usize, seed: u64) -> (Linear, Vec<i64>, Vec<i64>) {
+/// A convolution's shape: input `c x h x w`, `oc` output channels, a `kh x kw` kernel, stride
+/// `s` and padding `pad`.
+type Geometry = (usize, usize, usize, usize, usize, usize, usize, usize);
+
+/// The convolution `geometry` as a [`Linear`] chip, its input, and the same convolution
+/// computed directly.
+fn conv((c, h, w, oc, kh, kw, s, pad): Geometry, seed: u64) -> (Linear, Vec<i64>, Vec<i64>) {
     let mut rng = SplitMix64(seed);
     let mut r = |m: u64| (rng.next_u64() % (2 * m + 1)) as i64 - m as i64;
     let x: Vec<i64> = (0..c * h * w).map(|_| r(1000)).collect();
@@ -82,7 +86,7 @@ fn check(chip: &Linear, x: &[i64], y: &[i64], trace: &Trace) -> Result<(), Vec<c
 #[test]
 fn convolutions_and_dense_layers_match_the_direct_product_and_pass() {
     for (c, h, w, oc, kh, kw, s, pad) in [(1, 4, 4, 1, 1, 1, 1, 0), (2, 5, 5, 3, 3, 3, 1, 1), (3, 6, 5, 2, 3, 2, 2, 0), (5, 1, 1, 7, 1, 1, 1, 0), (12, 1, 1, 3, 1, 1, 1, 0)] {
-        let (chip, x, direct) = conv(c, h, w, oc, kh, kw, s, pad, 7);
+        let (chip, x, direct) = conv((c, h, w, oc, kh, kw, s, pad), 7);
         let (trace, y) = chip.generate_trace(&x);
         assert_eq!(y, direct);
         check(&chip, &x, &y, &trace).unwrap_or_else(|e| panic!("{c}x{h}x{w} -> {oc}, {kh}x{kw}/{s} pad {pad}: {e:?}"));
@@ -91,7 +95,7 @@ fn convolutions_and_dense_layers_match_the_direct_product_and_pass() {
 
 #[test]
 fn one_changed_cell_fails() {
-    let (chip, x, _) = conv(2, 4, 4, 3, 3, 3, 1, 1, 3);
+    let (chip, x, _) = conv((2, 4, 4, 3, 3, 3, 1, 1), 3);
     let (trace, y) = chip.generate_trace(&x);
     check(&chip, &x, &y, &trace).unwrap();
     for idx in 0..trace.values.len() {
@@ -104,7 +108,7 @@ fn one_changed_cell_fails() {
 #[test]
 fn a_wrong_output_balanced_on_the_bus_fails_the_product() {
     // The output claimed one more and received as such: the bus balances, Freivalds does not.
-    let (chip, x, _) = conv(2, 4, 4, 3, 3, 3, 1, 1, 5);
+    let (chip, x, _) = conv((2, 4, 4, 3, 3, 3, 1, 1), 5);
     let (mut trace, mut y) = chip.generate_trace(&x);
     trace.set(0, Y, trace.get(0, Y) + F::ONE);
     y[chip.out[0] as usize] += 1;
@@ -114,7 +118,7 @@ fn a_wrong_output_balanced_on_the_bus_fails_the_product() {
 
 #[test]
 fn the_bound_reaches_the_field_only_for_huge_weights() {
-    let (mut chip, _, _) = conv(2, 4, 4, 3, 3, 3, 1, 1, 5);
+    let (mut chip, _, _) = conv((2, 4, 4, 3, 3, 3, 1, 1), 5);
     assert!(chip.output_bits(20).unwrap() < 40);
     chip.weights[0] = F::from_u64(1 << 50);
     assert_eq!(chip.output_bits(20), None);
