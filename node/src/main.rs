@@ -88,6 +88,8 @@ struct Args {
     proof: Option<String>,
     model: Option<String>,
     json: bool,
+    /// Whether any proof option was given (models default to `model_proof_options`).
+    proof_options_given: bool,
 }
 
 fn parse(mut it: impl Iterator<Item = String>) -> Result<Args, String> {
@@ -105,6 +107,7 @@ fn parse(mut it: impl Iterator<Item = String>) -> Result<Args, String> {
         proof: None,
         model: None,
         json: false,
+        proof_options_given: false,
     };
     while let Some(x) = it.next() {
         let mut val = |name: &str| it.next().ok_or(format!("{name} needs a value"));
@@ -114,6 +117,9 @@ fn parse(mut it: impl Iterator<Item = String>) -> Result<Args, String> {
             let v = s.parse::<u64>().map_err(|_| format!("{name}: `{s}` is not a number"))?;
             if (lo..=hi).contains(&v) { Ok(v) } else { Err(format!("{name} {v}: must be between {lo} and {hi}")) }
         };
+        if matches!(x.as_str(), "--queries" | "--blowup-log" | "--grinding" | "--fold-log") {
+            a.proof_options_given = true;
+        }
         match x.as_str() {
             "--example" => a.example = val("--example")?,
             "--log-rows" => a.log_rows = Some(num("--log-rows", 0, u64::MAX)? as usize),
@@ -129,6 +135,7 @@ fn parse(mut it: impl Iterator<Item = String>) -> Result<Args, String> {
             "--queries" => a.opts.n_queries = num("--queries", 0, u64::from(u16::MAX))? as u16,
             "--blowup-log" => a.opts.log_blowup = num("--blowup-log", 0, u64::from(u8::MAX))? as u8,
             "--grinding" => a.opts.grinding_bits = num("--grinding", 0, u64::from(u8::MAX))? as u8,
+            "--fold-log" => a.opts.log_folding_factor = num("--fold-log", 1, 4)? as u8,
             "--min-security" => a.min_security = num("--min-security", 0, 128)? as u32,
             s if s.starts_with("--") => return Err(format!("unknown option `{s}`")),
             _ => a.positional.push(x),
@@ -420,6 +427,9 @@ fn compile_model(path: &str, a: &Args) -> Result<model::CompiledModel, (u8, Stri
     let mut opts = model::CompileOptions::default();
     opts.lower.frac_bits = a.frac_bits;
     opts.lower.param_bits = a.param_bits;
+    if a.proof_options_given {
+        opts.proof = a.opts;
+    }
     let m = sigil_onnx::load_model(path).map_err(|e| (2, e.to_string()))?;
     for c in &a.calibration {
         opts.calibration.extend(sigil_onnx::read_samples(c, &m).map_err(|e| (2, e.to_string()))?);

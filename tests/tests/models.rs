@@ -37,7 +37,7 @@ fn invalid(r: Result<(), ModelError>) -> VerifyError {
 /// The circuit id of dsperse-net at the default settings. It changes only when the circuit
 /// does (chips, layout, quantization, calibration or proof options): then update it here and
 /// say why in the commit.
-const NET_CIRCUIT_ID: &str = "ea96e1d3fc82ccd810a919969a7a9bfe928d75dc4428aef395df119153f434a4";
+const NET_CIRCUIT_ID: &str = "4df7112dfb36d5c51db6ab659b70818fa9bede46a972d35ffb8be0209ccec6bf";
 
 #[test]
 fn dsperse_net_has_a_fixed_circuit_id() {

@@ -32,6 +32,24 @@ use sigil_verifier::{Circuit, ProofOptions, PublicBus, Statement};
 
 use super::ModelError;
 
+/// The weights a linear layer's row aims to hold: wider layers are cut into groups of outputs,
+/// trading rows for the width every query opens, as long as the layer grows by at most
+/// [`MAX_CHUNK_GROWTH`] doublings.
+pub const MAX_CHUNK: usize = 16;
+/// How many doublings of its height a dense layer may take to narrow its rows. Convolutions
+/// take none: they are the tall tables that set the prover's time.
+pub const MAX_CHUNK_GROWTH: usize = 2;
+
+/// The outputs per block of a linear layer (see [`MAX_CHUNK`]).
+fn chunk_for(positions: usize, k: usize, n: usize) -> usize {
+    let full = Linear::min_log_height(positions, k, n, n);
+    let growth = if positions == 1 { MAX_CHUNK_GROWTH } else { 0 };
+    (n.min(MAX_CHUNK)..=n).find(|&c| Linear::min_log_height(positions, k, n, c) <= full + growth).unwrap_or(n)
+}
+
+/// Tables shorter than the tallest by more than this many doublings are padded up to it.
+pub const HEIGHT_SPAN: usize = 5;
+
 /// Where a value's elements travel: element `i` is `(index[i], v)` on `bus`, and
 /// `|v| < 2^bits` is proven by its producer.
 #[derive(Clone, Debug)]
@@ -201,8 +219,8 @@ impl<'a> Compiler<'a> {
     fn linear_step(&mut self, n: &Node, x: Wire, linear: Linear, shift: u32) -> Result<(), ModelError> {
         let acc_bits = linear.output_bits(x.bits).ok_or_else(|| self.err(n, "the layer's accumulator bound reaches the field (weights too large for the input range)"))?;
         let len = linear.uses.len();
-        for s in linear.src.iter().flatten() {
-            self.read(&x, *s);
+        for s in linear.reads().collect::<Vec<_>>() {
+            self.read(&x, s);
         }
         let (rescale, wire) = self.rescale(n, linear.out_bus, len, acc_bits, shift)?;
         // The chip reads the producer's bus directly: map its sources through the wire.
@@ -277,6 +295,7 @@ impl<'a> Compiler<'a> {
             positions,
             k,
             n: oc,
+            chunk: chunk_for(positions, k, oc),
             weights,
             bias,
             src,
@@ -284,7 +303,7 @@ impl<'a> Compiler<'a> {
             uses: vec![1; len],
             in_bus: x.bus,
             out_bus: acc,
-            log_height: Linear::min_log_height(positions, k, oc),
+            log_height: Linear::min_log_height(positions, k, oc, chunk_for(positions, k, oc)),
         };
         self.linear_step(n, x, linear, frac - out_frac)
     }
@@ -319,6 +338,7 @@ impl<'a> Compiler<'a> {
             positions: m,
             k,
             n: nn,
+            chunk: chunk_for(m, k, nn),
             weights: (0..k * nn).map(|i| F::from_i64(wt(i / nn, i % nn))).collect(),
             bias,
             src: (0..m * k).map(|i| Some(i as u32)).collect(),
@@ -326,7 +346,7 @@ impl<'a> Compiler<'a> {
             uses: vec![1; len],
             in_bus: x.bus,
             out_bus: acc,
-            log_height: Linear::min_log_height(m, k, nn),
+            log_height: Linear::min_log_height(m, k, nn, chunk_for(m, k, nn)),
         };
         self.linear_step(n, x, linear, frac - out_frac)
     }
@@ -443,19 +463,39 @@ pub(crate) fn compile(plan: &Plan, name: &str, path: &str, options: ProofOptions
         n_publics += len;
     }
 
-    // Every producer now learns how often each of its elements is read.
+    // Every producer now learns how often each of its elements is read; small tables grow to
+    // a floor height, so that fewer distinct heights (one Merkle tree per height and phase,
+    // each opened by every query) make the proof smaller.
     let uses = |bus: BusId| c.reads.get(&bus).cloned().unwrap_or_default();
+    let tallest = c.steps.iter().map(|s| match s {
+        Step::Input { chip, .. } => chip.io.log_height,
+        Step::Relu { chip, .. } => chip.io.log_height,
+        Step::Linear { linear, .. } => linear.log_height,
+        Step::MaxPool { chip, .. } => chip.log_height,
+    }).max().unwrap_or(4);
+    let floor = tallest.saturating_sub(HEIGHT_SPAN).max(4);
     let mut chips: Vec<Box<dyn Chip>> = Vec::new();
     let mut heights = Vec::new();
     for step in &mut c.steps {
         match step {
-            Step::Input { chip, .. } => chip.io.uses = uses(chip.io.out_bus),
-            Step::Relu { chip, .. } => chip.io.uses = uses(chip.io.out_bus),
+            Step::Input { chip, .. } => {
+                chip.io.uses = uses(chip.io.out_bus);
+                chip.io.log_height = chip.io.log_height.max(floor);
+            }
+            Step::Relu { chip, .. } => {
+                chip.io.uses = uses(chip.io.out_bus);
+                chip.io.log_height = chip.io.log_height.max(floor);
+            }
             Step::Linear { linear, rescale, .. } => {
                 linear.uses = uses(linear.out_bus);
                 rescale.io.uses = uses(rescale.io.out_bus);
+                linear.log_height = linear.log_height.max(floor);
+                rescale.io.log_height = rescale.io.log_height.max(floor);
             }
-            Step::MaxPool { chip, .. } => chip.uses = uses(chip.out_bus),
+            Step::MaxPool { chip, .. } => {
+                chip.uses = uses(chip.out_bus);
+                chip.log_height = chip.log_height.max(floor);
+            }
         }
     }
     for step in &c.steps {

@@ -69,8 +69,15 @@ pub struct CompileOptions {
 
 impl Default for CompileOptions {
     fn default() -> Self {
-        Self { lower: LowerOptions { headroom_bits: 3, ..LowerOptions::default() }, calibration: Vec::new(), proof: ProofOptions::default() }
+        Self { lower: LowerOptions { headroom_bits: 3, ..LowerOptions::default() }, calibration: Vec::new(), proof: model_proof_options() }
     }
+}
+
+/// The default proof options of models: [`ProofOptions::default`] (100 conjectured bits)
+/// with FRI folding by 2: a query then opens 2 rows of every table instead of 8, which for
+/// models of many wide tables is the larger part of the proof.
+pub fn model_proof_options() -> ProofOptions {
+    ProofOptions { log_folding_factor: 1, ..ProofOptions::default() }
 }
 
 /// Seeded random inputs used for calibration beside the sample input.

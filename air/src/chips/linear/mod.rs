@@ -6,21 +6,24 @@
 //! copied into the statement), or none where the kernel lies on the zero padding.
 //!
 //! # Layout
-//! Rows come in blocks of `B = max(K, N)`, one block per position: row `r = p B + j` holds the
-//! patch value `x = X[src(p, j)]` (0 where there is none) and, for `j < N`, the output
-//! `y = Y[p, j]`. Preprocessed: `src`, whether the row reads an input, the output's index and
-//! how many times it is used, the bias, the end of a block, and row `j` of `W` (`N` columns,
-//! repeating every block).
+//! The `N` outputs of a position are cut into `G = ceil(N / C)` groups of `C` (the `chunk`),
+//! so that a row holds at most `C` weights: a query opens a row of every table, and a wide
+//! dense layer would otherwise put all its `N` weights of an input in each opened row.
+//! Rows come in blocks of `B = max(K, C)`, one block per position and group: row
+//! `r = (p G + g) B + j` holds the patch value `x = X[src(p, j)]` (0 where there is none) and,
+//! for `j < C`, the output `y = Y[p, g C + j]`. Preprocessed: `src`, whether the row reads an
+//! input, the output's index and how many times it is used, the bias, the end of a block, and
+//! `W[j, g C .. g C + C]` (`C` columns).
 //!
 //! # The check (Freivalds)
 //! After the main trace is committed the verifier draws `sigma`; three auxiliary columns hold
 //! `e_r = sigma^r`, `q_r = sigma^(p B)` (constant in a block) and the running sum of
 //!
-//! `t_r = q_r x_r v_j - e_r (y_r - b_r)`, with `v_j = sum_o sigma^o W[j, o]`,
+//! `t_r = q_r x_r v_r - e_r (y_r - b_r)`, with `v_r = sum_{o < C} sigma^o W[j, g C + o]`,
 //!
-//! which must end at zero. Summed over all rows,
-//! `sum t = sum_{p, o} sigma^(p B + o) ((X W)[p, o] + b[o] - Y[p, o])`: the exponents are
-//! distinct (`o < N <= B`), so a single wrong output makes it a non-zero polynomial of degree
+//! which must end at zero. Summed over all rows, with `beta = p G + g`,
+//! `sum t = sum_{beta, o < C} sigma^(beta B + o) ((X W)[p, g C + o] + b - Y[p, g C + o])`: the
+//! exponents are distinct (`o < C <= B`), so a single wrong output makes it a non-zero polynomial of degree
 //! below the table's height, zero for at most that many of the `|EF| ~ 2^128` values of
 //! `sigma`. Cost: two main cells per row, about one per activation read plus one per output,
 //! and the weights in preprocessed columns, instead of a row per multiply-accumulate.
@@ -72,6 +75,8 @@ pub struct Linear {
     pub k: usize,
     /// `N`: outputs per position.
     pub n: usize,
+    /// `C`: outputs per block (at most `N`).
+    pub chunk: usize,
     /// `W`, `K x N` row-major.
     pub weights: Vec<F>,
     /// `b`: `N` values, or empty for none.
@@ -88,14 +93,32 @@ pub struct Linear {
 }
 
 impl Linear {
-    /// Rows per position.
+    /// Rows per block.
     pub fn block(&self) -> usize {
-        self.k.max(self.n).max(1)
+        self.k.max(self.chunk).max(1)
     }
 
-    /// The smallest height for `positions` blocks of `max(k, n)` rows (at least 4 rows).
-    pub fn min_log_height(positions: usize, k: usize, n: usize) -> usize {
-        (positions * k.max(n).max(1)).max(4).next_power_of_two().trailing_zeros() as usize
+    /// Output groups per position.
+    pub fn groups(&self) -> usize {
+        self.n.div_ceil(self.chunk.max(1))
+    }
+
+    /// The smallest height for `positions` positions of `k` inputs and `n` outputs in groups of
+    /// `chunk` (at least 4 rows).
+    pub fn min_log_height(positions: usize, k: usize, n: usize, chunk: usize) -> usize {
+        (positions * n.div_ceil(chunk.max(1)) * k.max(chunk).max(1)).max(4).next_power_of_two().trailing_zeros() as usize
+    }
+
+    /// Every input index the chip receives, as often as it receives it: each position's taps
+    /// once per output group.
+    pub fn reads(&self) -> impl Iterator<Item = u32> + '_ {
+        let g = self.groups();
+        self.src.chunks(self.k.max(1)).flat_map(move |taps| core::iter::repeat_n(taps, g).flatten().flatten().copied())
+    }
+
+    /// `W[j, o]`, 0 past the last output.
+    fn weight(&self, j: usize, o: usize) -> F {
+        if j < self.k && o < self.n { self.weights[j * self.n + o] } else { F::ZERO }
     }
 
     fn bias(&self, o: usize) -> F {
@@ -146,16 +169,19 @@ impl Linear {
     /// The trace for the input tensor `x`, and the outputs (by output index).
     pub fn generate_trace(&self, x: &[i64]) -> (Trace, Vec<i64>) {
         let y = self.reference(x);
-        let (h, bs) = (1usize << self.log_height, self.block());
+        let (h, bs, g) = (1usize << self.log_height, self.block(), self.groups());
         let mut v = vec![F::ZERO; 2 * h];
         for p in 0..self.positions {
-            for j in 0..bs {
-                let r = p * bs + j;
-                if j < self.k && let Some(s) = self.src[p * self.k + j] {
-                    v[2 * r] = F::from_i64(x[s as usize]);
-                }
-                if j < self.n {
-                    v[2 * r + 1] = F::from_i64(y[self.out[p * self.n + j] as usize]);
+            for gi in 0..g {
+                for j in 0..bs {
+                    let r = (p * g + gi) * bs + j;
+                    if j < self.k && let Some(s) = self.src[p * self.k + j] {
+                        v[2 * r] = F::from_i64(x[s as usize]);
+                    }
+                    let o = gi * self.chunk + j;
+                    if j < self.chunk && o < self.n {
+                        v[2 * r + 1] = F::from_i64(y[self.out[p * self.n + o] as usize]);
+                    }
                 }
             }
         }
@@ -184,15 +210,16 @@ impl Air for Linear {
         2
     }
     fn preprocessed_trace(&self) -> Option<Trace> {
-        let (h, bs) = (1usize << self.log_height, self.block());
-        let w = P_W + self.n;
+        let (h, bs, g) = (1usize << self.log_height, self.block(), self.groups());
+        let w = P_W + self.chunk;
         let mut v = vec![F::ZERO; h * w];
         for r in 0..h {
-            let (p, j) = (r / bs, r % bs);
+            let (blk, j) = (r / bs, r % bs);
+            let (p, gi) = (blk / g, blk % g);
             let row = &mut v[r * w..(r + 1) * w];
             row[P_END] = F::from_bool(j == bs - 1);
-            if j < self.k {
-                row[P_W..].copy_from_slice(&self.weights[j * self.n..(j + 1) * self.n]);
+            for c in 0..self.chunk {
+                row[P_W + c] = self.weight(j, gi * self.chunk + c);
             }
             if p >= self.positions {
                 continue;
@@ -201,12 +228,13 @@ impl Air for Linear {
                 row[P_SRC] = F::from_u32(s);
                 row[P_VALID] = F::ONE;
             }
-            if j < self.n {
-                let out = self.out[p * self.n + j];
+            let o = gi * self.chunk + j;
+            if j < self.chunk && o < self.n {
+                let out = self.out[p * self.n + o];
                 row[P_OUT] = F::from_u32(out);
                 row[P_USES] = F::from_u32(self.uses[out as usize]);
                 row[P_IS_Y] = F::ONE;
-                row[P_BIAS] = self.bias(j);
+                row[P_BIAS] = self.bias(o);
             }
         }
         Some(Trace::new(v, w))
@@ -220,14 +248,16 @@ impl Air for Linear {
     fn aux_trace(&self, main: &Trace, prep: Option<&Trace>, challenges: &[EF]) -> Vec<EF> {
         let (Some(prep), Some(&sigma)) = (prep, challenges.first()) else { return Vec::new() };
         let (h, bs) = (main.height(), self.block());
-        // v_j depends only on the row within the block.
-        let vj: Vec<EF> = (0..bs.min(h)).map(|j| prep.row(j)[P_W..].iter().rev().fold(EF::ZERO, |acc, &w| acc * sigma + w)).collect();
+        // v depends only on the group and the row within the block: the weights repeat every
+        // G blocks.
+        let period = (bs * self.groups()).min(h);
+        let vj: Vec<EF> = (0..period).map(|r| prep.row(r)[P_W..].iter().rev().fold(EF::ZERO, |acc, &w| acc * sigma + w)).collect();
         let step = pow(sigma, bs);
         let mut out = Vec::with_capacity(3 * h);
         let (mut e, mut q, mut acc) = (EF::ONE, EF::ONE, EF::ZERO);
         for r in 0..h {
             let row = prep.row(r);
-            acc += q * vj[r % bs] * main.get(r, X) - e * (main.get(r, Y) - row[P_BIAS]);
+            acc += q * vj[r % period] * main.get(r, X) - e * (main.get(r, Y) - row[P_BIAS]);
             out.extend_from_slice(&[e, q, acc]);
             e *= sigma;
             if row[P_END] == F::ONE {
@@ -247,8 +277,8 @@ impl Air for Linear {
         let sigma = b.challenge(0);
         let weights_at = |b: &B, next: bool| {
             let col = |c| if next { b.prep_next(c) } else { b.prep(c) };
-            let mut v = B::Ext::from(col(P_W + self.n - 1));
-            for o in (0..self.n - 1).rev() {
+            let mut v = B::Ext::from(col(P_W + self.chunk - 1));
+            for o in (0..self.chunk - 1).rev() {
                 v = v * sigma.clone() + B::Ext::from(col(P_W + o));
             }
             v

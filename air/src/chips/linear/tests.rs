@@ -14,6 +14,11 @@ type Geometry = (usize, usize, usize, usize, usize, usize, usize, usize);
 /// The convolution `geometry` as a [`Linear`] chip, its input, and the same convolution
 /// computed directly.
 fn conv((c, h, w, oc, kh, kw, s, pad): Geometry, seed: u64) -> (Linear, Vec<i64>, Vec<i64>) {
+    conv_chunked((c, h, w, oc, kh, kw, s, pad), oc, seed)
+}
+
+/// [`conv`] with `chunk` outputs per block.
+fn conv_chunked((c, h, w, oc, kh, kw, s, pad): Geometry, chunk: usize, seed: u64) -> (Linear, Vec<i64>, Vec<i64>) {
     let mut rng = SplitMix64(seed);
     let mut r = |m: u64| (rng.next_u64() % (2 * m + 1)) as i64 - m as i64;
     let x: Vec<i64> = (0..c * h * w).map(|_| r(1000)).collect();
@@ -56,6 +61,7 @@ fn conv((c, h, w, oc, kh, kw, s, pad): Geometry, seed: u64) -> (Linear, Vec<i64>
         positions,
         k,
         n: oc,
+        chunk,
         weights,
         bias: bias.iter().map(|&b| F::from_i64(b)).collect(),
         src,
@@ -63,7 +69,7 @@ fn conv((c, h, w, oc, kh, kw, s, pad): Geometry, seed: u64) -> (Linear, Vec<i64>
         uses: vec![1; oc * positions],
         in_bus: BUS_DATA,
         out_bus: BUS_OUT,
-        log_height: Linear::min_log_height(positions, k, oc),
+        log_height: Linear::min_log_height(positions, k, oc, chunk),
     };
     (chip, x, direct)
 }
@@ -72,8 +78,8 @@ fn conv((c, h, w, oc, kh, kw, s, pad): Geometry, seed: u64) -> (Linear, Vec<i64>
 /// public tuples.
 fn check(chip: &Linear, x: &[i64], y: &[i64], trace: &Trace) -> Result<(), Vec<crate::CheckFailure>> {
     let mut reads = vec![0u64; x.len()];
-    for s in chip.src.iter().flatten() {
-        reads[*s as usize] += 1;
+    for s in chip.reads() {
+        reads[s as usize] += 1;
     }
     let t = |bus, dir, i: usize, v: i64, m: u64| RowInteraction { bus, dir, fields: vec![F::from_usize(i), F::from_i64(v)], multiplicity: F::from_u64(m) };
     let mut tuples: Vec<RowInteraction> = x.iter().enumerate().map(|(i, &v)| t(BUS_DATA, Direction::Send, i, v, reads[i])).collect();
@@ -90,6 +96,24 @@ fn convolutions_and_dense_layers_match_the_direct_product_and_pass() {
         let (trace, y) = chip.generate_trace(&x);
         assert_eq!(y, direct);
         check(&chip, &x, &y, &trace).unwrap_or_else(|e| panic!("{c}x{h}x{w} -> {oc}, {kh}x{kw}/{s} pad {pad}: {e:?}"));
+    }
+}
+
+#[test]
+fn outputs_cut_into_chunks_match_and_pass() {
+    for (geometry, chunk) in [((5, 1, 1, 7, 1, 1, 1, 0), 3), ((3, 1, 1, 12, 1, 1, 1, 0), 4), ((2, 5, 5, 5, 3, 3, 1, 1), 2), ((12, 1, 1, 20, 1, 1, 1, 0), 16)] {
+        let (chip, x, direct) = conv_chunked(geometry, chunk, 9);
+        let (trace, y) = chip.generate_trace(&x);
+        assert_eq!(y, direct);
+        check(&chip, &x, &y, &trace).unwrap_or_else(|e| panic!("{geometry:?} in chunks of {chunk}: {e:?}"));
+    }
+    // Every changed cell of a chunked layer fails too.
+    let (chip, x, _) = conv_chunked((3, 1, 1, 7, 1, 1, 1, 0), 3, 4);
+    let (trace, y) = chip.generate_trace(&x);
+    for idx in 0..trace.values.len() {
+        let mut bad = trace.clone();
+        bad.values[idx] += F::ONE;
+        assert!(check(&chip, &x, &y, &bad).is_err(), "cell {idx} changed but passed");
     }
 }
 
