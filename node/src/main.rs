@@ -88,8 +88,6 @@ struct Args {
     proof: Option<String>,
     model: Option<String>,
     json: bool,
-    /// Whether any proof option was given (models default to `model_proof_options`).
-    proof_options_given: bool,
 }
 
 fn parse(mut it: impl Iterator<Item = String>) -> Result<Args, String> {
@@ -107,7 +105,6 @@ fn parse(mut it: impl Iterator<Item = String>) -> Result<Args, String> {
         proof: None,
         model: None,
         json: false,
-        proof_options_given: false,
     };
     while let Some(x) = it.next() {
         let mut val = |name: &str| it.next().ok_or(format!("{name} needs a value"));
@@ -117,9 +114,6 @@ fn parse(mut it: impl Iterator<Item = String>) -> Result<Args, String> {
             let v = s.parse::<u64>().map_err(|_| format!("{name}: `{s}` is not a number"))?;
             if (lo..=hi).contains(&v) { Ok(v) } else { Err(format!("{name} {v}: must be between {lo} and {hi}")) }
         };
-        if matches!(x.as_str(), "--queries" | "--blowup-log" | "--grinding" | "--fold-log") {
-            a.proof_options_given = true;
-        }
         match x.as_str() {
             "--example" => a.example = val("--example")?,
             "--log-rows" => a.log_rows = Some(num("--log-rows", 0, u64::MAX)? as usize),
@@ -337,7 +331,8 @@ fn run() -> Result<(), (u8, String)> {
             let (Some(input), Some(proof_path)) = (&a.input, &a.proof) else {
                 return Err(bad("prove needs --input INPUT.json and --proof OUT.proof".into()));
             };
-            let m = compile_model(path, &a)?;
+            let mut m = compile_model(path, &a)?;
+            m.log_timings = !a.json;
             let inputs = m.read_input(input).map_err(|e| bad(e.to_string()))?;
             let p = m.prove(&inputs).map_err(|e| bad(e.to_string()))?;
             let file = model::ModelProof { circuit_id: m.circuit_id(), statement: p.statement.clone(), proof: p.proof.clone() };
@@ -427,9 +422,7 @@ fn compile_model(path: &str, a: &Args) -> Result<model::CompiledModel, (u8, Stri
     let mut opts = model::CompileOptions::default();
     opts.lower.frac_bits = a.frac_bits;
     opts.lower.param_bits = a.param_bits;
-    if a.proof_options_given {
-        opts.proof = a.opts;
-    }
+    opts.proof = a.opts;
     let m = sigil_onnx::load_model(path).map_err(|e| (2, e.to_string()))?;
     for c in &a.calibration {
         opts.calibration.extend(sigil_onnx::read_samples(c, &m).map_err(|e| (2, e.to_string()))?);

@@ -26,7 +26,7 @@ use sigil_verifier::proof::{
 };
 use sigil_verifier::protocol::{
     Group, PhaseWidths, ProofOptions, TRANSCRIPT_DOMAIN, deep_coefficients, fri_layers, groups,
-    lde_shift, leaf_log_arity, omega, query_index_bits,
+    lde_shift, omega, query_index_bits,
 };
 use sigil_verifier::transcript::Transcript;
 use sigil_verifier::{Circuit, CircuitId};
@@ -106,8 +106,7 @@ impl ProvingKey {
                     backend.coset_lde(RowMajorMatrix::new(p.values, p.width), lb, lde_shift())
                 })
                 .collect();
-            let arity = leaf_log_arity(g.log_height + lb, &options);
-            let tree = backend.commit_cosets(&ldes.iter().collect::<Vec<_>>(), arity);
+            let tree = backend.commit_cosets(&ldes.iter().collect::<Vec<_>>(), 0);
             prep_groups.push(PrepGroup { ldes, tree });
         }
         let caps: Vec<_> = prep_groups.iter().map(|g| g.tree.cap()).collect();
@@ -322,7 +321,7 @@ impl<'a, B: Backend> Prover<'a, B> {
         let ws: Vec<usize> = self.widths.iter().map(width).collect();
         let gs = groups(&self.pk.circuit.log_heights, &ws);
         let tables = &self.tables;
-        let trees = commit_groups(self.backend, &gs, &self.pk.options, |t| mat(&tables[t]));
+        let trees = commit_groups(self.backend, &gs, |t| mat(&tables[t]));
         let roots: Vec<Cap> = trees.iter().map(|t| t.cap()).collect();
         self.trees[phase] = trees;
         self.groups[phase] = gs;
@@ -527,32 +526,30 @@ impl<'a, B: Backend> Prover<'a, B> {
         inputs
     }
 
-    /// Round 9: FRI over all heights; shorter tables enter at the binary fold of their size.
+    /// Round 9: FRI over all heights: each layer is committed, then folded by its challenge;
+    /// shorter tables enter at the layer of their size (the layers stop at every table size).
     fn commit_fri(&mut self, mut inputs: Vec<Option<Vec<EF>>>) -> FriCommitment {
         let layers = self.layers.clone();
         let log_final = layers[layers.len() - 1] - self.lb();
         let mut f = inputs[layers[0]].take().unwrap_or_default();
         let mut c = FriCommitment { trees: Vec::new(), evals: Vec::new(), roots: Vec::new(), final_words: Vec::new() };
-        let mut beta = if layers.len() > 1 { self.tr.sample_ef() } else { EF::ZERO };
         let mut layer_shift = lde_shift();
         for k in 0..layers.len() - 1 {
             let (log_n, log_next) = (layers[k], layers[k + 1]);
-            for sub in (log_next..log_n).rev() {
+            let tree = self.backend.commit_ext_cosets(&f, log_n - log_next);
+            self.tr.absorb_caps(b"fri", &[tree.cap()]);
+            c.roots.push(tree.cap());
+            c.trees.push(tree);
+            c.evals.push(f.clone());
+            let mut beta = self.tr.sample_ef();
+            for _ in log_next..log_n {
                 f = self.backend.fold(&f, beta, layer_shift);
                 layer_shift = layer_shift.square();
                 beta = beta.square();
-                // Tables whose LDE has this size enter here, weighted by the squared challenge.
-                if let Some(extra) = inputs[sub].take() {
-                    f.par_iter_mut().zip(extra.par_iter()).for_each(|(a, e)| *a += beta * *e);
-                }
             }
-            if k + 2 < layers.len() {
-                let tree = self.backend.commit_ext_cosets(&f, log_next - layers[k + 2]);
-                self.tr.absorb_caps(b"fri", &[tree.cap()]);
-                c.roots.push(tree.cap());
-                c.trees.push(tree);
-                c.evals.push(f.clone());
-                beta = self.tr.sample_ef();
+            // Tables whose LDE has the next layer's size enter, weighted by the last power.
+            if let Some(extra) = inputs[log_next].take() {
+                f.par_iter_mut().zip(extra.par_iter()).for_each(|(a, e)| *a += beta * *e);
             }
         }
         // The last layer's polynomial: interpolate over its coset, keep 2^log_final coefficients.
@@ -586,20 +583,20 @@ impl<'a, B: Backend> Prover<'a, B> {
                 .trees
                 .iter()
                 .zip(&fri.evals)
-                .zip(self.layers.windows(3))
+                .zip(self.layers.windows(2))
                 .map(|((tree, evals), w)| {
-                    let m = 1usize << w[2];
+                    let m = 1usize << w[1];
                     let j = (index as usize) % m;
-                    let values = (0..1usize << (w[1] - w[2])).flat_map(|i| ef_to_u64(evals[j + i * m])).collect();
+                    let values = (0..1usize << (w[0] - w[1])).flat_map(|i| ef_to_u64(evals[j + i * m])).collect();
                     MerkleOpening { values: Words(values), siblings: tree.path(j) }
                 })
                 .collect();
             queries.push(QueryProof {
                 index,
-                prep: open_groups(&prep_trees, &pk.prep_group_defs, lb, opts, &|t| prep_lde_of(pk, t), index),
-                main: open_groups(&self.trees[MAIN], &self.groups[MAIN], lb, opts, &|t| Some(&tables[t].main_lde), index),
-                perm: open_groups(&self.trees[PERM], &self.groups[PERM], lb, opts, &|t| tables[t].perm_lde.as_ref(), index),
-                quotient: open_groups(&self.trees[QUOT], &self.groups[QUOT], lb, opts, &|t| tables[t].quotient_lde.as_ref(), index),
+                prep: open_groups(&prep_trees, &pk.prep_group_defs, lb, &|t| prep_lde_of(pk, t), index),
+                main: open_groups(&self.trees[MAIN], &self.groups[MAIN], lb, &|t| Some(&tables[t].main_lde), index),
+                perm: open_groups(&self.trees[PERM], &self.groups[PERM], lb, &|t| tables[t].perm_lde.as_ref(), index),
+                quotient: open_groups(&self.trees[QUOT], &self.groups[QUOT], lb, &|t| tables[t].quotient_lde.as_ref(), index),
                 fri_layers,
             });
         }
@@ -638,18 +635,16 @@ fn forge_out_of_domain(
     }
 }
 
-/// One Merkle tree per group of equal-height tables, leaves holding FRI cosets.
+/// One Merkle tree per group of equal-height tables, one row per leaf.
 fn commit_groups<'a, B: Backend>(
     backend: &B,
     gs: &[Group],
-    opts: &ProofOptions,
     mat: impl Fn(usize) -> Option<&'a RowMajorMatrix<F>>,
 ) -> Vec<MerkleTree> {
-    let lb = usize::from(opts.log_blowup);
     gs.iter()
         .map(|g| {
             let mats: Vec<_> = g.tables.iter().filter_map(|&t| mat(t)).collect();
-            backend.commit_cosets(&mats, leaf_log_arity(g.log_height + lb, opts))
+            backend.commit_cosets(&mats, 0)
         })
         .collect()
 }
@@ -837,12 +832,11 @@ fn grind(tr: &Transcript, bits: u8) -> u64 {
     }
 }
 
-/// Opens, in every group's tree, the leaf that holds the query's coset.
+/// Opens, in every group's tree, the row at the query's position in the group's LDE.
 fn open_groups<'a>(
     trees: &[MerkleTree],
     gs: &[Group],
     lb: usize,
-    opts: &ProofOptions,
     mats: &dyn Fn(usize) -> Option<&'a RowMajorMatrix<F>>,
     index: u64,
 ) -> Vec<MerkleOpening> {
@@ -850,21 +844,15 @@ fn open_groups<'a>(
         .iter()
         .zip(gs)
         .map(|(tree, g)| {
-            let log_lde = g.log_height + lb;
-            let arity = leaf_log_arity(log_lde, opts);
-            let m = 1usize << (log_lde - arity);
-            let j = (index as usize) % m;
+            let r = (index as usize) % (1usize << (g.log_height + lb));
             let mut values = Vec::new();
-            for i in 0..1usize << arity {
-                let r = j + i * m;
-                for &t in &g.tables {
-                    if let Some(mat) = mats(t) {
-                        let w = mat.width();
-                        values.extend(mat.values[r * w..(r + 1) * w].iter().map(|&v| f_to_u64(v)));
-                    }
+            for &t in &g.tables {
+                if let Some(mat) = mats(t) {
+                    let w = mat.width();
+                    values.extend(mat.values[r * w..(r + 1) * w].iter().map(|&v| f_to_u64(v)));
                 }
             }
-            MerkleOpening { values: Words(values), siblings: tree.path(j) }
+            MerkleOpening { values: Words(values), siblings: tree.path(r) }
         })
         .collect()
 }

@@ -37,7 +37,7 @@ fn invalid(r: Result<(), ModelError>) -> VerifyError {
 /// The circuit id of dsperse-net at the default settings. It changes only when the circuit
 /// does (chips, layout, quantization, calibration or proof options): then update it here and
 /// say why in the commit.
-const NET_CIRCUIT_ID: &str = "4df7112dfb36d5c51db6ab659b70818fa9bede46a972d35ffb8be0209ccec6bf";
+const NET_CIRCUIT_ID: &str = "63c033cb0f8c52999b8ff64d3b6ec812c1a77a69aeed8495b65fa74854fb095f";
 
 #[test]
 fn dsperse_net_has_a_fixed_circuit_id() {

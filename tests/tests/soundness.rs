@@ -228,7 +228,7 @@ fn proof_with_changed_fri_layer_commitment_is_rejected() {
 fn proof_with_changed_fri_layer_value_is_rejected() {
     // Changing both halves of a leaf consistently needs a new root; changing one breaks the path.
     let r = tampered(|p| p.fri.queries[1].fri_layers[0].values.0[0] ^= 1);
-    assert_eq!(r, Err(VerifyError::MerklePath { phase: Phase::FriLayer(1), query: 1 }));
+    assert_eq!(r, Err(VerifyError::MerklePath { phase: Phase::FriLayer(0), query: 1 }));
 }
 
 #[test]
@@ -320,7 +320,7 @@ fn header_fields_are_each_checked() {
     assert_eq!(edited(|b| b[0] = b'X'), Err(VerifyError::BadMagic));
     assert_eq!(edited(|b| b[3] = 2), Err(VerifyError::BadMagic));
     assert_eq!(edited(|b| b[4] = 1), Err(VerifyError::UnsupportedVersion(1)));
-    assert_eq!(edited(|b| b[5] = 1), Err(VerifyError::UnsupportedVersion(258)));
+    assert_eq!(edited(|b| b[5] = 1), Err(VerifyError::UnsupportedVersion(259)));
     assert_eq!(edited(|b| b[6] = 2), Err(VerifyError::UnsupportedField(2)));
     assert_eq!(edited(|b| b[7] = 7), Err(VerifyError::UnsupportedHash(7)));
     assert_eq!(edited(|b| b[8] = 2), param("log_blowup", 3, 2));

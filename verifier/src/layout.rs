@@ -15,7 +15,7 @@ use crate::merkle::{Cap, cap_log};
 use crate::proof::{
     FriProof, HEADER_BYTES, MerkleOpening, Proof, ProofHeader, QueryProof, TableOpenings, Words,
 };
-use crate::protocol::{Group, PhaseWidths, ProofOptions, fri_layers, groups, leaf_log_arity, query_index_bits};
+use crate::protocol::{Group, PhaseWidths, ProofOptions, fri_layers, groups, query_index_bits};
 
 /// One Merkle tree of a commitment phase: its tables and the shape of its openings.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -85,7 +85,7 @@ pub struct ProofLayout {
     pub n_lookup_tables: usize,
     /// Log sizes of the FRI layers, layer 0 (the tallest LDE) first.
     pub fri_layers: Vec<usize>,
-    /// The committed FRI layers (1..L-1).
+    /// The committed FRI layers (0..L-1).
     pub committed: Vec<FriLayerLayout>,
     /// Coefficients of the final polynomial.
     pub final_len: usize,
@@ -100,7 +100,8 @@ fn trees(log_heights: &[usize], widths: &[PhaseWidths], w: fn(&PhaseWidths) -> u
         .into_iter()
         .map(|g| {
             let log_lde = g.log_height + lb;
-            let log_arity = leaf_log_arity(log_lde, opts);
+            // One row per leaf: a query opens one row of every table.
+            let log_arity = 0;
             let row_width = g.tables.iter().filter_map(|&t| ws.get(t)).sum();
             TreeLayout { group: g, log_arity, depth: log_lde - log_arity, row_width }
         })
@@ -164,12 +165,7 @@ impl ProofLayout {
     pub fn new(log_heights: &[usize], widths: Vec<PhaseWidths>, opts: &ProofOptions) -> Self {
         let layers = fri_layers(log_heights, opts);
         let lb = usize::from(opts.log_blowup);
-        let committed = layers
-            .iter()
-            .skip(1)
-            .zip(layers.iter().skip(2))
-            .map(|(&log_n, &log_next)| FriLayerLayout { log_n, log_next })
-            .collect();
+        let committed = layers.iter().zip(layers.iter().skip(1)).map(|(&log_n, &log_next)| FriLayerLayout { log_n, log_next }).collect();
         let log_final = layers.last().map_or(0, |&l| l.saturating_sub(lb));
         Self {
             n_tables: log_heights.len(),

@@ -13,7 +13,7 @@ use crate::merkle::Cap;
 pub const MAGIC: [u8; 4] = *b"SGL\x01";
 /// The current proof format version: 2 is fixed-width, with heights and every parameter
 /// bound by the circuit id.
-pub const FORMAT_VERSION: u16 = 2;
+pub const FORMAT_VERSION: u16 = 3;
 /// Field identifier: Goldilocks with its quadratic extension `X^2 - 7`.
 pub const FIELD_GOLDILOCKS_EXT2: u8 = 1;
 /// Size of the encoded header.

@@ -155,11 +155,12 @@ pub fn groups(log_heights: &[usize], widths: &[usize]) -> Vec<Group> {
         .collect()
 }
 
-/// The log sizes of the committed FRI layers for a set of table heights: layer 0 is the
-/// tallest tables' LDE (never committed: the verifier computes it from the table openings);
-/// each fold takes `log_folding_factor` bits, the last one fewer, down to the last layer, whose
-/// polynomial has `2^min(log_final_poly_len, smallest log height)` coefficients. Shorter tables
-/// enter the fold in the middle of a step, at the binary fold whose size matches their LDE.
+/// The log sizes of the FRI layers for a set of table heights: layer 0 is the tallest tables'
+/// LDE; each fold takes at most `log_folding_factor` bits and stops at every table's LDE size
+/// (so a shorter table enters exactly at the start of a layer, at the query's one position),
+/// down to the last layer, whose polynomial has `2^min(log_final_poly_len, smallest log
+/// height)` coefficients. Every layer but the last is committed; the last is sent as its
+/// polynomial.
 pub fn fri_layers(log_heights: &[usize], opts: &ProofOptions) -> Vec<usize> {
     let lb = usize::from(opts.log_blowup);
     let max = log_heights.iter().copied().max().unwrap_or(0) + lb;
@@ -169,26 +170,20 @@ pub fn fri_layers(log_heights: &[usize], opts: &ProofOptions) -> Vec<usize> {
     let mut v = vec![max];
     let mut c = max;
     while c > last {
-        c = c.saturating_sub(r).max(last);
+        let mut next = c.saturating_sub(r).max(last);
+        // The largest table size strictly between: the fold stops there.
+        if let Some(s) = log_heights.iter().map(|h| h + lb).filter(|&s| s > next && s < c).max() {
+            next = s;
+        }
+        c = next;
         v.push(c);
     }
     v
 }
 
-/// log2 of the number of rows in a Merkle leaf of a table whose LDE has `2^log_lde` rows:
-/// leaf `j` holds rows `j + i * 2^(log_lde - a)` for `i < 2^a`, the cosets that FRI folds.
-pub fn leaf_log_arity(log_lde: usize, opts: &ProofOptions) -> usize {
-    usize::from(opts.log_folding_factor).max(1).min(log_lde.saturating_sub(1)).max(1)
-}
-
-/// Number of bits of a query index: the index of the coset of layer 0 that the first fold
-/// reads (or of the pair `x, -x` when there is no fold).
+/// Number of bits of a query index: a position in FRI layer 0 (the tallest tables' LDE).
 pub fn query_index_bits(layers: &[usize]) -> usize {
-    match layers {
-        [l0] => l0.saturating_sub(1),
-        [_, l1, ..] => *l1,
-        [] => 0,
-    }
+    layers.first().copied().unwrap_or(0)
 }
 
 /// The DEEP coefficients of every table: powers of `lambda`, one per column opened at `z`

@@ -28,7 +28,7 @@ use crate::proof::{
     QueryProof, TableOpenings, Words,
 };
 use crate::protocol::{
-    PhaseWidths, TRANSCRIPT_DOMAIN, deep_coefficients, eval_poly, lde_shift, leaf_log_arity, omega, recombine,
+    PhaseWidths, TRANSCRIPT_DOMAIN, deep_coefficients, eval_poly, lde_shift, omega, recombine,
     selectors_at,
 };
 use crate::transcript::Transcript;
@@ -240,7 +240,6 @@ struct Challenges {
 /// Replays the prover's transcript: absorbs what the prover sent, in its order, and draws the
 /// same challenges.
 fn replay_transcript(proof: &Proof, circuit: &Circuit, publics: &[F]) -> Challenges {
-    let layout = &circuit.layout;
     let mut tr = Transcript::new(TRANSCRIPT_DOMAIN);
     tr.absorb(b"header", &proof.header.to_bytes());
     tr.absorb(b"heights", &proof.log_heights);
@@ -262,11 +261,8 @@ fn replay_transcript(proof: &Proof, circuit: &Circuit, publics: &[F]) -> Challen
     }
     let lambda = tr.sample_ef();
     let fri = &proof.fri;
-    let mut fri_betas = Vec::with_capacity(fri.layer_roots.len() + 1);
-    // The first step's challenge, when there is a fold at all.
-    if layout.fri_layers.len() > 1 {
-        fri_betas.push(tr.sample_ef());
-    }
+    let mut fri_betas = Vec::with_capacity(fri.layer_roots.len());
+    // Each layer's fold challenge, after its commitment.
     for root in &fri.layer_roots {
         tr.absorb_caps(b"fri", core::slice::from_ref(root));
         fri_betas.push(tr.sample_ef());
@@ -454,7 +450,6 @@ struct QueryContext<'a> {
     /// Per table: the combined openings at `z` and at `z g`, and `z g`.
     deep_const: Vec<(EF, EF, EF)>,
     z: EF,
-    opts: crate::protocol::ProofOptions,
 }
 
 impl<'a> QueryContext<'a> {
@@ -492,31 +487,29 @@ impl<'a> QueryContext<'a> {
             coeffs,
             deep_const,
             z,
-            opts: circuit.options,
         })
     }
 
-    /// The row of table `t` at LDE position `pos`, every phase concatenated, from the opened
-    /// leaves (`pos` lies in the query's cosets).
-    fn row_of(&self, values: &[Vec<Vec<F>>], t: usize, pos: u64) -> Result<Vec<F>, VerifyError> {
-        let lde = at(self.log_heights, t)? + self.log_blowup;
-        let coset = (pos >> (lde - leaf_log_arity(lde, &self.opts))) as usize;
+    /// The row of table `t` at the query's position, every phase concatenated, from the opened
+    /// leaves (one row each).
+    fn row_of(&self, values: &[Vec<Vec<F>>], t: usize) -> Result<Vec<F>, VerifyError> {
         let wt = at(&self.layout.widths, t)?;
         let mut row = Vec::with_capacity(wt.n_at_z());
         for ((place, vs), w) in at(&self.places, t)?.iter().zip(values).zip(wt.phases()) {
-            let Some((gi, gw, off)) = *place else { continue };
-            let start = coset * gw + off;
+            let Some((gi, _, off)) = *place else { continue };
+            let start = off;
             let slice = at(vs, gi)?.get(start..start + w).ok_or(VerifyError::InvalidShape("leaf row"))?;
             row.extend_from_slice(slice);
         }
         Ok(row)
     }
 
-    /// The DEEP value of table `t` at LDE position `pos`.
+    /// The DEEP value of table `t` at LDE position `pos` (the query's position in the table's
+    /// LDE, whose row was opened).
     fn deep(&self, values: &[Vec<Vec<F>>], t: usize, pos: u64) -> Result<EF, VerifyError> {
         let lde = at(self.log_heights, t)? + self.log_blowup;
         let x = lde_shift() * omega(lde).exp_u64(pos);
-        let row = self.row_of(values, t, pos)?;
+        let row = self.row_of(values, t)?;
         let (cz, czg) = at(&self.coeffs, t)?;
         let &(a_z, a_zg, zg) = at(&self.deep_const, t)?;
         let a: EF = row.iter().zip(cz).map(|(v, c)| *c * *v).sum();
@@ -575,59 +568,38 @@ fn check_query(
     }
 
     let layers = &layout.fri_layers;
-    let log_max_lde = ctx.log_max_lde;
-    let log_last = *at(layers, layers.len().saturating_sub(1))?;
     let shift = lde_shift();
-    let final_shift = shift.exp_power_of_2(log_max_lde - log_last);
-    if layers.len() == 1 {
-        // No fold: the tallest tables are the last layer; check `x` and `-x`.
-        let half = 1u64 << (log_max_lde - 1);
-        for pos in [q.index, q.index + half] {
-            let x = final_shift * omega(log_last).exp_u64(pos);
-            if eval_poly(final_poly, x.into()) != ctx.deep_sum(&values, log_max_lde, pos)? {
-                return Err(VerifyError::FinalPolyMismatch { query: qi });
-            }
-        }
-        return Ok(());
-    }
-    // Layer 0's coset, computed from the table openings.
-    let (l0, l1) = (*at(layers, 0)?, *at(layers, 1)?);
-    let mut vals: Vec<EF> = Vec::with_capacity(1 << (l0 - l1));
-    for i in 0..1u64 << (l0 - l1) {
-        vals.push(ctx.deep_sum(&values, l0, q.index + (i << l1))?);
-    }
     let two_inv = F::TWO.inverse();
+    // The query's position in layer 0; in each later layer, its position modulo the size.
     let mut pos = q.index;
+    // Layer 0 at the query is the tallest tables' DEEP value.
+    let mut expected = ctx.deep_sum(&values, *at(layers, 0)?, pos)?;
     for (k, (&log_n, &log_next)) in layers.iter().zip(layers.iter().skip(1)).enumerate() {
         let j = pos % (1u64 << log_next);
-        if k >= 1 {
-            // A committed layer: its coset must hold the value folded so far.
-            let layer = at(&q.fri_layers, k - 1)?;
-            let v = felts(&layer.values, "FRI layer")?;
-            if !verify_path(&v, j, &layer.siblings, at(&proof.fri.layer_roots, k - 1)?) {
-                return Err(VerifyError::MerklePath { phase: Phase::FriLayer(k), query: qi });
-            }
-            let opened: Vec<EF> = v
-                .chunks_exact(2)
-                .filter_map(|c| c.first().zip(c.get(1)))
-                .map(|(a, b)| sigil_air::field::ef_from_base([*a, *b]))
-                .collect();
-            if opened.get((pos >> log_next) as usize).copied() != vals.first().copied() {
-                return Err(VerifyError::FriFoldMismatch { query: qi, layer: k });
-            }
-            vals = opened;
+        // The committed layer's coset must hold the value reached so far at the query.
+        let layer = at(&q.fri_layers, k)?;
+        let v = felts(&layer.values, "FRI layer")?;
+        if !verify_path(&v, j, &layer.siblings, at(&proof.fri.layer_roots, k)?) {
+            return Err(VerifyError::MerklePath { phase: Phase::FriLayer(k), query: qi });
         }
-        // Fold the coset bit by bit with beta, beta^2, beta^4, ...; after the m-th binary fold
-        // the tables whose LDE has the new size enter, times the next power of beta.
+        let mut vals: Vec<EF> = v
+            .chunks_exact(2)
+            .filter_map(|c| c.first().zip(c.get(1)))
+            .map(|(a, b)| sigil_air::field::ef_from_base([*a, *b]))
+            .collect();
+        if vals.get((pos >> log_next) as usize).copied() != Some(expected) {
+            return Err(VerifyError::FriFoldMismatch { query: qi, layer: k });
+        }
+        // Fold the coset bit by bit with beta, beta^2, beta^4, ...
         let mut beta = *at(betas, k)?;
         let mut sub_log = log_n;
         while vals.len() > 1 {
             let half = vals.len() / 2;
-            let sub_shift = shift.exp_power_of_2(log_max_lde - sub_log);
+            let sub_shift = shift.exp_power_of_2(ctx.log_max_lde - sub_log);
             let w_sub = omega(sub_log);
             let step = 1u64 << (sub_log - vals.len().trailing_zeros() as usize);
             let (lo, hi) = vals.split_at(half);
-            let mut next: Vec<EF> = lo
+            vals = lo
                 .iter()
                 .zip(hi)
                 .enumerate()
@@ -638,15 +610,14 @@ fn check_query(
                 .collect();
             beta = beta.square();
             sub_log -= 1;
-            for (i, v) in next.iter_mut().enumerate() {
-                *v += beta * ctx.deep_sum(&values, sub_log, j + i as u64 * step)?;
-            }
-            vals = next;
         }
+        // The tables whose LDE has the next layer's size enter, times the last power of beta.
         pos = j;
+        expected = *at(&vals, 0)? + beta * ctx.deep_sum(&values, log_next, pos)?;
     }
-    let y = final_shift * omega(log_last).exp_u64(pos);
-    if Some(eval_poly(final_poly, y.into())) != vals.first().copied() {
+    let log_last = *at(layers, layers.len().saturating_sub(1))?;
+    let y = shift.exp_power_of_2(ctx.log_max_lde - log_last) * omega(log_last).exp_u64(pos);
+    if eval_poly(final_poly, y.into()) != expected {
         return Err(VerifyError::FinalPolyMismatch { query: qi });
     }
     Ok(())

@@ -69,15 +69,8 @@ pub struct CompileOptions {
 
 impl Default for CompileOptions {
     fn default() -> Self {
-        Self { lower: LowerOptions { headroom_bits: 3, ..LowerOptions::default() }, calibration: Vec::new(), proof: model_proof_options() }
+        Self { lower: LowerOptions { headroom_bits: 3, ..LowerOptions::default() }, calibration: Vec::new(), proof: ProofOptions::default() }
     }
-}
-
-/// The default proof options of models: [`ProofOptions::default`] (100 conjectured bits)
-/// with FRI folding by 2: a query then opens 2 rows of every table instead of 8, which for
-/// models of many wide tables is the larger part of the proof.
-pub fn model_proof_options() -> ProofOptions {
-    ProofOptions { log_folding_factor: 1, ..ProofOptions::default() }
 }
 
 /// Seeded random inputs used for calibration beside the sample input.
@@ -126,6 +119,8 @@ pub struct CompiledModel {
     layout: compile::Layout,
     /// Time spent lowering, laying out and committing.
     pub compile_time: Duration,
+    /// Print each proving round's time to stderr.
+    pub log_timings: bool,
 }
 
 impl std::fmt::Debug for CompiledModel {
@@ -166,7 +161,7 @@ impl CompiledModel {
         let key = ProvingKey::new(circuit, &CpuBackend::default())?;
         let inputs = layout.inputs.clone();
         let outputs = layout.outputs.iter().map(|(p, _)| p.clone()).collect();
-        Ok(Self { path: label, plan, key, inputs, outputs, layout, compile_time: t.elapsed() })
+        Ok(Self { path: label, plan, key, inputs, outputs, layout, compile_time: t.elapsed(), log_timings: false })
     }
 
     /// The circuit id: the hash of the circuit's description and its preprocessed commitments
@@ -226,7 +221,7 @@ impl CompiledModel {
         let (traces, statement) = witness::traces(&self.layout, &run, &self.path, tamper)?;
         let witness_time = t.elapsed();
         let t = Instant::now();
-        let config = ProverConfig { check_constraints: false, log_timings: false };
+        let config = ProverConfig { check_constraints: false, log_timings: self.log_timings };
         let proof = prove(&self.key, traces, &statement, &CpuBackend::default(), &config)?;
         let prove_time = t.elapsed();
         Ok(Proved { outputs: self.statement_outputs(&statement), statement, proof: proof.to_bytes(), execute_time, witness_time, prove_time })
