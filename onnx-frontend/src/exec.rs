@@ -180,7 +180,7 @@ pub(crate) fn attr_ints(n: &Node, k: &str) -> Option<Vec<i64>> {
 }
 
 /// Broadcast shape of two shapes (numpy rules).
-pub(crate) fn broadcast(a: &[usize], b: &[usize]) -> Option<Vec<usize>> {
+pub fn broadcast(a: &[usize], b: &[usize]) -> Option<Vec<usize>> {
     let r = a.len().max(b.len());
     let mut out = vec![0; r];
     for i in 0..r {
@@ -192,7 +192,7 @@ pub(crate) fn broadcast(a: &[usize], b: &[usize]) -> Option<Vec<usize>> {
 }
 
 /// The flat index into a tensor of shape `dims` for an output multi-index (broadcasting).
-pub(crate) fn bcast_index(dims: &[usize], out_dims: &[usize], mut flat: usize) -> usize {
+pub fn bcast_index(dims: &[usize], out_dims: &[usize], mut flat: usize) -> usize {
     let mut idx = 0;
     let mut stride = 1;
     for k in (0..out_dims.len()).rev() {

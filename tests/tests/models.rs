@@ -154,3 +154,29 @@ fn dsperse_doom_proves() {
     let run = doom.plan.execute(&input).unwrap();
     assert_eq!(p.outputs[0], run.outputs[0].2);
 }
+
+#[test]
+fn reward_models_prove_fresh_inputs() {
+    for name in ["sn2-reward-factor-v0", "sn2-reward-factor-v1", "sn2-reward-sim"] {
+        let m = CompiledModel::compile(corpus(&format!("{name}/model.onnx")), &CompileOptions::default()).unwrap();
+        let sample = m.read_input(corpus(&format!("{name}/input.json"))).unwrap();
+        for (k, x) in [sample.clone(), random_like(&sample, 7, true), random_like(&sample, 8, true)].iter().enumerate() {
+            let p = m.prove(x).unwrap_or_else(|e| panic!("{name} input {k}: {e}"));
+            m.verify(&p.statement, &p.proof).unwrap_or_else(|e| panic!("{name} input {k}: {e}"));
+            let run = m.plan.execute(x).unwrap();
+            assert_eq!(p.outputs[0], run.outputs[0].2, "{name} input {k}");
+        }
+    }
+}
+
+#[test]
+fn a_changed_sum_or_product_is_refused() {
+    let m = CompiledModel::compile(corpus("sn2-reward-factor-v0/model.onnx"), &CompileOptions::default()).unwrap();
+    let x = m.read_input(corpus("sn2-reward-factor-v0/input.json")).unwrap();
+    let lie = Tamper { node: "/Add".into(), index: 0, delta: 1 };
+    let p = m.prove_tampered(&x, &lie).unwrap();
+    assert_eq!(invalid(m.verify(&p.statement, &p.proof)), VerifyError::OodMismatch { chip: "/Add".into() });
+    let lie = Tamper { node: "/Mul_1".into(), index: 0, delta: 1 };
+    let p = m.prove_tampered(&x, &lie).unwrap();
+    assert_eq!(invalid(m.verify(&p.statement, &p.proof)), VerifyError::OodMismatch { chip: "/Mul_1/rescale".into() });
+}

@@ -61,9 +61,16 @@ impl Hasher for Blake3 {
 
     #[inline]
     fn hash_leaf(values: &[F]) -> Digest {
-        let mut h = blake3::Hasher::new_keyed(&KEY_LEAF);
         // Stream through a small stack buffer: leaves are a few to a few hundred elements.
         let mut buf = [0u8; 512];
+        if values.len() <= 64 {
+            // One row of a table, mostly: the one-shot hash, without a streaming hasher.
+            for (dst, v) in buf.chunks_exact_mut(8).zip(values) {
+                dst.copy_from_slice(&f_to_u64(*v).to_le_bytes());
+            }
+            return *blake3::keyed_hash(&KEY_LEAF, buf.get(..values.len() * 8).unwrap_or_default()).as_bytes();
+        }
+        let mut h = blake3::Hasher::new_keyed(&KEY_LEAF);
         for chunk in values.chunks(64) {
             for (dst, v) in buf.chunks_exact_mut(8).zip(chunk) {
                 dst.copy_from_slice(&f_to_u64(*v).to_le_bytes());

@@ -1,6 +1,8 @@
 //! Chips. Each op family has its own module with its columns, trace generation and tests.
 //!
 //! - [`add`]: elementwise addition of two tensors aligned by exact left shifts.
+//! - [`binary`]: elementwise Add, Sub and Mul of two tensors or a tensor and a constant, with
+//!   broadcasting.
 //! - [`linear`]: a fully connected or convolutional layer with fixed weights (patches read by
 //!   lookup), checked by Freivalds' test over blocks of rows.
 //! - [`maxpool`]: the maximum of each window, its inputs read by lookup.
@@ -18,6 +20,7 @@
 //!   them; together with [`range`] they exercise the bus across tables of different heights.
 
 pub mod add;
+pub mod binary;
 pub mod linear;
 pub mod mac;
 pub mod maxpool;

@@ -19,6 +19,7 @@ use std::collections::HashMap;
 use sigil_air::BusId;
 use sigil_air::F;
 use sigil_air::chips::BUS_RANGE;
+use sigil_air::chips::binary::{Binary, BinaryOp, Operand};
 use sigil_air::chips::linear::Linear;
 use sigil_air::chips::maxpool::MaxPool;
 use sigil_air::chips::range::RangeTable;
@@ -73,6 +74,8 @@ pub(crate) enum Step {
     /// A product (Conv, Gemm, MatMul by a constant) and its rescale.
     Linear { node: String, value: String, linear: Linear, rescale: Rescale },
     Relu { node: String, value: String, chip: Relu },
+    /// Add or Sub (`rescale: None`), or Mul and its rescale.
+    Binary { node: String, value: String, chip: Binary, rescale: Option<Rescale> },
     MaxPool { node: String, value: String, chip: MaxPool },
 }
 
@@ -209,6 +212,7 @@ impl<'a> Compiler<'a> {
                 self.steps.push(Step::Relu { node: n.name.clone(), value: out_name, chip });
             }
             "MaxPool" => self.maxpool(n)?,
+            "Add" | "Sub" | "Mul" => self.binary(n)?,
             "Conv" => self.conv(n)?,
             "Gemm" | "MatMul" => self.gemm(n)?,
             _ => return Err(self.err(n, "no chip proves this operator yet")),
@@ -351,6 +355,55 @@ impl<'a> Compiler<'a> {
         self.linear_step(n, x, linear, frac - out_frac)
     }
 
+    /// An operand of an elementwise op: a computed value read through its wire, or a
+    /// constant, broadcast to `out` dims. Returns it with its fractional bits.
+    fn operand(&mut self, n: &Node, k: usize, out: &[usize]) -> Result<(Operand, u32), ModelError> {
+        let name = n.inputs.get(k).ok_or_else(|| self.err(n, format!("input {k} is missing")))?.clone();
+        let numel: usize = out.iter().product();
+        if let Some(c) = self.plan.consts.get(&name) {
+            let v = (0..numel).map(|i| c.data[sigil_onnx::exec::bcast_index(&c.dims, out, i)]).collect();
+            return Ok((Operand::Const(v), c.frac_bits));
+        }
+        let w = self.wire(n, k)?;
+        let (_, dims, frac) = self.range_bits(n, &name)?;
+        let src: Vec<u32> = (0..numel).map(|i| w.index[sigil_onnx::exec::bcast_index(&dims, out, i)]).collect();
+        for &s in &src {
+            self.reads.get_mut(&w.bus).expect("every wire's bus has a read count")[s as usize] += 1;
+        }
+        Ok((Operand::Bus { bus: w.bus, src, bits: w.bits }, frac))
+    }
+
+    fn binary(&mut self, n: &Node) -> Result<(), ModelError> {
+        if self.plan.bools.contains(&n.outputs[0]) {
+            return Err(self.err(n, "boolean logic is not proved yet"));
+        }
+        let out = n.outputs[0].clone();
+        let (_, dims, out_frac) = self.range_bits(n, &out)?;
+        let (a, fa) = self.operand(n, 0, &dims)?;
+        let (b, fb) = self.operand(n, 1, &dims)?;
+        let len: usize = dims.iter().product();
+        let op = match n.op_type.as_str() {
+            "Add" => BinaryOp::Add,
+            "Sub" => BinaryOp::Sub,
+            _ => BinaryOp::Mul,
+        };
+        let (sa, sb) = if op == BinaryOp::Mul { (0, 0) } else { (fa.max(fb) - fa, fa.max(fb) - fb) };
+        let bus = self.bus(len);
+        let mut chip = Binary::new(n.name.clone(), op, (a, sa), (b, sb), len, bus, log_rows(len)).map_err(|e| self.err(n, e.to_string()))?;
+        chip.uses = vec![];
+        if op == BinaryOp::Mul {
+            let bits = chip.output_bits();
+            let (rescale, wire) = self.rescale(n, bus, len, bits, fa + fb - out_frac)?;
+            self.wires.insert(out.clone(), wire);
+            self.steps.push(Step::Binary { node: n.name.clone(), value: out, chip, rescale: Some(rescale) });
+        } else {
+            let bits = chip.output_bits();
+            self.wires.insert(out.clone(), Wire { bus, index: (0..len as u32).collect(), bits });
+            self.steps.push(Step::Binary { node: n.name.clone(), value: out, chip, rescale: None });
+        }
+        Ok(())
+    }
+
     fn maxpool(&mut self, n: &Node) -> Result<(), ModelError> {
         if n.outputs.len() > 1 && !n.outputs[1].is_empty() {
             return Err(self.err(n, "MaxPool's Indices output is not proved"));
@@ -472,6 +525,7 @@ pub(crate) fn compile(plan: &Plan, name: &str, path: &str, options: ProofOptions
         Step::Relu { chip, .. } => chip.io.log_height,
         Step::Linear { linear, .. } => linear.log_height,
         Step::MaxPool { chip, .. } => chip.log_height,
+        Step::Binary { chip, .. } => chip.log_height,
     }).max().unwrap_or(4);
     let floor = tallest.saturating_sub(HEIGHT_SPAN).max(4);
     let mut chips: Vec<Box<dyn Chip>> = Vec::new();
@@ -496,6 +550,14 @@ pub(crate) fn compile(plan: &Plan, name: &str, path: &str, options: ProofOptions
                 chip.uses = uses(chip.out_bus);
                 chip.log_height = chip.log_height.max(floor);
             }
+            Step::Binary { chip, rescale, .. } => {
+                chip.uses = uses(chip.out_bus);
+                chip.log_height = chip.log_height.max(floor);
+                if let Some(r) = rescale {
+                    r.io.uses = uses(r.io.out_bus);
+                    r.io.log_height = r.io.log_height.max(floor);
+                }
+            }
         }
     }
     for step in &c.steps {
@@ -517,6 +579,14 @@ pub(crate) fn compile(plan: &Plan, name: &str, path: &str, options: ProofOptions
             Step::MaxPool { chip, .. } => {
                 heights.push(chip.log_height);
                 chips.push(Box::new(chip.clone()));
+            }
+            Step::Binary { chip, rescale, .. } => {
+                heights.push(chip.log_height);
+                chips.push(Box::new(chip.clone()));
+                if let Some(r) = rescale {
+                    heights.push(r.io.log_height);
+                    chips.push(Box::new(r.clone()));
+                }
             }
         }
     }

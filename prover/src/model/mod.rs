@@ -79,7 +79,8 @@ pub const CALIBRATION_SEEDS: u64 = 4;
 /// The default calibration set of `model` (`docs/quantization.md`, "Calibration"): its sample
 /// input (`input.json` beside the model file) when there is one, then
 /// [`CALIBRATION_SEEDS`] inputs drawn uniformly (SplitMix64, seeds 1, 2, ...) in the sample's
-/// value range, or in `[0, 1)` without a sample, as the subnet's validators draw requests.
+/// value range widened to contain `[0, 1]`, or in `[0, 1)` without a sample, as the subnet's
+/// validators draw requests.
 pub fn default_calibration(model: &Model, path: &Path) -> Result<Vec<Vec<InputTensor>>, OnnxError> {
     let sample_path = path.with_file_name("input.json");
     let sample = if sample_path.is_file() { Some(sigil_onnx::read_inputs(&sample_path, model)?) } else { None };
@@ -93,13 +94,15 @@ pub fn default_calibration(model: &Model, path: &Path) -> Result<Vec<Vec<InputTe
 }
 
 /// An input set in the shape of `like`, each value uniform in `like`'s range of that tensor
-/// (or `[0, 1)` when `use_range` is false), from `seed`.
+/// widened to contain `[0, 1]` (or in `[0, 1)` when `use_range` is false), from `seed`.
 pub fn random_like(like: &[InputTensor], seed: u64, use_range: bool) -> Vec<InputTensor> {
     let mut rng = sigil_air::chips::SplitMix64(seed);
     like.iter()
         .map(|t| {
+            // The sample's range, widened to contain [0, 1]: a scalar or constant sample says
+            // little about the values requests will carry.
             let (lo, hi) = if use_range && !t.values.is_empty() {
-                t.values.iter().fold((f64::MAX, f64::MIN), |(a, b), &v| (a.min(v), b.max(v)))
+                t.values.iter().fold((0.0f64, 1.0f64), |(a, b), &v| (a.min(v), b.max(v)))
             } else {
                 (0.0, 1.0)
             };

@@ -5,6 +5,7 @@
 use p3_field::PrimeCharacteristicRing;
 use std::collections::HashMap;
 
+use sigil_air::chips::binary::Operand;
 use sigil_air::chips::range::RangeTable;
 use sigil_air::{BusId, F, Trace};
 use sigil_onnx::Execution;
@@ -74,6 +75,39 @@ pub(crate) fn traces(layout: &Layout, run: &Execution, path: &str, tamper: Optio
                 traces.push(t);
                 lookups.extend(l);
                 bus.insert(chip.io.out_bus, y);
+            }
+            Step::Binary { node, value: name, chip, rescale } => {
+                let operand = |o: &Operand| match o {
+                    Operand::Bus { bus: b, .. } => bus[b].as_slice(),
+                    Operand::Const(_) => &[][..],
+                };
+                let (t, y) = chip.generate_trace(operand(&chip.a), operand(&chip.b));
+                traces.push(t);
+                match rescale {
+                    None => {
+                        let mut y = y;
+                        if let Some(t) = tamper.filter(|t| t.node == *node) {
+                            y[t.index] += t.delta;
+                            let last = traces.len() - 1;
+                            traces[last].set(t.index, sigil_air::chips::binary::Y, F::from_i64(y[t.index]));
+                            lied = true;
+                        }
+                        if !lied {
+                            let want = &value(name)?.data;
+                            if let Some(i) = y.iter().zip(want.iter()).position(|(a, b)| a != b) {
+                                return Err(ModelError::Mismatch { path: path.into(), node: node.clone(), index: i, got: y[i], want: want[i] });
+                            }
+                        }
+                        bus.insert(chip.out_bus, y);
+                    }
+                    Some(r) => {
+                        let (mut t, mut y, l) = r.generate_trace(&y);
+                        same(node, &mut y, &mut t, &value(name)?.data, &mut lied)?;
+                        traces.push(t);
+                        lookups.extend(l);
+                        bus.insert(r.io.out_bus, y);
+                    }
+                }
             }
             Step::MaxPool { node, value: name, chip } => {
                 let (mut t, mut y, l) = chip.generate_trace(&bus[&chip.in_bus]);
