@@ -276,6 +276,15 @@ impl LookupChallenges {
     }
 }
 
+/// The interactions of a LogUp batch not yet folded: (fingerprint, signed multiplicity).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct LogupPending {
+    terms: [(EF, EF); crate::info::MAX_LOGUP_BATCH],
+    len: usize,
+    /// Batches folded so far.
+    batch: usize,
+}
+
 /// Folds every constraint of one row into one extension element, `acc = acc * alpha + c`, in
 /// the order `eval` states them; then the LogUp constraints.
 ///
@@ -300,6 +309,9 @@ pub struct ConstraintFolder<'a, V> {
     /// The table's claimed LogUp sum (the running sum on its last row).
     pub cumulative_sum: EF,
     pub n_interactions: usize,
+    /// The chip's LogUp batches (`ChipInfo::logup_batches`), and the batch being filled.
+    pub logup_batches: &'a [usize],
+    pub pending: LogupPending,
     /// Auxiliary columns on this row and the next, and the circuit's challenges.
     pub aux_local: &'a [EF],
     pub aux_next: &'a [EF],
@@ -317,14 +329,14 @@ where
 
     /// Adds the running-sum constraints of the LogUp columns; call after `eval`.
     pub fn finish_lookups(&mut self) {
-        let k = self.n_interactions;
+        let k = self.pending.batch;
         if k == 0 {
             return;
         }
-        let sum_local: EF = self.perm_local[..k].iter().copied().sum();
-        let sum_next: EF = self.perm_next[..k].iter().copied().sum();
-        let s = self.perm_local[k];
-        let s_next = self.perm_next[k];
+        let sum_local: EF = self.perm_local.iter().take(k).copied().sum();
+        let sum_next: EF = self.perm_next.iter().take(k).copied().sum();
+        let s = self.perm_local.get(k).copied().unwrap_or_default();
+        let s_next = self.perm_next.get(k).copied().unwrap_or_default();
         let first: EF = self.is_first_row.clone().into();
         let last: EF = self.is_last_row.clone().into();
         let trans: EF = self.is_transition.clone().into();
@@ -394,17 +406,30 @@ where
         self.fold(value);
     }
     fn interact(&mut self, bus: BusId, dir: Direction, fields: &[V], multiplicity: V) {
-        // Interaction k owns helper column k: h_k * fingerprint = ±multiplicity.
-        let k = self.n_interactions;
+        // Batch k of interactions owns helper column k: h_k = sum of ±m_j / d_j, as
+        // h_k * prod d_j = sum_j ±m_j prod_{i != j} d_i.
         self.n_interactions += 1;
-        let h = self.perm_local[k];
         let d = self.lookup.fingerprint(bus, fields);
         let m: EF = multiplicity.into();
-        let c = match dir {
-            Direction::Send => h * d - m,
-            Direction::Receive => h * d + m,
+        let m = match dir {
+            Direction::Send => m,
+            Direction::Receive => -m,
         };
-        self.fold(c);
+        let p = &mut self.pending;
+        let Some(slot) = p.terms.get_mut(p.len) else { return };
+        *slot = (d, m);
+        p.len += 1;
+        if Some(&p.len) == self.logup_batches.get(p.batch) {
+            let terms = &p.terms[..p.len];
+            let h = self.perm_local.get(p.batch).copied().unwrap_or_default();
+            let prod: EF = terms.iter().map(|t| t.0).product();
+            let rhs: EF = (0..terms.len())
+                .map(|j| terms.iter().enumerate().filter(|&(i, _)| i != j).map(|(_, t)| t.0).product::<EF>() * terms[j].1)
+                .sum();
+            p.batch += 1;
+            p.len = 0;
+            self.fold(h * prod - rhs);
+        }
     }
 }
 

@@ -47,6 +47,9 @@ pub struct ChipInfo {
     pub challenge_degree: usize,
     pub n_constraints: usize,
     pub interactions: Vec<InteractionShape>,
+    /// The interactions' LogUp batches, in order: batch `k` of `logup_batches[k]` consecutive
+    /// interactions shares helper column `k` (`docs/soundness.md`, LogUp).
+    pub logup_batches: Vec<usize>,
     /// The largest constraint degree, LogUp constraints included (selectors count 1).
     pub max_degree: usize,
     /// log2 of the number of quotient chunks.
@@ -64,10 +67,10 @@ impl ChipInfo {
         self.publics_read.last().map_or(0, |&i| i + 1)
     }
 
-    /// Number of LogUp columns (extension elements per row): one per interaction and the
-    /// running sum, or none for a chip without interactions.
+    /// Number of LogUp columns (extension elements per row): one per batch of interactions
+    /// and the running sum, or none for a chip without interactions.
     pub fn perm_width(&self) -> usize {
-        if self.interactions.is_empty() { 0 } else { self.interactions.len() + 1 }
+        if self.interactions.is_empty() { 0 } else { self.logup_batches.len() + 1 }
     }
 
     /// Number of quotient chunks.
@@ -149,8 +152,11 @@ impl ChipInfo {
             d.bytes(label.as_bytes());
             d.expr(c);
         }
+        // The chip's own degree bounds how many interactions may share a helper column.
+        let own_degree = max_degree;
         d.u64(sb.interactions.len() as u64);
         let mut interactions = Vec::new();
+        let mut degrees = Vec::new();
         let in_aux = |e: &Expr| e.degree_by(&|v| usize::from(matches!(v, Var::Aux { .. } | Var::Challenge(_)))) > 0;
         for i in &sb.interactions {
             if i.fields.iter().any(in_aux) || in_aux(&i.multiplicity) {
@@ -161,8 +167,7 @@ impl ChipInfo {
                 field_degree = field_degree.max(check(f)?);
             }
             let mult_degree = check(&i.multiplicity)?;
-            // h * fingerprint -/+ multiplicity, and the running-sum constraints (degree 2).
-            max_degree = max_degree.max((1 + field_degree).max(mult_degree)).max(2);
+            degrees.push((field_degree, mult_degree));
             d.u64(match i.dir {
                 Direction::Send => 0,
                 Direction::Receive => 1,
@@ -174,6 +179,16 @@ impl ChipInfo {
             }
             d.expr(&i.multiplicity);
             interactions.push(InteractionShape { bus: i.bus, dir: i.dir, arity: i.fields.len() });
+        }
+        let logup_batches = logup_batches(&degrees, own_degree.max(3));
+        let mut start = 0;
+        d.u64(logup_batches.len() as u64);
+        for &b in &logup_batches {
+            d.u64(b as u64);
+            // h * prod(fingerprints) - sum(+/- m_j * prod(other fingerprints)), and the
+            // running-sum constraints (degree 2).
+            max_degree = max_degree.max(batch_degree(&degrees[start..start + b])).max(2);
+            start += b;
         }
         let description = d.0;
         let chunks = max_degree.saturating_sub(1).max(1);
@@ -188,12 +203,40 @@ impl ChipInfo {
             challenge_degree,
             n_constraints: sb.constraints.len(),
             interactions,
+            logup_batches,
             max_degree,
             log_quotient_degree,
             publics_read,
             description,
         })
     }
+}
+
+/// The most interactions one LogUp helper column sums.
+pub const MAX_LOGUP_BATCH: usize = 4;
+
+/// The degree of the LogUp constraint of a batch of interactions with these (fingerprint,
+/// multiplicity) degrees: `h * prod d_i - sum_j (+/- m_j) prod_{i != j} d_i`.
+fn batch_degree(b: &[(usize, usize)]) -> usize {
+    let fsum: usize = b.iter().map(|&(f, _)| f).sum();
+    b.iter().map(|&(f, m)| m + fsum - f).max().unwrap_or(0).max(1 + fsum)
+}
+
+/// Groups consecutive interactions into LogUp batches: a batch grows while its constraint's
+/// degree stays within `target` (the chip's own degree, at least 3) and it holds at most
+/// [`MAX_LOGUP_BATCH`].
+fn logup_batches(degrees: &[(usize, usize)], target: usize) -> Vec<usize> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    for end in 1..=degrees.len() {
+        let next = degrees.get(start..=end);
+        let full = end - start == MAX_LOGUP_BATCH || next.is_none_or(|b| batch_degree(b) > target);
+        if full {
+            out.push(end - start);
+            start = end;
+        }
+    }
+    out
 }
 
 /// Builds an unambiguous description (of a chip, or of a circuit): byte strings with their

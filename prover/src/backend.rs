@@ -60,6 +60,8 @@ pub struct QuotientInputs<'a> {
     pub aux_width: usize,
     /// The table's claimed LogUp sum.
     pub cumulative_sum: EF,
+    /// The chip's LogUp batches (`ChipInfo::logup_batches`).
+    pub logup_batches: &'a [usize],
 }
 
 /// The quotient: constraints over the quotient domain, divided by the vanishing polynomial.

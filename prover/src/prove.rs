@@ -385,7 +385,7 @@ impl<'a, B: Backend> Prover<'a, B> {
             // The LogUp columns, then the auxiliary columns, as pairs of base columns.
             let (mut values, mut width) = (Vec::new(), 0);
             if !info.interactions.is_empty() {
-                let (perm, sum) = lookup_trace(chip, &td.main, prep, self.publics, &self.lookup);
+                let (perm, sum) = lookup_trace(chip, &info.logup_batches, &td.main, prep, self.publics, &self.lookup);
                 sums.push(sum);
                 width = perm.width();
                 values = perm.values;
@@ -436,6 +436,7 @@ impl<'a, B: Backend> Prover<'a, B> {
                     challenges: &self.challenges,
                     aux_width: info.aux_width,
                     cumulative_sum: cum,
+                    logup_batches: &info.logup_batches,
                 },
             );
             let (coeffs, lde) = split_quotient(self.backend, q, td.log_n, info.log_quotient_degree, lb);
@@ -621,7 +622,7 @@ fn forge_out_of_domain(
     for (((chip, info), o), &lh) in circuit.chips.iter().zip(&circuit.infos).zip(openings.iter_mut()).zip(log_heights) {
         let cum = if info.interactions.is_empty() { EF::ZERO } else { *sum_iter.next().unwrap_or(&EF::ZERO) };
         let Ok(op) = Opened::decode(o) else { continue };
-        let Ok((c, z_h)) = constraints_at(chip.as_ref(), &op, publics, lh, z, alpha, &lookup, challenges, cum) else {
+        let Ok((c, z_h)) = constraints_at(chip.as_ref(), &info.logup_batches, &op, publics, lh, z, alpha, &lookup, challenges, cum) else {
             continue;
         };
         let Some(inv) = z_h.try_inverse() else { continue };
@@ -679,9 +680,10 @@ fn append_ext_columns(
 }
 
 /// The LogUp columns of one table (two base columns per extension column: one helper per
-/// interaction, then the running sum) and its final sum.
+/// batch of interactions, `sum ±m/d` over the batch, then the running sum) and its final sum.
 fn lookup_trace(
     chip: &dyn sigil_air::Chip,
+    batches: &[usize],
     main: &Trace,
     prep: Option<&Trace>,
     publics: &[F],
@@ -708,21 +710,24 @@ fn lookup_trace(
     let k = rows.first().map_or(0, |r| r.0.len());
     let dens: Vec<EF> = rows.iter().flat_map(|r| r.0.iter().copied()).collect();
     let inv = batch_multiplicative_inverse(&dens);
-    let width = 2 * (k + 1);
+    let nb = batches.len();
+    let width = 2 * (nb + 1);
     let mut values = vec![F::ZERO; n * width];
     let mut running = EF::ZERO;
     for r in 0..n {
         let row = &mut values[r * width..(r + 1) * width];
-        for j in 0..k {
-            let h = inv[r * k + j] * rows[r].1[j];
+        let mut j = 0;
+        for (b, &size) in batches.iter().enumerate() {
+            let h: EF = (j..j + size).map(|i| inv[r * k + i] * rows[r].1[i]).sum();
+            j += size;
             running += h;
-            let [a, b] = ef_to_base(h);
-            row[2 * j] = a;
-            row[2 * j + 1] = b;
+            let [x, y] = ef_to_base(h);
+            row[2 * b] = x;
+            row[2 * b + 1] = y;
         }
         let [a, b] = ef_to_base(running);
-        row[2 * k] = a;
-        row[2 * k + 1] = b;
+        row[2 * nb] = a;
+        row[2 * nb + 1] = b;
     }
     (RowMajorMatrix::new(values, width), running)
 }

@@ -337,6 +337,7 @@ impl Opened {
 #[allow(clippy::too_many_arguments)]
 pub fn constraints_at(
     chip: &dyn Chip,
+    logup_batches: &[usize],
     op: &Opened,
     publics: &[F],
     log_n: usize,
@@ -369,6 +370,8 @@ pub fn constraints_at(
         lookup: *lookup,
         cumulative_sum,
         n_interactions: 0,
+        logup_batches,
+        pending: Default::default(),
         aux_local,
         aux_next,
         challenges,
@@ -397,7 +400,7 @@ fn check_out_of_domain(
             *sum_iter.next().ok_or(VerifyError::InvalidShape("LogUp sums"))?
         };
         let (c, z_h) =
-            constraints_at(chip.as_ref(), &op, publics, lh, ch.z, ch.alpha, &ch.lookup, &ch.challenges, cumulative_sum)?;
+            constraints_at(chip.as_ref(), &info.logup_batches, &op, publics, lh, ch.z, ch.alpha, &ch.lookup, &ch.challenges, cumulative_sum)?;
         if c != z_h * combine_quotient(&op.quotient, ch.z, lh) {
             return Err(VerifyError::OodMismatch { chip: info.name.clone() });
         }

@@ -31,6 +31,7 @@ fn quotient_values(chip: &dyn Chip, inputs: &QuotientInputs<'_>) -> Vec<EF> {
         challenges,
         aux_width,
         cumulative_sum,
+        logup_batches,
     } = inputs;
     let n = 1usize << log_n;
     let log_qd = log_n + log_q;
@@ -108,6 +109,8 @@ fn quotient_values(chip: &dyn Chip, inputs: &QuotientInputs<'_>) -> Vec<EF> {
                     lookup,
                     cumulative_sum,
                     n_interactions: 0,
+                    logup_batches,
+                    pending: Default::default(),
                     aux_local: aux_l,
                     aux_next: aux_n,
                     challenges,
