@@ -348,6 +348,11 @@ mod tests {
             }
             assert_eq!(p.bytes(), encoded(&i.multiplicity));
         }
+        // The LogUp batches: their count, then each size.
+        let n = p.u64() as usize;
+        let sizes: Vec<u64> = (0..n).map(|_| p.u64()).collect();
+        assert_eq!(sizes.iter().sum::<u64>(), 2);
+        assert_eq!(info.logup_batches.iter().map(|&b| b as u64).collect::<Vec<_>>(), sizes);
         assert!(p.0.is_empty(), "{} bytes left over", p.0.len());
         assert_eq!(info.publics_read, [2]);
         assert_eq!(info.n_publics_read(), 3);

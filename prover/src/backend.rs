@@ -3,7 +3,7 @@
 
 use p3_matrix::dense::RowMajorMatrix;
 use sigil_air::{Chip, EF, F, LookupChallenges};
-use sigil_verifier::merkle::MerkleTree;
+use sigil_verifier::merkle::{MerkleTree, MixedTree};
 
 /// Polynomial transforms over columns.
 pub trait NttOps {
@@ -29,6 +29,11 @@ pub trait MerkleOps {
     /// Commits to an extension-field codeword of size `N` folded by `2^log_arity` (FRI layers):
     /// leaf `j < N / 2^log_arity` holds `evals[j + i * N / 2^log_arity]` for every `i`.
     fn commit_ext_cosets(&self, evals: &[EF], log_arity: usize) -> MerkleTree;
+    /// Commits to matrices of several heights in one tree ([`sigil_verifier::merkle::MixedTree`]):
+    /// `levels` lists, tallest first, the level each group of matrices enters at (level `s`
+    /// has `2^(depth - s)` rows) and the group; the tree stops at the cap level `depth -
+    /// cap_log`.
+    fn commit_mixed(&self, levels: &[(usize, Vec<&RowMajorMatrix<F>>)], depth: usize, cap_log: usize) -> MixedTree;
 }
 
 /// FRI folding.

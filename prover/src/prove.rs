@@ -19,7 +19,7 @@ use sigil_air::{
     CheckFailure, Direction, EF, F, LookupChallenges, RowInteraction, Trace, check_constraints_with,
     eval_row,
 };
-use sigil_verifier::merkle::{Cap, MerkleTree};
+use sigil_verifier::merkle::{Cap, MerkleTree, MixedTree, mixed_cap_log};
 use sigil_verifier::proof::{
     FIELD_GOLDILOCKS_EXT2, FORMAT_VERSION, FriProof, MAGIC, MerkleOpening, Proof, ProofHeader,
     QueryProof, TableOpenings, Words,
@@ -69,13 +69,6 @@ impl Default for ProverConfig {
     }
 }
 
-/// A committed preprocessed group: its tables' LDEs and its Merkle tree.
-#[derive(Debug)]
-struct PrepGroup {
-    ldes: Vec<RowMajorMatrix<F>>,
-    tree: MerkleTree,
-}
-
 /// A circuit ready to prove: the preprocessed columns extended and committed once.
 #[derive(Debug)]
 pub struct ProvingKey {
@@ -83,7 +76,10 @@ pub struct ProvingKey {
     pub options: ProofOptions,
     pub circuit_id: CircuitId,
     prep_traces: Vec<Option<Trace>>,
-    prep_groups: Vec<PrepGroup>,
+    /// Per table, the LDE of its preprocessed columns.
+    prep_ldes: Vec<Option<RowMajorMatrix<F>>>,
+    /// The preprocessed phase's tree (none when no table has preprocessed columns).
+    prep_tree: Vec<MixedTree>,
     prep_group_defs: Vec<Group>,
 }
 
@@ -96,22 +92,14 @@ impl ProvingKey {
         let prep_widths: Vec<usize> = prep_traces.iter().map(|p| p.as_ref().map_or(0, |p| p.width)).collect();
         let defs = groups(&circuit.log_heights, &prep_widths);
         let lb = usize::from(options.log_blowup);
-        let mut prep_groups = Vec::new();
-        for g in &defs {
-            let ldes: Vec<RowMajorMatrix<F>> = g
-                .tables
-                .iter()
-                .map(|&t| {
-                    let p = prep_traces[t].clone().unwrap_or_else(|| Trace::new(vec![], 1));
-                    backend.coset_lde(RowMajorMatrix::new(p.values, p.width), lb, lde_shift())
-                })
-                .collect();
-            let tree = backend.commit_cosets(&ldes.iter().collect::<Vec<_>>(), 0);
-            prep_groups.push(PrepGroup { ldes, tree });
-        }
-        let caps: Vec<_> = prep_groups.iter().map(|g| g.tree.cap()).collect();
+        let prep_ldes: Vec<Option<RowMajorMatrix<F>>> = prep_traces
+            .iter()
+            .map(|p| p.as_ref().map(|p| backend.coset_lde(RowMajorMatrix::new(p.values.clone(), p.width), lb, lde_shift())))
+            .collect();
+        let prep_tree = commit_tree(backend, &defs, lb, |t| prep_ldes[t].as_ref());
+        let caps: Vec<_> = prep_tree.iter().map(|t| t.cap()).collect();
         let circuit_id = circuit.circuit_id(&caps);
-        Ok(Self { circuit, options, circuit_id, prep_traces, prep_groups, prep_group_defs: defs })
+        Ok(Self { circuit, options, circuit_id, prep_traces, prep_ldes, prep_tree, prep_group_defs: defs })
     }
 }
 
@@ -273,7 +261,7 @@ struct Prover<'a, B: Backend> {
     widths: Vec<PhaseWidths>,
     layers: Vec<usize>,
     tables: Vec<TableData>,
-    trees: [Vec<MerkleTree>; 3],
+    trees: [Vec<MixedTree>; 3],
     groups: [Vec<Group>; 3],
     lookup: LookupChallenges,
     challenges: Vec<EF>,
@@ -316,12 +304,12 @@ impl<'a, B: Backend> Prover<'a, B> {
         usize::from(self.pk.options.log_blowup)
     }
 
-    /// One Merkle tree per group of equal-height tables whose `phase` width is not zero.
+    /// One mixed-height tree over the tables whose `phase` width is not zero.
     fn commit_phase(&mut self, phase: usize, width: fn(&PhaseWidths) -> usize, mat: fn(&TableData) -> Option<&RowMajorMatrix<F>>) -> Vec<Cap> {
         let ws: Vec<usize> = self.widths.iter().map(width).collect();
         let gs = groups(&self.pk.circuit.log_heights, &ws);
         let tables = &self.tables;
-        let trees = commit_groups(self.backend, &gs, |t| mat(&tables[t]));
+        let trees = commit_tree(self.backend, &gs, self.lb(), |t| mat(&tables[t]));
         let roots: Vec<Cap> = trees.iter().map(|t| t.cap()).collect();
         self.trees[phase] = trees;
         self.groups[phase] = gs;
@@ -348,7 +336,7 @@ impl<'a, B: Backend> Prover<'a, B> {
         self.tr.absorb(b"heights", &heights);
         let pub_words: Vec<u64> = self.publics.iter().map(|&p| f_to_u64(p)).collect();
         self.tr.absorb_u64s(b"publics", &pub_words);
-        let prep_roots: Vec<Cap> = self.pk.prep_groups.iter().map(|g| g.tree.cap()).collect();
+        let prep_roots: Vec<Cap> = self.pk.prep_tree.iter().map(|t| t.cap()).collect();
         self.tr.absorb_caps(b"prep", &prep_roots);
         (header, heights, prep_roots)
     }
@@ -575,7 +563,6 @@ impl<'a, B: Backend> Prover<'a, B> {
     fn open_queries(&mut self, fri: &FriCommitment) -> Vec<QueryProof> {
         let pk = self.pk;
         let (lb, opts) = (self.lb(), &pk.options);
-        let prep_trees: Vec<MerkleTree> = pk.prep_groups.iter().map(|g| g.tree.clone()).collect();
         let tables = &self.tables;
         let mut queries = Vec::with_capacity(usize::from(opts.n_queries));
         for _ in 0..opts.n_queries {
@@ -594,7 +581,7 @@ impl<'a, B: Backend> Prover<'a, B> {
                 .collect();
             queries.push(QueryProof {
                 index,
-                prep: open_groups(&prep_trees, &pk.prep_group_defs, lb, &|t| prep_lde_of(pk, t), index),
+                prep: open_groups(&pk.prep_tree, &pk.prep_group_defs, lb, &|t| prep_lde_of(pk, t), index),
                 main: open_groups(&self.trees[MAIN], &self.groups[MAIN], lb, &|t| Some(&tables[t].main_lde), index),
                 perm: open_groups(&self.trees[PERM], &self.groups[PERM], lb, &|t| tables[t].perm_lde.as_ref(), index),
                 quotient: open_groups(&self.trees[QUOT], &self.groups[QUOT], lb, &|t| tables[t].quotient_lde.as_ref(), index),
@@ -636,24 +623,17 @@ fn forge_out_of_domain(
     }
 }
 
-/// One Merkle tree per group of equal-height tables, one row per leaf.
-fn commit_groups<'a, B: Backend>(
-    backend: &B,
-    gs: &[Group],
-    mat: impl Fn(usize) -> Option<&'a RowMajorMatrix<F>>,
-) -> Vec<MerkleTree> {
-    gs.iter()
-        .map(|g| {
-            let mats: Vec<_> = g.tables.iter().filter_map(|&t| mat(t)).collect();
-            backend.commit_cosets(&mats, 0)
-        })
-        .collect()
+/// The mixed-height tree over groups of equal-height tables (tallest first), or none.
+fn commit_tree<'a, B: Backend>(backend: &B, gs: &[Group], lb: usize, mat: impl Fn(usize) -> Option<&'a RowMajorMatrix<F>>) -> Vec<MixedTree> {
+    let (Some(top), Some(bottom)) = (gs.first(), gs.last()) else { return Vec::new() };
+    let depth = top.log_height + lb;
+    let levels: Vec<(usize, Vec<&RowMajorMatrix<F>>)> =
+        gs.iter().map(|g| (depth - (g.log_height + lb), g.tables.iter().filter_map(|&t| mat(t)).collect())).collect();
+    vec![backend.commit_mixed(&levels, depth, mixed_cap_log(depth, bottom.log_height + lb))]
 }
 
 fn prep_lde_of(pk: &ProvingKey, t: usize) -> Option<&RowMajorMatrix<F>> {
-    pk.prep_group_defs.iter().zip(&pk.prep_groups).find_map(|(g, pg)| {
-        g.tables.iter().position(|&u| u == t).map(|i| &pg.ldes[i])
-    })
+    pk.prep_ldes.get(t).and_then(Option::as_ref)
 }
 
 /// A row-major matrix (`m`, `w0` columns) with the extension columns `ext` (row-major, `width`
@@ -837,9 +817,10 @@ fn grind(tr: &Transcript, bits: u8) -> u64 {
     }
 }
 
-/// Opens, in every group's tree, the row at the query's position in the group's LDE.
+/// Opens the phase's tree at the query's position: one row of every table (at the position
+/// modulo its LDE's size), tallest group first.
 fn open_groups<'a>(
-    trees: &[MerkleTree],
+    trees: &[MixedTree],
     gs: &[Group],
     lb: usize,
     mats: &dyn Fn(usize) -> Option<&'a RowMajorMatrix<F>>,
@@ -847,17 +828,18 @@ fn open_groups<'a>(
 ) -> Vec<MerkleOpening> {
     trees
         .iter()
-        .zip(gs)
-        .map(|(tree, g)| {
-            let r = (index as usize) % (1usize << (g.log_height + lb));
+        .map(|tree| {
             let mut values = Vec::new();
-            for &t in &g.tables {
-                if let Some(mat) = mats(t) {
-                    let w = mat.width();
-                    values.extend(mat.values[r * w..(r + 1) * w].iter().map(|&v| f_to_u64(v)));
+            for g in gs {
+                let r = (index as usize) % (1usize << (g.log_height + lb));
+                for &t in &g.tables {
+                    if let Some(mat) = mats(t) {
+                        let w = mat.width();
+                        values.extend(mat.values[r * w..(r + 1) * w].iter().map(|&v| f_to_u64(v)));
+                    }
                 }
             }
-            MerkleOpening { values: Words(values), siblings: tree.path(r) }
+            MerkleOpening { values: Words(values), siblings: tree.path(index as usize) }
         })
         .collect()
 }

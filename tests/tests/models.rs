@@ -37,7 +37,7 @@ fn invalid(r: Result<(), ModelError>) -> VerifyError {
 /// The circuit id of dsperse-net at the default settings. It changes only when the circuit
 /// does (chips, layout, quantization, calibration or proof options): then update it here and
 /// say why in the commit.
-const NET_CIRCUIT_ID: &str = "63c033cb0f8c52999b8ff64d3b6ec812c1a77a69aeed8495b65fa74854fb095f";
+const NET_CIRCUIT_ID: &str = "39a3a113f6e70982f0853584c1db1cfb9e9c692287efa82fcc63ba9acfc0afdb";
 
 #[test]
 fn dsperse_net_has_a_fixed_circuit_id() {

@@ -15,32 +15,40 @@ use crate::merkle::{Cap, cap_log};
 use crate::proof::{
     FriProof, HEADER_BYTES, MerkleOpening, Proof, ProofHeader, QueryProof, TableOpenings, Words,
 };
+use crate::merkle::mixed_cap_log;
 use crate::protocol::{Group, PhaseWidths, ProofOptions, fri_layers, groups, query_index_bits};
 
-/// One Merkle tree of a commitment phase: its tables and the shape of its openings.
+/// The Merkle tree of a commitment phase: its tables, grouped by height (tallest first), all
+/// in one mixed-height tree ([`crate::merkle::MixedTree`]), and the shape of its openings.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TreeLayout {
-    pub group: Group,
-    /// log2 of the rows per leaf.
-    pub log_arity: usize,
-    /// log2 of the number of leaves.
+    pub groups: Vec<Group>,
+    /// log2 of the tallest LDE (the tree's level 0).
     pub depth: usize,
-    /// Base-field width of one row of the group (its tables side by side).
+    /// log2 of the cap.
+    pub cap_log: usize,
+    /// Per group: the level it enters at and its words per row.
+    pub levels: Vec<(usize, usize)>,
+    /// Base-field words of one opening (one row of every table).
     pub row_width: usize,
 }
 
 impl TreeLayout {
     /// Digests in the tree's cap.
     pub fn cap_len(&self) -> usize {
-        1 << cap_log(self.depth)
+        1 << self.cap_log
     }
-    /// Siblings in an opening (leaf up to the cap).
+    /// Siblings in an opening (level 0 up to the cap).
     pub fn n_siblings(&self) -> usize {
-        self.depth - cap_log(self.depth)
+        self.depth - self.cap_log
     }
-    /// Words in a leaf.
+    /// Words in an opening.
     pub fn leaf_words(&self) -> usize {
-        self.row_width << self.log_arity
+        self.row_width
+    }
+    /// The tables in the opening's order.
+    pub fn tables(&self) -> impl Iterator<Item = usize> + '_ {
+        self.groups.iter().flat_map(|g| g.tables.iter().copied())
     }
     /// Bytes of one opening.
     fn opening_bytes(&self) -> usize {
@@ -93,19 +101,18 @@ pub struct ProofLayout {
     pub index_bits: usize,
 }
 
+/// The tree of one phase (none when no table has columns in it).
 fn trees(log_heights: &[usize], widths: &[PhaseWidths], w: fn(&PhaseWidths) -> usize, opts: &ProofOptions) -> Vec<TreeLayout> {
     let lb = usize::from(opts.log_blowup);
     let ws: Vec<usize> = widths.iter().map(w).collect();
-    groups(log_heights, &ws)
-        .into_iter()
-        .map(|g| {
-            let log_lde = g.log_height + lb;
-            // One row per leaf: a query opens one row of every table.
-            let log_arity = 0;
-            let row_width = g.tables.iter().filter_map(|&t| ws.get(t)).sum();
-            TreeLayout { group: g, log_arity, depth: log_lde - log_arity, row_width }
-        })
-        .collect()
+    let groups = groups(log_heights, &ws);
+    let (Some(top), Some(bottom)) = (groups.first(), groups.last()) else { return Vec::new() };
+    let depth = top.log_height + lb;
+    let cap_log = mixed_cap_log(depth, bottom.log_height + lb);
+    let levels: Vec<(usize, usize)> =
+        groups.iter().map(|g| (depth - (g.log_height + lb), g.tables.iter().filter_map(|&t| ws.get(t)).sum())).collect();
+    let row_width = levels.iter().map(|&(_, w)| w).sum();
+    alloc::vec![TreeLayout { groups, depth, cap_log, levels, row_width }]
 }
 
 /// Reads the fixed-width body of a proof. Lengths come from the layout, never from the bytes.

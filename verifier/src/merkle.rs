@@ -80,3 +80,80 @@ impl MerkleTree {
         out
     }
 }
+
+// ---- Mixed-height trees ------------------------------------------------------------------------
+
+/// log2 of the cap of a mixed-height tree whose tallest matrix has `2^depth` rows and whose
+/// shortest has `2^min_log`: the cap sits at or below the shortest matrix's level.
+pub fn mixed_cap_log(depth: usize, min_log: usize) -> usize {
+    cap_log(depth).min(min_log)
+}
+
+/// One commitment to matrices of several heights (one commitment phase of all tables).
+///
+/// Level 0 has a node per row of the tallest matrices, the hash of their row. Level `s + 1`
+/// (width `W`) pairs nodes `j` and `j + W` of level `s`, so that node `j` of a level of width
+/// `W` covers every row `i` with `i mod W = j`: the rows a query at position `i` reads in a
+/// table of `W` rows (FRI folds `x` with `-x`, `i` with `i + W`). Matrices of `W` rows enter
+/// at that level: `node = H(pair, H_leaf(their row j))`. The cap is the level at most
+/// `MERKLE_CAP_LOG` levels from the top, and never above the shortest matrix's level.
+#[derive(Clone, Debug)]
+pub struct MixedTree {
+    /// `levels[s]` has `2^(depth - s)` nodes; the last level is the cap.
+    pub levels: Vec<Vec<Digest>>,
+}
+
+// The tree is built and opened by the prover from its own data, never from proof bytes.
+#[allow(clippy::indexing_slicing)]
+impl MixedTree {
+    /// The cap.
+    pub fn cap(&self) -> Cap {
+        self.levels.last().cloned().unwrap_or_default()
+    }
+
+    /// The siblings of position `index` (taken modulo the tallest height), from level 0 up
+    /// to the cap.
+    pub fn path(&self, index: usize) -> Vec<Digest> {
+        let mut j = index % self.levels[0].len();
+        let mut out = Vec::with_capacity(self.levels.len() - 1);
+        for level in &self.levels[..self.levels.len() - 1] {
+            let half = level.len() / 2;
+            out.push(level[if j < half { j + half } else { j - half }]);
+            j %= half;
+        }
+        out
+    }
+}
+
+/// Whether an opening of a mixed-height tree leads to its cap. `values` holds, level by level
+/// (tallest first), the rows at the query's position of the matrices entering at that level;
+/// `levels` lists each entering level and its number of words; `depth` is log2 of the tallest
+/// height; `index` the query's position (taken modulo `2^depth`).
+pub fn verify_mixed_path(values: &[F], levels: &[(usize, usize)], index: u64, siblings: &[Digest], cap: &[Digest], depth: usize) -> bool {
+    let Some(mut j) = index.checked_rem(1u64 << depth.min(63)) else { return false };
+    let mut h: Option<Digest> = None;
+    let mut rest = values;
+    let mut entering = levels.iter().peekable();
+    for s in 0..=siblings.len() {
+        if let Some(&&(level, words)) = entering.peek()
+            && level == s
+        {
+            entering.next();
+            if words > rest.len() {
+                return false;
+            }
+            let (rows, tail) = rest.split_at(words);
+            rest = tail;
+            let leaf = ActiveHasher::hash_leaf(rows);
+            h = Some(match h {
+                None => leaf,
+                Some(pair) => ActiveHasher::hash_node(&pair, &leaf),
+            });
+        }
+        let (Some(cur), Some(sib)) = (h, siblings.get(s)) else { break };
+        let Some(half) = 1u64.checked_shl(depth.saturating_sub(s + 1) as u32) else { return false };
+        h = Some(if j < half { ActiveHasher::hash_node(&cur, sib) } else { ActiveHasher::hash_node(sib, &cur) });
+        j %= half;
+    }
+    rest.is_empty() && entering.next().is_none() && h.is_some() && cap.get(j as usize) == h.as_ref()
+}

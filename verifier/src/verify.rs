@@ -22,7 +22,7 @@ use crate::circuit::Circuit;
 use crate::error::{Phase, VerifyError};
 use crate::hash::{ActiveHasher, Hasher};
 use crate::layout::{ProofLayout, TreeLayout};
-use crate::merkle::{Cap, verify_path};
+use crate::merkle::{Cap, verify_mixed_path, verify_path};
 use crate::proof::{
     CircuitId, FIELD_GOLDILOCKS_EXT2, FORMAT_VERSION, HEADER_BYTES, MAGIC, MerkleOpening, Proof, ProofHeader,
     QueryProof, TableOpenings, Words,
@@ -465,8 +465,8 @@ impl<'a> QueryContext<'a> {
             .map(|t| {
                 core::array::from_fn(|p| {
                     let (ts, w) = (trees.get(p)?, phase_widths.get(p)?);
-                    ts.iter().enumerate().find(|(_, tl)| tl.group.tables.contains(&t)).map(|(gi, tl)| {
-                        let off = tl.group.tables.iter().take_while(|&&u| u != t).filter_map(|&u| widths.get(u)).map(w).sum();
+                    ts.iter().enumerate().find(|(_, tl)| tl.tables().any(|u| u == t)).map(|(gi, tl)| {
+                        let off = tl.tables().take_while(|&u| u != t).filter_map(|u| widths.get(u)).map(w).sum();
                         (gi, tl.row_width, off)
                     })
                 })
@@ -560,9 +560,8 @@ fn check_query(
     for (os, roots, trees, phase) in phases {
         let mut vs = Vec::with_capacity(os.len());
         for ((o, root), tree) in os.iter().zip(roots).zip(trees) {
-            let leaf = q.index % (1u64 << tree.depth);
             let v = felts(&o.values, "Merkle leaf")?;
-            if !verify_path(&v, leaf, &o.siblings, root) {
+            if !verify_mixed_path(&v, &tree.levels, q.index, &o.siblings, root, tree.depth) {
                 return Err(VerifyError::MerklePath { phase, query: qi });
             }
             vs.push(v);

@@ -10,7 +10,7 @@ use p3_maybe_rayon::prelude::*;
 use sigil_air::field::ef_to_base;
 use sigil_air::{EF, F};
 use sigil_verifier::hash::{ActiveHasher, Digest, Hasher};
-use sigil_verifier::merkle::MerkleTree;
+use sigil_verifier::merkle::{MerkleTree, MixedTree};
 use sigil_verifier::protocol::omega;
 
 use crate::backend::{Backend, FriOps, MerkleOps, NttOps};
@@ -103,6 +103,40 @@ impl MerkleOps for CpuBackend {
             .collect();
         tree_from_leaves(leaves)
     }
+
+    fn commit_mixed(&self, levels: &[(usize, Vec<&RowMajorMatrix<F>>)], depth: usize, cap_log: usize) -> MixedTree {
+        let top: &[&RowMajorMatrix<F>] = levels.first().map_or(&[], |(_, m)| m.as_slice());
+        let mut cur: Vec<Digest> = (0..1usize << depth).into_par_iter().map_init(Vec::new, |buf, j| hash_rows(top, j, buf)).collect();
+        let mut out = Vec::with_capacity(depth - cap_log + 1);
+        for s in 1..=depth - cap_log {
+            let w = 1usize << (depth - s);
+            let entering = levels.iter().find(|(l, _)| *l == s).map(|(_, m)| m.as_slice());
+            let prev = &cur;
+            let next: Vec<Digest> = (0..w)
+                .into_par_iter()
+                .map_init(Vec::new, |buf, j| {
+                    let pair = ActiveHasher::hash_node(&prev[j], &prev[j + w]);
+                    match entering {
+                        Some(mats) => ActiveHasher::hash_node(&pair, &hash_rows(mats, j, buf)),
+                        None => pair,
+                    }
+                })
+                .collect();
+            out.push(std::mem::replace(&mut cur, next));
+        }
+        out.push(cur);
+        MixedTree { levels: out }
+    }
+}
+
+/// The hash of row `j` of `mats` side by side.
+fn hash_rows(mats: &[&RowMajorMatrix<F>], j: usize, buf: &mut Vec<F>) -> Digest {
+    buf.clear();
+    for m in mats {
+        let w = m.width();
+        buf.extend_from_slice(&m.values[j * w..(j + 1) * w]);
+    }
+    ActiveHasher::hash_leaf(buf)
 }
 
 impl FriOps for CpuBackend {

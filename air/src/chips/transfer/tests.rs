@@ -75,7 +75,9 @@ fn every_single_cell_change_is_caught() {
 fn degrees_and_interactions_are_inferred() {
     let p = ChipInfo::of(&Producer as &dyn Chip).unwrap();
     assert_eq!(p.interactions.len(), 2);
-    assert_eq!(p.max_degree, 2); // h * fingerprint (linear); selector * linear
+    // Both interactions share one LogUp column: h * d1 * d2 - (m1 d2 - m2 d1) has degree 3.
+    assert_eq!(p.logup_batches, [2]);
+    assert_eq!(p.max_degree, 3);
     let c = ChipInfo::of(&Consumer { sum_public: 0, ..Consumer::default() } as &dyn Chip).unwrap();
     assert_eq!(c.max_degree, 3); // selector * m * value
     assert_eq!(c.log_quotient_degree, 1);
