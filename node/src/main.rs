@@ -1,60 +1,212 @@
 //! `sigil`: prove and verify with Sigil from the command line.
 
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
-use sigil_prover::{examples, model};
-use sigil_prover::{CpuBackend, ProverConfig, ProvingKey, prove};
+use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
+use sigil_prover::model::{self, CompileOptions, CompiledModel, ModelProof};
+use sigil_prover::{CpuBackend, ProverConfig, ProvingKey, examples, prove};
 use sigil_verifier::protocol::MAX_LOG_HEIGHT;
 use sigil_verifier::{ProofOptions, VerifierOptions, verify};
 
-const HELP: &str = "\
-sigil — zero-knowledge proofs of machine-learning inference (STARK over Goldilocks)
+/// sigil — zero-knowledge proofs of machine-learning inference (STARK over Goldilocks).
+///
+/// Sigil runs an ONNX model in fixed point and proves, with a STARK (FRI, Blake3, no trusted
+/// setup), that the output is what this model computes on this input. Exit codes: 0 success,
+/// 1 proof rejected, 2 bad usage or input.
+#[derive(Parser, Debug)]
+#[command(name = "sigil", version, about, long_about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
 
-USAGE:
-    sigil demo [--example mac|transfer|vecmat|mlp] [--log-rows N] [--out PROOF] [--queries Q]
-               [--blowup-log B] [--grinding G] [--min-security S]
-        Build a built-in example circuit, prove it, write the proof, verify it, and
-        report times, sizes and security (conjectured and proven bits).
-          mac       a multiply-accumulate chain of 2^N rows (default N = 16)
-          transfer  four tables of four heights on two buses: a MAC chain of 2^N rows,
-                    a producer, a consumer and an 8-bit range table (default, N = 12)
-          vecmat    a fully connected layer of 2^N inputs and 2^N outputs (byte weights,
-                    fixed) checked by Freivalds' test, between a producer of its inputs
-                    and a consumer of its outputs (default N = 8)
-          mlp       a two-layer quantized perceptron (16 -> 16 -> 4, ReLU, rescales)
-                    whose statement is its input and output (N is ignored)
-        N is at most 22. The circuit fixes the heights and every proof parameter: they
-        are part of its id. Verification requires S conjectured bits (default 100).
-    sigil inspect MODEL.onnx [--input INPUT.json] [--calibration CAL.json]...
-        Parse an ONNX model and list its opsets, inputs, outputs, operators (and which of
-        them the executor does not support) and parameter count. With --input, check an
-        EZKL/DSperse input.json against the model's inputs, lower the model calibrated on it
-        (and on each CAL.json) and list the quantization: the activation precision, folded
-        BatchNormalizations and constants, each weight's scale and each value's shape, scale
-        and bit range. Without --input, the scales and shapes come from an all-zero (or
-        all-one) input.
-    sigil run MODEL.onnx --input INPUT.json [--output OUT.json] [--frac-bits F]
-              [--param-bits P] [--calibration CAL.json]...
-        Run a model with the integer (fixed-point) executor, exactly as the circuit will,
-        and print its outputs as {\"output_data\": [...]}, or write them to OUT.json.
-          --frac-bits F      fractional bits of activations (default: the largest of 16, 14,
-                             ..., 8 for which no value leaves the 60-bit range)
-          --param-bits P     significant bits of each weight tensor (default 16)
-          --calibration CAL  more inputs to size the value ranges with: input.json format,
-                             each list may hold several samples one after another;
-                             the model is always calibrated on INPUT.json too
-        Times go to stderr. Operators:
-{OPS}
-        any other is reported with its node and opset.
-    sigil verify-demo --example E --log-rows N [--queries Q] [--blowup-log B]
-                      [--grinding G] [--min-security S] PROOF
-        Verify a proof written by `sigil demo` with the same example, size and options.
-    sigil --help
-        Show this text.
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Compile a model into a circuit and print its circuit id, tables and proof size.
+    ///
+    /// The circuit depends on the model file and these settings alone (scales and ranges are
+    /// calibrated on the model's sample input, `input.json` beside it, and seeded random
+    /// inputs in its range), so every machine derives the same id. `--out` writes a small
+    /// artifact (settings, calibration inputs, model hash and circuit id) that `prove` and
+    /// `verify` accept in place of the model.
+    Compile {
+        /// The model (.onnx) or a compiled artifact (.sigil).
+        model: PathBuf,
+        #[command(flatten)]
+        quant: Quant,
+        #[command(flatten)]
+        proof: ProofArgs,
+        /// Write the compiled artifact here (.sigil).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Print one JSON object.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Prove a model on an input: prints the output, circuit id, proof size, security and where
+    /// the time went, and writes the proof file (circuit id, statement, STARK proof).
+    Prove {
+        /// The model (.onnx) or a compiled artifact (.sigil).
+        model: PathBuf,
+        /// The input (EZKL/DSperse input.json).
+        #[arg(long)]
+        input: PathBuf,
+        /// Where to write the proof.
+        #[arg(long)]
+        proof: PathBuf,
+        /// Also write the output as {"output_data": [...]} here.
+        #[arg(long)]
+        output: Option<PathBuf>,
+        #[command(flatten)]
+        quant: Quant,
+        #[command(flatten)]
+        proof_options: ProofArgs,
+        /// Print one JSON object (no progress, no timings on stderr).
+        #[arg(long)]
+        json: bool,
+    },
+    /// Verify a proof file against a model: exit 0 valid, 1 invalid (with the reason), 2
+    /// unreadable. The circuit id is derived from the model, never taken from the proof.
+    Verify {
+        /// The proof file.
+        #[arg(long)]
+        proof: PathBuf,
+        /// The model (.onnx) or a compiled artifact (.sigil) the proof must be for.
+        #[arg(long)]
+        model: PathBuf,
+        /// Also require this circuit id (hex).
+        #[arg(long)]
+        circuit_id: Option<String>,
+        /// Require the proof's input to be this input.json.
+        #[arg(long)]
+        input: Option<PathBuf>,
+        /// Require the proof's output to be this {"output_data": ...} file.
+        #[arg(long)]
+        output: Option<PathBuf>,
+        #[command(flatten)]
+        quant: Quant,
+        #[command(flatten)]
+        proof_options: ProofArgs,
+        /// Print one JSON object.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Run a model with the integer (fixed-point) executor, exactly as the circuit will, and
+    /// print {"output_data": [...]} (times go to stderr).
+    Run {
+        model: PathBuf,
+        #[arg(long)]
+        input: PathBuf,
+        /// Write the output here instead of stdout.
+        #[arg(long)]
+        output: Option<PathBuf>,
+        #[command(flatten)]
+        quant: Quant,
+        /// Print one JSON object with the output and the timings.
+        #[arg(long)]
+        json: bool,
+    },
+    /// List a model's opsets, inputs, outputs, operators and parameters; with --input, lower it
+    /// calibrated on that input and list the quantization of every value.
+    Inspect {
+        model: PathBuf,
+        #[arg(long)]
+        input: Option<PathBuf>,
+        #[command(flatten)]
+        quant: Quant,
+        /// Print one JSON object (the model's summary).
+        #[arg(long)]
+        json: bool,
+    },
+    /// Build a built-in example circuit, prove it, verify it, and report times, sizes and
+    /// security (conjectured and proven bits).
+    ///
+    /// mac: a multiply-accumulate chain of 2^N rows (default N = 16); transfer: four tables of
+    /// four heights on two buses (default N = 12); vecmat: a 2^N x 2^N layer checked by
+    /// Freivalds' test (default N = 8); mlp: a two-layer quantized perceptron whose statement
+    /// is its input and output.
+    Demo {
+        #[command(flatten)]
+        demo: DemoArgs,
+        /// Write the proof here.
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Print one JSON object.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Verify a proof written by `sigil demo` with the same example, size and options.
+    VerifyDemo {
+        #[command(flatten)]
+        demo: DemoArgs,
+        proof: PathBuf,
+        /// Print one JSON object.
+        #[arg(long)]
+        json: bool,
+    },
+}
 
-EXIT CODES: 0 success, 1 proof rejected, 2 bad usage or input.
-";
+/// Quantization options (`docs/quantization.md`).
+#[derive(Args, Debug, Clone)]
+struct Quant {
+    /// Fractional bits of activations (default: the largest of 16, 14, ..., 8 that fits 60 bits).
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=24))]
+    frac_bits: Option<u32>,
+    /// Significant bits of each weight tensor.
+    #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u32).range(2..=32))]
+    param_bits: u32,
+    /// More inputs to size the value ranges with (input.json format; a list may hold several
+    /// samples one after another).
+    #[arg(long)]
+    calibration: Vec<PathBuf>,
+}
+
+/// Proof options; part of the circuit id.
+#[derive(Args, Debug, Clone)]
+struct ProofArgs {
+    /// FRI queries.
+    #[arg(long, default_value_t = ProofOptions::default().n_queries)]
+    queries: u16,
+    /// log2 of the blowup.
+    #[arg(long, default_value_t = ProofOptions::default().log_blowup)]
+    blowup_log: u8,
+    /// Proof-of-work bits.
+    #[arg(long, default_value_t = ProofOptions::default().grinding_bits)]
+    grinding: u8,
+    /// log2 of the FRI folding factor.
+    #[arg(long, default_value_t = ProofOptions::default().log_folding_factor, value_parser = clap::value_parser!(u8).range(1..=4))]
+    fold_log: u8,
+    /// Conjectured bits the verifier requires.
+    #[arg(long, default_value_t = VerifierOptions::default().min_security_bits, value_parser = clap::value_parser!(u32).range(0..=128))]
+    min_security: u32,
+}
+
+impl ProofArgs {
+    fn options(&self) -> ProofOptions {
+        ProofOptions {
+            n_queries: self.queries,
+            log_blowup: self.blowup_log,
+            grinding_bits: self.grinding,
+            log_folding_factor: self.fold_log,
+            ..ProofOptions::default()
+        }
+    }
+}
+
+#[derive(Args, Debug, Clone)]
+struct DemoArgs {
+    /// mac, transfer, vecmat or mlp.
+    #[arg(long, default_value = "transfer")]
+    example: String,
+    /// log2 of the rows (at most 22).
+    #[arg(long)]
+    log_rows: Option<usize>,
+    #[command(flatten)]
+    proof: ProofArgs,
+}
 
 /// Writes to stdout; a closed pipe (`sigil inspect ... | head`) ends the output quietly
 /// instead of panicking.
@@ -74,192 +226,398 @@ macro_rules! outln {
     ($($t:tt)*) => { write_out(format_args!("{}\n", format_args!($($t)*))) };
 }
 
-struct Args {
-    example: String,
-    log_rows: Option<usize>,
-    out: Option<String>,
-    input: Option<String>,
-    calibration: Vec<String>,
-    frac_bits: Option<u32>,
-    param_bits: u32,
-    opts: ProofOptions,
-    min_security: u32,
-    positional: Vec<String>,
-    proof: Option<String>,
-    model: Option<String>,
-    json: bool,
+/// An error and its exit code: 1 for a rejected proof, 2 for bad usage or input.
+type Failure = (u8, String);
+
+fn bad(e: impl std::fmt::Display) -> Failure {
+    (2, e.to_string())
 }
 
-fn parse(mut it: impl Iterator<Item = String>) -> Result<Args, String> {
-    let mut a = Args {
-        example: "transfer".into(),
-        log_rows: None,
-        out: None,
-        input: None,
-        calibration: vec![],
-        frac_bits: None,
-        param_bits: 16,
-        opts: ProofOptions::default(),
-        min_security: VerifierOptions::default().min_security_bits,
-        positional: vec![],
-        proof: None,
-        model: None,
-        json: false,
-    };
-    while let Some(x) = it.next() {
-        let mut val = |name: &str| it.next().ok_or(format!("{name} needs a value"));
-        // The option's number, which must lie in [lo, hi].
-        let mut num = |name: &str, lo: u64, hi: u64| -> Result<u64, String> {
-            let s = val(name)?;
-            let v = s.parse::<u64>().map_err(|_| format!("{name}: `{s}` is not a number"))?;
-            if (lo..=hi).contains(&v) { Ok(v) } else { Err(format!("{name} {v}: must be between {lo} and {hi}")) }
-        };
-        match x.as_str() {
-            "--example" => a.example = val("--example")?,
-            "--log-rows" => a.log_rows = Some(num("--log-rows", 0, u64::MAX)? as usize),
-            "--out" => a.out = Some(val("--out")?),
-            "--input" => a.input = Some(val("--input")?),
-            "--output" => a.out = Some(val("--output")?),
-            "--frac-bits" => a.frac_bits = Some(num("--frac-bits", 1, 24)? as u32),
-            "--param-bits" => a.param_bits = num("--param-bits", 2, 32)? as u32,
-            "--calibration" => a.calibration.push(val("--calibration")?),
-            "--proof" => a.proof = Some(val("--proof")?),
-            "--model" => a.model = Some(val("--model")?),
-            "--json" => a.json = true,
-            "--queries" => a.opts.n_queries = num("--queries", 0, u64::from(u16::MAX))? as u16,
-            "--blowup-log" => a.opts.log_blowup = num("--blowup-log", 0, u64::from(u8::MAX))? as u8,
-            "--grinding" => a.opts.grinding_bits = num("--grinding", 0, u64::from(u8::MAX))? as u8,
-            "--fold-log" => a.opts.log_folding_factor = num("--fold-log", 1, 4)? as u8,
-            "--min-security" => a.min_security = num("--min-security", 0, 128)? as u32,
-            s if s.starts_with("--") => return Err(format!("unknown option `{s}`")),
-            _ => a.positional.push(x),
+/// A spinner on stderr for work longer than a moment, only on a terminal and not with --json.
+struct Progress(Option<indicatif::ProgressBar>);
+
+impl Progress {
+    fn new(json: bool) -> Self {
+        if json || !std::io::stderr().is_terminal() {
+            return Self(None);
+        }
+        let pb = indicatif::ProgressBar::new_spinner();
+        pb.enable_steady_tick(Duration::from_millis(100));
+        Self(Some(pb))
+    }
+    fn stage(&self, what: &str) {
+        if let Some(pb) = &self.0 {
+            pb.set_message(what.to_string());
         }
     }
-    Ok(a)
+    fn done(&self) {
+        if let Some(pb) = &self.0 {
+            pb.finish_and_clear();
+        }
+    }
 }
 
-fn build(a: &Args) -> Result<examples::Example, String> {
+fn build(a: &DemoArgs) -> Result<examples::Example, Failure> {
     if let Some(n) = a.log_rows.filter(|&n| !(2..=MAX_LOG_HEIGHT).contains(&n)) {
-        return Err(format!("--log-rows {n}: must be between 2 and {MAX_LOG_HEIGHT}"));
+        return Err(bad(format!("--log-rows {n}: must be between 2 and {MAX_LOG_HEIGHT}")));
     }
+    let opts = a.proof.options();
     let r = match a.example.as_str() {
-        "mac" => examples::mac(a.log_rows.unwrap_or(16), 1, a.opts),
-        "transfer" => examples::transfer(a.log_rows.unwrap_or(12), 10, 1, a.opts),
+        "mac" => examples::mac(a.log_rows.unwrap_or(16), 1, opts),
+        "transfer" => examples::transfer(a.log_rows.unwrap_or(12), 10, 1, opts),
         "vecmat" => {
             let n = a.log_rows.unwrap_or(8);
-            examples::vecmat(n, 1 << n, 1, a.opts)
+            examples::vecmat(n, 1 << n, 1, opts)
         }
-        "mlp" => examples::mlp(1, a.opts),
-        other => return Err(format!("unknown example `{other}` (mac, transfer, vecmat, mlp)")),
+        "mlp" => examples::mlp(1, opts),
+        other => return Err(bad(format!("unknown example `{other}` (mac, transfer, vecmat, mlp)"))),
     };
-    r.map_err(|e| e.to_string())
+    r.map_err(bad)
 }
 
-/// The help text, with the supported operators listed from the executor.
-fn help() -> String {
-    let mut lines = vec![String::from("         ")];
+/// The supported operators, listed after the help.
+fn operators() -> String {
+    let mut lines = vec![String::from("Operators the executor supports:"), String::from(" ")];
     for op in sigil_onnx::SUPPORTED_OPS {
         if lines.last().is_some_and(|l| l.len() + op.len() + 1 > 88) {
-            lines.push(String::from("         "));
+            lines.push(String::from(" "));
         }
         if let Some(l) = lines.last_mut() {
             l.push(' ');
             l.push_str(op);
         }
     }
-    HELP.replace("{OPS}", &lines.join("\n"))
+    lines.push(String::from("Any other is reported with its node and opset."));
+    lines.join("\n")
 }
 
-fn run() -> Result<(), (u8, String)> {
-    let mut it = std::env::args().skip(1);
-    let Some(cmd) = it.next() else {
-        out!("{}", help());
-        return Err((2, "no command given".into()));
+fn hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+// ---- Compiled artifacts -------------------------------------------------------------------------
+
+/// The first line of a `.sigil` artifact's JSON: its format.
+const ARTIFACT_FORMAT: &str = "sigil-compiled-1";
+
+/// Compiles `path` (an .onnx model, or a .sigil artifact whose settings then override the
+/// command's) and checks an artifact's model hash and circuit id.
+fn compile_model(path: &Path, quant: &Quant, proof: &ProofArgs) -> Result<CompiledModel, Failure> {
+    let is_artifact = path.extension().is_some_and(|e| e == "sigil");
+    if !is_artifact {
+        let m = sigil_onnx::load_model(path).map_err(bad)?;
+        let mut opts = CompileOptions { proof: proof.options(), ..CompileOptions::default() };
+        opts.lower.frac_bits = quant.frac_bits;
+        opts.lower.param_bits = quant.param_bits;
+        for c in &quant.calibration {
+            opts.calibration.extend(sigil_onnx::read_samples(c, &m).map_err(bad)?);
+        }
+        return CompiledModel::compile(path, &opts).map_err(bad);
+    }
+    let label = path.display();
+    let text = std::fs::read_to_string(path).map_err(|e| bad(format!("{label}: {e}")))?;
+    let a: serde_json::Value = serde_json::from_str(&text).map_err(|e| bad(format!("{label}: not a compiled artifact: {e}")))?;
+    if a["format"] != ARTIFACT_FORMAT {
+        return Err(bad(format!("{label}: not a {ARTIFACT_FORMAT} artifact")));
+    }
+    let field = |k: &str| a.get(k).ok_or_else(|| bad(format!("{label}: `{k}` is missing")));
+    let model_path = path.parent().unwrap_or(Path::new(".")).join(field("model")?.as_str().ok_or_else(|| bad(format!("{label}: `model` is not a path")))?);
+    let bytes = std::fs::read(&model_path).map_err(|e| bad(format!("{}: {e}", model_path.display())))?;
+    if hex(blake3::hash(&bytes).as_bytes()) != field("model_blake3")?.as_str().unwrap_or_default() {
+        return Err(bad(format!("{}: the model is not the one {label} was compiled from (its hash differs)", model_path.display())));
+    }
+    let m = sigil_onnx::load_model(&model_path).map_err(bad)?;
+    let s = field("settings")?;
+    let num = |k: &str| s.get(k).and_then(serde_json::Value::as_u64);
+    let mut opts = CompileOptions::default();
+    opts.lower.frac_bits = num("frac_bits").map(|v| v as u32);
+    opts.lower.param_bits = num("param_bits").map_or(quant.param_bits, |v| v as u32);
+    opts.lower.headroom_bits = num("headroom_bits").map_or(opts.lower.headroom_bits, |v| v as u32);
+    opts.proof = ProofOptions {
+        n_queries: num("queries").map_or(proof.queries, |v| v as u16),
+        log_blowup: num("blowup_log").map_or(proof.blowup_log, |v| v as u8),
+        grinding_bits: num("grinding").map_or(proof.grinding, |v| v as u8),
+        log_folding_factor: num("fold_log").map_or(proof.fold_log, |v| v as u8),
+        ..ProofOptions::default()
     };
-    let bad = |e: String| (2u8, e);
-    match cmd.as_str() {
-        "--help" | "-h" | "help" => {
-            out!("{}", help());
+    if let Some(cal) = a.get("calibration") {
+        for set in cal.as_array().into_iter().flatten() {
+            let text = serde_json::json!({ "input_data": set }).to_string();
+            opts.calibration.push(sigil_onnx::parse_inputs(&text, &m, &label.to_string()).map_err(bad)?);
+        }
+    }
+    let compiled = CompiledModel::compile(&model_path, &opts).map_err(bad)?;
+    let want = field("circuit_id")?.as_str().unwrap_or_default();
+    if hex(&compiled.circuit_id()) != want {
+        return Err(bad(format!("{label}: compiling it here gives circuit {}, not the recorded {want}", hex(&compiled.circuit_id()))));
+    }
+    Ok(compiled)
+}
+
+/// The artifact of a compiled model: everything its circuit depends on besides the model.
+fn artifact(m: &CompiledModel, model: &Path, out: &Path, quant: &Quant, proof: &ProofArgs) -> Result<String, Failure> {
+    let bytes = std::fs::read(model).map_err(|e| bad(format!("{}: {e}", model.display())))?;
+    let lowered = sigil_onnx::load_model(model).map_err(bad)?;
+    let mut calibration = Vec::new();
+    for c in &quant.calibration {
+        for set in sigil_onnx::read_samples(c, &lowered).map_err(bad)? {
+            calibration.push(set.into_iter().map(|t| t.values).collect::<Vec<_>>());
+        }
+    }
+    // The model's path relative to the artifact's folder when it can be, else absolute.
+    let dir = out.parent().unwrap_or(Path::new("."));
+    let abs = |p: &Path| std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
+    let model_abs = abs(model);
+    let rel = model_abs.strip_prefix(abs(if dir.as_os_str().is_empty() { Path::new(".") } else { dir })).map(Path::to_path_buf).unwrap_or(model_abs.clone());
+    let sec = m.key.circuit.security;
+    Ok(serde_json::to_string_pretty(&serde_json::json!({
+        "format": ARTIFACT_FORMAT,
+        "model": rel.to_string_lossy(),
+        "model_blake3": hex(blake3::hash(&bytes).as_bytes()),
+        "settings": {
+            "frac_bits": quant.frac_bits, "param_bits": quant.param_bits,
+            "headroom_bits": CompileOptions::default().lower.headroom_bits,
+            "queries": proof.queries, "blowup_log": proof.blowup_log, "grinding": proof.grinding, "fold_log": proof.fold_log,
+        },
+        "calibration": calibration,
+        "circuit_id": hex(&m.circuit_id()),
+        "proof_bytes": m.proof_size(),
+        "conjectured_bits": sec.conjectured_bits,
+    }))
+    .map_err(bad)?
+        + "\n")
+}
+
+/// Where a proof's bytes go, per phase, for `sigil compile`.
+fn size_breakdown(c: &sigil_verifier::Circuit) -> Vec<(String, usize)> {
+    let l = &c.layout;
+    let per = |ts: &[sigil_verifier::layout::TreeLayout]| -> (usize, usize) {
+        ts.iter().fold((0, 0), |(a, b), t| (a + 8 * t.leaf_words(), b + 32 * t.n_siblings()))
+    };
+    let mut v = vec![];
+    for (name, ts) in [("preprocessed", &l.prep), ("main", &l.main), ("lookup", &l.perm), ("quotient", &l.quotient)] {
+        let (leaf, path) = per(ts);
+        v.push((format!("{name} rows per query"), leaf));
+        v.push((format!("{name} Merkle path per query"), path));
+    }
+    let fri: usize = l.committed.iter().map(|f| 8 * f.leaf_words() + 32 * f.n_siblings()).sum();
+    v.push(("FRI layers per query".into(), fri));
+    v.push((format!("queries: {}", l.n_queries), l.n_queries));
+    v.push(("out-of-domain openings".into(), 8 * l.openings_words()));
+    v
+}
+
+// ---- Commands -----------------------------------------------------------------------------------
+
+fn run(cli: Cli) -> Result<(), Failure> {
+    match cli.command {
+        Command::Compile { model: path, quant, proof, out, json } => {
+            let progress = Progress::new(json);
+            progress.stage("compiling");
+            let m = compile_model(&path, &quant, &proof)?;
+            progress.done();
+            if let Some(o) = &out {
+                if path.extension().is_some_and(|e| e == "sigil") {
+                    return Err(bad("--out writes an artifact of an .onnx model"));
+                }
+                let text = artifact(&m, &path, o, &quant, &proof)?;
+                std::fs::write(o, text).map_err(|e| bad(format!("{}: {e}", o.display())))?;
+            }
+            let sec = m.key.circuit.security;
+            if json {
+                let tables: Vec<_> = model::layout_summary(&m)
+                    .into_iter()
+                    .map(|(name, h, w)| serde_json::json!({ "name": name, "log_rows": h, "columns": w }))
+                    .collect();
+                outln!(
+                    "{}",
+                    serde_json::json!({
+                        "model": path, "circuit_id": hex(&m.circuit_id()), "proof_bytes": m.proof_size(),
+                        "tables": tables, "conjectured_bits": sec.conjectured_bits, "proven_bits": sec.proven_bits,
+                        "frac_bits": m.plan.frac_bits, "compile_seconds": m.compile_time.as_secs_f64(), "artifact": out,
+                    })
+                );
+            } else {
+                outln!("{}: circuit id {}", path.display(), hex(&m.circuit_id()));
+                outln!(
+                    "{} tables, proofs of {} bytes, {} conjectured bits ({} proven), activations with {} fractional bits; compiled in {:.3} s",
+                    m.key.circuit.chips.len(),
+                    m.proof_size(),
+                    sec.conjectured_bits,
+                    sec.proven_bits,
+                    m.plan.frac_bits,
+                    m.compile_time.as_secs_f64()
+                );
+                for (name, h, w) in model::layout_summary(&m) {
+                    outln!("  {name:<40} 2^{h:<3} rows x {w} columns");
+                }
+                outln!("where a proof's bytes go:");
+                for (k, v) in size_breakdown(&m.key.circuit) {
+                    outln!("  {k}: {v}");
+                }
+                if let Some(o) = &out {
+                    outln!("artifact -> {}", o.display());
+                }
+            }
             Ok(())
         }
-        "demo" => {
-            let a = parse(it).map_err(bad)?;
-            let ex = build(&a).map_err(bad)?;
-            let backend = CpuBackend::default();
-            let t = Instant::now();
-            let pk = ProvingKey::new(ex.circuit, &backend).map_err(|e| bad(e.to_string()))?;
-            let setup = t.elapsed();
-            let sec = pk.circuit.security;
-            eprintln!(
-                "circuit `{}`: {} tables, heights {:?}; circuit id {}",
-                pk.circuit.name,
-                ex.traces.len(),
-                ex.traces.iter().map(|t| t.height()).collect::<Vec<_>>(),
-                hex(&pk.circuit_id)
-            );
-            eprintln!(
-                "options: blowup 2^{}, {} queries, {} grinding bits, folds of 2^{}: {} conjectured bits \
-                 (queries {}, algebraic rounds {}), {} proven; proofs are {} bytes",
-                a.opts.log_blowup,
-                a.opts.n_queries,
-                a.opts.grinding_bits,
-                a.opts.log_folding_factor,
-                sec.conjectured_bits,
-                sec.query_bits,
-                sec.field_bits,
-                sec.proven_bits,
-                pk.circuit.proof_size()
-            );
-            let config = ProverConfig { check_constraints: true, log_timings: true };
-            let t = Instant::now();
-            let proof = prove(&pk, ex.traces, &ex.publics, &backend, &config).map_err(|e| bad(e.to_string()))?;
-            let prove_time = t.elapsed();
-            let bytes = proof.to_bytes();
-            if let Some(path) = &a.out {
-                std::fs::write(path, &bytes).map_err(|e| bad(format!("{path}: {e}")))?;
+        Command::Prove { model: path, input, proof: proof_path, output, quant, proof_options, json } => {
+            let progress = Progress::new(json);
+            progress.stage("compiling the model");
+            let mut m = compile_model(&path, &quant, &proof_options)?;
+            m.log_timings = !json;
+            let inputs = m.read_input(&input).map_err(bad)?;
+            progress.stage("executing and proving");
+            let p = m.prove(&inputs);
+            progress.done();
+            let p = p.map_err(bad)?;
+            let file = ModelProof { circuit_id: m.circuit_id(), statement: p.statement.clone(), proof: p.proof.clone() };
+            std::fs::write(&proof_path, file.to_bytes()).map_err(|e| bad(format!("{}: {e}", proof_path.display())))?;
+            let outputs = serde_json::json!({ "output_data": p.outputs });
+            if let Some(o) = &output {
+                std::fs::write(o, outputs.to_string() + "\n").map_err(|e| bad(format!("{}: {e}", o.display())))?;
+            }
+            let sec = m.key.circuit.security;
+            if json {
+                outln!(
+                    "{}",
+                    serde_json::json!({
+                        "output_data": p.outputs, "circuit_id": hex(&m.circuit_id()), "proof": proof_path, "proof_bytes": p.proof.len(),
+                        "conjectured_bits": sec.conjectured_bits, "compile_seconds": m.compile_time.as_secs_f64(),
+                        "execute_seconds": p.execute_time.as_secs_f64(), "witness_seconds": p.witness_time.as_secs_f64(),
+                        "prove_seconds": p.prove_time.as_secs_f64(),
+                    })
+                );
+            } else {
+                outln!("{outputs}");
+                outln!(
+                    "circuit id {}; proof {} bytes -> {}; {} conjectured bits",
+                    hex(&m.circuit_id()),
+                    p.proof.len(),
+                    proof_path.display(),
+                    sec.conjectured_bits
+                );
+                outln!(
+                    "compile {:.3} s, execute {:.3} s, witness {:.3} s, prove {:.3} s",
+                    m.compile_time.as_secs_f64(),
+                    p.execute_time.as_secs_f64(),
+                    p.witness_time.as_secs_f64(),
+                    p.prove_time.as_secs_f64()
+                );
+            }
+            Ok(())
+        }
+        Command::Verify { proof: proof_path, model: path, circuit_id, input, output, quant, proof_options, json } => {
+            let label = proof_path.display().to_string();
+            let rejected = |e: String| (1u8, format!("{label}: proof rejected: {e}"));
+            let m = compile_model(&path, &quant, &proof_options)?;
+            if let Some(id) = &circuit_id
+                && !id.eq_ignore_ascii_case(&hex(&m.circuit_id()))
+            {
+                return Err(bad(format!("the model's circuit id is {}, not {id}", hex(&m.circuit_id()))));
+            }
+            // The size first: a file of another size is refused before it is read.
+            let size = std::fs::metadata(&proof_path).map_err(|e| bad(format!("{label}: {e}")))?.len();
+            let want = ModelProof::size_for(&m);
+            if size != want as u64 {
+                return Err(rejected(format!("the file is {size} bytes; this model's proofs are {want}")));
+            }
+            let bytes = std::fs::read(&proof_path).map_err(|e| bad(format!("{label}: {e}")))?;
+            let file = ModelProof::from_bytes(&bytes, &m).map_err(|e| rejected(e.to_string()))?;
+            if let Some(input) = &input {
+                let inputs = m.read_input(input).map_err(bad)?;
+                let want = m.input_statement(&inputs).map_err(bad)?;
+                if file.statement.get(..want.len()) != Some(&want[..]) {
+                    return Err(rejected(format!("it proves another input than {}", input.display())));
+                }
+            }
+            let outputs = m.statement_outputs(&file.statement);
+            if let Some(o) = &output {
+                let text = std::fs::read_to_string(o).map_err(|e| bad(format!("{}: {e}", o.display())))?;
+                let v: serde_json::Value = serde_json::from_str(&text).map_err(|e| bad(format!("{}: {e}", o.display())))?;
+                let claimed: Vec<Vec<f64>> =
+                    serde_json::from_value(v["output_data"].clone()).map_err(|e| bad(format!("{}: output_data: {e}", o.display())))?;
+                if claimed != outputs {
+                    return Err(rejected(format!("it proves another output than {}", o.display())));
+                }
             }
             let t = Instant::now();
-            let vopts = VerifierOptions { min_security_bits: a.min_security, ..Default::default() };
-            let res = verify(&pk.circuit, &pk.circuit_id, &ex.publics, &bytes, &vopts);
-            let verify_time = t.elapsed();
-            outln!(
-                "setup {:.3} s, prove {:.3} s, verify {:.2} ms, proof {} bytes{}",
-                setup.as_secs_f64(),
-                prove_time.as_secs_f64(),
-                verify_time.as_secs_f64() * 1e3,
-                bytes.len(),
-                a.out.as_ref().map(|p| format!(" -> {p}")).unwrap_or_default()
-            );
-            res.map_err(|e| (1, format!("proof rejected: {e}")))?;
-            outln!("verified");
+            let res = m.verify(&file.statement, &file.proof);
+            let dt = t.elapsed();
+            res.map_err(|e| rejected(e.to_string()))?;
+            if json {
+                outln!(
+                    "{}",
+                    serde_json::json!({ "valid": true, "circuit_id": hex(&m.circuit_id()), "output_data": outputs, "verify_seconds": dt.as_secs_f64() })
+                );
+            } else {
+                outln!("{}", serde_json::json!({ "output_data": outputs }));
+                outln!("verified in {:.2} ms (circuit id {})", dt.as_secs_f64() * 1e3, hex(&m.circuit_id()));
+            }
             Ok(())
         }
-        "inspect" => {
-            let a = parse(it).map_err(bad)?;
-            let [path] = a.positional.as_slice() else {
-                return Err(bad("inspect needs one MODEL.onnx path".into()));
+        Command::Run { model: path, input, output, quant, json } => {
+            let t = Instant::now();
+            let label = path.display().to_string();
+            let model = sigil_onnx::load_model(&path).map_err(bad)?;
+            let inputs = sigil_onnx::read_inputs(&input, &model).map_err(bad)?;
+            let parse = t.elapsed();
+            if !json {
+                eprintln!("parsed {label} ({} nodes) and {} in {:.3} s", model.graph.nodes.len(), input.display(), parse.as_secs_f64());
+            }
+            let t = Instant::now();
+            let (plan, run) = lower_model(&model, inputs, &quant, &label)?;
+            let lowered = t.elapsed();
+            if !json {
+                eprintln!(
+                    "lowered and executed in {:.3} s: {} fractional bits, {} nodes run per input ({} folded, {} BatchNormalization folded)",
+                    lowered.as_secs_f64(),
+                    plan.frac_bits,
+                    plan.nodes.len(),
+                    plan.folded_nodes,
+                    plan.folded_batchnorms
+                );
+            }
+            let data: Vec<Vec<f64>> = run.outputs.into_iter().map(|(_, _, v)| v).collect();
+            let text = if json {
+                serde_json::json!({ "output_data": data, "frac_bits": plan.frac_bits, "seconds": (parse + lowered).as_secs_f64() }).to_string()
+            } else {
+                serde_json::json!({ "output_data": data }).to_string()
             };
-            let model = sigil_onnx::load_model(path).map_err(|e| bad(e.to_string()))?;
-            out!("{}", model.summary());
+            match &output {
+                Some(o) => std::fs::write(o, text + "\n").map_err(|e| bad(format!("{}: {e}", o.display())))?,
+                None => outln!("{text}"),
+            }
+            Ok(())
+        }
+        Command::Inspect { model: path, input, quant, json } => {
+            let label = path.display().to_string();
+            let model = sigil_onnx::load_model(&path).map_err(bad)?;
             let mut missing: Vec<&str> = model.graph.nodes.iter().map(|n| n.op_type.as_str()).filter(|op| !sigil_onnx::SUPPORTED_OPS.contains(op)).collect();
             missing.sort_unstable();
             missing.dedup();
+            if json {
+                let s = model.summary();
+                outln!("{}", serde_json::json!({ "model": label, "summary": s.to_string(), "unsupported": missing }));
+                return Ok(());
+            }
+            out!("{}", model.summary());
             if missing.is_empty() {
                 outln!("  every operator is supported");
             } else {
                 outln!("  not supported yet: {}", missing.join(", "));
             }
-            if let Some(input) = &a.input {
-                let inputs = sigil_onnx::read_inputs(input, &model).map_err(|e| bad(e.to_string()))?;
+            if let Some(input) = &input {
+                let inputs = sigil_onnx::read_inputs(input, &model).map_err(bad)?;
                 let total: usize = inputs.iter().map(|i| i.values.len()).sum();
-                outln!("{input}: {} inputs, {total} values, match the model", inputs.len());
-                let (plan, _) = lower_model(&model, inputs, &a, path)?;
+                outln!("{}: {} inputs, {total} values, match the model", input.display(), inputs.len());
+                let (plan, _) = lower_model(&model, inputs, &quant, &label)?;
                 out!("{plan}");
             } else if missing.is_empty() {
                 // Without an input, lower on zeros (or ones, where zeros divide by zero) for the
                 // scales and shapes; ranges need a real input.
-                let lowered = lower_model(&model, sigil_onnx::filled_inputs(&model, 0.0), &a, path)
-                    .or_else(|_| lower_model(&model, sigil_onnx::filled_inputs(&model, 1.0), &a, path));
+                let lowered = lower_model(&model, sigil_onnx::filled_inputs(&model, 0.0), &quant, &label)
+                    .or_else(|_| lower_model(&model, sigil_onnx::filled_inputs(&model, 1.0), &quant, &label));
                 match lowered {
                     Ok((plan, _)) => out!("{}", plan.describe(false)),
                     Err((_, e)) => outln!("(lowering on an all-one input failed: {e}; give --input for scales and ranges)"),
@@ -267,208 +625,125 @@ fn run() -> Result<(), (u8, String)> {
             }
             Ok(())
         }
-        "run" => {
-            let a = parse(it).map_err(bad)?;
-            let [path] = a.positional.as_slice() else {
-                return Err(bad("run needs one MODEL.onnx path".into()));
-            };
-            let Some(input) = &a.input else {
-                return Err(bad("run needs --input INPUT.json".into()));
-            };
+        Command::Demo { demo, out, json } => {
+            let ex = build(&demo)?;
+            let backend = CpuBackend::default();
             let t = Instant::now();
-            let model = sigil_onnx::load_model(path).map_err(|e| bad(e.to_string()))?;
-            let inputs = sigil_onnx::read_inputs(input, &model).map_err(|e| bad(e.to_string()))?;
-            eprintln!("parsed {path} ({} nodes) and {input} in {:.3} s", model.graph.nodes.len(), t.elapsed().as_secs_f64());
+            let pk = ProvingKey::new(ex.circuit, &backend).map_err(bad)?;
+            let setup = t.elapsed();
+            let sec = pk.circuit.security;
+            let opts = demo.proof.options();
+            if !json {
+                eprintln!(
+                    "circuit `{}`: {} tables, heights {:?}; circuit id {}",
+                    pk.circuit.name,
+                    ex.traces.len(),
+                    ex.traces.iter().map(|t| t.height()).collect::<Vec<_>>(),
+                    hex(&pk.circuit_id)
+                );
+                eprintln!(
+                    "options: blowup 2^{}, {} queries, {} grinding bits, folds of 2^{}: {} conjectured bits \
+                     (queries {}, algebraic rounds {}), {} proven; proofs are {} bytes",
+                    opts.log_blowup,
+                    opts.n_queries,
+                    opts.grinding_bits,
+                    opts.log_folding_factor,
+                    sec.conjectured_bits,
+                    sec.query_bits,
+                    sec.field_bits,
+                    sec.proven_bits,
+                    pk.circuit.proof_size()
+                );
+            }
+            let config = ProverConfig { check_constraints: true, log_timings: !json };
             let t = Instant::now();
-            let (plan, run) = lower_model(&model, inputs, &a, path)?;
-            eprintln!(
-                "lowered and executed in {:.3} s: {} fractional bits, {} nodes run per input ({} folded, {} BatchNormalization folded)",
-                t.elapsed().as_secs_f64(),
-                plan.frac_bits,
-                plan.nodes.len(),
-                plan.folded_nodes,
-                plan.folded_batchnorms
-            );
-            let data: Vec<Vec<f64>> = run.outputs.into_iter().map(|(_, _, v)| v).collect();
-            let text = serde_json::json!({ "output_data": data }).to_string();
-            match &a.out {
-                Some(o) => std::fs::write(o, text + "\n").map_err(|e| bad(format!("{o}: {e}")))?,
-                None => outln!("{text}"),
-            }
-            Ok(())
-        }
-        "compile" => {
-            let a = parse(it).map_err(bad)?;
-            let [path] = a.positional.as_slice() else {
-                return Err(bad("compile needs one MODEL.onnx path".into()));
-            };
-            let m = compile_model(path, &a)?;
-            let sec = m.key.circuit.security;
-            if a.json {
-                outln!("{}", serde_json::json!({
-                    "model": path, "circuit_id": hex(&m.circuit_id()), "proof_bytes": m.proof_size(),
-                    "tables": m.key.circuit.chips.len(), "conjectured_bits": sec.conjectured_bits, "proven_bits": sec.proven_bits,
-                    "frac_bits": m.plan.frac_bits, "compile_seconds": m.compile_time.as_secs_f64(),
-                }));
-            } else {
-                outln!("{path}: circuit id {}", hex(&m.circuit_id()));
-                outln!("{} tables, proofs of {} bytes, {} conjectured bits ({} proven), activations with {} fractional bits; compiled in {:.3} s",
-                    m.key.circuit.chips.len(), m.proof_size(), sec.conjectured_bits, sec.proven_bits, m.plan.frac_bits, m.compile_time.as_secs_f64());
-                for (k, v) in size_breakdown(&m.key.circuit) {
-                    outln!("  {k}: {v}");
-                }
-                for (name, h, w) in model::layout_summary(&m) {
-                    outln!("  {name:<40} 2^{h:<3} rows x {w} columns");
-                }
-            }
-            Ok(())
-        }
-        "prove" => {
-            let a = parse(it).map_err(bad)?;
-            let [path] = a.positional.as_slice() else {
-                return Err(bad("prove needs one MODEL.onnx path".into()));
-            };
-            let (Some(input), Some(proof_path)) = (&a.input, &a.proof) else {
-                return Err(bad("prove needs --input INPUT.json and --proof OUT.proof".into()));
-            };
-            let mut m = compile_model(path, &a)?;
-            m.log_timings = !a.json;
-            let inputs = m.read_input(input).map_err(|e| bad(e.to_string()))?;
-            let p = m.prove(&inputs).map_err(|e| bad(e.to_string()))?;
-            let file = model::ModelProof { circuit_id: m.circuit_id(), statement: p.statement.clone(), proof: p.proof.clone() };
-            let bytes = file.to_bytes();
-            std::fs::write(proof_path, &bytes).map_err(|e| bad(format!("{proof_path}: {e}")))?;
-            let outputs = serde_json::json!({ "output_data": p.outputs });
-            if let Some(o) = &a.out {
-                std::fs::write(o, outputs.to_string() + "\n").map_err(|e| bad(format!("{o}: {e}")))?;
-            }
-            let sec = m.key.circuit.security;
-            if a.json {
-                outln!("{}", serde_json::json!({
-                    "output_data": p.outputs, "circuit_id": hex(&m.circuit_id()), "proof": proof_path, "proof_bytes": p.proof.len(),
-                    "conjectured_bits": sec.conjectured_bits, "compile_seconds": m.compile_time.as_secs_f64(),
-                    "execute_seconds": p.execute_time.as_secs_f64(), "witness_seconds": p.witness_time.as_secs_f64(),
-                    "prove_seconds": p.prove_time.as_secs_f64(),
-                }));
-            } else {
-                outln!("{outputs}");
-                outln!("circuit id {}; proof {} bytes -> {proof_path}; {} conjectured bits", hex(&m.circuit_id()), p.proof.len(), sec.conjectured_bits);
-                outln!("compile {:.3} s, execute {:.3} s, witness {:.3} s, prove {:.3} s",
-                    m.compile_time.as_secs_f64(), p.execute_time.as_secs_f64(), p.witness_time.as_secs_f64(), p.prove_time.as_secs_f64());
-            }
-            Ok(())
-        }
-        "verify" => {
-            let a = parse(it).map_err(bad)?;
-            let (Some(path), Some(proof_path)) = (&a.model, &a.proof) else {
-                return Err(bad("verify needs --model MODEL.onnx and --proof PROOF".into()));
-            };
-            let m = compile_model(path, &a)?;
-            let size = std::fs::metadata(proof_path).map_err(|e| bad(format!("{proof_path}: {e}")))?.len();
-            let want = model::ModelProof::size_for(&m);
-            if size != want as u64 {
-                return Err((1, format!("{proof_path}: proof rejected: the file is {size} bytes; this model's proofs are {want}")));
-            }
-            let bytes = std::fs::read(proof_path).map_err(|e| bad(format!("{proof_path}: {e}")))?;
-            let file = model::ModelProof::from_bytes(&bytes, &m).map_err(|e| (1, format!("{proof_path}: proof rejected: {e}")))?;
-            if let Some(input) = &a.input {
-                let inputs = m.read_input(input).map_err(|e| bad(e.to_string()))?;
-                let want = m.input_statement(&inputs).map_err(|e| bad(e.to_string()))?;
-                if file.statement[..want.len()] != want[..] {
-                    return Err((1, format!("{proof_path}: proof rejected: it proves another input than {input}")));
-                }
-            }
-            let outputs = m.statement_outputs(&file.statement);
-            if let Some(o) = &a.out {
-                let text = std::fs::read_to_string(o).map_err(|e| bad(format!("{o}: {e}")))?;
-                let v: serde_json::Value = serde_json::from_str(&text).map_err(|e| bad(format!("{o}: {e}")))?;
-                let claimed: Vec<Vec<f64>> = serde_json::from_value(v["output_data"].clone()).map_err(|e| bad(format!("{o}: output_data: {e}")))?;
-                if claimed != outputs {
-                    return Err((1, format!("{proof_path}: proof rejected: it proves another output than {o}")));
-                }
+            let proof = prove(&pk, ex.traces, &ex.publics, &backend, &config).map_err(bad)?;
+            let prove_time = t.elapsed();
+            let bytes = proof.to_bytes();
+            if let Some(path) = &out {
+                std::fs::write(path, &bytes).map_err(|e| bad(format!("{}: {e}", path.display())))?;
             }
             let t = Instant::now();
-            let res = m.verify(&file.statement, &file.proof);
-            let dt = t.elapsed();
-            res.map_err(|e| (1, format!("{proof_path}: proof rejected: {e}")))?;
-            if a.json {
-                outln!("{}", serde_json::json!({ "valid": true, "circuit_id": hex(&m.circuit_id()), "output_data": outputs, "verify_seconds": dt.as_secs_f64() }));
+            let vopts = VerifierOptions { min_security_bits: demo.proof.min_security, ..Default::default() };
+            let res = verify(&pk.circuit, &pk.circuit_id, &ex.publics, &bytes, &vopts);
+            let verify_time = t.elapsed();
+            if json {
+                outln!(
+                    "{}",
+                    serde_json::json!({
+                        "circuit": pk.circuit.name, "circuit_id": hex(&pk.circuit_id), "setup_seconds": setup.as_secs_f64(),
+                        "prove_seconds": prove_time.as_secs_f64(), "verify_seconds": verify_time.as_secs_f64(),
+                        "proof_bytes": bytes.len(), "conjectured_bits": sec.conjectured_bits, "proven_bits": sec.proven_bits,
+                        "valid": res.is_ok(),
+                    })
+                );
             } else {
-                outln!("{}", serde_json::json!({ "output_data": outputs }));
-                outln!("verified in {:.2} ms (circuit id {})", dt.as_secs_f64() * 1e3, hex(&m.circuit_id()));
+                outln!(
+                    "setup {:.3} s, prove {:.3} s, verify {:.2} ms, proof {} bytes{}",
+                    setup.as_secs_f64(),
+                    prove_time.as_secs_f64(),
+                    verify_time.as_secs_f64() * 1e3,
+                    bytes.len(),
+                    out.as_ref().map(|p| format!(" -> {}", p.display())).unwrap_or_default()
+                );
+            }
+            res.map_err(|e| (1, format!("proof rejected: {e}")))?;
+            if !json {
+                outln!("verified");
             }
             Ok(())
         }
-        "verify-demo" => {
-            let a = parse(it).map_err(bad)?;
-            let [path] = a.positional.as_slice() else {
-                return Err(bad("verify-demo needs one PROOF path".into()));
-            };
-            let bytes = std::fs::read(path).map_err(|e| bad(format!("{path}: {e}")))?;
-            let ex = build(&a).map_err(bad)?;
-            let pk = ProvingKey::new(ex.circuit, &CpuBackend::default()).map_err(|e| bad(e.to_string()))?;
-            let vopts = VerifierOptions { min_security_bits: a.min_security, ..Default::default() };
-            verify(&pk.circuit, &pk.circuit_id, &ex.publics, &bytes, &vopts)
-                .map_err(|e| (1, format!("{path}: proof rejected: {e}")))?;
-            outln!("verified");
+        Command::VerifyDemo { demo, proof: path, json } => {
+            let label = path.display();
+            let bytes = std::fs::read(&path).map_err(|e| bad(format!("{label}: {e}")))?;
+            let ex = build(&demo)?;
+            let pk = ProvingKey::new(ex.circuit, &CpuBackend::default()).map_err(bad)?;
+            let vopts = VerifierOptions { min_security_bits: demo.proof.min_security, ..Default::default() };
+            verify(&pk.circuit, &pk.circuit_id, &ex.publics, &bytes, &vopts).map_err(|e| (1, format!("{label}: proof rejected: {e}")))?;
+            if json {
+                outln!("{}", serde_json::json!({ "valid": true, "circuit_id": hex(&pk.circuit_id) }));
+            } else {
+                outln!("verified");
+            }
             Ok(())
         }
-        other => Err(bad(format!("unknown command `{other}`; see `sigil --help`"))),
     }
-}
-
-/// Compiles the model at `path` with the command's quantization options.
-fn compile_model(path: &str, a: &Args) -> Result<model::CompiledModel, (u8, String)> {
-    let mut opts = model::CompileOptions::default();
-    opts.lower.frac_bits = a.frac_bits;
-    opts.lower.param_bits = a.param_bits;
-    opts.proof = a.opts;
-    let m = sigil_onnx::load_model(path).map_err(|e| (2, e.to_string()))?;
-    for c in &a.calibration {
-        opts.calibration.extend(sigil_onnx::read_samples(c, &m).map_err(|e| (2, e.to_string()))?);
-    }
-    model::CompiledModel::compile(path, &opts).map_err(|e| (2, e.to_string()))
 }
 
 /// Lowers `model` calibrated on `input` and the `--calibration` files; returns the plan and its
 /// run on `input`.
-fn lower_model(model: &sigil_onnx::Model, input: Vec<sigil_onnx::InputTensor>, a: &Args, path: &str) -> Result<(sigil_onnx::Plan, sigil_onnx::Execution), (u8, String)> {
+fn lower_model(model: &sigil_onnx::Model, input: Vec<sigil_onnx::InputTensor>, q: &Quant, path: &str) -> Result<(sigil_onnx::Plan, sigil_onnx::Execution), Failure> {
     let mut sets = vec![input];
-    for c in &a.calibration {
-        sets.extend(sigil_onnx::read_samples(c, model).map_err(|e| (2, e.to_string()))?);
+    for c in &q.calibration {
+        sets.extend(sigil_onnx::read_samples(c, model).map_err(bad)?);
     }
-    let opts = sigil_onnx::LowerOptions { frac_bits: a.frac_bits, param_bits: a.param_bits, ..Default::default() };
-    sigil_onnx::lower_and_run(model, &sets, &opts, path).map_err(|e| (2, e.to_string()))
-}
-
-fn hex(b: &[u8]) -> String {
-    b.iter().map(|x| format!("{x:02x}")).collect()
+    let opts = sigil_onnx::LowerOptions { frac_bits: q.frac_bits, param_bits: q.param_bits, ..Default::default() };
+    sigil_onnx::lower_and_run(model, &sets, &opts, path).map_err(bad)
 }
 
 fn main() -> ExitCode {
-    match run() {
+    let command = Cli::command().after_help(operators());
+    let cli = match command.try_get_matches().and_then(|m| Cli::from_arg_matches(&m)) {
+        Ok(cli) => cli,
+        Err(e) => {
+            use clap::error::ErrorKind;
+            if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand) {
+                out!("{e}");
+                return if e.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand { ExitCode::from(2) } else { ExitCode::SUCCESS };
+            }
+            // One line: clap's message without its usage block.
+            let text = e.to_string();
+            let message = text.split("\n\nUsage:").next().unwrap_or("bad usage").trim_start_matches("error: ");
+            let line = message.split_whitespace().collect::<Vec<_>>().join(" ");
+            eprintln!("error: {line} (see `sigil --help`)");
+            return ExitCode::from(2);
+        }
+    };
+    match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err((code, msg)) => {
             eprintln!("error: {msg}");
             ExitCode::from(code)
         }
     }
-}
-
-#[doc(hidden)]
-pub fn size_breakdown(c: &sigil_verifier::Circuit) -> Vec<(String, usize)> {
-    let l = &c.layout;
-    let per = |ts: &[sigil_verifier::layout::TreeLayout]| -> (usize, usize) {
-        ts.iter().fold((0, 0), |(a, b), t| (a + 8 * t.leaf_words(), b + 32 * t.n_siblings()))
-    };
-    let mut v = vec![];
-    for (name, ts) in [("prep", &l.prep), ("main", &l.main), ("perm", &l.perm), ("quotient", &l.quotient)] {
-        let (leaf, path) = per(ts);
-        v.push((format!("{name} leaves/query ({} trees)", ts.len()), leaf));
-        v.push((format!("{name} paths/query"), path));
-    }
-    let fri: usize = l.committed.iter().map(|f| 8 * f.leaf_words() + 32 * f.n_siblings()).sum();
-    v.push(("fri/query".into(), fri));
-    v.push(("openings".into(), 8 * l.openings_words()));
-    v
 }

@@ -102,8 +102,15 @@ fn bad_input_exits_2_with_one_line() {
 fn help_explains_the_commands() {
     let (code, out, _) = sigil(&["--help"]);
     assert_eq!(code, 0);
-    for cmd in ["demo", "inspect", "run", "verify-demo", "--calibration", "--param-bits", "LayerNormalization", "Xor"] {
+    for cmd in ["compile", "prove", "verify", "demo", "inspect", "run", "verify-demo", "LayerNormalization", "Xor"] {
         assert!(out.contains(cmd), "{out}");
+    }
+    for sub in ["run", "prove", "compile"] {
+        let (code, out, _) = sigil(&[sub, "--help"]);
+        assert_eq!(code, 0);
+        for flag in ["--calibration", "--param-bits", "--frac-bits"] {
+            assert!(out.contains(flag), "{sub}: {out}");
+        }
     }
 }
 
@@ -225,9 +232,9 @@ fn run_rejects_bad_models_and_inputs_with_one_line() {
         (vec!["run", &net, "--input", &nan], "not valid JSON"),
         (vec!["run", &net, "--input", &inf], "not valid JSON"),
         (vec!["run", &net, "--input", &huge], "input `input`: value 1000000000000000000000000000000 does not fit 60 bits"),
-        (vec!["run", &net], "run needs --input"),
-        (vec!["run", &net, "--input", &net_in, "--frac-bits", "40"], "must be between 1 and 24"),
-        (vec!["run", &net, "--input", &net_in, "--param-bits", "x"], "is not a number"),
+        (vec!["run", &net], "required arguments were not provided: --input <INPUT>"),
+        (vec!["run", &net, "--input", &net_in, "--frac-bits", "40"], "40 is not in 1..=24"),
+        (vec!["run", &net, "--input", &net_in, "--param-bits", "x"], "invalid digit found in string"),
     ];
     for (args, want) in cases {
         let (code, out, err) = sigil(&args);
@@ -238,5 +245,94 @@ fn run_rejects_bad_models_and_inputs_with_one_line() {
         assert_eq!(err.lines().filter(|l| l.starts_with("error: ")).count(), 1, "{args:?}: {err}");
         assert!(last.starts_with("error: ") && last.contains(want), "{args:?}: {err}");
     }
+    std::fs::remove_dir_all(&tmp).ok();
+}
+
+#[test]
+fn prove_and_verify_a_corpus_model() {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/models/dsperse-net");
+    let (model, input) = (format!("{dir}/model.onnx"), format!("{dir}/input.json"));
+    let tmp = std::env::temp_dir().join(format!("sigil-prove-{}", std::process::id()));
+    std::fs::create_dir_all(&tmp).unwrap();
+    let path = |n: &str| tmp.join(n).to_str().unwrap().to_string();
+    let (proof, output) = (path("net.proof"), path("net.out.json"));
+    let (code, out, err) = sigil(&["prove", &model, "--input", &input, "--proof", &proof, "--output", &output, "--json"]);
+    assert_eq!(code, 0, "{err}");
+    let j: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert!(j["proof_bytes"].as_u64().unwrap() > 0 && j["conjectured_bits"].as_u64().unwrap() >= 100, "{out}");
+    // The proved output is `sigil run`'s.
+    let (_, run, _) = sigil(&["run", &model, "--input", &input]);
+    let ran: serde_json::Value = serde_json::from_str(&run).unwrap();
+    assert_eq!(j["output_data"], ran["output_data"]);
+    // Valid, with and without the statement checks.
+    let (code, out, err) = sigil(&["verify", "--model", &model, "--proof", &proof, "--input", &input, "--output", &output, "--json"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("\"valid\":true"), "{out}");
+    let id = j["circuit_id"].as_str().unwrap();
+    let (code, _, err) = sigil(&["verify", "--model", &model, "--proof", &proof, "--circuit-id", id]);
+    assert_eq!(code, 0, "{err}");
+    // Another claimed output, another input, an edited proof, a truncated proof: exit 1.
+    std::fs::write(path("other.json"), "{\"output_data\": [[1, 2, 3, 4, 5, 6, 7, 8, 9, 10]]}").unwrap();
+    let (code, _, err) = sigil(&["verify", "--model", &model, "--proof", &proof, "--output", &path("other.json")]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("another output"), "{err}");
+    let other_input = format!("{}/../dsperse-net/input.json", dir);
+    let mut x: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&other_input).unwrap()).unwrap();
+    x["input_data"][0][0] = serde_json::json!(0.5);
+    std::fs::write(path("in2.json"), x.to_string()).unwrap();
+    let (code, _, err) = sigil(&["verify", "--model", &model, "--proof", &proof, "--input", &path("in2.json")]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("another input"), "{err}");
+    let mut bytes = std::fs::read(&proof).unwrap();
+    let n = bytes.len();
+    bytes[n - 100] ^= 1;
+    std::fs::write(path("edited.proof"), &bytes).unwrap();
+    let (code, _, err) = sigil(&["verify", "--model", &model, "--proof", &path("edited.proof")]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("proof rejected"), "{err}");
+    std::fs::write(path("short.proof"), &bytes[..n - 1]).unwrap();
+    let (code, _, err) = sigil(&["verify", "--model", &model, "--proof", &path("short.proof")]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("this model's proofs are"), "{err}");
+    // A wrong expected id is bad usage; an unreadable proof file too.
+    let (code, _, _) = sigil(&["verify", "--model", &model, "--proof", &proof, "--circuit-id", "00"]);
+    assert_eq!(code, 2);
+    let (code, _, _) = sigil(&["verify", "--model", &model, "--proof", "/nonexistent.proof"]);
+    assert_eq!(code, 2);
+    // An input past the compiled ranges is refused before proving, naming the node.
+    x["input_data"][0][0] = serde_json::json!(1.0e6);
+    std::fs::write(path("far.json"), x.to_string()).unwrap();
+    let (code, _, err) = sigil(&["prove", &model, "--input", &path("far.json"), "--proof", &path("far.proof")]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("node `") && err.contains("above its range"), "{err}");
+    std::fs::remove_dir_all(&tmp).ok();
+}
+
+#[test]
+fn a_compiled_artifact_stands_for_its_model() {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/models/sn2-reward-sim");
+    let (model, input) = (format!("{dir}/model.onnx"), format!("{dir}/input.json"));
+    let tmp = std::env::temp_dir().join(format!("sigil-artifact-{}", std::process::id()));
+    std::fs::create_dir_all(&tmp).unwrap();
+    let path = |n: &str| tmp.join(n).to_str().unwrap().to_string();
+    let (code, out, err) = sigil(&["compile", &model, "--out", &path("sim.sigil"), "--json"]);
+    assert_eq!(code, 0, "{err}");
+    let c: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let (code, out, err) = sigil(&["prove", &path("sim.sigil"), "--input", &input, "--proof", &path("sim.proof"), "--json"]);
+    assert_eq!(code, 0, "{err}");
+    let p: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(p["circuit_id"], c["circuit_id"]);
+    // The artifact and the model verify the same proof.
+    for m in [path("sim.sigil"), model.clone()] {
+        let (code, _, err) = sigil(&["verify", "--model", &m, "--proof", &path("sim.proof")]);
+        assert_eq!(code, 0, "{m}: {err}");
+    }
+    // An artifact whose recorded id the compilation does not reproduce is refused.
+    let text = std::fs::read_to_string(path("sim.sigil")).unwrap();
+    let id = c["circuit_id"].as_str().unwrap();
+    std::fs::write(path("bad.sigil"), text.replace(id, &"0".repeat(64))).unwrap();
+    let (code, _, err) = sigil(&["prove", &path("bad.sigil"), "--input", &input, "--proof", &path("x.proof")]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("not the recorded"), "{err}");
     std::fs::remove_dir_all(&tmp).ok();
 }
