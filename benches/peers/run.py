@@ -126,6 +126,10 @@ class Dsperse(Python):
         self.name = f"DSperse {config}"
 
     def setup(self, model, inp, work):
+        # An unseen model: no circuit tuning cached from an earlier run (jstprove keeps its
+        # chunk-width tuning in ~/.cache/jstprove and reuses it across runs).
+        import shutil
+        shutil.rmtree(os.path.join(os.path.expanduser("~"), ".cache", "jstprove"), ignore_errors=True)
         steps = [self.step("dsperse", s, work, model, inp, self.config) for s in ("slice", "compile")]
         return steps, None
 

@@ -102,7 +102,7 @@ fn edited_output_bytes_in_a_proof_file_are_refused() {
     let mut bytes = file.to_bytes();
     // The last public value is the last output: its low byte sits just before the proof.
     let at = bytes.len() - p.proof.len() - 8;
-    bytes[at] ^= 1;
+    bytes[at + 2] ^= 0x10;
     let parsed = ModelProof::from_bytes(&bytes, net()).unwrap();
     invalid(net().verify(&parsed.statement, &parsed.proof));
     // Another size, or another circuit id, is refused before any proof work.
@@ -157,7 +157,7 @@ fn dsperse_doom_proves() {
 
 #[test]
 fn reward_models_prove_fresh_inputs() {
-    for name in ["sn2-reward-factor-v0", "sn2-reward-factor-v1", "sn2-reward-sim"] {
+    for name in ["sn2-reward-factor-v0", "sn2-reward-factor-v1", "sn2-reward-sim", "sn2-reward-legacy"] {
         let m = CompiledModel::compile(corpus(&format!("{name}/model.onnx")), &CompileOptions::default()).unwrap();
         let sample = m.read_input(corpus(&format!("{name}/input.json"))).unwrap();
         for (k, x) in [sample.clone(), random_like(&sample, 7, true), random_like(&sample, 8, true)].iter().enumerate() {
@@ -179,4 +179,49 @@ fn a_changed_sum_or_product_is_refused() {
     let lie = Tamper { node: "/Mul_1".into(), index: 0, delta: 1 };
     let p = m.prove_tampered(&x, &lie).unwrap();
     assert_eq!(invalid(m.verify(&p.statement, &p.proof)), VerifyError::OodMismatch { chip: "/Mul_1/rescale".into() });
+}
+
+#[test]
+fn a_changed_quotient_is_refused() {
+    let m = CompiledModel::compile(corpus("sn2-reward-legacy/model.onnx"), &CompileOptions::default()).unwrap();
+    let x = m.read_input(corpus("sn2-reward-legacy/input.json")).unwrap();
+    let lie = Tamper { node: "/Div".into(), index: 0, delta: 1 };
+    let p = m.prove_tampered(&x, &lie).unwrap();
+    assert_eq!(invalid(m.verify(&p.statement, &p.proof)), VerifyError::OodMismatch { chip: "/Div".into() });
+}
+
+#[test]
+fn a_proof_made_with_a_changed_weight_is_refused() {
+    // One weight of dsperse-doom changed by about 6% (mantissa bit 20 flipped; the lowest bits
+    // would vanish in quantization, leaving the same circuit), found in the file by the bytes
+    // of a weight tensor's first floats: a model with one weight changed, which proves its own
+    // output.
+    let path = corpus("dsperse-doom/model.onnx");
+    let mut bytes = std::fs::read(&path).unwrap();
+    let model = sigil_onnx::load_model(&path).unwrap();
+    let floats = model
+        .graph
+        .initializers
+        .values()
+        .find_map(|t| match &t.data {
+            sigil_onnx::TensorData::F32(v) if v.len() >= 16 => Some(v[..4].to_vec()),
+            _ => None,
+        })
+        .unwrap();
+    let pattern: Vec<u8> = floats.iter().flat_map(|f| f.to_le_bytes()).collect();
+    let at = bytes.windows(pattern.len()).position(|w| w == pattern.as_slice()).unwrap();
+    bytes[at + 2] ^= 0x10;
+    let dir = std::env::temp_dir().join(format!("sigil-weight-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("model.onnx"), &bytes).unwrap();
+    std::fs::copy(corpus("dsperse-doom/input.json"), dir.join("input.json")).unwrap();
+    let changed = CompiledModel::compile(dir.join("model.onnx"), &CompileOptions::default()).unwrap();
+    let doom = CompiledModel::compile(&path, &CompileOptions::default()).unwrap();
+    assert_ne!(changed.circuit_id(), doom.circuit_id(), "the weights are in the circuit id");
+    let x = changed.read_input(dir.join("input.json")).unwrap();
+    let p = changed.prove(&x).unwrap();
+    changed.verify(&p.statement, &p.proof).unwrap();
+    // Against the real model: the proof's circuit is another one.
+    assert_eq!(invalid(doom.verify(&p.statement, &p.proof)), VerifyError::WrongCircuit);
+    std::fs::remove_dir_all(&dir).ok();
 }

@@ -6,6 +6,8 @@
 //! - [`linear`]: a fully connected or convolutional layer with fixed weights (patches read by
 //!   lookup), checked by Freivalds' test over blocks of rows.
 //! - [`maxpool`]: the maximum of each window, its inputs read by lookup.
+//! - [`divconst`]: division by a constant, rounded half up, with a two-sided remainder check.
+//! - [`minmax`]: elementwise Min and Max of two tensors (or a tensor and a constant).
 //! - [`mac`]: a multiply-accumulate chain, the generic STARK benchmark.
 //! - [`matmul`]: a vector–matrix product with fixed weights, checked by Freivalds' test on
 //!   auxiliary columns after a challenge.
@@ -21,9 +23,11 @@
 
 pub mod add;
 pub mod binary;
+pub mod divconst;
 pub mod linear;
 pub mod mac;
 pub mod maxpool;
+pub mod minmax;
 pub mod matmul;
 pub mod range;
 pub mod relu;

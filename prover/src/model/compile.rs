@@ -20,7 +20,9 @@ use sigil_air::BusId;
 use sigil_air::F;
 use sigil_air::chips::BUS_RANGE;
 use sigil_air::chips::binary::{Binary, BinaryOp, Operand};
+use sigil_air::chips::divconst::DivConst;
 use sigil_air::chips::linear::Linear;
+use sigil_air::chips::minmax::{MinMax, MinMaxOp};
 use sigil_air::chips::maxpool::MaxPool;
 use sigil_air::chips::range::RangeTable;
 use sigil_air::chips::relu::Relu;
@@ -74,6 +76,8 @@ pub(crate) enum Step {
     /// A product (Conv, Gemm, MatMul by a constant) and its rescale.
     Linear { node: String, value: String, linear: Linear, rescale: Rescale },
     Relu { node: String, value: String, chip: Relu },
+    MinMax { node: String, value: String, chip: MinMax },
+    DivConst { node: String, value: String, chip: DivConst },
     /// Add or Sub (`rescale: None`), or Mul and its rescale.
     Binary { node: String, value: String, chip: Binary, rescale: Option<Rescale> },
     MaxPool { node: String, value: String, chip: MaxPool },
@@ -213,6 +217,8 @@ impl<'a> Compiler<'a> {
             }
             "MaxPool" => self.maxpool(n)?,
             "Add" | "Sub" | "Mul" => self.binary(n)?,
+            "Min" | "Max" if n.inputs.len() == 2 => self.minmax(n)?,
+            "Div" => self.div(n)?,
             "Conv" => self.conv(n)?,
             "Gemm" | "MatMul" => self.gemm(n)?,
             _ => return Err(self.err(n, "no chip proves this operator yet")),
@@ -404,6 +410,67 @@ impl<'a> Compiler<'a> {
         Ok(())
     }
 
+    fn minmax(&mut self, n: &Node) -> Result<(), ModelError> {
+        let out = n.outputs[0].clone();
+        let (_, dims, out_frac) = self.range_bits(n, &out)?;
+        let (a, fa) = self.operand(n, 0, &dims)?;
+        let (b, fb) = self.operand(n, 1, &dims)?;
+        if fa.max(fb) != out_frac {
+            return Err(self.err(n, "the operands' scales do not give the output's"));
+        }
+        let len: usize = dims.iter().product();
+        let op = if n.op_type == "Min" { MinMaxOp::Min } else { MinMaxOp::Max };
+        let bus = self.bus(len);
+        let mut chip = MinMax::new(n.name.clone(), op, (a, out_frac - fa), (b, out_frac - fb), len, bus, log_rows(len)).map_err(|e| self.err(n, e.to_string()))?;
+        chip.uses = vec![];
+        self.wires.insert(out.clone(), Wire { bus, index: (0..len as u32).collect(), bits: chip.output_bits() });
+        self.steps.push(Step::MinMax { node: n.name.clone(), value: out, chip });
+        Ok(())
+    }
+
+    fn div(&mut self, n: &Node) -> Result<(), ModelError> {
+        let out = n.outputs[0].clone();
+        let (rb, dims, f) = self.range_bits(n, &out)?;
+        let x = self.wire(n, 0)?;
+        let (_, xd, fa) = self.range_bits(n, &n.inputs[0])?;
+        let c = self.constant(n, 1)?.ok_or_else(|| self.err(n, "the divisor is missing"))?;
+        if xd != dims || !x.is_identity() {
+            return Err(self.err(n, "only a computed tensor divided by a constant is proved (no broadcasting of the numerator)"));
+        }
+        let Some(&d) = c.data.first().filter(|_| c.data.iter().all(|&v| v == c.data[0])) else {
+            return Err(self.err(n, "only a divisor with one value is proved"));
+        };
+        if fa == 0 && c.frac_bits == 0 {
+            return Err(self.err(n, "integer division is not proved yet"));
+        }
+        if d == 0 {
+            return Err(self.err(n, "division by zero"));
+        }
+        let len = x.index.len();
+        for i in 0..len as u32 {
+            self.read(&x, i);
+        }
+        let bus = self.bus(len);
+        // The executor divides x 2^(fb + f) by d 2^fa; a power of two common to both (2^fa,
+        // and the divisor's own trailing zeros) cancels without changing the rounded quotient.
+        let mut k = c.frac_bits + f;
+        let cancel = fa.min(k);
+        let (mut divisor, mut shift_d) = (d, fa - cancel);
+        k -= cancel;
+        let tz = divisor.trailing_zeros().min(k);
+        divisor >>= tz;
+        k -= tz;
+        while shift_d > 0 {
+            divisor = divisor.checked_mul(2).ok_or_else(|| self.err(n, "the divisor is too large"))?;
+            shift_d -= 1;
+        }
+        let io = UnaryIo { in_bus: x.bus, out_bus: bus, uses: vec![], log_height: log_rows(len) };
+        let chip = DivConst::new(n.name.clone(), divisor, k, x.bits, rb + 1, io).map_err(|e| self.err(n, e.to_string()))?;
+        self.wires.insert(out.clone(), Wire { bus, index: (0..len as u32).collect(), bits: rb + 1 });
+        self.steps.push(Step::DivConst { node: n.name.clone(), value: out, chip });
+        Ok(())
+    }
+
     fn maxpool(&mut self, n: &Node) -> Result<(), ModelError> {
         if n.outputs.len() > 1 && !n.outputs[1].is_empty() {
             return Err(self.err(n, "MaxPool's Indices output is not proved"));
@@ -526,6 +593,8 @@ pub(crate) fn compile(plan: &Plan, name: &str, path: &str, options: ProofOptions
         Step::Linear { linear, .. } => linear.log_height,
         Step::MaxPool { chip, .. } => chip.log_height,
         Step::Binary { chip, .. } => chip.log_height,
+        Step::MinMax { chip, .. } => chip.log_height,
+        Step::DivConst { chip, .. } => chip.io.log_height,
     }).max().unwrap_or(4);
     let floor = tallest.saturating_sub(HEIGHT_SPAN).max(4);
     let mut chips: Vec<Box<dyn Chip>> = Vec::new();
@@ -549,6 +618,14 @@ pub(crate) fn compile(plan: &Plan, name: &str, path: &str, options: ProofOptions
             Step::MaxPool { chip, .. } => {
                 chip.uses = uses(chip.out_bus);
                 chip.log_height = chip.log_height.max(floor);
+            }
+            Step::MinMax { chip, .. } => {
+                chip.uses = uses(chip.out_bus);
+                chip.log_height = chip.log_height.max(floor);
+            }
+            Step::DivConst { chip, .. } => {
+                chip.io.uses = uses(chip.io.out_bus);
+                chip.io.log_height = chip.io.log_height.max(floor);
             }
             Step::Binary { chip, rescale, .. } => {
                 chip.uses = uses(chip.out_bus);
@@ -578,6 +655,14 @@ pub(crate) fn compile(plan: &Plan, name: &str, path: &str, options: ProofOptions
             }
             Step::MaxPool { chip, .. } => {
                 heights.push(chip.log_height);
+                chips.push(Box::new(chip.clone()));
+            }
+            Step::MinMax { chip, .. } => {
+                heights.push(chip.log_height);
+                chips.push(Box::new(chip.clone()));
+            }
+            Step::DivConst { chip, .. } => {
+                heights.push(chip.io.log_height);
                 chips.push(Box::new(chip.clone()));
             }
             Step::Binary { chip, rescale, .. } => {

@@ -1,7 +1,9 @@
 //! Proving ONNX models: the front door for embedders.
 //!
-//! ```no_run
+//! ```
 //! use sigil_prover::model::{CompileOptions, CompiledModel};
+//! # let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/models/sn2-reward-sim");
+//! # std::env::set_current_dir(dir).unwrap();
 //! let model = CompiledModel::compile("model.onnx", &CompileOptions::default())?;
 //! let input = model.read_input("input.json")?;
 //! let proved = model.prove(&input)?;

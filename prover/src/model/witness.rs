@@ -109,6 +109,24 @@ pub(crate) fn traces(layout: &Layout, run: &Execution, path: &str, tamper: Optio
                     }
                 }
             }
+            Step::MinMax { node, value: name, chip } => {
+                let operand = |o: &Operand| match o {
+                    Operand::Bus { bus: b, .. } => bus[b].as_slice(),
+                    Operand::Const(_) => &[][..],
+                };
+                let (mut t, mut y, l) = chip.generate_trace(operand(&chip.a), operand(&chip.b));
+                same(node, &mut y, &mut t, &value(name)?.data, &mut lied)?;
+                traces.push(t);
+                lookups.extend(l);
+                bus.insert(chip.out_bus, y);
+            }
+            Step::DivConst { node, value: name, chip } => {
+                let (mut t, mut y, l) = chip.generate_trace(&bus[&chip.io.in_bus]);
+                same(node, &mut y, &mut t, &value(name)?.data, &mut lied)?;
+                traces.push(t);
+                lookups.extend(l);
+                bus.insert(chip.io.out_bus, y);
+            }
             Step::MaxPool { node, value: name, chip } => {
                 let (mut t, mut y, l) = chip.generate_trace(&bus[&chip.in_bus]);
                 same(node, &mut y, &mut t, &value(name)?.data, &mut lied)?;

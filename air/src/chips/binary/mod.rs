@@ -56,20 +56,22 @@ pub enum Operand {
 }
 
 impl Operand {
-    fn bits(&self) -> u32 {
+    /// Bits `b` with `|v| < 2^b`.
+    pub fn bits(&self) -> u32 {
         match self {
             Operand::Bus { bits, .. } => *bits,
             Operand::Const(v) => v.iter().map(|x| 64 - x.unsigned_abs().leading_zeros()).max().unwrap_or(0),
         }
     }
     /// The operand of output element `r`, from the producer's values on its bus.
-    fn value(&self, r: usize, bus_values: &[i64]) -> i64 {
+    pub fn value(&self, r: usize, bus_values: &[i64]) -> i64 {
         match self {
             Operand::Bus { src, .. } => bus_values[src[r] as usize],
             Operand::Const(v) => v[r],
         }
     }
-    fn prep(&self, r: usize) -> F {
+    /// The preprocessed cell of element `r`: the source index or the constant.
+    pub fn prep(&self, r: usize) -> F {
         match self {
             Operand::Bus { src, .. } => F::from_u32(src[r]),
             Operand::Const(v) => F::from_i64(v[r]),
