@@ -716,9 +716,26 @@ fn run_node<'a>(ctx: &Ctx<'_>, n: &Node, get: &Get<'a>) -> Result<QTensor, OnnxE
         }
         "MatMul" if get(0)?.dims.len() != 2 || get(1)?.dims.len() != 2 => {
             let (a, b) = (get(0)?, get(1)?);
-            if a.dims.len() < 2 || b.dims.len() < 2 {
-                return Err(ctx.err(n, "1-D MatMul operands are not supported"));
+            if a.dims.is_empty() || b.dims.is_empty() {
+                return Err(ctx.err(n, "MatMul of a scalar is not defined"));
             }
+            // numpy's rule: a 1-D left operand is a row [1, k], a 1-D right operand a column
+            // [k, 1], and the added dimension is dropped from the result.
+            let (a_vec, b_vec) = (a.dims.len() == 1, b.dims.len() == 1);
+            let promoted_a;
+            let a = if a_vec {
+                promoted_a = QTensor { dims: vec![1, a.dims[0]], ..a.clone() };
+                &promoted_a
+            } else {
+                a
+            };
+            let promoted_b;
+            let b = if b_vec {
+                promoted_b = QTensor { dims: vec![b.dims[0], 1], ..b.clone() };
+                &promoted_b
+            } else {
+                b
+            };
             let (ra, rb) = (a.dims.len(), b.dims.len());
             let (m, k, k2, nn) = (a.dims[ra - 2], a.dims[ra - 1], b.dims[rb - 2], b.dims[rb - 1]);
             if k != k2 {
@@ -744,7 +761,12 @@ fn run_node<'a>(ctx: &Ctx<'_>, n: &Node, get: &Get<'a>) -> Result<QTensor, OnnxE
                 }
             }
             let mut dims = batch;
-            dims.extend_from_slice(&[m, nn]);
+            if !a_vec {
+                dims.push(m);
+            }
+            if !b_vec {
+                dims.push(nn);
+            }
             Ok(QTensor { dims, data, frac_bits: out_frac })
         }
         "Gemm" | "MatMul" => {
