@@ -79,6 +79,30 @@ impl Operand {
     }
 }
 
+/// The preprocessed columns of an elementwise chip of two operands over `2^log_height` rows:
+/// the output index, whether the row is an element, its uses, then each operand's source
+/// index or constant.
+pub fn operands_prep(a: &Operand, b: &Operand, uses: &[u32], log_height: usize) -> Trace {
+    let h = 1usize << log_height;
+    let mut v = vec![F::ZERO; 5 * h];
+    for (r, &u) in uses.iter().enumerate() {
+        v[5 * r..5 * r + 5].copy_from_slice(&[F::from_usize(r), F::ONE, F::from_u32(u), a.prep(r), b.prep(r)]);
+    }
+    Trace::new(v, 5)
+}
+
+/// Reads the two operands in the main columns `a` and `b`: received on their buses on active
+/// rows, or equal to their preprocessed constants. Sends `(index, y)` as often as it is used.
+pub fn operands_io<B: AirBuilder>(b: &mut B, (a, x): (&Operand, B::Var), (bo, z): (&Operand, B::Var), out_bus: BusId, y: B::Var) {
+    for (operand, col, v, label) in [(a, P_A, x, "a is its constant"), (bo, P_B, z, "b is its constant")] {
+        match operand {
+            Operand::Bus { bus, .. } => b.receive(*bus, &[b.prep(col), v], b.prep(P_ACTIVE)),
+            Operand::Const(_) => b.assert_zero(label, v - b.prep(col)),
+        }
+    }
+    b.send(out_bus, &[b.prep(P_INDEX), y], b.prep(P_USES));
+}
+
 /// The elementwise chip.
 #[derive(Clone, Debug)]
 pub struct Binary {
@@ -177,27 +201,16 @@ impl Air for Binary {
         3
     }
     fn preprocessed_trace(&self) -> Option<Trace> {
-        let h = 1usize << self.log_height;
-        let mut v = vec![F::ZERO; 5 * h];
-        for r in 0..self.len() {
-            v[5 * r..5 * r + 5].copy_from_slice(&[F::from_usize(r), F::ONE, F::from_u32(self.uses[r]), self.a.prep(r), self.b.prep(r)]);
-        }
-        Some(Trace::new(v, 5))
+        Some(operands_prep(&self.a, &self.b, &self.uses, self.log_height))
     }
     fn eval<B: AirBuilder>(&self, b: &mut B) {
         let (x, y, out) = (b.main(A), b.main(B), b.main(Y));
-        for (operand, col, v, label) in [(&self.a, P_A, x.clone(), "a is its constant"), (&self.b, P_B, y.clone(), "b is its constant")] {
-            match operand {
-                Operand::Bus { bus, .. } => b.receive(*bus, &[b.prep(col), v], b.prep(P_ACTIVE)),
-                Operand::Const(_) => b.assert_zero(label, v - b.prep(col)),
-            }
-        }
+        operands_io(b, (&self.a, x.clone()), (&self.b, y.clone()), self.out_bus, out.clone());
         let value = match self.op {
             BinaryOp::Add => x * F::from_u64(1 << self.shift_a) + y * F::from_u64(1 << self.shift_b),
             BinaryOp::Sub => x * F::from_u64(1 << self.shift_a) - y * F::from_u64(1 << self.shift_b),
             BinaryOp::Mul => x * y,
         };
-        b.assert_zero("y is the operation", out.clone() - value);
-        b.send(self.out_bus, &[b.prep(P_INDEX), out], b.prep(P_USES));
+        b.assert_zero("y is the operation", out - value);
     }
 }

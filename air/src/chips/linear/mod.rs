@@ -128,18 +128,7 @@ impl Linear {
     /// For inputs with `|x| < 2^in_bits`, the bits `o` with `|Y| < 2^o` (from the actual
     /// weights and bias, read as signed), or `None` when that bound reaches `2^62`.
     pub fn output_bits(&self, in_bits: u32) -> Option<u32> {
-        let signed = |x: F| {
-            let v = crate::field::f_to_u64(x);
-            if v > crate::field::P / 2 { u128::from(crate::field::P - v) } else { u128::from(v) }
-        };
-        let a_max = 1u128.checked_shl(in_bits)?;
-        let mut worst = 0u128;
-        for o in 0..self.n {
-            let col: u128 = (0..self.k).map(|j| signed(self.weights[j * self.n + o])).sum();
-            worst = worst.max(col.checked_mul(a_max)?.checked_add(signed(self.bias(o)))?);
-        }
-        let bits = 128 - worst.leading_zeros();
-        (bits <= 62).then_some(bits)
+        crate::chips::matmul::product_bound_bits(&self.weights, self.k, self.n, |o| self.bias(o), in_bits)
     }
 
     /// The outputs `Y` (by output index) for the input tensor `x`, in integers.

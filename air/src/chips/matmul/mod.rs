@@ -62,6 +62,21 @@ const PREP_OUT: usize = 2;
 const PREP_BIAS: usize = 3;
 const PREP_W: usize = 4;
 
+/// For inputs with `|a_j| < 2^in_bits`, the bits `o` with `|a W + b| < 2^o` for a `k x n`
+/// weight matrix (row-major) and biases, all read as signed, or `None` when that bound reaches
+/// `2^62`: `max_l sum_j |W_jl| 2^in_bits + |b_l|`.
+pub fn product_bound_bits(weights: &[F], k: usize, n: usize, bias: impl Fn(usize) -> F, in_bits: u32) -> Option<u32> {
+    let signed = |x: F| u128::from(crate::field::to_signed(x).unsigned_abs());
+    let a_max = 1u128.checked_shl(in_bits)?;
+    let mut worst = 0u128;
+    for l in 0..n {
+        let col: u128 = (0..k).map(|j| signed(weights[j * n + l])).sum();
+        worst = worst.max(col.checked_mul(a_max)?.checked_add(signed(bias(l)))?);
+    }
+    let bits = 128 - worst.leading_zeros();
+    (bits <= 62).then_some(bits)
+}
+
 /// `c = a W + b` for a `1 x k` activation vector, fixed `k x n` weights and `n` biases.
 #[derive(Clone, Debug)]
 pub struct VecMat {
@@ -92,18 +107,7 @@ impl VecMat {
     /// the product in `F` may differ from the integer product, and the layer must not be built
     /// on such inputs (`docs/soundness.md`, "Op chips").
     pub fn output_bits(&self, in_bits: u32) -> Option<u32> {
-        let signed = |x: F| {
-            let v = crate::field::f_to_u64(x);
-            if v > crate::field::P / 2 { u128::from(crate::field::P - v) } else { u128::from(v) }
-        };
-        let a_max = 1u128.checked_shl(in_bits)?;
-        let mut worst = 0u128;
-        for l in 0..self.n {
-            let col: u128 = (0..self.k).map(|j| signed(self.weights[j * self.n + l])).sum();
-            worst = worst.max(col.checked_mul(a_max)?.checked_add(signed(self.bias(l)))?);
-        }
-        let bits = 128 - worst.leading_zeros();
-        (bits <= 62).then_some(bits)
+        product_bound_bits(&self.weights, self.k, self.n, |l| self.bias(l), in_bits)
     }
 
     fn bias(&self, l: usize) -> F {

@@ -18,7 +18,7 @@ use alloc::vec::Vec;
 use p3_field::PrimeCharacteristicRing;
 
 use crate::air::{Air, AirBuilder, BusId};
-use crate::chips::binary::Operand;
+use crate::chips::binary::{Operand, operands_io, operands_prep};
 use crate::chips::range::{assert_in_range, byte_limbs, n_limbs, range_lookups};
 use crate::field::F;
 use crate::trace::Trace;
@@ -33,11 +33,6 @@ pub const Y: usize = 2;
 pub const S: usize = 3;
 pub const M: usize = 4;
 pub const LIMBS: usize = 5;
-const P_INDEX: usize = 0;
-const P_ACTIVE: usize = 1;
-const P_USES: usize = 2;
-const P_A: usize = 3;
-const P_B: usize = 4;
 
 /// Which of the two.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -136,21 +131,11 @@ impl Air for MinMax {
         LIMBS + n_limbs(self.bits as usize)
     }
     fn preprocessed_trace(&self) -> Option<Trace> {
-        let h = 1usize << self.log_height;
-        let mut v = vec![F::ZERO; 5 * h];
-        for r in 0..self.len() {
-            v[5 * r..5 * r + 5].copy_from_slice(&[F::from_usize(r), F::ONE, F::from_u32(self.uses[r]), self.a.prep(r), self.b.prep(r)]);
-        }
-        Some(Trace::new(v, 5))
+        Some(operands_prep(&self.a, &self.b, &self.uses, self.log_height))
     }
     fn eval<B: AirBuilder>(&self, b: &mut B) {
         let (a, bb, y, s, m) = (b.main(A), b.main(B), b.main(Y), b.main(S), b.main(M));
-        for (operand, col, v, label) in [(&self.a, P_A, a.clone(), "a is its constant"), (&self.b, P_B, bb.clone(), "b is its constant")] {
-            match operand {
-                Operand::Bus { bus, .. } => b.receive(*bus, &[b.prep(col), v], b.prep(P_ACTIVE)),
-                Operand::Const(_) => b.assert_zero(label, v - b.prep(col)),
-            }
-        }
+        operands_io(b, (&self.a, a.clone()), (&self.b, bb.clone()), self.out_bus, y.clone());
         let x = a * F::from_u64(1 << self.shift_a);
         let z = bb * F::from_u64(1 << self.shift_b);
         b.assert_bool("s is a bit", s.clone());
@@ -162,6 +147,5 @@ impl Air for MinMax {
         b.assert_zero("y is the minimum or maximum", y.clone() - picked);
         let limbs: Vec<B::Var> = (0..n_limbs(self.bits as usize)).map(|i| b.main(LIMBS + i)).collect();
         assert_in_range(b, "m is its limbs", m, &limbs, self.bits as usize);
-        b.send(self.out_bus, &[b.prep(P_INDEX), y], b.prep(P_USES));
     }
 }
