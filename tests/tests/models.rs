@@ -188,6 +188,10 @@ fn a_changed_quotient_is_refused() {
     let lie = Tamper { node: "/Div".into(), index: 0, delta: 1 };
     let p = m.prove_tampered(&x, &lie).unwrap();
     assert_eq!(invalid(m.verify(&p.statement, &p.proof)), VerifyError::OodMismatch { chip: "/Div".into() });
+    // And a minimum one more.
+    let lie = Tamper { node: "/Min".into(), index: 0, delta: 1 };
+    let p = m.prove_tampered(&x, &lie).unwrap();
+    assert_eq!(invalid(m.verify(&p.statement, &p.proof)), VerifyError::OodMismatch { chip: "/Min".into() });
 }
 
 #[test]
@@ -224,4 +228,12 @@ fn a_proof_made_with_a_changed_weight_is_refused() {
     // Against the real model: the proof's circuit is another one.
     assert_eq!(invalid(doom.verify(&p.statement, &p.proof)), VerifyError::WrongCircuit);
     std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn a_changed_maximum_is_refused() {
+    let (input, _) = sample();
+    let lie = Tamper { node: "/pool/MaxPool".into(), index: 3, delta: 1 };
+    let p = net().prove_tampered(input, &lie).unwrap();
+    assert_eq!(invalid(net().verify(&p.statement, &p.proof)), VerifyError::OodMismatch { chip: "/pool/MaxPool".into() });
 }

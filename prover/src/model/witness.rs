@@ -10,8 +10,8 @@ use sigil_air::chips::range::RangeTable;
 use sigil_air::{BusId, F, Trace};
 use sigil_onnx::Execution;
 
-/// The output column of every chip that produces a node's value.
-const Y: usize = 1;
+/// The output column of the unary chips (input, rescale, ReLU, division).
+const Y: usize = sigil_air::chips::unary::Y;
 
 use super::ModelError;
 use super::compile::{Layout, Step};
@@ -35,10 +35,12 @@ pub(crate) fn traces(layout: &Layout, run: &Execution, path: &str, tamper: Optio
     let value = |name: &str| {
         run.values.get(name).ok_or_else(|| ModelError::Statement(format!("{path}: the run has no value `{name}`")))
     };
-    let same = |node: &str, got: &mut Vec<i64>, trace: &mut Trace, want: &[i64], lied: &mut bool| -> Result<(), ModelError> {
+    // `cell`: the row stride and the column of the output in the chip's trace (the lie is
+    // written on the row that sends the element).
+    let same = |node: &str, got: &mut Vec<i64>, trace: &mut Trace, cell: (usize, usize), want: &[i64], lied: &mut bool| -> Result<(), ModelError> {
         if let Some(t) = tamper.filter(|t| t.node == node) {
             got[t.index] += t.delta;
-            trace.set(t.index, Y, F::from_i64(got[t.index]));
+            trace.set(t.index * cell.0, cell.1, F::from_i64(got[t.index]));
             *lied = true;
         }
         if *lied {
@@ -64,14 +66,14 @@ pub(crate) fn traces(layout: &Layout, run: &Execution, path: &str, tamper: Optio
                 let (t, acc) = linear.generate_trace(&bus[&linear.in_bus]);
                 traces.push(t);
                 let (mut t, mut y, l) = rescale.generate_trace(&acc);
-                same(node, &mut y, &mut t, &value(name)?.data, &mut lied)?;
+                same(node, &mut y, &mut t, (1, Y), &value(name)?.data, &mut lied)?;
                 traces.push(t);
                 lookups.extend(l);
                 bus.insert(rescale.io.out_bus, y);
             }
             Step::Relu { node, value: name, chip } => {
                 let (mut t, mut y, l) = chip.generate_trace(&bus[&chip.io.in_bus]);
-                same(node, &mut y, &mut t, &value(name)?.data, &mut lied)?;
+                same(node, &mut y, &mut t, (1, Y), &value(name)?.data, &mut lied)?;
                 traces.push(t);
                 lookups.extend(l);
                 bus.insert(chip.io.out_bus, y);
@@ -102,7 +104,7 @@ pub(crate) fn traces(layout: &Layout, run: &Execution, path: &str, tamper: Optio
                     }
                     Some(r) => {
                         let (mut t, mut y, l) = r.generate_trace(&y);
-                        same(node, &mut y, &mut t, &value(name)?.data, &mut lied)?;
+                        same(node, &mut y, &mut t, (1, Y), &value(name)?.data, &mut lied)?;
                         traces.push(t);
                         lookups.extend(l);
                         bus.insert(r.io.out_bus, y);
@@ -115,21 +117,21 @@ pub(crate) fn traces(layout: &Layout, run: &Execution, path: &str, tamper: Optio
                     Operand::Const(_) => &[][..],
                 };
                 let (mut t, mut y, l) = chip.generate_trace(operand(&chip.a), operand(&chip.b));
-                same(node, &mut y, &mut t, &value(name)?.data, &mut lied)?;
+                same(node, &mut y, &mut t, (1, sigil_air::chips::minmax::Y), &value(name)?.data, &mut lied)?;
                 traces.push(t);
                 lookups.extend(l);
                 bus.insert(chip.out_bus, y);
             }
             Step::DivConst { node, value: name, chip } => {
                 let (mut t, mut y, l) = chip.generate_trace(&bus[&chip.io.in_bus]);
-                same(node, &mut y, &mut t, &value(name)?.data, &mut lied)?;
+                same(node, &mut y, &mut t, (1, Y), &value(name)?.data, &mut lied)?;
                 traces.push(t);
                 lookups.extend(l);
                 bus.insert(chip.io.out_bus, y);
             }
             Step::MaxPool { node, value: name, chip } => {
                 let (mut t, mut y, l) = chip.generate_trace(&bus[&chip.in_bus]);
-                same(node, &mut y, &mut t, &value(name)?.data, &mut lied)?;
+                same(node, &mut y, &mut t, (chip.window, sigil_air::chips::maxpool::Y), &value(name)?.data, &mut lied)?;
                 traces.push(t);
                 lookups.extend(l);
                 bus.insert(chip.out_bus, y);
