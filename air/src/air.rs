@@ -302,13 +302,12 @@ pub struct ConstraintFolder<'a, V> {
     pub is_transition: V,
     pub alpha: EF,
     pub acc: EF,
-    /// LogUp columns: one helper per interaction, then the running sum.
+    /// LogUp columns: one helper per batch of interactions, then the running sum.
     pub perm_local: &'a [EF],
     pub perm_next: &'a [EF],
     pub lookup: LookupChallenges,
     /// The table's claimed LogUp sum (the running sum on its last row).
     pub cumulative_sum: EF,
-    pub n_interactions: usize,
     /// The chip's LogUp batches (`ChipInfo::logup_batches`), and the batch being filled.
     pub logup_batches: &'a [usize],
     pub pending: LogupPending,
@@ -408,7 +407,6 @@ where
     fn interact(&mut self, bus: BusId, dir: Direction, fields: &[V], multiplicity: V) {
         // Batch k of interactions owns helper column k: h_k = sum of ±m_j / d_j, as
         // h_k * prod d_j = sum_j ±m_j prod_{i != j} d_i.
-        self.n_interactions += 1;
         let d = self.lookup.fingerprint(bus, fields);
         let m: EF = multiplicity.into();
         let m = match dir {

@@ -102,7 +102,8 @@ pub fn rescale(x: i128, k: u32) -> i128 {
     if k == 0 { x } else { (x + (1i128 << (k - 1))) >> k }
 }
 
-pub(crate) fn quantize(v: f64, f: u32) -> i64 {
+/// `round(v 2^f)`, ties away from zero: how real inputs and constants become fixed point.
+pub fn quantize(v: f64, f: u32) -> i64 {
     (v * (1u64 << f) as f64).round() as i64
 }
 
@@ -160,19 +161,22 @@ impl Ctx<'_> {
     }
 }
 
-pub(crate) fn attr_i(n: &Node, k: &str, d: i64) -> i64 {
+/// Integer attribute `k` of `n`, or `d`.
+pub fn attr_i(n: &Node, k: &str, d: i64) -> i64 {
     match n.attributes.get(k) {
         Some(Attribute::Int(v)) => *v,
         _ => d,
     }
 }
-pub(crate) fn attr_f(n: &Node, k: &str, d: f32) -> f32 {
+/// Float attribute `k` of `n`, or `d`.
+pub fn attr_f(n: &Node, k: &str, d: f32) -> f32 {
     match n.attributes.get(k) {
         Some(Attribute::Float(v)) => *v,
         _ => d,
     }
 }
-pub(crate) fn attr_ints(n: &Node, k: &str) -> Option<Vec<i64>> {
+/// Integer-list attribute `k` of `n`.
+pub fn attr_ints(n: &Node, k: &str) -> Option<Vec<i64>> {
     match n.attributes.get(k) {
         Some(Attribute::Ints(v)) => Some(v.clone()),
         _ => None,

@@ -16,7 +16,7 @@ use crate::model::{Attribute, Node};
 type R<T> = Result<T, OnnxError>;
 
 /// `v` (with `from` fractional bits) with `to` fractional bits: exact upward, rounded downward.
-pub(crate) fn align(v: i128, from: u32, to: u32) -> i128 {
+pub fn align(v: i128, from: u32, to: u32) -> i128 {
     if to >= from { v << (to - from) } else { rescale(v, from - to) }
 }
 

@@ -18,14 +18,6 @@ pub trait NttOps {
 
 /// Merkle commitments.
 pub trait MerkleOps {
-    /// Commits to matrices of equal height `N`, leaves of `2^log_arity` rows: leaf
-    /// `j < N / 2^log_arity` hashes, for `i = 0, 1, ..`, row `j + i * N / 2^log_arity` of every
-    /// matrix in turn (the coset that FRI folds together).
-    ///
-    /// # Soundness
-    /// The verifier recomputes leaves in exactly this layout; any other order breaks every
-    /// opening.
-    fn commit_cosets(&self, mats: &[&RowMajorMatrix<F>], log_arity: usize) -> MerkleTree;
     /// Commits to an extension-field codeword of size `N` folded by `2^log_arity` (FRI layers):
     /// leaf `j < N / 2^log_arity` holds `evals[j + i * N / 2^log_arity]` for every `i`.
     fn commit_ext_cosets(&self, evals: &[EF], log_arity: usize) -> MerkleTree;
@@ -33,6 +25,10 @@ pub trait MerkleOps {
     /// `levels` lists, tallest first, the level each group of matrices enters at (level `s`
     /// has `2^(depth - s)` rows) and the group; the tree stops at the cap level `depth -
     /// cap_log`.
+    ///
+    /// # Soundness
+    /// The verifier recomputes nodes in exactly this layout (`verify_mixed_path`); any other
+    /// order breaks every opening.
     fn commit_mixed(&self, levels: &[(usize, Vec<&RowMajorMatrix<F>>)], depth: usize, cap_log: usize) -> MixedTree;
 }
 

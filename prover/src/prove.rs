@@ -19,13 +19,14 @@ use sigil_air::{
     CheckFailure, Direction, EF, F, LookupChallenges, RowInteraction, Trace, check_constraints_with,
     eval_row,
 };
-use sigil_verifier::merkle::{Cap, MerkleTree, MixedTree, mixed_cap_log};
+use sigil_verifier::layout::{ProofLayout, TreeLayout};
+use sigil_verifier::merkle::{Cap, MerkleTree, MixedTree};
 use sigil_verifier::proof::{
     FIELD_GOLDILOCKS_EXT2, FORMAT_VERSION, FriProof, MAGIC, MerkleOpening, Proof, ProofHeader,
     QueryProof, TableOpenings, Words,
 };
 use sigil_verifier::protocol::{
-    Group, PhaseWidths, ProofOptions, TRANSCRIPT_DOMAIN, deep_coefficients, fri_layers, groups,
+    PhaseWidths, ProofOptions, TRANSCRIPT_DOMAIN, deep_coefficients, fri_layers,
     lde_shift, omega, query_index_bits,
 };
 use sigil_verifier::transcript::Transcript;
@@ -80,7 +81,6 @@ pub struct ProvingKey {
     prep_ldes: Vec<Option<RowMajorMatrix<F>>>,
     /// The preprocessed phase's tree (none when no table has preprocessed columns).
     prep_tree: Vec<MixedTree>,
-    prep_group_defs: Vec<Group>,
 }
 
 impl ProvingKey {
@@ -89,17 +89,15 @@ impl ProvingKey {
     pub fn new<B: Backend>(circuit: Circuit, backend: &B) -> Result<Self, ProveError> {
         let options = circuit.options;
         let prep_traces: Vec<Option<Trace>> = circuit.chips.iter().map(|c| c.preprocessed_trace()).collect();
-        let prep_widths: Vec<usize> = prep_traces.iter().map(|p| p.as_ref().map_or(0, |p| p.width)).collect();
-        let defs = groups(&circuit.log_heights, &prep_widths);
         let lb = usize::from(options.log_blowup);
         let prep_ldes: Vec<Option<RowMajorMatrix<F>>> = prep_traces
             .iter()
             .map(|p| p.as_ref().map(|p| backend.coset_lde(RowMajorMatrix::new(p.values.clone(), p.width), lb, lde_shift())))
             .collect();
-        let prep_tree = commit_tree(backend, &defs, lb, |t| prep_ldes[t].as_ref());
+        let prep_tree = commit_tree(backend, &circuit.layout.prep, |t| prep_ldes[t].as_ref());
         let caps: Vec<_> = prep_tree.iter().map(|t| t.cap()).collect();
         let circuit_id = circuit.circuit_id(&caps);
-        Ok(Self { circuit, options, circuit_id, prep_traces, prep_ldes, prep_tree, prep_group_defs: defs })
+        Ok(Self { circuit, options, circuit_id, prep_traces, prep_ldes, prep_tree })
     }
 }
 
@@ -262,7 +260,6 @@ struct Prover<'a, B: Backend> {
     layers: Vec<usize>,
     tables: Vec<TableData>,
     trees: [Vec<MixedTree>; 3],
-    groups: [Vec<Group>; 3],
     lookup: LookupChallenges,
     challenges: Vec<EF>,
     cumulative_sums: Vec<EF>,
@@ -270,7 +267,7 @@ struct Prover<'a, B: Backend> {
     z: EF,
 }
 
-/// Indices into `Prover::trees` and `Prover::groups`.
+/// Indices into `Prover::trees`.
 const MAIN: usize = 0;
 const PERM: usize = 1;
 const QUOT: usize = 2;
@@ -291,7 +288,6 @@ impl<'a, B: Backend> Prover<'a, B> {
             layers,
             tables: Vec::new(),
             trees: Default::default(),
-            groups: Default::default(),
             lookup: zero,
             challenges: Vec::new(),
             cumulative_sums: Vec::new(),
@@ -304,15 +300,12 @@ impl<'a, B: Backend> Prover<'a, B> {
         usize::from(self.pk.options.log_blowup)
     }
 
-    /// One mixed-height tree over the tables whose `phase` width is not zero.
-    fn commit_phase(&mut self, phase: usize, width: fn(&PhaseWidths) -> usize, mat: fn(&TableData) -> Option<&RowMajorMatrix<F>>) -> Vec<Cap> {
-        let ws: Vec<usize> = self.widths.iter().map(width).collect();
-        let gs = groups(&self.pk.circuit.log_heights, &ws);
+    /// The phase's mixed-height tree, shaped as the circuit's layout says.
+    fn commit_phase(&mut self, phase: usize, mat: fn(&TableData) -> Option<&RowMajorMatrix<F>>) -> Vec<Cap> {
         let tables = &self.tables;
-        let trees = commit_tree(self.backend, &gs, self.lb(), |t| mat(&tables[t]));
+        let trees = commit_tree(self.backend, phase_trees(&self.pk.circuit.layout, phase), |t| mat(&tables[t]));
         let roots: Vec<Cap> = trees.iter().map(|t| t.cap()).collect();
         self.trees[phase] = trees;
-        self.groups[phase] = gs;
         roots
     }
 
@@ -353,7 +346,7 @@ impl<'a, B: Backend> Prover<'a, B> {
                 TableData { log_n, main, main_lde, perm: None, perm_lde: None, quotient_coeffs: None, quotient_lde: None }
             })
             .collect();
-        let roots = self.commit_phase(MAIN, |w| w.main, |t| Some(&t.main_lde));
+        let roots = self.commit_phase(MAIN, |t| Some(&t.main_lde));
         self.tr.absorb_caps(b"main", &roots);
         roots
     }
@@ -393,7 +386,7 @@ impl<'a, B: Backend> Prover<'a, B> {
                 *last -= total;
             }
         }
-        let roots = self.commit_phase(PERM, |w| w.perm, |t| t.perm_lde.as_ref());
+        let roots = self.commit_phase(PERM, |t| t.perm_lde.as_ref());
         self.tr.absorb_caps(b"perm", &roots);
         let sum_words: Vec<u64> = sums.iter().flat_map(|&s| ef_to_u64(s)).collect();
         self.tr.absorb_u64s(b"sums", &sum_words);
@@ -431,7 +424,7 @@ impl<'a, B: Backend> Prover<'a, B> {
             td.quotient_coeffs = Some(coeffs);
             td.quotient_lde = Some(lde);
         }
-        let roots = self.commit_phase(QUOT, |w| w.quotient, |t| t.quotient_lde.as_ref());
+        let roots = self.commit_phase(QUOT, |t| t.quotient_lde.as_ref());
         self.tr.absorb_caps(b"quotient", &roots);
         roots
     }
@@ -562,7 +555,7 @@ impl<'a, B: Backend> Prover<'a, B> {
     /// Round 11: the query indices, and everything opened at each.
     fn open_queries(&mut self, fri: &FriCommitment) -> Vec<QueryProof> {
         let pk = self.pk;
-        let (lb, opts) = (self.lb(), &pk.options);
+        let (lb, opts, layout) = (self.lb(), &pk.options, &pk.circuit.layout);
         let tables = &self.tables;
         let mut queries = Vec::with_capacity(usize::from(opts.n_queries));
         for _ in 0..opts.n_queries {
@@ -581,10 +574,10 @@ impl<'a, B: Backend> Prover<'a, B> {
                 .collect();
             queries.push(QueryProof {
                 index,
-                prep: open_groups(&pk.prep_tree, &pk.prep_group_defs, lb, &|t| prep_lde_of(pk, t), index),
-                main: open_groups(&self.trees[MAIN], &self.groups[MAIN], lb, &|t| Some(&tables[t].main_lde), index),
-                perm: open_groups(&self.trees[PERM], &self.groups[PERM], lb, &|t| tables[t].perm_lde.as_ref(), index),
-                quotient: open_groups(&self.trees[QUOT], &self.groups[QUOT], lb, &|t| tables[t].quotient_lde.as_ref(), index),
+                prep: open_groups(&pk.prep_tree, &layout.prep, lb, &|t| prep_lde_of(pk, t), index),
+                main: open_groups(&self.trees[MAIN], phase_trees(layout, MAIN), lb, &|t| Some(&tables[t].main_lde), index),
+                perm: open_groups(&self.trees[PERM], phase_trees(layout, PERM), lb, &|t| tables[t].perm_lde.as_ref(), index),
+                quotient: open_groups(&self.trees[QUOT], phase_trees(layout, QUOT), lb, &|t| tables[t].quotient_lde.as_ref(), index),
                 fri_layers,
             });
         }
@@ -623,13 +616,24 @@ fn forge_out_of_domain(
     }
 }
 
-/// The mixed-height tree over groups of equal-height tables (tallest first), or none.
-fn commit_tree<'a, B: Backend>(backend: &B, gs: &[Group], lb: usize, mat: impl Fn(usize) -> Option<&'a RowMajorMatrix<F>>) -> Vec<MixedTree> {
-    let (Some(top), Some(bottom)) = (gs.first(), gs.last()) else { return Vec::new() };
-    let depth = top.log_height + lb;
-    let levels: Vec<(usize, Vec<&RowMajorMatrix<F>>)> =
-        gs.iter().map(|g| (depth - (g.log_height + lb), g.tables.iter().filter_map(|&t| mat(t)).collect())).collect();
-    vec![backend.commit_mixed(&levels, depth, mixed_cap_log(depth, bottom.log_height + lb))]
+/// The layout's trees of a proving phase (`MAIN`, `PERM`, `QUOT`).
+fn phase_trees(layout: &ProofLayout, phase: usize) -> &[TreeLayout] {
+    match phase {
+        MAIN => &layout.main,
+        PERM => &layout.perm,
+        _ => &layout.quotient,
+    }
+}
+
+/// The phase's mixed-height tree (none when no table has columns in it), as its layout says.
+fn commit_tree<'a, B: Backend>(backend: &B, tls: &[TreeLayout], mat: impl Fn(usize) -> Option<&'a RowMajorMatrix<F>>) -> Vec<MixedTree> {
+    tls.iter()
+        .map(|tl| {
+            let levels: Vec<(usize, Vec<&RowMajorMatrix<F>>)> =
+                tl.groups.iter().zip(&tl.levels).map(|(g, &(level, _))| (level, g.tables.iter().filter_map(|&t| mat(t)).collect())).collect();
+            backend.commit_mixed(&levels, tl.depth, tl.cap_log)
+        })
+        .collect()
 }
 
 fn prep_lde_of(pk: &ProvingKey, t: usize) -> Option<&RowMajorMatrix<F>> {
@@ -821,16 +825,17 @@ fn grind(tr: &Transcript, bits: u8) -> u64 {
 /// modulo its LDE's size), tallest group first.
 fn open_groups<'a>(
     trees: &[MixedTree],
-    gs: &[Group],
+    tls: &[TreeLayout],
     lb: usize,
     mats: &dyn Fn(usize) -> Option<&'a RowMajorMatrix<F>>,
     index: u64,
 ) -> Vec<MerkleOpening> {
     trees
         .iter()
-        .map(|tree| {
+        .zip(tls)
+        .map(|(tree, tl)| {
             let mut values = Vec::new();
-            for g in gs {
+            for g in &tl.groups {
                 let r = (index as usize) % (1usize << (g.log_height + lb));
                 for &t in &g.tables {
                     if let Some(mat) = mats(t) {

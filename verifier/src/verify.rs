@@ -369,7 +369,6 @@ pub fn constraints_at(
         perm_next,
         lookup: *lookup,
         cumulative_sum,
-        n_interactions: 0,
         logup_batches,
         pending: Default::default(),
         aux_local,
@@ -446,8 +445,8 @@ struct QueryContext<'a> {
     log_heights: &'a [usize],
     log_blowup: usize,
     log_max_lde: usize,
-    /// Per table and phase: (tree, row width of the tree, offset of the table in the row).
-    places: Vec<[Option<(usize, usize, usize)>; 4]>,
+    /// Per table and phase: (tree, offset of the table's row in the tree's opening).
+    places: Vec<[Option<(usize, usize)>; 4]>,
     /// Per table: the DEEP coefficients at `z` and at `z * g`.
     coeffs: Vec<(Vec<EF>, Vec<EF>)>,
     /// Per table: the combined openings at `z` and at `z g`, and `z g`.
@@ -467,7 +466,7 @@ impl<'a> QueryContext<'a> {
                     let (ts, w) = (trees.get(p)?, phase_widths.get(p)?);
                     ts.iter().enumerate().find(|(_, tl)| tl.tables().any(|u| u == t)).map(|(gi, tl)| {
                         let off = tl.tables().take_while(|&u| u != t).filter_map(|u| widths.get(u)).map(w).sum();
-                        (gi, tl.row_width, off)
+                        (gi, off)
                     })
                 })
             })
@@ -499,9 +498,8 @@ impl<'a> QueryContext<'a> {
         let wt = at(&self.layout.widths, t)?;
         let mut row = Vec::with_capacity(wt.n_at_z());
         for ((place, vs), w) in at(&self.places, t)?.iter().zip(values).zip(wt.phases()) {
-            let Some((gi, _, off)) = *place else { continue };
-            let start = off;
-            let slice = at(vs, gi)?.get(start..start + w).ok_or(VerifyError::InvalidShape("leaf row"))?;
+            let Some((gi, off)) = *place else { continue };
+            let slice = at(vs, gi)?.get(off..off + w).ok_or(VerifyError::InvalidShape("leaf row"))?;
             row.extend_from_slice(slice);
         }
         Ok(row)

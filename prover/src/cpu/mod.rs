@@ -61,30 +61,6 @@ fn tree_from_leaves(leaves: Vec<Digest>) -> MerkleTree {
 }
 
 impl MerkleOps for CpuBackend {
-    fn commit_cosets(&self, mats: &[&RowMajorMatrix<F>], log_arity: usize) -> MerkleTree {
-        let n = mats[0].height();
-        let m = n >> log_arity;
-        let total: usize = mats.iter().map(|m| m.width()).sum();
-        let leaves: Vec<Digest> = (0..m)
-            .into_par_iter()
-            .map_init(
-                || Vec::with_capacity(total << log_arity),
-                |buf, j| {
-                    buf.clear();
-                    for i in 0..1usize << log_arity {
-                        let r = j + i * m;
-                        for mat in mats {
-                            let w = mat.width();
-                            buf.extend_from_slice(&mat.values[r * w..(r + 1) * w]);
-                        }
-                    }
-                    ActiveHasher::hash_leaf(buf)
-                },
-            )
-            .collect();
-        tree_from_leaves(leaves)
-    }
-
     fn commit_ext_cosets(&self, evals: &[EF], log_arity: usize) -> MerkleTree {
         let m = evals.len() >> log_arity;
         let a = 1usize << log_arity;

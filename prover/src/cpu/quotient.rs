@@ -108,7 +108,6 @@ fn quotient_values(chip: &dyn Chip, inputs: &QuotientInputs<'_>) -> Vec<EF> {
                     perm_next: perm_n,
                     lookup,
                     cumulative_sum,
-                    n_interactions: 0,
                     logup_batches,
                     pending: Default::default(),
                     aux_local: aux_l,

@@ -29,7 +29,9 @@ use sigil_air::chips::relu::Relu;
 use sigil_air::chips::rescale::Rescale;
 use sigil_air::chips::unary::{UnaryIo, log_rows};
 use sigil_air::{Chip, Direction};
-use sigil_onnx::model::{Attribute, Node};
+use sigil_onnx::align;
+use sigil_onnx::exec::{attr_f, attr_i, attr_ints};
+use sigil_onnx::model::Node;
 use sigil_onnx::{Plan, QTensor};
 use sigil_verifier::{Circuit, ProofOptions, PublicBus, Statement};
 
@@ -68,6 +70,43 @@ impl Wire {
     }
 }
 
+/// A chip as the compiler places it: the bus its outputs go to, how often each is read, its
+/// height; and the chip itself for the circuit.
+trait Placed {
+    fn wiring(&mut self) -> (BusId, &mut Vec<u32>, &mut usize);
+    fn boxed(&self) -> Box<dyn Chip>;
+}
+
+/// Chips whose wiring is a [`UnaryIo`].
+macro_rules! placed_unary {
+    ($($t:ty),*) => {$(
+        impl Placed for $t {
+            fn wiring(&mut self) -> (BusId, &mut Vec<u32>, &mut usize) {
+                (self.io.out_bus, &mut self.io.uses, &mut self.io.log_height)
+            }
+            fn boxed(&self) -> Box<dyn Chip> {
+                Box::new(self.clone())
+            }
+        }
+    )*};
+}
+placed_unary!(Rescale, Relu, DivConst);
+
+/// Chips with their own `out_bus`, `uses` and `log_height` fields.
+macro_rules! placed_fields {
+    ($($t:ty),*) => {$(
+        impl Placed for $t {
+            fn wiring(&mut self) -> (BusId, &mut Vec<u32>, &mut usize) {
+                (self.out_bus, &mut self.uses, &mut self.log_height)
+            }
+            fn boxed(&self) -> Box<dyn Chip> {
+                Box::new(self.clone())
+            }
+        }
+    )*};
+}
+placed_fields!(Linear, MaxPool, Binary, MinMax);
+
 /// One step of the witness: the chips of one node and where their inputs come from.
 #[derive(Clone, Debug)]
 pub(crate) enum Step {
@@ -81,6 +120,27 @@ pub(crate) enum Step {
     /// Add or Sub (`rescale: None`), or Mul and its rescale.
     Binary { node: String, value: String, chip: Binary, rescale: Option<Rescale> },
     MaxPool { node: String, value: String, chip: MaxPool },
+}
+
+impl Step {
+    /// The step's chips, in the circuit's order.
+    fn chips(&mut self) -> Vec<&mut dyn Placed> {
+        match self {
+            Step::Input { chip, .. } => vec![chip],
+            Step::Linear { linear, rescale, .. } => vec![linear, rescale],
+            Step::Relu { chip, .. } => vec![chip],
+            Step::MinMax { chip, .. } => vec![chip],
+            Step::DivConst { chip, .. } => vec![chip],
+            Step::Binary { chip, rescale, .. } => {
+                let mut v: Vec<&mut dyn Placed> = vec![chip];
+                if let Some(r) = rescale {
+                    v.push(r);
+                }
+                v
+            }
+            Step::MaxPool { chip, .. } => vec![chip],
+        }
+    }
 }
 
 /// A model input or output in the statement: its name, shape, scale, and where its public
@@ -101,32 +161,6 @@ pub(crate) struct Layout {
     pub steps: Vec<Step>,
     pub inputs: Vec<Port>,
     pub outputs: Vec<(Port, BusId)>,
-}
-
-fn attr_ints(n: &Node, k: &str) -> Option<Vec<i64>> {
-    match n.attributes.get(k) {
-        Some(Attribute::Ints(v)) => Some(v.clone()),
-        _ => None,
-    }
-}
-
-fn attr_int(n: &Node, k: &str, d: i64) -> i64 {
-    match n.attributes.get(k) {
-        Some(Attribute::Int(v)) => *v,
-        _ => d,
-    }
-}
-
-fn attr_float(n: &Node, k: &str, d: f32) -> f32 {
-    match n.attributes.get(k) {
-        Some(Attribute::Float(v)) => *v,
-        _ => d,
-    }
-}
-
-/// `v` with `from` fractional bits expressed with `to` (the executor's `align`).
-fn align(v: i64, from: u32, to: u32) -> i64 {
-    if to >= from { v << (to - from) } else { sigil_onnx::exec::rescale(i128::from(v), from - to) as i64 }
 }
 
 struct Compiler<'a> {
@@ -167,8 +201,14 @@ impl<'a> Compiler<'a> {
         }
     }
 
+    /// One more read of element `i` of the value on `w`.
     fn read(&mut self, w: &Wire, i: u32) {
-        self.reads.get_mut(&w.bus).expect("every wire's bus has a read count")[w.index[i as usize] as usize] += 1;
+        self.read_at(w.bus, w.index[i as usize]);
+    }
+
+    /// One more read of element `index` of `bus`.
+    fn read_at(&mut self, bus: BusId, index: u32) {
+        self.reads.get_mut(&bus).expect("every bus has a read count")[index as usize] += 1;
     }
 
     /// The plan's range `r` of a value: proven bound `r + 1` after a range check of `r + 1`
@@ -188,7 +228,7 @@ impl<'a> Compiler<'a> {
         let chip = Rescale::new(format!("{}/rescale", n.name), shift, acc_bits, rb + 1, io)
             .map_err(|e| self.err(n, format!("{e}: the accumulator may pass the field")))?;
         for i in 0..len {
-            self.reads.get_mut(&acc_bus).expect("accumulator bus")[i] += 1;
+            self.read_at(acc_bus, i as u32);
         }
         Ok((chip, Wire { bus, index: (0..len as u32).collect(), bits: rb + 1 }))
     }
@@ -254,7 +294,7 @@ impl<'a> Compiler<'a> {
         if xd.len() != 4 || w.dims.len() != 4 {
             return Err(self.err(n, "only 2-D convolutions are proved"));
         }
-        if attr_int(n, "group", 1) != 1 {
+        if attr_i(n, "group", 1) != 1 {
             return Err(self.err(n, "grouped convolutions are not proved yet"));
         }
         let (bn, c, h, wd) = (xd[0], xd[1], xd[2], xd[3]);
@@ -297,7 +337,7 @@ impl<'a> Compiler<'a> {
         let frac = xf + w.frac_bits;
         let (_, _, out_frac) = self.range_bits(n, &n.outputs[0])?;
         let weights = (0..k * oc).map(|i| F::from_i64(w.data[(i % oc) * k + i / oc])).collect();
-        let bias = bias.map(|b| b.data.iter().map(|&v| F::from_i64(align(v, b.frac_bits, frac))).collect()).unwrap_or_default();
+        let bias = bias.map(|b| b.data.iter().map(|&v| F::from_i64(align(i128::from(v), b.frac_bits, frac) as i64)).collect()).unwrap_or_default();
         let len = positions * oc;
         let acc = self.bus(len);
         let linear = Linear {
@@ -320,7 +360,7 @@ impl<'a> Compiler<'a> {
 
     fn gemm(&mut self, n: &Node) -> Result<(), ModelError> {
         let gemm = n.op_type == "Gemm";
-        if gemm && (attr_float(n, "alpha", 1.0) != 1.0 || attr_float(n, "beta", 1.0) != 1.0 || attr_int(n, "transA", 0) != 0) {
+        if gemm && (attr_f(n, "alpha", 1.0) != 1.0 || attr_f(n, "beta", 1.0) != 1.0 || attr_i(n, "transA", 0) != 0) {
             return Err(self.err(n, "alpha, beta and transA other than the defaults are not proved yet"));
         }
         let x = self.wire(n, 0)?;
@@ -330,7 +370,7 @@ impl<'a> Compiler<'a> {
         if xd.len() != 2 || w.dims.len() != 2 {
             return Err(self.err(n, format!("only 2-D products are proved, got {xd:?} by {:?}", w.dims)));
         }
-        let tb = gemm && attr_int(n, "transB", 0) != 0;
+        let tb = gemm && attr_i(n, "transB", 0) != 0;
         let (m, k) = (xd[0], xd[1]);
         let nn = if tb { w.dims[0] } else { w.dims[1] };
         let wt = |j: usize, o: usize| if tb { w.data[o * k + j] } else { w.data[j * nn + o] };
@@ -338,7 +378,7 @@ impl<'a> Compiler<'a> {
         let (_, _, out_frac) = self.range_bits(n, &n.outputs[0])?;
         let bias = match c {
             None => vec![],
-            Some(c) if c.data.len() == nn => c.data.iter().map(|&v| F::from_i64(align(v, c.frac_bits, frac))).collect(),
+            Some(c) if c.data.len() == nn => c.data.iter().map(|&v| F::from_i64(align(i128::from(v), c.frac_bits, frac) as i64)).collect(),
             Some(c) => return Err(self.err(n, format!("a bias of shape {:?} (not one value per output) is not proved yet", c.dims))),
         };
         let len = m * nn;
@@ -374,7 +414,7 @@ impl<'a> Compiler<'a> {
         let (_, dims, frac) = self.range_bits(n, &name)?;
         let src: Vec<u32> = (0..numel).map(|i| w.index[sigil_onnx::exec::bcast_index(&dims, out, i)]).collect();
         for &s in &src {
-            self.reads.get_mut(&w.bus).expect("every wire's bus has a read count")[s as usize] += 1;
+            self.read_at(w.bus, s);
         }
         Ok((Operand::Bus { bus: w.bus, src, bits: w.bits }, frac))
     }
@@ -483,7 +523,7 @@ impl<'a> Compiler<'a> {
         let k = attr_ints(n, "kernel_shape").ok_or_else(|| self.err(n, "kernel_shape is required"))?;
         let s = attr_ints(n, "strides").unwrap_or(vec![1, 1]);
         let d = attr_ints(n, "dilations").unwrap_or(vec![1, 1]);
-        if k.len() != 2 || s.len() != 2 || d.len() != 2 || attr_int(n, "ceil_mode", 0) != 0 {
+        if k.len() != 2 || s.len() != 2 || d.len() != 2 || attr_i(n, "ceil_mode", 0) != 0 {
             return Err(self.err(n, "only 2-D pooling without ceil_mode is proved"));
         }
         let (kh, kw, sh, sw, dh, dw) = (k[0] as usize, k[1] as usize, s[0] as usize, s[1] as usize, d[0] as usize, d[1] as usize);
@@ -587,93 +627,16 @@ pub(crate) fn compile(plan: &Plan, name: &str, path: &str, options: ProofOptions
     // a floor height, so that fewer distinct heights (one Merkle tree per height and phase,
     // each opened by every query) make the proof smaller.
     let uses = |bus: BusId| c.reads.get(&bus).cloned().unwrap_or_default();
-    let tallest = c.steps.iter().map(|s| match s {
-        Step::Input { chip, .. } => chip.io.log_height,
-        Step::Relu { chip, .. } => chip.io.log_height,
-        Step::Linear { linear, .. } => linear.log_height,
-        Step::MaxPool { chip, .. } => chip.log_height,
-        Step::Binary { chip, .. } => chip.log_height,
-        Step::MinMax { chip, .. } => chip.log_height,
-        Step::DivConst { chip, .. } => chip.io.log_height,
-    }).max().unwrap_or(4);
+    let tallest = c.steps.iter_mut().flat_map(Step::chips).map(|ch| *ch.wiring().2).max().unwrap_or(4);
     let floor = tallest.saturating_sub(HEIGHT_SPAN).max(4);
     let mut chips: Vec<Box<dyn Chip>> = Vec::new();
     let mut heights = Vec::new();
-    for step in &mut c.steps {
-        match step {
-            Step::Input { chip, .. } => {
-                chip.io.uses = uses(chip.io.out_bus);
-                chip.io.log_height = chip.io.log_height.max(floor);
-            }
-            Step::Relu { chip, .. } => {
-                chip.io.uses = uses(chip.io.out_bus);
-                chip.io.log_height = chip.io.log_height.max(floor);
-            }
-            Step::Linear { linear, rescale, .. } => {
-                linear.uses = uses(linear.out_bus);
-                rescale.io.uses = uses(rescale.io.out_bus);
-                linear.log_height = linear.log_height.max(floor);
-                rescale.io.log_height = rescale.io.log_height.max(floor);
-            }
-            Step::MaxPool { chip, .. } => {
-                chip.uses = uses(chip.out_bus);
-                chip.log_height = chip.log_height.max(floor);
-            }
-            Step::MinMax { chip, .. } => {
-                chip.uses = uses(chip.out_bus);
-                chip.log_height = chip.log_height.max(floor);
-            }
-            Step::DivConst { chip, .. } => {
-                chip.io.uses = uses(chip.io.out_bus);
-                chip.io.log_height = chip.io.log_height.max(floor);
-            }
-            Step::Binary { chip, rescale, .. } => {
-                chip.uses = uses(chip.out_bus);
-                chip.log_height = chip.log_height.max(floor);
-                if let Some(r) = rescale {
-                    r.io.uses = uses(r.io.out_bus);
-                    r.io.log_height = r.io.log_height.max(floor);
-                }
-            }
-        }
-    }
-    for step in &c.steps {
-        match step {
-            Step::Input { chip, .. } => {
-                heights.push(chip.io.log_height);
-                chips.push(Box::new(chip.clone()));
-            }
-            Step::Relu { chip, .. } => {
-                heights.push(chip.io.log_height);
-                chips.push(Box::new(chip.clone()));
-            }
-            Step::Linear { linear, rescale, .. } => {
-                heights.push(linear.log_height);
-                chips.push(Box::new(linear.clone()));
-                heights.push(rescale.io.log_height);
-                chips.push(Box::new(rescale.clone()));
-            }
-            Step::MaxPool { chip, .. } => {
-                heights.push(chip.log_height);
-                chips.push(Box::new(chip.clone()));
-            }
-            Step::MinMax { chip, .. } => {
-                heights.push(chip.log_height);
-                chips.push(Box::new(chip.clone()));
-            }
-            Step::DivConst { chip, .. } => {
-                heights.push(chip.io.log_height);
-                chips.push(Box::new(chip.clone()));
-            }
-            Step::Binary { chip, rescale, .. } => {
-                heights.push(chip.log_height);
-                chips.push(Box::new(chip.clone()));
-                if let Some(r) = rescale {
-                    heights.push(r.io.log_height);
-                    chips.push(Box::new(r.clone()));
-                }
-            }
-        }
+    for chip in c.steps.iter_mut().flat_map(Step::chips) {
+        let (out_bus, chip_uses, log_height) = chip.wiring();
+        *chip_uses = uses(out_bus);
+        *log_height = (*log_height).max(floor);
+        heights.push(*log_height);
+        chips.push(chip.boxed());
     }
     chips.push(Box::new(RangeTable { bits: 8 }));
     heights.push(8);

@@ -193,7 +193,7 @@ impl CompiledModel {
             if t.values.len() != port.len {
                 return Err(ModelError::Statement(format!("input `{}` has {} values, the model takes {}", port.name, t.values.len(), port.len)));
             }
-            out.extend(t.values.iter().map(|&v| F::from_i64(quantize(v, port.frac_bits))));
+            out.extend(t.values.iter().map(|&v| F::from_i64(sigil_onnx::exec::quantize(v, port.frac_bits))));
         }
         Ok(out)
     }
@@ -240,11 +240,6 @@ impl CompiledModel {
         verify(&self.key.circuit, &self.key.circuit_id, statement, proof, &VerifierOptions::default())?;
         Ok(())
     }
-}
-
-/// `round(v 2^f)`, as the executor quantizes inputs.
-fn quantize(v: f64, f: u32) -> i64 {
-    (v * (1u64 << f) as f64).round() as i64
 }
 
 #[doc(hidden)]

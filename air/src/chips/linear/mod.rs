@@ -106,7 +106,7 @@ impl Linear {
     /// The smallest height for `positions` positions of `k` inputs and `n` outputs in groups of
     /// `chunk` (at least 4 rows).
     pub fn min_log_height(positions: usize, k: usize, n: usize, chunk: usize) -> usize {
-        (positions * n.div_ceil(chunk.max(1)) * k.max(chunk).max(1)).max(4).next_power_of_two().trailing_zeros() as usize
+        crate::chips::unary::log_rows(positions * n.div_ceil(chunk.max(1)) * k.max(chunk).max(1))
     }
 
     /// Every input index the chip receives, as often as it receives it: each position's taps

@@ -72,7 +72,7 @@ impl MaxPool {
 
     /// The smallest height for `outputs` windows of `window` taps (at least 4 rows).
     pub fn min_log_height(outputs: usize, window: usize) -> usize {
-        (outputs * window).max(4).next_power_of_two().trailing_zeros() as usize
+        crate::chips::unary::log_rows(outputs * window)
     }
 
     /// The outputs for the input tensor `x`.
