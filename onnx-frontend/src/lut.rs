@@ -2,10 +2,11 @@
 //!
 //! A function `g` is evaluated on fixed-point inputs through a table of `(i, round(g(i / 2^t) *
 //! 2^f_out))` for integers `i` in `[lo, hi]`: the input `x` (with `f_x` fractional bits) is first
-//! rounded to `t` fractional bits (`i = floor(x / 2^(f_x - t) + 1/2)`), then clamped to the
-//! table's domain where the function is flat there (sigmoid, tanh, erf, the low side of exp), or
-//! refused where it is not (the high side of exp, tan near its poles). The circuit proves the
-//! same three steps: a rescale, a clamp and a lookup into a preprocessed table of these entries.
+//! split as `x = i 2^(f_x - t) + r`, clamped to the table's domain where the function is flat
+//! there (sigmoid, tanh, erf, the low side of exp) or refused where it is not (the high side of
+//! exp, tan near its poles), and interpolated between `T[i]` and `T[i+1]`. The circuit proves
+//! the same steps (`sigil_air::chips::lut`): one lookup of `(i, T[i], T[i+1])` in a preprocessed
+//! table, range checks of `r` and of the interpolation's remainder.
 //!
 //! Table entries are computed with the `libm` crate (a Rust port of musl's libm), not the
 //! platform's math library, so that the same input gives the same bits on every machine.
@@ -27,11 +28,12 @@ pub enum Func {
 pub struct LutSpec {
     /// Fractional bits of the table's input `t`.
     pub in_frac: u32,
-    /// Smallest and largest index (inclusive).
+    /// Smallest and largest index `i` (inclusive): inputs in `[lo, hi + 1)` (in units of
+    /// `2^-t`) interpolate between `T[i]` and `T[i + 1]`.
     pub lo: i64,
     pub hi: i64,
-    /// Whether an input below `lo` (above `hi`) takes the entry at `lo` (`hi`); otherwise it is
-    /// an error.
+    /// Whether an input below `lo` (at or above `hi + 1`) takes the entry at `lo` (`hi`);
+    /// otherwise it is an error.
     pub clamp_low: bool,
     pub clamp_high: bool,
 }
@@ -50,13 +52,14 @@ impl Func {
     }
 
     /// The table's domain. Input resolution 2^-10 (2^-12 for tan): the error this adds is at
-    /// most `max |g'| * 2^-11` (tanh: 4.9e-4, sigmoid: 1.2e-4, exp: 4.9e-4 relative).
+    /// most `max |g'| * 2^-11` (tanh: 4.9e-4, sigmoid: 1.2e-4, exp: 4.9e-4 relative). The
+    /// clamped functions have a power of two of indices, so that their tables fill their rows.
     pub fn spec(self) -> LutSpec {
         match self {
             // sigmoid(±16) and tanh(±8) are within 2^-20 of their limits.
-            Func::Sigmoid => LutSpec { in_frac: 10, lo: -16 << 10, hi: 16 << 10, clamp_low: true, clamp_high: true },
-            Func::Tanh => LutSpec { in_frac: 10, lo: -8 << 10, hi: 8 << 10, clamp_low: true, clamp_high: true },
-            Func::Erf => LutSpec { in_frac: 10, lo: -6 << 10, hi: 6 << 10, clamp_low: true, clamp_high: true },
+            Func::Sigmoid => LutSpec { in_frac: 10, lo: -16 << 10, hi: (16 << 10) - 1, clamp_low: true, clamp_high: true },
+            Func::Tanh => LutSpec { in_frac: 10, lo: -8 << 10, hi: (8 << 10) - 1, clamp_low: true, clamp_high: true },
+            Func::Erf => LutSpec { in_frac: 10, lo: -6 << 10, hi: (6 << 10) - 1, clamp_low: true, clamp_high: true },
             // exp(-24) < 2^-34 rounds to 0 at any output precision used; exp(24) < 2^35.
             Func::Exp => LutSpec { in_frac: 10, lo: -24 << 10, hi: 24 << 10, clamp_low: true, clamp_high: false },
             // |x| <= 1.5625 (tan = ±47.2); past that the function nears its poles at ±pi/2.
@@ -90,8 +93,8 @@ impl Func {
     /// (floor division), then `T[i] + round((T[i+1] - T[i]) * r / 2^(x_frac - t))`, linear
     /// interpolation between neighbouring entries, whose error (at most `h^2 / 8 * max |g''|`
     /// for spacing `h = 2^-t`, under 2^-20 for these functions) is below the output's rounding.
-    /// Inputs below (above) the domain take `T[lo]` (`T[hi]`) where that side is clamped, and
-    /// are an error naming the value where it is not.
+    /// Inputs below `lo` (at or above `hi + 1`) take `T[lo]` (`T[hi]`) where that side is
+    /// clamped, and are an error naming the value where it is not.
     pub fn apply(self, x: i64, x_frac: u32, out_frac: u32) -> Result<i64, String> {
         let s = self.spec();
         let (i, r, k) = if x_frac > s.in_frac {
@@ -105,8 +108,8 @@ impl Func {
         if i < i128::from(s.lo) {
             return if s.clamp_low { Ok(self.entry(s.lo, out_frac)) } else { Err(format!("{} input {real} is below the table's domain ({})", self.name(), s.lo as f64 / unit)) };
         }
-        if i > i128::from(s.hi) || (i == i128::from(s.hi) && r > 0) {
-            return if s.clamp_high { Ok(self.entry(s.hi, out_frac)) } else { Err(format!("{} input {real} is above the table's domain ({})", self.name(), s.hi as f64 / unit)) };
+        if i > i128::from(s.hi) {
+            return if s.clamp_high { Ok(self.entry(s.hi, out_frac)) } else { Err(format!("{} input {real} is above the table's domain ({})", self.name(), (s.hi + 1) as f64 / unit)) };
         }
         let i = i as i64;
         let t0 = self.entry(i, out_frac);
@@ -144,7 +147,9 @@ mod tests {
         assert_eq!(Func::Exp.apply(-100 << 16, 16, 16), Ok(0));
         assert!(Func::Exp.apply(30 << 16, 16, 16).unwrap_err().contains("above"));
         assert_eq!(Func::Exp.apply(24 << 16, 16, 16), Ok(Func::Exp.entry(24 << 10, 16)));
-        assert!(Func::Exp.apply((24 << 16) + 1, 16, 16).is_err());
+        // Inputs up to the next index interpolate; from there on they are refused.
+        assert!(Func::Exp.apply((24 << 16) + 1, 16, 16).is_ok());
+        assert!(Func::Exp.apply((24 << 16) + (1 << 6), 16, 16).is_err());
         assert!(Func::Tan.apply(-2 << 16, 16, 16).unwrap_err().contains("below"));
     }
 }

@@ -37,7 +37,7 @@ fn invalid(r: Result<(), ModelError>) -> VerifyError {
 /// The circuit id of dsperse-net at the default settings. It changes only when the circuit
 /// does (chips, layout, quantization, calibration or proof options): then update it here and
 /// say why in the commit.
-const NET_CIRCUIT_ID: &str = "39a3a113f6e70982f0853584c1db1cfb9e9c692287efa82fcc63ba9acfc0afdb";
+const NET_CIRCUIT_ID: &str = "ad9fe7f0b9bbb35762d7b70aee0c3c1c49914e6b06b04410c571762e0f76d97d";
 
 #[test]
 fn dsperse_net_has_a_fixed_circuit_id() {

@@ -5,6 +5,8 @@
 //!   broadcasting.
 //! - [`linear`]: a fully connected or convolutional layer with fixed weights (patches read by
 //!   lookup), checked by Freivalds' test over blocks of rows.
+//! - [`lut`]: non-linear functions (Sigmoid, Tanh, Erf, Exp) through a preprocessed table of
+//!   `(i, T[i], T[i+1])`, interpolated, with range-checked clamps.
 //! - [`maxpool`]: the maximum of each window, its inputs read by lookup.
 //! - [`divconst`]: division by a constant, rounded half up, with a two-sided remainder check.
 //! - [`minmax`]: elementwise Min and Max of two tensors (or a tensor and a constant).
@@ -25,6 +27,7 @@ pub mod add;
 pub mod binary;
 pub mod divconst;
 pub mod linear;
+pub mod lut;
 pub mod mac;
 pub mod maxpool;
 pub mod minmax;

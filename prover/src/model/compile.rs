@@ -22,6 +22,7 @@ use sigil_air::chips::BUS_RANGE;
 use sigil_air::chips::binary::{Binary, BinaryOp, Operand};
 use sigil_air::chips::divconst::DivConst;
 use sigil_air::chips::linear::Linear;
+use sigil_air::chips::lut::{Lut, LutTable};
 use sigil_air::chips::minmax::{MinMax, MinMaxOp};
 use sigil_air::chips::maxpool::MaxPool;
 use sigil_air::chips::range::RangeTable;
@@ -31,6 +32,7 @@ use sigil_air::chips::unary::{UnaryIo, log_rows};
 use sigil_air::{Chip, Direction};
 use sigil_onnx::align;
 use sigil_onnx::exec::{attr_f, attr_i, attr_ints};
+use sigil_onnx::lut::Func;
 use sigil_onnx::model::Node;
 use sigil_onnx::{Plan, QTensor};
 use sigil_verifier::{Circuit, ProofOptions, PublicBus, Statement};
@@ -52,8 +54,22 @@ fn chunk_for(positions: usize, k: usize, n: usize) -> usize {
     (n.min(MAX_CHUNK)..=n).find(|&c| Linear::min_log_height(positions, k, n, c) <= full + growth).unwrap_or(n)
 }
 
-/// Tables shorter than the tallest by more than this many doublings are padded up to it.
+/// Tables shorter than the tallest by more than this many doublings are padded up to it, as
+/// long as the padding stays within [`PAD_BUDGET`].
 pub const HEIGHT_SPAN: usize = 5;
+/// The padding the height floor may add, as a fraction of the circuit's cells (columns plus
+/// a few for the lookup columns, times rows): a model of many small layers next to a few large
+/// ones would otherwise spend most of its time on padding.
+pub const PAD_BUDGET: f64 = 0.125;
+
+/// The floor height for tables of `(log_height, width)`: the tallest less [`HEIGHT_SPAN`]
+/// doublings, lowered until the padding fits [`PAD_BUDGET`] (at least 4).
+pub(crate) fn height_floor(tables: &[(usize, usize)]) -> usize {
+    let cells = |floor: usize| tables.iter().map(|&(h, w)| ((w + 4) as f64) * (1u64 << h.max(floor)) as f64).sum::<f64>();
+    let tallest = tables.iter().map(|t| t.0).max().unwrap_or(4);
+    let base = cells(0);
+    (4..=tallest.saturating_sub(HEIGHT_SPAN).max(4)).rev().find(|&f| cells(f) <= base * (1.0 + PAD_BUDGET)).unwrap_or(4)
+}
 
 /// Where a value's elements travel: element `i` is `(index[i], v)` on `bus`, and
 /// `|v| < 2^bits` is proven by its producer.
@@ -90,7 +106,7 @@ macro_rules! placed_unary {
         }
     )*};
 }
-placed_unary!(Rescale, Relu, DivConst);
+placed_unary!(Rescale, Relu, DivConst, Lut);
 
 /// Chips with their own `out_bus`, `uses` and `log_height` fields.
 macro_rules! placed_fields {
@@ -120,6 +136,11 @@ pub(crate) enum Step {
     /// Add or Sub (`rescale: None`), or Mul and its rescale.
     Binary { node: String, value: String, chip: Binary, rescale: Option<Rescale> },
     MaxPool { node: String, value: String, chip: MaxPool },
+    /// A non-linear function through `tables[table]`.
+    Lut { node: String, value: String, chip: Lut, table: usize },
+    /// AveragePool: the window sums (a linear layer of ones) and their division by the
+    /// window's size.
+    AvgPool { node: String, value: String, sum: Linear, div: DivConst },
 }
 
 impl Step {
@@ -139,6 +160,8 @@ impl Step {
                 v
             }
             Step::MaxPool { chip, .. } => vec![chip],
+            Step::Lut { chip, .. } => vec![chip],
+            Step::AvgPool { sum, div, .. } => vec![sum, div],
         }
     }
 }
@@ -159,6 +182,8 @@ pub struct Port {
 /// What the compiler produced: the circuit and how to fill its traces.
 pub(crate) struct Layout {
     pub steps: Vec<Step>,
+    /// The function tables, after the steps' chips in the circuit.
+    pub tables: Vec<LutTable>,
     pub inputs: Vec<Port>,
     pub outputs: Vec<(Port, BusId)>,
 }
@@ -171,6 +196,24 @@ struct Compiler<'a> {
     reads: HashMap<BusId, Vec<u32>>,
     next_bus: BusId,
     steps: Vec<Step>,
+    /// One table per function and output scale: the function, the scale, the indices every
+    /// node can reach (union), its bus.
+    tables: Vec<TableUse>,
+}
+
+struct TableUse {
+    func: Func,
+    out_frac: u32,
+    lo: i64,
+    hi: i64,
+    bus: BusId,
+}
+
+impl TableUse {
+    fn build(&self) -> LutTable {
+        let entries: Vec<i64> = (self.lo..=self.hi + 1).map(|i| self.func.entry(i, self.out_frac)).collect();
+        LutTable { name: format!("table {} 2^-{}", self.func.name(), self.out_frac), bus: self.bus, lo: self.lo, log_height: log_rows(entries.len() - 1), entries }
+    }
 }
 
 impl<'a> Compiler<'a> {
@@ -256,6 +299,23 @@ impl<'a> Compiler<'a> {
                 self.steps.push(Step::Relu { node: n.name.clone(), value: out_name, chip });
             }
             "MaxPool" => self.maxpool(n)?,
+            "AveragePool" | "GlobalAveragePool" => self.avgpool(n)?,
+            "Sigmoid" => self.lut(n, Func::Sigmoid)?,
+            "Tanh" => self.lut(n, Func::Tanh)?,
+            "Erf" => self.lut(n, Func::Erf)?,
+            "Exp" => self.lut(n, Func::Exp)?,
+            "Pad" => {
+                // Zero pads leave the tensor as it is; others are not proved yet.
+                let pads: Vec<i64> = match n.inputs.get(1).filter(|s| !s.is_empty()) {
+                    Some(p) => self.plan.consts.get(p).map(|t| t.data.clone()).ok_or_else(|| self.err(n, "the pads must be constants"))?,
+                    None => attr_ints(n, "pads").unwrap_or_default(),
+                };
+                if pads.iter().any(|&p| p != 0) {
+                    return Err(self.err(n, format!("pads {pads:?}: only zero pads are proved yet")));
+                }
+                let w = self.wire(n, 0)?;
+                self.wires.insert(out_name, w);
+            }
             "Add" | "Sub" | "Mul" => self.binary(n)?,
             "Min" | "Max" if n.inputs.len() == 2 => self.minmax(n)?,
             "Div" => self.div(n)?,
@@ -511,25 +571,26 @@ impl<'a> Compiler<'a> {
         Ok(())
     }
 
-    fn maxpool(&mut self, n: &Node) -> Result<(), ModelError> {
-        if n.outputs.len() > 1 && !n.outputs[1].is_empty() {
-            return Err(self.err(n, "MaxPool's Indices output is not proved"));
-        }
-        let x = self.wire(n, 0)?;
-        let (_, xd, _) = self.range_bits(n, &n.inputs[0])?;
+    /// The windows of a 2-D pooling node over its input `xd`: each window's source elements
+    /// (`None` on the padding), the window's size, and the output's length.
+    fn windows(&self, n: &Node, xd: &[usize]) -> Result<(Vec<Option<u32>>, usize, usize), ModelError> {
         if xd.len() != 4 {
             return Err(self.err(n, "only 2-D pooling is proved"));
         }
-        let k = attr_ints(n, "kernel_shape").ok_or_else(|| self.err(n, "kernel_shape is required"))?;
-        let s = attr_ints(n, "strides").unwrap_or(vec![1, 1]);
-        let d = attr_ints(n, "dilations").unwrap_or(vec![1, 1]);
+        let (bc, h, wd) = (xd[0] * xd[1], xd[2], xd[3]);
+        let global = n.op_type.starts_with("Global");
+        let (k, s, d) = if global {
+            (vec![h as i64, wd as i64], vec![1, 1], vec![1, 1])
+        } else {
+            let k = attr_ints(n, "kernel_shape").ok_or_else(|| self.err(n, "kernel_shape is required"))?;
+            (k, attr_ints(n, "strides").unwrap_or(vec![1, 1]), attr_ints(n, "dilations").unwrap_or(vec![1, 1]))
+        };
         if k.len() != 2 || s.len() != 2 || d.len() != 2 || attr_i(n, "ceil_mode", 0) != 0 {
             return Err(self.err(n, "only 2-D pooling without ceil_mode is proved"));
         }
         let (kh, kw, sh, sw, dh, dw) = (k[0] as usize, k[1] as usize, s[0] as usize, s[1] as usize, d[0] as usize, d[1] as usize);
-        let (bc, h, wd) = (xd[0] * xd[1], xd[2], xd[3]);
         let (ekh, ekw) = (dh * (kh - 1) + 1, dw * (kw - 1) + 1);
-        let (pb, pe) = sigil_onnx::window_pads_nd(n, &[h, wd], &[ekh, ekw], &[sh, sw]).map_err(|e| self.err(n, e))?;
+        let (pb, pe) = if global { (vec![0, 0], vec![0, 0]) } else { sigil_onnx::window_pads_nd(n, &[h, wd], &[ekh, ekw], &[sh, sw]).map_err(|e| self.err(n, e))? };
         let oh = (h + pb[0] + pe[0] - ekh) / sh + 1;
         let ow = (wd + pb[1] + pe[1] - ekw) / sw + 1;
         let window = kh * kw;
@@ -548,12 +609,21 @@ impl<'a> Compiler<'a> {
                 }
             }
         }
-        let outputs = bc * oh * ow;
         for (q, win) in src.chunks(window).enumerate() {
             if win.iter().all(Option::is_none) {
                 return Err(self.err(n, format!("window {q} lies entirely on the padding")));
             }
         }
+        Ok((src, window, bc * oh * ow))
+    }
+
+    fn maxpool(&mut self, n: &Node) -> Result<(), ModelError> {
+        if n.outputs.len() > 1 && !n.outputs[1].is_empty() {
+            return Err(self.err(n, "MaxPool's Indices output is not proved"));
+        }
+        let x = self.wire(n, 0)?;
+        let (_, xd, _) = self.range_bits(n, &n.inputs[0])?;
+        let (src, window, outputs) = self.windows(n, &xd)?;
         for s in src.iter().flatten() {
             self.read(&x, *s);
         }
@@ -565,11 +635,107 @@ impl<'a> Compiler<'a> {
         self.steps.push(Step::MaxPool { node: n.name.clone(), value: out, chip });
         Ok(())
     }
+
+    /// AveragePool: each window's sum by a linear layer of ones (one output per position), then
+    /// its division by the window's size, rounded as the executor rounds it. Windows that
+    /// overlap the padding with `count_include_pad = 0` divide by fewer elements, a divisor per
+    /// element: not proved yet.
+    fn avgpool(&mut self, n: &Node) -> Result<(), ModelError> {
+        let x = self.wire(n, 0)?;
+        let (_, xd, _) = self.range_bits(n, &n.inputs[0])?;
+        let out = n.outputs[0].clone();
+        let (rb, _, _) = self.range_bits(n, &out)?;
+        let (src, window, outputs) = self.windows(n, &xd)?;
+        if attr_i(n, "count_include_pad", 0) == 0 && src.iter().any(Option::is_none) {
+            return Err(self.err(n, "windows on the padding divide by fewer elements: not proved yet"));
+        }
+        let acc = self.bus(outputs);
+        let sum = Linear {
+            name: format!("{}/sum", n.name),
+            positions: outputs,
+            k: window,
+            n: 1,
+            chunk: 1,
+            weights: vec![F::ONE; window],
+            bias: vec![],
+            src,
+            out: (0..outputs as u32).collect(),
+            uses: vec![1; outputs],
+            in_bus: x.bus,
+            out_bus: acc,
+            log_height: Linear::min_log_height(outputs, window, 1, 1),
+        };
+        let acc_bits = sum.output_bits(x.bits).ok_or_else(|| self.err(n, "the window sums' bound reaches the field"))?;
+        for s in sum.reads().collect::<Vec<_>>() {
+            self.read(&x, s);
+        }
+        let mut sum = sum;
+        for s in sum.src.iter_mut().flatten() {
+            *s = x.index[*s as usize];
+        }
+        for i in 0..outputs as u32 {
+            self.read_at(acc, i);
+        }
+        let bus = self.bus(outputs);
+        let io = UnaryIo { in_bus: acc, out_bus: bus, uses: vec![], log_height: log_rows(outputs) };
+        let div = DivConst::new(format!("{}/divide", n.name), window as i64, 0, acc_bits, rb + 1, io).map_err(|e| self.err(n, e.to_string()))?;
+        self.wires.insert(out.clone(), Wire { bus, index: (0..outputs as u32).collect(), bits: rb + 1 });
+        self.steps.push(Step::AvgPool { node: n.name.clone(), value: out, sum, div });
+        Ok(())
+    }
+
+    /// A non-linear function elementwise through its table (one per function and output
+    /// scale, over the indices every node using it can reach).
+    fn lut(&mut self, n: &Node, func: Func) -> Result<(), ModelError> {
+        let x = self.wire(n, 0)?;
+        if !x.is_identity() {
+            return Err(self.err(n, "the input arrives permuted; elementwise chips read it in order"));
+        }
+        let (_, _, fx) = self.range_bits(n, &n.inputs[0])?;
+        let out = n.outputs[0].clone();
+        let (rb, _, out_frac) = self.range_bits(n, &out)?;
+        let spec = func.spec();
+        let t = spec.in_frac;
+        let (shift, k) = if fx >= t { (0, fx - t) } else { (t - fx, 0) };
+        // |x 2^s| < 2^(bits + s): the index i = floor(x 2^s / 2^k) lies in [-2^b, 2^b).
+        let b = (x.bits + shift).saturating_sub(k).min(40);
+        let (lo, hi) = (spec.lo.max(-(1i64 << b)), spec.hi.min((1i64 << b) - 1));
+        if lo > hi {
+            return Err(self.err(n, "the input's range misses the function's table"));
+        }
+        let table = match self.tables.iter().position(|u| u.func == func && u.out_frac == out_frac) {
+            Some(j) => {
+                let u = &mut self.tables[j];
+                u.lo = u.lo.min(lo);
+                u.hi = u.hi.max(hi);
+                j
+            }
+            None => {
+                let bus = self.next_bus;
+                self.next_bus += 1;
+                self.tables.push(TableUse { func, out_frac, lo, hi, bus });
+                self.tables.len() - 1
+            }
+        };
+        let len = x.index.len();
+        for i in 0..len as u32 {
+            self.read(&x, i);
+        }
+        let bus = self.bus(len);
+        let io = UnaryIo { in_bus: x.bus, out_bus: bus, uses: vec![], log_height: log_rows(len) };
+        // Checked against the node's own indices now, and against the whole table once every
+        // node is placed.
+        let own = TableUse { func, out_frac, lo, hi, bus: self.tables[table].bus }.build();
+        let chip = Lut::new(n.name.clone(), (shift, k), (spec.lo, spec.hi, spec.clamp_low, spec.clamp_high), x.bits, rb + 1, &own, io).map_err(|e| self.err(n, e.to_string()))?;
+        self.wires.insert(out.clone(), Wire { bus, index: (0..len as u32).collect(), bits: rb + 1 });
+        self.steps.push(Step::Lut { node: n.name.clone(), value: out, chip, table });
+        Ok(())
+    }
 }
 
 /// Lays `plan` out as a circuit with `options`.
 pub(crate) fn compile(plan: &Plan, name: &str, path: &str, options: ProofOptions) -> Result<(Circuit, Layout), ModelError> {
-    let mut c = Compiler { plan, path, wires: HashMap::new(), reads: HashMap::new(), next_bus: BUS_RANGE + 1, steps: Vec::new() };
+    let mut c = Compiler { plan, path, wires: HashMap::new(), reads: HashMap::new(), next_bus: BUS_RANGE + 1, steps: Vec::new(), tables: Vec::new() };
     let mut public_buses = Vec::new();
     let mut inputs = Vec::new();
     let mut n_publics = 0;
@@ -623,12 +789,31 @@ pub(crate) fn compile(plan: &Plan, name: &str, path: &str, options: ProofOptions
         n_publics += len;
     }
 
+    // Every node is placed: the function tables take their final indices, and each lookup chip
+    // is checked against its whole table.
+    let mut tables: Vec<LutTable> = c.tables.iter().map(TableUse::build).collect();
+    for step in &mut c.steps {
+        if let Step::Lut { node, chip, table, .. } = step {
+            let l = chip.clone();
+            *chip = Lut::new(l.name, (l.shift_in, l.k), (l.lo, l.hi, l.clamp_low, l.clamp_high), l.in_bits, l.out_bits, &tables[*table], l.io).map_err(|e| ModelError::Unsupported {
+                path: path.into(),
+                node: node.clone(),
+                op: "table".into(),
+                reason: e.to_string(),
+            })?;
+        }
+    }
+
     // Every producer now learns how often each of its elements is read; small tables grow to
-    // a floor height, so that fewer distinct heights (one Merkle tree per height and phase,
-    // each opened by every query) make the proof smaller.
+    // a floor height (fewer distinct heights: fewer FRI steps and smaller query paths).
     let uses = |bus: BusId| c.reads.get(&bus).cloned().unwrap_or_default();
-    let tallest = c.steps.iter_mut().flat_map(Step::chips).map(|ch| *ch.wiring().2).max().unwrap_or(4);
-    let floor = tallest.saturating_sub(HEIGHT_SPAN).max(4);
+    let mut natural: Vec<(usize, usize)> = Vec::new();
+    for chip in c.steps.iter_mut().flat_map(Step::chips) {
+        let h = *chip.wiring().2;
+        natural.push((h, chip.boxed().width()));
+    }
+    natural.extend(tables.iter().map(|t| (t.log_height, 1)));
+    let floor = height_floor(&natural);
     let mut chips: Vec<Box<dyn Chip>> = Vec::new();
     let mut heights = Vec::new();
     for chip in c.steps.iter_mut().flat_map(Step::chips) {
@@ -638,9 +823,14 @@ pub(crate) fn compile(plan: &Plan, name: &str, path: &str, options: ProofOptions
         heights.push(*log_height);
         chips.push(chip.boxed());
     }
+    for t in &mut tables {
+        t.log_height = t.log_height.max(floor);
+        heights.push(t.log_height);
+        chips.push(Box::new(t.clone()));
+    }
     chips.push(Box::new(RangeTable { bits: 8 }));
     heights.push(8);
     let statement = Statement { n_publics, public_buses };
     let circuit = Circuit::new(name, chips, &heights, statement, options).map_err(|e| ModelError::Circuit { path: path.into(), reason: e.to_string() })?;
-    Ok((circuit, Layout { steps: c.steps, inputs, outputs }))
+    Ok((circuit, Layout { steps: c.steps, tables, inputs, outputs }))
 }

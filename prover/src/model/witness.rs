@@ -40,6 +40,8 @@ pub(crate) fn traces(layout: &Layout, run: &Execution, path: &str, tamper: Optio
     let mut traces = Vec::new();
     let mut lookups = Vec::new();
     let mut publics = Vec::new();
+    // Indices looked up in each function table.
+    let mut looked_up: Vec<Vec<i64>> = vec![Vec::new(); layout.tables.len()];
     let value = |name: &str| {
         run.values.get(name).ok_or_else(|| ModelError::Statement(format!("{path}: the run has no value `{name}`")))
     };
@@ -125,7 +127,30 @@ pub(crate) fn traces(layout: &Layout, run: &Execution, path: &str, tamper: Optio
                 lookups.extend(l);
                 bus.insert(chip.out_bus, y);
             }
+            Step::Lut { node, value: name, chip, table } => {
+                let inputs = &bus[&chip.io.in_bus];
+                let (mut t, mut y, l, idx) = chip.generate_trace(&layout.tables[*table], inputs).map_err(|i| {
+                    ModelError::Statement(format!("{path}: node `{node}`: input {} (element {i}) lies outside the function's compiled table", inputs[i]))
+                })?;
+                same(node, &mut y, &mut t, (1, Y), &value(name)?.data, &mut lied)?;
+                traces.push(t);
+                lookups.extend(l);
+                looked_up[*table].extend(idx);
+                bus.insert(chip.io.out_bus, y);
+            }
+            Step::AvgPool { node, value: name, sum, div } => {
+                let (t, acc) = sum.generate_trace(&bus[&sum.in_bus]);
+                traces.push(t);
+                let (mut t, mut y, l) = div.generate_trace(&acc);
+                same(node, &mut y, &mut t, (1, Y), &value(name)?.data, &mut lied)?;
+                traces.push(t);
+                lookups.extend(l);
+                bus.insert(div.io.out_bus, y);
+            }
         }
+    }
+    for (table, idx) in layout.tables.iter().zip(looked_up) {
+        traces.push(table.generate_trace(idx));
     }
     for (_, b) in &layout.outputs {
         publics.extend(bus[b].iter().map(|&v| F::from_i64(v)));

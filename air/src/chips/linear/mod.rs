@@ -16,17 +16,21 @@
 //! `W[j, g C .. g C + C]` (`C` columns).
 //!
 //! # The check (Freivalds)
-//! After the main trace is committed the verifier draws `sigma`; three auxiliary columns hold
-//! `e_r = sigma^r`, `q_r = sigma^(p B)` (constant in a block) and the running sum of
+//! After the main trace is committed the verifier draws `sigma` and `tau`; three auxiliary
+//! columns hold `q_r = tau^beta` and `e_r = tau^beta sigma^j` for row `r = beta B + j` of block
+//! `beta = p G + g`, and the running sum of
 //!
 //! `t_r = q_r x_r v_r - e_r (y_r - b_r)`, with `v_r = sum_{o < C} sigma^o W[j, g C + o]`,
 //!
-//! which must end at zero. Summed over all rows, with `beta = p G + g`,
-//! `sum t = sum_{beta, o < C} sigma^(beta B + o) ((X W)[p, g C + o] + b - Y[p, g C + o])`: the
-//! exponents are distinct (`o < C <= B`), so a single wrong output makes it a non-zero polynomial of degree
-//! below the table's height, zero for at most that many of the `|EF| ~ 2^128` values of
-//! `sigma`. Cost: two main cells per row, about one per activation read plus one per output,
-//! and the weights in preprocessed columns, instead of a row per multiply-accumulate.
+//! which must end at zero. Summed over all rows,
+//! `sum t = sum_{beta, o < C} tau^beta sigma^o ((X W)[p, g C + o] + b - Y[p, g C + o])`: a
+//! single wrong output makes it a non-zero polynomial in `(tau, sigma)` of total degree below
+//! the blocks plus `C` (at most the table's height), zero for at most that fraction of the
+//! `|EF|^2` pairs (Schwartz–Zippel). Two challenges rather than `tau = sigma^B` keep every
+//! constraint's degree in the challenges near `C` instead of `B`, which the security estimate
+//! multiplies by the table's height. Cost: two main cells per row, about one per activation
+//! read plus one per output, and the weights in preprocessed columns, instead of a row per
+//! multiply-accumulate.
 //!
 //! # Field arithmetic equals integer arithmetic
 //! The producer of `X` bounds `|x| < 2^in_bits`; [`Linear::output_bits`] bounds
@@ -178,19 +182,6 @@ impl Linear {
     }
 }
 
-/// `base^e` in the extension, by squaring.
-fn pow<E: FieldExpr>(base: E, mut e: usize) -> E {
-    let (mut acc, mut sq) = (E::lit(1), base);
-    while e > 0 {
-        if e & 1 == 1 {
-            acc = acc * sq.clone();
-        }
-        sq = sq.clone() * sq;
-        e >>= 1;
-    }
-    acc
-}
-
 impl Air for Linear {
     fn name(&self) -> String {
         self.name.clone()
@@ -229,28 +220,29 @@ impl Air for Linear {
         Some(Trace::new(v, w))
     }
     fn n_challenges(&self) -> usize {
-        1
+        2
     }
     fn aux_width(&self) -> usize {
         3
     }
     fn aux_trace(&self, main: &Trace, prep: Option<&Trace>, challenges: &[EF]) -> Vec<EF> {
-        let (Some(prep), Some(&sigma)) = (prep, challenges.first()) else { return Vec::new() };
+        let (Some(prep), &[sigma, tau, ..]) = (prep, challenges) else { return Vec::new() };
         let (h, bs) = (main.height(), self.block());
         // v depends only on the group and the row within the block: the weights repeat every
         // G blocks.
         let period = (bs * self.groups()).min(h);
         let vj: Vec<EF> = (0..period).map(|r| prep.row(r)[P_W..].iter().rev().fold(EF::ZERO, |acc, &w| acc * sigma + w)).collect();
-        let step = pow(sigma, bs);
         let mut out = Vec::with_capacity(3 * h);
         let (mut e, mut q, mut acc) = (EF::ONE, EF::ONE, EF::ZERO);
         for r in 0..h {
             let row = prep.row(r);
             acc += q * vj[r % period] * main.get(r, X) - e * (main.get(r, Y) - row[P_BIAS]);
             out.extend_from_slice(&[e, q, acc]);
-            e *= sigma;
             if row[P_END] == F::ONE {
-                q *= step;
+                q *= tau;
+                e = q;
+            } else {
+                e *= sigma;
             }
         }
         out
@@ -263,7 +255,7 @@ impl Air for Linear {
         b.receive(self.in_bus, &[b.prep(P_SRC), x], b.prep(P_VALID));
         b.send(self.out_bus, &[b.prep(P_OUT), y], b.prep(P_USES));
 
-        let sigma = b.challenge(0);
+        let (sigma, tau) = (b.challenge(0), b.challenge(1));
         let weights_at = |b: &B, next: bool| {
             let col = |c| if next { b.prep_next(c) } else { b.prep(c) };
             let mut v = B::Ext::from(col(P_W + self.chunk - 1));
@@ -281,11 +273,11 @@ impl Air for Linear {
         let (first, trans, last) = (ext(b.is_first_row()), ext(b.is_transition()), ext(b.is_last_row()));
         let one = B::Ext::lit(1);
         b.assert_zero_ext("e starts at one", first.clone() * (e.clone() - one.clone()));
-        b.assert_zero_ext("e multiplies by sigma", trans.clone() * (e_n - sigma.clone() * e));
-        b.assert_zero_ext("q starts at one", first.clone() * (q.clone() - one.clone()));
-        let step = pow(sigma, self.block());
         let end = ext(b.prep(P_END));
-        b.assert_zero_ext("q steps by sigma^B at a block's end", trans.clone() * (q_n - q.clone() - end * (step - one) * q));
+        let se = sigma * e;
+        b.assert_zero_ext("e multiplies by sigma, restarts at q", trans.clone() * (e_n - se.clone() - end.clone() * (q_n.clone() - se)));
+        b.assert_zero_ext("q starts at one", first.clone() * (q.clone() - one.clone()));
+        b.assert_zero_ext("q steps by tau at a block's end", trans.clone() * (q_n - q.clone() - end * (tau - one) * q));
         b.assert_zero_ext("acc starts with the first term", first * (acc.clone() - term));
         b.assert_zero_ext("acc adds each term", trans * (acc_n - acc.clone() - term_next));
         b.assert_zero_ext("acc ends at zero", last * acc);

@@ -1,0 +1,142 @@
+//! Table functions and average pooling proved end to end: a small model built here (Tanh,
+//! AveragePool, Sigmoid and Exp) and the subnet's age model (dsperse-age: convolutions, Tanh,
+//! average pools, zero Pads, products of two computed tensors). Every lie is refused by the
+//! chip that made it.
+
+use std::sync::OnceLock;
+
+use prost::Message;
+use sigil_onnx::proto::{
+    AttributeProto, GraphProto, ModelProto, NodeProto, OperatorSetIdProto, TensorShapeProto, TypeProto, ValueInfoProto,
+    tensor_shape_proto::{Dimension, dimension},
+    type_proto,
+};
+use sigil_prover::model::{CompileOptions, CompiledModel, ModelError, Tamper, random_like};
+use sigil_verifier::VerifyError;
+
+const FLOAT: i32 = 1;
+
+fn value(name: &str, dims: &[i64]) -> ValueInfoProto {
+    let dim = dims.iter().map(|&d| Dimension { value: Some(dimension::Value::DimValue(d)), ..Default::default() }).collect();
+    ValueInfoProto {
+        name: Some(name.into()),
+        r#type: Some(TypeProto {
+            value: Some(type_proto::Value::TensorType(type_proto::Tensor { elem_type: Some(FLOAT), shape: Some(TensorShapeProto { dim }) })),
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}
+
+fn ints(name: &str, v: &[i64]) -> AttributeProto {
+    AttributeProto { name: Some(name.into()), r#type: Some(7), ints: v.to_vec(), ..Default::default() }
+}
+
+fn node(op: &str, inputs: &[&str], output: &str, attribute: Vec<AttributeProto>) -> NodeProto {
+    NodeProto {
+        op_type: Some(op.into()),
+        name: Some(op.into()),
+        input: inputs.iter().map(|s| s.to_string()).collect(),
+        output: vec![output.into()],
+        attribute,
+        ..Default::default()
+    }
+}
+
+/// `x [1, 2, 4, 4] -> Tanh -> AveragePool 2x2 -> Sigmoid -> y`, and `Exp(x) -> z`, written
+/// with an input beside it (values in [-2, 2], so that Tanh and Sigmoid work on both sides).
+fn small() -> &'static (CompiledModel, std::path::PathBuf) {
+    static M: OnceLock<(CompiledModel, std::path::PathBuf)> = OnceLock::new();
+    M.get_or_init(|| {
+        let dir = std::env::temp_dir().join(format!("sigil-tables-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let nodes = vec![
+            node("Tanh", &["x"], "t", vec![]),
+            node("AveragePool", &["t"], "a", vec![ints("kernel_shape", &[2, 2]), ints("strides", &[2, 2])]),
+            node("Sigmoid", &["a"], "y", vec![]),
+            node("Exp", &["x"], "z", vec![]),
+        ];
+        let m = ModelProto {
+            ir_version: Some(8),
+            opset_import: vec![OperatorSetIdProto { domain: Some(String::new()), version: Some(17) }],
+            graph: Some(GraphProto {
+                name: Some("tables".into()),
+                node: nodes,
+                input: vec![value("x", &[1, 2, 4, 4])],
+                output: vec![value("y", &[1, 2, 2, 2]), value("z", &[1, 2, 4, 4])],
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        std::fs::write(dir.join("model.onnx"), m.encode_to_vec()).unwrap();
+        let x: Vec<String> = (0..32).map(|i| format!("{}", (i as f64 - 15.5) / 8.0)).collect();
+        std::fs::write(dir.join("input.json"), format!("{{\"input_data\": [[{}]]}}", x.join(", "))).unwrap();
+        let c = CompiledModel::compile(dir.join("model.onnx"), &CompileOptions::default()).unwrap();
+        (c, dir)
+    })
+}
+
+fn invalid(r: Result<(), ModelError>) -> VerifyError {
+    match r {
+        Err(ModelError::Invalid(e)) => e,
+        other => panic!("expected a rejected proof, got {other:?}"),
+    }
+}
+
+#[test]
+fn table_functions_and_average_pools_prove_the_executors_output() {
+    let (m, dir) = small();
+    let sample = m.read_input(dir.join("input.json")).unwrap();
+    for (k, x) in [sample.clone(), random_like(&sample, 3, true), random_like(&sample, 4, true)].iter().enumerate() {
+        let p = m.prove(x).unwrap_or_else(|e| panic!("input {k}: {e}"));
+        m.verify(&p.statement, &p.proof).unwrap_or_else(|e| panic!("input {k}: {e}"));
+        let run = m.plan.execute(x).unwrap();
+        let want: Vec<Vec<f64>> = run.outputs.iter().map(|(_, _, v)| v.clone()).collect();
+        assert_eq!(p.outputs, want, "input {k}");
+    }
+    // Against the functions themselves (the executor's tables interpolate within 2^-10 or so).
+    let p = m.prove(&sample).unwrap();
+    for (i, &z) in p.outputs[1].iter().enumerate() {
+        let x = sample[0].values[i];
+        assert!((z - x.exp()).abs() <= 2e-3 * x.exp(), "exp({x}) = {z}");
+    }
+}
+
+#[test]
+fn a_changed_table_or_pool_output_is_refused() {
+    let (m, dir) = small();
+    let x = m.read_input(dir.join("input.json")).unwrap();
+    for (node, chip) in [("Tanh", "Tanh"), ("Sigmoid", "Sigmoid"), ("Exp", "Exp"), ("AveragePool", "AveragePool/divide")] {
+        let lie = Tamper { node: node.into(), index: 1, delta: 1 };
+        let p = m.prove_tampered(&x, &lie).unwrap();
+        assert_eq!(invalid(m.verify(&p.statement, &p.proof)), VerifyError::OodMismatch { chip: chip.into() }, "{node}");
+    }
+}
+
+#[test]
+fn an_input_past_the_compiled_range_is_refused_before_proving() {
+    let (m, dir) = small();
+    let mut x = m.read_input(dir.join("input.json")).unwrap();
+    x[0].values[3] = 1e4;
+    assert!(matches!(m.prove(&x), Err(ModelError::Onnx(_))));
+}
+
+fn corpus(name: &str) -> String {
+    format!("{}/../../shared/models/{name}", env!("CARGO_MANIFEST_DIR"))
+}
+
+#[test]
+fn dsperse_age_proves_a_fresh_input() {
+    // The subnet's age model (SSR-Net: two streams of convolutions with Tanh and ReLU, average
+    // and max pools, zero Pads, stage products of two computed tensors), on a fresh random
+    // input in its sample's range: the whole model in one proof.
+    let m = CompiledModel::compile(corpus("dsperse-age/model.onnx"), &CompileOptions::default()).unwrap();
+    let sample = m.read_input(corpus("dsperse-age/input.json")).unwrap();
+    let x = random_like(&sample, 11, true);
+    let p = m.prove(&x).unwrap();
+    m.verify(&p.statement, &p.proof).unwrap();
+    let run = m.plan.execute(&x).unwrap();
+    let want: Vec<Vec<f64>> = run.outputs.iter().map(|(_, _, v)| v.clone()).collect();
+    assert_eq!(p.outputs, want);
+    assert_eq!(p.proof.len(), m.proof_size());
+}
