@@ -289,6 +289,22 @@ impl Plan {
         Ok(())
     }
 
+    /// Where each output element of `n` comes from, for a node that only moves the elements of
+    /// its input `k` (Reshape, Transpose, Slice, Gather with constant indices, Expand, ...):
+    /// the node run by the executor itself on the input's element indices (its other inputs
+    /// constants), so the map follows the executor's semantics exactly.
+    pub fn source_indices(&self, n: &Node, k: usize) -> Result<Vec<usize>, OnnxError> {
+        let ctx = Ctx { path: &self.path, opset: self.model.opset().unwrap_or(0), f: self.frac_bits, inits: &self.model.graph.initializers, bools: &self.bools };
+        let name = n.inputs.get(k).ok_or_else(|| ctx.err(n, format!("input {k} is missing")))?;
+        let r = self.ranges.get(name).ok_or_else(|| ctx.err(n, format!("input `{name}` has no recorded shape")))?;
+        let numel: usize = r.dims.iter().product();
+        let mut values: HashMap<String, QTensor> = n.inputs.iter().filter_map(|i| self.consts.get(i).map(|c| (i.clone(), c.clone()))).collect();
+        values.insert(name.clone(), QTensor { dims: r.dims.clone(), data: (0..numel as i64).collect(), frac_bits: r.frac_bits });
+        let out = crate::exec::run_one(&ctx, n, &values)?;
+        let t = &out.first().ok_or_else(|| ctx.err(n, "the node has no output"))?.1;
+        Ok(t.data.iter().map(|&v| v as usize).collect())
+    }
+
     /// Runs the plan's nodes on `inputs`; with `check`, every value against its range.
     fn run(&self, inputs: &[InputTensor], check: bool) -> Result<HashMap<String, QTensor>, OnnxError> {
         let ctx = Ctx { path: &self.path, opset: self.model.opset().unwrap_or(0), f: self.frac_bits, inits: &self.model.graph.initializers, bools: &self.bools };

@@ -1,6 +1,8 @@
 //! Chips. Each op family has its own module with its columns, trace generation and tests.
 //!
 //! - [`add`]: elementwise addition of two tensors aligned by exact left shifts.
+//! - [`bilinear`]: the product of two computed matrices (MatMul of two computed values), one
+//!   row per term.
 //! - [`binary`]: elementwise Add, Sub and Mul of two tensors or a tensor and a constant, with
 //!   broadcasting.
 //! - [`linear`]: a fully connected or convolutional layer with fixed weights (patches read by
@@ -24,6 +26,7 @@
 //!   them; together with [`range`] they exercise the bus across tables of different heights.
 
 pub mod add;
+pub mod bilinear;
 pub mod binary;
 pub mod divconst;
 pub mod linear;

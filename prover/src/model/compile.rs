@@ -19,6 +19,7 @@ use std::collections::HashMap;
 use sigil_air::BusId;
 use sigil_air::F;
 use sigil_air::chips::BUS_RANGE;
+use sigil_air::chips::bilinear::Bilinear;
 use sigil_air::chips::binary::{Binary, BinaryOp, Operand};
 use sigil_air::chips::divconst::DivConst;
 use sigil_air::chips::linear::Linear;
@@ -121,7 +122,7 @@ macro_rules! placed_fields {
         }
     )*};
 }
-placed_fields!(Linear, MaxPool, Binary, MinMax);
+placed_fields!(Linear, MaxPool, Binary, MinMax, Bilinear);
 
 /// One step of the witness: the chips of one node and where their inputs come from.
 #[derive(Clone, Debug)]
@@ -141,6 +142,8 @@ pub(crate) enum Step {
     /// AveragePool: the window sums (a linear layer of ones) and their division by the
     /// window's size.
     AvgPool { node: String, value: String, sum: Linear, div: DivConst },
+    /// MatMul of two computed tensors and its rescale.
+    Bilinear { node: String, value: String, chip: Bilinear, rescale: Rescale },
 }
 
 impl Step {
@@ -162,6 +165,7 @@ impl Step {
             Step::MaxPool { chip, .. } => vec![chip],
             Step::Lut { chip, .. } => vec![chip],
             Step::AvgPool { sum, div, .. } => vec![sum, div],
+            Step::Bilinear { chip, rescale, .. } => vec![chip, rescale],
         }
     }
 }
@@ -284,6 +288,19 @@ impl<'a> Compiler<'a> {
                 let w = self.wire(n, 0)?;
                 self.wires.insert(out_name, w);
             }
+            "Transpose" | "Slice" | "Gather" | "Expand" | "Tile" | "DepthToSpace" | "SpaceToDepth" => {
+                // The elements move: the executor itself, run on the element indices, says
+                // where each output element comes from (the other inputs must be constants).
+                let w = self.wire(n, 0)?;
+                for k in 1..n.inputs.len() {
+                    if !n.inputs[k].is_empty() && !self.plan.consts.contains_key(&n.inputs[k]) {
+                        return Err(self.err(n, format!("input `{}` must be a constant for {} to move elements", n.inputs[k], n.op_type)));
+                    }
+                }
+                let map = self.plan.source_indices(n, 0).map_err(|e| self.err(n, e.to_string()))?;
+                let index = map.into_iter().map(|s| w.index[s]).collect();
+                self.wires.insert(out_name, Wire { bus: w.bus, index, bits: w.bits });
+            }
             "Relu" => {
                 let x = self.wire(n, 0)?;
                 if !x.is_identity() {
@@ -320,6 +337,7 @@ impl<'a> Compiler<'a> {
             "Min" | "Max" if n.inputs.len() == 2 => self.minmax(n)?,
             "Div" => self.div(n)?,
             "Conv" => self.conv(n)?,
+            "MatMul" if n.inputs.get(1).is_some_and(|b| !self.plan.consts.contains_key(b)) => self.matmul2(n)?,
             "Gemm" | "MatMul" => self.gemm(n)?,
             _ => return Err(self.err(n, "no chip proves this operator yet")),
         }
@@ -459,6 +477,40 @@ impl<'a> Compiler<'a> {
             log_height: Linear::min_log_height(m, k, nn, chunk_for(m, k, nn)),
         };
         self.linear_step(n, x, linear, frac - out_frac)
+    }
+
+    /// MatMul of two computed tensors `[..., m, k] x [..., k, n]` with the same batch dims:
+    /// a row per term ([`Bilinear`]) and a rescale.
+    fn matmul2(&mut self, n: &Node) -> Result<(), ModelError> {
+        let (a, b) = (self.wire(n, 0)?, self.wire(n, 1)?);
+        let (_, ad, fa) = self.range_bits(n, &n.inputs[0])?;
+        let (_, bd, fb) = self.range_bits(n, &n.inputs[1])?;
+        let out = n.outputs[0].clone();
+        let (_, od, out_frac) = self.range_bits(n, &out)?;
+        if ad.len() < 2 || bd.len() < 2 || ad[..ad.len() - 2] != bd[..bd.len() - 2] || ad[ad.len() - 1] != bd[bd.len() - 2] {
+            return Err(self.err(n, format!("a product of {ad:?} by {bd:?} (batch dims broadcast, or 1-D operands) is not proved yet")));
+        }
+        let (m, k, nn) = (ad[ad.len() - 2], ad[ad.len() - 1], bd[bd.len() - 1]);
+        let batches: usize = ad[..ad.len() - 2].iter().product();
+        if od.iter().product::<usize>() != batches * m * nn {
+            return Err(self.err(n, format!("output {od:?} does not fit {ad:?} x {bd:?}")));
+        }
+        let bus = self.bus(batches * m * nn);
+        let chip = Bilinear::new(n.name.clone(), (batches, m, k, nn), (a.bus, a.index.clone(), a.bits), (b.bus, b.index.clone(), b.bits), bus)
+            .map_err(|e| self.err(n, e.to_string()))?;
+        for r in 0..batches * m * nn * k {
+            let (l, rest) = (r % k, r / k);
+            let (j, rest) = (rest % nn, rest / nn);
+            let (i, t) = (rest % m, rest / m);
+            self.read(&a, ((t * m + i) * k + l) as u32);
+            self.read(&b, ((t * k + l) * nn + j) as u32);
+        }
+        let mut chip = chip;
+        chip.uses = vec![];
+        let (rescale, wire) = self.rescale(n, bus, batches * m * nn, chip.output_bits(), fa + fb - out_frac)?;
+        self.wires.insert(out.clone(), wire);
+        self.steps.push(Step::Bilinear { node: n.name.clone(), value: out, chip, rescale });
+        Ok(())
     }
 
     /// An operand of an elementwise op: a computed value read through its wire, or a

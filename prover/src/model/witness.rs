@@ -138,6 +138,15 @@ pub(crate) fn traces(layout: &Layout, run: &Execution, path: &str, tamper: Optio
                 looked_up[*table].extend(idx);
                 bus.insert(chip.io.out_bus, y);
             }
+            Step::Bilinear { node, value: name, chip, rescale } => {
+                let (t, acc) = chip.generate_trace(&bus[&chip.a_bus], &bus[&chip.b_bus]);
+                traces.push(t);
+                let (mut t, mut y, l) = rescale.generate_trace(&acc);
+                same(node, &mut y, &mut t, (1, Y), &value(name)?.data, &mut lied)?;
+                traces.push(t);
+                lookups.extend(l);
+                bus.insert(rescale.io.out_bus, y);
+            }
             Step::AvgPool { node, value: name, sum, div } => {
                 let (t, acc) = sum.generate_trace(&bus[&sum.in_bus]);
                 traces.push(t);
