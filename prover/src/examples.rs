@@ -176,7 +176,7 @@ pub fn mlp(seed: u64, options: ProofOptions) -> Result<Example, CircuitError> {
     // inputs, then the 13-bit signed outputs of the first rescale (and ReLU).
     let bound = |fc: &VecMat, in_bits| fc.output_bits(in_bits).ok_or(CircuitError::Options("a layer's result may pass p/2"));
     let rs1 = Rescale::new("rescale1", s, bound(&fc1, 7)?, 13, UnaryIo::new(3, 4, h)).map_err(err)?;
-    let relu = Relu { name: "relu1".into(), bits: 13, io: UnaryIo::new(4, 5, h) };
+    let relu = Relu { name: "relu1".into(), bits: 13, abs: false, io: UnaryIo::new(4, 5, h) };
     let fc2 = VecMat { name: "fc2".into(), k: h, n: o, weights: field(&w2), bias: field(&b2), log_height: VecMat::min_log_height(h, o), in_bus: Some(5), out_bus: Some(6) };
     let rs2 = Rescale::new("rescale2", s, bound(&fc2, 12)?, 18, UnaryIo::new(6, 7, o)).map_err(err)?;
 

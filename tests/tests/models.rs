@@ -237,3 +237,34 @@ fn a_changed_maximum_is_refused() {
     let p = net().prove_tampered(input, &lie).unwrap();
     assert_eq!(invalid(net().verify(&p.statement, &p.proof)), VerifyError::OodMismatch { chip: "/pool/MaxPool".into() });
 }
+
+#[test]
+fn products_of_computed_matrices_and_divisions_by_computed_values_prove() {
+    // matmul-competition: two slices of the input multiplied (MatMul of two computed values);
+    // sn48-pow-reward: an integer input, Expand, Cast, Abs and a division by a computed price
+    // (compiled at 14 fractional bits: at 16 the division's terms could pass the field).
+    for name in ["matmul-competition", "sn48-pow-reward"] {
+        let m = CompiledModel::compile(corpus(&format!("{name}/model.onnx")), &CompileOptions::default()).unwrap();
+        let sample = m.read_input(corpus(&format!("{name}/input.json"))).unwrap();
+        for (k, x) in [sample.clone(), random_like(&sample, 5, true)].iter().enumerate() {
+            let p = m.prove(x).unwrap_or_else(|e| panic!("{name} input {k}: {e}"));
+            m.verify(&p.statement, &p.proof).unwrap_or_else(|e| panic!("{name} input {k}: {e}"));
+            let run = m.plan.execute(x).unwrap();
+            assert_eq!(p.outputs[0], run.outputs[0].2, "{name} input {k}");
+        }
+    }
+}
+
+#[test]
+fn a_changed_matrix_product_quotient_or_magnitude_is_refused() {
+    let m = CompiledModel::compile(corpus("matmul-competition/model.onnx"), &CompileOptions::default()).unwrap();
+    let x = m.read_input(corpus("matmul-competition/input.json")).unwrap();
+    let p = m.prove_tampered(&x, &Tamper { node: "/MatMul".into(), index: 2, delta: 1 }).unwrap();
+    assert_eq!(invalid(m.verify(&p.statement, &p.proof)), VerifyError::OodMismatch { chip: "/MatMul/rescale".into() });
+    let m = CompiledModel::compile(corpus("sn48-pow-reward/model.onnx"), &CompileOptions::default()).unwrap();
+    let x = m.read_input(corpus("sn48-pow-reward/input.json")).unwrap();
+    for node in ["/Div_1", "/Abs"] {
+        let p = m.prove_tampered(&x, &Tamper { node: node.into(), index: 3, delta: 1 }).unwrap();
+        assert_eq!(invalid(m.verify(&p.statement, &p.proof)), VerifyError::OodMismatch { chip: node.into() }, "{node}");
+    }
+}

@@ -10,6 +10,8 @@
 //! - [`lut`]: non-linear functions (Sigmoid, Tanh, Erf, Exp) through a preprocessed table of
 //!   `(i, T[i], T[i+1])`, interpolated, with range-checked clamps.
 //! - [`maxpool`]: the maximum of each window, its inputs read by lookup.
+//! - [`div`]: division by a computed tensor, rounded half up, with the divisor's sign and a
+//!   two-sided remainder check.
 //! - [`divconst`]: division by a constant, rounded half up, with a two-sided remainder check.
 //! - [`minmax`]: elementwise Min and Max of two tensors (or a tensor and a constant).
 //! - [`mac`]: a multiply-accumulate chain, the generic STARK benchmark.
@@ -28,6 +30,7 @@
 pub mod add;
 pub mod bilinear;
 pub mod binary;
+pub mod div;
 pub mod divconst;
 pub mod linear;
 pub mod lut;

@@ -21,6 +21,7 @@ use sigil_air::F;
 use sigil_air::chips::BUS_RANGE;
 use sigil_air::chips::bilinear::Bilinear;
 use sigil_air::chips::binary::{Binary, BinaryOp, Operand};
+use sigil_air::chips::div::Div;
 use sigil_air::chips::divconst::DivConst;
 use sigil_air::chips::linear::Linear;
 use sigil_air::chips::lut::{Lut, LutTable};
@@ -122,7 +123,7 @@ macro_rules! placed_fields {
         }
     )*};
 }
-placed_fields!(Linear, MaxPool, Binary, MinMax, Bilinear);
+placed_fields!(Linear, MaxPool, Binary, MinMax, Bilinear, Div);
 
 /// One step of the witness: the chips of one node and where their inputs come from.
 #[derive(Clone, Debug)]
@@ -142,6 +143,8 @@ pub(crate) enum Step {
     /// AveragePool: the window sums (a linear layer of ones) and their division by the
     /// window's size.
     AvgPool { node: String, value: String, sum: Linear, div: DivConst },
+    /// Division by a computed tensor.
+    Div { node: String, value: String, chip: Div },
     /// MatMul of two computed tensors and its rescale.
     Bilinear { node: String, value: String, chip: Bilinear, rescale: Rescale },
 }
@@ -166,6 +169,7 @@ impl Step {
             Step::Lut { chip, .. } => vec![chip],
             Step::AvgPool { sum, div, .. } => vec![sum, div],
             Step::Bilinear { chip, rescale, .. } => vec![chip, rescale],
+            Step::Div { chip, .. } => vec![chip],
         }
     }
 }
@@ -225,6 +229,11 @@ impl<'a> Compiler<'a> {
         ModelError::Unsupported { path: self.path.into(), node: n.name.clone(), op: n.op_type.clone(), reason: reason.into() }
     }
 
+    /// A bound that passes the field at this precision.
+    fn wide(&self, n: &Node, reason: impl Into<String>) -> ModelError {
+        ModelError::TooWide { path: self.path.into(), node: n.name.clone(), op: n.op_type.clone(), reason: reason.into() }
+    }
+
     fn bus(&mut self, len: usize) -> BusId {
         let b = self.next_bus;
         self.next_bus += 1;
@@ -273,7 +282,7 @@ impl<'a> Compiler<'a> {
         let bus = self.bus(len);
         let io = UnaryIo { in_bus: acc_bus, out_bus: bus, uses: vec![], log_height: log_rows(len) };
         let chip = Rescale::new(format!("{}/rescale", n.name), shift, acc_bits, rb + 1, io)
-            .map_err(|e| self.err(n, format!("{e}: the accumulator may pass the field")))?;
+            .map_err(|e| self.wide(n, format!("{e}: the accumulator may pass the field")))?;
         for i in 0..len {
             self.read_at(acc_bus, i as u32);
         }
@@ -297,11 +306,11 @@ impl<'a> Compiler<'a> {
                         return Err(self.err(n, format!("input `{}` must be a constant for {} to move elements", n.inputs[k], n.op_type)));
                     }
                 }
-                let map = self.plan.source_indices(n, 0).map_err(|e| self.err(n, e.to_string()))?;
+                let map = self.plan.source_indices(n, 0).map_err(|e| self.wide(n, e.to_string()))?;
                 let index = map.into_iter().map(|s| w.index[s]).collect();
                 self.wires.insert(out_name, Wire { bus: w.bus, index, bits: w.bits });
             }
-            "Relu" => {
+            "Relu" | "Abs" => {
                 let x = self.wire(n, 0)?;
                 if !x.is_identity() {
                     return Err(self.err(n, "the input arrives permuted; elementwise chips read it in order"));
@@ -311,7 +320,7 @@ impl<'a> Compiler<'a> {
                 for i in 0..len as u32 {
                     self.read(&x, i);
                 }
-                let chip = Relu { name: n.name.clone(), bits: x.bits + 1, io: UnaryIo { in_bus: x.bus, out_bus: bus, uses: vec![], log_height: log_rows(len) } };
+                let chip = Relu { name: n.name.clone(), bits: x.bits + 1, abs: n.op_type == "Abs", io: UnaryIo { in_bus: x.bus, out_bus: bus, uses: vec![], log_height: log_rows(len) } };
                 self.wires.insert(out_name.clone(), Wire { bus, index: (0..len as u32).collect(), bits: x.bits });
                 self.steps.push(Step::Relu { node: n.name.clone(), value: out_name, chip });
             }
@@ -335,7 +344,9 @@ impl<'a> Compiler<'a> {
             }
             "Add" | "Sub" | "Mul" => self.binary(n)?,
             "Min" | "Max" if n.inputs.len() == 2 => self.minmax(n)?,
+            "Div" if n.inputs.get(1).is_some_and(|d| !self.plan.consts.contains_key(d)) => self.div2(n)?,
             "Div" => self.div(n)?,
+            "Cast" => self.cast(n)?,
             "Conv" => self.conv(n)?,
             "MatMul" if n.inputs.get(1).is_some_and(|b| !self.plan.consts.contains_key(b)) => self.matmul2(n)?,
             "Gemm" | "MatMul" => self.gemm(n)?,
@@ -345,7 +356,7 @@ impl<'a> Compiler<'a> {
     }
 
     fn linear_step(&mut self, n: &Node, x: Wire, linear: Linear, shift: u32) -> Result<(), ModelError> {
-        let acc_bits = linear.output_bits(x.bits).ok_or_else(|| self.err(n, "the layer's accumulator bound reaches the field (weights too large for the input range)"))?;
+        let acc_bits = linear.output_bits(x.bits).ok_or_else(|| self.wide(n, "the layer's accumulator bound reaches the field (weights too large for the input range)"))?;
         let len = linear.uses.len();
         for s in linear.reads().collect::<Vec<_>>() {
             self.read(&x, s);
@@ -497,7 +508,7 @@ impl<'a> Compiler<'a> {
         }
         let bus = self.bus(batches * m * nn);
         let chip = Bilinear::new(n.name.clone(), (batches, m, k, nn), (a.bus, a.index.clone(), a.bits), (b.bus, b.index.clone(), b.bits), bus)
-            .map_err(|e| self.err(n, e.to_string()))?;
+            .map_err(|e| self.wide(n, e.to_string()))?;
         for r in 0..batches * m * nn * k {
             let (l, rest) = (r % k, r / k);
             let (j, rest) = (rest % nn, rest / nn);
@@ -547,7 +558,7 @@ impl<'a> Compiler<'a> {
         };
         let (sa, sb) = if op == BinaryOp::Mul { (0, 0) } else { (fa.max(fb) - fa, fa.max(fb) - fb) };
         let bus = self.bus(len);
-        let mut chip = Binary::new(n.name.clone(), op, (a, sa), (b, sb), len, bus, log_rows(len)).map_err(|e| self.err(n, e.to_string()))?;
+        let mut chip = Binary::new(n.name.clone(), op, (a, sa), (b, sb), len, bus, log_rows(len)).map_err(|e| self.wide(n, e.to_string()))?;
         chip.uses = vec![];
         if op == BinaryOp::Mul {
             let bits = chip.output_bits();
@@ -573,7 +584,7 @@ impl<'a> Compiler<'a> {
         let len: usize = dims.iter().product();
         let op = if n.op_type == "Min" { MinMaxOp::Min } else { MinMaxOp::Max };
         let bus = self.bus(len);
-        let mut chip = MinMax::new(n.name.clone(), op, (a, out_frac - fa), (b, out_frac - fb), len, bus, log_rows(len)).map_err(|e| self.err(n, e.to_string()))?;
+        let mut chip = MinMax::new(n.name.clone(), op, (a, out_frac - fa), (b, out_frac - fb), len, bus, log_rows(len)).map_err(|e| self.wide(n, e.to_string()))?;
         chip.uses = vec![];
         self.wires.insert(out.clone(), Wire { bus, index: (0..len as u32).collect(), bits: chip.output_bits() });
         self.steps.push(Step::MinMax { node: n.name.clone(), value: out, chip });
@@ -617,7 +628,7 @@ impl<'a> Compiler<'a> {
             shift_d -= 1;
         }
         let io = UnaryIo { in_bus: x.bus, out_bus: bus, uses: vec![], log_height: log_rows(len) };
-        let chip = DivConst::new(n.name.clone(), divisor, k, x.bits, rb + 1, io).map_err(|e| self.err(n, e.to_string()))?;
+        let chip = DivConst::new(n.name.clone(), divisor, k, x.bits, rb + 1, io).map_err(|e| self.wide(n, e.to_string()))?;
         self.wires.insert(out.clone(), Wire { bus, index: (0..len as u32).collect(), bits: rb + 1 });
         self.steps.push(Step::DivConst { node: n.name.clone(), value: out, chip });
         Ok(())
@@ -669,6 +680,54 @@ impl<'a> Compiler<'a> {
         Ok((src, window, bc * oh * ow))
     }
 
+    /// Division by a computed tensor (either operand broadcast; the numerator may be a
+    /// constant): the executor's `round(a 2^(fb + f) / (b 2^fa))`, with the power of two
+    /// common to both sides cancelled (the rounded quotient is the same).
+    fn div2(&mut self, n: &Node) -> Result<(), ModelError> {
+        let out = n.outputs[0].clone();
+        let (rb, dims, f) = self.range_bits(n, &out)?;
+        let (a, fa) = self.operand(n, 0, &dims)?;
+        let (b, fb) = self.operand(n, 1, &dims)?;
+        if fa == 0 && fb == 0 {
+            return Err(self.err(n, "integer division (truncating) is not proved yet"));
+        }
+        let (sa, sb) = (fb + f, fa);
+        let c = sa.min(sb);
+        let len: usize = dims.iter().product();
+        let bus = self.bus(len);
+        let (ab, bb) = (a.bits(), b.bits());
+        let mut chip = Div::new(n.name.clone(), (a, sa - c), (b, sb - c), rb + 1, len, bus).map_err(|e| self.wide(n, format!("{e} (numerator {ab} bits shifted by {}, divisor {bb} bits shifted by {}, quotient {} bits)", sa - c, sb - c, rb + 1)))?;
+        chip.uses = vec![];
+        self.wires.insert(out.clone(), Wire { bus, index: (0..len as u32).collect(), bits: rb + 1 });
+        self.steps.push(Step::Div { node: n.name.clone(), value: out, chip });
+        Ok(())
+    }
+
+    /// Cast: to the same kind of number, wiring (a real stays at its scale); from an integer or
+    /// a boolean to a real, the exact shift to the real's scale (an Add of zero, shifted). To
+    /// an integer from a real (truncation): not proved yet.
+    fn cast(&mut self, n: &Node) -> Result<(), ModelError> {
+        let out = n.outputs[0].clone();
+        let (_, dims, fo) = self.range_bits(n, &out)?;
+        let (_, _, fi) = self.range_bits(n, &n.inputs[0])?;
+        let x = self.wire(n, 0)?;
+        if fi == fo && !(self.plan.bools.contains(&out) && !self.plan.bools.contains(&n.inputs[0])) {
+            self.wires.insert(out, x);
+            return Ok(());
+        }
+        if fi != 0 || fo < fi {
+            return Err(self.err(n, "a cast from a real to an integer (truncation) is not proved yet"));
+        }
+        let (a, _) = self.operand(n, 0, &dims)?;
+        let len: usize = dims.iter().product();
+        let bus = self.bus(len);
+        let mut chip = Binary::new(n.name.clone(), BinaryOp::Add, (a, fo), (Operand::Const(vec![0; len]), 0), len, bus, log_rows(len)).map_err(|e| self.wide(n, e.to_string()))?;
+        chip.uses = vec![];
+        self.wires.insert(out.clone(), Wire { bus, index: (0..len as u32).collect(), bits: chip.output_bits() });
+        self.steps.push(Step::Binary { node: n.name.clone(), value: out, chip, rescale: None });
+        Ok(())
+    }
+
     fn maxpool(&mut self, n: &Node) -> Result<(), ModelError> {
         if n.outputs.len() > 1 && !n.outputs[1].is_empty() {
             return Err(self.err(n, "MaxPool's Indices output is not proved"));
@@ -717,7 +776,7 @@ impl<'a> Compiler<'a> {
             out_bus: acc,
             log_height: Linear::min_log_height(outputs, window, 1, 1),
         };
-        let acc_bits = sum.output_bits(x.bits).ok_or_else(|| self.err(n, "the window sums' bound reaches the field"))?;
+        let acc_bits = sum.output_bits(x.bits).ok_or_else(|| self.wide(n, "the window sums' bound reaches the field"))?;
         for s in sum.reads().collect::<Vec<_>>() {
             self.read(&x, s);
         }
@@ -730,7 +789,7 @@ impl<'a> Compiler<'a> {
         }
         let bus = self.bus(outputs);
         let io = UnaryIo { in_bus: acc, out_bus: bus, uses: vec![], log_height: log_rows(outputs) };
-        let div = DivConst::new(format!("{}/divide", n.name), window as i64, 0, acc_bits, rb + 1, io).map_err(|e| self.err(n, e.to_string()))?;
+        let div = DivConst::new(format!("{}/divide", n.name), window as i64, 0, acc_bits, rb + 1, io).map_err(|e| self.wide(n, e.to_string()))?;
         self.wires.insert(out.clone(), Wire { bus, index: (0..outputs as u32).collect(), bits: rb + 1 });
         self.steps.push(Step::AvgPool { node: n.name.clone(), value: out, sum, div });
         Ok(())
@@ -778,7 +837,7 @@ impl<'a> Compiler<'a> {
         // Checked against the node's own indices now, and against the whole table once every
         // node is placed.
         let own = TableUse { func, out_frac, lo, hi, bus: self.tables[table].bus }.build();
-        let chip = Lut::new(n.name.clone(), (shift, k), (spec.lo, spec.hi, spec.clamp_low, spec.clamp_high), x.bits, rb + 1, &own, io).map_err(|e| self.err(n, e.to_string()))?;
+        let chip = Lut::new(n.name.clone(), (shift, k), (spec.lo, spec.hi, spec.clamp_low, spec.clamp_high), x.bits, rb + 1, &own, io).map_err(|e| self.wide(n, e.to_string()))?;
         self.wires.insert(out.clone(), Wire { bus, index: (0..len as u32).collect(), bits: rb + 1 });
         self.steps.push(Step::Lut { node: n.name.clone(), value: out, chip, table });
         Ok(())
@@ -801,14 +860,11 @@ pub(crate) fn compile(plan: &Plan, name: &str, path: &str, options: ProofOptions
             op: "input".into(),
             reason: "the input is not used by any proved node".into(),
         })?;
-        if r.frac_bits == 0 {
-            return Err(ModelError::Unsupported { path: path.into(), node: i.name.clone(), op: "input".into(), reason: "integer and boolean inputs are not proved yet".into() });
-        }
         let len: usize = r.dims.iter().product();
         let public = c.bus(len);
         let bus = c.bus(len);
         let io = UnaryIo { in_bus: public, out_bus: bus, uses: vec![], log_height: log_rows(len) };
-        let chip = Rescale::new(format!("input {}", i.name), 0, r.range_bits + 1, r.range_bits + 1, io).map_err(|e| ModelError::Unsupported {
+        let chip = Rescale::new(format!("input {}", i.name), 0, r.range_bits + 1, r.range_bits + 1, io).map_err(|e| ModelError::TooWide {
             path: path.into(),
             node: i.name.clone(),
             op: "input".into(),
@@ -847,7 +903,7 @@ pub(crate) fn compile(plan: &Plan, name: &str, path: &str, options: ProofOptions
     for step in &mut c.steps {
         if let Step::Lut { node, chip, table, .. } = step {
             let l = chip.clone();
-            *chip = Lut::new(l.name, (l.shift_in, l.k), (l.lo, l.hi, l.clamp_low, l.clamp_high), l.in_bits, l.out_bits, &tables[*table], l.io).map_err(|e| ModelError::Unsupported {
+            *chip = Lut::new(l.name, (l.shift_in, l.k), (l.lo, l.hi, l.clamp_low, l.clamp_high), l.in_bits, l.out_bits, &tables[*table], l.io).map_err(|e| ModelError::TooWide {
                 path: path.into(),
                 node: node.clone(),
                 op: "table".into(),

@@ -46,6 +46,10 @@ pub enum ModelError {
     Onnx(#[from] OnnxError),
     #[error("{path}: node `{node}` ({op}): {reason}")]
     Unsupported { path: String, node: String, op: String, reason: String },
+    /// A chip whose terms could pass the field at this precision (compilation retries at a
+    /// lower one unless the precision was fixed).
+    #[error("{path}: node `{node}` ({op}): {reason}")]
+    TooWide { path: String, node: String, op: String, reason: String },
     #[error("{path}: the circuit cannot be built: {reason}")]
     Circuit { path: String, reason: String },
     #[error("{path}: node `{node}`: the circuit computes {got} where the executor has {want} (element {index}); this is a bug")]
@@ -81,8 +85,8 @@ pub const CALIBRATION_SEEDS: u64 = 4;
 /// The default calibration set of `model` (`docs/quantization.md`, "Calibration"): its sample
 /// input (`input.json` beside the model file) when there is one, then
 /// [`CALIBRATION_SEEDS`] inputs drawn uniformly (SplitMix64, seeds 1, 2, ...) in the sample's
-/// value range widened to contain `[0, 1]`, or in `[0, 1)` without a sample, as the subnet's
-/// validators draw requests.
+/// value range (widened to contain `[0, 1]` when narrower than 1), or in `[0, 1)` without a
+/// sample, as the subnet's validators draw requests.
 pub fn default_calibration(model: &Model, path: &Path) -> Result<Vec<Vec<InputTensor>>, OnnxError> {
     let sample_path = path.with_file_name("input.json");
     let sample = if sample_path.is_file() { Some(sigil_onnx::read_inputs(&sample_path, model)?) } else { None };
@@ -96,19 +100,27 @@ pub fn default_calibration(model: &Model, path: &Path) -> Result<Vec<Vec<InputTe
 }
 
 /// An input set in the shape of `like`, each value uniform in `like`'s range of that tensor
-/// widened to contain `[0, 1]` (or in `[0, 1)` when `use_range` is false), from `seed`.
+/// (widened to contain `[0, 1]` when that range is narrower than 1: a scalar or near-constant
+/// sample says little about the values requests carry), or in `[0, 1)` when `use_range` is
+/// false, from `seed`. A range wider than 1 is kept as it is: a price sampled in the millions
+/// is not drawn near zero.
 pub fn random_like(like: &[InputTensor], seed: u64, use_range: bool) -> Vec<InputTensor> {
     let mut rng = sigil_air::chips::SplitMix64(seed);
     like.iter()
         .map(|t| {
-            // The sample's range, widened to contain [0, 1]: a scalar or constant sample says
-            // little about the values requests will carry.
             let (lo, hi) = if use_range && !t.values.is_empty() {
-                t.values.iter().fold((0.0f64, 1.0f64), |(a, b), &v| (a.min(v), b.max(v)))
+                let (lo, hi) = t.values.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &v| (a.min(v), b.max(v)));
+                if hi - lo < 1.0 { (lo.min(0.0), hi.max(1.0)) } else { (lo, hi) }
             } else {
                 (0.0, 1.0)
             };
-            let values = t.values.iter().map(|_| lo + (hi - lo) * ((rng.next_u64() >> 11) as f64 / (1u64 << 53) as f64)).collect();
+            // Integer and boolean inputs take integers in that range.
+            let values = t
+                .values
+                .iter()
+                .map(|_| lo + (hi - lo) * ((rng.next_u64() >> 11) as f64 / (1u64 << 53) as f64))
+                .map(|v| if t.elem_type.is_float() { v } else { v.round() })
+                .collect();
             InputTensor { values, ..t.clone() }
         })
         .collect()
@@ -160,9 +172,19 @@ impl CompiledModel {
         let model = sigil_onnx::load_model(path)?;
         let mut calibration = default_calibration(&model, path)?;
         calibration.extend(options.calibration.iter().cloned());
-        let plan = lower(&model, &calibration, &options.lower, &label)?;
         let name = path.file_stem().map_or_else(|| "model".into(), |s| s.to_string_lossy().into_owned());
-        let (circuit, layout) = compile::compile(&plan, &name, &label, options.proof)?;
+        // Without a fixed precision, a chip whose bound passes the field at the precision the
+        // executor's ranges allow takes 2 fewer fractional bits, down to 8.
+        let mut lower_options = options.lower.clone();
+        let (plan, (circuit, layout)) = loop {
+            let plan = lower(&model, &calibration, &lower_options, &label)?;
+            match compile::compile(&plan, &name, &label, options.proof) {
+                Err(ModelError::TooWide { .. }) if options.lower.frac_bits.is_none() && plan.frac_bits > 8 => {
+                    lower_options.frac_bits = Some(plan.frac_bits - 2);
+                }
+                r => break (plan, r?),
+            }
+        };
         let key = ProvingKey::new(circuit, &CpuBackend::default())?;
         let inputs = layout.inputs.clone();
         let outputs = layout.outputs.iter().map(|(p, _)| p.clone()).collect();
@@ -193,7 +215,9 @@ impl CompiledModel {
             if t.values.len() != port.len {
                 return Err(ModelError::Statement(format!("input `{}` has {} values, the model takes {}", port.name, t.values.len(), port.len)));
             }
-            out.extend(t.values.iter().map(|&v| F::from_i64(sigil_onnx::exec::quantize(v, port.frac_bits))));
+            // As the executor reads them: reals rounded to the port's scale, integers (scale 0:
+            // no real value has fewer than 8 fractional bits) truncated toward zero.
+            out.extend(t.values.iter().map(|&v| F::from_i64(if port.frac_bits == 0 { v as i64 } else { sigil_onnx::exec::quantize(v, port.frac_bits) })));
         }
         Ok(out)
     }

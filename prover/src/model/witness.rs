@@ -138,6 +138,13 @@ pub(crate) fn traces(layout: &Layout, run: &Execution, path: &str, tamper: Optio
                 looked_up[*table].extend(idx);
                 bus.insert(chip.io.out_bus, y);
             }
+            Step::Div { node, value: name, chip } => {
+                let (mut t, mut y, l) = chip.generate_trace(operand(&bus, &chip.a), operand(&bus, &chip.b)).map_err(|i| ModelError::Statement(format!("{path}: node `{node}`: element {i} divides by zero")))?;
+                same(node, &mut y, &mut t, (1, sigil_air::chips::div::Y), &value(name)?.data, &mut lied)?;
+                traces.push(t);
+                lookups.extend(l);
+                bus.insert(chip.out_bus, y);
+            }
             Step::Bilinear { node, value: name, chip, rescale } => {
                 let (t, acc) = chip.generate_trace(&bus[&chip.a_bus], &bus[&chip.b_bus]);
                 traces.push(t);

@@ -1,8 +1,8 @@
-//! ReLU: `y = max(x, 0)` on signed integers `|x| < 2^(bits-1)`.
+//! ReLU: `y = max(x, 0)` on signed integers `|x| < 2^(bits-1)`; with `abs`, Abs: `y = |x|`.
 //!
 //! Row `r` receives `(r, x)` and sends `(r, y)` as its [`UnaryIo`] says, with a sign
 //! bit `neg` and the magnitude `m`: `x = m - 2 neg m` (so `x = m` or `x = -m`), `m` in
-//! `[0, 2^(bits-1))` by byte limbs, and `y = x - neg x`.
+//! `[0, 2^(bits-1))` by byte limbs, and `y = x - neg x` (ReLU) or `y = m` (Abs).
 //!
 //! # Field arithmetic equals integer arithmetic
 //! `neg` is 0 or 1 and `m` an integer below `2^(bits-1) < p/2`, so `x` is the integer `m` or
@@ -36,6 +36,8 @@ pub struct Relu {
     pub name: String,
     /// `|x| < 2^(bits-1)`, `2 <= bits <= 62`.
     pub bits: u32,
+    /// Abs instead of ReLU.
+    pub abs: bool,
     /// Where the elements come from and go.
     pub io: UnaryIo,
 }
@@ -53,7 +55,8 @@ impl Relu {
             let m = x.unsigned_abs();
             let mut rest = vec![F::from_bool(x < 0), F::from_u64(m)];
             rest.extend(byte_limbs(m, n));
-            UnaryRow { y: x.max(0), rest, lookups: range_lookups(m, self.m_bits()) }
+            let y = if self.abs { x.abs() } else { x.max(0) };
+            UnaryRow { y, rest, lookups: range_lookups(m, self.m_bits()) }
         })
     }
 }
@@ -73,7 +76,11 @@ impl Air for Relu {
         let (neg, m) = (b.main(NEG), b.main(M));
         b.assert_bool("neg is 0 or 1", neg.clone());
         b.assert_zero("x is m or -m", x.clone() - m.clone() + neg.clone() * m.clone() * F::TWO);
-        b.assert_zero("y is x unless negative", y.clone() - x.clone() + neg * x.clone());
+        if self.abs {
+            b.assert_zero("y is m", y - m.clone());
+        } else {
+            b.assert_zero("y is x unless negative", y - x.clone() + neg * x);
+        }
         let limbs: Vec<B::Var> = (0..n_limbs(self.m_bits())).map(|i| b.main(LIMBS + i)).collect();
         assert_in_range(b, "m is its limbs", m, &limbs, self.m_bits());
     }

@@ -9,7 +9,7 @@ use crate::check::CheckFailure;
 use crate::chips::{BUS_DATA, BUS_OUT, SplitMix64};
 
 fn chip(bits: u32, n: usize) -> Relu {
-    Relu { name: "relu".into(), bits, io: UnaryIo::new(BUS_DATA, BUS_OUT, n) }
+    Relu { name: "relu".into(), bits, abs: false, io: UnaryIo::new(BUS_DATA, BUS_OUT, n) }
 }
 
 fn check(c: &Relu, inputs: &[i64], outputs: &[i64], trace: &Trace, lookups: &[F]) -> Result<(), Vec<CheckFailure>> {
@@ -69,4 +69,14 @@ fn zero_may_carry_either_sign_and_still_gives_zero() {
     // The output stays 0: claiming 1 fails.
     other.set(0, Y, F::ONE);
     assert!(check(&c, &inputs, &[1, 0, 0, 0], &other, &lookups).is_err());
+}
+
+#[test]
+fn abs_gives_the_magnitude_and_every_changed_cell_fails() {
+    let c = Relu { name: "abs".into(), bits: 12, abs: true, io: UnaryIo::new(BUS_DATA, BUS_OUT, 4) };
+    let inputs = vec![5, -7, 1, -2047];
+    let (t, out, lookups) = c.generate_trace(&inputs);
+    assert_eq!(out, vec![5, 7, 1, 2047]);
+    check(&c, &inputs, &out, &t, &lookups).unwrap();
+    crate::chips::every_changed_cell_fails_unary(&c, &inputs, &out, &t, &lookups);
 }
