@@ -77,14 +77,33 @@ pub(crate) fn height_floor(tables: &[(usize, usize)]) -> usize {
 /// `|v| < 2^bits` is proven by its producer.
 #[derive(Clone, Debug)]
 pub(crate) struct Wire {
-    pub bus: BusId,
-    pub index: Vec<u32>,
+    /// Element `i` is `(src[i].1, v)` on bus `src[i].0`: one bus for a node's output, several
+    /// where a Concat or an LSTM's sequence output gathers tensors.
+    pub src: Vec<(BusId, u32)>,
     pub bits: u32,
 }
 
 impl Wire {
-    fn is_identity(&self) -> bool {
-        self.index.iter().enumerate().all(|(i, &v)| i as u32 == v)
+    /// Elements `0..len` of `bus`, in order.
+    fn new(bus: BusId, len: usize, bits: u32) -> Self {
+        Self { src: (0..len as u32).map(|i| (bus, i)).collect(), bits }
+    }
+
+    fn len(&self) -> usize {
+        self.src.len()
+    }
+
+    /// The bus, when the value is elements `0..len` of one bus in order (what elementwise
+    /// chips read).
+    fn identity_bus(&self) -> Option<BusId> {
+        let bus = self.src.first().map_or(0, |s| s.0);
+        self.src.iter().enumerate().all(|(i, &(b, j))| b == bus && j == i as u32).then_some(bus)
+    }
+
+    /// The bus and indices, when every element lies on one bus.
+    fn one_bus(&self) -> Option<(BusId, Vec<u32>)> {
+        let bus = self.src.first().map_or(0, |s| s.0);
+        self.src.iter().all(|s| s.0 == bus).then(|| (bus, self.src.iter().map(|s| s.1).collect()))
     }
 }
 
@@ -229,6 +248,16 @@ impl<'a> Compiler<'a> {
         ModelError::Unsupported { path: self.path.into(), node: n.name.clone(), op: n.op_type.clone(), reason: reason.into() }
     }
 
+    /// The bus of a value read in order by an elementwise chip.
+    fn in_order(&self, n: &Node, w: &Wire) -> Result<BusId, ModelError> {
+        w.identity_bus().ok_or_else(|| self.err(n, "the input arrives permuted or gathered from several tensors; elementwise chips read one tensor in order"))
+    }
+
+    /// The bus and indices of a value read through an index map (one bus).
+    fn gathered(&self, n: &Node, w: &Wire) -> Result<(BusId, Vec<u32>), ModelError> {
+        w.one_bus().ok_or_else(|| self.err(n, "an input gathered from several tensors (a Concat) is not read by this chip yet"))
+    }
+
     /// A bound that passes the field at this precision.
     fn wide(&self, n: &Node, reason: impl Into<String>) -> ModelError {
         ModelError::TooWide { path: self.path.into(), node: n.name.clone(), op: n.op_type.clone(), reason: reason.into() }
@@ -259,7 +288,8 @@ impl<'a> Compiler<'a> {
 
     /// One more read of element `i` of the value on `w`.
     fn read(&mut self, w: &Wire, i: u32) {
-        self.read_at(w.bus, w.index[i as usize]);
+        let (bus, j) = w.src[i as usize];
+        self.read_at(bus, j);
     }
 
     /// One more read of element `index` of `bus`.
@@ -286,7 +316,7 @@ impl<'a> Compiler<'a> {
         for i in 0..len {
             self.read_at(acc_bus, i as u32);
         }
-        Ok((chip, Wire { bus, index: (0..len as u32).collect(), bits: rb + 1 }))
+        Ok((chip, Wire::new(bus, len, rb + 1)))
     }
 
     fn node(&mut self, n: &Node) -> Result<(), ModelError> {
@@ -307,21 +337,19 @@ impl<'a> Compiler<'a> {
                     }
                 }
                 let map = self.plan.source_indices(n, 0).map_err(|e| self.wide(n, e.to_string()))?;
-                let index = map.into_iter().map(|s| w.index[s]).collect();
-                self.wires.insert(out_name, Wire { bus: w.bus, index, bits: w.bits });
+                let src = map.into_iter().map(|s| w.src[s]).collect();
+                self.wires.insert(out_name, Wire { src, bits: w.bits });
             }
             "Relu" | "Abs" => {
                 let x = self.wire(n, 0)?;
-                if !x.is_identity() {
-                    return Err(self.err(n, "the input arrives permuted; elementwise chips read it in order"));
-                }
-                let len = x.index.len();
+                let xbus = self.in_order(n, &x)?;
+                let len = x.len();
                 let bus = self.bus(len);
                 for i in 0..len as u32 {
                     self.read(&x, i);
                 }
-                let chip = Relu { name: n.name.clone(), bits: x.bits + 1, abs: n.op_type == "Abs", io: UnaryIo { in_bus: x.bus, out_bus: bus, uses: vec![], log_height: log_rows(len) } };
-                self.wires.insert(out_name.clone(), Wire { bus, index: (0..len as u32).collect(), bits: x.bits });
+                let chip = Relu { name: n.name.clone(), bits: x.bits + 1, abs: n.op_type == "Abs", io: UnaryIo { in_bus: xbus, out_bus: bus, uses: vec![], log_height: log_rows(len) } };
+                self.wires.insert(out_name.clone(), Wire::new(bus, len, x.bits));
                 self.steps.push(Step::Relu { node: n.name.clone(), value: out_name, chip });
             }
             "MaxPool" => self.maxpool(n)?,
@@ -363,10 +391,11 @@ impl<'a> Compiler<'a> {
         }
         let (rescale, wire) = self.rescale(n, linear.out_bus, len, acc_bits, shift)?;
         // The chip reads the producer's bus directly: map its sources through the wire.
+        let (xbus, xidx) = self.gathered(n, &x)?;
         let mut linear = linear;
-        linear.in_bus = x.bus;
+        linear.in_bus = xbus;
         for s in linear.src.iter_mut().flatten() {
-            *s = x.index[*s as usize];
+            *s = xidx[*s as usize];
         }
         let out = n.outputs[0].clone();
         self.wires.insert(out.clone(), wire);
@@ -440,7 +469,7 @@ impl<'a> Compiler<'a> {
             src,
             out,
             uses: vec![1; len],
-            in_bus: x.bus,
+            in_bus: 0,
             out_bus: acc,
             log_height: Linear::min_log_height(positions, k, oc, chunk_for(positions, k, oc)),
         };
@@ -483,7 +512,7 @@ impl<'a> Compiler<'a> {
             src: (0..m * k).map(|i| Some(i as u32)).collect(),
             out: (0..len as u32).collect(),
             uses: vec![1; len],
-            in_bus: x.bus,
+            in_bus: 0,
             out_bus: acc,
             log_height: Linear::min_log_height(m, k, nn, chunk_for(m, k, nn)),
         };
@@ -507,7 +536,8 @@ impl<'a> Compiler<'a> {
             return Err(self.err(n, format!("output {od:?} does not fit {ad:?} x {bd:?}")));
         }
         let bus = self.bus(batches * m * nn);
-        let chip = Bilinear::new(n.name.clone(), (batches, m, k, nn), (a.bus, a.index.clone(), a.bits), (b.bus, b.index.clone(), b.bits), bus)
+        let ((abus, aidx), (bbus, bidx)) = (self.gathered(n, &a)?, self.gathered(n, &b)?);
+        let chip = Bilinear::new(n.name.clone(), (batches, m, k, nn), (abus, aidx, a.bits), (bbus, bidx, b.bits), bus)
             .map_err(|e| self.wide(n, e.to_string()))?;
         for r in 0..batches * m * nn * k {
             let (l, rest) = (r % k, r / k);
@@ -535,11 +565,12 @@ impl<'a> Compiler<'a> {
         }
         let w = self.wire(n, k)?;
         let (_, dims, frac) = self.range_bits(n, &name)?;
-        let src: Vec<u32> = (0..numel).map(|i| w.index[sigil_onnx::exec::bcast_index(&dims, out, i)]).collect();
+        let (bus, idx) = self.gathered(n, &w)?;
+        let src: Vec<u32> = (0..numel).map(|i| idx[sigil_onnx::exec::bcast_index(&dims, out, i)]).collect();
         for &s in &src {
-            self.read_at(w.bus, s);
+            self.read_at(bus, s);
         }
-        Ok((Operand::Bus { bus: w.bus, src, bits: w.bits }, frac))
+        Ok((Operand::Bus { bus, src, bits: w.bits }, frac))
     }
 
     fn binary(&mut self, n: &Node) -> Result<(), ModelError> {
@@ -567,7 +598,7 @@ impl<'a> Compiler<'a> {
             self.steps.push(Step::Binary { node: n.name.clone(), value: out, chip, rescale: Some(rescale) });
         } else {
             let bits = chip.output_bits();
-            self.wires.insert(out.clone(), Wire { bus, index: (0..len as u32).collect(), bits });
+            self.wires.insert(out.clone(), Wire::new(bus, len, bits));
             self.steps.push(Step::Binary { node: n.name.clone(), value: out, chip, rescale: None });
         }
         Ok(())
@@ -586,7 +617,7 @@ impl<'a> Compiler<'a> {
         let bus = self.bus(len);
         let mut chip = MinMax::new(n.name.clone(), op, (a, out_frac - fa), (b, out_frac - fb), len, bus, log_rows(len)).map_err(|e| self.wide(n, e.to_string()))?;
         chip.uses = vec![];
-        self.wires.insert(out.clone(), Wire { bus, index: (0..len as u32).collect(), bits: chip.output_bits() });
+        self.wires.insert(out.clone(), Wire::new(bus, len, chip.output_bits()));
         self.steps.push(Step::MinMax { node: n.name.clone(), value: out, chip });
         Ok(())
     }
@@ -597,9 +628,10 @@ impl<'a> Compiler<'a> {
         let x = self.wire(n, 0)?;
         let (_, xd, fa) = self.range_bits(n, &n.inputs[0])?;
         let c = self.constant(n, 1)?.ok_or_else(|| self.err(n, "the divisor is missing"))?;
-        if xd != dims || !x.is_identity() {
+        if xd != dims || x.identity_bus().is_none() {
             return Err(self.err(n, "only a computed tensor divided by a constant is proved (no broadcasting of the numerator)"));
         }
+        let xbus = self.in_order(n, &x)?;
         let Some(&d) = c.data.first().filter(|_| c.data.iter().all(|&v| v == c.data[0])) else {
             return Err(self.err(n, "only a divisor with one value is proved"));
         };
@@ -609,7 +641,7 @@ impl<'a> Compiler<'a> {
         if d == 0 {
             return Err(self.err(n, "division by zero"));
         }
-        let len = x.index.len();
+        let len = x.len();
         for i in 0..len as u32 {
             self.read(&x, i);
         }
@@ -627,9 +659,9 @@ impl<'a> Compiler<'a> {
             divisor = divisor.checked_mul(2).ok_or_else(|| self.err(n, "the divisor is too large"))?;
             shift_d -= 1;
         }
-        let io = UnaryIo { in_bus: x.bus, out_bus: bus, uses: vec![], log_height: log_rows(len) };
+        let io = UnaryIo { in_bus: xbus, out_bus: bus, uses: vec![], log_height: log_rows(len) };
         let chip = DivConst::new(n.name.clone(), divisor, k, x.bits, rb + 1, io).map_err(|e| self.wide(n, e.to_string()))?;
-        self.wires.insert(out.clone(), Wire { bus, index: (0..len as u32).collect(), bits: rb + 1 });
+        self.wires.insert(out.clone(), Wire::new(bus, len, rb + 1));
         self.steps.push(Step::DivConst { node: n.name.clone(), value: out, chip });
         Ok(())
     }
@@ -698,7 +730,7 @@ impl<'a> Compiler<'a> {
         let (ab, bb) = (a.bits(), b.bits());
         let mut chip = Div::new(n.name.clone(), (a, sa - c), (b, sb - c), rb + 1, len, bus).map_err(|e| self.wide(n, format!("{e} (numerator {ab} bits shifted by {}, divisor {bb} bits shifted by {}, quotient {} bits)", sa - c, sb - c, rb + 1)))?;
         chip.uses = vec![];
-        self.wires.insert(out.clone(), Wire { bus, index: (0..len as u32).collect(), bits: rb + 1 });
+        self.wires.insert(out.clone(), Wire::new(bus, len, rb + 1));
         self.steps.push(Step::Div { node: n.name.clone(), value: out, chip });
         Ok(())
     }
@@ -723,7 +755,7 @@ impl<'a> Compiler<'a> {
         let bus = self.bus(len);
         let mut chip = Binary::new(n.name.clone(), BinaryOp::Add, (a, fo), (Operand::Const(vec![0; len]), 0), len, bus, log_rows(len)).map_err(|e| self.wide(n, e.to_string()))?;
         chip.uses = vec![];
-        self.wires.insert(out.clone(), Wire { bus, index: (0..len as u32).collect(), bits: chip.output_bits() });
+        self.wires.insert(out.clone(), Wire::new(bus, len, chip.output_bits()));
         self.steps.push(Step::Binary { node: n.name.clone(), value: out, chip, rescale: None });
         Ok(())
     }
@@ -738,11 +770,12 @@ impl<'a> Compiler<'a> {
         for s in src.iter().flatten() {
             self.read(&x, *s);
         }
-        let src = src.into_iter().map(|s| s.map(|s| x.index[s as usize])).collect();
+        let (xbus, xidx) = self.gathered(n, &x)?;
+        let src = src.into_iter().map(|s| s.map(|s| xidx[s as usize])).collect();
         let bus = self.bus(outputs);
         let out = n.outputs[0].clone();
-        let chip = MaxPool { name: n.name.clone(), window, src, uses: vec![], bits: x.bits + 1, in_bus: x.bus, out_bus: bus, log_height: MaxPool::min_log_height(outputs, window) };
-        self.wires.insert(out.clone(), Wire { bus, index: (0..outputs as u32).collect(), bits: x.bits });
+        let chip = MaxPool { name: n.name.clone(), window, src, uses: vec![], bits: x.bits + 1, in_bus: xbus, out_bus: bus, log_height: MaxPool::min_log_height(outputs, window) };
+        self.wires.insert(out.clone(), Wire::new(bus, outputs, x.bits));
         self.steps.push(Step::MaxPool { node: n.name.clone(), value: out, chip });
         Ok(())
     }
@@ -772,7 +805,7 @@ impl<'a> Compiler<'a> {
             src,
             out: (0..outputs as u32).collect(),
             uses: vec![1; outputs],
-            in_bus: x.bus,
+            in_bus: 0,
             out_bus: acc,
             log_height: Linear::min_log_height(outputs, window, 1, 1),
         };
@@ -780,9 +813,11 @@ impl<'a> Compiler<'a> {
         for s in sum.reads().collect::<Vec<_>>() {
             self.read(&x, s);
         }
+        let (xbus, xidx) = self.gathered(n, &x)?;
         let mut sum = sum;
+        sum.in_bus = xbus;
         for s in sum.src.iter_mut().flatten() {
-            *s = x.index[*s as usize];
+            *s = xidx[*s as usize];
         }
         for i in 0..outputs as u32 {
             self.read_at(acc, i);
@@ -790,7 +825,7 @@ impl<'a> Compiler<'a> {
         let bus = self.bus(outputs);
         let io = UnaryIo { in_bus: acc, out_bus: bus, uses: vec![], log_height: log_rows(outputs) };
         let div = DivConst::new(format!("{}/divide", n.name), window as i64, 0, acc_bits, rb + 1, io).map_err(|e| self.wide(n, e.to_string()))?;
-        self.wires.insert(out.clone(), Wire { bus, index: (0..outputs as u32).collect(), bits: rb + 1 });
+        self.wires.insert(out.clone(), Wire::new(bus, outputs, rb + 1));
         self.steps.push(Step::AvgPool { node: n.name.clone(), value: out, sum, div });
         Ok(())
     }
@@ -799,9 +834,7 @@ impl<'a> Compiler<'a> {
     /// scale, over the indices every node using it can reach).
     fn lut(&mut self, n: &Node, func: Func) -> Result<(), ModelError> {
         let x = self.wire(n, 0)?;
-        if !x.is_identity() {
-            return Err(self.err(n, "the input arrives permuted; elementwise chips read it in order"));
-        }
+        let xbus = self.in_order(n, &x)?;
         let (_, _, fx) = self.range_bits(n, &n.inputs[0])?;
         let out = n.outputs[0].clone();
         let (rb, _, out_frac) = self.range_bits(n, &out)?;
@@ -828,17 +861,17 @@ impl<'a> Compiler<'a> {
                 self.tables.len() - 1
             }
         };
-        let len = x.index.len();
+        let len = x.len();
         for i in 0..len as u32 {
             self.read(&x, i);
         }
         let bus = self.bus(len);
-        let io = UnaryIo { in_bus: x.bus, out_bus: bus, uses: vec![], log_height: log_rows(len) };
+        let io = UnaryIo { in_bus: xbus, out_bus: bus, uses: vec![], log_height: log_rows(len) };
         // Checked against the node's own indices now, and against the whole table once every
         // node is placed.
         let own = TableUse { func, out_frac, lo, hi, bus: self.tables[table].bus }.build();
         let chip = Lut::new(n.name.clone(), (shift, k), (spec.lo, spec.hi, spec.clamp_low, spec.clamp_high), x.bits, rb + 1, &own, io).map_err(|e| self.wide(n, e.to_string()))?;
-        self.wires.insert(out.clone(), Wire { bus, index: (0..len as u32).collect(), bits: rb + 1 });
+        self.wires.insert(out.clone(), Wire::new(bus, len, rb + 1));
         self.steps.push(Step::Lut { node: n.name.clone(), value: out, chip, table });
         Ok(())
     }
@@ -873,7 +906,7 @@ pub(crate) fn compile(plan: &Plan, name: &str, path: &str, options: ProofOptions
         public_buses.push(PublicBus { bus: public, dir: Direction::Send, start: n_publics, len });
         inputs.push(Port { name: i.name.clone(), dims: r.dims.clone(), frac_bits: r.frac_bits, start: n_publics, len });
         n_publics += len;
-        c.wires.insert(i.name.clone(), Wire { bus, index: (0..len as u32).collect(), bits: r.range_bits + 1 });
+        c.wires.insert(i.name.clone(), Wire::new(bus, len, r.range_bits + 1));
         c.steps.push(Step::Input { value: i.name.clone(), chip });
     }
     for n in &plan.nodes {
@@ -884,16 +917,16 @@ pub(crate) fn compile(plan: &Plan, name: &str, path: &str, options: ProofOptions
         let name = plan.aliases.get(&o.name).unwrap_or(&o.name);
         let unsupported = |reason: &str| ModelError::Unsupported { path: path.into(), node: o.name.clone(), op: "output".into(), reason: reason.into() };
         let w = c.wires.get(name).cloned().ok_or_else(|| unsupported("the output is a constant or not computed by a proved node"))?;
-        if !w.is_identity() {
+        let Some(wbus) = w.identity_bus() else {
             return Err(unsupported("the output is a permutation of a computed value; not proved yet"));
-        }
+        };
         let r = &plan.ranges[name];
-        let len = w.index.len();
+        let len = w.len();
         for i in 0..len as u32 {
             c.read(&w, i);
         }
-        public_buses.push(PublicBus { bus: w.bus, dir: Direction::Receive, start: n_publics, len });
-        outputs.push((Port { name: o.name.clone(), dims: r.dims.clone(), frac_bits: r.frac_bits, start: n_publics, len }, w.bus));
+        public_buses.push(PublicBus { bus: wbus, dir: Direction::Receive, start: n_publics, len });
+        outputs.push((Port { name: o.name.clone(), dims: r.dims.clone(), frac_bits: r.frac_bits, start: n_publics, len }, wbus));
         n_publics += len;
     }
 
