@@ -290,19 +290,39 @@ impl Plan {
     }
 
     /// Where each output element of `n` comes from, for a node that only moves the elements of
-    /// its input `k` (Reshape, Transpose, Slice, Gather with constant indices, Expand, ...):
-    /// the node run by the executor itself on the input's element indices (its other inputs
-    /// constants), so the map follows the executor's semantics exactly.
-    pub fn source_indices(&self, n: &Node, k: usize) -> Result<Vec<usize>, OnnxError> {
+    /// its inputs `computed` (Reshape, Transpose, Slice, Gather with constant indices, Expand,
+    /// Concat, ...): `(k, i)` for element `i` of input `computed[k]`. The executor itself runs
+    /// the node on the inputs' element numbers (its other inputs constants), so the map follows
+    /// its semantics exactly. Inputs at different scales (which a Concat would align) are an
+    /// error.
+    pub fn source_indices(&self, n: &Node, computed: &[usize]) -> Result<Vec<(usize, usize)>, OnnxError> {
         let ctx = Ctx { path: &self.path, opset: self.model.opset().unwrap_or(0), f: self.frac_bits, inits: &self.model.graph.initializers, bools: &self.bools };
-        let name = n.inputs.get(k).ok_or_else(|| ctx.err(n, format!("input {k} is missing")))?;
-        let r = self.ranges.get(name).ok_or_else(|| ctx.err(n, format!("input `{name}` has no recorded shape")))?;
-        let numel: usize = r.dims.iter().product();
         let mut values: HashMap<String, QTensor> = n.inputs.iter().filter_map(|i| self.consts.get(i).map(|c| (i.clone(), c.clone()))).collect();
-        values.insert(name.clone(), QTensor { dims: r.dims.clone(), data: (0..numel as i64).collect(), frac_bits: r.frac_bits });
+        let mut bases = Vec::with_capacity(computed.len() + 1);
+        let mut base = 0usize;
+        let mut frac = None;
+        for &k in computed {
+            let name = n.inputs.get(k).ok_or_else(|| ctx.err(n, format!("input {k} is missing")))?;
+            let r = self.ranges.get(name).ok_or_else(|| ctx.err(n, format!("input `{name}` has no recorded shape")))?;
+            if *frac.get_or_insert(r.frac_bits) != r.frac_bits {
+                return Err(ctx.err(n, "inputs at different scales are not moved as they are"));
+            }
+            let numel: usize = r.dims.iter().product();
+            values.insert(name.clone(), QTensor { dims: r.dims.clone(), data: (base as i64..(base + numel) as i64).collect(), frac_bits: r.frac_bits });
+            bases.push(base);
+            base += numel;
+        }
+        bases.push(base);
         let out = crate::exec::run_one(&ctx, n, &values)?;
         let t = &out.first().ok_or_else(|| ctx.err(n, "the node has no output"))?.1;
-        Ok(t.data.iter().map(|&v| v as usize).collect())
+        Ok(t.data
+            .iter()
+            .map(|&v| {
+                let v = v as usize;
+                let k = bases.partition_point(|&b| b <= v) - 1;
+                (k, v - bases[k])
+            })
+            .collect())
     }
 
     /// Runs the plan's nodes on `inputs`; with `check`, every value against its range.

@@ -27,7 +27,8 @@ pub(crate) fn isqrt_round(v: i128) -> i128 {
     if v - r * r > r { r + 1 } else { r }
 }
 
-fn attr_s(n: &Node, k: &str, d: &str) -> String {
+/// A string attribute, or `d`.
+pub fn attr_s(n: &Node, k: &str, d: &str) -> String {
     match n.attributes.get(k) {
         Some(Attribute::String(s)) => String::from_utf8_lossy(s).into_owned(),
         _ => d.into(),

@@ -268,3 +268,27 @@ fn a_changed_matrix_product_quotient_or_magnitude_is_refused() {
         assert_eq!(invalid(m.verify(&p.statement, &p.proof)), VerifyError::OodMismatch { chip: node.into() }, "{node}");
     }
 }
+
+#[test]
+fn lstm_benchmark_proves_fresh_inputs() {
+    // Two stacked LSTMs over 5 steps and a dense layer: each step laid out as products,
+    // sums, table activations and rescales.
+    let m = CompiledModel::compile(corpus("lstm-benchmark/model.onnx"), &CompileOptions::default()).unwrap();
+    let sample = m.read_input(corpus("lstm-benchmark/input.json")).unwrap();
+    for (k, x) in [sample.clone(), random_like(&sample, 9, true)].iter().enumerate() {
+        let p = m.prove(x).unwrap_or_else(|e| panic!("input {k}: {e}"));
+        m.verify(&p.statement, &p.proof).unwrap_or_else(|e| panic!("input {k}: {e}"));
+        let run = m.plan.execute(x).unwrap();
+        assert_eq!(p.outputs[0], run.outputs[0].2, "input {k}");
+    }
+}
+
+#[test]
+fn a_changed_lstm_state_or_gate_is_refused() {
+    let m = CompiledModel::compile(corpus("lstm-benchmark/model.onnx"), &CompileOptions::default()).unwrap();
+    let x = m.read_input(corpus("lstm-benchmark/input.json")).unwrap();
+    for (node, chip) in [("LSTM__59/t4/h", "LSTM__59/t4/h/rescale"), ("LSTM__43/t1/Sigmoid f", "LSTM__43/t1/Sigmoid f"), ("LSTM__43/t2/c", "LSTM__43/t2/c/rescale")] {
+        let p = m.prove_tampered(&x, &Tamper { node: node.into(), index: 7, delta: 1 }).unwrap();
+        assert_eq!(invalid(m.verify(&p.statement, &p.proof)), VerifyError::OodMismatch { chip: chip.into() }, "{node}");
+    }
+}

@@ -309,9 +309,16 @@ impl<'a> Compiler<'a> {
     fn rescale(&mut self, n: &Node, acc_bus: BusId, len: usize, acc_bits: u32, shift: u32) -> Result<(Rescale, Wire), ModelError> {
         let out = n.outputs[0].clone();
         let (rb, _, _) = self.range_bits(n, &out)?;
+        self.rescale_to(n, format!("{}/rescale", n.name), acc_bus, len, acc_bits, shift, rb + 1)
+    }
+
+    /// A rescale named `name` to `out_bits` signed bits.
+    #[allow(clippy::too_many_arguments)]
+    fn rescale_to(&mut self, n: &Node, name: String, acc_bus: BusId, len: usize, acc_bits: u32, shift: u32, out_bits: u32) -> Result<(Rescale, Wire), ModelError> {
+        let rb = out_bits - 1;
         let bus = self.bus(len);
         let io = UnaryIo { in_bus: acc_bus, out_bus: bus, uses: vec![], log_height: log_rows(len) };
-        let chip = Rescale::new(format!("{}/rescale", n.name), shift, acc_bits, rb + 1, io)
+        let chip = Rescale::new(name, shift, acc_bits, rb + 1, io)
             .map_err(|e| self.wide(n, format!("{e}: the accumulator may pass the field")))?;
         for i in 0..len {
             self.read_at(acc_bus, i as u32);
@@ -327,18 +334,21 @@ impl<'a> Compiler<'a> {
                 let w = self.wire(n, 0)?;
                 self.wires.insert(out_name, w);
             }
-            "Transpose" | "Slice" | "Gather" | "Expand" | "Tile" | "DepthToSpace" | "SpaceToDepth" => {
-                // The elements move: the executor itself, run on the element indices, says
-                // where each output element comes from (the other inputs must be constants).
-                let w = self.wire(n, 0)?;
+            "Transpose" | "Slice" | "Gather" | "Expand" | "Tile" | "DepthToSpace" | "SpaceToDepth" | "Concat" => {
+                // The elements move: the executor itself, run on the element numbers, says
+                // where each output element comes from (Concat: every input computed; the
+                // others: input 0 computed, the rest constants).
+                let computed: Vec<usize> = if n.op_type == "Concat" { (0..n.inputs.len()).collect() } else { vec![0] };
+                let wires = computed.iter().map(|&k| self.wire(n, k)).collect::<Result<Vec<_>, _>>()?;
                 for k in 1..n.inputs.len() {
-                    if !n.inputs[k].is_empty() && !self.plan.consts.contains_key(&n.inputs[k]) {
+                    if !computed.contains(&k) && !n.inputs[k].is_empty() && !self.plan.consts.contains_key(&n.inputs[k]) {
                         return Err(self.err(n, format!("input `{}` must be a constant for {} to move elements", n.inputs[k], n.op_type)));
                     }
                 }
-                let map = self.plan.source_indices(n, 0).map_err(|e| self.wide(n, e.to_string()))?;
-                let src = map.into_iter().map(|s| w.src[s]).collect();
-                self.wires.insert(out_name, Wire { src, bits: w.bits });
+                let map = self.plan.source_indices(n, &computed).map_err(|e| self.err(n, e.to_string()))?;
+                let src = map.into_iter().map(|(k, i)| wires[k].src[i]).collect();
+                let bits = wires.iter().map(|w| w.bits).max().unwrap_or(0);
+                self.wires.insert(out_name, Wire { src, bits });
             }
             "Relu" | "Abs" => {
                 let x = self.wire(n, 0)?;
@@ -376,6 +386,7 @@ impl<'a> Compiler<'a> {
             "Div" => self.div(n)?,
             "Cast" => self.cast(n)?,
             "Conv" => self.conv(n)?,
+            "LSTM" => self.lstm(n)?,
             "MatMul" if n.inputs.get(1).is_some_and(|b| !self.plan.consts.contains_key(b)) => self.matmul2(n)?,
             "Gemm" | "MatMul" => self.gemm(n)?,
             _ => return Err(self.err(n, "no chip proves this operator yet")),
@@ -384,23 +395,33 @@ impl<'a> Compiler<'a> {
     }
 
     fn linear_step(&mut self, n: &Node, x: Wire, linear: Linear, shift: u32) -> Result<(), ModelError> {
+        let (rb, _, _) = self.range_bits(n, &n.outputs[0])?;
+        let (linear, rescale, wire) = self.linear_chip(n, format!("{}/rescale", n.name), &x, linear, shift, Some(rb + 1))?;
+        let out = n.outputs[0].clone();
+        self.wires.insert(out.clone(), wire);
+        self.steps.push(Step::Linear { node: n.name.clone(), value: out, linear, rescale });
+        Ok(())
+    }
+
+    /// A linear layer reading `x` and its rescale (named `rescale_name`) by `2^shift` to
+    /// `out_bits` (by default, the bound the accumulator implies).
+    fn linear_chip(&mut self, n: &Node, rescale_name: String, x: &Wire, linear: Linear, shift: u32, out_bits: Option<u32>) -> Result<(Linear, Rescale, Wire), ModelError> {
         let acc_bits = linear.output_bits(x.bits).ok_or_else(|| self.wide(n, "the layer's accumulator bound reaches the field (weights too large for the input range)"))?;
         let len = linear.uses.len();
         for s in linear.reads().collect::<Vec<_>>() {
-            self.read(&x, s);
+            self.read(x, s);
         }
-        let (rescale, wire) = self.rescale(n, linear.out_bus, len, acc_bits, shift)?;
+        // |acc| < 2^acc_bits: the rounded quotient is at most 2^(acc_bits - shift) in magnitude.
+        let out_bits = out_bits.unwrap_or((acc_bits + 2).saturating_sub(shift).max(2));
+        let (rescale, wire) = self.rescale_to(n, rescale_name, linear.out_bus, len, acc_bits, shift, out_bits)?;
         // The chip reads the producer's bus directly: map its sources through the wire.
-        let (xbus, xidx) = self.gathered(n, &x)?;
+        let (xbus, xidx) = self.gathered(n, x)?;
         let mut linear = linear;
         linear.in_bus = xbus;
         for s in linear.src.iter_mut().flatten() {
             *s = xidx[*s as usize];
         }
-        let out = n.outputs[0].clone();
-        self.wires.insert(out.clone(), wire);
-        self.steps.push(Step::Linear { node: n.name.clone(), value: out, linear, rescale });
-        Ok(())
+        Ok((linear, rescale, wire))
     }
 
     fn conv(&mut self, n: &Node) -> Result<(), ModelError> {
@@ -834,10 +855,20 @@ impl<'a> Compiler<'a> {
     /// scale, over the indices every node using it can reach).
     fn lut(&mut self, n: &Node, func: Func) -> Result<(), ModelError> {
         let x = self.wire(n, 0)?;
-        let xbus = self.in_order(n, &x)?;
         let (_, _, fx) = self.range_bits(n, &n.inputs[0])?;
         let out = n.outputs[0].clone();
         let (rb, _, out_frac) = self.range_bits(n, &out)?;
+        let (chip, table, wire) = self.lut_chip(n, n.name.clone(), func, &x, fx, out_frac, rb + 1)?;
+        self.wires.insert(out.clone(), wire);
+        self.steps.push(Step::Lut { node: n.name.clone(), value: out, chip, table });
+        Ok(())
+    }
+
+    /// The chip of `func` on `x` (at `fx` fractional bits) named `name`, its table, and its
+    /// output (at `out_frac` bits, range-checked to `out_bits`).
+    #[allow(clippy::too_many_arguments)]
+    fn lut_chip(&mut self, n: &Node, name: String, func: Func, x: &Wire, fx: u32, out_frac: u32, out_bits: u32) -> Result<(Lut, usize, Wire), ModelError> {
+        let xbus = self.in_order(n, x)?;
         let spec = func.spec();
         let t = spec.in_frac;
         let (shift, k) = if fx >= t { (0, fx - t) } else { (t - fx, 0) };
@@ -863,16 +894,192 @@ impl<'a> Compiler<'a> {
         };
         let len = x.len();
         for i in 0..len as u32 {
-            self.read(&x, i);
+            self.read(x, i);
         }
         let bus = self.bus(len);
         let io = UnaryIo { in_bus: xbus, out_bus: bus, uses: vec![], log_height: log_rows(len) };
         // Checked against the node's own indices now, and against the whole table once every
         // node is placed.
         let own = TableUse { func, out_frac, lo, hi, bus: self.tables[table].bus }.build();
-        let chip = Lut::new(n.name.clone(), (shift, k), (spec.lo, spec.hi, spec.clamp_low, spec.clamp_high), x.bits, rb + 1, &own, io).map_err(|e| self.wide(n, e.to_string()))?;
-        self.wires.insert(out.clone(), Wire::new(bus, len, rb + 1));
-        self.steps.push(Step::Lut { node: n.name.clone(), value: out, chip, table });
+        let chip = Lut::new(name, (shift, k), (spec.lo, spec.hi, spec.clamp_low, spec.clamp_high), x.bits, out_bits, &own, io).map_err(|e| self.wide(n, e.to_string()))?;
+        Ok((chip, table, Wire::new(bus, len, out_bits)))
+    }
+
+    /// Elements `idx` of `w` as a chip operand, each read once.
+    fn bus_operand(&mut self, n: &Node, w: &Wire, idx: impl IntoIterator<Item = usize>) -> Result<Operand, ModelError> {
+        let (bus, all) = self.gathered(n, w)?;
+        let src: Vec<u32> = idx.into_iter().map(|i| all[i]).collect();
+        for &s in &src {
+            self.read_at(bus, s);
+        }
+        Ok(Operand::Bus { bus, src, bits: w.bits })
+    }
+
+    /// An elementwise chip `name` of `len` elements; its output wire.
+    #[allow(clippy::too_many_arguments)]
+    fn binary_chip(&mut self, n: &Node, name: String, op: BinaryOp, a: (Operand, u32), b: (Operand, u32), len: usize) -> Result<(Binary, Wire), ModelError> {
+        let bus = self.bus(len);
+        let mut chip = Binary::new(name, op, a, b, len, bus, log_rows(len)).map_err(|e| self.wide(n, e.to_string()))?;
+        chip.uses = vec![];
+        let bits = chip.output_bits();
+        Ok((chip, Wire::new(bus, len, bits)))
+    }
+
+    /// LSTM (forward, Sigmoid/Tanh/Tanh, no peepholes, constant weights and initial states)
+    /// laid out step by step with the chips above, exactly as the executor computes it
+    /// (`sigil_onnx::ops::lstm`): per step `t`, the gates' pre-activations
+    /// `rescale(x_t W^T) + rescale(h_{t-1} R^T) + b` (the biases, and `h_{-1} R^T` for a
+    /// constant initial state, folded into the first product's accumulator, which leaves its
+    /// rounding unchanged since they are whole multiples of its scale), the four activations
+    /// through their tables, `c_t = rescale(f c_{t-1} + i g)` and `h_t = rescale(o tanh(c_t))`.
+    /// The states' ranges are bounded from the activations' (|sigmoid|, |tanh| <= 1), not
+    /// calibrated: `|c_t| <= |c_{t-1}| + 1`, `|h_t| <= 1`.
+    fn lstm(&mut self, n: &Node) -> Result<(), ModelError> {
+        let x = self.wire(n, 0)?;
+        let (_, xd, fx) = self.range_bits(n, &n.inputs[0])?;
+        let f = self.plan.frac_bits;
+        let hidden = attr_i(n, "hidden_size", 0).max(0) as usize;
+        if sigil_onnx::attr_s(n, "direction", "forward") != "forward" || attr_i(n, "layout", 0) != 0 {
+            return Err(self.err(n, "only forward LSTMs in the default layout are proved yet"));
+        }
+        if n.inputs.get(7).is_some_and(|p| !p.is_empty()) {
+            return Err(self.err(n, "peepholes are not proved yet"));
+        }
+        let w = self.constant(n, 1)?.ok_or_else(|| self.err(n, "W is missing"))?;
+        let r = self.constant(n, 2)?.ok_or_else(|| self.err(n, "R is missing"))?;
+        let bias = self.constant(n, 3)?;
+        let h0 = self.constant(n, 5)?;
+        let c0 = self.constant(n, 6)?;
+        if xd.len() != 3 || hidden == 0 {
+            return Err(self.err(n, format!("X of shape {xd:?}: [seq, batch, input] expected")));
+        }
+        let (seq, batch, inp) = (xd[0], xd[1], xd[2]);
+        let h4 = 4 * hidden;
+        if w.dims != [1, h4, inp] || r.dims != [1, h4, hidden] || fx + w.frac_bits < f {
+            return Err(self.err(n, format!("W {:?}, R {:?} or their scales do not fit", w.dims, r.dims)));
+        }
+        let state = |t: Option<&QTensor>| -> Vec<i64> {
+            t.map_or(vec![0; batch * hidden], |t| t.data.iter().take(batch * hidden).map(|&v| align(i128::from(v), t.frac_bits, f) as i64).collect())
+        };
+        let (h_init, c_init) = (state(h0), state(c0));
+        // The constant part of each gate's pre-activation, at f bits, per batch row: both biases,
+        // and the initial state's product (the executor rounds it as it does every h R^T).
+        let bconst: Vec<i64> = (0..h4)
+            .map(|row| bias.map_or(0, |b| (align(i128::from(b.data[row]), b.frac_bits, f) + align(i128::from(b.data[h4 + row]), b.frac_bits, f)) as i64))
+            .collect();
+        let h0r = |bi: usize, row: usize| -> i64 {
+            let v: i128 = (0..hidden).map(|p| i128::from(h_init[bi * hidden + p]) * i128::from(r.data[row * hidden + p])).sum();
+            align(v, f + r.frac_bits, f) as i64
+        };
+        let sx = fx + w.frac_bits - f;
+        let sr = r.frac_bits;
+        let lin = |name: String, k: usize, weights: &[i64], bias: Vec<F>| {
+            let chunk = chunk_for(batch, k, h4);
+            Linear {
+                name,
+                positions: batch,
+                k,
+                n: h4,
+                chunk,
+                weights: (0..k * h4).map(|i| F::from_i64(weights[(i % h4) * k + i / h4])).collect(),
+                bias,
+                src: (0..batch * k).map(|i| Some(i as u32)).collect(),
+                out: (0..(batch * h4) as u32).collect(),
+                uses: vec![1; batch * h4],
+                in_bus: 0,
+                out_bus: 0,
+                log_height: Linear::min_log_height(batch, k, h4, chunk),
+            }
+        };
+        let one = 1i64 << f;
+        let act_bits = f + 2;
+        let bits_of = |m: i64| 64 - m.unsigned_abs().leading_zeros() + 1;
+        let mut c_bound = c_init.iter().map(|v| v.abs()).max().unwrap_or(0);
+        let mut h_prev: Option<Wire> = None;
+        let mut c_prev: Option<Wire> = None;
+        let mut ys: Vec<Wire> = Vec::new();
+        for t in 0..seq {
+            let tag = |s: &str| format!("{}/t{t}/{s}", n.name);
+            // x_t W^T + biases (+ h_{-1} R^T at t = 0), rescaled.
+            let xt = Wire { src: x.src[t * batch * inp..(t + 1) * batch * inp].to_vec(), bits: x.bits };
+            let bias_acc: Vec<F> = (0..h4)
+                .map(|row| {
+                    let extra = if t == 0 { h0r(0, row) } else { 0 };
+                    F::from_i64((bconst[row] + extra) << sx)
+                })
+                .collect();
+            if batch != 1 && h0.is_some() {
+                return Err(self.err(n, "an initial state with several batch rows is not proved yet"));
+            }
+            let mut gx = lin(tag("x W"), inp, &w.data, bias_acc);
+            gx.out_bus = self.bus(batch * h4);
+            let (gx, gx_r, gx_w) = self.linear_chip(n, tag("x W/rescale"), &xt, gx, sx, None)?;
+            self.steps.push(Step::Linear { node: tag("x W"), value: String::new(), linear: gx, rescale: gx_r });
+            let gh_w = match &h_prev {
+                None => None,
+                Some(h) => {
+                    let mut gh = lin(tag("h R"), hidden, &r.data, vec![]);
+                    gh.out_bus = self.bus(batch * h4);
+                    let (gh, gh_r, gh_w) = self.linear_chip(n, tag("h R/rescale"), h, gh, sr, None)?;
+                    self.steps.push(Step::Linear { node: tag("h R"), value: String::new(), linear: gh, rescale: gh_r });
+                    Some(gh_w)
+                }
+            };
+            // The four gates (ONNX order i, o, f, c; the cell input c called g here), each its own
+            // tensor for its table.
+            let mut acts = Vec::with_capacity(4);
+            for (q, (gate, func)) in [("i", Func::Sigmoid), ("o", Func::Sigmoid), ("f", Func::Sigmoid), ("g", Func::Tanh)].into_iter().enumerate() {
+                let idx = || (0..batch).flat_map(move |bi| (0..hidden).map(move |j| bi * h4 + q * hidden + j));
+                let a = self.bus_operand(n, &gx_w, idx())?;
+                let b = match &gh_w {
+                    Some(gh) => self.bus_operand(n, gh, idx())?,
+                    None => Operand::Const(vec![0; batch * hidden]),
+                };
+                let (chip, pre) = self.binary_chip(n, tag(&format!("gate {gate}")), BinaryOp::Add, (a, 0), (b, 0), batch * hidden)?;
+                self.steps.push(Step::Binary { node: tag(&format!("gate {gate}")), value: String::new(), chip, rescale: None });
+                let (chip, table, out) = self.lut_chip(n, tag(&format!("{} {gate}", func.name())), func, &pre, f, f, act_bits)?;
+                self.steps.push(Step::Lut { node: tag(&format!("{} {gate}", func.name())), value: String::new(), chip, table });
+                acts.push(out);
+            }
+            let len = batch * hidden;
+            let all = || 0..len;
+            // c_t = rescale(f c_{t-1} + i g).
+            let fo = self.bus_operand(n, &acts[2], all())?;
+            let cp = match &c_prev {
+                Some(c) => self.bus_operand(n, c, all())?,
+                None => Operand::Const(c_init.clone()),
+            };
+            let (fc, fc_w) = self.binary_chip(n, tag("f c"), BinaryOp::Mul, (fo, 0), (cp, 0), len)?;
+            self.steps.push(Step::Binary { node: tag("f c"), value: String::new(), chip: fc, rescale: None });
+            let (io_, go) = (self.bus_operand(n, &acts[0], all())?, self.bus_operand(n, &acts[3], all())?);
+            let (ig, ig_w) = self.binary_chip(n, tag("i g"), BinaryOp::Mul, (io_, 0), (go, 0), len)?;
+            self.steps.push(Step::Binary { node: tag("i g"), value: String::new(), chip: ig, rescale: None });
+            let (a, b) = (self.bus_operand(n, &fc_w, all())?, self.bus_operand(n, &ig_w, all())?);
+            let (sum, sum_w) = self.binary_chip(n, tag("c"), BinaryOp::Add, (a, 0), (b, 0), len)?;
+            c_bound += one + 1;
+            let sum_bus = sum.out_bus;
+            let (c_r, c_w) = self.rescale_to(n, tag("c/rescale"), sum_bus, len, sum_w.bits, f, bits_of(c_bound))?;
+            self.steps.push(Step::Binary { node: tag("c"), value: String::new(), chip: sum, rescale: Some(c_r) });
+            // h_t = rescale(o tanh(c_t)).
+            let (chip, table, tc) = self.lut_chip(n, tag("Tanh c"), Func::Tanh, &c_w, f, f, act_bits)?;
+            self.steps.push(Step::Lut { node: tag("Tanh c"), value: String::new(), chip, table });
+            let (a, b) = (self.bus_operand(n, &acts[1], all())?, self.bus_operand(n, &tc, all())?);
+            let (oh, oh_w) = self.binary_chip(n, tag("h"), BinaryOp::Mul, (a, 0), (b, 0), len)?;
+            let oh_bus = oh.out_bus;
+            let (h_r, h_w) = self.rescale_to(n, tag("h/rescale"), oh_bus, len, oh_w.bits, f, bits_of(one + 1))?;
+            self.steps.push(Step::Binary { node: tag("h"), value: String::new(), chip: oh, rescale: Some(h_r) });
+            ys.push(h_w.clone());
+            h_prev = Some(h_w);
+            c_prev = Some(c_w);
+        }
+        // Y [seq, 1, batch, hidden], Y_h and Y_c [1, batch, hidden].
+        let y = Wire { src: ys.iter().flat_map(|w| w.src.iter().copied()).collect(), bits: act_bits };
+        let outs = [Some(y), h_prev, c_prev.clone()];
+        for (name, w) in n.outputs.iter().zip(outs) {
+            if let (false, Some(w)) = (name.is_empty(), w) {
+                self.wires.insert(name.clone(), w);
+            }
+        }
         Ok(())
     }
 }

@@ -45,17 +45,20 @@ pub(crate) fn traces(layout: &Layout, run: &Execution, path: &str, tamper: Optio
     let value = |name: &str| {
         run.values.get(name).ok_or_else(|| ModelError::Statement(format!("{path}: the run has no value `{name}`")))
     };
+    // What a step's output must equal: the executor's value, or nothing for a step inside a
+    // node the compiler split (an LSTM's gates), whose consumers are compared instead.
+    let want = |name: &str| -> Result<Option<&[i64]>, ModelError> { if name.is_empty() { Ok(None) } else { Ok(Some(&value(name)?.data)) } };
     // `cell`: the row stride and the column of the output in the chip's trace (the lie is
     // written on the row that sends the element).
-    let same = |node: &str, got: &mut Vec<i64>, trace: &mut Trace, cell: (usize, usize), want: &[i64], lied: &mut bool| -> Result<(), ModelError> {
+    let same = |node: &str, got: &mut Vec<i64>, trace: &mut Trace, cell: (usize, usize), want: Option<&[i64]>, lied: &mut bool| -> Result<(), ModelError> {
         if let Some(t) = tamper.filter(|t| t.node == node) {
             got[t.index] += t.delta;
             trace.set(t.index * cell.0, cell.1, F::from_i64(got[t.index]));
             *lied = true;
         }
-        if *lied {
+        let Some(want) = want.filter(|_| !*lied) else {
             return Ok(());
-        }
+        };
         match got.iter().zip(want).position(|(a, b)| a != b) {
             Some(i) => Err(ModelError::Mismatch { path: path.into(), node: node.into(), index: i, got: got[i], want: want[i] }),
             None if got.len() != want.len() => Err(ModelError::Mismatch { path: path.into(), node: node.into(), index: got.len().min(want.len()), got: 0, want: 0 }),
@@ -76,14 +79,14 @@ pub(crate) fn traces(layout: &Layout, run: &Execution, path: &str, tamper: Optio
                 let (t, acc) = linear.generate_trace(&bus[&linear.in_bus]);
                 traces.push(t);
                 let (mut t, mut y, l) = rescale.generate_trace(&acc);
-                same(node, &mut y, &mut t, (1, Y), &value(name)?.data, &mut lied)?;
+                same(node, &mut y, &mut t, (1, Y), want(name)?, &mut lied)?;
                 traces.push(t);
                 lookups.extend(l);
                 bus.insert(rescale.io.out_bus, y);
             }
             Step::Relu { node, value: name, chip } => {
                 let (mut t, mut y, l) = chip.generate_trace(&bus[&chip.io.in_bus]);
-                same(node, &mut y, &mut t, (1, Y), &value(name)?.data, &mut lied)?;
+                same(node, &mut y, &mut t, (1, Y), want(name)?, &mut lied)?;
                 traces.push(t);
                 lookups.extend(l);
                 bus.insert(chip.io.out_bus, y);
@@ -92,14 +95,14 @@ pub(crate) fn traces(layout: &Layout, run: &Execution, path: &str, tamper: Optio
                 let (mut t, mut y) = chip.generate_trace(operand(&bus, &chip.a), operand(&bus, &chip.b));
                 match rescale {
                     None => {
-                        same(node, &mut y, &mut t, (1, sigil_air::chips::binary::Y), &value(name)?.data, &mut lied)?;
+                        same(node, &mut y, &mut t, (1, sigil_air::chips::binary::Y), want(name)?, &mut lied)?;
                         traces.push(t);
                         bus.insert(chip.out_bus, y);
                     }
                     Some(r) => {
                         traces.push(t);
                         let (mut t, mut y, l) = r.generate_trace(&y);
-                        same(node, &mut y, &mut t, (1, Y), &value(name)?.data, &mut lied)?;
+                        same(node, &mut y, &mut t, (1, Y), want(name)?, &mut lied)?;
                         traces.push(t);
                         lookups.extend(l);
                         bus.insert(r.io.out_bus, y);
@@ -108,21 +111,21 @@ pub(crate) fn traces(layout: &Layout, run: &Execution, path: &str, tamper: Optio
             }
             Step::MinMax { node, value: name, chip } => {
                 let (mut t, mut y, l) = chip.generate_trace(operand(&bus, &chip.a), operand(&bus, &chip.b));
-                same(node, &mut y, &mut t, (1, sigil_air::chips::minmax::Y), &value(name)?.data, &mut lied)?;
+                same(node, &mut y, &mut t, (1, sigil_air::chips::minmax::Y), want(name)?, &mut lied)?;
                 traces.push(t);
                 lookups.extend(l);
                 bus.insert(chip.out_bus, y);
             }
             Step::DivConst { node, value: name, chip } => {
                 let (mut t, mut y, l) = chip.generate_trace(&bus[&chip.io.in_bus]);
-                same(node, &mut y, &mut t, (1, Y), &value(name)?.data, &mut lied)?;
+                same(node, &mut y, &mut t, (1, Y), want(name)?, &mut lied)?;
                 traces.push(t);
                 lookups.extend(l);
                 bus.insert(chip.io.out_bus, y);
             }
             Step::MaxPool { node, value: name, chip } => {
                 let (mut t, mut y, l) = chip.generate_trace(&bus[&chip.in_bus]);
-                same(node, &mut y, &mut t, (chip.window, sigil_air::chips::maxpool::Y), &value(name)?.data, &mut lied)?;
+                same(node, &mut y, &mut t, (chip.window, sigil_air::chips::maxpool::Y), want(name)?, &mut lied)?;
                 traces.push(t);
                 lookups.extend(l);
                 bus.insert(chip.out_bus, y);
@@ -132,7 +135,7 @@ pub(crate) fn traces(layout: &Layout, run: &Execution, path: &str, tamper: Optio
                 let (mut t, mut y, l, idx) = chip.generate_trace(&layout.tables[*table], inputs).map_err(|i| {
                     ModelError::Statement(format!("{path}: node `{node}`: input {} (element {i}) lies outside the function's compiled table", inputs[i]))
                 })?;
-                same(node, &mut y, &mut t, (1, Y), &value(name)?.data, &mut lied)?;
+                same(node, &mut y, &mut t, (1, Y), want(name)?, &mut lied)?;
                 traces.push(t);
                 lookups.extend(l);
                 looked_up[*table].extend(idx);
@@ -140,7 +143,7 @@ pub(crate) fn traces(layout: &Layout, run: &Execution, path: &str, tamper: Optio
             }
             Step::Div { node, value: name, chip } => {
                 let (mut t, mut y, l) = chip.generate_trace(operand(&bus, &chip.a), operand(&bus, &chip.b)).map_err(|i| ModelError::Statement(format!("{path}: node `{node}`: element {i} divides by zero")))?;
-                same(node, &mut y, &mut t, (1, sigil_air::chips::div::Y), &value(name)?.data, &mut lied)?;
+                same(node, &mut y, &mut t, (1, sigil_air::chips::div::Y), want(name)?, &mut lied)?;
                 traces.push(t);
                 lookups.extend(l);
                 bus.insert(chip.out_bus, y);
@@ -149,7 +152,7 @@ pub(crate) fn traces(layout: &Layout, run: &Execution, path: &str, tamper: Optio
                 let (t, acc) = chip.generate_trace(&bus[&chip.a_bus], &bus[&chip.b_bus]);
                 traces.push(t);
                 let (mut t, mut y, l) = rescale.generate_trace(&acc);
-                same(node, &mut y, &mut t, (1, Y), &value(name)?.data, &mut lied)?;
+                same(node, &mut y, &mut t, (1, Y), want(name)?, &mut lied)?;
                 traces.push(t);
                 lookups.extend(l);
                 bus.insert(rescale.io.out_bus, y);
@@ -158,7 +161,7 @@ pub(crate) fn traces(layout: &Layout, run: &Execution, path: &str, tamper: Optio
                 let (t, acc) = sum.generate_trace(&bus[&sum.in_bus]);
                 traces.push(t);
                 let (mut t, mut y, l) = div.generate_trace(&acc);
-                same(node, &mut y, &mut t, (1, Y), &value(name)?.data, &mut lied)?;
+                same(node, &mut y, &mut t, (1, Y), want(name)?, &mut lied)?;
                 traces.push(t);
                 lookups.extend(l);
                 bus.insert(div.io.out_bus, y);
