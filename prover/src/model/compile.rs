@@ -764,7 +764,10 @@ impl<'a> Compiler<'a> {
         let (_, dims, fo) = self.range_bits(n, &out)?;
         let (_, _, fi) = self.range_bits(n, &n.inputs[0])?;
         let x = self.wire(n, 0)?;
-        if fi == fo && !(self.plan.bools.contains(&out) && !self.plan.bools.contains(&n.inputs[0])) {
+        if self.plan.bools.contains(&out) && !self.plan.bools.contains(&n.inputs[0]) {
+            return Err(self.err(n, "a cast to a boolean (a comparison with zero) is not proved yet"));
+        }
+        if fi == fo {
             self.wires.insert(out, x);
             return Ok(());
         }

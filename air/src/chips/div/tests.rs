@@ -15,7 +15,7 @@ const BUS_B: BusId = 5;
 fn case(seed: u64, n: usize, (sa, sb): (u32, u32)) -> (Div, Vec<i64>, Vec<i64>) {
     let mut rng = SplitMix64(seed);
     let a: Vec<i64> = (0..n).map(|_| (rng.next_u64() % (1 << 21)) as i64 - (1 << 20)).collect();
-    let b: Vec<i64> = (0..n).map(|_| ((rng.next_u64() % (1 << 12)) as i64 + 1) * if rng.next_u64() % 2 == 0 { 1 } else { -1 }).collect();
+    let b: Vec<i64> = (0..n).map(|_| ((rng.next_u64() % (1 << 12)) as i64 + 1) * if rng.next_u64().is_multiple_of(2) { 1 } else { -1 }).collect();
     let c = Div::new(
         "div",
         (Operand::Bus { bus: BUS_DATA, src: (0..n as u32).collect(), bits: 21 }, sa),
