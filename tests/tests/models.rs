@@ -37,7 +37,7 @@ fn invalid(r: Result<(), ModelError>) -> VerifyError {
 /// The circuit id of dsperse-net at the default settings. It changes only when the circuit
 /// does (chips, layout, quantization, calibration or proof options): then update it here and
 /// say why in the commit.
-const NET_CIRCUIT_ID: &str = "ad9fe7f0b9bbb35762d7b70aee0c3c1c49914e6b06b04410c571762e0f76d97d";
+const NET_CIRCUIT_ID: &str = "94a2eaeb22591b36257bcb27079c091c55c76d64ee8371fbc08e9bb6a804cf21";
 
 #[test]
 fn dsperse_net_has_a_fixed_circuit_id() {
