@@ -931,7 +931,7 @@ impl<'a> Compiler<'a> {
 
     /// LSTM (forward, Sigmoid/Tanh/Tanh, no peepholes, constant weights and initial states)
     /// laid out step by step with the chips above, exactly as the executor computes it
-    /// (`sigil_onnx::ops::lstm`): per step `t`, the gates' pre-activations
+    /// (`onnx-frontend/src/ops/lstm.rs`): per step `t`, the gates' pre-activations
     /// `rescale(x_t W^T) + rescale(h_{t-1} R^T) + b` (the biases, and `h_{-1} R^T` for a
     /// constant initial state, folded into the first product's accumulator, which leaves its
     /// rounding unchanged since they are whole multiples of its scale), the four activations

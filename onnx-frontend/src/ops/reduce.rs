@@ -1,0 +1,77 @@
+//! Reductions over axes: ReduceSum, ReduceMean, ReduceMax, ReduceMin.
+
+#[allow(unused_imports)]
+use super::prelude::*;
+
+/// The operators of this family.
+pub(crate) const OPS: &[&str] = &["ReduceSum", "ReduceMean", "ReduceMax", "ReduceMin"];
+
+/// Runs one node of this family (single output).
+pub(crate) fn run<'a>(ctx: &Ctx<'_>, n: &Node, get: &Get<'a>) -> R<QTensor> {
+    #[allow(unused_variables)]
+    let f = ctx.f;
+    match n.op_type.as_str() {
+        "ReduceSum" | "ReduceMean" | "ReduceMax" | "ReduceMin" => ops::reduce(ctx, n, get),
+        op => Err(OnnxError::UnsupportedOp { path: ctx.path.into(), node: n.name.clone(), op: op.into(), opset: ctx.opset }),
+    }
+}
+
+/// The axes of a reduction (attribute before `axes_input_opset`, input 1 from it on).
+fn reduce_axes(ctx: &Ctx<'_>, n: &Node, get: &Get<'_>, rank: usize, axes_input_opset: i64) -> R<Vec<usize>> {
+    let axes = if ctx.opset >= axes_input_opset {
+        if opt_input(n, 1) { Some(ints(get(1)?).ok_or_else(|| ctx.err(n, "axes are not integers"))?.to_vec()) } else { None }
+    } else {
+        attr_ints(n, "axes")
+    };
+    match axes {
+        Some(ax) if !ax.is_empty() => ax.iter().map(|&a| axis_of(a, rank).ok_or_else(|| ctx.err(n, format!("axis {a} out of range for rank {rank}")))).collect(),
+        _ if attr_i(n, "noop_with_empty_axes", 0) != 0 => Ok(vec![]),
+        _ => Ok((0..rank).collect()),
+    }
+}
+
+/// ReduceSum, ReduceMean (rounded), ReduceMax, ReduceMin.
+pub(crate) fn reduce(ctx: &Ctx<'_>, n: &Node, get: &Get<'_>) -> R<QTensor> {
+    let a = get(0)?;
+    let r = a.dims.len();
+    let input_opset = if n.op_type == "ReduceSum" { 13 } else { 18 };
+    let axes = reduce_axes(ctx, n, get, r, input_opset)?;
+    let keep = attr_i(n, "keepdims", 1) != 0;
+    let out_full: Vec<usize> = (0..r).map(|k| if axes.contains(&k) { 1 } else { a.dims[k] }).collect();
+    let numel = checked_numel(&out_full).map_err(|e| ctx.err(n, e))?;
+    let count: usize = axes.iter().map(|&k| a.dims[k]).product();
+    let op = n.op_type.as_str();
+    if count == 0 && matches!(op, "ReduceMean" | "ReduceMax" | "ReduceMin") {
+        return Err(ctx.err(n, "reduction over an empty axis"));
+    }
+    let init = match op {
+        "ReduceMax" => i128::from(i64::MIN),
+        "ReduceMin" => i128::from(i64::MAX),
+        _ => 0,
+    };
+    let mut acc = vec![init; numel];
+    let ostr = strides(&out_full);
+    for (i, &v) in a.data.iter().enumerate() {
+        let mut rem = i;
+        let mut o = 0;
+        for k in (0..r).rev() {
+            let c = rem % a.dims[k];
+            rem /= a.dims[k];
+            if !axes.contains(&k) {
+                o += c * ostr[k];
+            }
+        }
+        let v = i128::from(v);
+        acc[o] = match op {
+            "ReduceMax" => acc[o].max(v),
+            "ReduceMin" => acc[o].min(v),
+            _ => acc[o] + v,
+        };
+    }
+    let data = acc
+        .into_iter()
+        .map(|v| sat(if op == "ReduceMean" { div_round(v, count as i128) } else { v }))
+        .collect();
+    let dims = if keep { out_full } else { (0..r).filter(|k| !axes.contains(k)).map(|k| a.dims[k]).collect() };
+    Ok(QTensor { dims, data, frac_bits: a.frac_bits })
+}
