@@ -292,3 +292,22 @@ fn a_changed_lstm_state_or_gate_is_refused() {
         assert_eq!(invalid(m.verify(&p.statement, &p.proof)), VerifyError::OodMismatch { chip: chip.into() }, "{node}");
     }
 }
+
+#[test]
+fn sn2_pow_reward_tan_proves_fresh_inputs_and_refuses_lies() {
+    // Boolean and integer inputs, Clip, Where, Tan (its period reduction proved too), and
+    // integer outputs passed through.
+    let m = CompiledModel::compile(corpus("sn2-pow-reward-tan/model.onnx"), &CompileOptions::default()).unwrap();
+    let sample = m.read_input(corpus("sn2-pow-reward-tan/input.json")).unwrap();
+    for (k, x) in [sample.clone(), random_like(&sample, 21, true), random_like(&sample, 22, true)].iter().enumerate() {
+        let p = m.prove(x).unwrap_or_else(|e| panic!("input {k}: {e}"));
+        m.verify(&p.statement, &p.proof).unwrap_or_else(|e| panic!("input {k}: {e}"));
+        let run = m.plan.execute(x).unwrap();
+        let want: Vec<Vec<f64>> = run.outputs.iter().map(|(_, _, v)| v.clone()).collect();
+        assert_eq!(p.outputs, want, "input {k}");
+    }
+    for node in ["/Where_2", "/Tan", "/Clip_1"] {
+        let p = m.prove_tampered(&sample, &Tamper { node: node.into(), index: 0, delta: 1 }).unwrap();
+        assert_eq!(invalid(m.verify(&p.statement, &p.proof)), VerifyError::OodMismatch { chip: node.into() }, "{node}");
+    }
+}

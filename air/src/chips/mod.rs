@@ -24,6 +24,7 @@
 //!   with the remainder and the output range-checked so that field and integer agree.
 //! - [`unary`]: the columns, interactions and trace loop every one-input elementwise chip
 //!   (`relu`, `rescale`) shares.
+//! - [`select`]: Where, `y = c ? a : b` with a boolean condition.
 //! - [`transfer`]: a producer that sends indexed values and a consumer that receives and sums
 //!   them; together with [`range`] they exercise the bus across tables of different heights.
 
@@ -40,6 +41,7 @@ pub mod minmax;
 pub mod matmul;
 pub mod range;
 pub mod relu;
+pub mod select;
 pub mod rescale;
 pub mod transfer;
 pub mod unary;

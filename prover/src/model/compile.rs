@@ -30,6 +30,7 @@ use sigil_air::chips::maxpool::MaxPool;
 use sigil_air::chips::range::RangeTable;
 use sigil_air::chips::relu::Relu;
 use sigil_air::chips::rescale::Rescale;
+use sigil_air::chips::select::Select;
 use sigil_air::chips::unary::{UnaryIo, log_rows};
 use sigil_air::{Chip, Direction};
 use sigil_onnx::align;
@@ -143,7 +144,7 @@ macro_rules! placed_fields {
         }
     )*};
 }
-placed_fields!(Linear, MaxPool, Binary, MinMax, Bilinear, Div);
+placed_fields!(Linear, MaxPool, Binary, MinMax, Bilinear, Div, Select);
 
 /// One step of the witness: the chips of one node and where their inputs come from.
 #[derive(Clone, Debug)]
@@ -165,6 +166,11 @@ pub(crate) enum Step {
     AvgPool { node: String, value: String, sum: Linear, div: DivConst },
     /// Division by a computed tensor.
     Div { node: String, value: String, chip: Div },
+    /// Where.
+    Select { node: String, value: String, chip: Select },
+    /// Tan's period reduction `x - pi round(x / pi)`: the quotient (a division by the constant
+    /// pi), its product with pi and that product's rescale, and the difference.
+    Reduce { node: String, k: DivConst, times_pi: Binary, rescale: Rescale, diff: Binary },
     /// MatMul of two computed tensors and its rescale.
     Bilinear { node: String, value: String, chip: Bilinear, rescale: Rescale },
 }
@@ -190,6 +196,8 @@ impl Step {
             Step::AvgPool { sum, div, .. } => vec![sum, div],
             Step::Bilinear { chip, rescale, .. } => vec![chip, rescale],
             Step::Div { chip, .. } => vec![chip],
+            Step::Select { chip, .. } => vec![chip],
+            Step::Reduce { k, times_pi, rescale, diff, .. } => vec![k, times_pi, rescale, diff],
         }
     }
 }
@@ -369,6 +377,9 @@ impl<'a> Compiler<'a> {
             "Tanh" => self.lut(n, Func::Tanh)?,
             "Erf" => self.lut(n, Func::Erf)?,
             "Exp" => self.lut(n, Func::Exp)?,
+            "Tan" => self.tan(n)?,
+            "Clip" => self.clip(n)?,
+            "Where" => self.select(n)?,
             "Pad" => {
                 // Zero pads leave the tensor as it is; others are not proved yet.
                 let pads: Vec<i64> = match n.inputs.get(1).filter(|s| !s.is_empty()) {
@@ -907,6 +918,100 @@ impl<'a> Compiler<'a> {
         let own = TableUse { func, out_frac, lo, hi, bus: self.tables[table].bus }.build();
         let chip = Lut::new(name, (shift, k), (spec.lo, spec.hi, spec.clamp_low, spec.clamp_high), x.bits, out_bits, &own, io).map_err(|e| self.wide(n, e.to_string()))?;
         Ok((chip, table, Wire::new(bus, len, out_bits)))
+    }
+
+    /// Tan: the period reduction `r = x - rescale(k pi', 8)` with `k = round(x 2^8 / pi')` and
+    /// `pi'` pi at 8 more fractional bits than `x` (the executor's rule), then the table (which
+    /// refuses inputs past its domain on both sides).
+    fn tan(&mut self, n: &Node) -> Result<(), ModelError> {
+        let x = self.wire(n, 0)?;
+        let xbus = self.in_order(n, &x)?;
+        let (_, _, fx) = self.range_bits(n, &n.inputs[0])?;
+        let out = n.outputs[0].clone();
+        let (rb, _, out_frac) = self.range_bits(n, &out)?;
+        let len = x.len();
+        let pi = sigil_onnx::exec::quantize(std::f64::consts::PI, fx + 8);
+        // k = round(x 2^8 / pi'): |k| <= |x| / (pi 2^fx) + 1.
+        for i in 0..len as u32 {
+            self.read(&x, i);
+        }
+        let k_bus = self.bus(len);
+        let k_bits = x.bits.saturating_sub(fx) + 2;
+        let io = UnaryIo { in_bus: xbus, out_bus: k_bus, uses: vec![], log_height: log_rows(len) };
+        let k = DivConst::new(format!("{}/periods", n.name), pi, 8, x.bits, k_bits, io).map_err(|e| self.wide(n, e.to_string()))?;
+        let kw = Wire::new(k_bus, len, k_bits);
+        let ko = self.bus_operand(n, &kw, 0..len)?;
+        let (times_pi, tp) = self.binary_chip(n, format!("{}/times pi", n.name), BinaryOp::Mul, (ko, 0), (Operand::Const(vec![pi; len]), 0), len)?;
+        let (rescale, t) = self.rescale_to(n, format!("{}/times pi/rescale", n.name), times_pi.out_bus, len, tp.bits, 8, x.bits + 2)?;
+        let (xo, to) = (self.bus_operand(n, &x, 0..len)?, self.bus_operand(n, &t, 0..len)?);
+        let (diff, reduced) = self.binary_chip(n, format!("{}/reduced", n.name), BinaryOp::Sub, (xo, 0), (to, 0), len)?;
+        self.steps.push(Step::Reduce { node: format!("{}/reduced", n.name), k, times_pi, rescale, diff });
+        let (chip, table, wire) = self.lut_chip(n, n.name.clone(), Func::Tan, &reduced, fx, out_frac, rb + 1)?;
+        self.wires.insert(out.clone(), wire);
+        self.steps.push(Step::Lut { node: n.name.clone(), value: out, chip, table });
+        Ok(())
+    }
+
+    /// Clip with constant bounds: a maximum with the lower bound, then a minimum with the upper
+    /// (each bound at the input's scale, as the executor aligns it).
+    fn clip(&mut self, n: &Node) -> Result<(), ModelError> {
+        let x = self.wire(n, 0)?;
+        let (_, xd, fa) = self.range_bits(n, &n.inputs[0])?;
+        let out = n.outputs[0].clone();
+        let (_, od, fo) = self.range_bits(n, &out)?;
+        if xd != od || fa != fo {
+            return Err(self.err(n, "the output's shape or scale differs from the input's"));
+        }
+        let bound = |k: usize, attr: &str| -> Result<Option<i64>, ModelError> {
+            if self.plan.model.opset().unwrap_or(0) >= 11 {
+                match self.constant(n, k)? {
+                    None => Ok(None),
+                    Some(t) => Ok(t.data.first().map(|&v| align(i128::from(v), t.frac_bits, fa) as i64)),
+                }
+            } else {
+                Ok(n.attributes.get(attr).and_then(|a| match a {
+                    sigil_onnx::model::Attribute::Float(v) => Some(sigil_onnx::exec::quantize(f64::from(*v).clamp(-1e15, 1e15), fa)),
+                    _ => None,
+                }))
+            }
+        };
+        let bounds: Vec<(MinMaxOp, i64, &str)> = [(MinMaxOp::Max, bound(1, "min")?, "max"), (MinMaxOp::Min, bound(2, "max")?, "min")]
+            .into_iter()
+            .filter_map(|(op, b, tag)| b.map(|b| (op, b, tag)))
+            .collect();
+        let len = x.len();
+        let mut cur = x;
+        for (i, (op, b, tag)) in bounds.iter().enumerate() {
+            let last = i + 1 == bounds.len();
+            let a = self.bus_operand(n, &cur, 0..len)?;
+            let bus = self.bus(len);
+            let name = if last { n.name.clone() } else { format!("{}/{tag}", n.name) };
+            let mut chip = MinMax::new(name.clone(), *op, (a, 0), (Operand::Const(vec![*b; len]), 0), len, bus, log_rows(len)).map_err(|e| self.wide(n, e.to_string()))?;
+            chip.uses = vec![];
+            cur = Wire::new(bus, len, chip.output_bits());
+            self.steps.push(Step::MinMax { node: name, value: if last { out.clone() } else { String::new() }, chip });
+        }
+        self.wires.insert(out, cur);
+        Ok(())
+    }
+
+    /// Where(c, a, b): the condition a boolean, the branches aligned to the output's scale.
+    fn select(&mut self, n: &Node) -> Result<(), ModelError> {
+        let out = n.outputs[0].clone();
+        let (_, dims, fo) = self.range_bits(n, &out)?;
+        let (c, _) = self.operand(n, 0, &dims)?;
+        let (a, fa) = self.operand(n, 1, &dims)?;
+        let (b, fb) = self.operand(n, 2, &dims)?;
+        if fa.max(fb) != fo {
+            return Err(self.err(n, "the branches' scales do not give the output's"));
+        }
+        let len: usize = dims.iter().product();
+        let bus = self.bus(len);
+        let mut chip = Select::new(n.name.clone(), c, (a, fo - fa), (b, fo - fb), len, bus).map_err(|e| self.wide(n, e.to_string()))?;
+        chip.uses = vec![];
+        self.wires.insert(out.clone(), Wire::new(bus, len, chip.output_bits()));
+        self.steps.push(Step::Select { node: n.name.clone(), value: out, chip });
+        Ok(())
     }
 
     /// Elements `idx` of `w` as a chip operand, each read once.

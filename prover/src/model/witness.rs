@@ -148,6 +148,30 @@ pub(crate) fn traces(layout: &Layout, run: &Execution, path: &str, tamper: Optio
                 lookups.extend(l);
                 bus.insert(chip.out_bus, y);
             }
+            Step::Select { node, value: name, chip } => {
+                let (mut t, mut y) = chip
+                    .generate_trace(operand(&bus, &chip.c), operand(&bus, &chip.a), operand(&bus, &chip.b))
+                    .map_err(|i| ModelError::Statement(format!("{path}: node `{node}`: the condition of element {i} is not 0 or 1")))?;
+                same(node, &mut y, &mut t, (1, sigil_air::chips::select::Y), want(name)?, &mut lied)?;
+                traces.push(t);
+                bus.insert(chip.out_bus, y);
+            }
+            Step::Reduce { node, k, times_pi, rescale, diff } => {
+                let (t, kv, l) = k.generate_trace(&bus[&k.io.in_bus]);
+                traces.push(t);
+                lookups.extend(l);
+                bus.insert(k.io.out_bus, kv);
+                let (t, p) = times_pi.generate_trace(operand(&bus, &times_pi.a), operand(&bus, &times_pi.b));
+                traces.push(t);
+                let (t, r, l) = rescale.generate_trace(&p);
+                traces.push(t);
+                lookups.extend(l);
+                bus.insert(rescale.io.out_bus, r);
+                let (mut t, mut y) = diff.generate_trace(operand(&bus, &diff.a), operand(&bus, &diff.b));
+                same(node, &mut y, &mut t, (1, sigil_air::chips::binary::Y), None, &mut lied)?;
+                traces.push(t);
+                bus.insert(diff.out_bus, y);
+            }
             Step::Bilinear { node, value: name, chip, rescale } => {
                 let (t, acc) = chip.generate_trace(&bus[&chip.a_bus], &bus[&chip.b_bus]);
                 traces.push(t);
