@@ -311,3 +311,21 @@ fn sn2_pow_reward_tan_proves_fresh_inputs_and_refuses_lies() {
         assert_eq!(invalid(m.verify(&p.statement, &p.proof)), VerifyError::OodMismatch { chip: node.into() }, "{node}");
     }
 }
+
+#[test]
+fn constant_outputs_are_part_of_the_statement() {
+    // dummy-age-detection's outputs do not depend on its input (ConstantOfShape): the proof
+    // still states them, and another output is refused.
+    let m = CompiledModel::compile(corpus("dummy-age-detection/model.onnx"), &CompileOptions::default()).unwrap();
+    let sample = m.read_input(corpus("dummy-age-detection/input.json")).unwrap();
+    let x = random_like(&sample, 31, true);
+    let p = m.prove(&x).unwrap();
+    m.verify(&p.statement, &p.proof).unwrap();
+    let run = m.plan.execute(&x).unwrap();
+    let want: Vec<Vec<f64>> = run.outputs.iter().map(|(_, _, v)| v.clone()).collect();
+    assert_eq!(p.outputs, want);
+    let mut s = p.statement.clone();
+    let last = s.len() - 1;
+    s[last] += F::ONE;
+    assert_eq!(invalid(m.verify(&s, &p.proof)), VerifyError::BusImbalance);
+}

@@ -1232,17 +1232,43 @@ pub(crate) fn compile(plan: &Plan, name: &str, path: &str, options: ProofOptions
     for o in &plan.model.graph.outputs {
         let name = plan.aliases.get(&o.name).unwrap_or(&o.name);
         let unsupported = |reason: &str| ModelError::Unsupported { path: path.into(), node: o.name.clone(), op: "output".into(), reason: reason.into() };
-        let w = c.wires.get(name).cloned().ok_or_else(|| unsupported("the output is a constant or not computed by a proved node"))?;
-        let Some(wbus) = w.identity_bus() else {
-            return Err(unsupported("the output is a permutation of a computed value; not proved yet"));
+        let chip_name = format!("output {}", o.name);
+        // A copy of constants or of elements out of order, sent in order on its own bus (a
+        // Where of constant condition 1).
+        let copy = |c: &mut Compiler<'_>, a: Operand, len: usize| -> Result<Wire, ModelError> {
+            let bus = c.bus(len);
+            let one = Operand::Const(vec![1; len]);
+            let mut chip = Select::new(chip_name.clone(), one, (a, 0), (Operand::Const(vec![0; len]), 0), len, bus).map_err(|e| unsupported(&e.to_string()))?;
+            chip.uses = vec![];
+            let bits = chip.output_bits();
+            c.steps.push(Step::Select { node: chip_name.clone(), value: String::new(), chip });
+            Ok(Wire::new(bus, len, bits))
         };
-        let r = &plan.ranges[name];
+        let (w, dims, frac_bits) = if let Some(t) = plan.consts.get(name) {
+            // The model's output does not depend on its input: the statement still carries it.
+            (copy(&mut c, Operand::Const(t.data.clone()), t.data.len())?, t.dims.clone(), t.frac_bits)
+        } else {
+            let w = c.wires.get(name).cloned().ok_or_else(|| unsupported("the output is not computed by a proved node"))?;
+            let r = &plan.ranges[name];
+            let w = if w.identity_bus().is_some() {
+                w
+            } else {
+                let (bus, src) = w.one_bus().ok_or_else(|| unsupported("the output gathers several tensors; not proved yet"))?;
+                for &s in &src {
+                    c.read_at(bus, s);
+                }
+                let len = src.len();
+                copy(&mut c, Operand::Bus { bus, src, bits: w.bits }, len)?
+            };
+            (w, r.dims.clone(), r.frac_bits)
+        };
+        let wbus = w.identity_bus().expect("an output is sent in order");
         let len = w.len();
         for i in 0..len as u32 {
             c.read(&w, i);
         }
         public_buses.push(PublicBus { bus: wbus, dir: Direction::Receive, start: n_publics, len });
-        outputs.push((Port { name: o.name.clone(), dims: r.dims.clone(), frac_bits: r.frac_bits, start: n_publics, len }, wbus));
+        outputs.push((Port { name: o.name.clone(), dims, frac_bits, start: n_publics, len }, wbus));
         n_publics += len;
     }
 
