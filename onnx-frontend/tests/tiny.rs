@@ -209,3 +209,16 @@ mod fuzz {
         }
     }
 }
+
+#[test]
+fn a_gather_whose_output_is_too_large_is_refused_before_allocating() {
+    // Many indices into a small tensor: the output's size is checked before any memory is
+    // reserved (a fuzzed case once asked for 79 TB).
+    let m = model(vec![node("Gather", &["x", "i"], "y", vec![])], vec![value("x", FLOAT, &[1, 4096]), value("i", 7, &[1 << 18])], vec![value("y", FLOAT, &[1])]);
+    let inputs = vec![
+        InputTensor { name: "x".into(), elem_type: ElemType::Float, dims: vec![1, 4096], values: vec![0.5; 4096] },
+        InputTensor { name: "i".into(), elem_type: ElemType::Int64, dims: vec![1 << 18], values: vec![0.0; 1 << 18] },
+    ];
+    let e = execute(&m, &inputs, 16, "tiny.onnx").unwrap_err().to_string();
+    assert!(e.contains("elements") && e.contains("Gather"), "{e}");
+}

@@ -44,6 +44,7 @@ pub(crate) fn run<'a>(ctx: &Ctx<'_>, n: &Node, get: &Get<'a>) -> R<QTensor> {
             let nb: usize = batch.iter().product();
             let frac = a.frac_bits + b.frac_bits;
             let out_frac = frac.min(f);
+            checked_numel(&[nb, m, nn]).map_err(|e| ctx.err(n, e))?;
             let mut data = Vec::with_capacity(nb * m * nn);
             for bi in 0..nb {
                 let ab = bcast_index(&a.dims[..ra - 2], &batch, bi) * m * k;
@@ -91,6 +92,7 @@ pub(crate) fn run<'a>(ctx: &Ctx<'_>, n: &Node, get: &Get<'a>) -> R<QTensor> {
             if c.is_some_and(|c| broadcast(&c.dims, &[m, nn]).as_deref() != Some(&[m, nn][..])) {
                 return Err(ctx.err(n, "C does not broadcast to the output"));
             }
+            checked_numel(&[m, nn]).map_err(|e| ctx.err(n, e))?;
             let mut data = Vec::with_capacity(m * nn);
             for i in 0..m {
                 for j in 0..nn {
@@ -149,6 +151,7 @@ pub(crate) fn run<'a>(ctx: &Ctx<'_>, n: &Node, get: &Get<'a>) -> R<QTensor> {
             // magnitudes), else in i128; the same sum either way.
             let narrow = sums_fit_i64(&x.data, &w.data, bias.map_or(0, |b| bits_max(&b.data) + frac - b.frac_bits.min(frac)), icg * kh * kw);
             let plane = oh * ow;
+            checked_numel(&[bn, oc, oh, ow]).map_err(|e| ctx.err(n, e))?;
             let mut data = vec![0i64; bn * oc * plane];
             let out_frac = f.min(frac);
             if plane > 0 {

@@ -117,7 +117,7 @@ pub(crate) fn run<'a>(ctx: &Ctx<'_>, n: &Node, get: &Get<'a>) -> R<QTensor> {
                 }
                 dims[axis] += p.dims[axis];
             }
-            let mut data = Vec::with_capacity(dims.iter().product());
+            let mut data = Vec::with_capacity(checked_numel(&dims).map_err(|e| ctx.err(n, e))?);
             for o in 0..outer {
                 for p in &parts {
                     let inner: usize = p.dims[axis..].iter().product();
@@ -133,7 +133,13 @@ pub(crate) fn run<'a>(ctx: &Ctx<'_>, n: &Node, get: &Get<'a>) -> R<QTensor> {
             let len = a.dims[axis] as i64;
             let outer: usize = a.dims[..axis].iter().product();
             let inner: usize = a.dims[axis + 1..].iter().product();
-            let mut data = Vec::with_capacity(outer * iv.len() * inner);
+            let mut dims: Vec<usize> = a.dims[..axis].to_vec();
+            dims.extend_from_slice(&idx.dims);
+            dims.extend_from_slice(&a.dims[axis + 1..]);
+            // The output's size before any allocation: an empty input axis with large others
+            // must not reserve memory for indices that are then refused.
+            let numel = checked_numel(&dims).map_err(|e| ctx.err(n, e))?;
+            let mut data = Vec::with_capacity(numel);
             for o in 0..outer {
                 for &i in iv {
                     let i = if i < 0 { i + len } else { i };
@@ -144,9 +150,6 @@ pub(crate) fn run<'a>(ctx: &Ctx<'_>, n: &Node, get: &Get<'a>) -> R<QTensor> {
                     data.extend_from_slice(&a.data[base..base + inner]);
                 }
             }
-            let mut dims: Vec<usize> = a.dims[..axis].to_vec();
-            dims.extend_from_slice(&idx.dims);
-            dims.extend_from_slice(&a.dims[axis + 1..]);
             Ok(QTensor { dims, data, frac_bits: a.frac_bits })
         }
         "Slice" => {

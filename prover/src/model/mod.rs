@@ -138,6 +138,10 @@ pub struct CompiledModel {
     pub compile_time: Duration,
     /// Print each proving round's time to stderr.
     pub log_timings: bool,
+    /// Run the debug constraint checker (every constraint on every row, every bus balanced,
+    /// public tuples included) before proving an honest witness, naming the chip, row and
+    /// constraint that fails; on by default in debug builds.
+    pub check_constraints: bool,
 }
 
 impl std::fmt::Debug for CompiledModel {
@@ -188,7 +192,7 @@ impl CompiledModel {
         let key = ProvingKey::new(circuit, &CpuBackend::default())?;
         let inputs = layout.inputs.clone();
         let outputs = layout.outputs.iter().map(|(p, _)| p.clone()).collect();
-        Ok(Self { path: label, plan, key, inputs, outputs, layout, compile_time: t.elapsed(), log_timings: false })
+        Ok(Self { path: label, plan, key, inputs, outputs, layout, compile_time: t.elapsed(), log_timings: false, check_constraints: cfg!(debug_assertions) })
     }
 
     /// The circuit id: the hash of the circuit's description and its preprocessed commitments
@@ -250,7 +254,7 @@ impl CompiledModel {
         let (traces, statement) = witness::traces(&self.layout, &run, &self.path, tamper)?;
         let witness_time = t.elapsed();
         let t = Instant::now();
-        let config = ProverConfig { check_constraints: false, log_timings: self.log_timings };
+        let config = ProverConfig { check_constraints: self.check_constraints && tamper.is_none(), log_timings: self.log_timings };
         let proof = prove(&self.key, traces, &statement, &CpuBackend::default(), &config)?;
         let prove_time = t.elapsed();
         Ok(Proved { outputs: self.statement_outputs(&statement), statement, proof: proof.to_bytes(), execute_time, witness_time, prove_time })

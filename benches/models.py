@@ -1,0 +1,57 @@
+"""Proves every corpus model Sigil proves with the release binary and writes the README's table:
+the whole `sigil prove` process (wall time and peak memory, under /usr/bin/time), its compile
+and STARK times, the verifying process's check time, and the proof's size; median of --runs.
+
+    python3 benches/models.py [--runs 3] [--sigil target/release/sigil] [MODEL...]
+"""
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import tempfile
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+CORPUS = os.path.join(HERE, "..", "..", "shared", "models")
+MODELS = [
+    "dsperse-net", "dsperse-doom", "dsperse-age", "age-ssrnet-competition1", "lstm-benchmark",
+    "matmul-competition", "sn48-pow-reward", "sn2-pow-reward-tan", "dummy-age-detection",
+    "sn2-reward-factor-v0", "sn2-reward-legacy",
+]
+
+
+def run(cmd):
+    stats = tempfile.mktemp()
+    p = subprocess.run(["/usr/bin/time", "-f", "%e %M", "-o", stats] + cmd, capture_output=True, text=True)
+    with open(stats) as f:
+        wall, peak = f.read().split()[-2:]
+    os.remove(stats)
+    if p.returncode != 0:
+        raise SystemExit(f"{' '.join(cmd)} failed:\n{p.stderr[-2000:]}")
+    return float(wall), int(peak), json.loads(p.stdout)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("models", nargs="*", default=MODELS)
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--sigil", default=os.path.join(HERE, "..", "target", "release", "sigil"))
+    a = ap.parse_args()
+    print("| model | process wall | compile | prove (STARK) | verify | proof | peak memory |")
+    print("|---|---|---|---|---|---|---|")
+    for m in a.models:
+        model = os.path.join(CORPUS, m, "model.onnx")
+        inp = os.path.join(CORPUS, m, "input.json")
+        proof = tempfile.mktemp(suffix=".proof")
+        rows = []
+        for _ in range(a.runs):
+            wall, peak, p = run([a.sigil, "prove", model, "--input", inp, "--proof", proof, "--json"])
+            _, _, v = run([a.sigil, "verify", "--model", model, "--proof", proof, "--input", inp, "--json"])
+            rows.append((wall, p["compile_seconds"], p["prove_seconds"], v["verify_seconds"], p["proof_bytes"], peak))
+        os.remove(proof)
+        med = [statistics.median(r[i] for r in rows) for i in range(6)]
+        print(f"| {m} | {med[0]:.2f} s | {med[1]:.2f} s | {med[2]:.2f} s | {med[3] * 1e3:.1f} ms | {med[4] / 1000:.0f} KB | {med[5] / 1024:.0f} MB |", flush=True)
+
+
+if __name__ == "__main__":
+    main()
