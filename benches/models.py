@@ -50,7 +50,8 @@ def main():
             rows.append((wall, p["compile_seconds"], p["prove_seconds"], v["verify_seconds"], p["proof_bytes"], peak))
         os.remove(proof)
         med = [statistics.median(r[i] for r in rows) for i in range(6)]
-        print(f"| {m} | {med[0]:.2f} s | {med[1]:.2f} s | {med[2]:.2f} s | {med[3] * 1e3:.1f} ms | {med[4] / 1000:.0f} KB | {med[5] / 1024:.0f} MB |", flush=True)
+        t = lambda s: f"{s:.2f} s" if s >= 0.1 else (f"{s * 1e3:.0f} ms" if s > 0 else "< 10 ms")
+        print(f"| {m} | {t(med[0])} | {t(med[1])} | {t(med[2])} | {med[3] * 1e3:.1f} ms | {med[4] / 1000:.0f} KB | {med[5] / 1024:.0f} MB |", flush=True)
 
 
 if __name__ == "__main__":

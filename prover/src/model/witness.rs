@@ -65,6 +65,17 @@ pub(crate) fn traces(layout: &Layout, run: &Execution, path: &str, tamper: Optio
             None => Ok(()),
         }
     };
+    // A step's output: compared with the executor's (or lied about), its trace and lookups kept,
+    // its values put on its bus.
+    macro_rules! emit {
+        ($node:expr, $want:expr, $cell:expr, $out_bus:expr, $gen:expr) => {{
+            let (mut t, mut y, l): (Trace, Vec<i64>, Vec<F>) = $gen;
+            same($node, &mut y, &mut t, $cell, $want, &mut lied)?;
+            traces.push(t);
+            lookups.extend(l);
+            bus.insert($out_bus, y);
+        }};
+    }
     for step in &layout.steps {
         match step {
             Step::Input { value: name, chip } => {
@@ -78,57 +89,29 @@ pub(crate) fn traces(layout: &Layout, run: &Execution, path: &str, tamper: Optio
             Step::Linear { node, value: name, linear, rescale } => {
                 let (t, acc) = linear.generate_trace(&bus[&linear.in_bus]);
                 traces.push(t);
-                let (mut t, mut y, l) = rescale.generate_trace(&acc);
-                same(node, &mut y, &mut t, (1, Y), want(name)?, &mut lied)?;
-                traces.push(t);
-                lookups.extend(l);
-                bus.insert(rescale.io.out_bus, y);
+                emit!(node, want(name)?, (1, Y), rescale.io.out_bus, rescale.generate_trace(&acc));
             }
             Step::Relu { node, value: name, chip } => {
-                let (mut t, mut y, l) = chip.generate_trace(&bus[&chip.io.in_bus]);
-                same(node, &mut y, &mut t, (1, Y), want(name)?, &mut lied)?;
-                traces.push(t);
-                lookups.extend(l);
-                bus.insert(chip.io.out_bus, y);
+                emit!(node, want(name)?, (1, Y), chip.io.out_bus, chip.generate_trace(&bus[&chip.io.in_bus]));
             }
             Step::Binary { node, value: name, chip, rescale } => {
-                let (mut t, mut y) = chip.generate_trace(operand(&bus, &chip.a), operand(&bus, &chip.b));
+                let (t, y) = chip.generate_trace(operand(&bus, &chip.a), operand(&bus, &chip.b));
                 match rescale {
-                    None => {
-                        same(node, &mut y, &mut t, (1, sigil_air::chips::binary::Y), want(name)?, &mut lied)?;
-                        traces.push(t);
-                        bus.insert(chip.out_bus, y);
-                    }
+                    None => emit!(node, want(name)?, (1, sigil_air::chips::binary::Y), chip.out_bus, (t, y, Vec::new())),
                     Some(r) => {
                         traces.push(t);
-                        let (mut t, mut y, l) = r.generate_trace(&y);
-                        same(node, &mut y, &mut t, (1, Y), want(name)?, &mut lied)?;
-                        traces.push(t);
-                        lookups.extend(l);
-                        bus.insert(r.io.out_bus, y);
+                        emit!(node, want(name)?, (1, Y), r.io.out_bus, r.generate_trace(&y));
                     }
                 }
             }
             Step::MinMax { node, value: name, chip } => {
-                let (mut t, mut y, l) = chip.generate_trace(operand(&bus, &chip.a), operand(&bus, &chip.b));
-                same(node, &mut y, &mut t, (1, sigil_air::chips::minmax::Y), want(name)?, &mut lied)?;
-                traces.push(t);
-                lookups.extend(l);
-                bus.insert(chip.out_bus, y);
+                emit!(node, want(name)?, (1, sigil_air::chips::minmax::Y), chip.out_bus, chip.generate_trace(operand(&bus, &chip.a), operand(&bus, &chip.b)));
             }
             Step::DivConst { node, value: name, chip } => {
-                let (mut t, mut y, l) = chip.generate_trace(&bus[&chip.io.in_bus]);
-                same(node, &mut y, &mut t, (1, Y), want(name)?, &mut lied)?;
-                traces.push(t);
-                lookups.extend(l);
-                bus.insert(chip.io.out_bus, y);
+                emit!(node, want(name)?, (1, Y), chip.io.out_bus, chip.generate_trace(&bus[&chip.io.in_bus]));
             }
             Step::MaxPool { node, value: name, chip } => {
-                let (mut t, mut y, l) = chip.generate_trace(&bus[&chip.in_bus]);
-                same(node, &mut y, &mut t, (chip.window, sigil_air::chips::maxpool::Y), want(name)?, &mut lied)?;
-                traces.push(t);
-                lookups.extend(l);
-                bus.insert(chip.out_bus, y);
+                emit!(node, want(name)?, (chip.window, sigil_air::chips::maxpool::Y), chip.out_bus, chip.generate_trace(&bus[&chip.in_bus]));
             }
             Step::Lut { node, value: name, chip, table } => {
                 let inputs = &bus[&chip.io.in_bus];
@@ -142,19 +125,13 @@ pub(crate) fn traces(layout: &Layout, run: &Execution, path: &str, tamper: Optio
                 bus.insert(chip.io.out_bus, y);
             }
             Step::Div { node, value: name, chip } => {
-                let (mut t, mut y, l) = chip.generate_trace(operand(&bus, &chip.a), operand(&bus, &chip.b)).map_err(|i| ModelError::Statement(format!("{path}: node `{node}`: element {i} divides by zero")))?;
-                same(node, &mut y, &mut t, (1, sigil_air::chips::div::Y), want(name)?, &mut lied)?;
-                traces.push(t);
-                lookups.extend(l);
-                bus.insert(chip.out_bus, y);
+                emit!(node, want(name)?, (1, sigil_air::chips::div::Y), chip.out_bus, chip.generate_trace(operand(&bus, &chip.a), operand(&bus, &chip.b)).map_err(|i| ModelError::Statement(format!("{path}: node `{node}`: element {i} divides by zero")))?);
             }
             Step::Select { node, value: name, chip } => {
-                let (mut t, mut y) = chip
+                let (t, y) = chip
                     .generate_trace(operand(&bus, &chip.c), operand(&bus, &chip.a), operand(&bus, &chip.b))
                     .map_err(|i| ModelError::Statement(format!("{path}: node `{node}`: the condition of element {i} is not 0 or 1")))?;
-                same(node, &mut y, &mut t, (1, sigil_air::chips::select::Y), want(name)?, &mut lied)?;
-                traces.push(t);
-                bus.insert(chip.out_bus, y);
+                emit!(node, want(name)?, (1, sigil_air::chips::select::Y), chip.out_bus, (t, y, Vec::new()));
             }
             Step::Reduce { node, k, times_pi, rescale, diff } => {
                 let (t, kv, l) = k.generate_trace(&bus[&k.io.in_bus]);
@@ -167,28 +144,18 @@ pub(crate) fn traces(layout: &Layout, run: &Execution, path: &str, tamper: Optio
                 traces.push(t);
                 lookups.extend(l);
                 bus.insert(rescale.io.out_bus, r);
-                let (mut t, mut y) = diff.generate_trace(operand(&bus, &diff.a), operand(&bus, &diff.b));
-                same(node, &mut y, &mut t, (1, sigil_air::chips::binary::Y), None, &mut lied)?;
-                traces.push(t);
-                bus.insert(diff.out_bus, y);
+                let (t, y) = diff.generate_trace(operand(&bus, &diff.a), operand(&bus, &diff.b));
+                emit!(node, None, (1, sigil_air::chips::binary::Y), diff.out_bus, (t, y, Vec::new()));
             }
             Step::Bilinear { node, value: name, chip, rescale } => {
                 let (t, acc) = chip.generate_trace(&bus[&chip.a_bus], &bus[&chip.b_bus]);
                 traces.push(t);
-                let (mut t, mut y, l) = rescale.generate_trace(&acc);
-                same(node, &mut y, &mut t, (1, Y), want(name)?, &mut lied)?;
-                traces.push(t);
-                lookups.extend(l);
-                bus.insert(rescale.io.out_bus, y);
+                emit!(node, want(name)?, (1, Y), rescale.io.out_bus, rescale.generate_trace(&acc));
             }
             Step::AvgPool { node, value: name, sum, div } => {
                 let (t, acc) = sum.generate_trace(&bus[&sum.in_bus]);
                 traces.push(t);
-                let (mut t, mut y, l) = div.generate_trace(&acc);
-                same(node, &mut y, &mut t, (1, Y), want(name)?, &mut lied)?;
-                traces.push(t);
-                lookups.extend(l);
-                bus.insert(div.io.out_bus, y);
+                emit!(node, want(name)?, (1, Y), div.io.out_bus, div.generate_trace(&acc));
             }
         }
     }
