@@ -16,6 +16,8 @@ prover:
   infer + prove; EZKL: witness + prove);
 - verify: the median over rounds of the verifying process;
 - proof bytes (DSperse: all slices' proofs together; EZKL: the proof's bytes);
+- what was proved: the whole model, or (DSperse) how many of its slices were compiled to
+  circuits and proved, the others running in onnxruntime without a proof;
 - peak memory: the largest of the prove steps;
 - output error against onnxruntime: the largest absolute difference and the relative L2 error.
 """
@@ -153,6 +155,14 @@ class Dsperse(Python):
         run = os.path.join(work, "run")
         return sum(os.path.getsize(os.path.join(run, d, "proof.bin")) for d in os.listdir(run) if os.path.isfile(os.path.join(run, d, "proof.bin")))
 
+    def coverage(self, work):
+        # DSperse proves the slices it could compile to circuits and runs the others in
+        # onnxruntime without a proof: count both.
+        run, slices = os.path.join(work, "run"), os.path.join(work, "slices")
+        total = sum(1 for d in os.listdir(slices) if d.startswith("slice_") and os.path.isdir(os.path.join(slices, d)))
+        proved = sum(1 for d in os.listdir(run) if os.path.isfile(os.path.join(run, d, "proof.bin")))
+        return f"{proved} of {total} slices" if proved < total else "whole model"
+
 
 class Ezkl(Python):
     name = "EZKL"
@@ -232,6 +242,7 @@ def main():
             if ok:
                 r["error"] = error(out, refs[m])
                 r["proof_bytes"] = t.proof_bytes(w)
+                r["proved"] = t.coverage(w) if hasattr(t, "coverage") else "whole model"
                 r["peak_kb"] = peak
                 if r["first_proof"] > a.slow:
                     # Too slow to repeat: its one proof is the figure, and one verification.
@@ -261,21 +272,21 @@ def main():
     with open(a.out + ".json", "w") as f:
         json.dump(results, f, indent=1)
     lines = [
-        "| model | prover | first proof (s) | prove (s) | verify (s) | proof | peak memory | max abs error | rel. L2 error |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| model | prover | proved | first proof (s) | prove (s) | verify (s) | proof | peak memory | max abs error | rel. L2 error |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for model, by_tool in results.items():
         for name, r in by_tool.items():
             if r.get("skipped"):
-                lines.append(f"| {model} | {name} | not run | | | | | | |")
+                lines.append(f"| {model} | {name} | | not run | | | | | | |")
                 continue
             if not r.get("ok") or not r["prove"]:
-                lines.append(f"| {model} | {name} | failed | | | | | | |")
+                lines.append(f"| {model} | {name} | | failed | | | | | | |")
                 continue
             e = r.get("error") or {}
             fmt = lambda v: f"{v:.2e}" if isinstance(v, float) else "n/a"  # noqa: E731
             lines.append(
-                f"| {model} | {name} | {r['first_proof']:.2f} | {statistics.median(r['prove']):.3f}{' (1 run)' if r.get('single') else ''} | {statistics.median(r['verify']):.3f} | "
+                f"| {model} | {name} | {r.get('proved', 'whole model')} | {r['first_proof']:.2f} | {statistics.median(r['prove']):.3f}{' (1 run)' if r.get('single') else ''} | {statistics.median(r['verify']):.3f} | "
                 f"{r['proof_bytes'] / 1024:.0f} KB | {max(r['peak_kb'], r.get('setup_peak_kb', 0)) / 1024:.0f} MB | {fmt(e.get('max_abs'))} | {fmt(e.get('rel_l2'))} |"
             )
     with open(a.out + ".md", "w") as f:
