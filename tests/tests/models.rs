@@ -287,7 +287,7 @@ fn lstm_benchmark_proves_fresh_inputs() {
 fn a_changed_lstm_state_or_gate_is_refused() {
     let m = CompiledModel::compile(corpus("lstm-benchmark/model.onnx"), &CompileOptions::default()).unwrap();
     let x = m.read_input(corpus("lstm-benchmark/input.json")).unwrap();
-    for (node, chip) in [("LSTM__59/t4/h", "LSTM__59/t4/h/rescale"), ("LSTM__43/t1/Sigmoid f", "LSTM__43/t1/Sigmoid f"), ("LSTM__43/t2/c", "LSTM__43/t2/c/rescale")] {
+    for (node, chip) in [("LSTM__59/t4/h", "LSTM__59/t4/h/rescale"), ("LSTM__43/t1/Sigmoid i o f", "LSTM__43/t1/Sigmoid i o f"), ("LSTM__43/t2/c", "LSTM__43/t2/c/rescale")] {
         let p = m.prove_tampered(&x, &Tamper { node: node.into(), index: 7, delta: 1 }).unwrap();
         assert_eq!(invalid(m.verify(&p.statement, &p.proof)), VerifyError::OodMismatch { chip: chip.into() }, "{node}");
     }

@@ -43,7 +43,8 @@ fn node(op: &str, inputs: &[&str], output: &str, attribute: Vec<AttributeProto>)
     }
 }
 
-/// `x [1, 2, 4, 4] -> Tanh -> AveragePool 2x2 -> Sigmoid -> y`, and `Exp(x) -> z`, written
+/// `x [1, 2, 4, 4] -> Tanh -> AveragePool 2x2 -> Sigmoid -> y`, `Exp(x) -> z` and
+/// `Relu(Transpose(x)) -> r` (a unary chip reading out of order), written
 /// with an input beside it (values in [-2, 2], so that Tanh and Sigmoid work on both sides).
 fn small() -> &'static (CompiledModel, std::path::PathBuf) {
     static M: OnceLock<(CompiledModel, std::path::PathBuf)> = OnceLock::new();
@@ -55,6 +56,9 @@ fn small() -> &'static (CompiledModel, std::path::PathBuf) {
             node("AveragePool", &["t"], "a", vec![ints("kernel_shape", &[2, 2]), ints("strides", &[2, 2])]),
             node("Sigmoid", &["a"], "y", vec![]),
             node("Exp", &["x"], "z", vec![]),
+            // An elementwise chip reading its input out of order.
+            node("Transpose", &["x"], "xt", vec![ints("perm", &[0, 1, 3, 2])]),
+            node("Relu", &["xt"], "r", vec![]),
         ];
         let m = ModelProto {
             ir_version: Some(8),
@@ -63,7 +67,7 @@ fn small() -> &'static (CompiledModel, std::path::PathBuf) {
                 name: Some("tables".into()),
                 node: nodes,
                 input: vec![value("x", &[1, 2, 4, 4])],
-                output: vec![value("y", &[1, 2, 2, 2]), value("z", &[1, 2, 4, 4])],
+                output: vec![value("y", &[1, 2, 2, 2]), value("z", &[1, 2, 4, 4]), value("r", &[1, 2, 4, 4])],
                 ..Default::default()
             }),
             ..Default::default()
@@ -106,7 +110,7 @@ fn table_functions_and_average_pools_prove_the_executors_output() {
 fn a_changed_table_or_pool_output_is_refused() {
     let (m, dir) = small();
     let x = m.read_input(dir.join("input.json")).unwrap();
-    for (node, chip) in [("Tanh", "Tanh"), ("Sigmoid", "Sigmoid"), ("Exp", "Exp"), ("AveragePool", "AveragePool/divide")] {
+    for (node, chip) in [("Tanh", "Tanh"), ("Sigmoid", "Sigmoid"), ("Exp", "Exp"), ("AveragePool", "AveragePool/divide"), ("Relu", "Relu")] {
         let lie = Tamper { node: node.into(), index: 1, delta: 1 };
         let p = m.prove_tampered(&x, &lie).unwrap();
         assert_eq!(invalid(m.verify(&p.statement, &p.proof)), VerifyError::OodMismatch { chip: chip.into() }, "{node}");

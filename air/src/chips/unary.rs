@@ -1,8 +1,10 @@
 //! What every elementwise chip with one input tensor and one output tensor shares: row `r`
 //! holds element `r` of the tensor. Preprocessed columns fix the wiring: the element's index,
-//! whether the row carries an element, and how many times its output is used downstream (the
-//! send multiplicity, so one producer row serves every consumer). Main columns start with
-//! `x, y`; a chip adds its own columns from [`REST`] on, and its own constraints.
+//! whether the row carries an element, how many times its output is used downstream (the
+//! send multiplicity, so one producer row serves every consumer), and, when the input is read
+//! out of order (a slice, a transpose), where on its bus each element's input sits. Main
+//! columns start with `x, y`; a chip adds its own columns from [`REST`] on, and its own
+//! constraints.
 //!
 //! # Soundness
 //! Every multiplicity is preprocessed: a prover cannot send a tuple more or fewer times than
@@ -24,6 +26,8 @@ pub const P_INDEX: usize = 0;
 pub const P_ACTIVE: usize = 1;
 /// Preprocessed: how many times the row's output is sent.
 pub const P_USES: usize = 2;
+/// Preprocessed, when [`UnaryIo::in_index`] is set: the input's index on its bus.
+pub const P_IN: usize = 3;
 /// The input.
 pub const X: usize = 0;
 /// The output.
@@ -41,12 +45,28 @@ pub struct UnaryIo {
     /// One entry per element: the number of consumers of its output.
     pub uses: Vec<u32>,
     pub log_height: usize,
+    /// Where element `r`'s input sits on `in_bus`; `None`: at index `r`.
+    pub in_index: Option<Vec<u32>>,
 }
 
 impl UnaryIo {
     /// `n` elements, each output used once, in the smallest table that holds them.
     pub fn new(in_bus: BusId, out_bus: BusId, n: usize) -> Self {
-        Self { in_bus, out_bus, uses: vec![1; n], log_height: log_rows(n) }
+        Self { in_bus, out_bus, uses: vec![1; n], log_height: log_rows(n), in_index: None }
+    }
+
+    /// `n` elements read on `in_bus` at `in_index` (its length is the element count).
+    pub fn gathering(in_bus: BusId, out_bus: BusId, in_index: Vec<u32>) -> Self {
+        let n = in_index.len();
+        Self { in_bus, out_bus, uses: vec![1; n], log_height: log_rows(n), in_index: Some(in_index) }
+    }
+
+    /// The inputs in row order, from the values on the input bus.
+    pub fn inputs(&self, bus_values: &[i64]) -> Vec<i64> {
+        match &self.in_index {
+            Some(idx) => idx.iter().map(|&i| bus_values[i as usize]).collect(),
+            None => bus_values[..self.uses.len().min(bus_values.len())].to_vec(),
+        }
     }
 
     /// The number of elements.
@@ -59,15 +79,20 @@ impl UnaryIo {
         self.uses.is_empty()
     }
 
-    /// The preprocessed columns `index, active, uses`.
+    /// The preprocessed columns `index, active, uses` (and the input's index when it is read
+    /// out of order).
     pub fn preprocessed_trace(&self) -> Trace {
         let h = 1usize << self.log_height;
-        let mut v = Vec::with_capacity(3 * h);
+        let w = if self.in_index.is_some() { 4 } else { 3 };
+        let mut v = Vec::with_capacity(w * h);
         for r in 0..h {
             let uses = self.uses.get(r).copied();
             v.extend_from_slice(&[F::from_usize(r), F::from_bool(uses.is_some()), F::from_u32(uses.unwrap_or(0))]);
+            if let Some(idx) = &self.in_index {
+                v.push(F::from_u32(idx.get(r).copied().unwrap_or(0)));
+            }
         }
-        Trace::new(v, 3)
+        Trace::new(v, w)
     }
 
     /// Receives `(index, x)` once on active rows and sends `(index, y)` `uses` times. Returns
@@ -75,7 +100,8 @@ impl UnaryIo {
     pub fn eval<B: AirBuilder>(&self, b: &mut B) -> (B::Var, B::Var) {
         let (index, active, uses) = (b.prep(P_INDEX), b.prep(P_ACTIVE), b.prep(P_USES));
         let (x, y) = (b.main(X), b.main(Y));
-        b.receive(self.in_bus, &[index.clone(), x.clone()], active);
+        let at = if self.in_index.is_some() { b.prep(P_IN) } else { index.clone() };
+        b.receive(self.in_bus, &[at, x.clone()], active);
         b.send(self.out_bus, &[index, y.clone()], uses);
         (x, y)
     }

@@ -3,10 +3,11 @@
 //!
 //! Every tensor value travels on its own bus as `(index, value)`. A producer sends element `i`
 //! as many times as consumers read it (its preprocessed `uses`), so the compiler first walks
-//! the plan recording every read, then builds the chips. Wiring ops (Reshape, Flatten,
-//! Squeeze, Unsqueeze) map a value onto its source's bus and indices; chips that read through
-//! an index map (the linear and pooling chips) take any map, elementwise chips need the
-//! identity.
+//! the plan recording every read, then builds the chips. Wiring ops (Reshape, Transpose,
+//! Slice, Gather, Concat, ...) map a value onto its sources' buses and indices; chips read
+//! through the map with preprocessed indices (a unary chip reading out of order gets an
+//! input-index column), from one bus per operand (a value gathered from several tensors is
+//! read by the chips that take one operand per element: the elementwise and output copies).
 //!
 //! Bounds: each wire carries `bits` with `|v| < 2^bits` *proven* by its producer's range
 //! checks (an input or a rescale checks `v + 2^r` in `[0, 2^(r+1))` for the plan's range `r`,
@@ -257,9 +258,14 @@ impl<'a> Compiler<'a> {
         ModelError::Unsupported { path: self.path.into(), node: n.name.clone(), op: n.op_type.clone(), reason: reason.into() }
     }
 
-    /// The bus of a value read in order by an elementwise chip.
-    fn in_order(&self, n: &Node, w: &Wire) -> Result<BusId, ModelError> {
-        w.identity_bus().ok_or_else(|| self.err(n, "the input arrives permuted or gathered from several tensors; elementwise chips read one tensor in order"))
+    /// Where a unary chip reads `w`: its bus, and the index of each element when they are
+    /// not in order.
+    fn unary_source(&self, n: &Node, w: &Wire) -> Result<(BusId, Option<Vec<u32>>), ModelError> {
+        if let Some(bus) = w.identity_bus() {
+            return Ok((bus, None));
+        }
+        let (bus, idx) = self.gathered(n, w)?;
+        Ok((bus, Some(idx)))
     }
 
     /// The bus and indices of a value read through an index map (one bus).
@@ -326,7 +332,7 @@ impl<'a> Compiler<'a> {
     fn rescale_to(&mut self, n: &Node, name: String, acc_bus: BusId, len: usize, acc_bits: u32, shift: u32, out_bits: u32) -> Result<(Rescale, Wire), ModelError> {
         let rb = out_bits - 1;
         let bus = self.bus(len);
-        let io = UnaryIo { in_bus: acc_bus, out_bus: bus, uses: vec![], log_height: log_rows(len) };
+        let io = UnaryIo { in_bus: acc_bus, out_bus: bus, uses: vec![], log_height: log_rows(len), in_index: None };
         let chip = Rescale::new(name, shift, acc_bits, rb + 1, io)
             .map_err(|e| self.wide(n, format!("{e}: the accumulator may pass the field")))?;
         for i in 0..len {
@@ -361,13 +367,13 @@ impl<'a> Compiler<'a> {
             }
             "Relu" | "Abs" => {
                 let x = self.wire(n, 0)?;
-                let xbus = self.in_order(n, &x)?;
+                let (xbus, in_index) = self.unary_source(n, &x)?;
                 let len = x.len();
                 let bus = self.bus(len);
                 for i in 0..len as u32 {
                     self.read(&x, i);
                 }
-                let chip = Relu { name: n.name.clone(), bits: x.bits + 1, abs: n.op_type == "Abs", io: UnaryIo { in_bus: xbus, out_bus: bus, uses: vec![], log_height: log_rows(len) } };
+                let chip = Relu { name: n.name.clone(), bits: x.bits + 1, abs: n.op_type == "Abs", io: UnaryIo { in_bus: xbus, out_bus: bus, uses: vec![], log_height: log_rows(len), in_index } };
                 self.wires.insert(out_name.clone(), Wire::new(bus, len, x.bits));
                 self.steps.push(Step::Relu { node: n.name.clone(), value: out_name, chip });
             }
@@ -661,10 +667,10 @@ impl<'a> Compiler<'a> {
         let x = self.wire(n, 0)?;
         let (_, xd, fa) = self.range_bits(n, &n.inputs[0])?;
         let c = self.constant(n, 1)?.ok_or_else(|| self.err(n, "the divisor is missing"))?;
-        if xd != dims || x.identity_bus().is_none() {
+        if xd != dims {
             return Err(self.err(n, "only a computed tensor divided by a constant is proved (no broadcasting of the numerator)"));
         }
-        let xbus = self.in_order(n, &x)?;
+        let (xbus, in_index) = self.unary_source(n, &x)?;
         let Some(&d) = c.data.first().filter(|_| c.data.iter().all(|&v| v == c.data[0])) else {
             return Err(self.err(n, "only a divisor with one value is proved"));
         };
@@ -692,7 +698,7 @@ impl<'a> Compiler<'a> {
             divisor = divisor.checked_mul(2).ok_or_else(|| self.err(n, "the divisor is too large"))?;
             shift_d -= 1;
         }
-        let io = UnaryIo { in_bus: xbus, out_bus: bus, uses: vec![], log_height: log_rows(len) };
+        let io = UnaryIo { in_bus: xbus, out_bus: bus, uses: vec![], log_height: log_rows(len), in_index };
         let chip = DivConst::new(n.name.clone(), divisor, k, x.bits, rb + 1, io).map_err(|e| self.wide(n, e.to_string()))?;
         self.wires.insert(out.clone(), Wire::new(bus, len, rb + 1));
         self.steps.push(Step::DivConst { node: n.name.clone(), value: out, chip });
@@ -859,7 +865,7 @@ impl<'a> Compiler<'a> {
             self.read_at(acc, i);
         }
         let bus = self.bus(outputs);
-        let io = UnaryIo { in_bus: acc, out_bus: bus, uses: vec![], log_height: log_rows(outputs) };
+        let io = UnaryIo { in_bus: acc, out_bus: bus, uses: vec![], log_height: log_rows(outputs), in_index: None };
         let div = DivConst::new(format!("{}/divide", n.name), window as i64, 0, acc_bits, rb + 1, io).map_err(|e| self.wide(n, e.to_string()))?;
         self.wires.insert(out.clone(), Wire::new(bus, outputs, rb + 1));
         self.steps.push(Step::AvgPool { node: n.name.clone(), value: out, sum, div });
@@ -883,7 +889,7 @@ impl<'a> Compiler<'a> {
     /// output (at `out_frac` bits, range-checked to `out_bits`).
     #[allow(clippy::too_many_arguments)]
     fn lut_chip(&mut self, n: &Node, name: String, func: Func, x: &Wire, fx: u32, out_frac: u32, out_bits: u32) -> Result<(Lut, usize, Wire), ModelError> {
-        let xbus = self.in_order(n, x)?;
+        let (xbus, in_index) = self.unary_source(n, x)?;
         let spec = func.spec();
         let t = spec.in_frac;
         let (shift, k) = if fx >= t { (0, fx - t) } else { (t - fx, 0) };
@@ -912,7 +918,7 @@ impl<'a> Compiler<'a> {
             self.read(x, i);
         }
         let bus = self.bus(len);
-        let io = UnaryIo { in_bus: xbus, out_bus: bus, uses: vec![], log_height: log_rows(len) };
+        let io = UnaryIo { in_bus: xbus, out_bus: bus, uses: vec![], log_height: log_rows(len), in_index };
         // Checked against the node's own indices now, and against the whole table once every
         // node is placed.
         let own = TableUse { func, out_frac, lo, hi, bus: self.tables[table].bus }.build();
@@ -925,7 +931,7 @@ impl<'a> Compiler<'a> {
     /// refuses inputs past its domain on both sides).
     fn tan(&mut self, n: &Node) -> Result<(), ModelError> {
         let x = self.wire(n, 0)?;
-        let xbus = self.in_order(n, &x)?;
+        let (xbus, in_index) = self.unary_source(n, &x)?;
         let (_, _, fx) = self.range_bits(n, &n.inputs[0])?;
         let out = n.outputs[0].clone();
         let (rb, _, out_frac) = self.range_bits(n, &out)?;
@@ -937,7 +943,7 @@ impl<'a> Compiler<'a> {
         }
         let k_bus = self.bus(len);
         let k_bits = x.bits.saturating_sub(fx) + 2;
-        let io = UnaryIo { in_bus: xbus, out_bus: k_bus, uses: vec![], log_height: log_rows(len) };
+        let io = UnaryIo { in_bus: xbus, out_bus: k_bus, uses: vec![], log_height: log_rows(len), in_index };
         let k = DivConst::new(format!("{}/periods", n.name), pi, 8, x.bits, k_bits, io).map_err(|e| self.wide(n, e.to_string()))?;
         let kw = Wire::new(k_bus, len, k_bits);
         let ko = self.bus_operand(n, &kw, 0..len)?;
@@ -1134,33 +1140,36 @@ impl<'a> Compiler<'a> {
                     Some(gh_w)
                 }
             };
-            // The four gates (ONNX order i, o, f, c; the cell input c called g here), each its own
-            // tensor for its table.
-            let mut acts = Vec::with_capacity(4);
-            for (q, (gate, func)) in [("i", Func::Sigmoid), ("o", Func::Sigmoid), ("f", Func::Sigmoid), ("g", Func::Tanh)].into_iter().enumerate() {
-                let idx = || (0..batch).flat_map(move |bi| (0..hidden).map(move |j| bi * h4 + q * hidden + j));
-                let a = self.bus_operand(n, &gx_w, idx())?;
-                let b = match &gh_w {
-                    Some(gh) => self.bus_operand(n, gh, idx())?,
-                    None => Operand::Const(vec![0; batch * hidden]),
-                };
-                let (chip, pre) = self.binary_chip(n, tag(&format!("gate {gate}")), BinaryOp::Add, (a, 0), (b, 0), batch * hidden)?;
-                self.steps.push(Step::Binary { node: tag(&format!("gate {gate}")), value: String::new(), chip, rescale: None });
-                let (chip, table, out) = self.lut_chip(n, tag(&format!("{} {gate}", func.name())), func, &pre, f, f, act_bits)?;
-                self.steps.push(Step::Lut { node: tag(&format!("{} {gate}", func.name())), value: String::new(), chip, table });
-                acts.push(out);
-            }
-            let len = batch * hidden;
+            // The gates' pre-activations as one tensor [batch, 4H] (ONNX order i, o, f, c; the
+            // cell input c called g here); i, o, f through one Sigmoid table chip, g through Tanh.
+            let (len, len4) = (batch * hidden, batch * h4);
+            let a = self.bus_operand(n, &gx_w, 0..len4)?;
+            let b = match &gh_w {
+                Some(gh) => self.bus_operand(n, gh, 0..len4)?,
+                None => Operand::Const(vec![0; len4]),
+            };
+            let (chip, pre) = self.binary_chip(n, tag("gates"), BinaryOp::Add, (a, 0), (b, 0), len4)?;
+            self.steps.push(Step::Binary { node: tag("gates"), value: String::new(), chip, rescale: None });
+            let part = |from: usize, width: usize| Wire {
+                src: (0..batch).flat_map(|bi| (from..from + width).map(move |j| bi * h4 + j)).map(|i| pre.src[i]).collect(),
+                bits: pre.bits,
+            };
+            let (chip, table, sig) = self.lut_chip(n, tag("Sigmoid i o f"), Func::Sigmoid, &part(0, 3 * hidden), f, f, act_bits)?;
+            self.steps.push(Step::Lut { node: tag("Sigmoid i o f"), value: String::new(), chip, table });
+            let (chip, table, g) = self.lut_chip(n, tag("Tanh g"), Func::Tanh, &part(3 * hidden, hidden), f, f, act_bits)?;
+            self.steps.push(Step::Lut { node: tag("Tanh g"), value: String::new(), chip, table });
+            // Gate q of every batch row in the Sigmoid chip's output [batch, 3H].
+            let gate = |q: usize| (0..batch).flat_map(move |bi| (0..hidden).map(move |j| bi * 3 * hidden + q * hidden + j));
             let all = || 0..len;
             // c_t = rescale(f c_{t-1} + i g).
-            let fo = self.bus_operand(n, &acts[2], all())?;
+            let fo = self.bus_operand(n, &sig, gate(2))?;
             let cp = match &c_prev {
                 Some(c) => self.bus_operand(n, c, all())?,
                 None => Operand::Const(c_init.clone()),
             };
             let (fc, fc_w) = self.binary_chip(n, tag("f c"), BinaryOp::Mul, (fo, 0), (cp, 0), len)?;
             self.steps.push(Step::Binary { node: tag("f c"), value: String::new(), chip: fc, rescale: None });
-            let (io_, go) = (self.bus_operand(n, &acts[0], all())?, self.bus_operand(n, &acts[3], all())?);
+            let (io_, go) = (self.bus_operand(n, &sig, gate(0))?, self.bus_operand(n, &g, all())?);
             let (ig, ig_w) = self.binary_chip(n, tag("i g"), BinaryOp::Mul, (io_, 0), (go, 0), len)?;
             self.steps.push(Step::Binary { node: tag("i g"), value: String::new(), chip: ig, rescale: None });
             let (a, b) = (self.bus_operand(n, &fc_w, all())?, self.bus_operand(n, &ig_w, all())?);
@@ -1172,7 +1181,7 @@ impl<'a> Compiler<'a> {
             // h_t = rescale(o tanh(c_t)).
             let (chip, table, tc) = self.lut_chip(n, tag("Tanh c"), Func::Tanh, &c_w, f, f, act_bits)?;
             self.steps.push(Step::Lut { node: tag("Tanh c"), value: String::new(), chip, table });
-            let (a, b) = (self.bus_operand(n, &acts[1], all())?, self.bus_operand(n, &tc, all())?);
+            let (a, b) = (self.bus_operand(n, &sig, gate(1))?, self.bus_operand(n, &tc, all())?);
             let (oh, oh_w) = self.binary_chip(n, tag("h"), BinaryOp::Mul, (a, 0), (b, 0), len)?;
             let oh_bus = oh.out_bus;
             let (h_r, h_w) = self.rescale_to(n, tag("h/rescale"), oh_bus, len, oh_w.bits, f, bits_of(one + 1))?;
@@ -1212,7 +1221,7 @@ pub(crate) fn compile(plan: &Plan, name: &str, path: &str, options: ProofOptions
         let len: usize = r.dims.iter().product();
         let public = c.bus(len);
         let bus = c.bus(len);
-        let io = UnaryIo { in_bus: public, out_bus: bus, uses: vec![], log_height: log_rows(len) };
+        let io = UnaryIo { in_bus: public, out_bus: bus, uses: vec![], log_height: log_rows(len), in_index: None };
         let chip = Rescale::new(format!("input {}", i.name), 0, r.range_bits + 1, r.range_bits + 1, io).map_err(|e| ModelError::TooWide {
             path: path.into(),
             node: i.name.clone(),

@@ -92,7 +92,7 @@ pub(crate) fn traces(layout: &Layout, run: &Execution, path: &str, tamper: Optio
                 emit!(node, want(name)?, (1, Y), rescale.io.out_bus, rescale.generate_trace(&acc));
             }
             Step::Relu { node, value: name, chip } => {
-                emit!(node, want(name)?, (1, Y), chip.io.out_bus, chip.generate_trace(&bus[&chip.io.in_bus]));
+                emit!(node, want(name)?, (1, Y), chip.io.out_bus, chip.generate_trace(&chip.io.inputs(&bus[&chip.io.in_bus])));
             }
             Step::Binary { node, value: name, chip, rescale } => {
                 let (t, y) = chip.generate_trace(operand(&bus, &chip.a), operand(&bus, &chip.b));
@@ -108,13 +108,13 @@ pub(crate) fn traces(layout: &Layout, run: &Execution, path: &str, tamper: Optio
                 emit!(node, want(name)?, (1, sigil_air::chips::minmax::Y), chip.out_bus, chip.generate_trace(operand(&bus, &chip.a), operand(&bus, &chip.b)));
             }
             Step::DivConst { node, value: name, chip } => {
-                emit!(node, want(name)?, (1, Y), chip.io.out_bus, chip.generate_trace(&bus[&chip.io.in_bus]));
+                emit!(node, want(name)?, (1, Y), chip.io.out_bus, chip.generate_trace(&chip.io.inputs(&bus[&chip.io.in_bus])));
             }
             Step::MaxPool { node, value: name, chip } => {
                 emit!(node, want(name)?, (chip.window, sigil_air::chips::maxpool::Y), chip.out_bus, chip.generate_trace(&bus[&chip.in_bus]));
             }
             Step::Lut { node, value: name, chip, table } => {
-                let inputs = &bus[&chip.io.in_bus];
+                let inputs = &chip.io.inputs(&bus[&chip.io.in_bus]);
                 let (mut t, mut y, l, idx) = chip.generate_trace(&layout.tables[*table], inputs).map_err(|i| {
                     ModelError::Statement(format!("{path}: node `{node}`: input {} (element {i}) lies outside the function's compiled table", inputs[i]))
                 })?;
@@ -134,7 +134,7 @@ pub(crate) fn traces(layout: &Layout, run: &Execution, path: &str, tamper: Optio
                 emit!(node, want(name)?, (1, sigil_air::chips::select::Y), chip.out_bus, (t, y, Vec::new()));
             }
             Step::Reduce { node, k, times_pi, rescale, diff } => {
-                let (t, kv, l) = k.generate_trace(&bus[&k.io.in_bus]);
+                let (t, kv, l) = k.generate_trace(&k.io.inputs(&bus[&k.io.in_bus]));
                 traces.push(t);
                 lookups.extend(l);
                 bus.insert(k.io.out_bus, kv);

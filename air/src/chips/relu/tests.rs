@@ -80,3 +80,18 @@ fn abs_gives_the_magnitude_and_every_changed_cell_fails() {
     check(&c, &inputs, &out, &t, &lookups).unwrap();
     crate::chips::every_changed_cell_fails_unary(&c, &inputs, &out, &t, &lookups);
 }
+
+#[test]
+fn an_input_read_out_of_order_is_received_at_its_index() {
+    // Element r reads input 3 - r: the bus tuples are the producer's (index, value) pairs.
+    let c = Relu { name: "relu".into(), bits: 12, abs: false, io: UnaryIo::gathering(BUS_DATA, BUS_OUT, vec![3, 2, 1, 0]) };
+    let produced = vec![5, -7, 1, -2];
+    let inputs = c.io.inputs(&produced);
+    assert_eq!(inputs, vec![-2, 1, -7, 5]);
+    let (t, out, lookups) = c.generate_trace(&inputs);
+    assert_eq!(out, vec![0, 1, 0, 5]);
+    // The producer sends (i, produced[i]); the chip receives (3 - r, inputs[r]), which are
+    // those tuples: balanced. Sent in row order instead, they are not.
+    check(&c, &produced, &out, &t, &lookups).unwrap();
+    assert!(check(&c, &inputs, &out, &t, &lookups).is_err());
+}
