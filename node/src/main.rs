@@ -152,7 +152,7 @@ enum Command {
 /// Quantization options (`docs/quantization.md`).
 #[derive(Args, Debug, Clone)]
 struct Quant {
-    /// Fractional bits of activations (default: the largest of 16, 14, ..., 8 that fits 60 bits).
+    /// Fractional bits of activations (default: the largest of 16, 14, ..., 8 that fits 60 bits and, for a circuit, keeps every chip inside the field).
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..=24))]
     frac_bits: Option<u32>,
     /// Significant bits of each weight tensor.
