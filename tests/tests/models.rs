@@ -27,6 +27,22 @@ fn sample() -> &'static (Vec<sigil_onnx::InputTensor>, Proved) {
     })
 }
 
+/// Compiles corpus model `name`, proves its sample input and a random input per seed (in the
+/// sample's range), verifies each proof and checks every output against the executor's.
+fn proves_sample_and_fresh_inputs(name: &str, seeds: &[u64]) -> (CompiledModel, Vec<sigil_onnx::InputTensor>) {
+    let m = CompiledModel::compile(corpus(&format!("{name}/model.onnx")), &CompileOptions::default()).unwrap();
+    let sample = m.read_input(corpus(&format!("{name}/input.json"))).unwrap();
+    let inputs: Vec<_> = std::iter::once(sample.clone()).chain(seeds.iter().map(|&s| random_like(&sample, s, true))).collect();
+    for (k, x) in inputs.iter().enumerate() {
+        let p = m.prove(x).unwrap_or_else(|e| panic!("{name} input {k}: {e}"));
+        m.verify(&p.statement, &p.proof).unwrap_or_else(|e| panic!("{name} input {k}: {e}"));
+        let run = m.plan.execute(x).unwrap();
+        let want: Vec<Vec<f64>> = run.outputs.iter().map(|(_, _, v)| v.clone()).collect();
+        assert_eq!(p.outputs, want, "{name} input {k}");
+    }
+    (m, sample)
+}
+
 fn invalid(r: Result<(), ModelError>) -> VerifyError {
     match r {
         Err(ModelError::Invalid(e)) => e,
@@ -158,14 +174,7 @@ fn dsperse_doom_proves() {
 #[test]
 fn reward_models_prove_fresh_inputs() {
     for name in ["sn2-reward-factor-v0", "sn2-reward-factor-v1", "sn2-reward-sim", "sn2-reward-legacy"] {
-        let m = CompiledModel::compile(corpus(&format!("{name}/model.onnx")), &CompileOptions::default()).unwrap();
-        let sample = m.read_input(corpus(&format!("{name}/input.json"))).unwrap();
-        for (k, x) in [sample.clone(), random_like(&sample, 7, true), random_like(&sample, 8, true)].iter().enumerate() {
-            let p = m.prove(x).unwrap_or_else(|e| panic!("{name} input {k}: {e}"));
-            m.verify(&p.statement, &p.proof).unwrap_or_else(|e| panic!("{name} input {k}: {e}"));
-            let run = m.plan.execute(x).unwrap();
-            assert_eq!(p.outputs[0], run.outputs[0].2, "{name} input {k}");
-        }
+        proves_sample_and_fresh_inputs(name, &[7, 8]);
     }
 }
 
@@ -244,14 +253,7 @@ fn products_of_computed_matrices_and_divisions_by_computed_values_prove() {
     // sn48-pow-reward: an integer input, Expand, Cast, Abs and a division by a computed price
     // (compiled at 14 fractional bits: at 16 the division's terms could pass the field).
     for name in ["matmul-competition", "sn48-pow-reward"] {
-        let m = CompiledModel::compile(corpus(&format!("{name}/model.onnx")), &CompileOptions::default()).unwrap();
-        let sample = m.read_input(corpus(&format!("{name}/input.json"))).unwrap();
-        for (k, x) in [sample.clone(), random_like(&sample, 5, true)].iter().enumerate() {
-            let p = m.prove(x).unwrap_or_else(|e| panic!("{name} input {k}: {e}"));
-            m.verify(&p.statement, &p.proof).unwrap_or_else(|e| panic!("{name} input {k}: {e}"));
-            let run = m.plan.execute(x).unwrap();
-            assert_eq!(p.outputs[0], run.outputs[0].2, "{name} input {k}");
-        }
+        proves_sample_and_fresh_inputs(name, &[5]);
     }
 }
 
@@ -273,14 +275,7 @@ fn a_changed_matrix_product_quotient_or_magnitude_is_refused() {
 fn lstm_benchmark_proves_fresh_inputs() {
     // Two stacked LSTMs over 5 steps and a dense layer: each step laid out as products,
     // sums, table activations and rescales.
-    let m = CompiledModel::compile(corpus("lstm-benchmark/model.onnx"), &CompileOptions::default()).unwrap();
-    let sample = m.read_input(corpus("lstm-benchmark/input.json")).unwrap();
-    for (k, x) in [sample.clone(), random_like(&sample, 9, true)].iter().enumerate() {
-        let p = m.prove(x).unwrap_or_else(|e| panic!("input {k}: {e}"));
-        m.verify(&p.statement, &p.proof).unwrap_or_else(|e| panic!("input {k}: {e}"));
-        let run = m.plan.execute(x).unwrap();
-        assert_eq!(p.outputs[0], run.outputs[0].2, "input {k}");
-    }
+    proves_sample_and_fresh_inputs("lstm-benchmark", &[9]);
 }
 
 #[test]
@@ -297,15 +292,7 @@ fn a_changed_lstm_state_or_gate_is_refused() {
 fn sn2_pow_reward_tan_proves_fresh_inputs_and_refuses_lies() {
     // Boolean and integer inputs, Clip, Where, Tan (its period reduction proved too), and
     // integer outputs passed through.
-    let m = CompiledModel::compile(corpus("sn2-pow-reward-tan/model.onnx"), &CompileOptions::default()).unwrap();
-    let sample = m.read_input(corpus("sn2-pow-reward-tan/input.json")).unwrap();
-    for (k, x) in [sample.clone(), random_like(&sample, 21, true), random_like(&sample, 22, true)].iter().enumerate() {
-        let p = m.prove(x).unwrap_or_else(|e| panic!("input {k}: {e}"));
-        m.verify(&p.statement, &p.proof).unwrap_or_else(|e| panic!("input {k}: {e}"));
-        let run = m.plan.execute(x).unwrap();
-        let want: Vec<Vec<f64>> = run.outputs.iter().map(|(_, _, v)| v.clone()).collect();
-        assert_eq!(p.outputs, want, "input {k}");
-    }
+    let (m, sample) = proves_sample_and_fresh_inputs("sn2-pow-reward-tan", &[21, 22]);
     for node in ["/Where_2", "/Tan", "/Clip_1"] {
         let p = m.prove_tampered(&sample, &Tamper { node: node.into(), index: 0, delta: 1 }).unwrap();
         assert_eq!(invalid(m.verify(&p.statement, &p.proof)), VerifyError::OodMismatch { chip: node.into() }, "{node}");
