@@ -81,6 +81,12 @@ impl Func {
         }
     }
 
+    /// Pi with `x_frac + 8` fractional bits: Tan's argument `x` (with `x_frac` bits) is reduced
+    /// to `x - k pi` with `k = round(x / pi)` at this precision, exact to the input's.
+    pub fn tan_period(x_frac: u32) -> i64 {
+        crate::exec::quantize(core::f64::consts::PI, x_frac + 8)
+    }
+
     /// The table entry at index `i` with `out_frac` fractional bits.
     pub fn entry(self, i: i64, out_frac: u32) -> i64 {
         let s = self.spec();

@@ -30,7 +30,7 @@ pub(crate) fn run<'a>(ctx: &Ctx<'_>, n: &Node, get: &Get<'a>) -> R<QTensor> {
 /// `fx + 8` fractional bits, so that the reduction is exact to the input's precision).
 pub(crate) fn unary_lut(ctx: &Ctx<'_>, n: &Node, a: &QTensor, func: Func) -> R<QTensor> {
     let fx = a.frac_bits;
-    let pi = i128::from(quantize(std::f64::consts::PI, fx + 8));
+    let pi = i128::from(Func::tan_period(fx));
     let reduce = |x: i64| -> i64 {
         if func != Func::Tan {
             return x;

@@ -76,8 +76,8 @@ pub(crate) fn height_floor(tables: &[(usize, usize)]) -> usize {
     (4..=tallest.saturating_sub(HEIGHT_SPAN).max(4)).rev().find(|&f| cells(f) <= base * (1.0 + PAD_BUDGET)).unwrap_or(4)
 }
 
-/// Where a value's elements travel: element `i` is `(index[i], v)` on `bus`, and
-/// `|v| < 2^bits` is proven by its producer.
+/// Where a value's elements travel (see `src`), with `|v| < 2^bits` proven by their
+/// producers.
 #[derive(Clone, Debug)]
 pub(crate) struct Wire {
     /// Element `i` is `(src[i].1, v)` on bus `src[i].0`: one bus for a node's output, several
@@ -114,6 +114,7 @@ impl Wire {
 /// height; and the chip itself for the circuit.
 trait Placed {
     fn wiring(&mut self) -> (BusId, &mut Vec<u32>, &mut usize);
+    fn width(&self) -> usize;
     fn boxed(&self) -> Box<dyn Chip>;
 }
 
@@ -123,6 +124,9 @@ macro_rules! placed_unary {
         impl Placed for $t {
             fn wiring(&mut self) -> (BusId, &mut Vec<u32>, &mut usize) {
                 (self.io.out_bus, &mut self.io.uses, &mut self.io.log_height)
+            }
+            fn width(&self) -> usize {
+                sigil_air::Air::width(self)
             }
             fn boxed(&self) -> Box<dyn Chip> {
                 Box::new(self.clone())
@@ -138,6 +142,9 @@ macro_rules! placed_fields {
         impl Placed for $t {
             fn wiring(&mut self) -> (BusId, &mut Vec<u32>, &mut usize) {
                 (self.out_bus, &mut self.uses, &mut self.log_height)
+            }
+            fn width(&self) -> usize {
+                sigil_air::Air::width(self)
             }
             fn boxed(&self) -> Box<dyn Chip> {
                 Box::new(self.clone())
@@ -627,19 +634,15 @@ impl<'a> Compiler<'a> {
             _ => BinaryOp::Mul,
         };
         let (sa, sb) = if op == BinaryOp::Mul { (0, 0) } else { (fa.max(fb) - fa, fa.max(fb) - fb) };
-        let bus = self.bus(len);
-        let mut chip = Binary::new(n.name.clone(), op, (a, sa), (b, sb), len, bus, log_rows(len)).map_err(|e| self.wide(n, e.to_string()))?;
-        chip.uses = vec![];
-        if op == BinaryOp::Mul {
-            let bits = chip.output_bits();
-            let (rescale, wire) = self.rescale(n, bus, len, bits, fa + fb - out_frac)?;
-            self.wires.insert(out.clone(), wire);
-            self.steps.push(Step::Binary { node: n.name.clone(), value: out, chip, rescale: Some(rescale) });
+        let (chip, wire) = self.binary_chip(n, n.name.clone(), op, (a, sa), (b, sb), len)?;
+        let (wire, rescale) = if op == BinaryOp::Mul {
+            let (rescale, wire) = self.rescale(n, chip.out_bus, len, wire.bits, fa + fb - out_frac)?;
+            (wire, Some(rescale))
         } else {
-            let bits = chip.output_bits();
-            self.wires.insert(out.clone(), Wire::new(bus, len, bits));
-            self.steps.push(Step::Binary { node: n.name.clone(), value: out, chip, rescale: None });
-        }
+            (wire, None)
+        };
+        self.wires.insert(out.clone(), wire);
+        self.steps.push(Step::Binary { node: n.name.clone(), value: out, chip, rescale });
         Ok(())
     }
 
@@ -794,10 +797,8 @@ impl<'a> Compiler<'a> {
         }
         let (a, _) = self.operand(n, 0, &dims)?;
         let len: usize = dims.iter().product();
-        let bus = self.bus(len);
-        let mut chip = Binary::new(n.name.clone(), BinaryOp::Add, (a, fo), (Operand::Const(vec![0; len]), 0), len, bus, log_rows(len)).map_err(|e| self.wide(n, e.to_string()))?;
-        chip.uses = vec![];
-        self.wires.insert(out.clone(), Wire::new(bus, len, chip.output_bits()));
+        let (chip, wire) = self.binary_chip(n, n.name.clone(), BinaryOp::Add, (a, fo), (Operand::Const(vec![0; len]), 0), len)?;
+        self.wires.insert(out.clone(), wire);
         self.steps.push(Step::Binary { node: n.name.clone(), value: out, chip, rescale: None });
         Ok(())
     }
@@ -919,10 +920,22 @@ impl<'a> Compiler<'a> {
         }
         let bus = self.bus(len);
         let io = UnaryIo { in_bus: xbus, out_bus: bus, uses: vec![], log_height: log_rows(len), in_index };
-        // Checked against the node's own indices now, and against the whole table once every
-        // node is placed.
-        let own = TableUse { func, out_frac, lo, hi, bus: self.tables[table].bus }.build();
-        let chip = Lut::new(name, (shift, k), (spec.lo, spec.hi, spec.clamp_low, spec.clamp_high), x.bits, out_bits, &own, io).map_err(|e| self.wide(n, e.to_string()))?;
+        // Its table's entries (and with them its bounds) are known once every node is placed:
+        // `compile` then builds each table once and checks every chip with `Lut::new`.
+        let chip = Lut {
+            name,
+            shift_in: shift,
+            k,
+            lo: spec.lo,
+            hi: spec.hi,
+            clamp_low: spec.clamp_low,
+            clamp_high: spec.clamp_high,
+            in_bits: x.bits,
+            out_bits,
+            table_bus: self.tables[table].bus,
+            table_bounds: (0, 0),
+            io,
+        };
         Ok((chip, table, Wire::new(bus, len, out_bits)))
     }
 
@@ -936,7 +949,7 @@ impl<'a> Compiler<'a> {
         let out = n.outputs[0].clone();
         let (rb, _, out_frac) = self.range_bits(n, &out)?;
         let len = x.len();
-        let pi = sigil_onnx::exec::quantize(std::f64::consts::PI, fx + 8);
+        let pi = Func::tan_period(fx);
         // k = round(x 2^8 / pi'): |k| <= |x| / (pi 2^fx) + 1.
         for i in 0..len as u32 {
             self.read(&x, i);
@@ -1109,6 +1122,9 @@ impl<'a> Compiler<'a> {
         let one = 1i64 << f;
         let act_bits = f + 2;
         let bits_of = |m: i64| 64 - m.unsigned_abs().leading_zeros() + 1;
+        if batch != 1 && h0.is_some() {
+            return Err(self.err(n, "an initial state with several batch rows is not proved yet"));
+        }
         let mut c_bound = c_init.iter().map(|v| v.abs()).max().unwrap_or(0);
         let mut h_prev: Option<Wire> = None;
         let mut c_prev: Option<Wire> = None;
@@ -1123,9 +1139,6 @@ impl<'a> Compiler<'a> {
                     F::from_i64((bconst[row] + extra) << sx)
                 })
                 .collect();
-            if batch != 1 && h0.is_some() {
-                return Err(self.err(n, "an initial state with several batch rows is not proved yet"));
-            }
             let mut gx = lin(tag("x W"), inp, &w.data, bias_acc);
             gx.out_bus = self.bus(batch * h4);
             let (gx, gx_r, gx_w) = self.linear_chip(n, tag("x W/rescale"), &xt, gx, sx, None)?;
@@ -1191,8 +1204,8 @@ impl<'a> Compiler<'a> {
             c_prev = Some(c_w);
         }
         // Y [seq, 1, batch, hidden], Y_h and Y_c [1, batch, hidden].
-        let y = Wire { src: ys.iter().flat_map(|w| w.src.iter().copied()).collect(), bits: act_bits };
-        let outs = [Some(y), h_prev, c_prev.clone()];
+        let y = Wire { src: ys.iter().flat_map(|w| w.src.iter().copied()).collect(), bits: ys.iter().map(|w| w.bits).max().unwrap_or(0) };
+        let outs = [Some(y), h_prev, c_prev];
         for (name, w) in n.outputs.iter().zip(outs) {
             if let (false, Some(w)) = (name.is_empty(), w) {
                 self.wires.insert(name.clone(), w);
@@ -1302,7 +1315,7 @@ pub(crate) fn compile(plan: &Plan, name: &str, path: &str, options: ProofOptions
     let mut natural: Vec<(usize, usize)> = Vec::new();
     for chip in c.steps.iter_mut().flat_map(Step::chips) {
         let h = *chip.wiring().2;
-        natural.push((h, chip.boxed().width()));
+        natural.push((h, chip.width()));
     }
     natural.extend(tables.iter().map(|t| (t.log_height, 1)));
     let floor = height_floor(&natural);
