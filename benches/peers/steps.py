@@ -19,7 +19,9 @@ def flat_input(path):
 
 def named_inputs(model, path):
     import onnx
-    names = [i.name for i in onnx.load(model).graph.input if i.name not in {t.name for t in onnx.load(model).graph.initializer}]
+    graph = onnx.load(model).graph
+    weights = {t.name for t in graph.initializer}
+    names = [i.name for i in graph.input if i.name not in weights]
     if len(names) < 2:
         return flat_input(path)
     with open(path) as f:
