@@ -9,14 +9,17 @@ use p3_matrix::dense::RowMajorMatrix;
 use p3_maybe_rayon::prelude::*;
 use sigil_air::field::ef_to_base;
 use sigil_air::{EF, F};
-use sigil_verifier::hash::{ActiveHasher, Digest, Hasher};
+use sigil_verifier::hash::Digest;
 use sigil_verifier::merkle::{MerkleTree, MixedTree};
 use sigil_verifier::protocol::omega;
 
 use crate::backend::{Backend, FriOps, MerkleOps, NttOps};
 
 mod deep;
+pub mod lanes;
 mod quotient;
+
+use lanes::LANES;
 
 /// The reference backend.
 #[derive(Clone, Debug, Default)]
@@ -52,8 +55,9 @@ fn tree_from_leaves(leaves: Vec<Digest>) -> MerkleTree {
         let (upper, lower) = nodes.split_at_mut(2 * width);
         let parents = &mut upper[width..];
         let children = &lower[..2 * width];
-        parents.par_iter_mut().enumerate().for_each(|(i, p)| {
-            *p = ActiveHasher::hash_node(&children[2 * i], &children[2 * i + 1]);
+        parents.par_chunks_mut(LANES).enumerate().for_each(|(c, out)| {
+            let base = c * LANES;
+            lanes::hash_nodes(out, |i| (&children[2 * (base + i)], &children[2 * (base + i) + 1]));
         });
         width /= 2;
     }
@@ -64,40 +68,41 @@ impl MerkleOps for CpuBackend {
     fn commit_ext_cosets(&self, evals: &[EF], log_arity: usize) -> MerkleTree {
         let m = evals.len() >> log_arity;
         let a = 1usize << log_arity;
-        let leaves: Vec<Digest> = (0..m)
-            .into_par_iter()
-            .map_init(
-                || Vec::with_capacity(2 * a),
-                |buf, j| {
-                    buf.clear();
-                    for i in 0..a {
-                        buf.extend_from_slice(&ef_to_base(evals[j + i * m]));
-                    }
-                    ActiveHasher::hash_leaf(buf)
-                },
-            )
-            .collect();
+        let mut leaves = vec![[0u8; 32]; m];
+        leaves.par_chunks_mut(LANES).enumerate().for_each(|(c, out)| {
+            lanes::hash_leaves(2 * a, out, |l, row| {
+                let j = c * LANES + l;
+                for i in 0..a {
+                    row[2 * i..2 * i + 2].copy_from_slice(&ef_to_base(evals[j + i * m]));
+                }
+            });
+        });
         tree_from_leaves(leaves)
     }
 
     fn commit_mixed(&self, levels: &[(usize, Vec<&RowMajorMatrix<F>>)], depth: usize, cap_log: usize) -> MixedTree {
         let top: &[&RowMajorMatrix<F>] = levels.first().map_or(&[], |(_, m)| m.as_slice());
-        let mut cur: Vec<Digest> = (0..1usize << depth).into_par_iter().map_init(Vec::new, |buf, j| hash_rows(top, j, buf)).collect();
+        let mut cur = vec![[0u8; 32]; 1usize << depth];
+        hash_rows_into(top, &mut cur);
         let mut out = Vec::with_capacity(depth - cap_log + 1);
         for s in 1..=depth - cap_log {
             let w = 1usize << (depth - s);
-            let entering = levels.iter().find(|(l, _)| *l == s).map(|(_, m)| m.as_slice());
             let prev = &cur;
-            let next: Vec<Digest> = (0..w)
-                .into_par_iter()
-                .map_init(Vec::new, |buf, j| {
-                    let pair = ActiveHasher::hash_node(&prev[j], &prev[j + w]);
-                    match entering {
-                        Some(mats) => ActiveHasher::hash_node(&pair, &hash_rows(mats, j, buf)),
-                        None => pair,
-                    }
-                })
-                .collect();
+            let mut next = vec![[0u8; 32]; w];
+            next.par_chunks_mut(LANES).enumerate().for_each(|(c, out)| {
+                let base = c * LANES;
+                lanes::hash_nodes(out, |i| (&prev[base + i], &prev[base + i + w]));
+            });
+            if let Some((_, mats)) = levels.iter().find(|(l, _)| *l == s) {
+                let mut rows = vec![[0u8; 32]; w];
+                hash_rows_into(mats, &mut rows);
+                let pairs = next;
+                next = vec![[0u8; 32]; w];
+                next.par_chunks_mut(LANES).enumerate().for_each(|(c, out)| {
+                    let base = c * LANES;
+                    lanes::hash_nodes(out, |i| (&pairs[base + i], &rows[base + i]));
+                });
+            }
             out.push(std::mem::replace(&mut cur, next));
         }
         out.push(cur);
@@ -105,14 +110,20 @@ impl MerkleOps for CpuBackend {
     }
 }
 
-/// The hash of row `j` of `mats` side by side.
-fn hash_rows(mats: &[&RowMajorMatrix<F>], j: usize, buf: &mut Vec<F>) -> Digest {
-    buf.clear();
-    for m in mats {
-        let w = m.width();
-        buf.extend_from_slice(&m.values[j * w..(j + 1) * w]);
-    }
-    ActiveHasher::hash_leaf(buf)
+/// The leaf hashes of the rows of `mats` side by side (row `j` of each, in order), into `out`.
+fn hash_rows_into(mats: &[&RowMajorMatrix<F>], out: &mut [Digest]) {
+    let width = mats.iter().map(|m| m.width()).sum();
+    out.par_chunks_mut(LANES).enumerate().for_each(|(c, out)| {
+        lanes::hash_leaves(width, out, |l, row| {
+            let j = c * LANES + l;
+            let mut at = 0;
+            for m in mats {
+                let w = m.width();
+                row[at..at + w].copy_from_slice(&m.values[j * w..(j + 1) * w]);
+                at += w;
+            }
+        });
+    });
 }
 
 impl FriOps for CpuBackend {
