@@ -9,10 +9,12 @@ own process under /usr/bin/time (wall time, peak resident memory). Measured per 
 prover:
 
 - first proof: every per-model step before the first proof, and that proof (Sigil: the whole
-  `sigil prove` process, which compiles the model; DSperse: slice, compile, infer, prove;
+  `sigil prove` process, which compiles the model and writes its proving key to an empty
+  cache; DSperse: slice, compile, infer, prove;
   EZKL: settings, calibration, compile, a locally generated SRS, keys, witness, prove);
 - prove: the median over rounds of what a request costs once the model is set up (Sigil: the
-  whole `sigil prove` process, compilation included, as nothing is cached yet; DSperse:
+  whole `sigil prove` process, its proving key read from the cache the first proof wrote;
+  DSperse:
   infer + prove; EZKL: witness + prove);
 - verify: the median over rounds of the verifying process;
 - proof bytes (DSperse: all slices' proofs together; EZKL: the proof's bytes);
@@ -24,6 +26,7 @@ prover:
 import argparse
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -85,17 +88,23 @@ class Sigil:
     def __init__(self, binary):
         self.binary = binary
 
+    def env(self, work):
+        # The proving key is cached under the model's work directory, empty before its first
+        # proof: the first proof builds and writes it, later requests read it.
+        return dict(os.environ, SIGIL_CACHE_DIR=os.path.join(work, "sigil-cache"))
+
     def setup(self, model, inp, work):
+        shutil.rmtree(os.path.join(work, "sigil-cache"), ignore_errors=True)
         return [], None
 
     def prove(self, model, inp, work):
         proof = os.path.join(work, "model.proof")
-        ok, wall, peak, out = timed([self.binary, "prove", model, "--input", inp, "--proof", proof, "--json"])
+        ok, wall, peak, out = timed([self.binary, "prove", model, "--input", inp, "--proof", proof, "--json"], env=self.env(work))
         j = json.loads(out) if ok else {}
         return ok, wall, peak, flat(j.get("output_data", []))
 
     def verify(self, model, inp, work):
-        ok, wall, peak, _ = timed([self.binary, "verify", "--model", model, "--proof", os.path.join(work, "model.proof"), "--json"])
+        ok, wall, peak, _ = timed([self.binary, "verify", "--model", model, "--proof", os.path.join(work, "model.proof"), "--json"], env=self.env(work))
         return ok, wall
 
     def proof_bytes(self, work):

@@ -179,12 +179,21 @@ struct ProofArgs {
     /// log2 of the FRI folding factor.
     #[arg(long, default_value_t = ProofOptions::default().log_folding_factor, value_parser = clap::value_parser!(u8).range(1..=4))]
     fold_log: u8,
+    /// Build the proving key instead of reading it from the key cache (and writing it there):
+    /// `$SIGIL_CACHE_DIR`, else `$XDG_CACHE_HOME/sigil`, else `~/.cache/sigil`. The cache
+    /// changes no circuit id and no proof, only the time to compile.
+    #[arg(long)]
+    no_cache: bool,
     /// Conjectured bits the verifier requires.
     #[arg(long, default_value_t = VerifierOptions::default().min_security_bits, value_parser = clap::value_parser!(u32).range(0..=128))]
     min_security: u32,
 }
 
 impl ProofArgs {
+    fn cache_dir(&self) -> Option<PathBuf> {
+        if self.no_cache { None } else { sigil_prover::model::default_cache_dir() }
+    }
+
     fn options(&self) -> ProofOptions {
         ProofOptions {
             n_queries: self.queries,
@@ -302,11 +311,31 @@ const ARTIFACT_FORMAT: &str = "sigil-compiled-1";
 
 /// Compiles `path` (an .onnx model, or a .sigil artifact whose settings then override the
 /// command's) and checks an artifact's model hash and circuit id.
+/// How the proving key was obtained, for `--json`.
+fn key_cache_word(c: &model::KeyCache) -> &'static str {
+    match c {
+        model::KeyCache::Off => "off",
+        model::KeyCache::Hit(_) => "hit",
+        model::KeyCache::Written(_) => "written",
+        model::KeyCache::NotWritten(_) => "not written",
+    }
+}
+
+/// How the proving key was obtained, in words.
+fn key_cache_line(c: &model::KeyCache) -> String {
+    match c {
+        model::KeyCache::Off => "key built, cache off".into(),
+        model::KeyCache::Hit(p) => format!("key read from {}", p.display()),
+        model::KeyCache::Written(p) => format!("key built and cached in {}", p.display()),
+        model::KeyCache::NotWritten(why) => format!("key built, not cached: {why}"),
+    }
+}
+
 fn compile_model(path: &Path, quant: &Quant, proof: &ProofArgs) -> Result<CompiledModel, Failure> {
     let is_artifact = path.extension().is_some_and(|e| e == "sigil");
     if !is_artifact {
         let m = sigil_onnx::load_model(path).map_err(bad)?;
-        let mut opts = CompileOptions { proof: proof.options(), ..CompileOptions::default() };
+        let mut opts = CompileOptions { proof: proof.options(), cache_dir: proof.cache_dir(), ..CompileOptions::default() };
         opts.lower.frac_bits = quant.frac_bits;
         opts.lower.param_bits = quant.param_bits;
         for c in &quant.calibration {
@@ -329,7 +358,7 @@ fn compile_model(path: &Path, quant: &Quant, proof: &ProofArgs) -> Result<Compil
     let m = sigil_onnx::load_model(&model_path).map_err(bad)?;
     let s = field("settings")?;
     let num = |k: &str| s.get(k).and_then(serde_json::Value::as_u64);
-    let mut opts = CompileOptions::default();
+    let mut opts = CompileOptions { cache_dir: proof.cache_dir(), ..CompileOptions::default() };
     opts.lower.frac_bits = num("frac_bits").map(|v| v as u32);
     opts.lower.param_bits = num("param_bits").map_or(quant.param_bits, |v| v as u32);
     opts.lower.headroom_bits = num("headroom_bits").map_or(opts.lower.headroom_bits, |v| v as u32);
@@ -485,7 +514,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
                         "output_data": p.outputs, "circuit_id": hex(&m.circuit_id()), "proof": proof_path, "proof_bytes": p.proof.len(),
                         "conjectured_bits": sec.conjectured_bits, "compile_seconds": m.compile_time.as_secs_f64(),
                         "execute_seconds": p.execute_time.as_secs_f64(), "witness_seconds": p.witness_time.as_secs_f64(),
-                        "prove_seconds": p.prove_time.as_secs_f64(),
+                        "prove_seconds": p.prove_time.as_secs_f64(), "key_cache": key_cache_word(&m.key_cache),
                     })
                 );
             } else {
@@ -498,8 +527,9 @@ fn run(cli: Cli) -> Result<(), Failure> {
                     sec.conjectured_bits
                 );
                 outln!(
-                    "compile {:.3} s, execute {:.3} s, witness {:.3} s, prove {:.3} s",
+                    "compile {:.3} s ({}), execute {:.3} s, witness {:.3} s, prove {:.3} s",
                     m.compile_time.as_secs_f64(),
+                    key_cache_line(&m.key_cache),
                     p.execute_time.as_secs_f64(),
                     p.witness_time.as_secs_f64(),
                     p.prove_time.as_secs_f64()

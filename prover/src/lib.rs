@@ -16,6 +16,7 @@
 pub mod backend;
 pub mod cpu;
 pub mod examples;
+pub mod key_cache;
 pub mod model;
 pub mod prove;
 

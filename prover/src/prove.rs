@@ -95,9 +95,36 @@ impl ProvingKey {
             .map(|p| p.as_ref().map(|p| backend.coset_lde(RowMajorMatrix::new(p.values.clone(), p.width), lb, lde_shift())))
             .collect();
         let prep_tree = commit_tree(backend, &circuit.layout.prep, |t| prep_ldes[t].as_ref());
+        Ok(Self::from_parts(circuit, prep_traces, prep_ldes, prep_tree))
+    }
+
+    /// A key from its parts; the circuit id is computed from the trees' caps.
+    pub(crate) fn from_parts(
+        circuit: Circuit,
+        prep_traces: Vec<Option<Trace>>,
+        prep_ldes: Vec<Option<RowMajorMatrix<F>>>,
+        prep_tree: Vec<MixedTree>,
+    ) -> Self {
         let caps: Vec<_> = prep_tree.iter().map(|t| t.cap()).collect();
         let circuit_id = circuit.circuit_id(&caps);
-        Ok(Self { circuit, options, circuit_id, prep_traces, prep_ldes, prep_tree })
+        Self { options: circuit.options, circuit, circuit_id, prep_traces, prep_ldes, prep_tree }
+    }
+
+    /// Per table, the LDE of its preprocessed columns.
+    pub fn prep_ldes(&self) -> &[Option<RowMajorMatrix<F>>] {
+        &self.prep_ldes
+    }
+
+    /// The preprocessed phase's trees.
+    pub fn prep_trees(&self) -> &[MixedTree] {
+        &self.prep_tree
+    }
+
+    /// Bytes the preprocessed LDEs and trees take (what a cached key writes).
+    pub fn prep_bytes(&self) -> usize {
+        let ldes: usize = self.prep_ldes.iter().flatten().map(|m| 8 * m.values.len()).sum();
+        let trees: usize = self.prep_tree.iter().flat_map(|t| &t.levels).map(|l| 32 * l.len()).sum();
+        ldes + trees
     }
 }
 

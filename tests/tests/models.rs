@@ -316,3 +316,68 @@ fn constant_outputs_are_part_of_the_statement() {
     s[last] += F::ONE;
     assert_eq!(invalid(m.verify(&s, &p.proof)), VerifyError::BusImbalance);
 }
+
+/// A fresh, empty directory under the target directory for one test.
+fn scratch_dir(name: &str) -> std::path::PathBuf {
+    let d = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(name);
+    let _ = std::fs::remove_dir_all(&d);
+    d
+}
+
+#[test]
+fn a_cached_key_is_the_key_built_afresh() {
+    use sigil_prover::model::KeyCache;
+    let dir = scratch_dir("key-cache");
+    let path = corpus("dsperse-doom/model.onnx");
+    let opts = CompileOptions { cache_dir: Some(dir.clone()), ..CompileOptions::default() };
+    let fresh = CompiledModel::compile(&path, &CompileOptions::default()).unwrap();
+    let first = CompiledModel::compile(&path, &opts).unwrap();
+    let KeyCache::Written(file) = &first.key_cache else { panic!("not written: {:?}", first.key_cache) };
+    let second = CompiledModel::compile(&path, &opts).unwrap();
+    assert_eq!(second.key_cache, KeyCache::Hit(file.clone()));
+    // Same circuit id, same preprocessed data, same proof bytes.
+    assert_eq!(second.circuit_id(), fresh.circuit_id());
+    assert_eq!(second.key.prep_ldes(), fresh.key.prep_ldes());
+    let input = fresh.read_input(corpus("dsperse-doom/input.json")).unwrap();
+    let (a, b) = (fresh.prove(&input).unwrap(), second.prove(&input).unwrap());
+    assert_eq!(a.proof, b.proof);
+    second.verify(&b.statement, &b.proof).unwrap();
+
+    // Other settings are another key; the first one stays.
+    let mut other = opts.clone();
+    other.proof.grinding_bits += 1;
+    let third = CompiledModel::compile(&path, &other).unwrap();
+    assert!(matches!(&third.key_cache, KeyCache::Written(f) if f != file), "{:?}", third.key_cache);
+
+    // A damaged file (one flipped bit deep in the extension data, or a cut) is rebuilt and
+    // replaced, never used.
+    let bytes = std::fs::read(file).unwrap();
+    for damaged in [{ let mut b = bytes.clone(); b[bytes.len() / 2] ^= 4; b }, bytes[..bytes.len() - 1].to_vec()] {
+        std::fs::write(file, &damaged).unwrap();
+        let m = CompiledModel::compile(&path, &opts).unwrap();
+        assert_eq!(m.key_cache, KeyCache::Written(file.clone()));
+        assert_eq!(m.circuit_id(), fresh.circuit_id());
+        assert_eq!(std::fs::read(file).unwrap(), bytes);
+    }
+}
+
+#[test]
+fn a_cached_key_of_other_settings_or_shape_is_refused() {
+    let m = CompiledModel::compile(corpus("sn2-reward-sim/model.onnx"), &CompileOptions::default()).unwrap();
+    let other = CompiledModel::compile(corpus("matmul-competition/model.onnx"), &CompileOptions::default()).unwrap();
+    let tag = [7u8; 32];
+    let mut bytes = Vec::new();
+    m.key.write_cache(&tag, &mut bytes).unwrap();
+    // A fresh copy of a model's circuit (circuits hold boxed chips: compile again).
+    let rebuild = |m: &CompiledModel| CompiledModel::compile(&m.path, &CompileOptions::default()).unwrap().key.circuit;
+    let key = sigil_prover::ProvingKey::read_cache(rebuild(&m), &tag, &bytes[..]).unwrap();
+    assert_eq!(key.circuit_id, m.circuit_id());
+    let err = |r: Result<sigil_prover::ProvingKey, (sigil_verifier::Circuit, std::io::Error)>| r.map(|_| ()).unwrap_err().1.to_string();
+    assert!(err(sigil_prover::ProvingKey::read_cache(rebuild(&m), &[8u8; 32], &bytes[..])).contains("other settings"));
+    assert!(err(sigil_prover::ProvingKey::read_cache(rebuild(&other), &tag, &bytes[..])).contains("differ"));
+    let mut flipped = bytes.clone();
+    let at = flipped.len() - 40;
+    flipped[at] ^= 1;
+    assert!(err(sigil_prover::ProvingKey::read_cache(rebuild(&m), &tag, &flipped[..])).contains("damaged"));
+    assert!(!err(sigil_prover::ProvingKey::read_cache(rebuild(&m), &tag, &bytes[..bytes.len() - 3])).is_empty());
+}

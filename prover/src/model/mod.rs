@@ -26,7 +26,7 @@ mod compile;
 mod witness;
 
 use p3_field::PrimeCharacteristicRing;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use sigil_air::F;
@@ -71,12 +71,43 @@ pub struct CompileOptions {
     pub calibration: Vec<Vec<InputTensor>>,
     /// The proof parameters; part of the circuit id.
     pub proof: ProofOptions,
+    /// Where proving keys are cached (see [`default_cache_dir`]); `None` builds the key
+    /// every time. The cache changes no circuit id and no proof, only the time to compile.
+    pub cache_dir: Option<PathBuf>,
 }
 
 impl Default for CompileOptions {
     fn default() -> Self {
-        Self { lower: LowerOptions { headroom_bits: 3, ..LowerOptions::default() }, calibration: Vec::new(), proof: ProofOptions::default() }
+        Self {
+            lower: LowerOptions { headroom_bits: 3, ..LowerOptions::default() },
+            calibration: Vec::new(),
+            proof: ProofOptions::default(),
+            cache_dir: None,
+        }
     }
+}
+
+/// Keys whose preprocessed data passes this many bytes are not written to the cache.
+pub const KEY_CACHE_MAX_BYTES: usize = 4 << 30;
+
+/// The user's cache directory for Sigil: `$SIGIL_CACHE_DIR`, else `$XDG_CACHE_HOME/sigil`,
+/// else `$HOME/.cache/sigil` (`None` when none of them is set).
+pub fn default_cache_dir() -> Option<PathBuf> {
+    let var = |k: &str| std::env::var_os(k).filter(|v| !v.is_empty()).map(PathBuf::from);
+    var("SIGIL_CACHE_DIR").or_else(|| var("XDG_CACHE_HOME").map(|d| d.join("sigil"))).or_else(|| var("HOME").map(|d| d.join(".cache").join("sigil")))
+}
+
+/// What compilation did with the key cache.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum KeyCache {
+    /// No cache directory was given.
+    Off,
+    /// The key was read from this file.
+    Hit(PathBuf),
+    /// The key was built and written to this file.
+    Written(PathBuf),
+    /// The key was built and not written, for this reason.
+    NotWritten(String),
 }
 
 /// Seeded random inputs used for calibration beside the sample input.
@@ -136,6 +167,8 @@ pub struct CompiledModel {
     layout: compile::Layout,
     /// Time spent lowering, laying out and committing.
     pub compile_time: Duration,
+    /// Whether the proving key came from the cache.
+    pub key_cache: KeyCache,
     /// Print each proving round's time to stderr.
     pub log_timings: bool,
     /// Run the debug constraint checker (every constraint on every row, every bus balanced,
@@ -189,10 +222,28 @@ impl CompiledModel {
                 r => break (plan, r?),
             }
         };
-        let key = ProvingKey::new(circuit, &CpuBackend::default())?;
+        let (key, key_cache) = match &options.cache_dir {
+            None => (ProvingKey::new(circuit, &CpuBackend::default())?, KeyCache::Off),
+            Some(dir) => {
+                let model_bytes = std::fs::read(path).map_err(|e| OnnxError::Io { path: label.clone(), source: e })?;
+                let tag = cache_tag(&model_bytes, &circuit, &lower_options, &calibration, &options.proof);
+                cached_key(dir, &tag, circuit)?
+            }
+        };
         let inputs = layout.inputs.clone();
         let outputs = layout.outputs.iter().map(|(p, _)| p.clone()).collect();
-        Ok(Self { path: label, plan, key, inputs, outputs, layout, compile_time: t.elapsed(), log_timings: false, check_constraints: cfg!(debug_assertions) })
+        Ok(Self {
+            path: label,
+            plan,
+            key,
+            inputs,
+            outputs,
+            layout,
+            compile_time: t.elapsed(),
+            key_cache,
+            log_timings: false,
+            check_constraints: cfg!(debug_assertions),
+        })
     }
 
     /// The circuit id: the hash of the circuit's description and its preprocessed commitments
@@ -268,6 +319,49 @@ impl CompiledModel {
         verify(&self.key.circuit, &self.key.circuit_id, statement, proof, &VerifierOptions::default())?;
         Ok(())
     }
+}
+
+/// The cache tag of a key: everything it depends on (the cache format and the prover's
+/// version, the model's bytes, the settings after compilation's retries, the calibration
+/// inputs, the proof options and the circuit's description).
+fn cache_tag(model: &[u8], circuit: &sigil_verifier::Circuit, lower: &LowerOptions, calibration: &[Vec<InputTensor>], proof: &ProofOptions) -> [u8; 32] {
+    let mut h = blake3::Hasher::new();
+    h.update(concat!("sigil key cache 1, sigil-prover ", env!("CARGO_PKG_VERSION")).as_bytes());
+    h.update(blake3::hash(model).as_bytes());
+    h.update(&circuit.description_hash);
+    h.update(format!("{lower:?}|{calibration:?}|{proof:?}").as_bytes());
+    *h.finalize().as_bytes()
+}
+
+/// Reads the key tagged `tag` from `dir`, or builds it and writes it there (through a
+/// temporary file renamed into place, so that a reader never sees half a key). A damaged or
+/// stale file is rebuilt and replaced.
+fn cached_key(dir: &Path, tag: &[u8; 32], circuit: sigil_verifier::Circuit) -> Result<(ProvingKey, KeyCache), ModelError> {
+    let path = dir.join("keys").join(format!("{}.pk", hex(tag)));
+    let circuit = match std::fs::File::open(&path) {
+        Ok(f) => match ProvingKey::read_cache(circuit, tag, f) {
+            Ok(key) => return Ok((key, KeyCache::Hit(path))),
+            Err((circuit, _)) => circuit,
+        },
+        Err(_) => circuit,
+    };
+    let key = ProvingKey::new(circuit, &CpuBackend::default())?;
+    if key.prep_bytes() > KEY_CACHE_MAX_BYTES {
+        let why = format!("its preprocessed data takes {} MB, over the cache's limit of {} MB", key.prep_bytes() >> 20, KEY_CACHE_MAX_BYTES >> 20);
+        return Ok((key, KeyCache::NotWritten(why)));
+    }
+    let tmp = path.with_extension(format!("pk.tmp{}", std::process::id()));
+    let written = std::fs::create_dir_all(dir.join("keys"))
+        .and_then(|()| std::fs::File::create(&tmp))
+        .and_then(|f| key.write_cache(tag, f))
+        .and_then(|()| std::fs::rename(&tmp, &path));
+    Ok(match written {
+        Ok(()) => (key, KeyCache::Written(path)),
+        Err(e) => {
+            let _ = std::fs::remove_file(&tmp);
+            (key, KeyCache::NotWritten(format!("{}: {e}", path.display())))
+        }
+    })
 }
 
 #[doc(hidden)]
