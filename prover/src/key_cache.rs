@@ -127,10 +127,10 @@ impl ProvingKey {
         circuit: Circuit,
         tag: &[u8; 32],
         r: impl Read,
-    ) -> Result<Self, (Circuit, io::Error)> {
+    ) -> Result<Self, (Box<Circuit>, io::Error)> {
         match read_parts(&circuit, tag, r) {
             Ok((traces, ldes, trees)) => Ok(ProvingKey::from_parts(circuit, traces, ldes, trees)),
-            Err(e) => Err((circuit, e)),
+            Err(e) => Err((Box::new(circuit), e)),
         }
     }
 }

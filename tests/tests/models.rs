@@ -372,7 +372,7 @@ fn a_cached_key_of_other_settings_or_shape_is_refused() {
     let rebuild = |m: &CompiledModel| CompiledModel::compile(&m.path, &CompileOptions::default()).unwrap().key.circuit;
     let key = sigil_prover::ProvingKey::read_cache(rebuild(&m), &tag, &bytes[..]).unwrap();
     assert_eq!(key.circuit_id, m.circuit_id());
-    let err = |r: Result<sigil_prover::ProvingKey, (sigil_verifier::Circuit, std::io::Error)>| r.map(|_| ()).unwrap_err().1.to_string();
+    let err = |r: Result<sigil_prover::ProvingKey, (Box<sigil_verifier::Circuit>, std::io::Error)>| r.map(|_| ()).unwrap_err().1.to_string();
     assert!(err(sigil_prover::ProvingKey::read_cache(rebuild(&m), &[8u8; 32], &bytes[..])).contains("other settings"));
     assert!(err(sigil_prover::ProvingKey::read_cache(rebuild(&other), &tag, &bytes[..])).contains("differ"));
     let mut flipped = bytes.clone();

@@ -341,7 +341,7 @@ fn cached_key(dir: &Path, tag: &[u8; 32], circuit: sigil_verifier::Circuit) -> R
     let circuit = match std::fs::File::open(&path) {
         Ok(f) => match ProvingKey::read_cache(circuit, tag, f) {
             Ok(key) => return Ok((key, KeyCache::Hit(path))),
-            Err((circuit, _)) => circuit,
+            Err((circuit, _)) => *circuit,
         },
         Err(_) => circuit,
     };
