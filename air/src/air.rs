@@ -118,6 +118,15 @@ pub trait Air: Send + Sync {
         let _ = (main, prep, challenges);
         Vec::new()
     }
+    /// Whether the chip's constraints may multiply two auxiliary columns (degree 2 in them).
+    /// By default they must be linear in the auxiliary columns, which bounds every auxiliary
+    /// value's degree in the challenges by the constraints' degree in the challenges times the
+    /// height. A chip that opts in argues in `docs/soundness.md` that its constraints still pin
+    /// each auxiliary column and that its auxiliary values stay within `(challenge degree + 1)
+    /// x height` (what the security estimate charges); the choice is part of the circuit id.
+    fn aux_products(&self) -> bool {
+        false
+    }
     /// The constraints and interactions.
     fn eval<B: AirBuilder>(&self, b: &mut B);
 }
@@ -136,6 +145,8 @@ pub trait Chip: Send + Sync {
     fn aux_width(&self) -> usize;
     /// See [`Air::aux_trace`].
     fn aux_trace(&self, main: &Trace, prep: Option<&Trace>, challenges: &[EF]) -> Vec<EF>;
+    /// See [`Air::aux_products`].
+    fn aux_products(&self) -> bool;
     /// `eval` against the symbolic builder.
     fn eval_symbolic(&self, b: &mut SymbolicBuilder);
     /// `eval` against the base-field folder (the prover's quotient).
@@ -164,6 +175,9 @@ impl<A: Air> Chip for A {
     }
     fn aux_trace(&self, main: &Trace, prep: Option<&Trace>, challenges: &[EF]) -> Vec<EF> {
         Air::aux_trace(self, main, prep, challenges)
+    }
+    fn aux_products(&self) -> bool {
+        Air::aux_products(self)
     }
     fn eval_symbolic(&self, b: &mut SymbolicBuilder) {
         self.eval(b)

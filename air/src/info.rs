@@ -132,7 +132,8 @@ impl ChipInfo {
         // chips share one: a label's bytes can never be read as an interaction, nor one
         // constraint's encoding as the start of the next.
         let mut d = Description::default();
-        d.bytes(b"chip");
+        // A chip whose constraints multiply auxiliary columns says so in its first part.
+        d.bytes(if chip.aux_products() { b"chip+aux-products".as_slice() } else { b"chip".as_slice() });
         d.bytes(name.as_bytes());
         d.u64(width as u64);
         d.u64(prep_width as u64);
@@ -144,7 +145,7 @@ impl ChipInfo {
         for (label, c) in &sb.constraints {
             max_degree = max_degree.max(check(c)?);
             let aux_degree = c.degree_by(&|v| usize::from(matches!(v, Var::Aux { .. })));
-            if aux_degree > 1 {
+            if aux_degree > 1 + usize::from(chip.aux_products()) {
                 return Err(err(format!("constraint `{label}` is not linear in the auxiliary columns")));
             }
             challenge_degree =

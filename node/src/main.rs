@@ -1,5 +1,12 @@
 //! `sigil`: prove and verify with Sigil from the command line.
 
+/// mimalloc keeps freed memory for the next allocation instead of handing it back to the
+/// kernel: a proof allocates and frees hundreds of megabytes of extensions and trees, and with
+/// the system allocator a third of `sigil prove`'s CPU time on dsperse-net was the kernel
+/// faulting in and zeroing fresh pages (0.30 s of system time; 0.10 s with mimalloc).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;

@@ -53,7 +53,7 @@ fn invalid(r: Result<(), ModelError>) -> VerifyError {
 /// The circuit id of dsperse-net at the default settings. It changes only when the circuit
 /// does (chips, layout, quantization, calibration or proof options): then update it here and
 /// say why in the commit.
-const NET_CIRCUIT_ID: &str = "94a2eaeb22591b36257bcb27079c091c55c76d64ee8371fbc08e9bb6a804cf21";
+const NET_CIRCUIT_ID: &str = "e7b2073524389727938ce320ad3cdc2513ce2357d2dab5a35b4959251c94bbb1";
 
 #[test]
 fn dsperse_net_has_a_fixed_circuit_id() {

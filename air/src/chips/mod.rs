@@ -17,6 +17,8 @@
 //! - [`mac`]: a multiply-accumulate chain, the generic STARK benchmark.
 //! - [`matmul`]: a vector–matrix product with fixed weights, checked by Freivalds' test on
 //!   auxiliary columns after a challenge.
+//! - [`polyconv`]: a convolution with fixed weights checked as a product of bivariate
+//!   polynomials at random points: each input element read once, each output written once.
 //! - [`range`]: a fixed table of the values `0..2^bits`, receiving range-check lookups, and the
 //!   range-check gadget (byte limbs) other chips use.
 //! - [`relu`]: `y = max(x, 0)` on signed integers, with a sign bit and a range-checked magnitude.
@@ -39,6 +41,7 @@ pub mod mac;
 pub mod maxpool;
 pub mod minmax;
 pub mod matmul;
+pub mod polyconv;
 pub mod range;
 pub mod relu;
 pub mod select;

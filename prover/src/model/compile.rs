@@ -25,6 +25,7 @@ use sigil_air::chips::binary::{Binary, BinaryOp, Operand};
 use sigil_air::chips::div::Div;
 use sigil_air::chips::divconst::DivConst;
 use sigil_air::chips::linear::Linear;
+use sigil_air::chips::polyconv::PolyConv;
 use sigil_air::chips::lut::{Lut, LutTable};
 use sigil_air::chips::minmax::{MinMax, MinMaxOp};
 use sigil_air::chips::maxpool::MaxPool;
@@ -42,6 +43,14 @@ use sigil_onnx::{Plan, QTensor};
 use sigil_verifier::{Circuit, ProofOptions, PublicBus, Statement};
 
 use super::ModelError;
+
+/// Columns of a [`PolyConv`] table, every phase counted (main 1, preprocessed 12, auxiliary
+/// 6 and LogUp 2 extension columns, 2 quotient chunks): what the compiler weighs against
+/// [`LINEAR_COLUMNS`] plus the chunk for a convolution.
+pub const POLYCONV_COLUMNS: usize = 1 + 12 + 12 + 4 + 4;
+/// Columns of a [`Linear`] table besides its chunk of weights (main 2, preprocessed 7,
+/// auxiliary 3 and LogUp 2 extension columns, 2 quotient chunks).
+pub const LINEAR_COLUMNS: usize = 2 + 7 + 6 + 4 + 4;
 
 /// The weights a linear layer's row aims to hold (4 measured faster and smaller than 8 or 16 on
 /// dsperse-net and dsperse-doom): wider layers are cut into groups of outputs,
@@ -152,7 +161,7 @@ macro_rules! placed_fields {
         }
     )*};
 }
-placed_fields!(Linear, MaxPool, Binary, MinMax, Bilinear, Div, Select);
+placed_fields!(Linear, PolyConv, MaxPool, Binary, MinMax, Bilinear, Div, Select);
 
 /// One step of the witness: the chips of one node and where their inputs come from.
 #[derive(Clone, Debug)]
@@ -161,6 +170,8 @@ pub(crate) enum Step {
     Input { value: String, chip: Rescale },
     /// A product (Conv, Gemm, MatMul by a constant) and its rescale.
     Linear { node: String, value: String, linear: Linear, rescale: Rescale },
+    /// A convolution checked as a product of polynomials, and its rescale.
+    Conv { node: String, value: String, conv: PolyConv, rescale: Rescale },
     Relu { node: String, value: String, chip: Relu },
     MinMax { node: String, value: String, chip: MinMax },
     DivConst { node: String, value: String, chip: DivConst },
@@ -189,6 +200,7 @@ impl Step {
         match self {
             Step::Input { chip, .. } => vec![chip],
             Step::Linear { linear, rescale, .. } => vec![linear, rescale],
+            Step::Conv { conv, rescale, .. } => vec![conv, rescale],
             Step::Relu { chip, .. } => vec![chip],
             Step::MinMax { chip, .. } => vec![chip],
             Step::DivConst { chip, .. } => vec![chip],
@@ -458,13 +470,11 @@ impl<'a> Compiler<'a> {
         if xd.len() != 4 || w.dims.len() != 4 {
             return Err(self.err(n, "only 2-D convolutions are proved"));
         }
-        if attr_i(n, "group", 1) != 1 {
-            return Err(self.err(n, "grouped convolutions are not proved yet"));
-        }
+        let groups = usize::try_from(attr_i(n, "group", 1)).unwrap_or(0);
         let (bn, c, h, wd) = (xd[0], xd[1], xd[2], xd[3]);
         let (oc, icg, kh, kw) = (w.dims[0], w.dims[1], w.dims[2], w.dims[3]);
-        if icg != c {
-            return Err(self.err(n, format!("kernel {:?} does not fit {c} channels", w.dims)));
+        if groups == 0 || c % groups != 0 || oc % groups != 0 || icg * groups != c {
+            return Err(self.err(n, format!("kernel {:?} in {groups} groups does not fit {c} channels", w.dims)));
         }
         let s = attr_ints(n, "strides").unwrap_or(vec![1, 1]);
         let d = attr_ints(n, "dilations").unwrap_or(vec![1, 1]);
@@ -474,7 +484,46 @@ impl<'a> Compiler<'a> {
         let (pt, pl) = (pb[0], pb[1]);
         let oh = (h + pb[0] + pe[0] - ekh) / sh + 1;
         let ow = (wd + pb[1] + pe[1] - ekw) / sw + 1;
+        let frac = xf + w.frac_bits;
+        let (_, _, out_frac) = self.range_bits(n, &n.outputs[0])?;
+        let bias = bias.map(|b| b.data.iter().map(|&v| F::from_i64(align(i128::from(v), b.frac_bits, frac) as i64)).collect()).unwrap_or_default();
+        // The polynomial check costs a row per input, weight and output coefficient; the
+        // Freivalds layout a row per position and kernel tap, with the weights beside them.
+        let (hp, wp) = (h + pb[0] + pe[0], wd + pb[1] + pe[1]);
         let k = c * kh * kw;
+        let poly_cells = POLYCONV_COLUMNS << PolyConv::min_log_height(bn, groups, c, hp, wp, oc, kh, kw);
+        let chunk = chunk_for(bn * oh * ow, k, oc);
+        let linear_cells = (LINEAR_COLUMNS + chunk) << Linear::min_log_height(bn * oh * ow, k, oc, chunk);
+        if dh == 1 && dw == 1 && (groups > 1 || poly_cells < linear_cells) {
+            let len = bn * oc * oh * ow;
+            let acc = self.bus(len);
+            let conv = PolyConv {
+                name: n.name.clone(),
+                batch: bn,
+                groups,
+                c,
+                h,
+                w: wd,
+                pads: [pb[0], pb[1], pe[0], pe[1]],
+                oc,
+                kh,
+                kw,
+                sh,
+                sw,
+                weights: w.data.iter().map(|&v| F::from_i64(v)).collect(),
+                bias,
+                src: (0..(bn * c * h * wd) as u32).collect(),
+                out: (0..len as u32).collect(),
+                uses: vec![1; len],
+                in_bus: 0,
+                out_bus: acc,
+                log_height: PolyConv::min_log_height(bn, groups, c, hp, wp, oc, kh, kw),
+            };
+            return self.conv_step(n, x, conv, frac - out_frac);
+        }
+        if groups != 1 {
+            return Err(self.err(n, "grouped convolutions with dilations are not proved yet"));
+        }
         let plane = oh * ow;
         let positions = bn * plane;
         let mut src = Vec::with_capacity(positions * k);
@@ -498,10 +547,7 @@ impl<'a> Compiler<'a> {
                 }
             }
         }
-        let frac = xf + w.frac_bits;
-        let (_, _, out_frac) = self.range_bits(n, &n.outputs[0])?;
         let weights = (0..k * oc).map(|i| F::from_i64(w.data[(i % oc) * k + i / oc])).collect();
-        let bias = bias.map(|b| b.data.iter().map(|&v| F::from_i64(align(i128::from(v), b.frac_bits, frac) as i64)).collect()).unwrap_or_default();
         let len = positions * oc;
         let acc = self.bus(len);
         let linear = Linear {
@@ -509,7 +555,7 @@ impl<'a> Compiler<'a> {
             positions,
             k,
             n: oc,
-            chunk: chunk_for(positions, k, oc),
+            chunk,
             weights,
             bias,
             src,
@@ -517,9 +563,31 @@ impl<'a> Compiler<'a> {
             uses: vec![1; len],
             in_bus: 0,
             out_bus: acc,
-            log_height: Linear::min_log_height(positions, k, oc, chunk_for(positions, k, oc)),
+            log_height: Linear::min_log_height(positions, k, oc, chunk),
         };
         self.linear_step(n, x, linear, frac - out_frac)
+    }
+
+    /// A convolution checked as a product of polynomials, and its rescale by `2^shift`.
+    fn conv_step(&mut self, n: &Node, x: Wire, conv: PolyConv, shift: u32) -> Result<(), ModelError> {
+        let (rb, _, _) = self.range_bits(n, &n.outputs[0])?;
+        let acc_bits = conv.output_bits(x.bits).ok_or_else(|| self.wide(n, "the layer's accumulator bound reaches the field (weights too large for the input range)"))?;
+        for s in conv.reads().collect::<Vec<_>>() {
+            self.read(&x, s);
+        }
+        let len = conv.uses.len();
+        let (rescale, wire) = self.rescale_to(n, format!("{}/rescale", n.name), conv.out_bus, len, acc_bits, shift, rb + 1)?;
+        // The chip reads the producer's bus directly: map its sources through the wire.
+        let (xbus, xidx) = self.gathered(n, &x)?;
+        let mut conv = conv;
+        conv.in_bus = xbus;
+        for s in conv.src.iter_mut() {
+            *s = xidx[*s as usize];
+        }
+        let out = n.outputs[0].clone();
+        self.wires.insert(out.clone(), wire);
+        self.steps.push(Step::Conv { node: n.name.clone(), value: out, conv, rescale });
+        Ok(())
     }
 
     fn gemm(&mut self, n: &Node) -> Result<(), ModelError> {

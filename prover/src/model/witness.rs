@@ -91,6 +91,11 @@ pub(crate) fn traces(layout: &Layout, run: &Execution, path: &str, tamper: Optio
                 traces.push(t);
                 emit!(node, want(name)?, (1, Y), rescale.io.out_bus, rescale.generate_trace(&acc));
             }
+            Step::Conv { node, value: name, conv, rescale } => {
+                let (t, acc) = conv.generate_trace(&bus[&conv.in_bus]);
+                traces.push(t);
+                emit!(node, want(name)?, (1, Y), rescale.io.out_bus, rescale.generate_trace(&acc));
+            }
             Step::Relu { node, value: name, chip } => {
                 emit!(node, want(name)?, (1, Y), chip.io.out_bus, chip.generate_trace(&chip.io.inputs(&bus[&chip.io.in_bus])));
             }

@@ -137,7 +137,7 @@ fn a_wrong_output_balanced_on_the_bus_fails_the_product() {
     trace.set(0, Y, trace.get(0, Y) + F::ONE);
     y[chip.out[0] as usize] += 1;
     let e = check(&chip, &x, &y, &trace).unwrap_err();
-    assert!(e.iter().all(|f| matches!(f, crate::CheckFailure::Constraint { label: "acc ends at zero", .. })), "{e:?}");
+    assert!(e.iter().all(|f| matches!(f, crate::CheckFailure::Constraint { label: "acc adds each term, cyclically", .. })), "{e:?}");
 }
 
 #[test]
