@@ -489,36 +489,36 @@ impl<'a> Compiler<'a> {
         let bias = bias.map(|b| b.data.iter().map(|&v| F::from_i64(align(i128::from(v), b.frac_bits, frac) as i64)).collect()).unwrap_or_default();
         // The polynomial check costs a row per input, weight and output coefficient; the
         // Freivalds layout a row per position and kernel tap, with the weights beside them.
-        let (hp, wp) = (h + pb[0] + pe[0], wd + pb[1] + pe[1]);
         let k = c * kh * kw;
-        let poly_cells = POLYCONV_COLUMNS << PolyConv::min_log_height(bn, groups, c, hp, wp, oc, kh, kw);
+        let len = bn * oc * oh * ow;
+        let mut conv = PolyConv {
+            name: n.name.clone(),
+            batch: bn,
+            groups,
+            c,
+            h,
+            w: wd,
+            pads: [pb[0], pb[1], pe[0], pe[1]],
+            oc,
+            kh,
+            kw,
+            sh,
+            sw,
+            weights: w.data.iter().map(|&v| F::from_i64(v)).collect(),
+            bias,
+            src: (0..(bn * c * h * wd) as u32).collect(),
+            out: (0..len as u32).collect(),
+            uses: vec![1; len],
+            in_bus: 0,
+            out_bus: 0,
+            log_height: 0,
+        };
+        conv.log_height = conv.min_log_height();
+        let poly_cells = POLYCONV_COLUMNS << conv.log_height;
         let chunk = chunk_for(bn * oh * ow, k, oc);
         let linear_cells = (LINEAR_COLUMNS + chunk) << Linear::min_log_height(bn * oh * ow, k, oc, chunk);
         if dh == 1 && dw == 1 && (groups > 1 || poly_cells < linear_cells) {
-            let len = bn * oc * oh * ow;
-            let acc = self.bus(len);
-            let conv = PolyConv {
-                name: n.name.clone(),
-                batch: bn,
-                groups,
-                c,
-                h,
-                w: wd,
-                pads: [pb[0], pb[1], pe[0], pe[1]],
-                oc,
-                kh,
-                kw,
-                sh,
-                sw,
-                weights: w.data.iter().map(|&v| F::from_i64(v)).collect(),
-                bias,
-                src: (0..(bn * c * h * wd) as u32).collect(),
-                out: (0..len as u32).collect(),
-                uses: vec![1; len],
-                in_bus: 0,
-                out_bus: acc,
-                log_height: PolyConv::min_log_height(bn, groups, c, hp, wp, oc, kh, kw),
-            };
+            conv.out_bus = self.bus(len);
             return self.conv_step(n, x, conv, frac - out_frac);
         }
         if groups != 1 {
@@ -557,7 +557,7 @@ impl<'a> Compiler<'a> {
             n: oc,
             chunk,
             weights,
-            bias,
+            bias: std::mem::take(&mut conv.bias),
             src,
             out,
             uses: vec![1; len],

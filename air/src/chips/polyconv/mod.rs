@@ -164,15 +164,15 @@ impl PolyConv {
         self.oc / self.groups.max(1)
     }
 
-    /// The rows a convolution of this shape takes (before padding to a power of two).
-    pub fn rows_needed(batch: usize, groups: usize, c: usize, hp: usize, wp: usize, oc: usize, kh: usize, kw: usize) -> usize {
-        let (cg, og) = (c / groups.max(1), oc / groups.max(1));
-        batch * groups * (cg * (hp * wp + og * kh * kw) + og * (hp + kh - 1) * (wp + kw - 1))
+    /// The rows this convolution takes (before padding to a power of two).
+    pub fn rows_needed(&self) -> usize {
+        let (hp, wp, cg, og, kh, kw) = (self.hp(), self.wp(), self.cg(), self.og(), self.kh, self.kw);
+        self.batch * self.groups * (cg * (hp * wp + og * kh * kw) + og * (hp + kh - 1) * (wp + kw - 1))
     }
 
-    /// The smallest height for this shape (at least 4 rows).
-    pub fn min_log_height(batch: usize, groups: usize, c: usize, hp: usize, wp: usize, oc: usize, kh: usize, kw: usize) -> usize {
-        crate::chips::unary::log_rows(Self::rows_needed(batch, groups, c, hp, wp, oc, kh, kw))
+    /// The smallest height for this convolution (at least 4 rows).
+    pub fn min_log_height(&self) -> usize {
+        crate::chips::unary::log_rows(self.rows_needed())
     }
 
     /// Every input index the chip receives: each element once.

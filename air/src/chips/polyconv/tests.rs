@@ -24,18 +24,20 @@ struct Shape {
     pads: [usize; 4],
 }
 
-const fn shape(batch: usize, groups: usize, c: usize, h: usize, w: usize, oc: usize, k: (usize, usize), s: (usize, usize), pads: [usize; 4]) -> Shape {
-    Shape { batch, groups, c, h, w, oc, kh: k.0, kw: k.1, sh: s.0, sw: s.1, pads }
+macro_rules! shape {
+    ($batch:expr, $groups:expr, $c:expr, $h:expr, $w:expr, $oc:expr, ($kh:expr, $kw:expr), ($sh:expr, $sw:expr), $pads:expr) => {
+        Shape { batch: $batch, groups: $groups, c: $c, h: $h, w: $w, oc: $oc, kh: $kh, kw: $kw, sh: $sh, sw: $sw, pads: $pads }
+    };
 }
 
 const SHAPES: [Shape; 7] = [
-    shape(1, 1, 1, 4, 4, 1, (1, 1), (1, 1), [0; 4]),
-    shape(1, 1, 2, 5, 5, 3, (3, 3), (1, 1), [1; 4]),
-    shape(1, 1, 3, 6, 5, 2, (3, 2), (2, 1), [0, 1, 1, 0]),
-    shape(2, 1, 2, 4, 3, 2, (2, 2), (1, 2), [1, 0, 0, 1]),
-    shape(1, 2, 4, 5, 4, 6, (3, 3), (1, 1), [1; 4]),
-    shape(1, 3, 3, 6, 6, 3, (3, 3), (2, 2), [1; 4]),
-    shape(1, 1, 3, 7, 7, 4, (5, 5), (1, 1), [0; 4]),
+    shape!(1, 1, 1, 4, 4, 1, (1, 1), (1, 1), [0; 4]),
+    shape!(1, 1, 2, 5, 5, 3, (3, 3), (1, 1), [1; 4]),
+    shape!(1, 1, 3, 6, 5, 2, (3, 2), (2, 1), [0, 1, 1, 0]),
+    shape!(2, 1, 2, 4, 3, 2, (2, 2), (1, 2), [1, 0, 0, 1]),
+    shape!(1, 2, 4, 5, 4, 6, (3, 3), (1, 1), [1; 4]),
+    shape!(1, 3, 3, 6, 6, 3, (3, 3), (2, 2), [1; 4]),
+    shape!(1, 1, 3, 7, 7, 4, (5, 5), (1, 1), [0; 4]),
 ];
 
 /// The chip for `sh`, its input (in `[-1000, 1000]`), and the convolution computed directly.
@@ -72,8 +74,7 @@ fn conv(sh: Shape, seed: u64) -> (PolyConv, Vec<i64>, Vec<i64>) {
             }
         }
     }
-    let log_height = PolyConv::min_log_height(batch, groups, c, hp, wp, oc, kh, kw);
-    let chip = PolyConv {
+    let mut chip = PolyConv {
         name: "conv".into(),
         batch,
         groups,
@@ -93,8 +94,9 @@ fn conv(sh: Shape, seed: u64) -> (PolyConv, Vec<i64>, Vec<i64>) {
         uses: vec![1; direct.len()],
         in_bus: BUS_DATA,
         out_bus: BUS_OUT,
-        log_height,
+        log_height: 0,
     };
+    chip.log_height = chip.min_log_height();
     (chip, x, direct)
 }
 
