@@ -79,8 +79,8 @@ fn io_statement(k: usize, in_bus: sigil_air::BusId, o: usize, out_bus: sigil_air
     Statement {
         n_publics: k + o,
         public_buses: vec![
-            PublicBus { bus: in_bus, dir: Direction::Send, start: 0, len: k },
-            PublicBus { bus: out_bus, dir: Direction::Receive, start: k, len: o },
+            PublicBus::new(in_bus, Direction::Send, 0, k),
+            PublicBus::new(out_bus, Direction::Receive, k, o),
         ],
     }
 }

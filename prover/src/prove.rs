@@ -258,8 +258,8 @@ fn check_witness(pk: &ProvingKey, traces: &[Trace], publics: &[F], config: &Prov
         let preps: Vec<Option<&Trace>> = pk.prep_traces.iter().map(|p| p.as_ref()).collect();
         let mut tuples = Vec::new();
         for pb in &circuit.public_buses {
-            for t in pb.tuples(publics).into_iter().flatten() {
-                tuples.push(RowInteraction { bus: pb.bus, dir: pb.dir, fields: t.to_vec(), multiplicity: F::ONE });
+            for (i, t) in pb.tuples(publics).into_iter().flatten().enumerate() {
+                tuples.push(RowInteraction { bus: pb.bus, dir: pb.dir, fields: t.to_vec(), multiplicity: F::from_u32(pb.uses_of(i)) });
             }
         }
         check_constraints_with(&chips, &trs, &preps, publics, &tuples).map_err(ProveError::Unsatisfied)?;

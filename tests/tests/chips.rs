@@ -38,8 +38,8 @@ fn rescale_circuit(c: &Rescale, n: usize) -> Circuit {
     let statement = Statement {
         n_publics: 2 * n,
         public_buses: vec![
-            PublicBus { bus: BUS_DATA, dir: Direction::Send, start: 0, len: n },
-            PublicBus { bus: BUS_OUT, dir: Direction::Receive, start: n, len: n },
+            PublicBus::new(BUS_DATA, Direction::Send, 0, n),
+            PublicBus::new(BUS_OUT, Direction::Receive, n, n),
         ],
     };
     Circuit::new("rescale", vec![Box::new(c.clone()), Box::new(RangeTable { bits: 8 })], &[4, 8], statement, opts()).unwrap()

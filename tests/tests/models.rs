@@ -53,7 +53,7 @@ fn invalid(r: Result<(), ModelError>) -> VerifyError {
 /// The circuit id of dsperse-net at the default settings. It changes only when the circuit
 /// does (chips, layout, quantization, calibration or proof options): then update it here and
 /// say why in the commit.
-const NET_CIRCUIT_ID: &str = "e7b2073524389727938ce320ad3cdc2513ce2357d2dab5a35b4959251c94bbb1";
+const NET_CIRCUIT_ID: &str = "ade1a7a730131a17262a83b76ea66a97eda069250ee34a66e37bbe700cc9dfdd";
 
 #[test]
 fn dsperse_net_has_a_fixed_circuit_id() {

@@ -692,7 +692,7 @@ fn public_bus_outside_the_public_values_is_refused() {
     };
     let st = sigil_verifier::Statement {
         n_publics: 2,
-        public_buses: vec![sigil_verifier::PublicBus { bus: 1, dir: sigil_air::Direction::Send, start: 1, len: 2 }],
+        public_buses: vec![sigil_verifier::PublicBus::new(1, sigil_air::Direction::Send, 1, 2)],
     };
     let r = Circuit::new("x", vec![Box::new(m)], &[1], st, opts());
     assert_eq!(r.unwrap_err(), CircuitError::PublicBusRange { bus: 1, start: 1, end: 3, n_publics: 2 });

@@ -42,6 +42,8 @@ pub enum CircuitError {
     UnreadPublic(usize),
     #[error("public bus {bus}: values {start}..{end} pass the {n_publics} public values")]
     PublicBusRange { bus: BusId, start: usize, end: usize, n_publics: usize },
+    #[error("public bus {bus}: {uses} multiplicities for {len} values, or a range of {bits} bits (1 to 62)")]
+    PublicBusShape { bus: BusId, uses: usize, len: usize, bits: u32 },
     #[error("two chips are named `{0}`")]
     DuplicateName(String),
 }
@@ -49,15 +51,42 @@ pub enum CircuitError {
 /// Public values that enter a bus as the tuples `(i, publics[start + i])`, `i < len`, sent
 /// (or received) by the verifier itself: how a circuit takes a tensor (a model's input or
 /// output) as part of its statement. The verifier adds their LogUp terms to the bus balance.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PublicBus {
     pub bus: BusId,
     pub dir: Direction,
     pub start: usize,
     pub len: usize,
+    /// How many times each tuple enters the bus (how many reads of the element the circuit's
+    /// chips make); empty for once each.
+    pub uses: Vec<u32>,
+    /// When non-zero, every value must be a signed integer in `[-2^(bits-1), 2^(bits-1))`,
+    /// which the verifier checks itself: a model's input carries the bound its readers assume
+    /// (in place of a range-check table).
+    pub bits: u32,
 }
 
 impl PublicBus {
+    /// `len` values from `start`, each entering the bus once, with no range.
+    pub fn new(bus: BusId, dir: Direction, start: usize, len: usize) -> Self {
+        Self { bus, dir, start, len, uses: Vec::new(), bits: 0 }
+    }
+
+    /// The multiplicity of tuple `i`.
+    pub fn uses_of(&self, i: usize) -> u32 {
+        if self.uses.is_empty() { 1 } else { self.uses.get(i).copied().unwrap_or(0) }
+    }
+
+    /// Whether `v` is within the bus's range (always, without one).
+    pub fn in_range(&self, v: F) -> bool {
+        if self.bits == 0 {
+            return true;
+        }
+        let half = 1i64 << (self.bits - 1);
+        let s = sigil_air::field::to_signed(v);
+        (-half..half).contains(&s)
+    }
+
     /// The tuples `(i, publics[start + i])` the bus carries, or `None` if `publics` is too short.
     pub fn tuples<'a>(&self, publics: &'a [F]) -> Option<impl Iterator<Item = [F; 2]> + 'a> {
         let values = publics.get(self.start..self.start.checked_add(self.len)?)?;
@@ -171,6 +200,9 @@ impl Circuit {
             infos.push(info);
         }
         for pb in &public_buses {
+            if (!pb.uses.is_empty() && pb.uses.len() != pb.len) || pb.bits > 62 {
+                return Err(CircuitError::PublicBusShape { bus: pb.bus, uses: pb.uses.len(), len: pb.len, bits: pb.bits });
+            }
             let end = pb.start.saturating_add(pb.len);
             let Some(r) = read.get_mut(pb.start..end) else {
                 return Err(CircuitError::PublicBusRange { bus: pb.bus, start: pb.start, end, n_publics });
@@ -199,10 +231,20 @@ impl Circuit {
         }
         d.u64(public_buses.len() as u64);
         for pb in &public_buses {
+            // Multiplicities and a range, when present, flag the direction word (2 + dir) and
+            // follow the length: a plain bus encodes as it always has.
+            let extended = !pb.uses.is_empty() || pb.bits != 0;
             d.u64(u64::from(pb.bus));
-            d.u64(u64::from(pb.dir == Direction::Receive));
+            d.u64(u64::from(pb.dir == Direction::Receive) + 2 * u64::from(extended));
             d.u64(pb.start as u64);
             d.u64(pb.len as u64);
+            if extended {
+                d.u64(u64::from(pb.bits));
+                d.u64(pb.uses.len() as u64);
+                for &u in &pb.uses {
+                    d.u64(u64::from(u));
+                }
+            }
         }
         let description_hash = ActiveHasher::hash_bytes(Domain::Circuit, &[b"description", &d.0]);
 

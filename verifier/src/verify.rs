@@ -172,6 +172,12 @@ fn check_heights_and_policy(
     if publics.len() != circuit.n_publics {
         return Err(VerifyError::PublicValuesLength { expected: circuit.n_publics, found: publics.len() });
     }
+    for pb in circuit.public_buses.iter().filter(|pb| pb.bits != 0) {
+        let values = publics.get(pb.start..pb.start.saturating_add(pb.len)).ok_or(VerifyError::InvalidShape("public bus range"))?;
+        if let Some(i) = values.iter().position(|&v| !pb.in_range(v)) {
+            return Err(VerifyError::PublicValueOutOfRange { index: pb.start + i, bits: pb.bits });
+        }
+    }
     Ok(())
 }
 
@@ -285,22 +291,24 @@ fn check_bus_balance(circuit: &Circuit, sums: &Words, publics: &[F], lookup: &Lo
     Ok(sums)
 }
 
-/// `sum ±1 / fingerprint(bus, (i, v_i))` over every public tuple: `+` for what the verifier
-/// sends, `-` for what it receives (as a table's LogUp sum counts them). One batch inversion.
+/// `sum ±m_i / fingerprint(bus, (i, v_i))` over every public tuple (`m_i` its multiplicity):
+/// `+` for what the verifier sends, `-` for what it receives (as a table's LogUp sum counts
+/// them). One batch inversion.
 pub fn public_bus_sum(circuit: &Circuit, publics: &[F], lookup: &LookupChallenges) -> Result<EF, VerifyError> {
     let mut dens = Vec::new();
-    let mut signs = Vec::new();
+    let mut mults = Vec::new();
     for pb in &circuit.public_buses {
-        for t in pb.tuples(publics).ok_or(VerifyError::InvalidShape("public bus range"))? {
+        for (i, t) in pb.tuples(publics).ok_or(VerifyError::InvalidShape("public bus range"))?.enumerate() {
             dens.push(lookup.fingerprint(pb.bus, &t));
-            signs.push(pb.dir == Direction::Send);
+            let m = F::from_u32(pb.uses_of(i));
+            mults.push(if pb.dir == Direction::Send { m } else { -m });
         }
     }
     if dens.contains(&EF::ZERO) {
         return Err(VerifyError::ZeroFingerprint);
     }
     let inv = p3_field::batch_multiplicative_inverse(&dens);
-    Ok(inv.iter().zip(&signs).map(|(&x, &send)| if send { x } else { -x }).sum())
+    Ok(inv.iter().zip(&mults).map(|(&x, &m)| x * m).sum())
 }
 
 // ---- 6. Out-of-domain check -----------------------------------------------------------------------

@@ -15,7 +15,7 @@
 //! compiler refuses a layer whose bound reaches the field (`docs/soundness.md`).
 
 use p3_field::PrimeCharacteristicRing;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use sigil_air::BusId;
 use sigil_air::F;
@@ -166,8 +166,8 @@ placed_fields!(Linear, PolyConv, MaxPool, Binary, MinMax, Bilinear, Div, Select)
 /// One step of the witness: the chips of one node and where their inputs come from.
 #[derive(Clone, Debug)]
 pub(crate) enum Step {
-    /// A model input: its range check, fed from the public tuples.
-    Input { value: String, chip: Rescale },
+    /// A model input: the verifier sends it on `bus` (with its range checked) as public tuples.
+    Input { value: String, bus: BusId },
     /// A product (Conv, Gemm, MatMul by a constant) and its rescale.
     Linear { node: String, value: String, linear: Linear, rescale: Rescale },
     /// A convolution checked as a product of polynomials, and its rescale.
@@ -198,7 +198,7 @@ impl Step {
     /// The step's chips, in the circuit's order.
     fn chips(&mut self) -> Vec<&mut dyn Placed> {
         match self {
-            Step::Input { chip, .. } => vec![chip],
+            Step::Input { .. } => vec![],
             Step::Linear { linear, rescale, .. } => vec![linear, rescale],
             Step::Conv { conv, rescale, .. } => vec![conv, rescale],
             Step::Relu { chip, .. } => vec![chip],
@@ -255,6 +255,8 @@ struct Compiler<'a> {
     /// One table per function and output scale: the function, the scale, the indices every
     /// node can reach (union), its bus.
     tables: Vec<TableUse>,
+    /// Relu nodes already proved by the rescale before them (see [`Compiler::relu_after`]).
+    fused: HashSet<String>,
 }
 
 struct TableUse {
@@ -434,10 +436,32 @@ impl<'a> Compiler<'a> {
     fn linear_step(&mut self, n: &Node, x: Wire, linear: Linear, shift: u32) -> Result<(), ModelError> {
         let (rb, _, _) = self.range_bits(n, &n.outputs[0])?;
         let (linear, rescale, wire) = self.linear_chip(n, format!("{}/rescale", n.name), &x, linear, shift, Some(rb + 1))?;
-        let out = n.outputs[0].clone();
+        let (rescale, out) = self.fuse_relu(n, rescale);
         self.wires.insert(out.clone(), wire);
         self.steps.push(Step::Linear { node: n.name.clone(), value: out, linear, rescale });
         Ok(())
+    }
+
+    /// The Relu that is the only reader of `n`'s output, when that output is not a model
+    /// output: the rescale before it can apply it.
+    fn relu_after(&self, n: &Node) -> Option<&'a Node> {
+        let out = n.outputs.first()?;
+        let is_output = self.plan.model.graph.outputs.iter().any(|o| self.plan.aliases.get(&o.name).unwrap_or(&o.name) == out);
+        let mut readers = self.plan.nodes.iter().filter(|m| m.inputs.iter().any(|i| i == out));
+        let reader = readers.next()?;
+        (!is_output && readers.next().is_none() && reader.op_type == "Relu" && reader.inputs.len() == 1).then_some(reader)
+    }
+
+    /// `rescale` with the Relu after `n` applied (that Relu is then skipped), and the value
+    /// its output stands for.
+    fn fuse_relu(&mut self, n: &Node, rescale: Rescale) -> (Rescale, String) {
+        match self.relu_after(n) {
+            Some(relu) if rescale.out_bits >= 2 => {
+                self.fused.insert(relu.name.clone());
+                (Rescale { name: format!("{}+{}", rescale.name, relu.name), ..rescale.with_relu() }, relu.outputs[0].clone())
+            }
+            _ => (rescale, n.outputs[0].clone()),
+        }
     }
 
     /// A linear layer reading `x` and its rescale (named `rescale_name`) by `2^shift` to
@@ -584,7 +608,7 @@ impl<'a> Compiler<'a> {
         for s in conv.src.iter_mut() {
             *s = xidx[*s as usize];
         }
-        let out = n.outputs[0].clone();
+        let (rescale, out) = self.fuse_relu(n, rescale);
         self.wires.insert(out.clone(), wire);
         self.steps.push(Step::Conv { node: n.name.clone(), value: out, conv, rescale });
         Ok(())
@@ -1285,7 +1309,16 @@ impl<'a> Compiler<'a> {
 
 /// Lays `plan` out as a circuit with `options`.
 pub(crate) fn compile(plan: &Plan, name: &str, path: &str, options: ProofOptions) -> Result<(Circuit, Layout), ModelError> {
-    let mut c = Compiler { plan, path, wires: HashMap::new(), reads: HashMap::new(), next_bus: BUS_RANGE + 1, steps: Vec::new(), tables: Vec::new() };
+    let mut c = Compiler {
+        plan,
+        path,
+        wires: HashMap::new(),
+        reads: HashMap::new(),
+        next_bus: BUS_RANGE + 1,
+        steps: Vec::new(),
+        tables: Vec::new(),
+        fused: HashSet::new(),
+    };
     let mut public_buses = Vec::new();
     let mut inputs = Vec::new();
     let mut n_publics = 0;
@@ -1300,23 +1333,23 @@ pub(crate) fn compile(plan: &Plan, name: &str, path: &str, options: ProofOptions
             reason: "the input is not used by any proved node".into(),
         })?;
         let len: usize = r.dims.iter().product();
+        // The verifier sends the input itself, each element as often as chips read it, and
+        // checks its range (`PublicBus::bits`): no table range-checks a public value.
+        let bits = r.range_bits + 1;
+        if bits > 61 {
+            return Err(ModelError::TooWide { path: path.into(), node: i.name.clone(), op: "input".into(), reason: format!("a {bits}-bit input does not fit the field") });
+        }
         let public = c.bus(len);
-        let bus = c.bus(len);
-        let io = UnaryIo { in_bus: public, out_bus: bus, uses: vec![], log_height: log_rows(len), in_index: None };
-        let chip = Rescale::new(format!("input {}", i.name), 0, r.range_bits + 1, r.range_bits + 1, io).map_err(|e| ModelError::TooWide {
-            path: path.into(),
-            node: i.name.clone(),
-            op: "input".into(),
-            reason: e.to_string(),
-        })?;
-        public_buses.push(PublicBus { bus: public, dir: Direction::Send, start: n_publics, len });
+        public_buses.push(PublicBus { bus: public, dir: Direction::Send, start: n_publics, len, uses: Vec::new(), bits });
         inputs.push(Port { name: i.name.clone(), dims: r.dims.clone(), frac_bits: r.frac_bits, start: n_publics, len });
         n_publics += len;
-        c.wires.insert(i.name.clone(), Wire::new(bus, len, r.range_bits + 1));
-        c.steps.push(Step::Input { value: i.name.clone(), chip });
+        c.wires.insert(i.name.clone(), Wire::new(public, len, bits));
+        c.steps.push(Step::Input { value: i.name.clone(), bus: public });
     }
     for n in &plan.nodes {
-        c.node(n)?;
+        if !c.fused.contains(&n.name) {
+            c.node(n)?;
+        }
     }
     let mut outputs = Vec::new();
     for o in &plan.model.graph.outputs {
@@ -1357,7 +1390,7 @@ pub(crate) fn compile(plan: &Plan, name: &str, path: &str, options: ProofOptions
         for i in 0..len as u32 {
             c.read(&w, i);
         }
-        public_buses.push(PublicBus { bus: wbus, dir: Direction::Receive, start: n_publics, len });
+        public_buses.push(PublicBus::new(wbus, Direction::Receive, n_publics, len));
         outputs.push((Port { name: o.name.clone(), dims, frac_bits, start: n_publics, len }, wbus));
         n_publics += len;
     }
@@ -1403,6 +1436,9 @@ pub(crate) fn compile(plan: &Plan, name: &str, path: &str, options: ProofOptions
     }
     chips.push(Box::new(RangeTable { bits: 8 }));
     heights.push(8);
+    for pb in public_buses.iter_mut().filter(|pb| pb.dir == Direction::Send) {
+        pb.uses = uses(pb.bus);
+    }
     let statement = Statement { n_publics, public_buses };
     let circuit = Circuit::new(name, chips, &heights, statement, options).map_err(|e| ModelError::Circuit { path: path.into(), reason: e.to_string() })?;
     Ok((circuit, Layout { steps: c.steps, tables, inputs, outputs }))

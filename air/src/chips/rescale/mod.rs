@@ -5,6 +5,11 @@
 //! `x + 2^(s-1) = y 2^s + r` with `r` in `[0, 2^s)` and `y + 2^(out_bits-1)` in
 //! `[0, 2^out_bits)`, both by byte limbs looked up in the 8-bit range table.
 //!
+//! With [`Rescale::relu`] the chip also applies ReLU (a rescale whose only reader is a Relu,
+//! fused by the compiler): the rounded quotient `q` gets its own column, its sign is the bit
+//! `b` of `q + 2^(out_bits-1) = b 2^(out_bits-1) + low` with `low` in `[0, 2^(out_bits-1))` by
+//! byte limbs (so `b = 1` exactly when `q >= 0`), and `y = b q`.
+//!
 //! # Field arithmetic equals integer arithmetic
 //! The producer of `x` bounds it: `|x| < 2^in_bits`. Then every term of
 //! `x + 2^(s-1) - y 2^s - r` is an integer and their sum is below
@@ -45,6 +50,8 @@ pub struct Rescale {
     pub out_bits: u32,
     /// Where the elements come from and go.
     pub io: UnaryIo,
+    /// `y = max(q, 0)` of the rounded quotient `q` (see the module's docs).
+    pub relu: bool,
 }
 
 /// A rescale the field cannot hold: the sum of the constraint's terms may reach `p`.
@@ -82,15 +89,27 @@ impl Rescale {
         if bound >= u128::from(P) || out_bits - 1 + shift > 62 {
             return Err(err);
         }
-        Ok(Self { name: name.into(), shift, in_bits, out_bits, io })
+        Ok(Self { name: name.into(), shift, in_bits, out_bits, io, relu: false })
+    }
+
+    /// The same rescale followed by ReLU.
+    pub fn with_relu(mut self) -> Self {
+        self.relu = true;
+        self
     }
 
     fn r_limbs(&self) -> usize {
         n_limbs(self.shift as usize)
     }
 
+    /// Limbs of `y + 2^(out_bits-1)`, or with ReLU of `low` (`out_bits - 1` bits).
     fn y_limbs(&self) -> usize {
-        n_limbs(self.out_bits as usize)
+        n_limbs(self.out_bits as usize - usize::from(self.relu))
+    }
+
+    /// With ReLU, the columns of `q` and `b` (after the remainder's limbs).
+    fn q_col(&self) -> usize {
+        LIMBS + self.r_limbs()
     }
 
     /// The executor's rule on integers.
@@ -106,14 +125,22 @@ impl Rescale {
         let off = 1i64 << (self.out_bits - 1);
         let half = if self.shift == 0 { 0 } else { 1i128 << (self.shift - 1) };
         unary_trace(inputs, self.io.log_height, Air::width(self), |x| {
-            let y = self.reference(x);
-            let r = (i128::from(x) + half - (i128::from(y) << self.shift)) as u64;
+            let q = self.reference(x);
+            let r = (i128::from(x) + half - (i128::from(q) << self.shift)) as u64;
             let mut rest = vec![F::from_u64(r)];
             rest.extend(byte_limbs(r, nr));
-            rest.extend(byte_limbs((y + off) as u64, ny));
             let mut lookups = range_lookups(r, self.shift as usize);
-            lookups.extend(range_lookups((y + off) as u64, self.out_bits as usize));
-            UnaryRow { y, rest, lookups }
+            if !self.relu {
+                rest.extend(byte_limbs((q + off) as u64, ny));
+                lookups.extend(range_lookups((q + off) as u64, self.out_bits as usize));
+                return UnaryRow { y: q, rest, lookups };
+            }
+            let b = q >= 0;
+            let low = (q + off - if b { off } else { 0 }) as u64;
+            rest.extend([F::from_i64(q), F::from_bool(b)]);
+            rest.extend(byte_limbs(low, ny));
+            lookups.extend(range_lookups(low, self.out_bits as usize - 1));
+            UnaryRow { y: q.max(0), rest, lookups }
         })
     }
 }
@@ -123,7 +150,7 @@ impl Air for Rescale {
         self.name.clone()
     }
     fn width(&self) -> usize {
-        LIMBS + self.r_limbs() + self.y_limbs()
+        LIMBS + self.r_limbs() + 2 * usize::from(self.relu) + self.y_limbs()
     }
     fn preprocessed_trace(&self) -> Option<Trace> {
         Some(self.io.preprocessed_trace())
@@ -133,12 +160,21 @@ impl Air for Rescale {
         let r = b.main(R);
         let half = if self.shift == 0 { F::ZERO } else { F::from_u64(1 << (self.shift - 1)) };
         let scale = F::from_u64(1 << self.shift);
-        b.assert_zero("x + 2^(s-1) = y 2^s + r", x.clone() + half - y.clone() * scale - r.clone());
         let (nr, ny) = (self.r_limbs(), self.y_limbs());
         let r_limbs: Vec<B::Var> = (0..nr).map(|i| b.main(LIMBS + i)).collect();
-        let y_limbs: Vec<B::Var> = (0..ny).map(|i| b.main(LIMBS + nr + i)).collect();
-        assert_in_range(b, "r is its limbs", r, &r_limbs, self.shift as usize);
+        assert_in_range(b, "r is its limbs", r.clone(), &r_limbs, self.shift as usize);
         let off = F::from_u64(1 << (self.out_bits - 1));
-        assert_in_range(b, "y + 2^(out-1) is its limbs", y + off, &y_limbs, self.out_bits as usize);
+        if !self.relu {
+            b.assert_zero("x + 2^(s-1) = y 2^s + r", x + half - y.clone() * scale - r);
+            let y_limbs: Vec<B::Var> = (0..ny).map(|i| b.main(LIMBS + nr + i)).collect();
+            assert_in_range(b, "y + 2^(out-1) is its limbs", y + off, &y_limbs, self.out_bits as usize);
+            return;
+        }
+        let (q, sign) = (b.main(self.q_col()), b.main(self.q_col() + 1));
+        b.assert_zero("x + 2^(s-1) = q 2^s + r", x + half - q.clone() * scale - r);
+        b.assert_bool("b is a bit", sign.clone());
+        let low_limbs: Vec<B::Var> = (0..ny).map(|i| b.main(self.q_col() + 2 + i)).collect();
+        assert_in_range(b, "q + 2^(out-1) - b 2^(out-1) is its limbs", q.clone() + off - sign.clone() * off, &low_limbs, self.out_bits as usize - 1);
+        b.assert_zero("y = b q", y - sign * q);
     }
 }

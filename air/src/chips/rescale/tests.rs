@@ -90,3 +90,54 @@ fn rescales_that_could_wrap_are_refused() {
     assert!(Rescale::new("r", 30, 40, 40, UnaryIo::new(1, 2, 4)).is_err());
     assert!(Rescale::new("r", 16, 48, 33, UnaryIo::new(1, 2, 4)).is_ok());
 }
+
+#[test]
+fn with_relu_honest_traces_pass_and_match_the_rule() {
+    let mut rng = SplitMix64(3);
+    for (shift, in_bits, out_bits) in [(0, 7, 8), (1, 8, 9), (7, 20, 14), (16, 40, 25), (17, 33, 17), (24, 50, 27)] {
+        let c = chip(shift, in_bits, out_bits, 16).with_relu();
+        let mut inputs = random_inputs(&mut rng, 14, in_bits);
+        // Zero and the smallest negative quotient beside random values.
+        inputs.extend([0, -(1i64 << shift.max(1))]);
+        let (t, out, lookups) = c.generate_trace(&inputs);
+        for (&x, &y) in inputs.iter().zip(&out) {
+            let q = (x as f64 / (1u64 << shift) as f64 + 0.5).floor() as i64;
+            assert_eq!(y, q.max(0), "x = {x}, s = {shift}");
+        }
+        check(&c, &inputs, &out, &t, &lookups).unwrap_or_else(|e| panic!("s = {shift}: {e:?}"));
+    }
+}
+
+#[test]
+fn with_relu_one_changed_cell_fails() {
+    let c = chip(5, 12, 9, 4).with_relu();
+    let inputs = vec![1000, -1000, 17, -3];
+    let (t, out, lookups) = c.generate_trace(&inputs);
+    crate::chips::every_changed_cell_fails_unary(&c, &inputs, &out, &t, &lookups);
+}
+
+#[test]
+fn with_relu_a_negative_quotient_claimed_positive_is_refused() {
+    // q < 0 passed through as if it were positive (b = 1): then low = q must have limbs,
+    // and a negative q is a field element near p, which has none.
+    let c = chip(2, 12, 9, 4).with_relu();
+    let inputs = vec![-400i64, 5, 0, 9];
+    let (t, out, lookups) = c.generate_trace(&inputs);
+    let q = out_q(&c, inputs[0]);
+    assert!(q < 0);
+    let mut bad = t.clone();
+    let qc = c.q_col();
+    bad.set(0, Y, F::from_i64(q));
+    bad.set(0, qc + 1, F::ONE);
+    // The limbs of low = q (a field element), as many as fit.
+    let low = F::from_i64(q);
+    bad.set(0, qc + 2, low);
+    let mut bad_out = out.clone();
+    bad_out[0] = q;
+    let e = check(&c, &inputs, &bad_out, &bad, &lookups).unwrap_err();
+    assert!(!e.is_empty());
+}
+
+fn out_q(c: &Rescale, x: i64) -> i64 {
+    c.reference(x)
+}
