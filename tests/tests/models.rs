@@ -109,6 +109,20 @@ fn another_input_or_output_is_refused() {
     let mut s = p.statement.clone();
     s[n - 1] += F::ONE;
     assert_eq!(invalid(net().verify(&s, &p.proof)), VerifyError::BusImbalance);
+    // An input past its compiled range (which the verifier checks itself, in place of a
+    // range-check table), or a field element standing for a negative one, is refused by name.
+    let bits = net().key.circuit.public_buses[0].bits;
+    for bad in [F::from_u64(1 << (bits - 1)), -F::from_u64((1 << (bits - 1)) + 1)] {
+        let mut s = p.statement.clone();
+        s[9] = bad;
+        assert_eq!(invalid(net().verify(&s, &p.proof)), VerifyError::PublicValueOutOfRange { index: 9, bits });
+    }
+    // The largest and smallest values in range pass the range check (and then fail the bus).
+    for edge in [F::from_u64((1 << (bits - 1)) - 1), -F::from_u64(1 << (bits - 1))] {
+        let mut s = p.statement.clone();
+        s[9] = edge;
+        assert_eq!(invalid(net().verify(&s, &p.proof)), VerifyError::BusImbalance);
+    }
 }
 
 #[test]
@@ -143,21 +157,25 @@ fn a_proof_of_another_model_is_refused() {
 #[test]
 fn a_changed_relu_output_with_the_rest_recomputed_is_refused() {
     // Element 7 of the first ReLU one more, and every later layer computed from it: the
-    // ReLU's constraints fail on that row, and the proof does not verify.
+    // constraints of the chip that applies it (the first convolution's rescale, fused with
+    // the ReLU) fail on that row, and the proof does not verify.
     let (input, _) = sample();
     let lie = Tamper { node: "/Relu".into(), index: 7, delta: 1 };
     let p = net().prove_tampered(input, &lie).unwrap();
-    assert_eq!(invalid(net().verify(&p.statement, &p.proof)), VerifyError::OodMismatch { chip: "/Relu".into() });
+    assert_eq!(invalid(net().verify(&p.statement, &p.proof)), VerifyError::OodMismatch { chip: "/conv1/Conv/rescale+/Relu".into() });
+    // A lie about a node no step answers for is refused before proving.
+    let lie = Tamper { node: "/conv1/Conv".into(), index: 7, delta: 1 };
+    assert!(matches!(net().prove_tampered(input, &lie), Err(ModelError::Statement(_))));
 }
 
 #[test]
 fn a_changed_layer_output_is_refused() {
     let (input, _) = sample();
-    for node in ["/fc3/Gemm", "/conv2/Conv"] {
+    for (node, chip) in [("/fc3/Gemm", "/fc3/Gemm/rescale"), ("/Relu_1", "/conv2/Conv/rescale+/Relu_1")] {
         let lie = Tamper { node: node.into(), index: 0, delta: -3 };
         let p = net().prove_tampered(input, &lie).unwrap();
         // The rescale that produced the changed value no longer holds.
-        assert_eq!(invalid(net().verify(&p.statement, &p.proof)), VerifyError::OodMismatch { chip: format!("{node}/rescale") });
+        assert_eq!(invalid(net().verify(&p.statement, &p.proof)), VerifyError::OodMismatch { chip: chip.into() });
     }
 }
 

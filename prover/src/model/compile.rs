@@ -436,9 +436,9 @@ impl<'a> Compiler<'a> {
     fn linear_step(&mut self, n: &Node, x: Wire, linear: Linear, shift: u32) -> Result<(), ModelError> {
         let (rb, _, _) = self.range_bits(n, &n.outputs[0])?;
         let (linear, rescale, wire) = self.linear_chip(n, format!("{}/rescale", n.name), &x, linear, shift, Some(rb + 1))?;
-        let (rescale, out) = self.fuse_relu(n, rescale);
+        let (rescale, out, node) = self.fuse_relu(n, rescale);
         self.wires.insert(out.clone(), wire);
-        self.steps.push(Step::Linear { node: n.name.clone(), value: out, linear, rescale });
+        self.steps.push(Step::Linear { node, value: out, linear, rescale });
         Ok(())
     }
 
@@ -452,15 +452,16 @@ impl<'a> Compiler<'a> {
         (!is_output && readers.next().is_none() && reader.op_type == "Relu" && reader.inputs.len() == 1).then_some(reader)
     }
 
-    /// `rescale` with the Relu after `n` applied (that Relu is then skipped), and the value
-    /// its output stands for.
-    fn fuse_relu(&mut self, n: &Node, rescale: Rescale) -> (Rescale, String) {
+    /// `rescale` with the Relu after `n` applied (that Relu is then skipped), the value its
+    /// output stands for, and the node the step answers for (the Relu when fused: its value is
+    /// the one compared with the executor's).
+    fn fuse_relu(&mut self, n: &Node, rescale: Rescale) -> (Rescale, String, String) {
         match self.relu_after(n) {
             Some(relu) if rescale.out_bits >= 2 => {
                 self.fused.insert(relu.name.clone());
-                (Rescale { name: format!("{}+{}", rescale.name, relu.name), ..rescale.with_relu() }, relu.outputs[0].clone())
+                (Rescale { name: format!("{}+{}", rescale.name, relu.name), ..rescale.with_relu() }, relu.outputs[0].clone(), relu.name.clone())
             }
-            _ => (rescale, n.outputs[0].clone()),
+            _ => (rescale, n.outputs[0].clone(), n.name.clone()),
         }
     }
 
@@ -608,9 +609,9 @@ impl<'a> Compiler<'a> {
         for s in conv.src.iter_mut() {
             *s = xidx[*s as usize];
         }
-        let (rescale, out) = self.fuse_relu(n, rescale);
+        let (rescale, out, node) = self.fuse_relu(n, rescale);
         self.wires.insert(out.clone(), wire);
-        self.steps.push(Step::Conv { node: n.name.clone(), value: out, conv, rescale });
+        self.steps.push(Step::Conv { node, value: out, conv, rescale });
         Ok(())
     }
 

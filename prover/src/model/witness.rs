@@ -168,5 +168,8 @@ pub(crate) fn traces(layout: &Layout, run: &Execution, path: &str, tamper: Optio
         publics.extend(bus[b].iter().map(|&v| F::from_i64(v)));
     }
     traces.push(RangeTable { bits: 8 }.generate_trace(lookups));
+    if let Some(t) = tamper.filter(|_| !lied) {
+        return Err(ModelError::Statement(format!("{path}: no step answers for node `{}`: nothing to tamper with", t.node)));
+    }
     Ok((traces, publics))
 }
