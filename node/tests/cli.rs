@@ -2,8 +2,13 @@
 
 use std::process::Command;
 
+/// The test process's key cache, away from the user's.
+fn cache_dir() -> std::path::PathBuf {
+    std::env::temp_dir().join(format!("sigil-cli-cache-{}", std::process::id()))
+}
+
 fn sigil(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_sigil")).args(args).output().expect("run sigil");
+    let out = Command::new(env!("CARGO_BIN_EXE_sigil")).args(args).env("SIGIL_CACHE_DIR", cache_dir()).output().expect("run sigil");
     (
         out.status.code().unwrap_or(-1),
         String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -335,4 +340,34 @@ fn a_compiled_artifact_stands_for_its_model() {
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("not the recorded"), "{err}");
     std::fs::remove_dir_all(&tmp).ok();
+}
+
+#[test]
+fn prove_caches_the_key_and_proves_the_same_bytes() {
+    let m = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/models/sn2-reward-sim");
+    let (model, input) = (format!("{m}/model.onnx"), format!("{m}/input.json"));
+    let dir = std::env::temp_dir().join(format!("sigil-cli-keys-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let proof = |k: usize| dir.join(format!("{k}.proof")).to_str().unwrap().to_string();
+    let (p0, p1, p2) = (proof(0), proof(1), proof(2));
+    // A cache of this test's own (the other tests share the process's).
+    let sigil = |args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_sigil")).args(args).env("SIGIL_CACHE_DIR", dir.join("cache")).output().expect("run sigil");
+        (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
+    };
+    let (code, out, err) = sigil(&["prove", &model, "--input", &input, "--proof", &p0, "--no-cache"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("key built, cache off"), "{out}");
+    let (code, out, err) = sigil(&["prove", &model, "--input", &input, "--proof", &p1]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("key built and cached in"), "{out}");
+    let (code, out, err) = sigil(&["prove", &model, "--input", &input, "--proof", &p2, "--json"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains(r#""key_cache":"hit""#), "{out}");
+    let bytes = |p: &str| std::fs::read(p).unwrap();
+    assert_eq!(bytes(&p0), bytes(&p1));
+    assert_eq!(bytes(&p1), bytes(&p2));
+    let (code, _, err) = sigil(&["verify", "--model", &model, "--proof", &p2, "--input", &input]);
+    assert_eq!(code, 0, "{err}");
+    std::fs::remove_dir_all(&dir).ok();
 }

@@ -520,13 +520,25 @@ impl<'a, B: Backend> Prover<'a, B> {
             let (cz, czg) = &coeffs[t];
             let a_z: EF = at_z.iter().zip(cz).map(|(v, c)| *v * *c).sum();
             let a_zg: EF = at_zg.iter().zip(czg).map(|(v, c)| *v * *c).sum();
-            let mats: Vec<&RowMajorMatrix<F>> = [prep_lde_of(self.pk, t), Some(&td.main_lde), td.perm_lde.as_ref(), td.quotient_lde.as_ref()]
-                .into_iter()
-                .flatten()
-                .collect();
             let log_lde = td.log_n + lb;
             let zg = z * omega(td.log_n);
-            let f = self.backend.deep_codeword(&DeepInputs { mats: &mats, cz, czg, a_z, a_zg, z, zg, log_lde, shift });
+            // `A = sum cz_k p_k` and `B = sum czg_k p_k` have degree below the table's height:
+            // combined on the trace domain and extended once (four base columns), not column by
+            // column at every point of the extension. The codeword is the same.
+            let ab = combined_lde(self.backend, self.pk.prep_traces[t].as_ref(), td, cz, czg, lb);
+            let x = sigil_air::field::ef_x();
+            let (one, zero) = (EF::ONE, EF::ZERO);
+            let f = self.backend.deep_codeword(&DeepInputs {
+                mats: &[&ab],
+                cz: &[one, x, zero, zero],
+                czg: &[zero, zero, one, x],
+                a_z,
+                a_zg,
+                z,
+                zg,
+                log_lde,
+                shift,
+            });
             match &mut inputs[log_lde] {
                 Some(acc) => acc.par_iter_mut().zip(f.par_iter()).for_each(|(a, b)| *a += *b),
                 slot => *slot = Some(f),
@@ -741,6 +753,43 @@ fn lookup_trace(
         row[2 * nb + 1] = b;
     }
     (RowMajorMatrix::new(values, width), running)
+}
+
+/// The extension of a table's two DEEP combinations (`A` then `B`, two base columns each):
+/// both are combined row by row on the trace domain, from the traces and the quotient chunks'
+/// values there, then extended by `2^log_blowup` onto the LDE coset.
+fn combined_lde<B: Backend>(backend: &B, prep: Option<&Trace>, td: &TableData, cz: &[EF], czg: &[EF], log_blowup: usize) -> RowMajorMatrix<F> {
+    let n = 1usize << td.log_n;
+    let quotient_h = td.quotient_coeffs.as_ref().map(|c| backend.coset_evaluate(c.clone(), F::ONE));
+    let parts: Vec<(&[F], usize)> = [
+        prep.map(|p| (p.values.as_slice(), p.width)),
+        Some((td.main.values.as_slice(), td.main.width)),
+        td.perm.as_ref().map(|p| (p.values.as_slice(), p.width)),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    let mut values = vec![F::ZERO; 4 * n];
+    values.par_chunks_mut(4).enumerate().for_each(|(r, out)| {
+        let (mut a, mut b, mut k) = (EF::ZERO, EF::ZERO, 0);
+        for &(v, w) in &parts {
+            for &x in &v[r * w..(r + 1) * w] {
+                a += cz[k] * x;
+                b += czg[k] * x;
+                k += 1;
+            }
+        }
+        if let Some(q) = &quotient_h {
+            let w = q.width();
+            for &x in &q.values[r * w..(r + 1) * w] {
+                a += cz[k] * x;
+                k += 1;
+            }
+        }
+        let ([a0, a1], [b0, b1]) = (ef_to_base(a), ef_to_base(b));
+        out.copy_from_slice(&[a0, a1, b0, b1]);
+    });
+    backend.coset_lde(RowMajorMatrix::new(values, 4), log_blowup, lde_shift())
 }
 
 /// Interpolates the quotient, splits it into `2^log_q` chunks of degree below `n`, and extends
