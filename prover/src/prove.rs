@@ -882,15 +882,23 @@ fn grind(tr: &Transcript, bits: u8) -> u64 {
     if bits == 0 {
         return 0;
     }
-    // Search in blocks so that the smallest solution is found whatever the thread count.
+    // Search in blocks so that the smallest solution is found whatever the thread count, 16
+    // nonces per hash call (Blake3 in lanes).
     const BLOCK: u64 = 1 << 12;
+    let lanes = crate::cpu::lanes::LANES as u64;
+    let prefix = tr.pow_prefix();
     let mut start = 0u64;
     loop {
-        let found: Option<u64> = (start..start + BLOCK)
+        let found: Option<u64> = (0..BLOCK / lanes)
             .into_par_iter()
-            .filter(|&n| tr.check_pow(bits, n))
+            .filter_map(|c| {
+                let first = start + c * lanes;
+                let d = crate::cpu::lanes::pow_digests(&prefix, first);
+                d.iter().position(|d| Transcript::pow_digest_ok(d, bits)).map(|l| first + l as u64)
+            })
             .min();
         if let Some(n) = found {
+            debug_assert!(tr.check_pow(bits, n));
             return n;
         }
         start += BLOCK;

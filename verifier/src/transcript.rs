@@ -92,6 +92,20 @@ impl Transcript {
     /// Whether `nonce` solves the proof-of-work puzzle of `bits` leading zero bits.
     pub fn check_pow(&self, bits: u8, nonce: u64) -> bool {
         let d = hash(&[&self.state, b"pow", &nonce.to_le_bytes()]);
+        Self::pow_digest_ok(&d, bits)
+    }
+
+    /// The bytes before the nonce in the proof-of-work hash (in [`Domain::Transcript`]): a
+    /// prover may hash many nonces at once.
+    pub fn pow_prefix(&self) -> [u8; 35] {
+        let mut p = [0u8; 35];
+        p[..32].copy_from_slice(&self.state);
+        p[32..].copy_from_slice(b"pow");
+        p
+    }
+
+    /// Whether the proof-of-work digest `d` starts with `bits` zero bits.
+    pub fn pow_digest_ok(d: &Digest, bits: u8) -> bool {
         let mut b = [0u8; 8];
         b.copy_from_slice(&d[..8]);
         u64::from_be_bytes(b).leading_zeros() >= u32::from(bits)

@@ -10,7 +10,7 @@
 
 use sigil_air::F;
 use sigil_air::field::f_to_u64;
-use sigil_verifier::hash::{ActiveHasher, Blake3, Digest, Hasher, KEY_LEAF, KEY_NODE};
+use sigil_verifier::hash::{ActiveHasher, Blake3, Digest, Hasher, KEY_LEAF, KEY_NODE, KEY_TRANSCRIPT};
 
 /// Messages hashed together.
 pub const LANES: usize = 16;
@@ -169,6 +169,21 @@ pub fn hash_nodes<'a>(out: &mut [Digest], pair: impl Fn(usize) -> (&'a Digest, &
     out.copy_from_slice(&d[..out.len()]);
 }
 
+/// The proof-of-work digests (in the transcript's domain) of `prefix` followed by each of
+/// [`LANES`] nonces, `first..first + LANES`.
+pub fn pow_digests(prefix: &[u8; 35], first: u64) -> [Digest; LANES] {
+    let mut words = [[0u32; LANES]; 16];
+    let mut msg = [0u8; 64];
+    msg[..35].copy_from_slice(prefix);
+    for l in 0..LANES {
+        msg[35..43].copy_from_slice(&(first + l as u64).to_le_bytes());
+        for (w, c) in msg.chunks_exact(4).enumerate() {
+            words[w][l] = u32::from_le_bytes([c[0], c[1], c[2], c[3]]);
+        }
+    }
+    keyed_hash_lanes(&KEY_TRANSCRIPT, 43, &words)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -192,6 +207,19 @@ mod tests {
                 for (i, row) in rows.iter().enumerate() {
                     assert_eq!(out[i], ActiveHasher::hash_leaf(row), "width {width}, lane {i} of {count}");
                 }
+            }
+        }
+    }
+
+    #[test]
+    fn pow_digests_equal_the_transcripts() {
+        let mut tr = sigil_verifier::transcript::Transcript::new(b"lanes test");
+        tr.absorb(b"x", b"some bytes");
+        let first = 1u64 << 40;
+        let d = pow_digests(&tr.pow_prefix(), first);
+        for (l, d) in d.iter().enumerate() {
+            for bits in 0..12 {
+                assert_eq!(sigil_verifier::transcript::Transcript::pow_digest_ok(d, bits), tr.check_pow(bits, first + l as u64), "lane {l}, {bits} bits");
             }
         }
     }
