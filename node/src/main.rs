@@ -338,7 +338,10 @@ fn key_cache_line(c: &model::KeyCache) -> String {
     }
 }
 
-fn compile_model(path: &Path, quant: &Quant, proof: &ProofArgs) -> Result<CompiledModel, Failure> {
+/// Compiles a model or an artifact; `verifying`: only to verify its proofs (the key's
+/// preprocessed columns are skipped when the cache holds the circuit id).
+fn compile_model(path: &Path, quant: &Quant, proof: &ProofArgs, verifying: bool) -> Result<CompiledModel, Failure> {
+    let compile = |p: &Path, o: &CompileOptions| if verifying { CompiledModel::compile_for_verifying(p, o) } else { CompiledModel::compile(p, o) };
     let is_artifact = path.extension().is_some_and(|e| e == "sigil");
     if !is_artifact {
         let m = sigil_onnx::load_model(path).map_err(bad)?;
@@ -348,7 +351,7 @@ fn compile_model(path: &Path, quant: &Quant, proof: &ProofArgs) -> Result<Compil
         for c in &quant.calibration {
             opts.calibration.extend(sigil_onnx::read_samples(c, &m).map_err(bad)?);
         }
-        return CompiledModel::compile(path, &opts).map_err(bad);
+        return compile(path, &opts).map_err(bad);
     }
     let label = path.display();
     let text = std::fs::read_to_string(path).map_err(|e| bad(format!("{label}: {e}")))?;
@@ -382,7 +385,7 @@ fn compile_model(path: &Path, quant: &Quant, proof: &ProofArgs) -> Result<Compil
             opts.calibration.push(sigil_onnx::parse_inputs(&text, &m, &label.to_string()).map_err(bad)?);
         }
     }
-    let compiled = CompiledModel::compile(&model_path, &opts).map_err(bad)?;
+    let compiled = compile(&model_path, &opts).map_err(bad)?;
     let want = field("circuit_id")?.as_str().unwrap_or_default();
     if hex(&compiled.circuit_id()) != want {
         return Err(bad(format!("{label}: compiling it here gives circuit {}, not the recorded {want}", hex(&compiled.circuit_id()))));
@@ -450,7 +453,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
         Command::Compile { model: path, quant, proof, out, json } => {
             let progress = Progress::new(json);
             progress.stage("compiling");
-            let m = compile_model(&path, &quant, &proof)?;
+            let m = compile_model(&path, &quant, &proof, false)?;
             progress.done();
             if let Some(o) = &out {
                 if path.extension().is_some_and(|e| e == "sigil") {
@@ -500,7 +503,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
         Command::Prove { model: path, input, proof: proof_path, output, quant, proof_options, json } => {
             let progress = Progress::new(json);
             progress.stage("compiling the model");
-            let mut m = compile_model(&path, &quant, &proof_options)?;
+            let mut m = compile_model(&path, &quant, &proof_options, false)?;
             m.log_timings = !json;
             let inputs = m.read_input(&input).map_err(bad)?;
             progress.stage("executing and proving");
@@ -547,7 +550,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
         Command::Verify { proof: proof_path, model: path, circuit_id, input, output, quant, proof_options, json } => {
             let label = proof_path.display().to_string();
             let rejected = |e: String| (1u8, format!("{label}: proof rejected: {e}"));
-            let m = compile_model(&path, &quant, &proof_options)?;
+            let m = compile_model(&path, &quant, &proof_options, true)?;
             if let Some(id) = &circuit_id
                 && !id.eq_ignore_ascii_case(&hex(&m.circuit_id()))
             {

@@ -52,6 +52,8 @@ pub enum ProveError {
     AuxShape { expected: usize, found: usize },
     #[error("the out-of-domain point fell in a trace domain; prove again")]
     OodPointInDomain,
+    #[error("this key was made for verifying only (its preprocessed columns were not built)")]
+    VerifyingOnly,
 }
 
 /// Prover settings that do not change the proof.
@@ -108,6 +110,17 @@ impl ProvingKey {
         let caps: Vec<_> = prep_tree.iter().map(|t| t.cap()).collect();
         let circuit_id = circuit.circuit_id(&caps);
         Self { options: circuit.options, circuit, circuit_id, prep_traces, prep_ldes, prep_tree }
+    }
+
+    /// A key that can only verify: the circuit and its id (from a trusted source, such as a
+    /// cache of ids this machine computed), without the preprocessed columns' extension.
+    pub fn verifying_only(circuit: Circuit, circuit_id: CircuitId) -> Self {
+        Self { options: circuit.options, circuit, circuit_id, prep_traces: Vec::new(), prep_ldes: Vec::new(), prep_tree: Vec::new() }
+    }
+
+    /// Whether the key can prove (it holds the preprocessed columns' extension and tree).
+    pub fn can_prove(&self) -> bool {
+        self.prep_traces.len() == self.circuit.chips.len()
     }
 
     /// Per table, the LDE of its preprocessed columns.
@@ -200,6 +213,9 @@ fn prove_inner<B: Backend>(
     config: &ProverConfig,
     attack: Attack,
 ) -> Result<Proof, ProveError> {
+    if !pk.can_prove() {
+        return Err(ProveError::VerifyingOnly);
+    }
     let mut timer = Timer { on: config.log_timings, t: Instant::now() };
     check_witness(pk, &traces, publics, config)?;
     timer.lap("constraint check");

@@ -380,6 +380,33 @@ fn a_cached_key_is_the_key_built_afresh() {
 }
 
 #[test]
+fn a_verifier_reads_the_cached_circuit_id_alone() {
+    use sigil_prover::model::KeyCache;
+    let dir = scratch_dir("id-cache");
+    let path = corpus("dsperse-doom/model.onnx");
+    let opts = CompileOptions { cache_dir: Some(dir.clone()), ..CompileOptions::default() };
+    // Before the cache holds anything, verifying compiles in full (and caches the id).
+    let full = CompiledModel::compile_for_verifying(&path, &opts).unwrap();
+    assert!(full.key.can_prove());
+    let v = CompiledModel::compile_for_verifying(&path, &opts).unwrap();
+    let KeyCache::Hit(id_file) = &v.key_cache else { panic!("{:?}", v.key_cache) };
+    assert!(id_file.extension().is_some_and(|e| e == "id"));
+    assert!(!v.key.can_prove());
+    assert_eq!(v.circuit_id(), full.circuit_id());
+    let input = full.read_input(corpus("dsperse-doom/input.json")).unwrap();
+    let p = full.prove(&input).unwrap();
+    v.verify(&p.statement, &p.proof).unwrap();
+    assert!(matches!(v.prove(&input), Err(ModelError::Prove(sigil_prover::ProveError::VerifyingOnly))));
+    // A damaged id file is not used: the verifier compiles in full again.
+    let mut bytes = std::fs::read(id_file).unwrap();
+    bytes[3] ^= 1;
+    std::fs::write(id_file, &bytes).unwrap();
+    let again = CompiledModel::compile_for_verifying(&path, &opts).unwrap();
+    assert!(again.key.can_prove());
+    assert_eq!(again.circuit_id(), full.circuit_id());
+}
+
+#[test]
 fn a_cached_key_of_other_settings_or_shape_is_refused() {
     let m = CompiledModel::compile(corpus("sn2-reward-sim/model.onnx"), &CompileOptions::default()).unwrap();
     let other = CompiledModel::compile(corpus("matmul-competition/model.onnx"), &CompileOptions::default()).unwrap();

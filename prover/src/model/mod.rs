@@ -203,8 +203,20 @@ pub struct Proved {
 impl CompiledModel {
     /// Compiles the model at `path` (see the module's docs).
     pub fn compile(path: impl AsRef<Path>, options: &CompileOptions) -> Result<Self, ModelError> {
+        Self::compile_inner(path.as_ref(), options, false)
+    }
+
+    /// Compiles the model at `path` to verify its proofs: with a cache directory that holds
+    /// its circuit id (written by any earlier compilation there), the preprocessed columns'
+    /// extension is not built or read, only the circuit and its id (a validator verifying
+    /// dsperse-age's proofs need not load its 1.7 GB proving key). [`CompiledModel::prove`]
+    /// then refuses. Without a cache, or before one holds the id, it compiles in full.
+    pub fn compile_for_verifying(path: impl AsRef<Path>, options: &CompileOptions) -> Result<Self, ModelError> {
+        Self::compile_inner(path.as_ref(), options, true)
+    }
+
+    fn compile_inner(path: &Path, options: &CompileOptions, verifying_only: bool) -> Result<Self, ModelError> {
         let t = Instant::now();
-        let path = path.as_ref();
         let label = path.display().to_string();
         let model = sigil_onnx::load_model(path)?;
         let mut calibration = default_calibration(&model, path)?;
@@ -227,7 +239,10 @@ impl CompiledModel {
             Some(dir) => {
                 let model_bytes = std::fs::read(path).map_err(|e| OnnxError::Io { path: label.clone(), source: e })?;
                 let tag = cache_tag(&model_bytes, &circuit, &lower_options, &calibration, &options.proof);
-                cached_key(dir, &tag, circuit)?
+                match verifying_only.then(|| read_id(dir, &tag)).flatten() {
+                    Some((id, file)) => (ProvingKey::verifying_only(circuit, id), KeyCache::Hit(file)),
+                    None => cached_key(dir, &tag, circuit)?,
+                }
             }
         };
         let inputs = layout.inputs.clone();
@@ -298,6 +313,9 @@ impl CompiledModel {
     }
 
     fn prove_inner(&self, input: &[InputTensor], tamper: Option<&Tamper>) -> Result<Proved, ModelError> {
+        if !self.key.can_prove() {
+            return Err(ProveError::VerifyingOnly.into());
+        }
         let t = Instant::now();
         let run = self.plan.execute(input)?;
         let execute_time = t.elapsed();
@@ -340,12 +358,19 @@ fn cached_key(dir: &Path, tag: &[u8; 32], circuit: sigil_verifier::Circuit) -> R
     let path = dir.join("keys").join(format!("{}.pk", hex(tag)));
     let circuit = match std::fs::File::open(&path) {
         Ok(f) => match ProvingKey::read_cache(circuit, tag, f) {
-            Ok(key) => return Ok((key, KeyCache::Hit(path))),
+            Ok(key) => {
+                if read_id(dir, tag).is_none() {
+                    let _ = write_id(dir, tag, &key.circuit_id);
+                }
+                return Ok((key, KeyCache::Hit(path)));
+            }
             Err((circuit, _)) => *circuit,
         },
         Err(_) => circuit,
     };
     let key = ProvingKey::new(circuit, &CpuBackend::default())?;
+    // The id first: verifiers read it alone (a failure only costs them a full compilation).
+    let _ = write_id(dir, tag, &key.circuit_id);
     if key.prep_bytes() > KEY_CACHE_MAX_BYTES {
         let why = format!("its preprocessed data takes {} MB, over the cache's limit of {} MB", key.prep_bytes() >> 20, KEY_CACHE_MAX_BYTES >> 20);
         return Ok((key, KeyCache::NotWritten(why)));
@@ -362,6 +387,33 @@ fn cached_key(dir: &Path, tag: &[u8; 32], circuit: sigil_verifier::Circuit) -> R
             (key, KeyCache::NotWritten(format!("{}: {e}", path.display())))
         }
     })
+}
+
+/// The file holding the circuit id of the key tagged `tag`: the id, then the Blake3 hash of
+/// the tag and the id.
+fn id_path(dir: &Path, tag: &[u8; 32]) -> PathBuf {
+    dir.join("keys").join(format!("{}.id", hex(tag)))
+}
+
+fn id_check(tag: &[u8; 32], id: &CircuitId) -> [u8; 32] {
+    *blake3::Hasher::new().update(b"sigil circuit id 1").update(tag).update(id).finalize().as_bytes()
+}
+
+/// The cached circuit id of the key tagged `tag`, and its file, if a sound one is there.
+fn read_id(dir: &Path, tag: &[u8; 32]) -> Option<(CircuitId, PathBuf)> {
+    let path = id_path(dir, tag);
+    let bytes = std::fs::read(&path).ok()?;
+    let (id, check) = (bytes.get(..32)?, bytes.get(32..)?);
+    let id: CircuitId = id.try_into().ok()?;
+    (check == id_check(tag, &id)).then_some((id, path))
+}
+
+fn write_id(dir: &Path, tag: &[u8; 32], id: &CircuitId) -> std::io::Result<()> {
+    let path = id_path(dir, tag);
+    std::fs::create_dir_all(dir.join("keys"))?;
+    let tmp = path.with_extension(format!("id.tmp{}", std::process::id()));
+    std::fs::write(&tmp, [id.as_slice(), &id_check(tag, id)].concat())?;
+    std::fs::rename(&tmp, &path)
 }
 
 #[doc(hidden)]
