@@ -99,6 +99,31 @@ pub(crate) fn check_unary(
     crate::check::check_constraints_with(&chips, &[trace, &rt], &[own.as_ref(), prep.as_ref()], &[], &tuples)
 }
 
+/// Checks a chip that reads elements of `x` on [`BUS_DATA`] (each as often as `reads` lists it)
+/// and sends each element of `y` once on [`BUS_OUT`], with `x` sent and `y` received as public
+/// tuples: the linear layers' and convolutions' tests.
+#[cfg(test)]
+pub(crate) fn check_product(
+    chip: &dyn crate::Chip,
+    reads: impl IntoIterator<Item = u32>,
+    x: &[i64],
+    y: &[i64],
+    trace: &crate::Trace,
+) -> Result<(), alloc::vec::Vec<crate::CheckFailure>> {
+    use crate::F;
+    use crate::air::{Direction, RowInteraction};
+    use p3_field::PrimeCharacteristicRing;
+    let mut counts = alloc::vec![0u64; x.len()];
+    for s in reads {
+        counts[s as usize] += 1;
+    }
+    let t = |bus, dir, i: usize, v: i64, m: u64| RowInteraction { bus, dir, fields: alloc::vec![F::from_usize(i), F::from_i64(v)], multiplicity: F::from_u64(m) };
+    let mut tuples: alloc::vec::Vec<RowInteraction> = x.iter().enumerate().map(|(i, &v)| t(BUS_DATA, Direction::Send, i, v, counts[i])).collect();
+    tuples.extend(y.iter().enumerate().map(|(i, &v)| t(BUS_OUT, Direction::Receive, i, v, 1)));
+    let prep = chip.preprocessed_trace();
+    crate::check::check_constraints_with(&[chip], &[trace], &[prep.as_ref()], &[], &tuples)
+}
+
 /// Adds one to every cell of `trace` in turn; [`check_unary`] must fail each time.
 #[cfg(test)]
 pub(crate) fn every_changed_cell_fails_unary(chip: &dyn crate::Chip, inputs: &[i64], outputs: &[i64], trace: &crate::Trace, lookups: &[crate::F]) {

@@ -3,9 +3,7 @@ use alloc::vec::Vec;
 use p3_field::PrimeCharacteristicRing;
 
 use super::*;
-use crate::air::{Direction, RowInteraction};
 use crate::chips::{BUS_DATA, BUS_OUT, SplitMix64};
-use crate::{Chip, check_constraints_with};
 
 /// A convolution's shape: batch, groups, input `c x h x w`, `oc` outputs, a `kh x kw` kernel,
 /// strides and pads (top, left, bottom, right).
@@ -103,16 +101,7 @@ fn conv(sh: Shape, seed: u64) -> (PolyConv, Vec<i64>, Vec<i64>) {
 /// The chip with its inputs sent (as often as it reads them) and its outputs received as
 /// public tuples.
 fn check(chip: &PolyConv, x: &[i64], y: &[i64], trace: &Trace) -> Result<(), Vec<crate::CheckFailure>> {
-    let mut reads = vec![0u64; x.len()];
-    for s in chip.reads() {
-        reads[s as usize] += 1;
-    }
-    let t = |bus, dir, i: usize, v: i64, m: u64| RowInteraction { bus, dir, fields: vec![F::from_usize(i), F::from_i64(v)], multiplicity: F::from_u64(m) };
-    let mut tuples: Vec<RowInteraction> = x.iter().enumerate().map(|(i, &v)| t(BUS_DATA, Direction::Send, i, v, reads[i])).collect();
-    tuples.extend(y.iter().enumerate().map(|(i, &v)| t(BUS_OUT, Direction::Receive, i, v, 1)));
-    let prep = Air::preprocessed_trace(chip);
-    let chips: [&dyn Chip; 1] = [chip];
-    check_constraints_with(&chips, &[trace], &[prep.as_ref()], &[], &tuples)
+    crate::chips::check_product(chip, chip.reads(), x, y, trace)
 }
 
 #[test]
