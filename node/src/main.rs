@@ -510,6 +510,9 @@ fn run(cli: Cli) -> Result<(), Failure> {
             let p = m.prove(&inputs);
             progress.done();
             let p = p.map_err(bad)?;
+            // The proof is checked before it is written (milliseconds): a wrong proof never
+            // leaves the prover, whatever went wrong (exit 1, nothing written).
+            m.verify(&p.statement, &p.proof).map_err(|e| (1, format!("the proof just made does not verify, so it was not written: {e}")))?;
             let file = ModelProof { circuit_id: m.circuit_id(), statement: p.statement.clone(), proof: p.proof.clone() };
             std::fs::write(&proof_path, file.to_bytes()).map_err(|e| bad(format!("{}: {e}", proof_path.display())))?;
             let outputs = serde_json::json!({ "output_data": p.outputs });
