@@ -163,6 +163,61 @@ macro_rules! placed_fields {
 }
 placed_fields!(Linear, PolyConv, MaxPool, Binary, MinMax, Bilinear, Div, Select);
 
+/// A product with fixed weights reading one producer's bus (a Freivalds layer, a polynomial
+/// convolution): what the compiler needs to wire it and rescale its result.
+trait Product {
+    /// `|result| < 2^bits` for inputs below `2^in_bits` (`None`: it may pass the field).
+    fn output_bits(&self, in_bits: u32) -> Option<u32>;
+    /// Every input element it reads, as often as it reads it.
+    fn reads(&self) -> Vec<u32>;
+    fn out_bus(&self) -> BusId;
+    fn out_len(&self) -> usize;
+    /// Reads from `bus`, input element `i` standing at `idx[i]` there.
+    fn read_from(&mut self, bus: BusId, idx: &[u32]);
+}
+
+impl Product for Linear {
+    fn output_bits(&self, in_bits: u32) -> Option<u32> {
+        Linear::output_bits(self, in_bits)
+    }
+    fn reads(&self) -> Vec<u32> {
+        Linear::reads(self).collect()
+    }
+    fn out_bus(&self) -> BusId {
+        self.out_bus
+    }
+    fn out_len(&self) -> usize {
+        self.uses.len()
+    }
+    fn read_from(&mut self, bus: BusId, idx: &[u32]) {
+        self.in_bus = bus;
+        for s in self.src.iter_mut().flatten() {
+            *s = idx[*s as usize];
+        }
+    }
+}
+
+impl Product for PolyConv {
+    fn output_bits(&self, in_bits: u32) -> Option<u32> {
+        PolyConv::output_bits(self, in_bits)
+    }
+    fn reads(&self) -> Vec<u32> {
+        PolyConv::reads(self).collect()
+    }
+    fn out_bus(&self) -> BusId {
+        self.out_bus
+    }
+    fn out_len(&self) -> usize {
+        self.uses.len()
+    }
+    fn read_from(&mut self, bus: BusId, idx: &[u32]) {
+        self.in_bus = bus;
+        for s in self.src.iter_mut() {
+            *s = idx[*s as usize];
+        }
+    }
+}
+
 /// One step of the witness: the chips of one node and where their inputs come from.
 #[derive(Clone, Debug)]
 pub(crate) enum Step {
@@ -433,13 +488,19 @@ impl<'a> Compiler<'a> {
         Ok(())
     }
 
-    fn linear_step(&mut self, n: &Node, x: Wire, linear: Linear, shift: u32) -> Result<(), ModelError> {
+    /// A product and its rescale by `2^shift` to the node's output range (with the Relu after
+    /// it, when it is the only reader), as one step (`step` builds it).
+    fn product_step<P: Product>(&mut self, n: &Node, x: Wire, chip: P, shift: u32, step: fn(String, String, P, Rescale) -> Step) -> Result<(), ModelError> {
         let (rb, _, _) = self.range_bits(n, &n.outputs[0])?;
-        let (linear, rescale, wire) = self.linear_chip(n, format!("{}/rescale", n.name), &x, linear, shift, Some(rb + 1))?;
+        let (chip, rescale, wire) = self.product_chip(n, format!("{}/rescale", n.name), &x, chip, shift, Some(rb + 1))?;
         let (rescale, out, node) = self.fuse_relu(n, rescale);
         self.wires.insert(out.clone(), wire);
-        self.steps.push(Step::Linear { node, value: out, linear, rescale });
+        self.steps.push(step(node, out, chip, rescale));
         Ok(())
+    }
+
+    fn linear_step(&mut self, n: &Node, x: Wire, linear: Linear, shift: u32) -> Result<(), ModelError> {
+        self.product_step(n, x, linear, shift, |node, value, linear, rescale| Step::Linear { node, value, linear, rescale })
     }
 
     /// The Relu that is the only reader of `n`'s output, when that output is not a model
@@ -465,25 +526,21 @@ impl<'a> Compiler<'a> {
         }
     }
 
-    /// A linear layer reading `x` and its rescale (named `rescale_name`) by `2^shift` to
+    /// A product reading `x` and its rescale (named `rescale_name`) by `2^shift` to
     /// `out_bits` (by default, the bound the accumulator implies).
-    fn linear_chip(&mut self, n: &Node, rescale_name: String, x: &Wire, linear: Linear, shift: u32, out_bits: Option<u32>) -> Result<(Linear, Rescale, Wire), ModelError> {
-        let acc_bits = linear.output_bits(x.bits).ok_or_else(|| self.wide(n, "the layer's accumulator bound reaches the field (weights too large for the input range)"))?;
-        let len = linear.uses.len();
-        for s in linear.reads().collect::<Vec<_>>() {
+    fn product_chip<P: Product>(&mut self, n: &Node, rescale_name: String, x: &Wire, chip: P, shift: u32, out_bits: Option<u32>) -> Result<(P, Rescale, Wire), ModelError> {
+        let acc_bits = chip.output_bits(x.bits).ok_or_else(|| self.wide(n, "the layer's accumulator bound reaches the field (weights too large for the input range)"))?;
+        for s in chip.reads() {
             self.read(x, s);
         }
         // |acc| < 2^acc_bits: the rounded quotient is at most 2^(acc_bits - shift) in magnitude.
         let out_bits = out_bits.unwrap_or((acc_bits + 2).saturating_sub(shift).max(2));
-        let (rescale, wire) = self.rescale_to(n, rescale_name, linear.out_bus, len, acc_bits, shift, out_bits)?;
+        let (rescale, wire) = self.rescale_to(n, rescale_name, chip.out_bus(), chip.out_len(), acc_bits, shift, out_bits)?;
         // The chip reads the producer's bus directly: map its sources through the wire.
         let (xbus, xidx) = self.gathered(n, x)?;
-        let mut linear = linear;
-        linear.in_bus = xbus;
-        for s in linear.src.iter_mut().flatten() {
-            *s = xidx[*s as usize];
-        }
-        Ok((linear, rescale, wire))
+        let mut chip = chip;
+        chip.read_from(xbus, &xidx);
+        Ok((chip, rescale, wire))
     }
 
     fn conv(&mut self, n: &Node) -> Result<(), ModelError> {
@@ -544,7 +601,7 @@ impl<'a> Compiler<'a> {
         let linear_cells = (LINEAR_COLUMNS + chunk) << Linear::min_log_height(bn * oh * ow, k, oc, chunk);
         if dh == 1 && dw == 1 && (groups > 1 || poly_cells < linear_cells) {
             conv.out_bus = self.bus(len);
-            return self.conv_step(n, x, conv, frac - out_frac);
+            return self.product_step(n, x, conv, frac - out_frac, |node, value, conv, rescale| Step::Conv { node, value, conv, rescale });
         }
         if groups != 1 {
             return Err(self.err(n, "grouped convolutions with dilations are not proved yet"));
@@ -573,7 +630,6 @@ impl<'a> Compiler<'a> {
             }
         }
         let weights = (0..k * oc).map(|i| F::from_i64(w.data[(i % oc) * k + i / oc])).collect();
-        let len = positions * oc;
         let acc = self.bus(len);
         let linear = Linear {
             name: n.name.clone(),
@@ -591,28 +647,6 @@ impl<'a> Compiler<'a> {
             log_height: Linear::min_log_height(positions, k, oc, chunk),
         };
         self.linear_step(n, x, linear, frac - out_frac)
-    }
-
-    /// A convolution checked as a product of polynomials, and its rescale by `2^shift`.
-    fn conv_step(&mut self, n: &Node, x: Wire, conv: PolyConv, shift: u32) -> Result<(), ModelError> {
-        let (rb, _, _) = self.range_bits(n, &n.outputs[0])?;
-        let acc_bits = conv.output_bits(x.bits).ok_or_else(|| self.wide(n, "the layer's accumulator bound reaches the field (weights too large for the input range)"))?;
-        for s in conv.reads().collect::<Vec<_>>() {
-            self.read(&x, s);
-        }
-        let len = conv.uses.len();
-        let (rescale, wire) = self.rescale_to(n, format!("{}/rescale", n.name), conv.out_bus, len, acc_bits, shift, rb + 1)?;
-        // The chip reads the producer's bus directly: map its sources through the wire.
-        let (xbus, xidx) = self.gathered(n, &x)?;
-        let mut conv = conv;
-        conv.in_bus = xbus;
-        for s in conv.src.iter_mut() {
-            *s = xidx[*s as usize];
-        }
-        let (rescale, out, node) = self.fuse_relu(n, rescale);
-        self.wires.insert(out.clone(), wire);
-        self.steps.push(Step::Conv { node, value: out, conv, rescale });
-        Ok(())
     }
 
     fn gemm(&mut self, n: &Node) -> Result<(), ModelError> {
@@ -1234,14 +1268,14 @@ impl<'a> Compiler<'a> {
                 .collect();
             let mut gx = lin(tag("x W"), inp, &w.data, bias_acc);
             gx.out_bus = self.bus(batch * h4);
-            let (gx, gx_r, gx_w) = self.linear_chip(n, tag("x W/rescale"), &xt, gx, sx, None)?;
+            let (gx, gx_r, gx_w) = self.product_chip(n, tag("x W/rescale"), &xt, gx, sx, None)?;
             self.steps.push(Step::Linear { node: tag("x W"), value: String::new(), linear: gx, rescale: gx_r });
             let gh_w = match &h_prev {
                 None => None,
                 Some(h) => {
                     let mut gh = lin(tag("h R"), hidden, &r.data, vec![]);
                     gh.out_bus = self.bus(batch * h4);
-                    let (gh, gh_r, gh_w) = self.linear_chip(n, tag("h R/rescale"), h, gh, sr, None)?;
+                    let (gh, gh_r, gh_w) = self.product_chip(n, tag("h R/rescale"), h, gh, sr, None)?;
                     self.steps.push(Step::Linear { node: tag("h R"), value: String::new(), linear: gh, rescale: gh_r });
                     Some(gh_w)
                 }

@@ -351,9 +351,8 @@ fn cache_tag(model: &[u8], circuit: &sigil_verifier::Circuit, lower: &LowerOptio
     *h.finalize().as_bytes()
 }
 
-/// Reads the key tagged `tag` from `dir`, or builds it and writes it there (through a
-/// temporary file renamed into place, so that a reader never sees half a key). A damaged or
-/// stale file is rebuilt and replaced.
+/// Reads the key tagged `tag` from `dir`, or builds it and writes it there
+/// ([`write_atomically`]). A damaged or stale file is rebuilt and replaced.
 fn cached_key(dir: &Path, tag: &[u8; 32], circuit: sigil_verifier::Circuit) -> Result<(ProvingKey, KeyCache), ModelError> {
     let path = dir.join("keys").join(format!("{}.pk", hex(tag)));
     let circuit = match std::fs::File::open(&path) {
@@ -375,18 +374,27 @@ fn cached_key(dir: &Path, tag: &[u8; 32], circuit: sigil_verifier::Circuit) -> R
         let why = format!("its preprocessed data takes {} MB, over the cache's limit of {} MB", key.prep_bytes() >> 20, KEY_CACHE_MAX_BYTES >> 20);
         return Ok((key, KeyCache::NotWritten(why)));
     }
-    let tmp = path.with_extension(format!("pk.tmp{}", std::process::id()));
-    let written = std::fs::create_dir_all(dir.join("keys"))
-        .and_then(|()| std::fs::File::create(&tmp))
-        .and_then(|f| key.write_cache(tag, f))
-        .and_then(|()| std::fs::rename(&tmp, &path));
-    Ok(match written {
+    Ok(match write_atomically(&path, |f| key.write_cache(tag, f)) {
         Ok(()) => (key, KeyCache::Written(path)),
-        Err(e) => {
-            let _ = std::fs::remove_file(&tmp);
-            (key, KeyCache::NotWritten(format!("{}: {e}", path.display())))
-        }
+        Err(e) => (key, KeyCache::NotWritten(format!("{}: {e}", path.display()))),
     })
+}
+
+/// Writes a cache file through a temporary file renamed into place (so that a reader never
+/// sees half of one), creating its directory; the temporary file is removed on failure.
+fn write_atomically(path: &Path, write: impl FnOnce(std::fs::File) -> std::io::Result<()>) -> std::io::Result<()> {
+    let ext = path.extension().map_or(String::new(), |e| e.to_string_lossy().into_owned());
+    let tmp = path.with_extension(format!("{ext}.tmp{}", std::process::id()));
+    let written = path
+        .parent()
+        .map_or(Ok(()), std::fs::create_dir_all)
+        .and_then(|()| std::fs::File::create(&tmp))
+        .and_then(write)
+        .and_then(|()| std::fs::rename(&tmp, path));
+    if written.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    written
 }
 
 /// The file holding the circuit id of the key tagged `tag`: the id, then the Blake3 hash of
@@ -409,11 +417,8 @@ fn read_id(dir: &Path, tag: &[u8; 32]) -> Option<(CircuitId, PathBuf)> {
 }
 
 fn write_id(dir: &Path, tag: &[u8; 32], id: &CircuitId) -> std::io::Result<()> {
-    let path = id_path(dir, tag);
-    std::fs::create_dir_all(dir.join("keys"))?;
-    let tmp = path.with_extension(format!("id.tmp{}", std::process::id()));
-    std::fs::write(&tmp, [id.as_slice(), &id_check(tag, id)].concat())?;
-    std::fs::rename(&tmp, &path)
+    use std::io::Write;
+    write_atomically(&id_path(dir, tag), |mut f| f.write_all(&[id.as_slice(), &id_check(tag, id)].concat()))
 }
 
 #[doc(hidden)]
