@@ -67,6 +67,10 @@ enum Command {
         /// Also write the output as {"output_data": [...]} here.
         #[arg(long)]
         output: Option<PathBuf>,
+        /// Prove in this context (text the transcript absorbs beside the statement, at most
+        /// 1024 bytes): the proof then verifies only with the same `--context`.
+        #[arg(long, default_value = "")]
+        context: String,
         #[command(flatten)]
         quant: Quant,
         #[command(flatten)]
@@ -93,6 +97,9 @@ enum Command {
         /// Require the proof's output to be this {"output_data": ...} file.
         #[arg(long)]
         output: Option<PathBuf>,
+        /// Require the proof's context (printed when it has one) to be this text.
+        #[arg(long)]
+        context: Option<String>,
         #[command(flatten)]
         quant: Quant,
         #[command(flatten)]
@@ -500,20 +507,20 @@ fn run(cli: Cli) -> Result<(), Failure> {
             }
             Ok(())
         }
-        Command::Prove { model: path, input, proof: proof_path, output, quant, proof_options, json } => {
+        Command::Prove { model: path, input, proof: proof_path, output, context, quant, proof_options, json } => {
             let progress = Progress::new(json);
             progress.stage("compiling the model");
             let mut m = compile_model(&path, &quant, &proof_options, false)?;
             m.log_timings = !json;
             let inputs = m.read_input(&input).map_err(bad)?;
             progress.stage("executing and proving");
-            let p = m.prove(&inputs);
+            let p = m.prove_in_context(&inputs, context.as_bytes());
             progress.done();
             let p = p.map_err(bad)?;
             // The proof is checked before it is written (milliseconds): a wrong proof never
             // leaves the prover, whatever went wrong (exit 1, nothing written).
-            m.verify(&p.statement, &p.proof).map_err(|e| (1, format!("the proof just made does not verify, so it was not written: {e}")))?;
-            let file = ModelProof { circuit_id: m.circuit_id(), statement: p.statement.clone(), proof: p.proof.clone() };
+            m.verify_in_context(&p.statement, &p.context, &p.proof).map_err(|e| (1, format!("the proof just made does not verify, so it was not written: {e}")))?;
+            let file = ModelProof { circuit_id: m.circuit_id(), statement: p.statement.clone(), context: p.context.clone(), proof: p.proof.clone() };
             std::fs::write(&proof_path, file.to_bytes()).map_err(|e| bad(format!("{}: {e}", proof_path.display())))?;
             let outputs = serde_json::json!({ "output_data": p.outputs });
             if let Some(o) = &output {
@@ -550,7 +557,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
             }
             Ok(())
         }
-        Command::Verify { proof: proof_path, model: path, circuit_id, input, output, quant, proof_options, json } => {
+        Command::Verify { proof: proof_path, model: path, circuit_id, input, output, context, quant, proof_options, json } => {
             let label = proof_path.display().to_string();
             let rejected = |e: String| (1u8, format!("{label}: proof rejected: {e}"));
             let m = compile_model(&path, &quant, &proof_options, true)?;
@@ -561,9 +568,9 @@ fn run(cli: Cli) -> Result<(), Failure> {
             }
             // The size first: a file of another size is refused before it is read.
             let size = std::fs::metadata(&proof_path).map_err(|e| bad(format!("{label}: {e}")))?.len();
-            let want = ModelProof::size_for(&m);
-            if size != want as u64 {
-                return Err(rejected(format!("the file is {size} bytes; this model's proofs are {want}")));
+            let most = ModelProof::max_size_for(&m);
+            if size > most as u64 {
+                return Err(rejected(format!("the file is {size} bytes; this model's proof files are at most {most}")));
             }
             let bytes = std::fs::read(&proof_path).map_err(|e| bad(format!("{label}: {e}")))?;
             let file = ModelProof::from_bytes(&bytes, &m).map_err(|e| rejected(e.to_string()))?;
@@ -584,17 +591,25 @@ fn run(cli: Cli) -> Result<(), Failure> {
                     return Err(rejected(format!("it proves another output than {}", o.display())));
                 }
             }
+            if let Some(c) = &context
+                && c.as_bytes() != file.context
+            {
+                return Err(rejected(format!("it was made in the context {:?}, not {c:?}", String::from_utf8_lossy(&file.context))));
+            }
             let t = Instant::now();
-            let res = m.verify(&file.statement, &file.proof);
+            let res = m.verify_in_context(&file.statement, &file.context, &file.proof);
             let dt = t.elapsed();
             res.map_err(|e| rejected(e.to_string()))?;
             if json {
                 outln!(
                     "{}",
-                    serde_json::json!({ "valid": true, "circuit_id": hex(&m.circuit_id()), "output_data": outputs, "verify_seconds": dt.as_secs_f64() })
+                    serde_json::json!({ "valid": true, "circuit_id": hex(&m.circuit_id()), "output_data": outputs, "context": String::from_utf8_lossy(&file.context), "verify_seconds": dt.as_secs_f64() })
                 );
             } else {
                 outln!("{}", serde_json::json!({ "output_data": outputs }));
+                if !file.context.is_empty() {
+                    outln!("context: {}", String::from_utf8_lossy(&file.context));
+                }
                 outln!("verified in {:.2} ms (circuit id {})", dt.as_secs_f64() * 1e3, hex(&m.circuit_id()));
             }
             Ok(())

@@ -298,7 +298,25 @@ fn prove_and_verify_a_corpus_model() {
     std::fs::write(path("short.proof"), &bytes[..n - 1]).unwrap();
     let (code, _, err) = sigil(&["verify", "--model", &model, "--proof", &path("short.proof")]);
     assert_eq!(code, 1, "{err}");
-    assert!(err.contains("this model's proofs are"), "{err}");
+    assert!(err.contains("this model's are"), "{err}");
+    // A proof made in a context verifies in it only, and names it.
+    let ctx = "sigil/request/1 nonce=42 miner=5DoHMxBAWs1xSc1JJyZ8zanuUxMWSShgvKTQ8uCiDSr5doBv";
+    let (code, _, err) = sigil(&["prove", &model, "--input", &input, "--proof", &path("ctx.proof"), "--context", ctx]);
+    assert_eq!(code, 0, "{err}");
+    let (code, out, err) = sigil(&["verify", "--model", &model, "--proof", &path("ctx.proof"), "--context", ctx]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains(&format!("context: {ctx}")), "{out}");
+    let (code, _, err) = sigil(&["verify", "--model", &model, "--proof", &path("ctx.proof"), "--context", "sigil/request/1 nonce=43"]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("made in the context"), "{err}");
+    // The context's bytes edited in the file (its length kept): the transcript differs.
+    let mut bytes = std::fs::read(path("ctx.proof")).unwrap();
+    let at = bytes.windows(8).position(|w| w == b"nonce=42").unwrap() + 6;
+    bytes[at] = b'3';
+    std::fs::write(path("ctx-edited.proof"), &bytes).unwrap();
+    let (code, _, err) = sigil(&["verify", "--model", &model, "--proof", &path("ctx-edited.proof")]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("proof rejected"), "{err}");
     // A wrong expected id is bad usage; an unreadable proof file too.
     let (code, _, _) = sigil(&["verify", "--model", &model, "--proof", &proof, "--circuit-id", "00"]);
     assert_eq!(code, 2);

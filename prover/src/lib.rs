@@ -22,6 +22,6 @@ pub mod prove;
 
 pub use backend::{Backend, DeepInputs, DeepOps, FriOps, MerkleOps, NttOps, QuotientInputs, QuotientOps};
 pub use cpu::CpuBackend;
-pub use prove::{Attack, ProveError, ProverConfig, ProvingKey, prove};
+pub use prove::{Attack, ProveError, ProverConfig, ProvingKey, prove, prove_in_context};
 #[cfg(feature = "malicious")]
 pub use prove::prove_malicious;

@@ -46,6 +46,8 @@ pub enum ProveError {
     TraceHeight { chip: String, height: usize, log_height: usize },
     #[error("{expected} public values expected, {found} given")]
     PublicValuesLength { expected: usize, found: usize },
+    #[error("the context is {len} bytes, above the limit of {limit}")]
+    ContextTooLong { len: usize, limit: usize },
     #[error("the traces do not satisfy the circuit: {}", .0.iter().take(8).map(|f| f.to_string()).collect::<Vec<_>>().join("; "))]
     Unsatisfied(Vec<CheckFailure>),
     #[error("an auxiliary trace has {found} values, {expected} expected")]
@@ -175,7 +177,24 @@ pub fn prove<B: Backend>(
     backend: &B,
     config: &ProverConfig,
 ) -> Result<Proof, ProveError> {
-    prove_inner(pk, traces, publics, backend, config, Attack::None)
+    prove_inner(pk, traces, publics, &[], backend, config, Attack::None)
+}
+
+/// As [`prove`], in `context`: bytes outside the circuit that the transcript absorbs after the
+/// public values, so that the proof verifies only in the same context
+/// ([`sigil_verifier::verify_in_context`]). At most [`sigil_verifier::MAX_CONTEXT_BYTES`].
+pub fn prove_in_context<B: Backend>(
+    pk: &ProvingKey,
+    traces: Vec<Trace>,
+    publics: &[F],
+    context: &[u8],
+    backend: &B,
+    config: &ProverConfig,
+) -> Result<Proof, ProveError> {
+    if context.len() > sigil_verifier::MAX_CONTEXT_BYTES {
+        return Err(ProveError::ContextTooLong { len: context.len(), limit: sigil_verifier::MAX_CONTEXT_BYTES });
+    }
+    prove_inner(pk, traces, publics, context, backend, config, Attack::None)
 }
 
 /// What a malicious prover rewrites (only [`Attack::None`] outside the `malicious` feature).
@@ -202,13 +221,14 @@ pub fn prove_malicious<B: Backend>(
     attack: Attack,
 ) -> Result<Proof, ProveError> {
     let config = ProverConfig { check_constraints: false, log_timings: false };
-    prove_inner(pk, traces, publics, backend, &config, attack)
+    prove_inner(pk, traces, publics, &[], backend, &config, attack)
 }
 
 fn prove_inner<B: Backend>(
     pk: &ProvingKey,
     traces: Vec<Trace>,
     publics: &[F],
+    context: &[u8],
     backend: &B,
     config: &ProverConfig,
     attack: Attack,
@@ -219,7 +239,7 @@ fn prove_inner<B: Backend>(
     let mut timer = Timer { on: config.log_timings, t: Instant::now() };
     check_witness(pk, &traces, publics, config)?;
     timer.lap("constraint check");
-    let mut p = Prover::new(pk, publics, backend, attack);
+    let mut p = Prover::new(pk, publics, context, backend, attack);
     let (header, log_heights, prep_roots) = p.absorb_statement();
     let main_roots = p.commit_main(traces);
     timer.lap("main LDE and commit");
@@ -296,6 +316,7 @@ struct FriCommitment {
 struct Prover<'a, B: Backend> {
     pk: &'a ProvingKey,
     publics: &'a [F],
+    context: &'a [u8],
     backend: &'a B,
     attack: Attack,
     tr: Transcript,
@@ -316,7 +337,7 @@ const PERM: usize = 1;
 const QUOT: usize = 2;
 
 impl<'a, B: Backend> Prover<'a, B> {
-    fn new(pk: &'a ProvingKey, publics: &'a [F], backend: &'a B, attack: Attack) -> Self {
+    fn new(pk: &'a ProvingKey, publics: &'a [F], context: &'a [u8], backend: &'a B, attack: Attack) -> Self {
         let circuit = &pk.circuit;
         let widths: Vec<PhaseWidths> = circuit.infos.iter().map(PhaseWidths::of).collect();
         let layers = fri_layers(&circuit.log_heights, &pk.options);
@@ -324,6 +345,7 @@ impl<'a, B: Backend> Prover<'a, B> {
         Self {
             pk,
             publics,
+            context,
             backend,
             attack,
             tr: Transcript::new(TRANSCRIPT_DOMAIN),
@@ -372,6 +394,9 @@ impl<'a, B: Backend> Prover<'a, B> {
         self.tr.absorb(b"heights", &heights);
         let pub_words: Vec<u64> = self.publics.iter().map(|&p| f_to_u64(p)).collect();
         self.tr.absorb_u64s(b"publics", &pub_words);
+        if !self.context.is_empty() {
+            self.tr.absorb(b"context", self.context);
+        }
         let prep_roots: Vec<Cap> = self.pk.prep_tree.iter().map(|t| t.cap()).collect();
         self.tr.absorb_caps(b"prep", &prep_roots);
         (header, heights, prep_roots)

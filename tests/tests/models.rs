@@ -128,10 +128,11 @@ fn another_input_or_output_is_refused() {
 #[test]
 fn edited_output_bytes_in_a_proof_file_are_refused() {
     let (_, p) = sample();
-    let file = ModelProof { circuit_id: net().circuit_id(), statement: p.statement.clone(), proof: p.proof.clone() };
+    let file = ModelProof { circuit_id: net().circuit_id(), statement: p.statement.clone(), context: Vec::new(), proof: p.proof.clone() };
     let mut bytes = file.to_bytes();
-    // The last public value is the last output: its low byte sits just before the proof.
-    let at = bytes.len() - p.proof.len() - 8;
+    // The last public value is the last output: it sits just before the context's length (an
+    // empty context) and the proof.
+    let at = bytes.len() - p.proof.len() - 4 - 8;
     bytes[at + 2] ^= 0x10;
     let parsed = ModelProof::from_bytes(&bytes, net()).unwrap();
     invalid(net().verify(&parsed.statement, &parsed.proof));
@@ -140,6 +141,35 @@ fn edited_output_bytes_in_a_proof_file_are_refused() {
     let mut other = file.to_bytes();
     other[8] ^= 1;
     assert!(matches!(ModelProof::from_bytes(&other, net()), Err(ModelError::Statement(_))));
+}
+
+#[test]
+fn a_proof_verifies_only_in_the_context_it_was_made_in() {
+    // The node binds a request's nonce and the miner's hotkey as the proof's context: a proof
+    // relayed to another request, or claimed by another miner, does not verify.
+    let (input, _) = sample();
+    let ctx = b"sigil/request/1 nonce=00112233 miner=5DoHMxBAWs1xSc1JJyZ8zanuUxMWSShgvKTQ8uCiDSr5doBv";
+    let p = net().prove_in_context(input, ctx).unwrap();
+    net().verify_in_context(&p.statement, ctx, &p.proof).unwrap();
+    let mut other = ctx.to_vec();
+    other[22] ^= 1;
+    invalid(net().verify_in_context(&p.statement, &other, &p.proof));
+    invalid(net().verify(&p.statement, &p.proof));
+    // A proof made without a context does not verify in one.
+    invalid(net().verify_in_context(&p.statement, ctx, &sample().1.proof));
+    // The context travels in the proof file, and a changed byte there is refused.
+    let file = ModelProof { circuit_id: net().circuit_id(), statement: p.statement.clone(), context: ctx.to_vec(), proof: p.proof.clone() };
+    let mut bytes = file.to_bytes();
+    let parsed = ModelProof::from_bytes(&bytes, net()).unwrap();
+    assert_eq!(parsed, file);
+    let at = bytes.len() - p.proof.len() - 3;
+    bytes[at] ^= 1;
+    let parsed = ModelProof::from_bytes(&bytes, net()).unwrap();
+    invalid(net().verify_in_context(&parsed.statement, &parsed.context, &parsed.proof));
+    // A context past the limit is refused by the prover and the verifier, by name.
+    let long = vec![7u8; sigil_verifier::MAX_CONTEXT_BYTES + 1];
+    assert!(matches!(net().prove_in_context(input, &long), Err(ModelError::Prove(sigil_prover::ProveError::ContextTooLong { .. }))));
+    assert!(matches!(invalid(net().verify_in_context(&p.statement, &long, &p.proof)), VerifyError::ContextTooLong { .. }));
 }
 
 #[test]

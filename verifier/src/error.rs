@@ -23,6 +23,8 @@ pub enum VerifyError {
     WrongSize { expected: usize, found: usize },
     #[error("proof is {size} bytes, above the limit of {limit}")]
     TooLarge { size: usize, limit: usize },
+    #[error("the proof's context is {len} bytes, above the limit of {limit}")]
+    ContextTooLong { len: usize, limit: usize },
     #[error("not a Sigil proof (bad magic)")]
     BadMagic,
     #[error("unsupported proof format version {0}")]

@@ -34,4 +34,4 @@ pub use layout::ProofLayout;
 pub use proof::{CircuitId, Proof};
 pub use protocol::ProofOptions;
 pub use security::Security;
-pub use verify::{VerifierOptions, check_statement, decode_proof, verify, verify_proof};
+pub use verify::{MAX_CONTEXT_BYTES, VerifierOptions, check_statement, decode_proof, verify, verify_in_context, verify_proof};

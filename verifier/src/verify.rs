@@ -67,6 +67,27 @@ pub fn verify(
     proof_bytes: &[u8],
     opts: &VerifierOptions,
 ) -> Result<(), VerifyError> {
+    verify_in_context(circuit, circuit_id, publics, &[], proof_bytes, opts)
+}
+
+/// The most bytes a proof's context may hold (see [`verify_in_context`]).
+pub const MAX_CONTEXT_BYTES: usize = 1024;
+
+/// As [`verify`], for a proof made in `context`: bytes outside the circuit that the prover's
+/// transcript absorbed right after the public values (a request's nonce and the prover's
+/// identity, say), so that the proof verifies in that context only. An empty context is no
+/// context: the transcript absorbs nothing for it, as [`verify`].
+pub fn verify_in_context(
+    circuit: &Circuit,
+    circuit_id: &CircuitId,
+    publics: &[F],
+    context: &[u8],
+    proof_bytes: &[u8],
+    opts: &VerifierOptions,
+) -> Result<(), VerifyError> {
+    if context.len() > MAX_CONTEXT_BYTES {
+        return Err(VerifyError::ContextTooLong { len: context.len(), limit: MAX_CONTEXT_BYTES });
+    }
     if proof_bytes.len() > opts.max_proof_bytes {
         return Err(VerifyError::TooLarge { size: proof_bytes.len(), limit: opts.max_proof_bytes });
     }
@@ -77,7 +98,7 @@ pub fn verify(
     };
     check_heights_and_policy(circuit, heights, publics, opts)?;
     let proof = circuit.layout.decode(proof_bytes)?;
-    verify_body(circuit, circuit_id, publics, &proof)
+    verify_body(circuit, circuit_id, publics, context, &proof)
 }
 
 /// Verifies a decoded proof.
@@ -89,14 +110,14 @@ pub fn verify_proof(
     opts: &VerifierOptions,
 ) -> Result<(), VerifyError> {
     check_statement(circuit, circuit_id, &proof.header, &proof.log_heights, publics, opts)?;
-    verify_body(circuit, circuit_id, publics, proof)
+    verify_body(circuit, circuit_id, publics, &[], proof)
 }
 
 /// Every round after the statement (which the caller has checked).
-fn verify_body(circuit: &Circuit, circuit_id: &CircuitId, publics: &[F], proof: &Proof) -> Result<(), VerifyError> {
+fn verify_body(circuit: &Circuit, circuit_id: &CircuitId, publics: &[F], context: &[u8], proof: &Proof) -> Result<(), VerifyError> {
     circuit.layout.check(proof)?;
     check_circuit_id(circuit, circuit_id, &proof.prep_roots)?;
-    let ch = replay_transcript(proof, circuit, publics);
+    let ch = replay_transcript(proof, circuit, publics, context);
     let final_poly = efs(&proof.fri.final_poly, "final polynomial")?;
     let sums = check_bus_balance(circuit, &proof.cumulative_sums, publics, &ch.lookup)?;
     let opened = check_out_of_domain(circuit, proof, publics, &ch, &sums)?;
@@ -245,12 +266,15 @@ struct Challenges {
 
 /// Replays the prover's transcript: absorbs what the prover sent, in its order, and draws the
 /// same challenges.
-fn replay_transcript(proof: &Proof, circuit: &Circuit, publics: &[F]) -> Challenges {
+fn replay_transcript(proof: &Proof, circuit: &Circuit, publics: &[F], context: &[u8]) -> Challenges {
     let mut tr = Transcript::new(TRANSCRIPT_DOMAIN);
     tr.absorb(b"header", &proof.header.to_bytes());
     tr.absorb(b"heights", &proof.log_heights);
     let pub_words: Vec<u64> = publics.iter().map(|&p| f_to_u64(p)).collect();
     tr.absorb_u64s(b"publics", &pub_words);
+    if !context.is_empty() {
+        tr.absorb(b"context", context);
+    }
     tr.absorb_caps(b"prep", &proof.prep_roots);
     tr.absorb_caps(b"main", &proof.main_roots);
     let lookup = LookupChallenges { beta: tr.sample_ef(), gamma: tr.sample_ef() };

@@ -32,12 +32,12 @@ use std::time::{Duration, Instant};
 use sigil_air::F;
 use sigil_air::field::to_signed;
 use sigil_onnx::{InputTensor, LowerOptions, Model, OnnxError, Plan, lower};
-use sigil_verifier::{CircuitId, ProofOptions, VerifierOptions, VerifyError, verify};
+use sigil_verifier::{CircuitId, ProofOptions, VerifierOptions, VerifyError};
 
 pub use compile::Port;
 pub use witness::Tamper;
 
-use crate::{CpuBackend, ProveError, ProverConfig, ProvingKey, prove};
+use crate::{CpuBackend, ProveError, ProverConfig, ProvingKey, prove_in_context};
 
 /// Why a model could not be compiled, proved or checked.
 #[derive(Debug, thiserror::Error)]
@@ -190,6 +190,9 @@ pub struct Proved {
     pub outputs: Vec<Vec<f64>>,
     /// The public values: the quantized input, then the quantized output.
     pub statement: Vec<F>,
+    /// The context the proof was made in (empty for none; see
+    /// [`CompiledModel::prove_in_context`]).
+    pub context: Vec<u8>,
     /// The proof bytes.
     pub proof: Vec<u8>,
     /// Executing the model in fixed point.
@@ -302,17 +305,26 @@ impl CompiledModel {
 
     /// Proves the model on `input`.
     pub fn prove(&self, input: &[InputTensor]) -> Result<Proved, ModelError> {
-        self.prove_inner(input, None)
+        self.prove_inner(input, &[], None)
+    }
+
+    /// Proves the model on `input` in `context`: bytes the transcript absorbs beside the
+    /// statement (at most [`sigil_verifier::MAX_CONTEXT_BYTES`]), so that the proof verifies
+    /// only with the same context ([`CompiledModel::verify_in_context`]). The node binds a
+    /// request's nonce and the answering miner's hotkey this way: a proof relayed from another
+    /// miner or replayed from another request does not verify.
+    pub fn prove_in_context(&self, input: &[InputTensor], context: &[u8]) -> Result<Proved, ModelError> {
+        self.prove_inner(input, context, None)
     }
 
     /// Proves a lie (see [`Tamper`]) without checking the constraints first, for the
     /// soundness tests: the verifier must reject the result.
     #[cfg(feature = "malicious")]
     pub fn prove_tampered(&self, input: &[InputTensor], tamper: &Tamper) -> Result<Proved, ModelError> {
-        self.prove_inner(input, Some(tamper))
+        self.prove_inner(input, &[], Some(tamper))
     }
 
-    fn prove_inner(&self, input: &[InputTensor], tamper: Option<&Tamper>) -> Result<Proved, ModelError> {
+    fn prove_inner(&self, input: &[InputTensor], context: &[u8], tamper: Option<&Tamper>) -> Result<Proved, ModelError> {
         if !self.key.can_prove() {
             return Err(ProveError::VerifyingOnly.into());
         }
@@ -324,17 +336,22 @@ impl CompiledModel {
         let witness_time = t.elapsed();
         let t = Instant::now();
         let config = ProverConfig { check_constraints: self.check_constraints && tamper.is_none(), log_timings: self.log_timings };
-        let proof = prove(&self.key, traces, &statement, &CpuBackend::default(), &config)?;
+        let proof = prove_in_context(&self.key, traces, &statement, context, &CpuBackend::default(), &config)?;
         let prove_time = t.elapsed();
-        Ok(Proved { outputs: self.statement_outputs(&statement), statement, proof: proof.to_bytes(), execute_time, witness_time, prove_time })
+        Ok(Proved { outputs: self.statement_outputs(&statement), statement, context: context.to_vec(), proof: proof.to_bytes(), execute_time, witness_time, prove_time })
     }
 
     /// Checks `proof` against the public values `statement` (input, then output).
     pub fn verify(&self, statement: &[F], proof: &[u8]) -> Result<(), ModelError> {
+        self.verify_in_context(statement, &[], proof)
+    }
+
+    /// Checks `proof` against the public values `statement` and the context it was made in.
+    pub fn verify_in_context(&self, statement: &[F], context: &[u8], proof: &[u8]) -> Result<(), ModelError> {
         if statement.len() != self.key.circuit.n_publics {
             return Err(ModelError::Statement(format!("the statement has {} values, the model's has {}", statement.len(), self.key.circuit.n_publics)));
         }
-        verify(&self.key.circuit, &self.key.circuit_id, statement, proof, &VerifierOptions::default())?;
+        sigil_verifier::verify_in_context(&self.key.circuit, &self.key.circuit_id, statement, context, proof, &VerifierOptions::default())?;
         Ok(())
     }
 }
@@ -426,47 +443,57 @@ pub fn layout_summary(m: &CompiledModel) -> Vec<(String, usize, usize)> {
     m.key.circuit.chips.iter().zip(&m.key.circuit.log_heights).map(|(c, &h)| (c.name(), h, c.width())).collect()
 }
 
-/// A proof file: the statement beside the proof, so that a verifier holding only the model can
-/// check it, and a user can read the output from it.
+/// A proof file: the statement and the context beside the proof, so that a verifier holding
+/// only the model can check it, and a user can read the output from it.
 ///
-/// Layout (little-endian): `b"SIGILMP1"`, the 32-byte circuit id, the number of public values
-/// (u32), each public value (u64, canonical), then the STARK proof (its size fixed by the
-/// circuit).
+/// Layout (little-endian): `b"SIGILMP2"`, the 32-byte circuit id, the number of public values
+/// (u32), each public value (u64, canonical), the context's length (u32, at most
+/// [`sigil_verifier::MAX_CONTEXT_BYTES`]) and bytes, then the STARK proof (its size fixed by
+/// the circuit).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ModelProof {
     pub circuit_id: CircuitId,
     pub statement: Vec<F>,
+    /// The context the proof was made in (empty for none).
+    pub context: Vec<u8>,
     pub proof: Vec<u8>,
 }
 
 /// The first bytes of a model proof file.
-pub const MODEL_PROOF_MAGIC: &[u8; 8] = b"SIGILMP1";
+pub const MODEL_PROOF_MAGIC: &[u8; 8] = b"SIGILMP2";
 
 impl ModelProof {
     /// The file's bytes.
     pub fn to_bytes(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(44 + 8 * self.statement.len() + self.proof.len());
+        let mut out = Vec::with_capacity(48 + 8 * self.statement.len() + self.context.len() + self.proof.len());
         out.extend_from_slice(MODEL_PROOF_MAGIC);
         out.extend_from_slice(&self.circuit_id);
         out.extend_from_slice(&(self.statement.len() as u32).to_le_bytes());
         for v in &self.statement {
             out.extend_from_slice(&sigil_air::field::f_to_u64(*v).to_le_bytes());
         }
+        out.extend_from_slice(&(self.context.len() as u32).to_le_bytes());
+        out.extend_from_slice(&self.context);
         out.extend_from_slice(&self.proof);
         out
     }
 
-    /// The exact size of a model proof file of `model`.
-    pub fn size_for(model: &CompiledModel) -> usize {
-        44 + 8 * model.key.circuit.n_publics + model.proof_size()
+    /// The most bytes a model proof file of `model` can have (with the longest context).
+    pub fn max_size_for(model: &CompiledModel) -> usize {
+        48 + 8 * model.key.circuit.n_publics + sigil_verifier::MAX_CONTEXT_BYTES + model.proof_size()
     }
 
-    /// Parses a model proof file of `model`: the size is checked before anything is read, and
-    /// the circuit id must be the model's.
+    /// Parses a model proof file of `model`: every length is checked against the model's
+    /// before anything is read, and the circuit id must be the model's.
     pub fn from_bytes(bytes: &[u8], model: &CompiledModel) -> Result<Self, ModelError> {
-        let want = Self::size_for(model);
-        if bytes.len() != want {
-            return Err(ModelError::Statement(format!("the proof file is {} bytes; this model's are {want}", bytes.len())));
+        let n_publics = model.key.circuit.n_publics;
+        let fixed = 48 + 8 * n_publics + model.proof_size();
+        if bytes.len() < fixed || bytes.len() > fixed + sigil_verifier::MAX_CONTEXT_BYTES {
+            return Err(ModelError::Statement(format!(
+                "the proof file is {} bytes; this model's are {fixed} plus a context of at most {} bytes",
+                bytes.len(),
+                sigil_verifier::MAX_CONTEXT_BYTES
+            )));
         }
         if &bytes[..8] != MODEL_PROOF_MAGIC {
             return Err(ModelError::Statement("not a Sigil model proof (bad magic bytes)".into()));
@@ -476,15 +503,21 @@ impl ModelProof {
             return Err(ModelError::Statement(format!("the proof is for circuit {}, not this model's {}", hex(&circuit_id), hex(&model.circuit_id()))));
         }
         let n = u32::from_le_bytes(bytes[40..44].try_into().expect("4 bytes")) as usize;
-        if n != model.key.circuit.n_publics {
-            return Err(ModelError::Statement(format!("the proof has {n} public values; this model's statement has {}", model.key.circuit.n_publics)));
+        if n != n_publics {
+            return Err(ModelError::Statement(format!("the proof has {n} public values; this model's statement has {n_publics}")));
         }
         let mut statement = Vec::with_capacity(n);
         for c in bytes[44..44 + 8 * n].chunks_exact(8) {
             let v = u64::from_le_bytes(c.try_into().expect("8 bytes"));
             statement.push(sigil_air::field::f_from_canonical(v).ok_or_else(|| ModelError::Statement(format!("public value {v} is not a field element")))?);
         }
-        Ok(Self { circuit_id, statement, proof: bytes[44 + 8 * n..].to_vec() })
+        let at = 44 + 8 * n;
+        let context_len = u32::from_le_bytes(bytes[at..at + 4].try_into().expect("4 bytes")) as usize;
+        if context_len != bytes.len() - fixed {
+            return Err(ModelError::Statement(format!("the proof file says its context is {context_len} bytes; its length says {}", bytes.len() - fixed)));
+        }
+        let context = bytes[at + 4..at + 4 + context_len].to_vec();
+        Ok(Self { circuit_id, statement, context, proof: bytes[at + 4 + context_len..].to_vec() })
     }
 }
 
