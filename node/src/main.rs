@@ -7,6 +7,8 @@
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+mod net;
+
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -32,6 +34,19 @@ struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Command {
+    /// Serve proofs on the DSperse subnet's HTTP axon protocol: answer QueryZkProof,
+    /// DSperseProofGeneration and ProofOfWeightsSynapse requests of allowed validators for
+    /// the circuits of --models, each proof bound to the request's nonce and this hotkey.
+    Miner(net::MinerArgs),
+    /// Hand out proof requests to the metagraph's miners, verify every answer, score the
+    /// miners, persist results in SQLite and write weights.
+    Validator(net::ValidatorArgs),
+    /// A validator and N miners on loopback with fresh hotkeys, printing a live table.
+    Devnet(net::DevnetArgs),
+    /// Send one proof request to an axon and verify the answer (exit 0 verified, 1 not).
+    Query(net::QueryArgs),
+    /// Create a hotkey file (sr25519, Bittensor's plaintext layout) and print its address.
+    Keygen(net::KeygenArgs),
     /// Compile a model into a circuit and print its circuit id, tables and proof size.
     ///
     /// The circuit depends on the model file and these settings alone (scales and ranges are
@@ -457,6 +472,11 @@ fn size_breakdown(c: &sigil_verifier::Circuit) -> Vec<(String, usize)> {
 
 fn run(cli: Cli) -> Result<(), Failure> {
     match cli.command {
+        Command::Miner(a) => net::miner(a),
+        Command::Validator(a) => net::validator(a),
+        Command::Devnet(a) => net::devnet(a),
+        Command::Query(a) => net::query(a),
+        Command::Keygen(a) => net::keygen(a),
         Command::Compile { model: path, quant, proof, out, json } => {
             let progress = Progress::new(json);
             progress.stage("compiling");
