@@ -27,6 +27,9 @@ cargo build --locked -p sigil-prover --no-default-features
 echo "== benches compile and run once"
 cargo bench --locked --workspace -- --test
 
+echo "== interop with the stock Python client (bittensor 9.9.0 from PyPI)"
+./scripts/interop.sh
+
 echo "== tests"
 log=$(mktemp)
 cargo test --locked --workspace 2>&1 | tee "$log"

@@ -270,7 +270,11 @@ impl Dendrite {
     /// Builds the signed request of synapse `name` with `fields`; `required` names the fields
     /// the Python class requires (each gets its `bt_header_input_obj_*` header, §2.2).
     pub fn request(&self, target: &Target, name: &str, timeout: f64, fields: &Map<String, Value>, required: &[&str]) -> SignedRequest {
-        let nonce = self.nonce();
+        self.request_with_nonce(self.nonce(), target, name, timeout, fields, required)
+    }
+
+    /// As [`Dendrite::request`] with a given nonce (tests send stale ones).
+    pub fn request_with_nonce(&self, nonce: u64, target: &Target, name: &str, timeout: f64, fields: &Map<String, Value>, required: &[&str]) -> SignedRequest {
         let message = signed_message(nonce, self.hotkey.ss58(), &target.hotkey, &self.uuid, EMPTY_BODY_HASH);
         let signature = format!("0x{}", keys::hex(&self.hotkey.sign(message.as_bytes())));
         let dendrite = TerminalInfo {

@@ -73,3 +73,13 @@ impl MetagraphSource for JsonSnapshot {
         Ok(s.neurons)
     }
 }
+
+/// A fixed list of neurons (one axon to query, tests).
+#[derive(Clone, Debug)]
+pub struct StaticMetagraph(pub Vec<Neuron>);
+
+impl MetagraphSource for StaticMetagraph {
+    fn neurons(&self) -> Result<Vec<Neuron>, String> {
+        Ok(self.0.clone())
+    }
+}

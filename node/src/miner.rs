@@ -92,6 +92,7 @@ pub struct Miner {
     workers: Arc<Semaphore>,
     pub fault: Fault,
     replay: Mutex<Option<ProofAnswer>>,
+    proofs_made: std::sync::atomic::AtomicU64,
 }
 
 impl Miner {
@@ -109,6 +110,7 @@ impl Miner {
             workers: Arc::new(Semaphore::new(workers.max(1))),
             fault,
             replay: Mutex::new(None),
+            proofs_made: Default::default(),
         }
     }
 
@@ -138,6 +140,7 @@ impl Miner {
             return Ok(a);
         }
         let _worker = self.workers.clone().acquire_owned().await.map_err(|_| Rejection::new(503, "shutting down"))?;
+        self.proofs_made.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let this = self.clone();
         let answer = tokio::task::spawn_blocking(move || -> Result<ProofAnswer, String> {
             let m = &circuit.model;
@@ -161,6 +164,11 @@ impl Miner {
             *self.replay.lock().expect("not poisoned") = Some(answer.clone());
         }
         Ok(answer)
+    }
+
+    /// How many proofs this miner has started.
+    pub fn proofs_made(&self) -> u64 {
+        self.proofs_made.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     fn served(&self) -> String {

@@ -9,7 +9,7 @@ use clap::Args;
 use sigil_node::axon::{DENDRITE_VERSION, Dendrite};
 use sigil_node::circuits::Circuits;
 use sigil_node::keys::Hotkey;
-use sigil_node::metagraph::{JsonSnapshot, MetagraphSource, Neuron, Snapshot};
+use sigil_node::metagraph::{JsonSnapshot, MetagraphSource, Neuron, Snapshot, StaticMetagraph};
 use sigil_node::miner::{Allow, Fault, Miner};
 use sigil_node::scoring::Params;
 use sigil_node::store::Store;
@@ -232,7 +232,7 @@ fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
 
 fn init_logs() {
     let filter = tracing_subscriber::EnvFilter::try_from_env("SIGIL_LOG").unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false).try_init();
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr())).with_target(false).try_init();
 }
 
 pub fn keygen(a: KeygenArgs) -> Result<(), Failure> {
@@ -296,16 +296,6 @@ pub fn validator(a: ValidatorArgs) -> Result<(), Failure> {
     runtime()?.block_on(Arc::new(v).run(a.run.rounds, Duration::from_secs_f64(a.run.interval), a.run.weights_every, a.run.table)).map_err(|e| (1, e))
 }
 
-/// A fixed list of neurons.
-#[derive(Debug)]
-struct Fixed(Vec<Neuron>);
-
-impl MetagraphSource for Fixed {
-    fn neurons(&self) -> Result<Vec<Neuron>, String> {
-        Ok(self.0.clone())
-    }
-}
-
 pub fn query(a: QueryArgs) -> Result<(), Failure> {
     init_logs();
     let hotkey = a.identity.load()?;
@@ -317,7 +307,7 @@ pub fn query(a: QueryArgs) -> Result<(), Failure> {
     let circuit = circuits.list[0].clone();
     let neuron = Neuron { uid: 0, hotkey: a.axon_hotkey.clone(), ip: ip.into(), port, stake: 0.0, validator_permit: false };
     let config = validator::Config { timeout: Duration::from_secs_f64(a.timeout), kind, ..validator::Config::default() };
-    let v = Validator::new(Dendrite::new(hotkey, "127.0.0.1"), circuits, Box::new(Fixed(vec![neuron.clone()])), Store::open(":memory:").map_err(bad)?, Box::new(FileWeights { path: "/dev/null".into() }), config);
+    let v = Validator::new(Dendrite::new(hotkey, "127.0.0.1"), circuits, Box::new(StaticMetagraph(vec![neuron.clone()])), Store::open(":memory:").map_err(bad)?, Box::new(FileWeights { path: "/dev/null".into() }), config);
     let r = runtime()?.block_on(v.query(&neuron, &circuit));
     println!("{}", serde_json::json!({
         "status": r.status, "verified": r.outcome.verified, "reason": r.reason, "seconds": r.outcome.latency,

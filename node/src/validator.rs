@@ -291,7 +291,7 @@ impl Validator {
                 Err(e) => tracing::error!("round {n}: {e}"),
             }
             n += 1;
-            if n % weights_every.max(1) == 0
+            if n.is_multiple_of(weights_every.max(1))
                 && let Err(e) = self.set_weights()
             {
                 tracing::error!("setting weights: {e}");

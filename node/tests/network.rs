@@ -1,0 +1,264 @@
+//! The node on loopback: a miner's refusals (no proving work for them), a validator's checks
+//! of answers, and a network with faulty miners that survives `kill -9` of its validator.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use sigil_node::axon::{Dendrite, Target, now_ns};
+use sigil_node::circuits::Circuits;
+use sigil_node::keys::Hotkey;
+use sigil_node::metagraph::{Neuron, Snapshot, StaticMetagraph};
+use sigil_node::miner::{Allow, Fault, Miner};
+use sigil_node::store::Store;
+use sigil_node::synapse::{Kind, ProofRequest};
+use sigil_node::validator::{Config, FileWeights, Validator};
+
+fn models() -> PathBuf {
+    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/models"))
+}
+
+/// dsperse-net, compiled once for every test here (no key cache: hermetic).
+fn circuits() -> Arc<Circuits> {
+    static C: OnceLock<Arc<Circuits>> = OnceLock::new();
+    C.get_or_init(|| Arc::new(Circuits::load(&models(), &["dsperse-net".into()], true, None, |_| {}).unwrap())).clone()
+}
+
+fn tmp(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("sigil-net-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+async fn start(miner: Miner) -> (Arc<Miner>, u16) {
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0)).await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let mut miner = miner;
+    miner.port = port;
+    let m = Arc::new(miner);
+    tokio::spawn(sigil_node::miner::serve(m.clone(), listener));
+    (m, port)
+}
+
+async fn post(req: &sigil_node::axon::SignedRequest, edit: impl Fn(&str, &str) -> String) -> (u16, Value) {
+    let mut rb = reqwest::Client::new().post(&req.url).body(req.body.clone()).header("content-type", "application/json");
+    for (k, v) in &req.headers {
+        rb = rb.header(k, edit(k, v));
+    }
+    let r = rb.send().await.unwrap();
+    let status = r.status().as_u16();
+    (status, r.json().await.unwrap_or(Value::Null))
+}
+
+fn validator(key: Hotkey, miner: &Neuron, db: &Path) -> Validator {
+    let config = Config { timeout: Duration::from_secs(60), ..Config::default() };
+    Validator::new(
+        Dendrite::new(key, "127.0.0.1"),
+        circuits(),
+        Box::new(StaticMetagraph(vec![miner.clone()])),
+        Store::open(db).unwrap(),
+        Box::new(FileWeights { path: db.with_extension("weights.json") }),
+        config,
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refused_requests_cost_no_proving_and_honest_ones_verify() {
+    let vseed = [3u8; 32];
+    let (vkey, stranger) = (Hotkey::from_seed(vseed), Hotkey::generate());
+    let mkey = Hotkey::generate();
+    let miner_ss58 = mkey.ss58().to_string();
+    let allow = Allow::List([vkey.ss58().to_string()].into());
+    let (miner, port) = start(Miner::new(mkey, circuits(), allow, 4, 1, Fault::None)).await;
+    let target = Target { ip: "127.0.0.1".into(), port, hotkey: miner_ss58.clone() };
+    let circuit = &circuits().list[0];
+    let req = |nonce: &str| ProofRequest { kind: Kind::DSperseProofGeneration, circuit: circuit.id.clone(), input: circuit.fresh_input(1), nonce: Some(nonce.into()) };
+    let class = Kind::DSperseProofGeneration.class();
+    let d = Dendrite::new(Hotkey::from_seed(*b"sigil-node-test-validator-key-01"), "127.0.0.1");
+    let same = |_: &str, v: &str| v.to_string();
+
+    // An unknown hotkey: 403, before its signature is even looked at.
+    let s = Dendrite::new(stranger, "127.0.0.1").request(&target, class, 12.0, &req("a").to_fields(), &[]);
+    assert_eq!(post(&s, same).await.0, 403);
+    // The allowed validator's key, but a signature by another key: 401.
+    let allowed = Dendrite::new(vkey, "127.0.0.1");
+    let signed = allowed.request(&target, class, 12.0, &req("b").to_fields(), &[]);
+    let forged = d.request(&target, class, 12.0, &req("b").to_fields(), &[]);
+    let forged_sig = forged.headers.iter().find(|(k, _)| k == "bt_header_dendrite_signature").unwrap().1.clone();
+    let (status, body) = post(&signed, |k, v| if k == "bt_header_dendrite_signature" { forged_sig.clone() } else { v.to_string() }).await;
+    assert_eq!(status, 401, "{body}");
+    assert!(body["message"].as_str().unwrap().contains("Signature mismatch"));
+    // A nonce 30 s old from a fresh (hotkey, uuid): 401, too old.
+    let stale = allowed.request_with_nonce(now_ns() - 30_000_000_000, &target, class, 12.0, &req("c").to_fields(), &[]);
+    let (status, body) = post(&stale, same).await;
+    assert_eq!(status, 401);
+    assert!(body["message"].as_str().unwrap().contains("acceptable delta is 16.00 seconds"), "{body}");
+    // The signed request itself: 200 with a proof; its replay: 401, not proved again.
+    let (status, body) = post(&signed, same).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["axon"]["status_code"], 200);
+    assert_eq!(body["context"], format!("sigil/request/1 nonce=b miner={miner_ss58}"));
+    let (status, body) = post(&signed, same).await;
+    assert_eq!(status, 401);
+    assert!(body["message"].as_str().unwrap().contains("a newer one was last processed"));
+    assert_eq!(miner.proofs_made(), 1);
+    // Unknown circuit, another proof system: 400, named.
+    let mut bad = req("d");
+    bad.circuit = "no-such-circuit".into();
+    let (status, body) = post(&allowed.request(&target, class, 12.0, &bad.to_fields(), &[]), same).await;
+    assert_eq!(status, 400);
+    assert!(body["message"].as_str().unwrap().contains("unknown circuit"), "{body}");
+    let mut fields = req("e").to_fields();
+    fields.insert("proof_system".into(), "JSTPROVE".into());
+    assert_eq!(post(&allowed.request(&target, class, 12.0, &fields, &[]), same).await.0, 400);
+    // ProofOfWeightsSynapse without its required-field headers: 500, as the Python axon.
+    let pow = ProofRequest { kind: Kind::ProofOfWeights, ..req("f") };
+    assert_eq!(post(&allowed.request(&target, Kind::ProofOfWeights.class(), 12.0, &pow.to_fields(), &[]), same).await.0, 500);
+    assert_eq!(miner.proofs_made(), 1, "no refused request was proved");
+
+    // Through the validator, every message type verifies.
+    let neuron = Neuron { uid: 1, hotkey: miner_ss58.clone(), ip: "127.0.0.1".into(), port, stake: 0.0, validator_permit: false };
+    let dir = tmp("honest");
+    for kind in Kind::ALL {
+        let mut v = validator(Hotkey::from_seed(vseed), &neuron, &dir.join("v.db"));
+        v.config.kind = kind;
+        let r = v.query(&neuron, circuit).await;
+        assert!(r.outcome.verified, "{kind:?}: {}", r.reason);
+    }
+    assert_eq!(miner.proofs_made(), 4);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replayed_and_tampered_proofs_fail_at_the_validator() {
+    let vkey = Hotkey::from_seed([9; 32]);
+    for (fault, why) in [(Fault::Replay, "another request"), (Fault::Tamper, "does not verify"), (Fault::Garbage, "")] {
+        let mkey = Hotkey::generate();
+        let ss58 = mkey.ss58().to_string();
+        let (_, port) = start(Miner::new(mkey, circuits(), Allow::List([vkey.ss58().to_string()].into()), 4, 1, fault)).await;
+        let neuron = Neuron { uid: 1, hotkey: ss58, ip: "127.0.0.1".into(), port, stake: 0.0, validator_permit: false };
+        let dir = tmp(&format!("{fault:?}"));
+        let v = validator(Hotkey::from_seed([9; 32]), &neuron, &dir.join("v.db"));
+        let first = v.query(&neuron, &circuits().list[0]).await;
+        let second = v.query(&neuron, &circuits().list[0]).await;
+        if fault == Fault::Replay {
+            assert!(first.outcome.verified, "{}", first.reason);
+        } else {
+            assert!(!first.outcome.verified);
+        }
+        assert!(!second.outcome.verified);
+        assert!(second.reason.contains(why), "{fault:?}: {}", second.reason);
+    }
+}
+
+fn sigil() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_sigil"))
+}
+
+struct Kill(Child);
+
+impl Drop for Kill {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn show(db: &Path) -> Value {
+    let out = sigil().args(["validator", "--show", "--min-samples", "1", "--db"]).arg(db).args(["--metagraph", "unused", "--models", "unused"]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+fn wait_for(what: &str, secs: u64, mut f: impl FnMut() -> bool) {
+    let t = Instant::now();
+    while !f() {
+        assert!(t.elapsed() < Duration::from_secs(secs), "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+#[test]
+fn faulty_miners_are_scored_below_the_honest_one_and_a_killed_validator_keeps_its_history() {
+    let dir = tmp("faults");
+    let cache = dir.join("cache");
+    let keygen = |name: &str| {
+        let path = dir.join(format!("{name}.json"));
+        let out = sigil().args(["keygen", "--out"]).arg(&path).output().unwrap();
+        assert!(out.status.success());
+        (path, String::from_utf8(out.stdout).unwrap().trim().to_string())
+    };
+    let (vpath, vss58) = keygen("validator");
+    let faults = ["none", "tamper", "garbage", "stall", "none"];
+    let mut neurons = vec![Neuron { uid: 0, hotkey: vss58.clone(), ip: String::new(), port: 0, stake: 5000.0, validator_permit: true }];
+    let mut miners = Vec::new();
+    for (i, fault) in faults.iter().enumerate() {
+        let (path, ss58) = keygen(&format!("miner{i}"));
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let child = sigil()
+            .args(["miner", "--models"])
+            .arg(models())
+            .args(["--circuit", "dsperse-net", "--fault", fault, "--port", &port.to_string(), "--allow", &vss58, "--hotkey-file"])
+            .arg(&path)
+            .arg("--cache-dir")
+            .arg(&cache)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        miners.push(Kill(child));
+        neurons.push(Neuron { uid: i as u16 + 1, hotkey: ss58, ip: "127.0.0.1".into(), port, stake: 0.0, validator_permit: false });
+    }
+    for n in &neurons[1..] {
+        wait_for("the miners to listen", 300, || std::net::TcpStream::connect(("127.0.0.1", n.port)).is_ok());
+    }
+    let snapshot = dir.join("metagraph.json");
+    std::fs::write(&snapshot, serde_json::to_string(&Snapshot { netuid: 2, neurons: neurons.clone() }).unwrap()).unwrap();
+    let db = dir.join("validator.db");
+    let run_validator = |rounds: Option<u64>| {
+        let mut c = sigil();
+        c.args(["validator", "--models"]).arg(models()).args(["--circuit", "dsperse-net", "--metagraph"]).arg(&snapshot);
+        c.arg("--db").arg(&db).arg("--weights-file").arg(dir.join("weights.json")).arg("--hotkey-file").arg(&vpath).arg("--cache-dir").arg(&cache);
+        c.args(["--interval", "0", "--timeout", "6", "--min-samples", "1", "--weights-every", "1"]);
+        if let Some(r) = rounds {
+            c.args(["--rounds", &r.to_string()]);
+        }
+        c.stdout(Stdio::null()).stderr(Stdio::null());
+        c
+    };
+    // Rounds until every miner has an answer on record; then miner 5 dies mid-run (kill -9).
+    let v = Kill(run_validator(None).spawn().unwrap());
+    wait_for("a first round", 300, || db.exists() && show(&db)["results"].as_u64().unwrap_or(0) >= 5);
+    drop(miners.pop());
+    wait_for("rounds after the death", 300, || show(&db)["results"].as_u64().unwrap_or(0) >= 15);
+    // kill -9 the validator mid-run: its history stays.
+    let mut v = v;
+    v.0.kill().unwrap();
+    v.0.wait().unwrap();
+    let before = show(&db);
+    let n_before = before["results"].as_u64().unwrap();
+    assert!(n_before >= 15);
+    // A restart continues the same record.
+    let status = run_validator(Some(1)).status().unwrap();
+    assert!(status.success());
+    let after = show(&db);
+    assert!(after["results"].as_u64().unwrap() >= n_before + 5, "{after}");
+    let miners_of = |v: &Value| v["miners"].as_array().unwrap().iter().map(|m| (m["uid"].as_u64().unwrap(), m.clone())).collect::<std::collections::BTreeMap<_, _>>();
+    let m = miners_of(&after);
+    let weight = |uid: u64| m[&uid]["weight"].as_f64().unwrap();
+    // The honest miner verified every time and holds the most weight; the forger (tampered
+    // proofs), the garbage one and the staller verified nothing and hold none.
+    assert_eq!(m[&1]["failed"], 0, "{after}");
+    assert!(weight(1) > 0.5, "{after}");
+    for uid in [2, 3, 4] {
+        assert_eq!(m[&uid]["verified"], 0, "{after}");
+        assert_eq!(weight(uid), 0.0, "{after}");
+    }
+    // The killed miner: its failures after death cost it (below the honest miner).
+    assert!(m[&5]["failed"].as_u64().unwrap() >= 1, "{after}");
+    assert!(weight(5) < weight(1), "{after}");
+    let weights: Value = serde_json::from_str(&std::fs::read_to_string(dir.join("weights.json")).unwrap()).unwrap();
+    assert_eq!(weights["uids"].as_array().unwrap().len(), 5, "{weights}");
+}

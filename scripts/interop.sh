@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Interop of `sigil miner` / `sigil query` with the stock Python Bittensor client
+# (bittensor 9.9.0, the subnet's pin), offline on loopback. Installs what it needs on a fresh
+# Debian machine (as root): python3 and its venv module, then the pinned set from PyPI into
+# target/bt-venv. Usage: scripts/interop.sh [path/to/sigil] (default: a release build).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if ! python3 -c 'import venv, ensurepip' >/dev/null 2>&1; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+        apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3 python3-venv >/dev/null
+    else
+        echo "python3 with its venv module is needed (apt-get install python3 python3-venv)" >&2
+        exit 1
+    fi
+fi
+
+venv=target/bt-venv
+if ! "$venv/bin/python" -c 'import bittensor; assert bittensor.__version__ == "9.9.0"' >/dev/null 2>&1; then
+    rm -rf "$venv"
+    python3 -m venv "$venv"
+    # The subnet's pinned set (a newer async-substrate-interface breaks bittensor 9.9.0's import).
+    "$venv/bin/pip" install -q --disable-pip-version-check \
+        bittensor==9.9.0 bittensor-wallet==4.0.0 async-substrate-interface==1.5.2 scalecodec==1.2.11
+fi
+
+sigil=${1:-}
+if [ -z "$sigil" ]; then
+    cargo build --locked --release -p sigil-node
+    sigil=target/release/sigil
+fi
+cache=$(mktemp -d)
+trap 'rm -rf "$cache"' EXIT
+SIGIL_CACHE_DIR=$cache "$venv/bin/python" node/tests/interop/bt_interop.py "$sigil" ../shared/models
