@@ -22,6 +22,7 @@ pub enum KeyError {
 }
 
 /// An sr25519 hotkey.
+#[derive(Clone)]
 pub struct Hotkey {
     keypair: Keypair,
     seed: Option<[u8; 32]>,

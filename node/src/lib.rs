@@ -4,6 +4,7 @@
 
 pub mod axon;
 pub mod keys;
+pub mod lightning;
 pub mod circuits;
 pub mod metagraph;
 pub mod miner;

@@ -116,6 +116,10 @@ pub struct MinerArgs {
     /// Proofs made at once (each uses every core).
     #[arg(long, default_value_t = 1)]
     workers: usize,
+    /// Also serve btlightning (QUIC, the 2026 subnet's transport) on the same port number,
+    /// over UDP.
+    #[arg(long)]
+    quic: bool,
     /// Misbehave, to test validators.
     #[arg(long, value_enum, default_value = "none", hide = true)]
     fault: Fault,
@@ -170,6 +174,25 @@ pub struct RunArgs {
     /// Print the miners' table after each round.
     #[arg(long)]
     table: bool,
+    /// Talk to miners over the HTTP axon protocol or btlightning (QUIC, at the same port).
+    #[arg(long, value_enum, default_value = "http")]
+    transport: Transport,
+}
+
+/// A transport to miners.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Transport {
+    Http,
+    Quic,
+}
+
+/// Connects a validator's QUIC client to the metagraph's miners when asked to.
+async fn connect(v: &mut Validator, transport: Transport) -> Result<(), Failure> {
+    if transport == Transport::Quic {
+        let miners: Vec<Neuron> = v.metagraph.neurons().map_err(bad)?.into_iter().filter(|n| n.is_queryable_miner()).collect();
+        v.quic = Some(sigil_node::lightning::Client::new(&v.dendrite.hotkey, &miners).await.map_err(|e| bad(format!("QUIC: {e}")))?);
+    }
+    Ok(())
 }
 
 impl RunArgs {
@@ -224,6 +247,9 @@ pub struct QueryArgs {
     /// Seconds to wait.
     #[arg(long, default_value_t = 60.0)]
     timeout: f64,
+    /// The HTTP axon protocol or btlightning (QUIC).
+    #[arg(long, value_enum, default_value = "http")]
+    transport: Transport,
 }
 
 fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
@@ -267,7 +293,15 @@ pub fn miner(a: MinerArgs) -> Result<(), Failure> {
         m.ip = a.host.clone();
         m.port = port;
         tracing::info!(hotkey = %m.hotkey.ss58(), address = %format!("{}:{port}", a.host), circuits = m.circuits.list.len(), "miner listening");
-        sigil_node::miner::serve(Arc::new(m), listener).await.map_err(|e| (1, e.to_string()))
+        let m = Arc::new(m);
+        let _quic = if a.quic {
+            let (server, _) = sigil_node::lightning::serve(m.clone(), &a.host, port, Duration::from_secs(180)).await.map_err(|e| bad(format!("QUIC on {}:{port}: {e}", a.host)))?;
+            tracing::info!(address = %format!("{}:{port}/udp", a.host), "btlightning listening");
+            Some(server)
+        } else {
+            None
+        };
+        sigil_node::miner::serve(m, listener).await.map_err(|e| (1, e.to_string()))
     })
 }
 
@@ -291,9 +325,12 @@ pub fn validator(a: ValidatorArgs) -> Result<(), Failure> {
     let metagraph = JsonSnapshot { path: a.metagraph.clone() };
     metagraph.neurons().map_err(bad)?;
     let circuits = a.circuits.load(false)?;
-    let v = Validator::new(Dendrite::new(hotkey, "127.0.0.1"), circuits, Box::new(metagraph), store, Box::new(FileWeights { path: a.weights_file.clone() }), config);
-    tracing::info!(hotkey = %v.dendrite.hotkey.ss58(), version = DENDRITE_VERSION, "validator started");
-    runtime()?.block_on(Arc::new(v).run(a.run.rounds, Duration::from_secs_f64(a.run.interval), a.run.weights_every, a.run.table)).map_err(|e| (1, e))
+    let mut v = Validator::new(Dendrite::new(hotkey, "127.0.0.1"), circuits, Box::new(metagraph), store, Box::new(FileWeights { path: a.weights_file.clone() }), config);
+    tracing::info!(hotkey = %v.dendrite.hotkey.ss58(), version = DENDRITE_VERSION, transport = ?a.run.transport, "validator started");
+    runtime()?.block_on(async {
+        connect(&mut v, a.run.transport).await?;
+        Arc::new(v).run(a.run.rounds, Duration::from_secs_f64(a.run.interval), a.run.weights_every, a.run.table).await.map_err(|e| (1, e))
+    })
 }
 
 pub fn query(a: QueryArgs) -> Result<(), Failure> {
@@ -307,8 +344,11 @@ pub fn query(a: QueryArgs) -> Result<(), Failure> {
     let circuit = circuits.list[0].clone();
     let neuron = Neuron { uid: 0, hotkey: a.axon_hotkey.clone(), ip: ip.into(), port, stake: 0.0, validator_permit: false };
     let config = validator::Config { timeout: Duration::from_secs_f64(a.timeout), kind, ..validator::Config::default() };
-    let v = Validator::new(Dendrite::new(hotkey, "127.0.0.1"), circuits, Box::new(StaticMetagraph(vec![neuron.clone()])), Store::open(":memory:").map_err(bad)?, Box::new(FileWeights { path: "/dev/null".into() }), config);
-    let r = runtime()?.block_on(v.query(&neuron, &circuit));
+    let mut v = Validator::new(Dendrite::new(hotkey, "127.0.0.1"), circuits, Box::new(StaticMetagraph(vec![neuron.clone()])), Store::open(":memory:").map_err(bad)?, Box::new(FileWeights { path: "/dev/null".into() }), config);
+    let r = runtime()?.block_on(async {
+        connect(&mut v, a.transport).await?;
+        Ok::<_, Failure>(v.query(&neuron, &circuit).await)
+    })?;
     println!("{}", serde_json::json!({
         "status": r.status, "verified": r.outcome.verified, "reason": r.reason, "seconds": r.outcome.latency,
         "proof_bytes": r.outcome.proof_bytes, "circuit": circuit.name, "circuit_id": circuit.id,
@@ -344,16 +384,23 @@ pub fn devnet(a: DevnetArgs) -> Result<(), Failure> {
         }
         let snapshot = Snapshot { netuid: 2, neurons };
         std::fs::write(&snapshot_path, serde_json::to_string_pretty(&snapshot).map_err(bad)?).map_err(bad)?;
+        let mut servers = Vec::new();
         for ((key, listener, port), fault) in listeners.into_iter().zip(&faults) {
             let allow = Allow::Metagraph { source: Box::new(JsonSnapshot { path: snapshot_path.clone() }), min_stake: 1024.0 };
             let mut m = Miner::new(key, circuits.clone(), allow, 8, 1, *fault);
             m.port = port;
             tracing::info!(hotkey = %m.hotkey.ss58(), port, fault = ?fault, "miner up");
-            tokio::spawn(sigil_node::miner::serve(Arc::new(m), listener));
+            let m = Arc::new(m);
+            if a.run.transport == Transport::Quic {
+                let (server, _) = sigil_node::lightning::serve(m.clone(), "127.0.0.1", port, Duration::from_secs(180)).await.map_err(|e| bad(format!("QUIC: {e}")))?;
+                servers.push(server);
+            }
+            tokio::spawn(sigil_node::miner::serve(m, listener));
         }
         let store = Store::open(dir.join("validator.db")).map_err(bad)?;
         let weights = FileWeights { path: dir.join("weights.json") };
-        let v = Validator::new(Dendrite::new(validator_key, "127.0.0.1"), circuits, Box::new(JsonSnapshot { path: snapshot_path.clone() }), store, Box::new(weights), config);
+        let mut v = Validator::new(Dendrite::new(validator_key, "127.0.0.1"), circuits, Box::new(JsonSnapshot { path: snapshot_path.clone() }), store, Box::new(weights), config);
+        connect(&mut v, a.run.transport).await?;
         eprintln!("devnet: {} miners on loopback, validator {}; files in {}", faults.len(), v.dendrite.hotkey.ss58(), dir.display());
         Arc::new(v).run(a.run.rounds, Duration::from_secs_f64(a.run.interval), a.run.weights_every, true).await.map_err(|e| (1, e))
     })

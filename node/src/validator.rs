@@ -80,6 +80,8 @@ pub struct Validator {
     pub weights: Box<dyn WeightSetter>,
     pub config: Config,
     http: reqwest::Client,
+    /// Talk btlightning (QUIC) instead of the HTTP axon protocol.
+    pub quic: Option<crate::lightning::Client>,
 }
 
 /// Now, in Unix seconds.
@@ -98,7 +100,7 @@ struct Failure {
 impl Validator {
     pub fn new(dendrite: Dendrite, circuits: Arc<Circuits>, metagraph: Box<dyn MetagraphSource>, store: Store, weights: Box<dyn WeightSetter>, config: Config) -> Self {
         let http = reqwest::Client::builder().pool_max_idle_per_host(4).build().expect("a plain HTTP client");
-        Self { dendrite, circuits, metagraph, store: Mutex::new(store), weights, config, http }
+        Self { dendrite, circuits, metagraph, store: Mutex::new(store), weights, config, http, quic: None }
     }
 
     /// Sends one request for `circuit` to `miner`, checks the answer and records the result.
@@ -135,6 +137,48 @@ impl Validator {
     }
 
     async fn exchange(&self, miner: &Neuron, circuit: &Arc<Circuit>, req: &ProofRequest) -> Result<(usize, String), Failure> {
+        let (status, message, json) = match &self.quic {
+            None => self.send_http(miner, circuit, req).await?,
+            Some(q) => match q.send(miner, req.kind, &req.to_fields(), self.config.timeout).await {
+                Ok(json) => (200, String::new(), json),
+                Err(e) => return Err(Failure { reason: format!("quic: {e}"), proof: None, status: None }),
+            },
+        };
+        let answered = |reason: String| Failure { reason, proof: None, status: Some(status) };
+        if status != 200 {
+            return Err(answered(format!("status {status}: {message}")));
+        }
+        let proof_hex = ProofAnswer::proof_hex_of(req.kind, &json).map_err(answered)?;
+        if proof_hex.len() > circuit.max_proof_hex_len() {
+            return Err(answered(format!("the proof's hex is {} characters; this circuit's are at most {}", proof_hex.len(), circuit.max_proof_hex_len())));
+        }
+        let bytes = hex_decode(&proof_hex).ok_or_else(|| answered("the proof is not hex".into()))?;
+        let hash = hex(blake3::hash(&bytes).as_bytes());
+        let proof_fail = |reason: String| Failure { reason, proof: Some((bytes.len(), hash.clone())), status: Some(status) };
+        let file = ModelProof::from_bytes(&bytes, &circuit.model).map_err(|e| proof_fail(e.to_string()))?;
+        let want = request_context(req.nonce.as_deref().unwrap_or(""), &miner.hotkey);
+        if file.context != want.as_bytes() {
+            return Err(proof_fail(format!("the proof was made for another request or miner (context {:?})", String::from_utf8_lossy(&file.context))));
+        }
+        let input = circuit.parse_input(&req.input).map_err(|e| proof_fail(format!("our own input: {e}")))?;
+        let sent = circuit.model.input_statement(&input).map_err(|e| proof_fail(e.to_string()))?;
+        if file.statement.get(..sent.len()) != Some(&sent[..]) {
+            return Err(proof_fail("the proof is for another input than the one sent".into()));
+        }
+        let first = self.store.lock().expect("not poisoned").first_sighting(&hash, unix_now()).map_err(|e| proof_fail(format!("the store: {e}")))?;
+        if !first {
+            return Err(proof_fail("a proof seen before (replayed)".into()));
+        }
+        let c = circuit.clone();
+        let verdict = tokio::task::spawn_blocking(move || c.model.verify_in_context(&file.statement, &file.context, &file.proof))
+            .await
+            .map_err(|e| proof_fail(format!("the verifier stopped: {e}")))?;
+        verdict.map_err(|e| proof_fail(format!("the proof does not verify: {e}")))?;
+        Ok((bytes.len(), hash))
+    }
+
+    /// Posts `req` to `miner`'s HTTP axon: the status, message and body of its answer.
+    async fn send_http(&self, miner: &Neuron, circuit: &Arc<Circuit>, req: &ProofRequest) -> Result<(u16, String, Value), Failure> {
         let fail = |reason: String| Failure { reason, proof: None, status: None };
         let target = Target { ip: miner.ip.clone(), port: miner.port, hotkey: miner.hotkey.clone() };
         let timeout = self.config.timeout;
@@ -184,43 +228,18 @@ impl Validator {
         }
         let json: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
         let (status, message) = axon::read_response(status_h.as_deref(), message_h.as_deref(), http_status, &json);
-        let answered = |reason: String| Failure { reason, proof: None, status: Some(status) };
-        if status != 200 {
-            return Err(answered(format!("status {status}: {message}")));
-        }
-        let proof_hex = ProofAnswer::proof_hex_of(req.kind, &json).map_err(answered)?;
-        if proof_hex.len() > circuit.max_proof_hex_len() {
-            return Err(answered(format!("the proof's hex is {} characters; this circuit's are at most {}", proof_hex.len(), circuit.max_proof_hex_len())));
-        }
-        let bytes = hex_decode(&proof_hex).ok_or_else(|| answered("the proof is not hex".into()))?;
-        let hash = hex(blake3::hash(&bytes).as_bytes());
-        let proof_fail = |reason: String| Failure { reason, proof: Some((bytes.len(), hash.clone())), status: Some(status) };
-        let file = ModelProof::from_bytes(&bytes, &circuit.model).map_err(|e| proof_fail(e.to_string()))?;
-        let want = request_context(req.nonce.as_deref().unwrap_or(""), &miner.hotkey);
-        if file.context != want.as_bytes() {
-            return Err(proof_fail(format!("the proof was made for another request or miner (context {:?})", String::from_utf8_lossy(&file.context))));
-        }
-        let input = circuit.parse_input(&req.input).map_err(|e| proof_fail(format!("our own input: {e}")))?;
-        let sent = circuit.model.input_statement(&input).map_err(|e| proof_fail(e.to_string()))?;
-        if file.statement.get(..sent.len()) != Some(&sent[..]) {
-            return Err(proof_fail("the proof is for another input than the one sent".into()));
-        }
-        let first = self.store.lock().expect("not poisoned").first_sighting(&hash, unix_now()).map_err(|e| proof_fail(format!("the store: {e}")))?;
-        if !first {
-            return Err(proof_fail("a proof seen before (replayed)".into()));
-        }
-        let c = circuit.clone();
-        let verdict = tokio::task::spawn_blocking(move || c.model.verify_in_context(&file.statement, &file.context, &file.proof))
-            .await
-            .map_err(|e| proof_fail(format!("the verifier stopped: {e}")))?;
-        verdict.map_err(|e| proof_fail(format!("the proof does not verify: {e}")))?;
-        Ok((bytes.len(), hash))
+        Ok((status, message, json))
     }
 
     /// Queries every queryable miner of the metagraph once (each on a random circuit),
     /// `config.concurrency` at a time. Returns the records.
     pub async fn round(self: &Arc<Self>) -> Result<Vec<Record>, String> {
         let miners: Vec<Neuron> = self.metagraph.neurons()?.into_iter().filter(|n| n.is_queryable_miner() && n.hotkey != self.dendrite.hotkey.ss58()).collect();
+        if let Some(q) = &self.quic
+            && let Err(e) = q.sync(&miners).await
+        {
+            tracing::warn!("QUIC connections: {e}");
+        }
         let limit = Arc::new(tokio::sync::Semaphore::new(self.config.concurrency.max(1)));
         let mut tasks = tokio::task::JoinSet::new();
         for m in miners {

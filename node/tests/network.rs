@@ -262,3 +262,36 @@ fn faulty_miners_are_scored_below_the_honest_one_and_a_killed_validator_keeps_it
     let weights: Value = serde_json::from_str(&std::fs::read_to_string(dir.join("weights.json")).unwrap()).unwrap();
     assert_eq!(weights["uids"].as_array().unwrap().len(), 5, "{weights}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn btlightning_carries_the_same_messages_and_refuses_strangers_at_the_handshake() {
+    let vseed = [5u8; 32];
+    let mkey = Hotkey::generate();
+    let allow = Allow::List([Hotkey::from_seed(vseed).ss58().to_string()].into());
+    let (miner, port) = start(Miner::new(mkey.clone(), circuits(), allow, 4, 1, Fault::None)).await;
+    let (_server, qport) = sigil_node::lightning::serve(miner.clone(), "127.0.0.1", port, Duration::from_secs(60)).await.unwrap();
+    assert_eq!(qport, port, "QUIC (UDP) takes the HTTP axon's port number");
+    let neuron = Neuron { uid: 1, hotkey: mkey.ss58().into(), ip: "127.0.0.1".into(), port, stake: 0.0, validator_permit: false };
+    let dir = tmp("quic");
+    for kind in Kind::ALL {
+        let mut v = validator(Hotkey::from_seed(vseed), &neuron, &dir.join("v.db"));
+        v.config.kind = kind;
+        v.quic = Some(sigil_node::lightning::Client::new(&v.dendrite.hotkey, std::slice::from_ref(&neuron)).await.unwrap());
+        let r = v.query(&neuron, &circuits().list[0]).await;
+        assert!(r.outcome.verified, "{kind:?}: {}", r.reason);
+    }
+    assert_eq!(miner.proofs_made(), 3);
+    // A hotkey off the allow-list does not get past the handshake: nothing is proved.
+    let mut v = validator(Hotkey::generate(), &neuron, &dir.join("s.db"));
+    v.quic = Some(sigil_node::lightning::Client::new(&v.dendrite.hotkey, std::slice::from_ref(&neuron)).await.unwrap());
+    let r = v.query(&neuron, &circuits().list[0]).await;
+    assert!(!r.outcome.verified);
+    assert!(r.reason.starts_with("quic:"), "{}", r.reason);
+    // A message without a nonce is refused (QUIC has no signed header nonce to bind instead).
+    let q = sigil_node::lightning::Client::new(&Hotkey::from_seed(vseed), std::slice::from_ref(&neuron)).await.unwrap();
+    let c = &circuits().list[0];
+    let req = ProofRequest { kind: Kind::DSperseProofGeneration, circuit: c.id.clone(), input: c.fresh_input(2), nonce: None };
+    let e = q.send(&neuron, req.kind, &req.to_fields(), Duration::from_secs(30)).await.unwrap_err();
+    assert!(e.contains("nonce"), "{e}");
+    assert_eq!(miner.proofs_made(), 3);
+}
