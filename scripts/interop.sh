@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# Interop of `sigil miner` / `sigil query` with the stock Python Bittensor client
-# (bittensor 9.9.0, the subnet's pin), offline on loopback. Installs what it needs on a fresh
-# Debian machine (as root): python3 and its venv module, then the pinned set from PyPI into
-# target/bt-venv. Usage: scripts/interop.sh [path/to/sigil] (default: a release build).
+# Interop of `sigil miner` / `sigil query` with the stock Python clients, offline on loopback:
+# bittensor 9.9.0 (the subnet's pin; HTTP axon) and btlightning 0.2.15 (QUIC). Installs what
+# it needs on a fresh Debian machine (as root): python3 and its venv module, then the pinned
+# set from PyPI into target/bt-venv (btlightning is built from its source distribution, with
+# the Rust toolchain, a few minutes the first time). Usage: scripts/interop.sh [path/to/sigil]
+# (default: a release build).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -16,12 +18,13 @@ if ! python3 -c 'import venv, ensurepip' >/dev/null 2>&1; then
 fi
 
 venv=target/bt-venv
-if ! "$venv/bin/python" -c 'import bittensor; assert bittensor.__version__ == "9.9.0"' >/dev/null 2>&1; then
+if ! "$venv/bin/python" -c 'import bittensor, btlightning; assert bittensor.__version__ == "9.9.0"' >/dev/null 2>&1; then
     rm -rf "$venv"
     python3 -m venv "$venv"
     # The subnet's pinned set (a newer async-substrate-interface breaks bittensor 9.9.0's import).
     "$venv/bin/pip" install -q --disable-pip-version-check \
-        bittensor==9.9.0 bittensor-wallet==4.0.0 async-substrate-interface==1.5.2 scalecodec==1.2.11
+        bittensor==9.9.0 bittensor-wallet==4.0.0 async-substrate-interface==1.5.2 scalecodec==1.2.11 \
+        btlightning==0.2.15
 fi
 
 sigil=${1:-}
@@ -31,4 +34,8 @@ if [ -z "$sigil" ]; then
 fi
 cache=$(mktemp -d)
 trap 'rm -rf "$cache"' EXIT
-SIGIL_CACHE_DIR=$cache "$venv/bin/python" node/tests/interop/bt_interop.py "$sigil" ../shared/models
+export SIGIL_CACHE_DIR=$cache
+echo "-- bittensor 9.9.0 (HTTP axon)"
+"$venv/bin/python" node/tests/interop/bt_interop.py "$sigil" ../shared/models
+echo "-- btlightning 0.2.15 (QUIC)"
+"$venv/bin/python" node/tests/interop/btl_interop.py "$sigil" ../shared/models

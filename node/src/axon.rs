@@ -110,14 +110,51 @@ pub fn signed_message(nonce: u64, dendrite_hotkey: &str, axon_hotkey: &str, uuid
     format!("{nonce}.{dendrite_hotkey}.{axon_hotkey}.{uuid}.{body_hash}")
 }
 
-/// Checks signatures and nonces for one axon hotkey (Python's `default_verify`, with the
-/// signature required and the table bounded).
+/// How far behind the newest accepted nonce of a `(hotkey, uuid)` a nonce may arrive and
+/// still be accepted once: concurrent requests of one dendrite reach the axon out of order.
+const REORDER_WINDOW_NS: u64 = 2_000_000_000;
+/// The most nonces remembered per `(hotkey, uuid)` inside that window; past it, the oldest is
+/// forgotten and everything up to it refused.
+const MAX_RECENT_NONCES: usize = 256;
+
+/// The nonces accepted from one `(hotkey, uuid)`.
+#[derive(Debug, Default)]
+struct Seen {
+    /// The newest.
+    last: u64,
+    /// Nonces at or below this are refused.
+    floor: u64,
+    /// Accepted nonces above the floor (each is accepted once).
+    recent: std::collections::BTreeSet<u64>,
+}
+
+impl Seen {
+    fn accepts(&self, nonce: u64) -> bool {
+        nonce > self.floor.max(self.last.saturating_sub(REORDER_WINDOW_NS)) && !self.recent.contains(&nonce)
+    }
+
+    fn record(&mut self, nonce: u64) {
+        self.last = self.last.max(nonce);
+        self.floor = self.floor.max(self.last.saturating_sub(REORDER_WINDOW_NS));
+        self.recent.insert(nonce);
+        self.recent = self.recent.split_off(&(self.floor + 1));
+        while self.recent.len() > MAX_RECENT_NONCES {
+            self.floor = self.recent.pop_first().expect("not empty");
+        }
+    }
+}
+
+/// Checks signatures and nonces for one axon hotkey: Python's `default_verify`, with the
+/// signature required, the table bounded, and one difference: a nonce at most 2 s older than
+/// the newest accepted from its `(hotkey, uuid)` is accepted once (Python refuses anything not
+/// newer, so concurrent requests of one dendrite that arrive out of order fail there). A
+/// replay (the same nonce again) is refused either way.
 #[derive(Debug)]
 pub struct Verifier {
     /// The axon's own address: a request signed for another hotkey fails.
     pub hotkey: String,
-    /// Last accepted nonce per `"{hotkey}:{uuid}"`.
-    nonces: HashMap<String, u64>,
+    /// Accepted nonces per `"{hotkey}:{uuid}"`.
+    nonces: HashMap<String, Seen>,
 }
 
 impl Verifier {
@@ -138,7 +175,7 @@ impl Verifier {
         let key = format!("{hotkey}:{uuid}");
         let window_ns = ALLOWED_DELTA_NS + (head.timeout.min(MAX_WINDOW_TIMEOUT_S) * 1e9) as u64;
         match self.nonces.get(&key) {
-            Some(&last) if nonce <= last => return Err(fail("Nonce is too old, a newer one was last processed".into())),
+            Some(seen) if !seen.accepts(nonce) => return Err(fail("Nonce is too old, a newer one was last processed".into())),
             Some(_) => {}
             None => {
                 if d.version.unwrap_or(0) >= NONCE_WINDOW_VERSION && nonce.saturating_add(window_ns) <= now_ns {
@@ -165,9 +202,9 @@ impl Verifier {
             // A dropped key's last nonce is outside every window: its replay is refused as
             // too old.
             let horizon = now_ns.saturating_sub(ALLOWED_DELTA_NS + (MAX_WINDOW_TIMEOUT_S * 1e9) as u64);
-            self.nonces.retain(|_, &mut n| n > horizon);
+            self.nonces.retain(|_, s| s.last > horizon);
         }
-        self.nonces.insert(key, nonce);
+        self.nonces.entry(key).or_default().record(nonce);
     }
 
     /// How many `(hotkey, uuid)` pairs are tracked.
@@ -386,6 +423,29 @@ mod tests {
         assert_eq!(Verifier::new(axon.clone()).verify(&h, nonce).unwrap_err().status, 401);
         h.dendrite.nonce = None;
         assert_eq!(Verifier::new(axon).verify(&h, nonce).unwrap_err().message, "Not Verified with error: Missing Nonce");
+    }
+
+    #[test]
+    fn out_of_order_nonces_are_accepted_once_within_the_window() {
+        let d = Dendrite::new(Hotkey::generate(), "127.0.0.2");
+        let miner = Hotkey::generate();
+        let target = Target { ip: "127.0.0.1".into(), port: 1, hotkey: miner.ss58().into() };
+        let at = |nonce: u64| d.request_with_nonce(nonce, &target, "QueryZkProof", 12.0, &Map::new(), &[]);
+        let now = now_ns();
+        let mut v = Verifier::new(miner.ss58());
+        let head = |r: &SignedRequest| head_of("QueryZkProof", &r.headers);
+        let (a, b, c) = (at(now), at(now + 1_000_000_000), at(now - 500_000_000));
+        v.verify(&head(&b), now).unwrap();
+        // Older than the newest, inside the window: once.
+        v.verify(&head(&a), now).unwrap();
+        assert!(v.verify(&head(&a), now).is_err());
+        v.verify(&head(&c), now).unwrap();
+        assert!(v.verify(&head(&c), now).is_err());
+        // Past the window: refused.
+        let old = at(now - 1);
+        let newest = at(now + 2_000_000_000);
+        v.verify(&head(&newest), now).unwrap();
+        assert_eq!(v.verify(&head(&old), now).unwrap_err().message, "Not Verified with error: Nonce is too old, a newer one was last processed");
     }
 
     #[test]
