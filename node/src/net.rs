@@ -316,6 +316,7 @@ pub fn validator(a: ValidatorArgs) -> Result<(), Failure> {
         let s = sigil_node::scoring::standings(&config.params, &outcomes, now);
         println!("{}", serde_json::json!({
             "results": store.count().map_err(bad)?,
+            "score_rows": store.score_rows().map_err(bad)?,
             "miners": s.iter().map(|m| serde_json::json!({"uid": m.uid, "hotkey": m.hotkey, "verified": m.verified, "failed": m.failed,
                 "mean_latency": m.mean_latency, "work": m.work, "weight": m.weight, "weight_u16": m.weight_u16})).collect::<Vec<_>>(),
         }));

@@ -35,9 +35,11 @@ impl Store {
             std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
         }
         let db = Connection::open(path).map_err(|e| format!("{label}: {e}"))?;
+        // The busy timeout first: another process (a `--show`, a restarted validator) may hold
+        // the database while this one switches it to WAL and creates its tables.
+        db.busy_timeout(std::time::Duration::from_secs(10)).map_err(|e| format!("{label}: {e}"))?;
         db.pragma_update(None, "journal_mode", "WAL").map_err(|e| format!("{label}: {e}"))?;
         db.pragma_update(None, "synchronous", "NORMAL").map_err(|e| format!("{label}: {e}"))?;
-        db.busy_timeout(std::time::Duration::from_secs(5)).map_err(|e| format!("{label}: {e}"))?;
         db.execute_batch(
             "CREATE TABLE IF NOT EXISTS results (
                 id INTEGER PRIMARY KEY,
@@ -59,6 +61,17 @@ impl Store {
                 at REAL NOT NULL,
                 uids TEXT NOT NULL,
                 weights TEXT NOT NULL
+            );
+            CREATE TABLE IF NOT EXISTS scores (
+                id INTEGER PRIMARY KEY,
+                at REAL NOT NULL,
+                uid INTEGER NOT NULL,
+                hotkey TEXT NOT NULL,
+                verified INTEGER NOT NULL,
+                failed INTEGER NOT NULL,
+                mean_latency REAL NOT NULL,
+                work REAL NOT NULL,
+                weight REAL NOT NULL
             );",
         )
         .map_err(|e| format!("{label}: {e}"))?;
@@ -117,6 +130,24 @@ impl Store {
             .query_row("SELECT reason FROM results WHERE hotkey = ?1 AND verified = 0 ORDER BY id DESC LIMIT 1", params![hotkey], |r| r.get(0))
             .optional()
             .map_err(|e| e.to_string())
+    }
+
+    /// Records the miners' standings computed at `at` (one transaction).
+    pub fn record_scores(&mut self, at: f64, standings: &[crate::scoring::Standing]) -> Result<(), String> {
+        let tx = self.db.transaction().map_err(|e| e.to_string())?;
+        for s in standings {
+            tx.execute(
+                "INSERT INTO scores (at, uid, hotkey, verified, failed, mean_latency, work, weight) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                params![at, s.uid, s.hotkey, s.verified as i64, s.failed as i64, s.mean_latency, s.work, s.weight],
+            )
+            .map_err(|e| e.to_string())?;
+        }
+        tx.commit().map_err(|e| e.to_string())
+    }
+
+    /// How many score rows are stored.
+    pub fn score_rows(&self) -> Result<u64, String> {
+        self.db.query_row("SELECT COUNT(*) FROM scores", [], |r| r.get::<_, i64>(0)).map(|n| n as u64).map_err(|e| e.to_string())
     }
 
     /// Records the weights set at `at`.

@@ -269,7 +269,10 @@ impl Validator {
         let s = self.standings()?;
         let (uids, weights): (Vec<u16>, Vec<u16>) = s.iter().map(|s| (s.uid, s.weight_u16)).unzip();
         self.weights.set_weights(&uids, &weights)?;
-        self.store.lock().expect("not poisoned").record_weights(unix_now(), &uids, &weights)?;
+        let mut store = self.store.lock().expect("not poisoned");
+        let now = unix_now();
+        store.record_scores(now, &s)?;
+        store.record_weights(now, &uids, &weights)?;
         Ok(s)
     }
 

@@ -166,10 +166,21 @@ impl Drop for Kill {
     }
 }
 
-fn show(db: &Path) -> Value {
+fn try_show(db: &Path) -> Result<Value, String> {
     let out = sigil().args(["validator", "--show", "--min-samples", "1", "--db"]).arg(db).args(["--metagraph", "unused", "--models", "unused"]).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    serde_json::from_slice(&out.stdout).unwrap()
+    if !out.status.success() {
+        return Err(String::from_utf8_lossy(&out.stderr).into_owned());
+    }
+    serde_json::from_slice(&out.stdout).map_err(|e| e.to_string())
+}
+
+fn show(db: &Path) -> Value {
+    try_show(db).unwrap()
+}
+
+/// The number of results stored, while a validator may still be creating the database.
+fn results(db: &Path) -> u64 {
+    try_show(db).ok().and_then(|v| v["results"].as_u64()).unwrap_or(0)
 }
 
 fn wait_for(what: &str, secs: u64, mut f: impl FnMut() -> bool) {
@@ -230,9 +241,9 @@ fn faulty_miners_are_scored_below_the_honest_one_and_a_killed_validator_keeps_it
     };
     // Rounds until every miner has an answer on record; then miner 5 dies mid-run (kill -9).
     let v = Kill(run_validator(None).spawn().unwrap());
-    wait_for("a first round", 300, || db.exists() && show(&db)["results"].as_u64().unwrap_or(0) >= 5);
+    wait_for("a first round", 300, || db.exists() && results(&db) >= 5);
     drop(miners.pop());
-    wait_for("rounds after the death", 300, || show(&db)["results"].as_u64().unwrap_or(0) >= 15);
+    wait_for("rounds after the death", 300, || results(&db) >= 15);
     // kill -9 the validator mid-run: its history stays.
     let mut v = v;
     v.0.kill().unwrap();
@@ -240,11 +251,14 @@ fn faulty_miners_are_scored_below_the_honest_one_and_a_killed_validator_keeps_it
     let before = show(&db);
     let n_before = before["results"].as_u64().unwrap();
     assert!(n_before >= 15);
+    let scores_before = before["score_rows"].as_u64().unwrap();
+    assert!(scores_before >= 5, "{before}");
     // A restart continues the same record.
     let status = run_validator(Some(1)).status().unwrap();
     assert!(status.success());
     let after = show(&db);
     assert!(after["results"].as_u64().unwrap() >= n_before + 5, "{after}");
+    assert!(after["score_rows"].as_u64().unwrap() >= scores_before + 5, "{after}");
     let miners_of = |v: &Value| v["miners"].as_array().unwrap().iter().map(|m| (m["uid"].as_u64().unwrap(), m.clone())).collect::<std::collections::BTreeMap<_, _>>();
     let m = miners_of(&after);
     let weight = |uid: u64| m[&uid]["weight"].as_f64().unwrap();

@@ -120,12 +120,14 @@ def main():
     tmp = tempfile.mkdtemp(prefix="sigil-bt-")
     validator = wallet(tmp, "validator")
     stranger = wallet(tmp, "stranger")
-    miner_key = os.path.join(tmp, "miner.json")
-    miner_ss58 = subprocess.check_output([SIGIL, "keygen", "--out", miner_key], text=True).strip()
+    # The miner runs on a wallet bittensor-wallet created: sigil reads its hotkey file.
+    miner_wallet = wallet(tmp, "miner")
+    miner_ss58 = miner_wallet.hotkey.ss58_address
     port = free_port()
     log = open(os.path.join(tmp, "miner.log"), "w")
     miner = subprocess.Popen(
-        [SIGIL, "miner", "--hotkey-file", miner_key, "--models", MODELS, "--circuit", CIRCUIT, "--port", str(port), "--allow", validator.hotkey.ss58_address],
+        [SIGIL, "miner", "--wallet-path", tmp, "--wallet-name", "miner", "--wallet-hotkey", "default", "--models", MODELS, "--circuit", CIRCUIT,
+         "--port", str(port), "--allow", validator.hotkey.ss58_address],
         stdout=log,
         stderr=subprocess.STDOUT,
     )
