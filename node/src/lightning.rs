@@ -88,6 +88,8 @@ fn data_of(fields: &Map<String, Value>) -> HashMap<String, rmpv::Value> {
 struct Handler {
     miner: Arc<Miner>,
     kind: Kind,
+    /// How long a request may wait for a prover (the server's handler timeout).
+    timeout: Duration,
 }
 
 #[async_trait::async_trait]
@@ -111,7 +113,7 @@ impl AsyncSynapseHandler for Handler {
         }
         let circuit = req.circuit.clone();
         let started = std::time::Instant::now();
-        let answer = match self.miner.prove(req, None).await {
+        let answer = match self.miner.prove(req, None, Some(started + self.timeout)).await {
             Ok(a) => a,
             Err(r) => return refuse(r.status, r.message),
         };
@@ -138,7 +140,7 @@ pub async fn serve(miner: Arc<Miner>, host: &str, port: u16, handler_timeout: Du
     server.set_miner_signer(Box::new(HotkeySigner(miner.hotkey.clone())));
     server.set_validator_permit_resolver(Box::new(AllowResolver(miner.clone())));
     for kind in Kind::ALL {
-        server.register_async_synapse_handler(kind.wire_name().to_string(), Arc::new(Handler { miner: miner.clone(), kind })).await.map_err(|e| e.to_string())?;
+        server.register_async_synapse_handler(kind.wire_name().to_string(), Arc::new(Handler { miner: miner.clone(), kind, timeout: handler_timeout })).await.map_err(|e| e.to_string())?;
     }
     server.start().await.map_err(|e| e.to_string())?;
     let port = server.local_addr().map_err(|e| e.to_string())?.port();

@@ -124,8 +124,10 @@ impl Miner {
     }
 
     /// Proves `req` (transport-free): checks the circuit and input, waits for a worker, proves
-    /// in the context of the request's nonce and this miner's hotkey, and checks the proof.
-    pub async fn prove(self: &Arc<Self>, req: ProofRequest, fallback_nonce: Option<String>) -> Result<ProofAnswer, Rejection> {
+    /// in the context of the request's nonce and this miner's hotkey, and checks the proof. A
+    /// request still waiting for a worker at `deadline` (the caller has stopped waiting) is
+    /// answered 408 without proving.
+    pub async fn prove(self: &Arc<Self>, req: ProofRequest, fallback_nonce: Option<String>, deadline: Option<std::time::Instant>) -> Result<ProofAnswer, Rejection> {
         let bad = |m: String| Rejection::new(400, m);
         let circuit = self.circuits.find(&req.circuit).ok_or_else(|| bad(format!("unknown circuit `{}`: this miner serves {}", req.circuit, self.served())))?.clone();
         let input = circuit.parse_input(&req.input).map_err(bad)?;
@@ -140,6 +142,9 @@ impl Miner {
             return Ok(a);
         }
         let _worker = self.workers.clone().acquire_owned().await.map_err(|_| Rejection::new(503, "shutting down"))?;
+        if deadline.is_some_and(|d| Instant::now() >= d) {
+            return Err(Rejection::new(408, "the request's timeout passed while it waited for a prover; not proved"));
+        }
         self.proofs_made.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let this = self.clone();
         let answer = tokio::task::spawn_blocking(move || -> Result<ProofAnswer, String> {
@@ -243,7 +248,8 @@ async fn handle(State(miner): State<Arc<Miner>>, Path(name): Path<String>, heade
         tokio::time::sleep(std::time::Duration::from_secs_f64(head.timeout.min(600.0) + 1.0)).await;
         Err(Rejection::new(408, "stalled"))
     } else {
-        miner.prove(req, header_nonce).await
+        let deadline = started + std::time::Duration::from_secs_f64(head.timeout.min(3600.0));
+        miner.prove(req, header_nonce, Some(deadline)).await
     };
     let answer = match answer {
         Ok(a) => a,

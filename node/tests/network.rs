@@ -117,6 +117,9 @@ async fn refused_requests_cost_no_proving_and_honest_ones_verify() {
     // ProofOfWeightsSynapse without its required-field headers: 500, as the Python axon.
     let pow = ProofRequest { kind: Kind::ProofOfWeights, ..req("f") };
     assert_eq!(post(&allowed.request(&target, Kind::ProofOfWeights.class(), 12.0, &pow.to_fields(), &[]), same).await.0, 500);
+    // A request whose caller stopped waiting before a prover was free is not proved.
+    let late = miner.prove(req("g"), None, Some(Instant::now())).await.unwrap_err();
+    assert_eq!(late.status, 408, "{late:?}");
     assert_eq!(miner.proofs_made(), 1, "no refused request was proved");
 
     // Through the validator, every message type verifies.
@@ -232,7 +235,7 @@ fn faulty_miners_are_scored_below_the_honest_one_and_a_killed_validator_keeps_it
         let mut c = sigil();
         c.args(["validator", "--models"]).arg(models()).args(["--circuit", "dsperse-net", "--metagraph"]).arg(&snapshot);
         c.arg("--db").arg(&db).arg("--weights-file").arg(dir.join("weights.json")).arg("--hotkey-file").arg(&vpath).arg("--cache-dir").arg(&cache);
-        c.args(["--interval", "0", "--timeout", "6", "--min-samples", "1", "--weights-every", "1"]);
+        c.args(["--interval", "0", "--timeout", "12", "--min-samples", "1", "--weights-every", "1"]);
         if let Some(r) = rounds {
             c.args(["--rounds", &r.to_string()]);
         }
