@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Interop of `sigil miner` / `sigil query` with the stock Python clients, offline on loopback:
-# bittensor 9.9.0 (the subnet's pin; HTTP axon) and btlightning 0.2.15 (QUIC). Installs what
+# bittensor 9.9.0 (the subnet's pin) and 10.5.0 (HTTP axon), and btlightning 0.2.15 (QUIC). Installs what
 # it needs on a fresh Debian machine (as root): python3 and its venv module, then the pinned
 # set from PyPI into target/bt-venv (btlightning is built from its source distribution, with
 # the Rust toolchain, a few minutes the first time). Usage: scripts/interop.sh [path/to/sigil]
@@ -27,6 +27,15 @@ if ! "$venv/bin/python" -c 'import bittensor, btlightning; assert bittensor.__ve
         btlightning==0.2.15
 fi
 
+# bittensor 10.x, wire-identical but for refusing unsigned requests (which a Sigil miner
+# refuses on every version).
+venv10=target/bt10-venv
+if ! "$venv10/bin/python" -c 'import bittensor; assert bittensor.__version__ == "10.5.0"' >/dev/null 2>&1; then
+    rm -rf "$venv10"
+    python3 -m venv "$venv10"
+    "$venv10/bin/pip" install -q --disable-pip-version-check bittensor==10.5.0
+fi
+
 sigil=${1:-}
 if [ -z "$sigil" ]; then
     cargo build --locked --release -p sigil-node
@@ -37,5 +46,7 @@ trap 'rm -rf "$cache"' EXIT
 export SIGIL_CACHE_DIR=$cache
 echo "-- bittensor 9.9.0 (HTTP axon)"
 "$venv/bin/python" node/tests/interop/bt_interop.py "$sigil" ../shared/models
+echo "-- bittensor 10.5.0 (HTTP axon)"
+"$venv10/bin/python" node/tests/interop/bt_interop.py "$sigil" ../shared/models
 echo "-- btlightning 0.2.15 (QUIC)"
 "$venv/bin/python" node/tests/interop/btl_interop.py "$sigil" ../shared/models

@@ -27,7 +27,7 @@ cargo build --locked -p sigil-prover --no-default-features
 echo "== benches compile and run once"
 cargo bench --locked --workspace -- --test
 
-echo "== interop with the stock Python client (bittensor 9.9.0 from PyPI)"
+echo "== interop with the stock Python clients (bittensor 9.9.0 and 10.5.0, btlightning 0.2.15, from PyPI)"
 ./scripts/interop.sh
 
 echo "== tests"

@@ -1,5 +1,6 @@
 """Interop of Sigil's node with the stock Python Bittensor client (bittensor 9.9.0, the
-subnet's pin), offline on loopback (../shared/protocol/README.md §2.9).
+subnet's pin, and 10.5.0: run with either), offline on loopback
+(../shared/protocol/README.md §2.9).
 
 1. A stock `bt.Dendrite` sends QueryZkProof to `sigil miner` and gets a proof that
    `sigil verify` accepts in the request's context (nonce and miner hotkey), with and without
@@ -117,6 +118,7 @@ def verify_with_cli(tmp, proof_hex, context):
 
 
 def main():
+    print(f"bittensor {bt.__version__}")
     tmp = tempfile.mkdtemp(prefix="sigil-bt-")
     validator = wallet(tmp, "validator")
     stranger = wallet(tmp, "stranger")
