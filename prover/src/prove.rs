@@ -177,7 +177,7 @@ pub fn prove<B: Backend>(
     backend: &B,
     config: &ProverConfig,
 ) -> Result<Proof, ProveError> {
-    prove_inner(pk, traces, publics, &[], backend, config, Attack::None)
+    prove_in_context(pk, traces, publics, &[], backend, config)
 }
 
 /// As [`prove`], in `context`: bytes outside the circuit that the transcript absorbs after the

@@ -17,29 +17,25 @@ Usage: python bt_interop.py SIGIL_BINARY MODELS_DIR
 import asyncio
 import json
 import os
-import socket
 import subprocess
 import sys
 import tempfile
 import time
 import urllib.request
 
+from typing import Optional, Tuple
+
 import bittensor as bt
 import bittensor.utils.networking as networking
-from typing import Optional, Tuple
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from common import check, finish, free_port, keygen, verify_with_cli, wait_for_port  # noqa: E402
 
 # The dendrite asks the internet for its external IP; offline, it is this.
 networking.get_external_ip = lambda: "127.0.0.2"
 
 SIGIL, MODELS = sys.argv[1], sys.argv[2]
 CIRCUIT = "dsperse-net"
-failures = []
-
-
-def check(cond, what):
-    print(("ok    " if cond else "FAIL  ") + what, flush=True)
-    if not cond:
-        failures.append(what)
 
 
 class QueryZkProof(bt.Synapse):
@@ -49,31 +45,10 @@ class QueryZkProof(bt.Synapse):
     query_output: Optional[str] = None
 
 
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
 def wallet(tmp, name):
     w = bt.Wallet(name=name, hotkey="default", path=tmp)
     w.create_if_non_existent(False, False, suppress=True)
     return w
-
-
-def wait_for_port(port, proc, seconds=600):
-    t = time.time()
-    while time.time() - t < seconds:
-        if proc.poll() is not None:
-            raise SystemExit(f"the miner exited early ({proc.returncode})")
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return
-        except OSError:
-            time.sleep(0.2)
-    raise SystemExit("the miner did not start listening")
 
 
 def hand_request(w, miner_ss58, port, nonce, signature=None, route="QueryZkProof", uuid="d6fe333a-e8fe-11f1-83f8-19a683103e57"):
@@ -103,18 +78,6 @@ def hand_request(w, miner_ss58, port, nonce, signature=None, route="QueryZkProof
             return r.status, json.loads(r.read())
     except urllib.error.HTTPError as e:
         return e.code, json.loads(e.read() or b"{}")
-
-
-def verify_with_cli(tmp, proof_hex, context):
-    path = os.path.join(tmp, "answer.proof")
-    with open(path, "wb") as f:
-        f.write(bytes.fromhex(proof_hex))
-    r = subprocess.run(
-        [SIGIL, "verify", "--model", os.path.join(MODELS, CIRCUIT, "model.onnx"), "--proof", path, "--context", context],
-        capture_output=True,
-        text=True,
-    )
-    return r.returncode, r.stdout + r.stderr
 
 
 def main():
@@ -153,15 +116,15 @@ def main():
         out = json.loads(r.query_output or "{}")
         context = f"sigil/request/1 nonce=py-nonce-1 miner={miner_ss58}"
         check(out.get("context") == context and out.get("proof_system") == "STARK", "the answer names its context and proof system")
-        code, text = verify_with_cli(tmp, out.get("proof", ""), context)
-        check(code == 0, f"sigil verify accepts the answer in the request's context ({text.strip().splitlines()[-1] if text.strip() else ''})")
-        code, _ = verify_with_cli(tmp, out.get("proof", ""), f"sigil/request/1 nonce=py-nonce-2 miner={miner_ss58}")
+        code, text = verify_with_cli(SIGIL, MODELS, CIRCUIT, tmp, out.get("proof", ""), context)
+        check(code == 0, f"sigil verify accepts the answer in the request's context ({text.splitlines()[-1] if text else ''})")
+        code, _ = verify_with_cli(SIGIL, MODELS, CIRCUIT, tmp, out.get("proof", ""), f"sigil/request/1 nonce=py-nonce-2 miner={miner_ss58}")
         check(code == 1, "the same proof is refused for another nonce")
         # Without a nonce in the message, the signed header nonce binds it.
         r = asyncio.run(ask(validator, {"model_id": CIRCUIT, "public_inputs": sample}))
         out = json.loads(r.query_output or "{}")
         context = f"sigil/request/1 nonce={r.dendrite.nonce} miner={miner_ss58}"
-        code, _ = verify_with_cli(tmp, out.get("proof", ""), context)
+        code, _ = verify_with_cli(SIGIL, MODELS, CIRCUIT, tmp, out.get("proof", ""), context)
         check(r.is_success and code == 0, "without a message nonce, the proof is bound to the dendrite's header nonce")
 
         # 2. Refusals, with the Python axon's statuses.
@@ -188,8 +151,7 @@ def main():
 
     # 3. Sigil's validator side against a stock bt.Axon.
     axon_wallet = wallet(tmp, "axon")
-    sigil_key = os.path.join(tmp, "sigil-validator.json")
-    sigil_ss58 = subprocess.check_output([SIGIL, "keygen", "--out", sigil_key], text=True).strip()
+    sigil_key, sigil_ss58, _ = keygen(SIGIL, tmp, "sigil-validator")
     seen = []
 
     def forward(synapse: QueryZkProof) -> QueryZkProof:
@@ -219,8 +181,7 @@ def main():
     finally:
         axon.stop()
 
-    print(f"\n{len(failures)} interop check(s) failed" if failures else "\nall interop checks passed")
-    sys.exit(1 if failures else 0)
+    finish("interop")
 
 
 if __name__ == "__main__":

@@ -12,7 +12,6 @@ Usage: python btl_interop.py SIGIL_BINARY MODELS_DIR
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -21,47 +20,16 @@ import time
 
 import btlightning
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from common import check, finish, free_port, keygen, verify_with_cli, wait_for_port  # noqa: E402
+
 SIGIL, MODELS = sys.argv[1], sys.argv[2]
 CIRCUIT = "dsperse-net"
-failures = []
-
-
-def check(cond, what):
-    print(("ok    " if cond else "FAIL  ") + what, flush=True)
-    if not cond:
-        failures.append(what)
-
-
-def free_port():
-    # A port free for both TCP (the HTTP axon) and UDP (QUIC).
-    while True:
-        t = socket.socket()
-        t.bind(("127.0.0.1", 0))
-        port = t.getsockname()[1]
-        u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        try:
-            u.bind(("127.0.0.1", port))
-            return port
-        except OSError:
-            continue
-        finally:
-            t.close()
-            u.close()
-
-
-def keygen(tmp, name):
-    path = os.path.join(tmp, f"{name}.json")
-    ss58 = subprocess.check_output([SIGIL, "keygen", "--out", path], text=True).strip()
-    with open(path) as f:
-        seed = bytes.fromhex(json.load(f)["secretSeed"][2:])
-    return path, ss58, seed
-
-
 def main():
     tmp = tempfile.mkdtemp(prefix="sigil-btl-")
-    _, validator_ss58, validator_seed = keygen(tmp, "validator")
-    _, stranger_ss58, stranger_seed = keygen(tmp, "stranger")
-    miner_path, miner_ss58, _ = keygen(tmp, "miner")
+    _, validator_ss58, validator_seed = keygen(SIGIL, tmp, "validator")
+    _, stranger_ss58, stranger_seed = keygen(SIGIL, tmp, "stranger")
+    miner_path, miner_ss58, _ = keygen(SIGIL, tmp, "miner")
     port = free_port()
     log = open(os.path.join(tmp, "miner.log"), "w")
     miner = subprocess.Popen(
@@ -70,16 +38,7 @@ def main():
         stderr=subprocess.STDOUT,
     )
     try:
-        t = time.time()
-        while True:
-            if miner.poll() is not None:
-                raise SystemExit(f"the miner exited early ({miner.returncode})")
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                assert time.time() - t < 600, "the miner did not start"
-                time.sleep(0.2)
+        wait_for_port(port, miner)
         with open(os.path.join(MODELS, CIRCUIT, "input.json")) as f:
             sample = json.load(f)
         axon = {"hotkey": miner_ss58, "ip": "127.0.0.1", "port": port}
@@ -94,11 +53,8 @@ def main():
         check(r.get("success") and "proof" in data, f"python btlightning client -> sigil miner: success={r.get('success')} error={r.get('error') or data.get('error')}")
         context = f"sigil/request/1 nonce=btl-nonce-1 miner={miner_ss58}"
         check(data.get("context") == context, "the answer names its context")
-        path = os.path.join(tmp, "answer.proof")
-        with open(path, "wb") as f:
-            f.write(bytes.fromhex(data.get("proof", "")))
-        v = subprocess.run([SIGIL, "verify", "--model", os.path.join(MODELS, CIRCUIT, "model.onnx"), "--proof", path, "--context", context], capture_output=True, text=True)
-        check(v.returncode == 0, f"sigil verify accepts it ({(v.stdout + v.stderr).strip().splitlines()[-1]})")
+        code, text = verify_with_cli(SIGIL, MODELS, CIRCUIT, tmp, data.get("proof", ""), context)
+        check(code == 0, f"sigil verify accepts it ({text.splitlines()[-1] if text else ''})")
         client.close()
 
         stranger = btlightning.Lightning(wallet_hotkey=stranger_ss58)
@@ -119,7 +75,7 @@ def main():
         miner.wait()
 
     # 2. sigil query over QUIC against a Python LightningServer.
-    sigil_key, sigil_ss58, _ = keygen(tmp, "sigil-validator")
+    sigil_key, sigil_ss58, _ = keygen(SIGIL, tmp, "sigil-validator")
     seen = []
 
     def handler(data):
@@ -127,7 +83,7 @@ def main():
         return {"proof": "00"}
 
     sport = free_port()
-    _, server_ss58, server_seed = keygen(tmp, "py-server")
+    _, server_ss58, server_seed = keygen(SIGIL, tmp, "py-server")
     server = btlightning.LightningServer(miner_hotkey=server_ss58, host="127.0.0.1", port=sport)
     server.set_miner_keypair(server_seed)
     server.register_synapse_handler("dsperse-proof-generation", handler)
@@ -146,8 +102,7 @@ def main():
     check(r.returncode == 1 and not answer.get("verified") and answer.get("proof_bytes") == 1, f"and sigil refuses its one-byte answer as unverified: {answer.get('reason')}")
     server.stop()
 
-    print(f"\n{len(failures)} btlightning interop check(s) failed" if failures else "\nall btlightning interop checks passed")
-    sys.exit(1 if failures else 0)
+    finish("btlightning interop")
 
 
 if __name__ == "__main__":

@@ -1,0 +1,75 @@
+"""Helpers shared by the interop scripts."""
+
+import json
+import os
+import socket
+import subprocess
+import time
+
+failures = []
+
+
+def check(cond, what):
+    """Prints one check's outcome and remembers a failure."""
+    print(("ok    " if cond else "FAIL  ") + what, flush=True)
+    if not cond:
+        failures.append(what)
+
+
+def free_port():
+    """A loopback port free for both TCP (the HTTP axon) and UDP (QUIC)."""
+    while True:
+        t = socket.socket()
+        t.bind(("127.0.0.1", 0))
+        port = t.getsockname()[1]
+        u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        try:
+            u.bind(("127.0.0.1", port))
+            return port
+        except OSError:
+            continue
+        finally:
+            t.close()
+            u.close()
+
+
+def wait_for_port(port, proc, seconds=600):
+    """Waits until `proc` listens on `port` (TCP)."""
+    t = time.time()
+    while time.time() - t < seconds:
+        if proc.poll() is not None:
+            raise SystemExit(f"the miner exited early ({proc.returncode})")
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            time.sleep(0.2)
+    raise SystemExit("the miner did not start listening")
+
+
+def keygen(sigil, tmp, name):
+    """A fresh hotkey file from `sigil keygen`: its path, address and seed."""
+    path = os.path.join(tmp, f"{name}.json")
+    ss58 = subprocess.check_output([sigil, "keygen", "--out", path], text=True).strip()
+    with open(path) as f:
+        seed = bytes.fromhex(json.load(f)["secretSeed"][2:])
+    return path, ss58, seed
+
+
+def verify_with_cli(sigil, models, circuit, tmp, proof_hex, context):
+    """Runs `sigil verify --context` on a proof's hex: the exit code and the output."""
+    path = os.path.join(tmp, "answer.proof")
+    with open(path, "wb") as f:
+        f.write(bytes.fromhex(proof_hex))
+    r = subprocess.run(
+        [sigil, "verify", "--model", os.path.join(models, circuit, "model.onnx"), "--proof", path, "--context", context],
+        capture_output=True,
+        text=True,
+    )
+    return r.returncode, (r.stdout + r.stderr).strip()
+
+
+def finish(what):
+    """Prints the summary and exits 1 on any failure."""
+    print(f"\n{len(failures)} {what} check(s) failed" if failures else f"\nall {what} checks passed")
+    raise SystemExit(1 if failures else 0)
