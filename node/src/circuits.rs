@@ -3,9 +3,15 @@
 //! as `../shared/models/` holds them. Each is compiled once at start (proving keys through the
 //! on-disk key cache) and addressed by its Sigil circuit id, derived from the model file, or by
 //! its folder's name.
+//!
+//! Proving keys are large (dsperse-age's takes 1.7 GB) and a miner may serve many circuits, so
+//! with a key cache the proving keys held in memory are bounded by bytes ([`Circuits::prover`]):
+//! the least recently used is dropped for a newer one and read back from the cache when asked
+//! for again; a key larger than the whole budget is refused at once. What verifying needs (the
+//! circuit and its id) stays loaded for every circuit.
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use serde_json::Value;
 use sigil_onnx::InputTensor;
@@ -18,15 +24,26 @@ pub struct Circuit {
     pub name: String,
     /// The Sigil circuit id (hex), derived from the model file.
     pub id: String,
-    pub model: CompiledModel,
+    /// The compiled model: enough to verify, parse inputs and size proofs (with a key cache,
+    /// without the proving key).
+    pub model: Arc<CompiledModel>,
     /// The sample input (the folder's `input.json`): fresh inputs take its shape and range.
     pub sample: Vec<InputTensor>,
+    /// The model file.
+    path: PathBuf,
+    /// Bytes of its proving key's preprocessed data (0 when not loaded for proving).
+    pub key_bytes: usize,
 }
 
 /// The circuits of a directory.
 #[derive(Debug, Default)]
 pub struct Circuits {
     pub list: Vec<Arc<Circuit>>,
+    /// Proving keys in memory, most recently used last.
+    provers: Mutex<Vec<(String, Arc<CompiledModel>)>>,
+    /// The bytes of proving keys held in memory, at most (with a key cache).
+    pub key_budget: usize,
+    options: CompileOptions,
 }
 
 /// The ONNX file of a circuit folder: `model.onnx`, `network.onnx`, or its only `.onnx` file.
@@ -45,7 +62,13 @@ impl Circuits {
     /// keeping only the folders `only` names when it names any. `for_proving` builds (or reads
     /// from `cache_dir`) the proving keys; otherwise only what verifying needs. `progress` is
     /// told each circuit as it is compiled.
-    pub fn load(dir: &Path, only: &[String], for_proving: bool, cache_dir: Option<PathBuf>, mut progress: impl FnMut(&Circuit)) -> Result<Self, String> {
+    pub fn load(dir: &Path, only: &[String], for_proving: bool, cache_dir: Option<PathBuf>, progress: impl FnMut(&Circuit)) -> Result<Self, String> {
+        Self::load_bounded(dir, only, for_proving, cache_dir, usize::MAX, progress)
+    }
+
+    /// As [`Circuits::load`], holding at most `key_budget` bytes of proving keys in memory
+    /// (with a cache directory; without one every key stays loaded).
+    pub fn load_bounded(dir: &Path, only: &[String], for_proving: bool, cache_dir: Option<PathBuf>, key_budget: usize, mut progress: impl FnMut(&Circuit)) -> Result<Self, String> {
         let mut folders: Vec<PathBuf> = if model_file(dir).is_some() {
             vec![dir.to_path_buf()]
         } else {
@@ -66,19 +89,84 @@ impl Circuits {
             return Err(format!("{}: no circuit folders (each holds an .onnx model and its input.json)", dir.display()));
         }
         let options = CompileOptions { cache_dir, ..CompileOptions::default() };
-        let mut list = Vec::new();
+        let mut out = Self { key_budget, options, ..Self::default() };
         for folder in folders {
             let path = model_file(&folder).expect("filtered");
-            let compiled = if for_proving { CompiledModel::compile(&path, &options) } else { CompiledModel::compile_for_verifying(&path, &options) };
-            let mut model = compiled.map_err(|e| format!("{}: {e}", path.display()))?;
-            model.check_constraints = false;
+            let err = |e: sigil_prover::model::ModelError| format!("{}: {e}", path.display());
+            let (model, key_bytes) = if for_proving {
+                let full = Arc::new(out.compile(&path).map_err(err)?);
+                let bytes = full.key.prep_bytes();
+                if out.options.cache_dir.is_some() {
+                    // The key is in the cache now: hold what verifying needs, and the key
+                    // itself while the budget allows.
+                    let light = CompiledModel::compile_for_verifying(&path, &out.options).map_err(err)?;
+                    out.admit(hex(&full.circuit_id()), full, bytes);
+                    (Arc::new(light), bytes)
+                } else {
+                    out.provers.lock().expect("not poisoned").push((hex(&full.circuit_id()), full.clone()));
+                    (full, bytes)
+                }
+            } else {
+                (Arc::new(CompiledModel::compile_for_verifying(&path, &out.options).map_err(err)?), 0)
+            };
             let input = folder.join("input.json");
             let sample = model.read_input(&input).map_err(|e| format!("{}: {e} (each circuit folder needs a sample input)", input.display()))?;
-            let c = Circuit { name: name_of(&folder), id: hex(&model.circuit_id()), model, sample };
+            let c = Circuit { name: name_of(&folder), id: hex(&model.circuit_id()), model, sample, path, key_bytes };
             progress(&c);
-            list.push(Arc::new(c));
+            out.list.push(Arc::new(c));
         }
-        Ok(Self { list })
+        Ok(out)
+    }
+
+    fn compile(&self, path: &Path) -> Result<CompiledModel, sigil_prover::model::ModelError> {
+        let mut m = CompiledModel::compile(path, &self.options)?;
+        m.check_constraints = false;
+        Ok(m)
+    }
+
+    /// Holds `model`'s proving key, dropping the least recently used ones while the held
+    /// bytes would pass the budget; a key over the whole budget is not held.
+    fn admit(&self, id: String, model: Arc<CompiledModel>, bytes: usize) {
+        let mut held = self.provers.lock().expect("not poisoned");
+        held.retain(|(i, _)| *i != id);
+        if bytes > self.key_budget {
+            return;
+        }
+        let size = |m: &Arc<CompiledModel>| m.key.prep_bytes();
+        while !held.is_empty() && held.iter().map(|(_, m)| size(m)).sum::<usize>() + bytes > self.key_budget {
+            let (gone, _) = held.remove(0);
+            tracing::info!(circuit = %gone, "proving key dropped from memory (the key budget is full); it is read back from the cache when needed");
+        }
+        held.push((id, model));
+    }
+
+    /// The proving model of `c`: held in memory, or read back from the key cache (dropping
+    /// the least recently used keys past the budget). Blocking (reading a key takes seconds
+    /// for the large models). Refused when the key alone is over the budget.
+    pub fn prover(&self, c: &Circuit) -> Result<Arc<CompiledModel>, String> {
+        {
+            let mut held = self.provers.lock().expect("not poisoned");
+            if let Some(i) = held.iter().position(|(id, _)| *id == c.id) {
+                let entry = held.remove(i);
+                let m = entry.1.clone();
+                held.push(entry);
+                return Ok(m);
+            }
+        }
+        if c.key_bytes == 0 {
+            return Err(format!("circuit `{}` was loaded for verifying only", c.name));
+        }
+        if c.key_bytes > self.key_budget {
+            return Err(format!("not enough memory: the proving key of `{}` takes {} MB, over this miner's key budget of {} MB", c.name, c.key_bytes >> 20, self.key_budget >> 20));
+        }
+        let m = Arc::new(self.compile(&c.path).map_err(|e| format!("{}: {e}", c.path.display()))?);
+        self.admit(c.id.clone(), m.clone(), c.key_bytes);
+        Ok(m)
+    }
+
+    /// The circuits whose proving keys are in memory now, least recently used first.
+    pub fn held(&self) -> Vec<String> {
+        self.provers.lock().expect("not poisoned").iter().map(|(id, _)| id.clone()).collect()
     }
 
     /// The circuit with this id (hex, either case) or folder name.

@@ -147,10 +147,11 @@ impl Miner {
         }
         self.proofs_made.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let this = self.clone();
-        let answer = tokio::task::spawn_blocking(move || -> Result<ProofAnswer, String> {
-            let m = &circuit.model;
-            let p = m.prove_in_context(&input, context.as_bytes()).map_err(|e| e.to_string())?;
-            m.verify_in_context(&p.statement, &p.context, &p.proof).map_err(|e| format!("the proof made does not verify: {e}"))?;
+        let answer = tokio::task::spawn_blocking(move || -> Result<ProofAnswer, (u16, String)> {
+            let m = this.circuits.prover(&circuit).map_err(|e| (503, e))?;
+            let e500 = |e: String| (500, e);
+            let p = m.prove_in_context(&input, context.as_bytes()).map_err(|e| e500(e.to_string()))?;
+            m.verify_in_context(&p.statement, &p.context, &p.proof).map_err(|e| e500(format!("the proof made does not verify: {e}")))?;
             let mut file = ModelProof { circuit_id: m.circuit_id(), statement: p.statement, context: p.context, proof: p.proof }.to_bytes();
             match this.fault {
                 Fault::Tamper => {
@@ -164,7 +165,7 @@ impl Miner {
         })
         .await
         .map_err(|e| Rejection::new(500, format!("the prover stopped: {e}")))?
-        .map_err(|e| Rejection::new(500, e))?;
+        .map_err(|(status, e)| Rejection::new(status, e))?;
         if self.fault == Fault::Replay {
             *self.replay.lock().expect("not poisoned") = Some(answer.clone());
         }

@@ -72,9 +72,17 @@ pub struct CircuitArgs {
 
 impl CircuitArgs {
     fn load(&self, for_proving: bool) -> Result<Arc<Circuits>, Failure> {
+        self.load_with(for_proving, usize::MAX)
+    }
+
+    fn load_bounded(&self, key_budget: usize) -> Result<Arc<Circuits>, Failure> {
+        self.load_with(true, key_budget)
+    }
+
+    fn load_with(&self, for_proving: bool, key_budget: usize) -> Result<Arc<Circuits>, Failure> {
         let cache = self.cache_dir.clone().or_else(sigil_prover::model::default_cache_dir);
-        let circuits = Circuits::load(&self.models, &self.circuits, for_proving, cache, |c| {
-            tracing::info!(circuit = %c.name, id = %c.id, "circuit ready");
+        let circuits = Circuits::load_bounded(&self.models, &self.circuits, for_proving, cache, key_budget, |c| {
+            tracing::info!(circuit = %c.name, id = %c.id, key_mb = c.key_bytes >> 20, "circuit ready");
         })
         .map_err(bad)?;
         Ok(Arc::new(circuits))
@@ -120,6 +128,11 @@ pub struct MinerArgs {
     /// over UDP.
     #[arg(long)]
     quic: bool,
+    /// Proving keys held in memory at most, in MB: the least recently used is dropped and
+    /// read back from the key cache when asked for again; a circuit whose key alone is larger
+    /// is refused (503) at once.
+    #[arg(long, default_value_t = 8192)]
+    key_memory_mb: usize,
     /// Misbehave, to test validators.
     #[arg(long, value_enum, default_value = "none", hide = true)]
     fault: Fault,
@@ -284,7 +297,7 @@ pub fn miner(a: MinerArgs) -> Result<(), Failure> {
         }
         _ => return Err(bad("say who may ask: --allow HOTKEY (repeat) or --metagraph SNAPSHOT, one of the two")),
     };
-    let circuits = a.circuits.load(true)?;
+    let circuits = a.circuits.load_bounded(a.key_memory_mb << 20)?;
     let rt = runtime()?;
     rt.block_on(async {
         let listener = tokio::net::TcpListener::bind((a.host.as_str(), a.port)).await.map_err(|e| bad(format!("{}:{}: {e}", a.host, a.port)))?;

@@ -312,3 +312,33 @@ async fn btlightning_carries_the_same_messages_and_refuses_strangers_at_the_hand
     assert!(e.contains("nonce"), "{e}");
     assert_eq!(miner.proofs_made(), 3);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn proving_keys_in_memory_stay_within_the_budget() {
+    // Two circuits, a budget that holds only the larger key: proving one drops the other,
+    // which is read back from the key cache when asked for again; every proof verifies.
+    let dir = tmp("budget");
+    let names = ["dsperse-net".to_string(), "sn2-reward-factor-v0".to_string()];
+    let probe = Circuits::load(&models(), &names, true, Some(dir.join("cache")), |_| {}).unwrap();
+    let budget = probe.list.iter().map(|c| c.key_bytes).max().unwrap();
+    assert!(probe.list.iter().all(|c| c.key_bytes > 0));
+    let circuits = Arc::new(Circuits::load_bounded(&models(), &names, true, Some(dir.join("cache")), budget, |_| {}).unwrap());
+    assert_eq!(circuits.held().len(), 1, "one key fits");
+    let vkey = Hotkey::generate();
+    let mkey = Hotkey::generate();
+    let (miner, port) = start(Miner::new(mkey.clone(), circuits.clone(), Allow::List([vkey.ss58().to_string()].into()), 4, 1, Fault::None)).await;
+    let neuron = Neuron { uid: 1, hotkey: mkey.ss58().into(), ip: "127.0.0.1".into(), port, stake: 0.0, validator_permit: false };
+    let v = validator(vkey, &neuron, &dir.join("v.db"));
+    for c in [0, 1, 0] {
+        let circuit = &circuits.list[c];
+        let r = v.query(&neuron, circuit).await;
+        assert!(r.outcome.verified, "{}: {}", circuit.name, r.reason);
+        assert_eq!(circuits.held(), [circuit.id.clone()], "only the key just used is held");
+    }
+    assert_eq!(miner.proofs_made(), 3);
+    // A budget under a key: that circuit is refused at once, as out of memory.
+    let tight = Circuits::load_bounded(&models(), &names[..1], true, Some(dir.join("cache")), 1 << 20, |_| {}).unwrap();
+    assert!(tight.held().is_empty());
+    let e = tight.prover(&tight.list[0]).unwrap_err();
+    assert!(e.contains("not enough memory"), "{e}");
+}
