@@ -333,7 +333,7 @@ async fn proving_keys_in_memory_stay_within_the_budget() {
         let circuit = &circuits.list[c];
         let r = v.query(&neuron, circuit).await;
         assert!(r.outcome.verified, "{}: {}", circuit.name, r.reason);
-        assert_eq!(circuits.held(), [circuit.id.clone()], "only the key just used is held");
+        assert_eq!(circuits.held(), std::slice::from_ref(&circuit.id), "only the key just used is held");
     }
     assert_eq!(miner.proofs_made(), 3);
     // A budget under a key: that circuit is refused at once, as out of memory.
