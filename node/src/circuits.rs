@@ -46,6 +46,11 @@ pub struct Circuits {
     options: CompileOptions,
 }
 
+/// A folder's name.
+fn name_of(p: &Path) -> String {
+    p.file_name().map_or_else(|| p.display().to_string(), |n| n.to_string_lossy().into_owned())
+}
+
 /// The ONNX file of a circuit folder: `model.onnx`, `network.onnx`, or its only `.onnx` file.
 fn model_file(dir: &Path) -> Option<PathBuf> {
     for name in ["model.onnx", "network.onnx"] {
@@ -76,7 +81,6 @@ impl Circuits {
             entries.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.is_dir() && model_file(p).is_some()).collect()
         };
         folders.sort();
-        let name_of = |p: &Path| p.file_name().map_or_else(|| p.display().to_string(), |n| n.to_string_lossy().into_owned());
         if !only.is_empty() {
             for o in only {
                 if !folders.iter().any(|f| &name_of(f) == o) {
@@ -90,32 +94,51 @@ impl Circuits {
         }
         let options = CompileOptions { cache_dir, ..CompileOptions::default() };
         let mut out = Self { key_budget, options, ..Self::default() };
+        let mut skipped = Vec::new();
         for folder in folders {
-            let path = model_file(&folder).expect("filtered");
-            let err = |e: sigil_prover::model::ModelError| format!("{}: {e}", path.display());
-            let (model, key_bytes) = if for_proving {
-                let full = Arc::new(out.compile(&path).map_err(err)?);
-                let bytes = full.key.prep_bytes();
-                if out.options.cache_dir.is_some() {
-                    // The key is in the cache now: hold what verifying needs, and the key
-                    // itself while the budget allows.
-                    let light = CompiledModel::compile_for_verifying(&path, &out.options).map_err(err)?;
-                    out.admit(hex(&full.circuit_id()), full, bytes);
-                    (Arc::new(light), bytes)
-                } else {
-                    out.provers.lock().expect("not poisoned").push((hex(&full.circuit_id()), full.clone()));
-                    (full, bytes)
+            match out.load_one(&folder, for_proving) {
+                Ok(c) => {
+                    progress(&c);
+                    out.list.push(Arc::new(c));
                 }
-            } else {
-                (Arc::new(CompiledModel::compile_for_verifying(&path, &out.options).map_err(err)?), 0)
-            };
-            let input = folder.join("input.json");
-            let sample = model.read_input(&input).map_err(|e| format!("{}: {e} (each circuit folder needs a sample input)", input.display()))?;
-            let c = Circuit { name: name_of(&folder), id: hex(&model.circuit_id()), model, sample, path, key_bytes };
-            progress(&c);
-            out.list.push(Arc::new(c));
+                // Without a list of circuits, a folder that does not compile is skipped (named
+                // in the log); a circuit asked for by name must compile.
+                Err(e) if only.is_empty() => {
+                    tracing::warn!("skipped: {e}");
+                    skipped.push(e);
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        if out.list.is_empty() {
+            return Err(format!("{}: no circuit compiled ({})", dir.display(), skipped.join("; ")));
         }
         Ok(out)
+    }
+
+    /// Compiles one circuit folder.
+    fn load_one(&self, folder: &Path, for_proving: bool) -> Result<Circuit, String> {
+        let path = model_file(folder).expect("filtered");
+        let err = |e: sigil_prover::model::ModelError| format!("{}: {e}", path.display());
+        let (model, key_bytes) = if for_proving {
+            let full = Arc::new(self.compile(&path).map_err(err)?);
+            let bytes = full.key.prep_bytes();
+            if self.options.cache_dir.is_some() {
+                // The key is in the cache now: hold what verifying needs, and the key itself
+                // while the budget allows.
+                let light = CompiledModel::compile_for_verifying(&path, &self.options).map_err(err)?;
+                self.admit(hex(&full.circuit_id()), full, bytes);
+                (Arc::new(light), bytes)
+            } else {
+                self.provers.lock().expect("not poisoned").push((hex(&full.circuit_id()), full.clone()));
+                (full, bytes)
+            }
+        } else {
+            (Arc::new(CompiledModel::compile_for_verifying(&path, &self.options).map_err(err)?), 0)
+        };
+        let input = folder.join("input.json");
+        let sample = model.read_input(&input).map_err(|e| format!("{}: {e} (each circuit folder needs a sample input)", input.display()))?;
+        Ok(Circuit { name: name_of(folder), id: hex(&model.circuit_id()), model, sample, path, key_bytes })
     }
 
     fn compile(&self, path: &Path) -> Result<CompiledModel, sigil_prover::model::ModelError> {

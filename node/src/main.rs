@@ -34,19 +34,6 @@ struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Command {
-    /// Serve proofs on the DSperse subnet's HTTP axon protocol: answer QueryZkProof,
-    /// DSperseProofGeneration and ProofOfWeightsSynapse requests of allowed validators for
-    /// the circuits of --models, each proof bound to the request's nonce and this hotkey.
-    Miner(net::MinerArgs),
-    /// Hand out proof requests to the metagraph's miners, verify every answer, score the
-    /// miners, persist results in SQLite and write weights.
-    Validator(net::ValidatorArgs),
-    /// A validator and N miners on loopback with fresh hotkeys, printing a live table.
-    Devnet(net::DevnetArgs),
-    /// Send one proof request to an axon and verify the answer (exit 0 verified, 1 not).
-    Query(net::QueryArgs),
-    /// Create a hotkey file (sr25519, Bittensor's plaintext layout) and print its address.
-    Keygen(net::KeygenArgs),
     /// Compile a model into a circuit and print its circuit id, tables and proof size.
     ///
     /// The circuit depends on the model file and these settings alone (scales and ranges are
@@ -176,6 +163,20 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Serve proofs to the DSperse subnet's validators over the HTTP axon protocol (and
+    /// btlightning with --quic): answer QueryZkProof, DSperseProofGeneration and
+    /// ProofOfWeightsSynapse requests of allowed validators for the circuits of --models, each
+    /// proof bound to the request's nonce and this hotkey.
+    Miner(net::MinerArgs),
+    /// Hand out proof requests to the metagraph's miners, verify every answer, score the
+    /// miners, persist results in SQLite and write weights.
+    Validator(net::ValidatorArgs),
+    /// A validator and N miners on loopback with fresh hotkeys, printing a live table.
+    Devnet(net::DevnetArgs),
+    /// Send one proof request to an axon and verify the answer (exit 0 verified, 1 not).
+    Query(net::QueryArgs),
+    /// Create a hotkey file (sr25519, Bittensor's plaintext layout) and print its address.
+    Keygen(net::KeygenArgs),
 }
 
 /// Quantization options (`docs/quantization.md`).
