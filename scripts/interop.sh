@@ -17,6 +17,21 @@ if ! python3 -c 'import venv, ensurepip' >/dev/null 2>&1; then
     fi
 fi
 
+# btlightning's Python package builds from source: maturin and cargo, and a C toolchain with
+# perl and make for the OpenSSL and libsodium it vendors.
+missing=()
+for tool in perl make cc pkg-config; do
+    command -v "$tool" >/dev/null || missing+=("$tool")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+        apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq perl make gcc pkg-config >/dev/null
+    else
+        echo "missing for building btlightning: ${missing[*]}" >&2
+        exit 1
+    fi
+fi
+
 venv=target/bt-venv
 if ! "$venv/bin/python" -c 'import bittensor, btlightning; assert bittensor.__version__ == "9.9.0"' >/dev/null 2>&1; then
     rm -rf "$venv"
