@@ -7,6 +7,18 @@ echo "== toolchain"
 cargo --version
 rustc --version
 
+echo "== Vulkan driver for the GPU tests"
+# The GPU tests run on whatever Vulkan driver is installed; on a machine without one, Mesa's
+# software driver (lavapipe), which wgpu finds through the Vulkan loader. They never skip.
+if ! ls /usr/share/vulkan/icd.d/*.json >/dev/null 2>&1; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+        apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends mesa-vulkan-drivers libvulkan1 >/dev/null
+    else
+        echo "no Vulkan driver, and it cannot be installed here: the GPU tests will fail"
+    fi
+fi
+ls /usr/share/vulkan/icd.d/ 2>/dev/null || true
+
 echo "== no_std build of the verifier"
 if rustup target list --installed 2>/dev/null | grep -q '^x86_64-unknown-none$' \
     || rustup target add x86_64-unknown-none >/dev/null 2>&1; then
