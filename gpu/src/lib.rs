@@ -128,7 +128,7 @@ impl Gpu {
     fn storage(&self, label: &str, words: &[u32]) -> Result<wgpu::Buffer, GpuError> {
         use wgpu::util::DeviceExt;
         let bytes = std::mem::size_of_val(words) as u64;
-        let limit = self.limits.max_storage_buffer_binding_size as u64;
+        let limit = self.limits.max_storage_buffer_binding_size;
         if bytes > limit {
             return Err(GpuError::TooLarge { bytes, limit });
         }
