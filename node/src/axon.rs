@@ -9,6 +9,8 @@ use std::collections::HashMap;
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
+use sigil_prover::model::hex;
+
 use crate::keys::{self, Hotkey};
 
 /// `sha3_256("")`: the body hash of every synapse without `required_hash_fields` (none of the
@@ -292,7 +294,7 @@ impl Dendrite {
     pub fn new(hotkey: Hotkey, ip: impl Into<String>) -> Self {
         let r: u128 = rand::random();
         let b = r.to_be_bytes();
-        let h = keys::hex(&b);
+        let h = hex(&b);
         let uuid = format!("{}-{}-{}-{}-{}", &h[..8], &h[8..12], &h[12..16], &h[16..20], &h[20..32]);
         Self { hotkey, uuid, ip: ip.into(), last_nonce: Default::default() }
     }
@@ -313,7 +315,7 @@ impl Dendrite {
     /// As [`Dendrite::request`] with a given nonce (tests send stale ones).
     pub fn request_with_nonce(&self, nonce: u64, target: &Target, name: &str, timeout: f64, fields: &Map<String, Value>, required: &[&str]) -> SignedRequest {
         let message = signed_message(nonce, self.hotkey.ss58(), &target.hotkey, &self.uuid, EMPTY_BODY_HASH);
-        let signature = format!("0x{}", keys::hex(&self.hotkey.sign(message.as_bytes())));
+        let signature = format!("0x{}", hex(&self.hotkey.sign(message.as_bytes())));
         let dendrite = TerminalInfo {
             ip: Some(self.ip.clone()),
             version: Some(DENDRITE_VERSION),
@@ -474,7 +476,7 @@ mod tests {
 
     #[test]
     fn the_empty_body_hash_is_sha3_of_nothing() {
-        assert_eq!(keys::hex(&Sha3_256::digest(b"")), EMPTY_BODY_HASH);
+        assert_eq!(hex(&Sha3_256::digest(b"")), EMPTY_BODY_HASH);
     }
 
     #[test]

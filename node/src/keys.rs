@@ -6,6 +6,7 @@ use std::path::Path;
 
 use blake2::{Blake2b512, Digest};
 use schnorrkel::{ExpansionMode, Keypair, MiniSecretKey, PublicKey, SecretKey, Signature};
+use sigil_prover::model::hex;
 
 /// The signing context of Substrate's sr25519.
 const SIGNING_CONTEXT: &[u8] = b"substrate";
@@ -148,11 +149,6 @@ pub fn ss58_decode(address: &str) -> Result<[u8; 32], KeyError> {
         return Err(bad());
     }
     Ok(bytes[1..33].try_into().expect("32 bytes"))
-}
-
-/// Lower-case hex.
-pub fn hex(b: &[u8]) -> String {
-    b.iter().map(|x| format!("{x:02x}")).collect()
 }
 
 /// Hex to bytes (either case); `None` on odd length or a non-hex digit.

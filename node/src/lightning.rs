@@ -13,7 +13,8 @@ use std::time::Duration;
 use btlightning::{AsyncSynapseHandler, LightningClient, LightningClientConfig, LightningError, LightningServer, LightningServerConfig, QuicAxonInfo, QuicRequest};
 use serde_json::{Map, Value};
 
-use crate::keys::{Hotkey, hex};
+use crate::keys::Hotkey;
+use sigil_prover::model::hex;
 use crate::metagraph::Neuron;
 use crate::miner::{Allow, Miner};
 use crate::synapse::{Kind, ProofRequest};

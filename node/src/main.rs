@@ -15,7 +15,7 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
-use sigil_prover::model::{self, CompileOptions, CompiledModel, ModelProof};
+use sigil_prover::model::{self, CompileOptions, CompiledModel, ModelProof, hex};
 use sigil_prover::{CpuBackend, ProverConfig, ProvingKey, examples, prove};
 use sigil_verifier::protocol::MAX_LOG_HEIGHT;
 use sigil_verifier::{ProofOptions, VerifierOptions, verify};
@@ -328,10 +328,6 @@ fn operators() -> String {
     }
     lines.push(String::from("Any other is reported with its node and opset."));
     lines.join("\n")
-}
-
-fn hex(b: &[u8]) -> String {
-    b.iter().map(|x| format!("{x:02x}")).collect()
 }
 
 // ---- Compiled artifacts -------------------------------------------------------------------------

@@ -21,10 +21,10 @@ use tokio::sync::Semaphore;
 
 use crate::axon::{self, Rejection, RequestHead, TerminalInfo, Verifier};
 use crate::circuits::Circuits;
-use crate::keys::{Hotkey, hex};
+use crate::keys::Hotkey;
 use crate::metagraph::MetagraphSource;
 use crate::synapse::{Kind, ProofAnswer, ProofRequest, request_context};
-use sigil_prover::model::ModelProof;
+use sigil_prover::model::{ModelProof, hex};
 
 /// The largest request body read (a request carries one input; 64 MiB holds any model's of
 /// the corpus many times over).

@@ -17,11 +17,11 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
-use sigil_prover::model::ModelProof;
+use sigil_prover::model::{ModelProof, hex};
 
 use crate::axon::{self, Dendrite, Target};
 use crate::circuits::{Circuit, Circuits};
-use crate::keys::{hex, hex_decode};
+use crate::keys::hex_decode;
 use crate::metagraph::{MetagraphSource, Neuron};
 use crate::scoring::{Outcome, Params, Standing, standings};
 use crate::store::{Record, Store};
@@ -107,7 +107,7 @@ impl Validator {
     pub async fn query(&self, miner: &Neuron, circuit: &Arc<Circuit>) -> Record {
         let seed: u64 = rand::random();
         let nonce = hex(&rand::random::<[u8; 16]>());
-        let req = ProofRequest { kind: self.config.kind, circuit: circuit.id.clone(), input: circuit.fresh_input(seed), nonce: Some(nonce.clone()) };
+        let req = ProofRequest { kind: self.config.kind, circuit: circuit.id.clone(), input: circuit.fresh_input(seed), nonce: Some(nonce) };
         let started = Instant::now();
         let result = self.exchange(miner, circuit, &req).await;
         let latency = started.elapsed().as_secs_f64();
