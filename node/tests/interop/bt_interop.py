@@ -29,7 +29,7 @@ import bittensor as bt
 import bittensor.utils.networking as networking
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import check, finish, free_port, keygen, verify_with_cli, wait_for_port  # noqa: E402
+from common import Miner, check, finish, free_port, keygen, sample_input, verify_with_cli  # noqa: E402
 
 # The dendrite asks the internet for its external IP; offline, it is this.
 networking.get_external_ip = lambda: "127.0.0.2"
@@ -88,18 +88,11 @@ def main():
     # The miner runs on a wallet bittensor-wallet created: sigil reads its hotkey file.
     miner_wallet = wallet(tmp, "miner")
     miner_ss58 = miner_wallet.hotkey.ss58_address
-    port = free_port()
-    log = open(os.path.join(tmp, "miner.log"), "w")
-    miner = subprocess.Popen(
-        [SIGIL, "miner", "--wallet-path", tmp, "--wallet-name", "miner", "--wallet-hotkey", "default", "--models", MODELS, "--circuit", CIRCUIT,
-         "--port", str(port), "--allow", validator.hotkey.ss58_address],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
+    miner = Miner(SIGIL, tmp, ["--wallet-path", tmp, "--wallet-name", "miner", "--wallet-hotkey", "default", "--models", MODELS,
+                               "--circuit", CIRCUIT, "--allow", validator.hotkey.ss58_address])
+    port = miner.port
     try:
-        wait_for_port(port, miner)
-        with open(os.path.join(MODELS, CIRCUIT, "input.json")) as f:
-            sample = json.load(f)
+        sample = sample_input(MODELS, CIRCUIT)
         target = bt.AxonInfo(version=0, ip="127.0.0.1", port=port, ip_type=4, hotkey=miner_ss58, coldkey=miner_ss58)
 
         async def ask(w, query_input):
@@ -142,12 +135,10 @@ def main():
         check(status == 401 and "acceptable delta" in body.get("message", ""), f"a 30 s old nonce: {status} {body.get('message', '')[:100]}")
         status, _ = hand_request(validator, miner_ss58, port, now + 2, route="NoSuchSynapse")
         check(status == 404, f"an unknown route: {status}")
-        log.flush()
-        proved = open(os.path.join(tmp, "miner.log")).read().count(" proved")
+        proved = miner.proofs()
         check(proved == 2, f"only the two accepted requests were proved ({proved})")
     finally:
-        miner.kill()
-        miner.wait()
+        miner.stop()
 
     # 3. Sigil's validator side against a stock bt.Axon.
     axon_wallet = wallet(tmp, "axon")

@@ -21,7 +21,7 @@ import time
 import btlightning
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import check, finish, free_port, keygen, verify_with_cli, wait_for_port  # noqa: E402
+from common import Miner, check, finish, free_port, keygen, sample_input, verify_with_cli  # noqa: E402
 
 SIGIL, MODELS = sys.argv[1], sys.argv[2]
 CIRCUIT = "dsperse-net"
@@ -30,17 +30,10 @@ def main():
     _, validator_ss58, validator_seed = keygen(SIGIL, tmp, "validator")
     _, stranger_ss58, stranger_seed = keygen(SIGIL, tmp, "stranger")
     miner_path, miner_ss58, _ = keygen(SIGIL, tmp, "miner")
-    port = free_port()
-    log = open(os.path.join(tmp, "miner.log"), "w")
-    miner = subprocess.Popen(
-        [SIGIL, "miner", "--hotkey-file", miner_path, "--models", MODELS, "--circuit", CIRCUIT, "--port", str(port), "--quic", "--allow", validator_ss58],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
+    miner = Miner(SIGIL, tmp, ["--hotkey-file", miner_path, "--models", MODELS, "--circuit", CIRCUIT, "--quic", "--allow", validator_ss58])
+    port = miner.port
     try:
-        wait_for_port(port, miner)
-        with open(os.path.join(MODELS, CIRCUIT, "input.json")) as f:
-            sample = json.load(f)
+        sample = sample_input(MODELS, CIRCUIT)
         axon = {"hotkey": miner_ss58, "ip": "127.0.0.1", "port": port}
         request = {"synapse_type": "dsperse-proof-generation",
                    "data": {"circuit": CIRCUIT, "proof_system": "STARK", "inputs": sample, "nonce": "btl-nonce-1"}}
@@ -67,12 +60,10 @@ def main():
             refused = True
             print(f"      (stranger: {e})")
         check(refused, "a hotkey off the allow-list gets no proof")
-        log.flush()
-        proved = open(os.path.join(tmp, "miner.log")).read().count(" proved")
+        proved = miner.proofs()
         check(proved == 1, f"only the allowed request was proved ({proved})")
     finally:
-        miner.kill()
-        miner.wait()
+        miner.stop()
 
     # 2. sigil query over QUIC against a Python LightningServer.
     sigil_key, sigil_ss58, _ = keygen(SIGIL, tmp, "sigil-validator")

@@ -47,6 +47,34 @@ def wait_for_port(port, proc, seconds=600):
     raise SystemExit("the miner did not start listening")
 
 
+class Miner:
+    """A `sigil miner` process on a free port (extra arguments as given), its log in `tmp`."""
+
+    def __init__(self, sigil, tmp, args):
+        self.port = free_port()
+        self.log_path = os.path.join(tmp, "miner.log")
+        self.log = open(self.log_path, "w")
+        self.proc = subprocess.Popen([sigil, "miner", "--port", str(self.port), *args], stdout=self.log, stderr=subprocess.STDOUT)
+        wait_for_port(self.port, self.proc)
+
+    def proofs(self):
+        """How many proofs the miner has logged."""
+        self.log.flush()
+        with open(self.log_path) as f:
+            return f.read().count(" proved")
+
+    def stop(self):
+        self.proc.kill()
+        self.proc.wait()
+        self.log.close()
+
+
+def sample_input(models, circuit):
+    """The circuit folder's input.json."""
+    with open(os.path.join(models, circuit, "input.json")) as f:
+        return json.load(f)
+
+
 def keygen(sigil, tmp, name):
     """A fresh hotkey file from `sigil keygen`: its path, address and seed."""
     path = os.path.join(tmp, f"{name}.json")
