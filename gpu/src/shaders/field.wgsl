@@ -104,33 +104,65 @@ fn gl_mul(a: vec2<u32>, b: vec2<u32>) -> vec2<u32> {
     return r;
 }
 
-struct Params {
-    op: u32,
-    len: u32,
+// Helpers shared by the kernels.
+fn gl_zero() -> vec2<u32> { return vec2<u32>(0u, 0u); }
+fn gl_one() -> vec2<u32> { return vec2<u32>(1u, 0u); }
+fn gl_neg(a: vec2<u32>) -> vec2<u32> { return gl_sub(vec2<u32>(0u, 0u), a); }
+
+// a^e for e = (e_lo, e_hi), square and multiply from the top bit.
+fn gl_pow(a: vec2<u32>, e: vec2<u32>) -> vec2<u32> {
+    var r = vec2<u32>(1u, 0u);
+    for (var i = 63i; i >= 0; i = i - 1) {
+        r = gl_mul(r, r);
+        var bit: u32;
+        if (i >= 32) { bit = (e.y >> u32(i - 32)) & 1u; } else { bit = (e.x >> u32(i)) & 1u; }
+        if (bit == 1u) { r = gl_mul(r, a); }
+    }
+    return r;
 }
 
-@group(0) @binding(0) var<storage, read> lhs: array<vec2<u32>>;
-@group(0) @binding(1) var<storage, read> rhs: array<vec2<u32>>;
-@group(0) @binding(2) var<storage, read_write> out: array<vec2<u32>>;
-@group(0) @binding(3) var<uniform> params: Params;
+// a^j for a 32-bit exponent.
+fn gl_pow32(a: vec2<u32>, j: u32) -> vec2<u32> {
+    var r = vec2<u32>(1u, 0u);
+    var b = a;
+    var e = j;
+    while (e != 0u) {
+        if ((e & 1u) == 1u) { r = gl_mul(r, b); }
+        b = gl_mul(b, b);
+        e = e >> 1u;
+    }
+    return r;
+}
+
+// 1 / a (a != 0) as a^(p - 2).
+fn gl_inv(a: vec2<u32>) -> vec2<u32> {
+    return gl_pow(a, vec2<u32>(0xffffffffu, 0xfffffffeu));
+}
+
+// The quadratic extension F[X] / (X^2 - 7): vec4(a0.lo, a0.hi, a1.lo, a1.hi).
+const W_EXT: vec2<u32> = vec2<u32>(7u, 0u);
+
+fn ef(c0: vec2<u32>, c1: vec2<u32>) -> vec4<u32> { return vec4<u32>(c0, c1); }
+fn ef_add(a: vec4<u32>, b: vec4<u32>) -> vec4<u32> { return ef(gl_add(a.xy, b.xy), gl_add(a.zw, b.zw)); }
+fn ef_sub(a: vec4<u32>, b: vec4<u32>) -> vec4<u32> { return ef(gl_sub(a.xy, b.xy), gl_sub(a.zw, b.zw)); }
+fn ef_mul(a: vec4<u32>, b: vec4<u32>) -> vec4<u32> {
+    let c0 = gl_add(gl_mul(a.xy, b.xy), gl_mul(W_EXT, gl_mul(a.zw, b.zw)));
+    let c1 = gl_add(gl_mul(a.xy, b.zw), gl_mul(a.zw, b.xy));
+    return ef(c0, c1);
+}
+// An extension element times a base one.
+fn ef_scale(a: vec4<u32>, s: vec2<u32>) -> vec4<u32> { return ef(gl_mul(a.xy, s), gl_mul(a.zw, s)); }
+fn ef_base(s: vec2<u32>) -> vec4<u32> { return vec4<u32>(s, 0u, 0u); }
+// 1 / a = conj(a) / N(a), N(a0 + a1 X) = a0^2 - 7 a1^2.
+fn ef_inv(a: vec4<u32>) -> vec4<u32> {
+    let n = gl_sub(gl_mul(a.xy, a.xy), gl_mul(W_EXT, gl_mul(a.zw, a.zw)));
+    let ni = gl_inv(n);
+    return ef(gl_mul(a.xy, ni), gl_neg(gl_mul(a.zw, ni)));
+}
 
 const WORKGROUP: u32 = 64u;
 
-// Elementwise lhs (op) rhs: op 0 add, 1 subtract, 2 multiply. Dispatches past 65,535
-// workgroups use the y dimension.
-@compute @workgroup_size(64)
-fn elementwise(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
-    let i = gid.x + gid.y * groups.x * WORKGROUP;
-    if (i >= params.len) {
-        return;
-    }
-    let a = lhs[i];
-    let b = rhs[i];
-    var r: vec2<u32>;
-    switch params.op {
-        case 0u: { r = gl_add(a, b); }
-        case 1u: { r = gl_sub(a, b); }
-        default: { r = gl_mul(a, b); }
-    }
-    out[i] = r;
+// The thread's index in a dispatch that may use the y dimension past 65,535 workgroups.
+fn thread_index(gid: vec3<u32>, groups: vec3<u32>) -> u32 {
+    return gid.x + gid.y * groups.x * WORKGROUP;
 }

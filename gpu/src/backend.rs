@@ -1,0 +1,131 @@
+//! [`GpuBackend`]: the prover's [`Backend`] on the device. Every operation returns the CPU
+//! backend's values (the proofs are byte-identical); the quotient still runs on the CPU (its
+//! constraints are each chip's Rust code). An operation smaller than the threshold runs on
+//! the CPU, where a dispatch would cost more than it saves; an operation that fails on the
+//! device (lost, out of memory) is redone on the CPU with a warning, and the rest of the
+//! process stays on the CPU.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+
+use p3_matrix::dense::RowMajorMatrix;
+use sigil_air::{Chip, EF, F};
+use sigil_prover::backend::{Backend, DeepInputs, DeepOps, FriOps, MerkleOps, NttOps, QuotientInputs, QuotientOps};
+use sigil_prover::CpuBackend;
+use sigil_verifier::merkle::{MerkleTree, MixedTree};
+
+use crate::ntt::Transform;
+use crate::{Gpu, GpuError};
+
+/// Operations of at least this many field elements go to the device by default.
+pub const DEFAULT_MIN_ELEMENTS: usize = 1 << 14;
+
+/// The prover's backend on a GPU, with the CPU backend beside it.
+#[derive(Debug)]
+pub struct GpuBackend {
+    gpu: Arc<Gpu>,
+    cpu: CpuBackend,
+    min_elements: usize,
+    failed: AtomicBool,
+    on_gpu: AtomicUsize,
+    on_cpu: AtomicUsize,
+}
+
+/// How many operations ran where, for reports and tests.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Placement {
+    pub on_gpu: usize,
+    /// Smaller than the threshold, or the quotient.
+    pub on_cpu: usize,
+    /// Whether an operation failed on the device (and everything since ran on the CPU).
+    pub fell_back: bool,
+}
+
+impl GpuBackend {
+    /// A backend on `gpu`; operations of at least `min_elements` field elements run there.
+    pub fn new(gpu: Arc<Gpu>, min_elements: usize) -> Self {
+        Self { gpu, cpu: CpuBackend::default(), min_elements, failed: AtomicBool::new(false), on_gpu: AtomicUsize::new(0), on_cpu: AtomicUsize::new(0) }
+    }
+
+    pub fn gpu(&self) -> &Gpu {
+        &self.gpu
+    }
+
+    pub fn placement(&self) -> Placement {
+        Placement { on_gpu: self.on_gpu.load(Ordering::Relaxed), on_cpu: self.on_cpu.load(Ordering::Relaxed), fell_back: self.failed.load(Ordering::Relaxed) }
+    }
+
+    /// Runs `f` on the device when the operation is large enough and the device is healthy;
+    /// `None` sends the caller to the CPU.
+    fn try_gpu<T>(&self, what: &str, elements: usize, f: impl FnOnce(&Gpu) -> Result<T, GpuError>) -> Option<T> {
+        if elements >= self.min_elements && elements > 0 && !self.failed.load(Ordering::Relaxed) {
+            match f(&self.gpu) {
+                Ok(v) => {
+                    self.on_gpu.fetch_add(1, Ordering::Relaxed);
+                    return Some(v);
+                }
+                Err(e) => {
+                    if !self.failed.swap(true, Ordering::Relaxed) {
+                        eprintln!("warning: the GPU failed in {what} ({e}); continuing on the CPU");
+                    }
+                }
+            }
+        }
+        self.on_cpu.fetch_add(1, Ordering::Relaxed);
+        None
+    }
+}
+
+/// Elements of a matrix, 0 for one without columns (the CPU handles those).
+fn elements(m: &RowMajorMatrix<F>) -> usize {
+    if m.width == 0 { 0 } else { m.values.len() }
+}
+
+impl NttOps for GpuBackend {
+    fn coset_lde(&self, trace: RowMajorMatrix<F>, log_blowup: usize, shift: F) -> RowMajorMatrix<F> {
+        self.try_gpu("coset LDE", elements(&trace) << log_blowup, |g| g.transform(&trace, Transform::Lde { log_blowup, shift }))
+            .unwrap_or_else(|| self.cpu.coset_lde(trace, log_blowup, shift))
+    }
+    fn coset_interpolate(&self, evals: RowMajorMatrix<F>, shift: F) -> RowMajorMatrix<F> {
+        self.try_gpu("interpolation", elements(&evals), |g| g.transform(&evals, Transform::Interpolate { shift })).unwrap_or_else(|| self.cpu.coset_interpolate(evals, shift))
+    }
+    fn coset_evaluate(&self, coeffs: RowMajorMatrix<F>, shift: F) -> RowMajorMatrix<F> {
+        self.try_gpu("evaluation", elements(&coeffs), |g| g.transform(&coeffs, Transform::Evaluate { shift })).unwrap_or_else(|| self.cpu.coset_evaluate(coeffs, shift))
+    }
+}
+
+impl MerkleOps for GpuBackend {
+    fn commit_ext_cosets(&self, evals: &[EF], log_arity: usize) -> MerkleTree {
+        self.try_gpu("a FRI layer's tree", 2 * evals.len(), |g| g.commit_ext_cosets(evals, log_arity)).unwrap_or_else(|| self.cpu.commit_ext_cosets(evals, log_arity))
+    }
+    fn commit_mixed(&self, levels: &[(usize, Vec<&RowMajorMatrix<F>>)], depth: usize, cap_log: usize) -> MixedTree {
+        let size = levels.iter().flat_map(|(_, m)| m.iter()).map(|m| m.values.len()).sum::<usize>().max(1 << depth);
+        self.try_gpu("a trace tree", size, |g| g.commit_mixed(levels, depth, cap_log)).unwrap_or_else(|| self.cpu.commit_mixed(levels, depth, cap_log))
+    }
+}
+
+impl FriOps for GpuBackend {
+    fn fold(&self, evals: &[EF], beta: EF, shift: F) -> Vec<EF> {
+        self.try_gpu("FRI folding", 2 * evals.len(), |g| g.fold(evals, beta, shift)).unwrap_or_else(|| self.cpu.fold(evals, beta, shift))
+    }
+}
+
+impl QuotientOps for GpuBackend {
+    fn quotient_values(&self, chip: &dyn Chip, inputs: &QuotientInputs<'_>) -> Vec<EF> {
+        self.on_cpu.fetch_add(1, Ordering::Relaxed);
+        self.cpu.quotient_values(chip, inputs)
+    }
+}
+
+impl DeepOps for GpuBackend {
+    fn deep_codeword(&self, i: &DeepInputs<'_>) -> Vec<EF> {
+        let size = i.mats.iter().map(|m| m.values.len()).sum();
+        self.try_gpu("the DEEP composition", size, |g| g.deep_codeword(i.mats, i.cz, i.czg, i.a_z, i.a_zg, i.z, i.zg, i.log_lde, i.shift)).unwrap_or_else(|| self.cpu.deep_codeword(i))
+    }
+}
+
+impl Backend for GpuBackend {
+    fn name(&self) -> &'static str {
+        "gpu"
+    }
+}

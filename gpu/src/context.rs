@@ -1,0 +1,325 @@
+//! The device context: adapter, device, queue and every kernel's pipeline, built once per
+//! process; buffers, dispatches and read-back.
+
+use std::borrow::Cow;
+use std::sync::{Arc, Mutex};
+
+use wgpu::util::DeviceExt;
+
+use crate::GpuError;
+
+/// Threads per workgroup of every kernel.
+pub(crate) const WORKGROUP: u32 = 64;
+/// The most workgroups in one dimension of a dispatch.
+const MAX_GROUPS_PER_DIM: u32 = 65_535;
+
+/// Workgroups for `n` threads: `(x, y)` with `x <= 65,535`; the kernels index
+/// `gid.x + gid.y * x * WORKGROUP`.
+pub fn dispatch_size(n: u32) -> (u32, u32) {
+    let groups = n.div_ceil(WORKGROUP);
+    if groups <= MAX_GROUPS_PER_DIM { (groups.max(1), 1) } else { (MAX_GROUPS_PER_DIM, groups.div_ceil(MAX_GROUPS_PER_DIM)) }
+}
+
+/// One compute pipeline and its explicit bind-group layout: storage buffers first (in the
+/// order of their bindings), then one uniform buffer of parameters.
+#[derive(Debug)]
+pub(crate) struct Kernel {
+    label: &'static str,
+    layout: wgpu::BindGroupLayout,
+    pipeline: wgpu::ComputePipeline,
+}
+
+fn storage_entry(binding: u32, read_only: bool) -> wgpu::BindGroupLayoutEntry {
+    wgpu::BindGroupLayoutEntry {
+        binding,
+        visibility: wgpu::ShaderStages::COMPUTE,
+        ty: wgpu::BindingType::Buffer { ty: wgpu::BufferBindingType::Storage { read_only }, has_dynamic_offset: false, min_binding_size: None },
+        count: None,
+    }
+}
+
+impl Kernel {
+    fn new(device: &wgpu::Device, module: &wgpu::ShaderModule, entry: &'static str, read_only: &[bool]) -> Self {
+        let mut entries: Vec<_> = read_only.iter().enumerate().map(|(i, &r)| storage_entry(i as u32, r)).collect();
+        entries.push(wgpu::BindGroupLayoutEntry {
+            binding: read_only.len() as u32,
+            visibility: wgpu::ShaderStages::COMPUTE,
+            ty: wgpu::BindingType::Buffer { ty: wgpu::BufferBindingType::Uniform, has_dynamic_offset: false, min_binding_size: None },
+            count: None,
+        });
+        let layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor { label: Some(entry), entries: &entries });
+        let pipeline_layout = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor { label: Some(entry), bind_group_layouts: &[Some(&layout)], ..Default::default() });
+        let pipeline = device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+            label: Some(entry),
+            layout: Some(&pipeline_layout),
+            module,
+            entry_point: Some(entry),
+            compilation_options: Default::default(),
+            cache: None,
+        });
+        Self { label: entry, layout, pipeline }
+    }
+}
+
+/// The kernels, by name.
+#[derive(Debug)]
+pub(crate) struct Kernels {
+    pub elementwise: Kernel,
+    pub butterfly: Kernel,
+    pub scatter: Kernel,
+    pub hash_rows: Kernel,
+    pub hash_nodes: Kernel,
+    pub fold: Kernel,
+    pub deep_accumulate: Kernel,
+    pub deep_finish: Kernel,
+}
+
+/// Each kernel's source: the field arithmetic, then the kernel's own file.
+macro_rules! wgsl {
+    ($device:expr, $file:literal) => {
+        $device.create_shader_module(wgpu::ShaderModuleDescriptor {
+            label: Some($file),
+            source: wgpu::ShaderSource::Wgsl(Cow::Borrowed(concat!(include_str!("shaders/field.wgsl"), include_str!(concat!("shaders/", $file))))),
+        })
+    };
+}
+
+/// The adapter, device, queue and pipelines, built once per process.
+#[derive(Debug)]
+pub struct Gpu {
+    pub info: wgpu::AdapterInfo,
+    pub(crate) device: wgpu::Device,
+    queue: wgpu::Queue,
+    /// The largest storage binding used, in bytes: the device's limit, or less when asked
+    /// ([`Gpu::limit_bindings`]).
+    binding_limit: u64,
+    pub(crate) kernels: Kernels,
+    /// The first error the device reported outside a call's own checks (validation, out of
+    /// memory, device lost); every later call fails with it.
+    fault: Arc<Mutex<Option<String>>>,
+    /// Twiddle tables by (log size, inverse).
+    pub(crate) twiddles: Mutex<std::collections::HashMap<(usize, bool), Arc<wgpu::Buffer>>>,
+}
+
+/// An error and its sources, in one line: wgpu's own Display names only the kind.
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut cur = e.source();
+    while let Some(c) = cur {
+        s.push_str(": ");
+        s.push_str(c.to_string().trim());
+        cur = c.source();
+    }
+    s
+}
+
+impl Gpu {
+    /// Builds the context on the best adapter (a discrete GPU first; `WGPU_BACKEND` and
+    /// `WGPU_ADAPTER_NAME` choose, as in wgpu).
+    pub fn new() -> Result<Self, GpuError> {
+        let mut desc = wgpu::InstanceDescriptor::new_without_display_handle_from_env();
+        if wgpu::Backends::from_env().is_none() {
+            desc.backends = wgpu::Backends::PRIMARY;
+        }
+        let instance = wgpu::Instance::new(desc);
+        let adapter = pollster::block_on(instance.request_adapter(&wgpu::RequestAdapterOptions { power_preference: wgpu::PowerPreference::HighPerformance, ..Default::default() }))
+            .map_err(|e| GpuError::NoAdapter(e.to_string()))?;
+        let info = adapter.get_info();
+        // The adapter's own limits: the largest buffers and dispatches it allows.
+        let limits = adapter.limits();
+        let (device, queue) = pollster::block_on(adapter.request_device(&wgpu::DeviceDescriptor {
+            label: Some("sigil"),
+            required_features: wgpu::Features::empty(),
+            required_limits: limits.clone(),
+            ..Default::default()
+        }))
+        .map_err(|e| GpuError::Device(e.to_string()))?;
+        let fault: Arc<Mutex<Option<String>>> = Arc::default();
+        {
+            let fault = fault.clone();
+            device.on_uncaptured_error(Arc::new(move |e: wgpu::Error| {
+                let mut f = fault.lock().unwrap_or_else(|p| p.into_inner());
+                f.get_or_insert_with(|| error_chain(&e));
+            }));
+        }
+        {
+            let fault = fault.clone();
+            device.set_device_lost_callback(move |reason, msg| {
+                let mut f = fault.lock().unwrap_or_else(|p| p.into_inner());
+                f.get_or_insert_with(|| format!("device lost ({reason:?}): {msg}"));
+            });
+        }
+        let field_ops = wgsl!(device, "elementwise.wgsl");
+        let ntt = wgsl!(device, "ntt.wgsl");
+        let scatter = wgsl!(device, "scatter.wgsl");
+        let blake3 = wgsl!(device, "blake3.wgsl");
+        let fri = wgsl!(device, "fri.wgsl");
+        let deep = wgsl!(device, "deep.wgsl");
+        let kernels = Kernels {
+            elementwise: Kernel::new(&device, &field_ops, "elementwise", &[true, true, false]),
+            butterfly: Kernel::new(&device, &ntt, "butterfly", &[false, true]),
+            scatter: Kernel::new(&device, &scatter, "scatter", &[true, false, true]),
+            hash_rows: Kernel::new(&device, &blake3, "hash_rows", &[true, false]),
+            hash_nodes: Kernel::new(&device, &blake3, "hash_nodes", &[true, true, false]),
+            fold: Kernel::new(&device, &fri, "fold", &[true, true, false]),
+            deep_accumulate: Kernel::new(&device, &deep, "deep_accumulate", &[true, true, false, false]),
+            deep_finish: Kernel::new(&device, &deep, "deep_finish", &[true, true, false, false]),
+        };
+        let binding_limit = limits.max_storage_buffer_binding_size.min(limits.max_buffer_size);
+        let gpu = Self { info, device, queue, binding_limit, kernels, fault, twiddles: Default::default() };
+        gpu.check()?;
+        Ok(gpu)
+    }
+
+    /// Uses storage bindings of at most `bytes` (at least 256), splitting larger data into
+    /// several buffers as it would past the device's own limit. For tests of the splitting.
+    pub fn limit_bindings(&mut self, bytes: u64) {
+        self.binding_limit = self.binding_limit.min(bytes.max(256));
+    }
+
+    /// The largest storage binding used, in bytes.
+    pub fn binding_limit(&self) -> u64 {
+        self.binding_limit
+    }
+
+    /// The adapter's name, type, backend and driver, in a line.
+    pub fn describe(&self) -> String {
+        format!("{} ({:?}, {:?}, driver {} {})", self.info.name, self.info.device_type, self.info.backend, self.info.driver, self.info.driver_info)
+    }
+
+    /// Fails if the device reported an error (validation, out of memory, lost) since it was
+    /// built.
+    pub(crate) fn check(&self) -> Result<(), GpuError> {
+        match self.fault.lock().unwrap_or_else(|p| p.into_inner()).as_ref() {
+            Some(why) => Err(GpuError::Device(why.clone())),
+            None => Ok(()),
+        }
+    }
+
+    /// The most `elem_bytes`-sized items one binding holds, rounded down to a power of two.
+    pub(crate) fn max_items(&self, elem_bytes: u64) -> usize {
+        let n = (self.binding_limit / elem_bytes).max(1);
+        1usize << (63 - n.leading_zeros())
+    }
+
+    /// A storage buffer holding `words`.
+    pub(crate) fn upload(&self, label: &str, words: &[u32]) -> Result<wgpu::Buffer, GpuError> {
+        let bytes = std::mem::size_of_val(words) as u64;
+        if bytes > self.binding_limit {
+            return Err(GpuError::TooLarge { bytes, limit: self.binding_limit });
+        }
+        if words.is_empty() {
+            return self.zeroed(label, 4);
+        }
+        Ok(self.device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
+            label: Some(label),
+            contents: bytemuck::cast_slice(words),
+            usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC,
+        }))
+    }
+
+    /// A zeroed storage buffer of `bytes` bytes (wgpu zeroes new buffers).
+    pub(crate) fn zeroed(&self, label: &str, bytes: u64) -> Result<wgpu::Buffer, GpuError> {
+        if bytes > self.binding_limit {
+            return Err(GpuError::TooLarge { bytes, limit: self.binding_limit });
+        }
+        Ok(self.device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some(label),
+            size: bytes.max(4),
+            usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC | wgpu::BufferUsages::COPY_DST,
+            mapped_at_creation: false,
+        }))
+    }
+
+    pub(crate) fn encoder(&self, label: &str) -> wgpu::CommandEncoder {
+        self.device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some(label) })
+    }
+
+    /// Records one dispatch of `kernel` over `threads` threads with `buffers` bound in order
+    /// and `params` as its uniform.
+    pub(crate) fn dispatch(&self, enc: &mut wgpu::CommandEncoder, kernel: &Kernel, buffers: &[&wgpu::Buffer], params: &[u32], threads: usize) {
+        if threads == 0 {
+            return;
+        }
+        // Uniform buffers are read in 16-byte rows.
+        let mut words = params.to_vec();
+        words.resize(params.len().div_ceil(4).max(1) * 4, 0);
+        let uniform = self.device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
+            label: Some(kernel.label),
+            contents: bytemuck::cast_slice(&words),
+            usage: wgpu::BufferUsages::UNIFORM,
+        });
+        let mut entries: Vec<wgpu::BindGroupEntry<'_>> = buffers.iter().enumerate().map(|(i, b)| wgpu::BindGroupEntry { binding: i as u32, resource: b.as_entire_binding() }).collect();
+        entries.push(wgpu::BindGroupEntry { binding: buffers.len() as u32, resource: uniform.as_entire_binding() });
+        let bind = self.device.create_bind_group(&wgpu::BindGroupDescriptor { label: Some(kernel.label), layout: &kernel.layout, entries: &entries });
+        let (x, y) = dispatch_size(threads as u32);
+        let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor { label: Some(kernel.label), timestamp_writes: None });
+        pass.set_pipeline(&kernel.pipeline);
+        pass.set_bind_group(0, &bind, &[]);
+        pass.dispatch_workgroups(x, y, 1);
+    }
+
+    /// Submits `enc` after copying each `(buffer, bytes)` of `reads` to a mappable one, waits,
+    /// and returns their words.
+    pub(crate) fn finish(&self, mut enc: wgpu::CommandEncoder, reads: &[(&wgpu::Buffer, u64)]) -> Result<Vec<Vec<u32>>, GpuError> {
+        let staging: Vec<wgpu::Buffer> = reads
+            .iter()
+            .map(|&(buf, bytes)| {
+                let s = self.device.create_buffer(&wgpu::BufferDescriptor {
+                    label: Some("read back"),
+                    size: bytes.max(4),
+                    usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+                    mapped_at_creation: false,
+                });
+                if bytes > 0 {
+                    enc.copy_buffer_to_buffer(buf, 0, &s, 0, bytes);
+                }
+                s
+            })
+            .collect();
+        self.queue.submit([enc.finish()]);
+        let (tx, rx) = std::sync::mpsc::channel();
+        for (i, s) in staging.iter().enumerate() {
+            let tx = tx.clone();
+            s.slice(..).map_async(wgpu::MapMode::Read, move |r| {
+                let _ = tx.send((i, r));
+            });
+        }
+        drop(tx);
+        self.device.poll(wgpu::PollType::wait_indefinitely()).map_err(|e| GpuError::Map(e.to_string()))?;
+        self.check()?;
+        for _ in 0..staging.len() {
+            let (_, r) = rx.recv().map_err(|e| GpuError::Map(e.to_string()))?;
+            r.map_err(|e| GpuError::Map(e.to_string()))?;
+        }
+        let mut out = Vec::with_capacity(staging.len());
+        for (s, &(_, bytes)) in staging.iter().zip(reads) {
+            {
+                let data = s.slice(..).get_mapped_range().map_err(|e| GpuError::Map(e.to_string()))?;
+                out.push(bytemuck::cast_slice::<u8, u32>(&data[..bytes as usize]).to_vec());
+            }
+            s.unmap();
+        }
+        self.check()?;
+        Ok(out)
+    }
+
+    /// `lhs[i] (op) rhs[i]` for canonical field elements (as `u64`), on the device.
+    pub fn elementwise(&self, op: crate::FieldOp, lhs: &[u64], rhs: &[u64]) -> Result<Vec<u64>, GpuError> {
+        if lhs.len() != rhs.len() {
+            return Err(GpuError::Input(format!("operands of lengths {} and {}", lhs.len(), rhs.len())));
+        }
+        let n = lhs.len();
+        if n == 0 {
+            return Ok(Vec::new());
+        }
+        let words = |v: &[u64]| -> Vec<u32> { v.iter().flat_map(|&x| [x as u32, (x >> 32) as u32]).collect() };
+        let a = self.upload("lhs", &words(lhs))?;
+        let b = self.upload("rhs", &words(rhs))?;
+        let out = self.zeroed("out", 8 * n as u64)?;
+        let mut enc = self.encoder("field elementwise");
+        self.dispatch(&mut enc, &self.kernels.elementwise, &[&a, &b, &out], &[op as u32, n as u32], n);
+        let got = self.finish(enc, &[(&out, 8 * n as u64)])?;
+        Ok(got[0].chunks_exact(2).map(|w| w[0] as u64 | (w[1] as u64) << 32).collect())
+    }
+}

@@ -1,0 +1,126 @@
+//! FRI folding and the DEEP composition on the device, in parts that fit one binding.
+
+use p3_field::{Field, PrimeCharacteristicRing, PrimeField64};
+use p3_matrix::dense::RowMajorMatrix;
+use sigil_air::field::{ef_from_base, ef_to_base};
+use sigil_air::{EF, F};
+use sigil_verifier::protocol::omega;
+
+use crate::ntt::from_words;
+use crate::{Gpu, GpuError};
+
+/// Bytes of an extension element on the device.
+const EXT: u64 = 16;
+
+fn f_words(x: F) -> [u32; 2] {
+    let v = x.as_canonical_u64();
+    [v as u32, (v >> 32) as u32]
+}
+
+fn ef_words(x: EF) -> [u32; 4] {
+    let [a, b] = ef_to_base(x);
+    let (a, b) = (f_words(a), f_words(b));
+    [a[0], a[1], b[0], b[1]]
+}
+
+fn ef_of(w: &[u32]) -> EF {
+    ef_from_base([from_words(&w[0..2]), from_words(&w[2..4])])
+}
+
+fn ef_upload(values: &[EF]) -> Vec<u32> {
+    values.iter().flat_map(|&x| ef_words(x)).collect()
+}
+
+impl Gpu {
+    /// The CPU backend's `fold`: evaluations over `shift * H` (size `N`) folded with `beta`
+    /// into evaluations over `shift^2 * H^2`.
+    pub fn fold(&self, evals: &[EF], beta: EF, shift: F) -> Result<Vec<EF>, GpuError> {
+        let n = evals.len();
+        if n < 2 || !n.is_power_of_two() {
+            return Err(GpuError::Input(format!("folding {n} evaluations: a power of two, at least 2")));
+        }
+        let half = n / 2;
+        let w_inv = omega(n.trailing_zeros() as usize).inverse();
+        let inv_two_shift = shift.double().inverse();
+        let part = self.max_items(EXT).min(half);
+        let mut out = Vec::with_capacity(half);
+        let mut j0 = 0;
+        while j0 < half {
+            let k = part.min(half - j0);
+            let lo = self.upload("fold low half", &ef_upload(&evals[j0..j0 + k]))?;
+            let hi = self.upload("fold high half", &ef_upload(&evals[half + j0..half + j0 + k]))?;
+            let res = self.zeroed("folded", EXT * k as u64)?;
+            // The part's first point: shift * w^j0, so (2x)^-1 = (2 shift w^j0)^-1 w^-j.
+            let c = inv_two_shift * w_inv.exp_u64(j0 as u64);
+            let mut p = vec![k as u32, 0];
+            p.extend(f_words(c));
+            p.extend(f_words(w_inv));
+            p.extend([0, 0]);
+            p.extend(ef_words(beta));
+            p.extend(f_words(F::TWO.inverse()));
+            p.extend([0, 0]);
+            let mut enc = self.encoder("fri fold");
+            self.dispatch(&mut enc, &self.kernels.fold, &[&lo, &hi, &res], &p, k);
+            let words = self.finish(enc, &[(&res, EXT * k as u64)])?;
+            out.extend(words[0].chunks_exact(4).map(ef_of));
+            j0 += k;
+        }
+        Ok(out)
+    }
+
+    /// The CPU backend's `deep_codeword`: `(sum cz_c p_c(x) - a_z) / (x - z) + (sum czg_c
+    /// p_c(x) - a_zg) / (x - z g)` at the `2^log_lde` points `shift * w^i`.
+    #[allow(clippy::too_many_arguments)]
+    pub fn deep_codeword(&self, mats: &[&RowMajorMatrix<F>], cz: &[EF], czg: &[EF], a_z: EF, a_zg: EF, z: EF, zg: EF, log_lde: usize, shift: F) -> Result<Vec<EF>, GpuError> {
+        let n = 1usize << log_lde;
+        let total: usize = mats.iter().map(|m| m.width).sum();
+        if cz.len() != total || czg.len() > total {
+            return Err(GpuError::Input(format!("{} and {} DEEP coefficients for {total} columns", cz.len(), czg.len())));
+        }
+        for m in mats {
+            if m.values.len() != n * m.width {
+                return Err(GpuError::Input(format!("a {}-element matrix of width {} over a domain of {n} points", m.values.len(), m.width)));
+            }
+        }
+        // Per column (cz, czg), czg zero past its end: adding 0 changes nothing.
+        let coeffs: Vec<u32> = (0..total).flat_map(|k| ef_words(cz[k]).into_iter().chain(ef_words(czg.get(k).copied().unwrap_or(EF::ZERO)))).collect();
+        let coeffs = self.upload("deep coefficients", &coeffs)?;
+        let widest = mats.iter().map(|m| m.width).max().unwrap_or(1).max(1);
+        let part = self.max_items(2 * EXT).min(self.max_items(8 * widest as u64)).min(n);
+        let w = omega(log_lde);
+        let mut out = Vec::with_capacity(n);
+        let mut r0 = 0;
+        while r0 < n {
+            let k = part.min(n - r0);
+            let acc = self.zeroed("deep sums", 2 * EXT * k as u64)?;
+            let res = self.zeroed("deep codeword", EXT * k as u64)?;
+            let params = |width: usize, first_col: usize| -> Vec<u32> {
+                let mut p = vec![k as u32, r0 as u32, width as u32, first_col as u32];
+                p.extend(f_words(shift));
+                p.extend(f_words(w));
+                for x in [z, zg, a_z, a_zg] {
+                    p.extend(ef_words(x));
+                }
+                p
+            };
+            let mut enc = self.encoder("deep");
+            let mut first_col = 0;
+            let mut uploads = Vec::new();
+            for m in mats {
+                if m.width > 0 {
+                    let words = crate::ntt::to_words(m.values[r0 * m.width..(r0 + k) * m.width].iter().copied(), k * m.width);
+                    let data = self.upload("deep columns", &words)?;
+                    self.dispatch(&mut enc, &self.kernels.deep_accumulate, &[&data, &coeffs, &acc, &res], &params(m.width, first_col), k);
+                    uploads.push(data);
+                }
+                first_col += m.width;
+            }
+            let dummy = self.zeroed("unused", 8)?;
+            self.dispatch(&mut enc, &self.kernels.deep_finish, &[&dummy, &coeffs, &acc, &res], &params(0, 0), k);
+            let words = self.finish(enc, &[(&res, EXT * k as u64)])?;
+            out.extend(words[0].chunks_exact(4).map(ef_of));
+            r0 += k;
+        }
+        Ok(out)
+    }
+}

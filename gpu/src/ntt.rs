@@ -1,0 +1,180 @@
+//! Batched NTTs over the columns of a matrix: coset LDE, interpolation and evaluation, the
+//! same values as the CPU backend's p3-dft in the same (natural) order. Matrices larger than
+//! one binding go through in groups of columns.
+
+use std::sync::Arc;
+
+use p3_field::{Field, PrimeCharacteristicRing, PrimeField64};
+use p3_matrix::dense::RowMajorMatrix;
+use sigil_air::F;
+use sigil_verifier::protocol::omega;
+
+use crate::{Gpu, GpuError};
+
+/// What a transform computes from the columns of an `n`-row matrix.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Transform {
+    /// Evaluations over `H` (order `n`) in, evaluations over `shift * K` (`|K| = n << log_blowup`) out.
+    Lde { log_blowup: usize, shift: F },
+    /// Evaluations over `shift * H` in, coefficients (lowest first) out.
+    Interpolate { shift: F },
+    /// Coefficients in, evaluations over `shift * H` out.
+    Evaluate { shift: F },
+}
+
+impl Transform {
+    fn log_out(&self, log_n: usize) -> usize {
+        match *self {
+            Transform::Lde { log_blowup, .. } => log_n + log_blowup,
+            _ => log_n,
+        }
+    }
+}
+
+/// Canonical field elements as the kernels' `(low, high)` words.
+pub(crate) fn to_words(values: impl Iterator<Item = F>, len: usize) -> Vec<u32> {
+    let mut out = Vec::with_capacity(2 * len);
+    for v in values {
+        let x = v.as_canonical_u64();
+        out.push(x as u32);
+        out.push((x >> 32) as u32);
+    }
+    out
+}
+
+pub(crate) fn from_words(w: &[u32]) -> F {
+    F::new(w[0] as u64 | (w[1] as u64) << 32)
+}
+
+/// `a^0, a^1, ..., a^(n-1)` times `c`.
+fn powers(a: F, c: F, n: usize) -> Vec<F> {
+    let mut out = Vec::with_capacity(n);
+    let mut x = c;
+    for _ in 0..n {
+        out.push(x);
+        x *= a;
+    }
+    out
+}
+
+const BITREV: u32 = 1;
+const SCALE: u32 = 2;
+
+impl Gpu {
+    /// `w^j` (or `w^-j` when `inverse`) for `j < max(1, 2^log_n / 2)`, `w` of order `2^log_n`,
+    /// kept on the device for later calls.
+    fn twiddles(&self, log_n: usize, inverse: bool) -> Result<Arc<wgpu::Buffer>, GpuError> {
+        let mut cache = self.twiddles.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(b) = cache.get(&(log_n, inverse)) {
+            return Ok(b.clone());
+        }
+        let w = omega(log_n);
+        let w = if inverse { w.inverse() } else { w };
+        let half = (1usize << log_n) / 2;
+        let table = powers(w, F::ONE, half.max(1));
+        let buf = Arc::new(self.upload(if inverse { "inverse twiddles" } else { "twiddles" }, &to_words(table.into_iter(), half.max(1)))?);
+        cache.insert((log_n, inverse), buf.clone());
+        Ok(buf)
+    }
+
+    /// The radix-2 decimation-in-time stages over bit-reversed columns of `data` (`2^log_n`
+    /// rows, `width` columns), in place.
+    fn dit(&self, enc: &mut wgpu::CommandEncoder, data: &wgpu::Buffer, log_n: usize, width: usize, inverse: bool) -> Result<(), GpuError> {
+        if log_n == 0 {
+            return Ok(());
+        }
+        let tw = self.twiddles(log_n, inverse)?;
+        let n = 1usize << log_n;
+        for s in 0..log_n {
+            let half = 1usize << s;
+            let stride = n / (2 * half);
+            let count = n / 2 * width;
+            self.dispatch(enc, &self.kernels.butterfly, &[data, &tw], &[half as u32, stride as u32, width as u32, count as u32], count);
+        }
+        Ok(())
+    }
+
+    /// Moves `rows x width` elements of `src` into `dst` (bit-reversing the row index over
+    /// `log_dst` bits and scaling row `i` by `scale[i]` when given).
+    fn scatter(&self, enc: &mut wgpu::CommandEncoder, src: &wgpu::Buffer, dst: &wgpu::Buffer, rows: usize, width: usize, log_dst: usize, bitrev: bool, scale: Option<&[F]>) -> Result<(), GpuError> {
+        let (flags, scale_buf) = match scale {
+            Some(s) => (SCALE, self.upload("scale", &to_words(s.iter().copied(), s.len()))?),
+            None => (0, self.zeroed("no scale", 8)?),
+        };
+        let flags = flags | if bitrev { BITREV } else { 0 };
+        let count = rows * width;
+        self.dispatch(enc, &self.kernels.scatter, &[src, dst, &scale_buf], &[count as u32, width as u32, log_dst as u32, flags], count);
+        Ok(())
+    }
+
+    /// One column group (`cols`: `n x width`, row-major words) through `t`.
+    fn transform_group(&self, words: &[u32], log_n: usize, width: usize, t: Transform) -> Result<Vec<u32>, GpuError> {
+        let n = 1usize << log_n;
+        let log_out = t.log_out(log_n);
+        let out_bytes = 8 * (width << log_out) as u64;
+        let input = self.upload("ntt input", words)?;
+        let a = self.zeroed("ntt work", 8 * (n * width) as u64)?;
+        let mut enc = self.encoder("ntt");
+        let n_inv = F::from_usize(n).inverse();
+        let result = match t {
+            Transform::Lde { shift, .. } => {
+                self.scatter(&mut enc, &input, &a, n, width, log_n, true, None)?;
+                self.dit(&mut enc, &a, log_n, width, true)?;
+                let c = self.zeroed("lde", out_bytes)?;
+                // Coefficient i times shift^i / n, bit-reversed over the larger domain.
+                self.scatter(&mut enc, &a, &c, n, width, log_out, true, Some(&powers(shift, n_inv, n)))?;
+                self.dit(&mut enc, &c, log_out, width, false)?;
+                c
+            }
+            Transform::Interpolate { shift } => {
+                self.scatter(&mut enc, &input, &a, n, width, log_n, true, None)?;
+                self.dit(&mut enc, &a, log_n, width, true)?;
+                let c = self.zeroed("coefficients", out_bytes)?;
+                self.scatter(&mut enc, &a, &c, n, width, log_n, false, Some(&powers(shift.inverse(), n_inv, n)))?;
+                c
+            }
+            Transform::Evaluate { shift } => {
+                self.scatter(&mut enc, &input, &a, n, width, log_n, true, Some(&powers(shift, F::ONE, n)))?;
+                self.dit(&mut enc, &a, log_n, width, false)?;
+                a
+            }
+        };
+        Ok(self.finish(enc, &[(&result, out_bytes)])?.pop().unwrap_or_default())
+    }
+
+    /// Applies `t` to every column of `m` (its height a power of two), in groups of columns
+    /// that fit one binding.
+    pub fn transform(&self, m: &RowMajorMatrix<F>, t: Transform) -> Result<RowMajorMatrix<F>, GpuError> {
+        let width = m.width;
+        let n = if width == 0 { 0 } else { m.values.len() / width };
+        if !n.is_power_of_two() {
+            return Err(GpuError::Input(format!("a matrix of height {n}: transforms need a power of two")));
+        }
+        let log_n = n.trailing_zeros() as usize;
+        let log_out = t.log_out(log_n);
+        let rows_out = 1usize << log_out;
+        // Columns per group: the output (the largest buffer) fits one binding.
+        let per_group = self.max_items(8 * rows_out as u64).min(width);
+        if (8 * rows_out as u64) > self.binding_limit() {
+            return Err(GpuError::TooLarge { bytes: 8 * rows_out as u64, limit: self.binding_limit() });
+        }
+        let mut out = vec![F::ZERO; rows_out * width];
+        let mut c0 = 0;
+        while c0 < width {
+            let g = per_group.min(width - c0);
+            let words = if g == width {
+                to_words(m.values.iter().copied(), m.values.len())
+            } else {
+                to_words((0..n).flat_map(|r| m.values[r * width + c0..r * width + c0 + g].iter().copied()), n * g)
+            };
+            let res = self.transform_group(&words, log_n, g, t)?;
+            for (r, row) in res.chunks_exact(2 * g).enumerate() {
+                for (c, w) in row.chunks_exact(2).enumerate() {
+                    out[r * width + c0 + c] = from_words(w);
+                }
+            }
+            c0 += g;
+        }
+        Ok(RowMajorMatrix::new(out, width))
+    }
+}
