@@ -11,17 +11,20 @@
 //!
 //! Each returns the CPU backend's values bit for bit; data larger than one storage binding is
 //! split into several buffers, dispatches past 65,535 workgroups use two dimensions.
-//! [`GpuBackend`] puts them behind the prover's `Backend` traits, with the CPU as fallback.
+//! [`GpuBackend`] puts them behind the prover's `Backend` traits, with the CPU as fallback;
+//! [`choose`] picks a backend for `--backend cpu|gpu|auto`.
 
 use std::fmt;
 
 mod backend;
+mod choice;
 mod context;
 mod fri;
 mod merkle;
 mod ntt;
 
 pub use backend::{DEFAULT_MIN_ELEMENTS, GpuBackend, Placement};
+pub use choice::{BackendChoice, Chosen, choose, shared_gpu};
 pub use context::{Gpu, dispatch_size};
 pub use ntt::Transform;
 

@@ -11,6 +11,7 @@ mod net;
 
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
@@ -80,6 +81,12 @@ enum Command {
         /// Print one JSON object (no progress, no timings on stderr).
         #[arg(long)]
         json: bool,
+        /// Which backend builds the key and the proof: `cpu`; `gpu` (any adapter, software
+        /// ones too; without one, the CPU with a warning); `auto`: a hardware GPU when there is
+        /// one, else the CPU. Every backend makes the same proof, byte for byte; a GPU that
+        /// fails mid-proof hands the rest to the CPU with a warning.
+        #[arg(long, value_enum, default_value_t = BackendArg::Auto)]
+        backend: BackendArg,
     },
     /// Verify a proof file against a model: exit 0 valid, 1 invalid (with the reason), 2
     /// unreadable. The circuit id is derived from the model, never taken from the proof.
@@ -235,6 +242,34 @@ impl ProofArgs {
     }
 }
 
+/// `--backend`.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+enum BackendArg {
+    Cpu,
+    Gpu,
+    Auto,
+}
+
+impl BackendArg {
+    /// The backend, with a line on stderr saying which was taken and why (a warning when the
+    /// GPU was asked for and could not be had).
+    fn build(self, quiet: bool) -> Arc<dyn sigil_prover::Backend> {
+        let choice = match self {
+            BackendArg::Cpu => sigil_gpu::BackendChoice::Cpu,
+            BackendArg::Gpu => sigil_gpu::BackendChoice::Gpu,
+            BackendArg::Auto => sigil_gpu::BackendChoice::Auto,
+        };
+        let c = sigil_gpu::choose(choice);
+        if let Some(w) = &c.warning {
+            eprintln!("warning: {w}");
+        }
+        if !quiet {
+            eprintln!("backend: {} ({})", c.name, c.why);
+        }
+        c.backend
+    }
+}
+
 #[derive(Args, Debug, Clone)]
 struct DemoArgs {
     /// mac, transfer, vecmat or mlp.
@@ -359,12 +394,13 @@ fn key_cache_line(c: &model::KeyCache) -> String {
 
 /// Compiles a model or an artifact; `verifying`: only to verify its proofs (the key's
 /// preprocessed columns are skipped when the cache holds the circuit id).
-fn compile_model(path: &Path, quant: &Quant, proof: &ProofArgs, verifying: bool) -> Result<CompiledModel, Failure> {
+fn compile_model(path: &Path, quant: &Quant, proof: &ProofArgs, verifying: bool, backend: Option<Arc<dyn sigil_prover::Backend>>) -> Result<CompiledModel, Failure> {
+    let backend = backend.unwrap_or_else(|| CompileOptions::default().backend);
     let compile = |p: &Path, o: &CompileOptions| if verifying { CompiledModel::compile_for_verifying(p, o) } else { CompiledModel::compile(p, o) };
     let is_artifact = path.extension().is_some_and(|e| e == "sigil");
     if !is_artifact {
         let m = sigil_onnx::load_model(path).map_err(bad)?;
-        let mut opts = CompileOptions { proof: proof.options(), cache_dir: proof.cache_dir(), ..CompileOptions::default() };
+        let mut opts = CompileOptions { proof: proof.options(), cache_dir: proof.cache_dir(), backend, ..CompileOptions::default() };
         opts.lower.frac_bits = quant.frac_bits;
         opts.lower.param_bits = quant.param_bits;
         for c in &quant.calibration {
@@ -387,7 +423,7 @@ fn compile_model(path: &Path, quant: &Quant, proof: &ProofArgs, verifying: bool)
     let m = sigil_onnx::load_model(&model_path).map_err(bad)?;
     let s = field("settings")?;
     let num = |k: &str| s.get(k).and_then(serde_json::Value::as_u64);
-    let mut opts = CompileOptions { cache_dir: proof.cache_dir(), ..CompileOptions::default() };
+    let mut opts = CompileOptions { cache_dir: proof.cache_dir(), backend, ..CompileOptions::default() };
     opts.lower.frac_bits = num("frac_bits").map(|v| v as u32);
     opts.lower.param_bits = num("param_bits").map_or(quant.param_bits, |v| v as u32);
     opts.lower.headroom_bits = num("headroom_bits").map_or(opts.lower.headroom_bits, |v| v as u32);
@@ -477,7 +513,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
         Command::Compile { model: path, quant, proof, out, json } => {
             let progress = Progress::new(json);
             progress.stage("compiling");
-            let m = compile_model(&path, &quant, &proof, false)?;
+            let m = compile_model(&path, &quant, &proof, false, None)?;
             progress.done();
             if let Some(o) = &out {
                 if path.extension().is_some_and(|e| e == "sigil") {
@@ -524,10 +560,12 @@ fn run(cli: Cli) -> Result<(), Failure> {
             }
             Ok(())
         }
-        Command::Prove { model: path, input, proof: proof_path, output, context, quant, proof_options, json } => {
+        Command::Prove { model: path, input, proof: proof_path, output, context, quant, proof_options, json, backend } => {
+            let backend = backend.build(json);
+            let backend_name = backend.name();
             let progress = Progress::new(json);
             progress.stage("compiling the model");
-            let mut m = compile_model(&path, &quant, &proof_options, false)?;
+            let mut m = compile_model(&path, &quant, &proof_options, false, Some(backend))?;
             m.log_timings = !json;
             let inputs = m.read_input(&input).map_err(bad)?;
             progress.stage("executing and proving");
@@ -552,6 +590,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
                         "conjectured_bits": sec.conjectured_bits, "compile_seconds": m.compile_time.as_secs_f64(),
                         "execute_seconds": p.execute_time.as_secs_f64(), "witness_seconds": p.witness_time.as_secs_f64(),
                         "prove_seconds": p.prove_time.as_secs_f64(), "key_cache": key_cache_word(&m.key_cache),
+                        "backend": backend_name,
                     })
                 );
             } else {
@@ -564,7 +603,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
                     sec.conjectured_bits
                 );
                 outln!(
-                    "compile {:.3} s ({}), execute {:.3} s, witness {:.3} s, prove {:.3} s",
+                    "compile {:.3} s ({}), execute {:.3} s, witness {:.3} s, prove {:.3} s ({backend_name})",
                     m.compile_time.as_secs_f64(),
                     key_cache_line(&m.key_cache),
                     p.execute_time.as_secs_f64(),
@@ -577,7 +616,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
         Command::Verify { proof: proof_path, model: path, circuit_id, input, output, context, quant, proof_options, json } => {
             let label = proof_path.display().to_string();
             let rejected = |e: String| (1u8, format!("{label}: proof rejected: {e}"));
-            let m = compile_model(&path, &quant, &proof_options, true)?;
+            let m = compile_model(&path, &quant, &proof_options, true, None)?;
             if let Some(id) = &circuit_id
                 && !id.eq_ignore_ascii_case(&hex(&m.circuit_id()))
             {

@@ -102,7 +102,7 @@ pub trait DeepOps {
 }
 
 /// Everything the prover needs from a backend.
-pub trait Backend: NttOps + MerkleOps + FriOps + QuotientOps + DeepOps + Send + Sync {
+pub trait Backend: NttOps + MerkleOps + FriOps + QuotientOps + DeepOps + Send + Sync + core::fmt::Debug {
     /// A name for reports.
     fn name(&self) -> &'static str;
 }

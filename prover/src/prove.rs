@@ -90,7 +90,7 @@ pub struct ProvingKey {
 impl ProvingKey {
     /// Extends and commits the preprocessed columns of `circuit` (the work a prover caches).
     /// The circuit fixes the heights and the options (`Circuit::new` checked both).
-    pub fn new<B: Backend>(circuit: Circuit, backend: &B) -> Result<Self, ProveError> {
+    pub fn new<B: Backend + ?Sized>(circuit: Circuit, backend: &B) -> Result<Self, ProveError> {
         let options = circuit.options;
         let prep_traces: Vec<Option<Trace>> = circuit.chips.iter().map(|c| c.preprocessed_trace()).collect();
         let lb = usize::from(options.log_blowup);
@@ -170,7 +170,7 @@ impl Timer {
 
 /// Proves that `traces` (one per chip, in circuit order) satisfy the circuit of `pk` with the
 /// public values `publics`.
-pub fn prove<B: Backend>(
+pub fn prove<B: Backend + ?Sized>(
     pk: &ProvingKey,
     traces: Vec<Trace>,
     publics: &[F],
@@ -183,7 +183,7 @@ pub fn prove<B: Backend>(
 /// As [`prove`], in `context`: bytes outside the circuit that the transcript absorbs after the
 /// public values, so that the proof verifies only in the same context
 /// ([`sigil_verifier::verify_in_context`]). At most [`sigil_verifier::MAX_CONTEXT_BYTES`].
-pub fn prove_in_context<B: Backend>(
+pub fn prove_in_context<B: Backend + ?Sized>(
     pk: &ProvingKey,
     traces: Vec<Trace>,
     publics: &[F],
@@ -213,7 +213,7 @@ pub enum Attack {
 /// A malicious prover for soundness tests: proves like [`prove`] (without the constraint
 /// check) but lies as `attack` says. A sound verifier rejects what it makes.
 #[cfg(feature = "malicious")]
-pub fn prove_malicious<B: Backend>(
+pub fn prove_malicious<B: Backend + ?Sized>(
     pk: &ProvingKey,
     traces: Vec<Trace>,
     publics: &[F],
@@ -224,7 +224,7 @@ pub fn prove_malicious<B: Backend>(
     prove_inner(pk, traces, publics, &[], backend, &config, attack)
 }
 
-fn prove_inner<B: Backend>(
+fn prove_inner<B: Backend + ?Sized>(
     pk: &ProvingKey,
     traces: Vec<Trace>,
     publics: &[F],
@@ -313,7 +313,7 @@ struct FriCommitment {
 
 /// The prover's state across the rounds of the protocol, in the order `docs/soundness.md`
 /// gives them; each round is a method that absorbs what it sends and draws what follows.
-struct Prover<'a, B: Backend> {
+struct Prover<'a, B: Backend + ?Sized> {
     pk: &'a ProvingKey,
     publics: &'a [F],
     context: &'a [u8],
@@ -336,7 +336,7 @@ const MAIN: usize = 0;
 const PERM: usize = 1;
 const QUOT: usize = 2;
 
-impl<'a, B: Backend> Prover<'a, B> {
+impl<'a, B: Backend + ?Sized> Prover<'a, B> {
     fn new(pk: &'a ProvingKey, publics: &'a [F], context: &'a [u8], backend: &'a B, attack: Attack) -> Self {
         let circuit = &pk.circuit;
         let widths: Vec<PhaseWidths> = circuit.infos.iter().map(PhaseWidths::of).collect();
@@ -706,7 +706,7 @@ fn phase_trees(layout: &ProofLayout, phase: usize) -> &[TreeLayout] {
 }
 
 /// The phase's mixed-height tree (none when no table has columns in it), as its layout says.
-fn commit_tree<'a, B: Backend>(backend: &B, tls: &[TreeLayout], mat: impl Fn(usize) -> Option<&'a RowMajorMatrix<F>>) -> Vec<MixedTree> {
+fn commit_tree<'a, B: Backend + ?Sized>(backend: &B, tls: &[TreeLayout], mat: impl Fn(usize) -> Option<&'a RowMajorMatrix<F>>) -> Vec<MixedTree> {
     tls.iter()
         .map(|tl| {
             let levels: Vec<(usize, Vec<&RowMajorMatrix<F>>)> =
@@ -799,7 +799,7 @@ fn lookup_trace(
 /// The extension of a table's two DEEP combinations (`A` then `B`, two base columns each):
 /// both are combined row by row on the trace domain, from the traces and the quotient chunks'
 /// values there, then extended by `2^log_blowup` onto the LDE coset.
-fn combined_lde<B: Backend>(backend: &B, prep: Option<&Trace>, td: &TableData, cz: &[EF], czg: &[EF], log_blowup: usize) -> RowMajorMatrix<F> {
+fn combined_lde<B: Backend + ?Sized>(backend: &B, prep: Option<&Trace>, td: &TableData, cz: &[EF], czg: &[EF], log_blowup: usize) -> RowMajorMatrix<F> {
     let n = 1usize << td.log_n;
     let quotient_h = td.quotient_coeffs.as_ref().map(|c| backend.coset_evaluate(c.clone(), F::ONE));
     let parts: Vec<(&[F], usize)> = [
@@ -836,7 +836,7 @@ fn combined_lde<B: Backend>(backend: &B, prep: Option<&Trace>, td: &TableData, c
 /// Interpolates the quotient, splits it into `2^log_q` chunks of degree below `n`, and extends
 /// each (as two base columns) to the LDE domain. Returns the chunks' coefficients (for the
 /// out-of-domain openings) and their LDE.
-fn split_quotient<B: Backend>(
+fn split_quotient<B: Backend + ?Sized>(
     backend: &B,
     q: Vec<EF>,
     log_n: usize,

@@ -26,6 +26,7 @@ mod compile;
 mod witness;
 
 use p3_field::PrimeCharacteristicRing;
+use std::sync::Arc;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -37,7 +38,7 @@ use sigil_verifier::{CircuitId, ProofOptions, VerifierOptions, VerifyError};
 pub use compile::Port;
 pub use witness::Tamper;
 
-use crate::{CpuBackend, ProveError, ProverConfig, ProvingKey, prove_in_context};
+use crate::{Backend, CpuBackend, ProveError, ProverConfig, ProvingKey, prove_in_context};
 
 /// Why a model could not be compiled, proved or checked.
 #[derive(Debug, thiserror::Error)]
@@ -74,6 +75,9 @@ pub struct CompileOptions {
     /// Where proving keys are cached (see [`default_cache_dir`]); `None` builds the key
     /// every time. The cache changes no circuit id and no proof, only the time to compile.
     pub cache_dir: Option<PathBuf>,
+    /// What builds the proving key and the proofs: the CPU backend by default, or a GPU one
+    /// (`sigil-gpu`). Every backend makes the same proof, byte for byte.
+    pub backend: Arc<dyn Backend>,
 }
 
 impl Default for CompileOptions {
@@ -83,6 +87,7 @@ impl Default for CompileOptions {
             calibration: Vec::new(),
             proof: ProofOptions::default(),
             cache_dir: None,
+            backend: Arc::new(CpuBackend::default()),
         }
     }
 }
@@ -175,6 +180,8 @@ pub struct CompiledModel {
     /// public tuples included) before proving an honest witness, naming the chip, row and
     /// constraint that fails; on by default in debug builds.
     pub check_constraints: bool,
+    /// What proves ([`CompileOptions::backend`]).
+    pub backend: Arc<dyn Backend>,
 }
 
 impl std::fmt::Debug for CompiledModel {
@@ -238,13 +245,13 @@ impl CompiledModel {
             }
         };
         let (key, key_cache) = match &options.cache_dir {
-            None => (ProvingKey::new(circuit, &CpuBackend::default())?, KeyCache::Off),
+            None => (ProvingKey::new(circuit, options.backend.as_ref())?, KeyCache::Off),
             Some(dir) => {
                 let model_bytes = std::fs::read(path).map_err(|e| OnnxError::Io { path: label.clone(), source: e })?;
                 let tag = cache_tag(&model_bytes, &circuit, &lower_options, &calibration, &options.proof);
                 match verifying_only.then(|| read_id(dir, &tag)).flatten() {
                     Some((id, file)) => (ProvingKey::verifying_only(circuit, id), KeyCache::Hit(file)),
-                    None => cached_key(dir, &tag, circuit)?,
+                    None => cached_key(dir, &tag, circuit, options.backend.as_ref())?,
                 }
             }
         };
@@ -261,6 +268,7 @@ impl CompiledModel {
             key_cache,
             log_timings: false,
             check_constraints: cfg!(debug_assertions),
+            backend: options.backend.clone(),
         })
     }
 
@@ -336,7 +344,7 @@ impl CompiledModel {
         let witness_time = t.elapsed();
         let t = Instant::now();
         let config = ProverConfig { check_constraints: self.check_constraints && tamper.is_none(), log_timings: self.log_timings };
-        let proof = prove_in_context(&self.key, traces, &statement, context, &CpuBackend::default(), &config)?;
+        let proof = prove_in_context(&self.key, traces, &statement, context, self.backend.as_ref(), &config)?;
         let prove_time = t.elapsed();
         Ok(Proved { outputs: self.statement_outputs(&statement), statement, context: context.to_vec(), proof: proof.to_bytes(), execute_time, witness_time, prove_time })
     }
@@ -370,7 +378,7 @@ fn cache_tag(model: &[u8], circuit: &sigil_verifier::Circuit, lower: &LowerOptio
 
 /// Reads the key tagged `tag` from `dir`, or builds it and writes it there
 /// ([`write_atomically`]). A damaged or stale file is rebuilt and replaced.
-fn cached_key(dir: &Path, tag: &[u8; 32], circuit: sigil_verifier::Circuit) -> Result<(ProvingKey, KeyCache), ModelError> {
+fn cached_key(dir: &Path, tag: &[u8; 32], circuit: sigil_verifier::Circuit, backend: &dyn Backend) -> Result<(ProvingKey, KeyCache), ModelError> {
     let path = dir.join("keys").join(format!("{}.pk", hex(tag)));
     let circuit = match std::fs::File::open(&path) {
         Ok(f) => match ProvingKey::read_cache(circuit, tag, f) {
@@ -384,7 +392,7 @@ fn cached_key(dir: &Path, tag: &[u8; 32], circuit: sigil_verifier::Circuit) -> R
         },
         Err(_) => circuit,
     };
-    let key = ProvingKey::new(circuit, &CpuBackend::default())?;
+    let key = ProvingKey::new(circuit, backend)?;
     // The id first: verifiers read it alone (a failure only costs them a full compilation).
     let _ = write_id(dir, tag, &key.circuit_id);
     if key.prep_bytes() > KEY_CACHE_MAX_BYTES {
