@@ -59,7 +59,12 @@ impl GpuBackend {
     /// `None` sends the caller to the CPU.
     fn try_gpu<T>(&self, what: &str, elements: usize, f: impl FnOnce(&Gpu) -> Result<T, GpuError>) -> Option<T> {
         if elements >= self.min_elements && elements > 0 && !self.failed.load(Ordering::Relaxed) {
-            match f(&self.gpu) {
+            // wgpu panics on some paths of a lost device: caught, that is one more failure.
+            let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(&self.gpu))).unwrap_or_else(|p| {
+                let why = p.downcast_ref::<String>().cloned().or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string())).unwrap_or_default();
+                Err(GpuError::Device(format!("panicked: {why}")))
+            });
+            match r {
                 Ok(v) => {
                     self.on_gpu.fetch_add(1, Ordering::Relaxed);
                     return Some(v);

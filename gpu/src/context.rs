@@ -4,8 +4,6 @@
 use std::borrow::Cow;
 use std::sync::{Arc, Mutex};
 
-use wgpu::util::DeviceExt;
-
 use crate::GpuError;
 
 /// Threads per workgroup of every kernel.
@@ -110,7 +108,7 @@ fn error_chain(e: &dyn std::error::Error) -> String {
         s.push_str(c.to_string().trim());
         cur = c.source();
     }
-    s
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 impl Gpu {
@@ -182,6 +180,12 @@ impl Gpu {
         self.binding_limit
     }
 
+    /// Destroys the device, as a lost one would be: every later call fails with a device
+    /// error. For the tests of the CPU fallback.
+    pub fn destroy(&self) {
+        self.device.destroy();
+    }
+
     /// The adapter's name, type, backend and driver, in a line.
     pub fn describe(&self) -> String {
         format!("{} ({:?}, {:?}, driver {} {})", self.info.name, self.info.device_type, self.info.backend, self.info.driver, self.info.driver_info)
@@ -204,22 +208,18 @@ impl Gpu {
 
     /// A storage buffer holding `words`.
     pub(crate) fn upload(&self, label: &str, words: &[u32]) -> Result<wgpu::Buffer, GpuError> {
-        let bytes = std::mem::size_of_val(words) as u64;
-        if bytes > self.binding_limit {
-            return Err(GpuError::TooLarge { bytes, limit: self.binding_limit });
+        let buf = self.zeroed(label, std::mem::size_of_val(words) as u64)?;
+        if !words.is_empty() {
+            // Through the queue rather than a buffer mapped at creation: on a lost device
+            // that one panics, this one reports.
+            self.queue.write_buffer(&buf, 0, bytemuck::cast_slice(words));
         }
-        if words.is_empty() {
-            return self.zeroed(label, 4);
-        }
-        Ok(self.device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
-            label: Some(label),
-            contents: bytemuck::cast_slice(words),
-            usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC,
-        }))
+        Ok(buf)
     }
 
     /// A zeroed storage buffer of `bytes` bytes (wgpu zeroes new buffers).
     pub(crate) fn zeroed(&self, label: &str, bytes: u64) -> Result<wgpu::Buffer, GpuError> {
+        self.check()?;
         if bytes > self.binding_limit {
             return Err(GpuError::TooLarge { bytes, limit: self.binding_limit });
         }
@@ -244,11 +244,13 @@ impl Gpu {
         // Uniform buffers are read in 16-byte rows.
         let mut words = params.to_vec();
         words.resize(params.len().div_ceil(4).max(1) * 4, 0);
-        let uniform = self.device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
+        let uniform = self.device.create_buffer(&wgpu::BufferDescriptor {
             label: Some(kernel.label),
-            contents: bytemuck::cast_slice(&words),
-            usage: wgpu::BufferUsages::UNIFORM,
+            size: 4 * words.len() as u64,
+            usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
+            mapped_at_creation: false,
         });
+        self.queue.write_buffer(&uniform, 0, bytemuck::cast_slice(&words));
         let mut entries: Vec<wgpu::BindGroupEntry<'_>> = buffers.iter().enumerate().map(|(i, b)| wgpu::BindGroupEntry { binding: i as u32, resource: b.as_entire_binding() }).collect();
         entries.push(wgpu::BindGroupEntry { binding: buffers.len() as u32, resource: uniform.as_entire_binding() });
         let bind = self.device.create_bind_group(&wgpu::BindGroupDescriptor { label: Some(kernel.label), layout: &kernel.layout, entries: &entries });

@@ -1,0 +1,100 @@
+//! The GPU backend's proofs equal the CPU backend's, byte for byte: the built-in circuits and
+//! every corpus model the other tests prove (the proving key built on the GPU too: the same
+//! circuit id). Every operation the GPU backend can take runs on the device here (no size
+//! threshold) and none falls back; a device lost before a proof hands everything to the CPU,
+//! with the same proof. On lavapipe in CI; never skipped (no adapter fails).
+
+use std::sync::{Arc, OnceLock};
+
+use sigil_gpu::{Gpu, GpuBackend};
+use sigil_prover::examples::{self, Example};
+use sigil_prover::model::{CompileOptions, CompiledModel};
+use sigil_prover::{CpuBackend, ProverConfig, ProvingKey, prove};
+use sigil_verifier::{ProofOptions, VerifierOptions, verify};
+
+fn gpu() -> Arc<Gpu> {
+    static GPU: OnceLock<Arc<Gpu>> = OnceLock::new();
+    GPU.get_or_init(|| {
+        let g = Gpu::new().unwrap_or_else(|e| panic!("{e} (install a Vulkan driver: apt-get install mesa-vulkan-drivers libvulkan1)"));
+        eprintln!("adapter: {}", g.describe());
+        Arc::new(g)
+    })
+    .clone()
+}
+
+/// A GPU backend that takes every operation it can.
+fn all_on_gpu() -> GpuBackend {
+    GpuBackend::new(gpu(), 0)
+}
+
+/// The proof's bytes, the circuit id, and the circuit and statement to verify with.
+fn proof_bytes(ex: Example, backend: &dyn sigil_prover::Backend) -> (Vec<u8>, [u8; 32], sigil_verifier::Circuit, Vec<sigil_air::F>) {
+    let pk = ProvingKey::new(ex.circuit, backend).unwrap();
+    let proof = prove(&pk, ex.traces, &ex.publics, backend, &ProverConfig::default()).unwrap();
+    (proof.to_bytes(), pk.circuit_id, pk.circuit, ex.publics)
+}
+
+fn same_proof(name: &str, make: impl Fn() -> Example) {
+    let g = all_on_gpu();
+    let (cpu, cpu_id, _, _) = proof_bytes(make(), &CpuBackend::default());
+    let (on_gpu, gpu_id, circuit, publics) = proof_bytes(make(), &g);
+    assert_eq!(cpu_id, gpu_id, "{name}: the circuit id (preprocessed commitments) differs");
+    assert!(cpu == on_gpu, "{name}: the GPU's proof differs from the CPU's");
+    let p = g.placement();
+    assert!(p.on_gpu > 0 && !p.fell_back, "{name}: {p:?}");
+    let vopts = VerifierOptions { min_security_bits: 0, ..Default::default() };
+    verify(&circuit, &gpu_id, &publics, &on_gpu, &vopts).unwrap();
+}
+
+#[test]
+fn built_in_circuits_prove_byte_identically_on_the_gpu() {
+    let fast = ProofOptions { log_blowup: 3, n_queries: 28, grinding_bits: 4, log_final_poly_len: 2, log_folding_factor: 3 };
+    same_proof("mac 2^6", || examples::mac(6, 1, fast).unwrap());
+    same_proof("mac 2^14, default options", || examples::mac(14, 2, ProofOptions::default()).unwrap());
+    same_proof("four tables", || examples::transfer(7, 5, 3, fast).unwrap());
+    same_proof("vecmat", || examples::vecmat(6, 5, 4, fast).unwrap());
+    same_proof("dense", || examples::dense(5, 3, 5, fast).unwrap());
+    same_proof("mlp", || examples::mlp(6, fast).unwrap());
+    for fold in 1..=4 {
+        let o = ProofOptions { log_folding_factor: fold, log_blowup: 1 + fold % 3, ..fast };
+        same_proof(&format!("mac, folding 2^{fold}"), || examples::mac(9, 7, o).unwrap());
+    }
+}
+
+fn corpus(name: &str) -> String {
+    format!("{}/../../shared/models/{name}/model.onnx", env!("CARGO_MANIFEST_DIR"))
+}
+
+#[test]
+fn corpus_models_prove_byte_identically_on_the_gpu() {
+    for name in ["dsperse-net", "dsperse-doom", "sn2-reward-factor-v0", "sn2-reward-factor-v1", "sn2-reward-sim", "sn2-reward-legacy"] {
+        let path = corpus(name);
+        let cpu = CompiledModel::compile(&path, &CompileOptions::default()).unwrap();
+        let backend = Arc::new(all_on_gpu());
+        let on_gpu = CompiledModel::compile(&path, &CompileOptions { backend: backend.clone(), ..CompileOptions::default() }).unwrap();
+        assert_eq!(cpu.circuit_id(), on_gpu.circuit_id(), "{name}: the key built on the GPU has another circuit id");
+        let input = cpu.read_input(path.replace("model.onnx", "input.json")).unwrap();
+        let a = cpu.prove(&input).unwrap();
+        let b = on_gpu.prove(&input).unwrap();
+        assert!(a.proof == b.proof, "{name}: the GPU's proof differs from the CPU's");
+        on_gpu.verify(&b.statement, &b.proof).unwrap();
+        let p = backend.placement();
+        assert!(p.on_gpu > 0 && !p.fell_back, "{name}: {p:?}");
+        eprintln!("{name}: {} bytes, the same; {} operations on the GPU, {} on the CPU", b.proof.len(), p.on_gpu, p.on_cpu);
+    }
+}
+
+#[test]
+fn a_lost_device_hands_the_proof_to_the_cpu() {
+    let ex = || examples::mac(10, 3, ProofOptions::default()).unwrap();
+    let (cpu, ..) = proof_bytes(ex(), &CpuBackend::default());
+    // A context of its own, lost before the proof: the first operation fails, warns, and
+    // everything runs on the CPU.
+    let g = Arc::new(Gpu::new().unwrap());
+    g.destroy();
+    let lost = GpuBackend::new(g, 0);
+    let (got, ..) = proof_bytes(ex(), &lost);
+    assert!(got == cpu, "the proof after the fallback differs");
+    let p = lost.placement();
+    assert!(p.fell_back && p.on_gpu == 0, "{p:?}");
+}
