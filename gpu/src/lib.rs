@@ -17,6 +17,7 @@
 use std::fmt;
 
 mod backend;
+pub mod bench;
 mod choice;
 mod context;
 mod fri;

@@ -79,7 +79,7 @@ impl Gpu {
 
     /// The radix-2 decimation-in-time stages over bit-reversed columns of `data` (`2^log_n`
     /// rows, `width` columns), in place.
-    fn dit(&self, enc: &mut wgpu::CommandEncoder, data: &wgpu::Buffer, log_n: usize, width: usize, inverse: bool) -> Result<(), GpuError> {
+    pub(crate) fn dit(&self, enc: &mut wgpu::CommandEncoder, data: &wgpu::Buffer, log_n: usize, width: usize, inverse: bool) -> Result<(), GpuError> {
         if log_n == 0 {
             return Ok(());
         }

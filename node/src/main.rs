@@ -7,6 +7,7 @@
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+mod bench;
 mod net;
 
 use std::io::IsTerminal;
@@ -184,6 +185,11 @@ enum Command {
     Query(net::QueryArgs),
     /// Create a hotkey file (sr25519, Bittensor's plaintext layout) and print its address.
     Keygen(net::KeygenArgs),
+    /// The standard benchmark: the GPU adapter (name, vendor, backend), each GPU kernel's
+    /// throughput beside the CPU backend's, and end-to-end proof times of models and MAC chains
+    /// on the CPU and GPU backends (checking that both make the same proof), as a table or
+    /// with --json. Without a GPU, the CPU figures alone.
+    Bench(bench::BenchArgs),
 }
 
 /// Quantization options (`docs/quantization.md`).
@@ -505,6 +511,7 @@ fn size_breakdown(c: &sigil_verifier::Circuit) -> Vec<(String, usize)> {
 
 fn run(cli: Cli) -> Result<(), Failure> {
     match cli.command {
+        Command::Bench(a) => bench::run(a).map_err(bad),
         Command::Miner(a) => net::miner(a),
         Command::Validator(a) => net::validator(a),
         Command::Devnet(a) => net::devnet(a),

@@ -1,0 +1,75 @@
+//! The GPU backend beside the CPU backend: each kernel's operation as the prover calls it
+//! (uploads and read-back included: `sigil bench` reports the kernels on resident data), and
+//! MAC-chain proofs end to end. Without an adapter only the CPU rows run.
+
+use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use p3_field::PrimeCharacteristicRing;
+use p3_matrix::dense::RowMajorMatrix;
+use sigil_air::field::ef_from_base;
+use sigil_air::{EF, F};
+use sigil_gpu::{Gpu, GpuBackend};
+use sigil_prover::backend::{DeepInputs, DeepOps, FriOps, MerkleOps, NttOps};
+use sigil_prover::examples;
+use sigil_prover::{Backend, CpuBackend, ProverConfig, ProvingKey, prove};
+use sigil_verifier::ProofOptions;
+use std::sync::Arc;
+
+const CONFIG: ProverConfig = ProverConfig { check_constraints: false, log_timings: false };
+const WIDTH: usize = 8;
+
+fn data(n: usize, seed: u64) -> Vec<F> {
+    (0..n as u64).map(|i| F::from_u64((i ^ seed).wrapping_mul(0x9E37_79B9_7F4A_7C15))).collect()
+}
+
+/// The CPU backend, and the GPU backend taking every operation when there is an adapter.
+fn backends() -> Vec<(&'static str, Arc<dyn Backend>)> {
+    let mut v: Vec<(&'static str, Arc<dyn Backend>)> = vec![("cpu", Arc::new(CpuBackend::default()))];
+    match Gpu::new() {
+        Ok(g) => {
+            eprintln!("adapter: {}", g.describe());
+            v.push(("gpu", Arc::new(GpuBackend::new(Arc::new(g), 0))));
+        }
+        Err(e) => eprintln!("no GPU adapter ({e}): CPU rows only"),
+    }
+    v
+}
+
+fn kernels(c: &mut Criterion) {
+    let shift = F::from_u64(7);
+    for (name, b) in backends() {
+        let mut g = c.benchmark_group(format!("kernels/{name}"));
+        g.sample_size(10);
+        for log_n in [14usize, 18] {
+            let n = 1usize << log_n;
+            let m = RowMajorMatrix::new(data(n * WIDTH, 1), WIDTH);
+            g.throughput(Throughput::Elements((n * WIDTH) as u64));
+            g.bench_with_input(BenchmarkId::new("lde_x8", log_n), &log_n, |bn, _| bn.iter(|| b.coset_lde(m.clone(), 3, shift)));
+            g.bench_with_input(BenchmarkId::new("tree", log_n), &log_n, |bn, _| bn.iter(|| b.commit_mixed(&[(0, vec![&m])], log_n, 0)));
+            let evals: Vec<EF> = data(2 * n, 2).chunks_exact(2).map(|c| ef_from_base([c[0], c[1]])).collect();
+            g.bench_with_input(BenchmarkId::new("fold", log_n), &log_n, |bn, _| bn.iter(|| b.fold(&evals, evals[0], shift)));
+            g.bench_with_input(BenchmarkId::new("fri_tree", log_n), &log_n, |bn, _| bn.iter(|| b.commit_ext_cosets(&evals, 3)));
+            let refs = [&m];
+            let cz = evals[..WIDTH].to_vec();
+            let inputs = DeepInputs { mats: &refs, cz: &cz, czg: &cz, a_z: evals[1], a_zg: evals[2], z: evals[3], zg: evals[4], log_lde: log_n, shift };
+            g.bench_with_input(BenchmarkId::new("deep", log_n), &log_n, |bn, _| bn.iter(|| b.deep_codeword(&inputs)));
+        }
+        g.finish();
+    }
+}
+
+fn end_to_end(c: &mut Criterion) {
+    for (name, b) in backends() {
+        let mut g = c.benchmark_group(format!("mac/{name}"));
+        g.sample_size(10);
+        for log_n in [12usize, 16] {
+            let ex = examples::mac(log_n, 1, ProofOptions::default()).expect("example");
+            let pk = ProvingKey::new(ex.circuit, b.as_ref()).expect("key");
+            g.throughput(Throughput::Elements(1 << log_n));
+            g.bench_with_input(BenchmarkId::new("prove", log_n), &log_n, |bn, _| bn.iter(|| prove(&pk, ex.traces.clone(), &ex.publics, b.as_ref(), &CONFIG).expect("prove")));
+        }
+        g.finish();
+    }
+}
+
+criterion_group!(benches, kernels, end_to_end);
+criterion_main!(benches);
