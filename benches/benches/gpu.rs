@@ -8,7 +8,7 @@ use p3_matrix::dense::RowMajorMatrix;
 use sigil_air::field::ef_from_base;
 use sigil_air::{EF, F};
 use sigil_gpu::{Gpu, GpuBackend};
-use sigil_prover::backend::{DeepInputs, DeepOps, FriOps, MerkleOps, NttOps};
+use sigil_prover::backend::DeepInputs;
 use sigil_prover::examples;
 use sigil_prover::{Backend, CpuBackend, ProverConfig, ProvingKey, prove};
 use sigil_verifier::ProofOptions;

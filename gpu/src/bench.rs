@@ -173,7 +173,7 @@ impl Gpu {
         })?;
         let cz: Vec<EF> = evals[..w].to_vec();
         let refs = [&mat];
-        let inputs = DeepInputs { mats: &refs, cz: &cz, czg: &cz, a_z: evals[1], a_zg: evals[2], z: evals[3], zg: evals[4], log_lde: log_n, shift: shift };
+        let inputs = DeepInputs { mats: &refs, cz: &cz, czg: &cz, a_z: evals[1], a_zg: evals[2], z: evals[3], zg: evals[4], log_lde: log_n, shift };
         let cpu_t = best(reps, || drop(cpu.deep_codeword(&inputs)));
         out.push(KernelFigures { kernel: "deep", size: format!("2^{log_n} x {w}"), elements: n * w, bytes: (8 * w + 16) as u64 * n as u64, gpu, cpu: cpu_t });
 

@@ -63,9 +63,11 @@ impl Kernel {
 #[derive(Debug)]
 pub(crate) struct Kernels {
     pub elementwise: Kernel,
+    pub ntt_pass: Kernel,
     pub butterfly: Kernel,
     pub scatter: Kernel,
     pub hash_rows: Kernel,
+    pub hash_rows_long: Kernel,
     pub hash_nodes: Kernel,
     pub fold: Kernel,
     pub deep_accumulate: Kernel,
@@ -95,6 +97,9 @@ pub struct Gpu {
     /// The first error the device reported outside a call's own checks (validation, out of
     /// memory, device lost); every later call fails with it.
     fault: Arc<Mutex<Option<String>>>,
+    /// NTT stages in workgroup memory, several per pass (hardware GPUs), rather than one
+    /// stage per pass (software adapters, where barriers are dear).
+    pub(crate) blocked_ntt: bool,
     /// Twiddle tables by (log size, inverse).
     pub(crate) twiddles: Mutex<std::collections::HashMap<(usize, bool), Arc<wgpu::Buffer>>>,
 }
@@ -155,16 +160,19 @@ impl Gpu {
         let deep = wgsl!(device, "deep.wgsl");
         let kernels = Kernels {
             elementwise: Kernel::new(&device, &field_ops, "elementwise", &[true, true, false]),
+            ntt_pass: Kernel::new(&device, &ntt, "ntt_pass", &[false, true]),
             butterfly: Kernel::new(&device, &ntt, "butterfly", &[false, true]),
             scatter: Kernel::new(&device, &scatter, "scatter", &[true, false, true]),
             hash_rows: Kernel::new(&device, &blake3, "hash_rows", &[true, false]),
+            hash_rows_long: Kernel::new(&device, &blake3, "hash_rows_long", &[true, false]),
             hash_nodes: Kernel::new(&device, &blake3, "hash_nodes", &[true, true, false]),
             fold: Kernel::new(&device, &fri, "fold", &[true, true, false]),
             deep_accumulate: Kernel::new(&device, &deep, "deep_accumulate", &[true, true, false, false]),
             deep_finish: Kernel::new(&device, &deep, "deep_finish", &[true, true, false, false]),
         };
         let binding_limit = limits.max_storage_buffer_binding_size.min(limits.max_buffer_size);
-        let gpu = Self { info, device, queue, binding_limit, kernels, fault, twiddles: Default::default() };
+        let blocked_ntt = info.device_type != wgpu::DeviceType::Cpu;
+        let gpu = Self { info, device, queue, binding_limit, kernels, fault, blocked_ntt, twiddles: Default::default() };
         gpu.check()?;
         Ok(gpu)
     }
@@ -173,6 +181,13 @@ impl Gpu {
     /// several buffers as it would past the device's own limit. For tests of the splitting.
     pub fn limit_bindings(&mut self, bytes: u64) {
         self.binding_limit = self.binding_limit.min(bytes.max(256));
+    }
+
+    /// Runs the NTT stages in workgroup memory, ten per pass (`true`, the default on hardware
+    /// GPUs), or one stage per pass (`false`, the default on software adapters). Both give the
+    /// same values; the tests run both.
+    pub fn use_blocked_ntt(&mut self, blocked: bool) {
+        self.blocked_ntt = blocked;
     }
 
     /// The largest storage binding used, in bytes.
@@ -238,7 +253,12 @@ impl Gpu {
     /// Records one dispatch of `kernel` over `threads` threads with `buffers` bound in order
     /// and `params` as its uniform.
     pub(crate) fn dispatch(&self, enc: &mut wgpu::CommandEncoder, kernel: &Kernel, buffers: &[&wgpu::Buffer], params: &[u32], threads: usize) {
-        if threads == 0 {
+        self.dispatch_groups(enc, kernel, buffers, params, threads.div_ceil(WORKGROUP as usize));
+    }
+
+    /// Records one dispatch of `groups` workgroups (two dimensions past 65,535).
+    pub(crate) fn dispatch_groups(&self, enc: &mut wgpu::CommandEncoder, kernel: &Kernel, buffers: &[&wgpu::Buffer], params: &[u32], groups: usize) {
+        if groups == 0 {
             return;
         }
         // Uniform buffers are read in 16-byte rows.
@@ -254,7 +274,7 @@ impl Gpu {
         let mut entries: Vec<wgpu::BindGroupEntry<'_>> = buffers.iter().enumerate().map(|(i, b)| wgpu::BindGroupEntry { binding: i as u32, resource: b.as_entire_binding() }).collect();
         entries.push(wgpu::BindGroupEntry { binding: buffers.len() as u32, resource: uniform.as_entire_binding() });
         let bind = self.device.create_bind_group(&wgpu::BindGroupDescriptor { label: Some(kernel.label), layout: &kernel.layout, entries: &entries });
-        let (x, y) = dispatch_size(threads as u32);
+        let (x, y) = dispatch_size((groups * WORKGROUP as usize) as u32);
         let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor { label: Some(kernel.label), timestamp_writes: None });
         pass.set_pipeline(&kernel.pipeline);
         pass.set_bind_group(0, &bind, &[]);

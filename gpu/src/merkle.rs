@@ -62,7 +62,9 @@ impl Gpu {
                 }
                 let data = self.upload("rows", &words)?;
                 leaf_params[..3].copy_from_slice(&[k as u32, 2 * width as u32, r0 as u32]);
-                self.dispatch(enc, &self.kernels.hash_rows, &[&data, buf], &leaf_params, k);
+                // Rows of one Blake3 chunk (128 elements) take the kernel without a chunk stack.
+                let kernel = if width <= 128 { &self.kernels.hash_rows } else { &self.kernels.hash_rows_long };
+                self.dispatch(enc, kernel, &[&data, buf], &leaf_params, k);
                 r0 += k;
             }
         }

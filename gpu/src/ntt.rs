@@ -57,6 +57,9 @@ fn powers(a: F, c: F, n: usize) -> Vec<F> {
     out
 }
 
+/// Stages of one NTT pass: a workgroup holds 2^10 elements (`shaders/ntt.wgsl`).
+pub const NTT_PASS_STAGES: usize = 10;
+
 const BITREV: u32 = 1;
 const SCALE: u32 = 2;
 
@@ -78,24 +81,35 @@ impl Gpu {
     }
 
     /// The radix-2 decimation-in-time stages over bit-reversed columns of `data` (`2^log_n`
-    /// rows, `width` columns), in place.
+    /// rows, `width` columns), in place: [`NTT_PASS_STAGES`] stages per pass in workgroup
+    /// memory, or one stage per pass ([`Gpu::use_blocked_ntt`]).
     pub(crate) fn dit(&self, enc: &mut wgpu::CommandEncoder, data: &wgpu::Buffer, log_n: usize, width: usize, inverse: bool) -> Result<(), GpuError> {
-        if log_n == 0 {
+        if log_n == 0 || width == 0 {
             return Ok(());
         }
         let tw = self.twiddles(log_n, inverse)?;
-        let n = 1usize << log_n;
-        for s in 0..log_n {
-            let half = 1usize << s;
-            let stride = n / (2 * half);
-            let count = n / 2 * width;
-            self.dispatch(enc, &self.kernels.butterfly, &[data, &tw], &[half as u32, stride as u32, width as u32, count as u32], count);
+        if !self.blocked_ntt {
+            let n = 1usize << log_n;
+            for s in 0..log_n {
+                let half = 1usize << s;
+                let count = n / 2 * width;
+                self.dispatch(enc, &self.kernels.butterfly, &[data, &tw], &[half as u32, (n / (2 * half)) as u32, width as u32, count as u32], count);
+            }
+            return Ok(());
+        }
+        let mut s = 0;
+        while s < log_n {
+            let k = NTT_PASS_STAGES.min(log_n - s);
+            let groups = width << (log_n - k);
+            self.dispatch_groups(enc, &self.kernels.ntt_pass, &[data, &tw], &[log_n as u32, s as u32, k as u32, width as u32, groups as u32], groups);
+            s += k;
         }
         Ok(())
     }
 
     /// Moves `rows x width` elements of `src` into `dst` (bit-reversing the row index over
     /// `log_dst` bits and scaling row `i` by `scale[i]` when given).
+    #[allow(clippy::too_many_arguments)]
     fn scatter(&self, enc: &mut wgpu::CommandEncoder, src: &wgpu::Buffer, dst: &wgpu::Buffer, rows: usize, width: usize, log_dst: usize, bitrev: bool, scale: Option<&[F]>) -> Result<(), GpuError> {
         let (flags, scale_buf) = match scale {
             Some(s) => (SCALE, self.upload("scale", &to_words(s.iter().copied(), s.len()))?),
@@ -146,7 +160,7 @@ impl Gpu {
     /// that fit one binding.
     pub fn transform(&self, m: &RowMajorMatrix<F>, t: Transform) -> Result<RowMajorMatrix<F>, GpuError> {
         let width = m.width;
-        let n = if width == 0 { 0 } else { m.values.len() / width };
+        let n = m.values.len().checked_div(width).unwrap_or(0);
         if !n.is_power_of_two() {
             return Err(GpuError::Input(format!("a matrix of height {n}: transforms need a power of two")));
         }

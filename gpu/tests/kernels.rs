@@ -74,6 +74,18 @@ fn ntt_transforms_equal_the_cpu() {
 }
 
 #[test]
+fn both_ntt_strategies_equal_the_cpu() {
+    // Stages in workgroup memory (several passes: 2^12 is a pass of 10 stages and one of 2,
+    // 2^20 two of 10) and one stage per pass, whichever this adapter defaults to.
+    for blocked in [true, false] {
+        let mut g = Gpu::new().unwrap_or_else(|e| panic!("{e}"));
+        g.use_blocked_ntt(blocked);
+        check_transforms(&g, &[(0, 1), (1, 3), (3, 2), (9, 3), (10, 2), (11, 1), (12, 3), (14, 1)], 12);
+        check_transforms(&g, &[(20, 1)], 13);
+    }
+}
+
+#[test]
 fn ntt_transforms_split_by_columns_equal_the_cpu() {
     // 4 KiB bindings: 2^9 rows at most, so a column alone fits up to 2^9 output rows.
     check_transforms(small_gpu(), &[(0, 3), (2, 5), (4, 70), (6, 9)], 2);

@@ -152,18 +152,55 @@ fn hash_words(base: u32, len: u32) -> array<u32, 8> {
     return cv;
 }
 
-// Leaf digests of `rows` rows of `row_words` words each.
+// The keyed hash of `len <= 256` words (one chunk) at `base` of rows_in, without the
+// chaining-value stack of longer messages.
+fn hash_chunk(base: u32, len: u32) -> array<u32, 8> {
+    let n_blocks = max(1u, (len + BLOCK_WORDS - 1u) / BLOCK_WORDS);
+    var cv = leaf_key();
+    for (var b = 0u; b < n_blocks; b = b + 1u) {
+        var block: array<u32, 16>;
+        let at = b * BLOCK_WORDS;
+        let here = min(BLOCK_WORDS, len - at);
+        for (var i = 0u; i < BLOCK_WORDS; i = i + 1u) {
+            if (i < here) {
+                block[i] = rows_in[base + at + i];
+            } else {
+                block[i] = 0u;
+            }
+        }
+        var flags = KEYED_HASH;
+        if (b == 0u) { flags = flags | CHUNK_START; }
+        if (b + 1u == n_blocks) { flags = flags | CHUNK_END | ROOT; }
+        cv = compress(cv, block, 0u, here * 4u, flags);
+    }
+    return cv;
+}
+
+fn write_leaf(i: u32, d: array<u32, 8>) {
+    let o = (lp.out_offset + i) * 8u;
+    for (var k = 0u; k < 8u; k = k + 1u) {
+        leaves_out[o + k] = d[k];
+    }
+}
+
+// Leaf digests of `rows` rows of `row_words <= 256` words each (128 field elements).
 @compute @workgroup_size(64)
 fn hash_rows(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
     let i = thread_index(gid, groups);
     if (i >= lp.rows) {
         return;
     }
-    let d = hash_words(i * lp.row_words, lp.row_words);
-    let o = (lp.out_offset + i) * 8u;
-    for (var k = 0u; k < 8u; k = k + 1u) {
-        leaves_out[o + k] = d[k];
+    write_leaf(i, hash_chunk(i * lp.row_words, lp.row_words));
+}
+
+// Leaf digests of rows longer than one chunk.
+@compute @workgroup_size(64)
+fn hash_rows_long(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
+    let i = thread_index(gid, groups);
+    if (i >= lp.rows) {
+        return;
     }
+    write_leaf(i, hash_words(i * lp.row_words, lp.row_words));
 }
 
 struct NodeParams {
