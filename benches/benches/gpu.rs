@@ -8,7 +8,7 @@ use p3_matrix::dense::RowMajorMatrix;
 use sigil_air::field::ef_from_base;
 use sigil_air::{EF, F};
 use sigil_gpu::{Gpu, GpuBackend};
-use sigil_prover::backend::DeepInputs;
+use sigil_prover::backend::{DeepInputs, Lde};
 use sigil_prover::examples;
 use sigil_prover::{Backend, CpuBackend, ProverConfig, ProvingKey, prove};
 use sigil_verifier::ProofOptions;
@@ -42,13 +42,16 @@ fn kernels(c: &mut Criterion) {
         for log_n in [14usize, 18] {
             let n = 1usize << log_n;
             let m = RowMajorMatrix::new(data(n * WIDTH, 1), WIDTH);
+            // Host values: the trees and the DEEP composition upload them, as for an LDE kept
+            // off the device.
+            let lde = Lde::host(m.clone());
             g.throughput(Throughput::Elements((n * WIDTH) as u64));
             g.bench_with_input(BenchmarkId::new("lde_x8", log_n), &log_n, |bn, _| bn.iter(|| b.coset_lde(m.clone(), 3, shift)));
-            g.bench_with_input(BenchmarkId::new("tree", log_n), &log_n, |bn, _| bn.iter(|| b.commit_mixed(&[(0, vec![&m])], log_n, 0)));
+            g.bench_with_input(BenchmarkId::new("tree", log_n), &log_n, |bn, _| bn.iter(|| b.commit_mixed(&[(0, vec![&lde])], log_n, 0)));
             let evals: Vec<EF> = data(2 * n, 2).chunks_exact(2).map(|c| ef_from_base([c[0], c[1]])).collect();
             g.bench_with_input(BenchmarkId::new("fold", log_n), &log_n, |bn, _| bn.iter(|| b.fold(&evals, evals[0], shift)));
             g.bench_with_input(BenchmarkId::new("fri_tree", log_n), &log_n, |bn, _| bn.iter(|| b.commit_ext_cosets(&evals, 3)));
-            let refs = [&m];
+            let refs = [&lde];
             let cz = evals[..WIDTH].to_vec();
             let inputs = DeepInputs { mats: &refs, cz: &cz, czg: &cz, a_z: evals[1], a_zg: evals[2], z: evals[3], zg: evals[4], log_lde: log_n, shift };
             g.bench_with_input(BenchmarkId::new("deep", log_n), &log_n, |bn, _| bn.iter(|| b.deep_codeword(&inputs)));

@@ -4,21 +4,50 @@
 //! the CPU, where a dispatch would cost more than it saves; an operation that fails on the
 //! device (lost, out of memory) is redone on the CPU with a warning, and the rest of the
 //! process stays on the CPU.
+//!
+//! Resident data: an LDE made here keeps its device copy beside the host values (in
+//! [`Lde::resident`], up to a budget of bytes), and the trace commitments and the DEEP
+//! composition read it there; the host values serve the quotient (still on the CPU) and the
+//! openings. FRI layers still go up and down at each fold.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 
 use p3_matrix::dense::RowMajorMatrix;
 use sigil_air::{Chip, EF, F};
-use sigil_prover::backend::{Backend, DeepInputs, DeepOps, FriOps, MerkleOps, NttOps, QuotientInputs, QuotientOps};
+use sigil_prover::backend::{Backend, DeepInputs, DeepOps, FriOps, Lde, MerkleOps, NttOps, QuotientInputs, QuotientOps};
 use sigil_prover::CpuBackend;
 use sigil_verifier::merkle::{MerkleTree, MixedTree};
 
-use crate::ntt::Transform;
+use crate::ntt::{DeviceMatrix, Transform};
 use crate::{Gpu, GpuError};
 
 /// Operations of at least this many field elements go to the device by default.
 pub const DEFAULT_MIN_ELEMENTS: usize = 1 << 14;
+
+/// Bytes of LDEs kept on the device at once by default (past it, new ones live on the host
+/// alone and are uploaded again when committed).
+pub const DEFAULT_RESIDENT_BYTES: u64 = 8 << 30;
+
+/// A device matrix held by an [`Lde`], counted against the backend's residency budget until
+/// it is dropped.
+#[derive(Debug)]
+pub(crate) struct Held {
+    matrix: DeviceMatrix,
+    counter: Arc<AtomicU64>,
+}
+
+impl Held {
+    pub(crate) fn matrix(&self) -> &DeviceMatrix {
+        &self.matrix
+    }
+}
+
+impl Drop for Held {
+    fn drop(&mut self) {
+        self.counter.fetch_sub(self.matrix.bytes(), Ordering::Relaxed);
+    }
+}
 
 /// The prover's backend on a GPU, with the CPU backend beside it.
 #[derive(Debug)]
@@ -26,6 +55,9 @@ pub struct GpuBackend {
     gpu: Arc<Gpu>,
     cpu: CpuBackend,
     min_elements: usize,
+    /// Bytes of LDEs on the device now, and the most allowed.
+    resident: Arc<AtomicU64>,
+    resident_budget: u64,
     failed: AtomicBool,
     on_gpu: AtomicUsize,
     on_cpu: AtomicUsize,
@@ -44,7 +76,38 @@ pub struct Placement {
 impl GpuBackend {
     /// A backend on `gpu`; operations of at least `min_elements` field elements run there.
     pub fn new(gpu: Arc<Gpu>, min_elements: usize) -> Self {
-        Self { gpu, cpu: CpuBackend::default(), min_elements, failed: AtomicBool::new(false), on_gpu: AtomicUsize::new(0), on_cpu: AtomicUsize::new(0) }
+        Self {
+            gpu,
+            cpu: CpuBackend::default(),
+            min_elements,
+            resident: Arc::default(),
+            resident_budget: DEFAULT_RESIDENT_BYTES,
+            failed: AtomicBool::new(false),
+            on_gpu: AtomicUsize::new(0),
+            on_cpu: AtomicUsize::new(0),
+        }
+    }
+
+    /// Keeps at most `bytes` of LDEs on the device (0: none; every commitment uploads).
+    pub fn with_resident_budget(mut self, bytes: u64) -> Self {
+        self.resident_budget = bytes;
+        self
+    }
+
+    /// Bytes of LDEs on the device now.
+    pub fn resident_bytes(&self) -> u64 {
+        self.resident.load(Ordering::Relaxed)
+    }
+
+    /// The LDE of a transform: the device copy kept when the budget allows.
+    fn lde(&self, (matrix, dm): (RowMajorMatrix<F>, DeviceMatrix)) -> Lde {
+        let bytes = dm.bytes();
+        let taken = self.resident.fetch_add(bytes, Ordering::Relaxed);
+        if taken + bytes > self.resident_budget {
+            self.resident.fetch_sub(bytes, Ordering::Relaxed);
+            return Lde::host(matrix);
+        }
+        Lde { matrix, resident: Some(Arc::new(Held { matrix: dm, counter: self.resident.clone() })) }
     }
 
     pub fn gpu(&self) -> &Gpu {
@@ -87,15 +150,18 @@ fn elements(m: &RowMajorMatrix<F>) -> usize {
 }
 
 impl NttOps for GpuBackend {
-    fn coset_lde(&self, trace: RowMajorMatrix<F>, log_blowup: usize, shift: F) -> RowMajorMatrix<F> {
-        self.try_gpu("coset LDE", elements(&trace) << log_blowup, |g| g.transform(&trace, Transform::Lde { log_blowup, shift }))
+    fn coset_lde(&self, trace: RowMajorMatrix<F>, log_blowup: usize, shift: F) -> Lde {
+        self.try_gpu("coset LDE", elements(&trace) << log_blowup, |g| g.transform_resident(&trace, Transform::Lde { log_blowup, shift }))
+            .map(|r| self.lde(r))
             .unwrap_or_else(|| self.cpu.coset_lde(trace, log_blowup, shift))
     }
     fn coset_interpolate(&self, evals: RowMajorMatrix<F>, shift: F) -> RowMajorMatrix<F> {
         self.try_gpu("interpolation", elements(&evals), |g| g.transform(&evals, Transform::Interpolate { shift })).unwrap_or_else(|| self.cpu.coset_interpolate(evals, shift))
     }
-    fn coset_evaluate(&self, coeffs: RowMajorMatrix<F>, shift: F) -> RowMajorMatrix<F> {
-        self.try_gpu("evaluation", elements(&coeffs), |g| g.transform(&coeffs, Transform::Evaluate { shift })).unwrap_or_else(|| self.cpu.coset_evaluate(coeffs, shift))
+    fn coset_evaluate(&self, coeffs: RowMajorMatrix<F>, shift: F) -> Lde {
+        self.try_gpu("evaluation", elements(&coeffs), |g| g.transform_resident(&coeffs, Transform::Evaluate { shift }))
+            .map(|r| self.lde(r))
+            .unwrap_or_else(|| self.cpu.coset_evaluate(coeffs, shift))
     }
 }
 
@@ -103,7 +169,7 @@ impl MerkleOps for GpuBackend {
     fn commit_ext_cosets(&self, evals: &[EF], log_arity: usize) -> MerkleTree {
         self.try_gpu("a FRI layer's tree", 2 * evals.len(), |g| g.commit_ext_cosets(evals, log_arity)).unwrap_or_else(|| self.cpu.commit_ext_cosets(evals, log_arity))
     }
-    fn commit_mixed(&self, levels: &[(usize, Vec<&RowMajorMatrix<F>>)], depth: usize, cap_log: usize) -> MixedTree {
+    fn commit_mixed(&self, levels: &[(usize, Vec<&Lde>)], depth: usize, cap_log: usize) -> MixedTree {
         let size = levels.iter().flat_map(|(_, m)| m.iter()).map(|m| m.values.len()).sum::<usize>().max(1 << depth);
         self.try_gpu("a trace tree", size, |g| g.commit_mixed(levels, depth, cap_log)).unwrap_or_else(|| self.cpu.commit_mixed(levels, depth, cap_log))
     }

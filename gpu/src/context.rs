@@ -72,6 +72,7 @@ pub(crate) struct Kernels {
     pub fold: Kernel,
     pub deep_accumulate: Kernel,
     pub deep_finish: Kernel,
+    pub place: Kernel,
 }
 
 /// Each kernel's source: the field arithmetic, then the kernel's own file.
@@ -100,6 +101,8 @@ pub struct Gpu {
     /// NTT stages in workgroup memory, several per pass (hardware GPUs), rather than one
     /// stage per pass (software adapters, where barriers are dear).
     pub(crate) blocked_ntt: bool,
+    /// This context's number in the process: device matrices name the context they live on.
+    pub(crate) id: usize,
     /// Twiddle tables by (log size, inverse).
     pub(crate) twiddles: Mutex<std::collections::HashMap<(usize, bool), Arc<wgpu::Buffer>>>,
 }
@@ -158,6 +161,7 @@ impl Gpu {
         let blake3 = wgsl!(device, "blake3.wgsl");
         let fri = wgsl!(device, "fri.wgsl");
         let deep = wgsl!(device, "deep.wgsl");
+        let place = wgsl!(device, "place.wgsl");
         let kernels = Kernels {
             elementwise: Kernel::new(&device, &field_ops, "elementwise", &[true, true, false]),
             ntt_pass: Kernel::new(&device, &ntt, "ntt_pass", &[false, true]),
@@ -169,10 +173,13 @@ impl Gpu {
             fold: Kernel::new(&device, &fri, "fold", &[true, true, false]),
             deep_accumulate: Kernel::new(&device, &deep, "deep_accumulate", &[true, true, false, false]),
             deep_finish: Kernel::new(&device, &deep, "deep_finish", &[true, true, false, false]),
+            place: Kernel::new(&device, &place, "place", &[true, false]),
         };
         let binding_limit = limits.max_storage_buffer_binding_size.min(limits.max_buffer_size);
         let blocked_ntt = info.device_type != wgpu::DeviceType::Cpu;
-        let gpu = Self { info, device, queue, binding_limit, kernels, fault, blocked_ntt, twiddles: Default::default() };
+        static CONTEXTS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let id = CONTEXTS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let gpu = Self { info, device, queue, binding_limit, kernels, fault, blocked_ntt, id, twiddles: Default::default() };
         gpu.check()?;
         Ok(gpu)
     }

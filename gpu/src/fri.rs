@@ -1,9 +1,9 @@
 //! FRI folding and the DEEP composition on the device, in parts that fit one binding.
 
 use p3_field::{Field, PrimeCharacteristicRing, PrimeField64};
-use p3_matrix::dense::RowMajorMatrix;
 use sigil_air::field::{ef_from_base, ef_to_base};
 use sigil_air::{EF, F};
+use sigil_prover::Lde;
 use sigil_verifier::protocol::omega;
 
 use crate::ntt::from_words;
@@ -71,7 +71,7 @@ impl Gpu {
     /// The CPU backend's `deep_codeword`: `(sum cz_c p_c(x) - a_z) / (x - z) + (sum czg_c
     /// p_c(x) - a_zg) / (x - z g)` at the `2^log_lde` points `shift * w^i`.
     #[allow(clippy::too_many_arguments)]
-    pub fn deep_codeword(&self, mats: &[&RowMajorMatrix<F>], cz: &[EF], czg: &[EF], a_z: EF, a_zg: EF, z: EF, zg: EF, log_lde: usize, shift: F) -> Result<Vec<EF>, GpuError> {
+    pub fn deep_codeword(&self, mats: &[&Lde], cz: &[EF], czg: &[EF], a_z: EF, a_zg: EF, z: EF, zg: EF, log_lde: usize, shift: F) -> Result<Vec<EF>, GpuError> {
         let n = 1usize << log_lde;
         let total: usize = mats.iter().map(|m| m.width).sum();
         if cz.len() != total || czg.len() > total {
@@ -94,8 +94,8 @@ impl Gpu {
             let k = part.min(n - r0);
             let acc = self.zeroed("deep sums", 2 * EXT * k as u64)?;
             let res = self.zeroed("deep codeword", EXT * k as u64)?;
-            let params = |width: usize, first_col: usize| -> Vec<u32> {
-                let mut p = vec![k as u32, r0 as u32, width as u32, first_col as u32];
+            let params = |width: usize, first_col: usize, src_row0: usize| -> Vec<u32> {
+                let mut p = vec![k as u32, r0 as u32, width as u32, first_col as u32, src_row0 as u32, 0, 0, 0];
                 p.extend(f_words(shift));
                 p.extend(f_words(w));
                 for x in [z, zg, a_z, a_zg] {
@@ -107,16 +107,25 @@ impl Gpu {
             let mut first_col = 0;
             let mut uploads = Vec::new();
             for m in mats {
-                if m.width > 0 {
-                    let words = crate::ntt::to_words(m.values[r0 * m.width..(r0 + k) * m.width].iter().copied(), k * m.width);
-                    let data = self.upload("deep columns", &words)?;
-                    self.dispatch(&mut enc, &self.kernels.deep_accumulate, &[&data, &coeffs, &acc, &res], &params(m.width, first_col), k);
-                    uploads.push(data);
+                match self.resident(m) {
+                    // Kept on the device: its rows r0 .. r0 + k, read where they are.
+                    Some(d) => {
+                        for g in &d.groups {
+                            self.dispatch(&mut enc, &self.kernels.deep_accumulate, &[&g.buffer, &coeffs, &acc, &res], &params(g.width, first_col + g.col0, r0), k);
+                        }
+                    }
+                    None if m.width > 0 => {
+                        let words = crate::ntt::to_words(m.values[r0 * m.width..(r0 + k) * m.width].iter().copied(), k * m.width);
+                        let data = self.upload("deep columns", &words)?;
+                        self.dispatch(&mut enc, &self.kernels.deep_accumulate, &[&data, &coeffs, &acc, &res], &params(m.width, first_col, 0), k);
+                        uploads.push(data);
+                    }
+                    None => {}
                 }
                 first_col += m.width;
             }
             let dummy = self.zeroed("unused", 8)?;
-            self.dispatch(&mut enc, &self.kernels.deep_finish, &[&dummy, &coeffs, &acc, &res], &params(0, 0), k);
+            self.dispatch(&mut enc, &self.kernels.deep_finish, &[&dummy, &coeffs, &acc, &res], &params(0, 0, 0), k);
             let words = self.finish(enc, &[(&res, EXT * k as u64)])?;
             out.extend(words[0].chunks_exact(4).map(ef_of));
             r0 += k;

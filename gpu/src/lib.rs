@@ -24,10 +24,10 @@ mod fri;
 mod merkle;
 mod ntt;
 
-pub use backend::{DEFAULT_MIN_ELEMENTS, GpuBackend, Placement};
+pub use backend::{DEFAULT_MIN_ELEMENTS, DEFAULT_RESIDENT_BYTES, GpuBackend, Placement};
 pub use choice::{BackendChoice, Chosen, choose, shared_gpu};
 pub use context::{Gpu, dispatch_size};
-pub use ntt::Transform;
+pub use ntt::{DeviceMatrix, Transform};
 
 /// Why the GPU context could not be built or a kernel could not run.
 #[derive(Debug)]

@@ -6,12 +6,13 @@
 //! `2q` and `2q + 1`.
 
 use p3_field::PrimeField64;
-use p3_matrix::dense::RowMajorMatrix;
+use sigil_air::EF;
 use sigil_air::field::ef_to_base;
-use sigil_air::{EF, F};
+use sigil_prover::Lde;
 use sigil_verifier::hash::{Digest, KEY_LEAF, KEY_NODE};
 use sigil_verifier::merkle::{MerkleTree, MixedTree};
 
+use crate::ntt::DeviceMatrix;
 use crate::{Gpu, GpuError};
 
 /// Bytes of a digest on the device (eight u32 words).
@@ -45,9 +46,19 @@ impl Gpu {
         Ok(Level { parts, part, len })
     }
 
-    /// Leaf digests of `rows` rows, row `j` given by `fill(j, out)` (`width` elements), into
-    /// `level` (rows uploaded in slices that fit one binding).
-    fn hash_rows(&self, enc: &mut wgpu::CommandEncoder, level: &Level, width: usize, fill: impl Fn(usize, &mut Vec<u32>)) -> Result<(), GpuError> {
+    /// Leaf digests of `rows` rows of `width` elements into `level`, in slices of rows that
+    /// fit one binding: row `j` as `fill(j, out)` writes it (skipped, and the slice zeroed, when
+    /// `device_only`), then `place(enc, slice, first_row, rows)` copies columns already on the
+    /// device into the slice.
+    fn hash_rows(
+        &self,
+        enc: &mut wgpu::CommandEncoder,
+        level: &Level,
+        width: usize,
+        fill: impl Fn(usize, &mut Vec<u32>),
+        device_only: bool,
+        place: impl Fn(&mut wgpu::CommandEncoder, &wgpu::Buffer, usize, usize),
+    ) -> Result<(), GpuError> {
         let slice = self.max_items(8 * width.max(1) as u64).min(level.part);
         let mut leaf_params = vec![0u32; 4];
         leaf_params.extend(key_words(&KEY_LEAF));
@@ -56,11 +67,17 @@ impl Gpu {
             let mut r0 = 0;
             while r0 < rows_here {
                 let k = slice.min(rows_here - r0);
-                let mut words = Vec::with_capacity(2 * width * k);
-                for j in 0..k {
-                    fill(q * level.part + r0 + j, &mut words);
-                }
-                let data = self.upload("rows", &words)?;
+                let first = q * level.part + r0;
+                let data = if device_only {
+                    self.zeroed("rows", 8 * (width * k) as u64)?
+                } else {
+                    let mut words = Vec::with_capacity(2 * width * k);
+                    for j in 0..k {
+                        fill(first + j, &mut words);
+                    }
+                    self.upload("rows", &words)?
+                };
+                place(enc, &data, first, k);
                 leaf_params[..3].copy_from_slice(&[k as u32, 2 * width as u32, r0 as u32]);
                 // Rows of one Blake3 chunk (128 elements) take the kernel without a chunk stack.
                 let kernel = if width <= 128 { &self.kernels.hash_rows } else { &self.kernels.hash_rows_long };
@@ -129,13 +146,15 @@ impl Gpu {
 
     /// The CPU backend's `commit_mixed`: matrices of several heights in one tree, each group
     /// entering at its level, up to the cap.
-    pub fn commit_mixed(&self, levels: &[(usize, Vec<&RowMajorMatrix<F>>)], depth: usize, cap_log: usize) -> Result<MixedTree, GpuError> {
+    /// Matrices kept on this device ([`sigil_prover::Lde::resident`]) are read there; the others
+    /// are uploaded.
+    pub fn commit_mixed(&self, levels: &[(usize, Vec<&Lde>)], depth: usize, cap_log: usize) -> Result<MixedTree, GpuError> {
         if cap_log > depth {
             return Err(GpuError::Input(format!("a cap of 2^{cap_log} over a tree of depth {depth}")));
         }
         let max_part = self.max_items(DIGEST);
         let mut enc = self.encoder("mixed tree");
-        let row_hashes = |enc: &mut wgpu::CommandEncoder, mats: &[&RowMajorMatrix<F>], rows: usize| -> Result<Level, GpuError> {
+        let row_hashes = |enc: &mut wgpu::CommandEncoder, mats: &[&Lde], rows: usize| -> Result<Level, GpuError> {
             let width: usize = mats.iter().map(|m| m.width).sum();
             for m in mats {
                 if m.values.len() != rows * m.width {
@@ -143,18 +162,41 @@ impl Gpu {
                 }
             }
             let level = self.level("row hashes", rows, max_part)?;
-            self.hash_rows(enc, &level, width, |j, out| {
-                for m in mats {
-                    for v in &m.values[j * m.width..(j + 1) * m.width] {
-                        let x = v.as_canonical_u64();
-                        out.push(x as u32);
-                        out.push((x >> 32) as u32);
+            let on_device: Vec<Option<&DeviceMatrix>> = mats.iter().map(|m| self.resident(m)).collect();
+            self.hash_rows(
+                enc,
+                &level,
+                width,
+                |j, out| {
+                    for (m, d) in mats.iter().zip(&on_device) {
+                        match d {
+                            // Placed from the device below.
+                            Some(_) => out.resize(out.len() + 2 * m.width, 0),
+                            None => {
+                                for v in &m.values[j * m.width..(j + 1) * m.width] {
+                                    let x = v.as_canonical_u64();
+                                    out.push(x as u32);
+                                    out.push((x >> 32) as u32);
+                                }
+                            }
+                        }
                     }
-                }
-            })?;
+                },
+                on_device.iter().all(Option::is_some),
+                |enc, slice, first, k| {
+                    let mut col = 0;
+                    for (m, d) in mats.iter().zip(&on_device) {
+                        for g in d.iter().flat_map(|d| &d.groups) {
+                            let p = [(k * g.width) as u32, first as u32, g.width as u32, width as u32, (col + g.col0) as u32];
+                            self.dispatch(enc, &self.kernels.place, &[&g.buffer, slice], &p, k * g.width);
+                        }
+                        col += m.width;
+                    }
+                },
+            )?;
             Ok(level)
         };
-        let top: &[&RowMajorMatrix<F>] = levels.first().map_or(&[], |(_, m)| m.as_slice());
+        let top: &[&Lde] = levels.first().map_or(&[], |(_, m)| m.as_slice());
         let mut done = vec![row_hashes(&mut enc, top, 1usize << depth)?];
         for s in 1..=depth - cap_log {
             let below = done.last().ok_or_else(|| GpuError::Input("empty tree".into()))?;
@@ -183,15 +225,22 @@ impl Gpu {
         let max_part = self.max_items(DIGEST);
         let mut enc = self.encoder("fri layer tree");
         let leaves = self.level("leaves", m, max_part)?;
-        self.hash_rows(&mut enc, &leaves, 2 * a, |j, out| {
-            for i in 0..a {
-                for c in ef_to_base(evals[j + i * m]) {
-                    let x = c.as_canonical_u64();
-                    out.push(x as u32);
-                    out.push((x >> 32) as u32);
+        self.hash_rows(
+            &mut enc,
+            &leaves,
+            2 * a,
+            |j, out| {
+                for i in 0..a {
+                    for c in ef_to_base(evals[j + i * m]) {
+                        let x = c.as_canonical_u64();
+                        out.push(x as u32);
+                        out.push((x >> 32) as u32);
+                    }
                 }
-            }
-        })?;
+            },
+            false,
+            |_, _, _, _| {},
+        )?;
         let mut done = vec![leaves];
         while done.last().is_some_and(|l| l.len > 1) {
             let below = done.last().ok_or_else(|| GpuError::Input("empty tree".into()))?;

@@ -60,6 +60,39 @@ fn powers(a: F, c: F, n: usize) -> Vec<F> {
 /// Stages of one NTT pass: a workgroup holds 2^10 elements (`shaders/ntt.wgsl`).
 pub const NTT_PASS_STAGES: usize = 10;
 
+/// Columns `col0 .. col0 + width` of a matrix, row-major in one buffer.
+#[derive(Debug)]
+pub(crate) struct ColumnGroup {
+    pub col0: usize,
+    pub width: usize,
+    pub buffer: wgpu::Buffer,
+}
+
+/// A matrix kept on the device (the copy of an [`sigil_prover::Lde`]), in groups of columns.
+#[derive(Debug)]
+pub struct DeviceMatrix {
+    /// The [`Gpu`] context it lives on.
+    pub(crate) context: usize,
+    pub(crate) rows: usize,
+    pub(crate) width: usize,
+    pub(crate) groups: Vec<ColumnGroup>,
+}
+
+impl DeviceMatrix {
+    /// Bytes on the device.
+    pub fn bytes(&self) -> u64 {
+        8 * (self.rows * self.width) as u64
+    }
+}
+
+impl Gpu {
+    /// `lde`'s copy on this context's device, if it has one here of its shape.
+    pub(crate) fn resident<'a>(&self, lde: &'a sigil_prover::Lde) -> Option<&'a DeviceMatrix> {
+        let dm = lde.resident.as_ref()?.downcast_ref::<crate::backend::Held>()?.matrix();
+        (dm.context == self.id && dm.width == lde.width && dm.rows * dm.width == lde.values.len()).then_some(dm)
+    }
+}
+
 const BITREV: u32 = 1;
 const SCALE: u32 = 2;
 
@@ -121,8 +154,9 @@ impl Gpu {
         Ok(())
     }
 
-    /// One column group (`cols`: `n x width`, row-major words) through `t`.
-    fn transform_group(&self, words: &[u32], log_n: usize, width: usize, t: Transform) -> Result<Vec<u32>, GpuError> {
+    /// One column group (`cols`: `n x width`, row-major words) through `t`: the result's
+    /// words, and its buffer on the device.
+    fn transform_group(&self, words: &[u32], log_n: usize, width: usize, t: Transform) -> Result<(Vec<u32>, wgpu::Buffer), GpuError> {
         let n = 1usize << log_n;
         let log_out = t.log_out(log_n);
         let out_bytes = 8 * (width << log_out) as u64;
@@ -153,12 +187,18 @@ impl Gpu {
                 a
             }
         };
-        Ok(self.finish(enc, &[(&result, out_bytes)])?.pop().unwrap_or_default())
+        let words = self.finish(enc, &[(&result, out_bytes)])?.pop().unwrap_or_default();
+        Ok((words, result))
     }
 
     /// Applies `t` to every column of `m` (its height a power of two), in groups of columns
     /// that fit one binding.
     pub fn transform(&self, m: &RowMajorMatrix<F>, t: Transform) -> Result<RowMajorMatrix<F>, GpuError> {
+        Ok(self.transform_resident(m, t)?.0)
+    }
+
+    /// [`Gpu::transform`], keeping the result on the device too.
+    pub(crate) fn transform_resident(&self, m: &RowMajorMatrix<F>, t: Transform) -> Result<(RowMajorMatrix<F>, DeviceMatrix), GpuError> {
         let width = m.width;
         let n = m.values.len().checked_div(width).unwrap_or(0);
         if !n.is_power_of_two() {
@@ -173,6 +213,7 @@ impl Gpu {
             return Err(GpuError::TooLarge { bytes: 8 * rows_out as u64, limit: self.binding_limit() });
         }
         let mut out = vec![F::ZERO; rows_out * width];
+        let mut groups = Vec::new();
         let mut c0 = 0;
         while c0 < width {
             let g = per_group.min(width - c0);
@@ -181,14 +222,16 @@ impl Gpu {
             } else {
                 to_words((0..n).flat_map(|r| m.values[r * width + c0..r * width + c0 + g].iter().copied()), n * g)
             };
-            let res = self.transform_group(&words, log_n, g, t)?;
+            let (res, buf) = self.transform_group(&words, log_n, g, t)?;
             for (r, row) in res.chunks_exact(2 * g).enumerate() {
                 for (c, w) in row.chunks_exact(2).enumerate() {
                     out[r * width + c0 + c] = from_words(w);
                 }
             }
+            groups.push(ColumnGroup { col0: c0, width: g, buffer: buf });
             c0 += g;
         }
-        Ok(RowMajorMatrix::new(out, width))
+        let dm = DeviceMatrix { context: self.id, rows: rows_out, width, groups };
+        Ok((RowMajorMatrix::new(out, width), dm))
     }
 }

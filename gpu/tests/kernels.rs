@@ -3,7 +3,7 @@
 //! few KiB (every level, matrix and codeword split into many buffers); and one LDE past the
 //! default 128 MiB binding limit. No skipping: without an adapter these tests fail.
 
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 use p3_field::{Field, PrimeCharacteristicRing, PrimeField64};
 use p3_matrix::dense::RowMajorMatrix;
@@ -11,9 +11,9 @@ use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 use sigil_air::field::ef_from_base;
 use sigil_air::{EF, F};
-use sigil_gpu::{Gpu, P, Transform};
+use sigil_gpu::{Gpu, GpuBackend, P, Transform};
 use sigil_prover::backend::{DeepInputs, DeepOps, FriOps, MerkleOps, NttOps};
-use sigil_prover::CpuBackend;
+use sigil_prover::{CpuBackend, Lde};
 
 const EDGES: [u64; 6] = [0, 1, P - 1, (1 << 32) - 1, 1 << 32, P - 2];
 
@@ -57,14 +57,14 @@ fn check_transforms(g: &Gpu, sizes: &[(usize, usize)], seed: u64) {
                 continue;
             }
             let got = g.transform(&m, Transform::Lde { log_blowup: lb, shift }).unwrap();
-            assert!(got == cpu.coset_lde(m.clone(), lb, shift), "LDE of 2^{log_n} x {width}, blowup 2^{lb}");
+            assert!(got == cpu.coset_lde(m.clone(), lb, shift).matrix, "LDE of 2^{log_n} x {width}, blowup 2^{lb}");
         }
         let got = g.transform(&m, Transform::Interpolate { shift }).unwrap();
         assert!(got == cpu.coset_interpolate(m.clone(), shift), "interpolation of 2^{log_n} x {width}");
         let got = g.transform(&m, Transform::Evaluate { shift }).unwrap();
-        assert!(got == cpu.coset_evaluate(m.clone(), shift), "evaluation of 2^{log_n} x {width}");
+        assert!(got == cpu.coset_evaluate(m.clone(), shift).matrix, "evaluation of 2^{log_n} x {width}");
         let got = g.transform(&m, Transform::Evaluate { shift: F::ONE }).unwrap();
-        assert!(got == cpu.coset_evaluate(m.clone(), F::ONE), "evaluation over H of 2^{log_n} x {width}");
+        assert!(got == cpu.coset_evaluate(m.clone(), F::ONE).matrix, "evaluation over H of 2^{log_n} x {width}");
     }
 }
 
@@ -98,8 +98,8 @@ fn ntt_transforms_split_by_columns_equal_the_cpu() {
 fn check_mixed(g: &Gpu, depth: usize, cap_log: usize, widths: &[(usize, usize)], seed: u64) {
     let mut rng = SmallRng::seed_from_u64(seed);
     // (level, width) pairs: matrices of 2^(depth - level) rows.
-    let mats: Vec<(usize, RowMajorMatrix<F>)> = widths.iter().map(|&(s, w)| (s, RowMajorMatrix::new(elems(&mut rng, w << (depth - s)), w))).collect();
-    let mut levels: Vec<(usize, Vec<&RowMajorMatrix<F>>)> = Vec::new();
+    let mats: Vec<(usize, Lde)> = widths.iter().map(|&(s, w)| (s, Lde::host(RowMajorMatrix::new(elems(&mut rng, w << (depth - s)), w)))).collect();
+    let mut levels: Vec<(usize, Vec<&Lde>)> = Vec::new();
     for (s, m) in &mats {
         match levels.iter_mut().find(|(l, _)| l == s) {
             Some((_, v)) => v.push(m),
@@ -135,7 +135,7 @@ fn mixed_trees_split_into_parts_equal_the_cpu() {
     check_mixed(g, 10, 0, &[(0, 8), (1, 3), (3, 40), (9, 2)], 9);
     check_mixed(g, 12, 5, &[(0, 500), (4, 1)], 10);
     // A row wider than one binding cannot be split: a clear error.
-    let m = RowMajorMatrix::new(vec![F::ONE; 600], 600);
+    let m = Lde::host(RowMajorMatrix::new(vec![F::ONE; 600], 600));
     assert!(g.commit_mixed(&[(0, vec![&m])], 0, 0).unwrap_err().to_string().contains("binding limit"));
 }
 
@@ -179,8 +179,8 @@ fn fri_folds_equal_the_cpu() {
 fn check_deep(g: &Gpu, log_lde: usize, widths: &[usize], quotient_width: usize, seed: u64) {
     let mut rng = SmallRng::seed_from_u64(seed);
     let n = 1usize << log_lde;
-    let mats: Vec<RowMajorMatrix<F>> = widths.iter().map(|&w| RowMajorMatrix::new(elems(&mut rng, w * n), w)).collect();
-    let refs: Vec<&RowMajorMatrix<F>> = mats.iter().collect();
+    let mats: Vec<Lde> = widths.iter().map(|&w| Lde::host(RowMajorMatrix::new(elems(&mut rng, w * n), w))).collect();
+    let refs: Vec<&Lde> = mats.iter().collect();
     let total: usize = widths.iter().sum();
     let cz = ext(&mut rng, total);
     let czg = ext(&mut rng, total - quotient_width);
@@ -210,7 +210,7 @@ fn an_lde_past_the_default_128_mib_binding_limit() {
     let m = RowMajorMatrix::new(elems(&mut rng, 9 << 18), 9);
     let got = g.transform(&m, Transform::Lde { log_blowup: 3, shift: F::GENERATOR }).unwrap();
     assert!((got.values.len() * 8) as u64 > 128 << 20);
-    assert!(got == CpuBackend::default().coset_lde(m, 3, F::GENERATOR), "the 144 MiB LDE");
+    assert!(got == CpuBackend::default().coset_lde(m, 3, F::GENERATOR).matrix, "the 144 MiB LDE");
 }
 
 #[test]
@@ -219,4 +219,56 @@ fn values_are_canonical_on_the_way_back() {
     let got = gpu().elementwise(sigil_gpu::FieldOp::Add, &[P - 1, (1 << 32) - 1], &[1, 1 << 32]).unwrap();
     assert_eq!(got, vec![0, ((1u64 << 32) - 1 + (1 << 32)) % P]);
     assert!(got.iter().all(|&x| F::from_u64(x).as_canonical_u64() == x));
+}
+
+/// LDEs made by the GPU backend stay on the device; committing to them and the DEEP
+/// composition read them there (mixed with host matrices, split into column groups or not)
+/// and give the CPU backend's values; the budget bounds what stays, and dropping an LDE frees
+/// its share.
+fn check_resident(gpu: Arc<Gpu>, seed: u64) {
+    let cpu = CpuBackend::default();
+    let backend = GpuBackend::new(gpu, 0);
+    let mut rng = SmallRng::seed_from_u64(seed);
+    let (lb, shift) = (2, F::GENERATOR);
+    let a = RowMajorMatrix::new(elems(&mut rng, 9 << 6), 9);
+    let b = RowMajorMatrix::new(elems(&mut rng, 3 << 5), 3);
+    let (ga, gb) = (backend.coset_lde(a.clone(), lb, shift), backend.coset_lde(b.clone(), lb, shift));
+    assert!(ga.resident.is_some() && gb.resident.is_some(), "the LDEs stay on the device");
+    assert_eq!(backend.resident_bytes(), 8 * (ga.values.len() + gb.values.len()) as u64);
+    let (ca, cb) = (cpu.coset_lde(a, lb, shift), cpu.coset_lde(b, lb, shift));
+    assert!(ga == ca && gb == cb);
+    let host = Lde::host(RowMajorMatrix::new(elems(&mut rng, 2 << 8), 2));
+    // A resident matrix beside a host one at the top, a resident one lower down.
+    let levels_gpu = [(0, vec![&ga, &host]), (1, vec![&gb])];
+    let levels_cpu = [(0, vec![&ca, &host]), (1, vec![&cb])];
+    let got = backend.commit_mixed(&levels_gpu, 8, 1);
+    assert!(got.levels == cpu.commit_mixed(&levels_cpu, 8, 1).levels, "tree over resident LDEs");
+    let cz = ext(&mut rng, 11);
+    let czg = ext(&mut rng, 9);
+    let [a_z, a_zg, z] = <[EF; 3]>::try_from(ext(&mut rng, 3)).unwrap();
+    let deep = |mats: &[&Lde], b: &dyn DeepOps| b.deep_codeword(&DeepInputs { mats, cz: &cz, czg: &czg, a_z, a_zg, z, zg: z + EF::ONE, log_lde: 8, shift });
+    assert!(deep(&[&ga, &host], &backend) == deep(&[&ca, &host], &cpu), "DEEP over a resident LDE");
+    // The device copy is what is read: beside host values changed after the fact, the tree
+    // is still the LDE's.
+    let mut stale = ga.clone();
+    stale.matrix.values[0] += F::ONE;
+    let got = backend.commit_mixed(&[(0, vec![&stale, &host]), (1, vec![&gb])], 8, 1);
+    assert!(got.levels == cpu.commit_mixed(&levels_cpu, 8, 1).levels, "the device copy is read");
+    let p = backend.placement();
+    assert!(p.on_gpu >= 4 && !p.fell_back, "{p:?}");
+    drop((ga, gb, stale));
+    assert_eq!(backend.resident_bytes(), 0, "dropped LDEs free their share");
+    // A budget of nothing keeps nothing on the device.
+    let none = GpuBackend::new(Arc::new(Gpu::new().unwrap()), 0).with_resident_budget(0);
+    let l = none.coset_lde(RowMajorMatrix::new(elems(&mut rng, 64), 1), 1, shift);
+    assert!(l.resident.is_none() && none.resident_bytes() == 0);
+}
+
+#[test]
+fn resident_ldes_are_committed_and_combined_where_they_are() {
+    check_resident(Arc::new(Gpu::new().unwrap_or_else(|e| panic!("{e}"))), 90);
+    // Bindings of 4 KiB: the 9-column LDE is held in groups of 2 columns (256 rows).
+    let mut g = Gpu::new().unwrap_or_else(|e| panic!("{e}"));
+    g.limit_bindings(4096);
+    check_resident(Arc::new(g), 91);
 }

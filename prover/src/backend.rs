@@ -1,19 +1,61 @@
 //! The backend: small operation traits that the prover is written against. The CPU backend
 //! ([`crate::cpu::CpuBackend`]) is the reference; a GPU backend must produce the same bytes.
 
+use std::any::Any;
+use std::fmt;
+use std::ops::Deref;
+use std::sync::Arc;
+
 use p3_matrix::dense::RowMajorMatrix;
 use sigil_air::{Chip, EF, F, LookupChallenges};
 use sigil_verifier::merkle::{MerkleTree, MixedTree};
+
+/// Evaluations over an LDE domain as the prover holds them: the values on the host, and the
+/// backend's own copy where it keeps one (a GPU's buffers), so that committing to them and the
+/// DEEP composition read them where they already are instead of uploading them again. A
+/// backend ignores a copy that is not its own (another backend's, another device's).
+#[derive(Clone)]
+pub struct Lde {
+    pub matrix: RowMajorMatrix<F>,
+    pub resident: Option<Arc<dyn Any + Send + Sync>>,
+}
+
+impl Lde {
+    /// Values on the host alone.
+    pub fn host(matrix: RowMajorMatrix<F>) -> Self {
+        Self { matrix, resident: None }
+    }
+}
+
+impl Deref for Lde {
+    type Target = RowMajorMatrix<F>;
+    fn deref(&self) -> &RowMajorMatrix<F> {
+        &self.matrix
+    }
+}
+
+/// Equal values: the device copy holds the same ones.
+impl PartialEq for Lde {
+    fn eq(&self, other: &Self) -> bool {
+        self.matrix == other.matrix
+    }
+}
+
+impl fmt::Debug for Lde {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Lde").field("width", &self.matrix.width).field("len", &self.matrix.values.len()).field("resident", &self.resident.is_some()).finish()
+    }
+}
 
 /// Polynomial transforms over columns.
 pub trait NttOps {
     /// Treats each column of `trace` (height `n`) as evaluations over the subgroup of order `n`
     /// and evaluates it over `shift * K`, `|K| = n << log_blowup`, in natural order.
-    fn coset_lde(&self, trace: RowMajorMatrix<F>, log_blowup: usize, shift: F) -> RowMajorMatrix<F>;
+    fn coset_lde(&self, trace: RowMajorMatrix<F>, log_blowup: usize, shift: F) -> Lde;
     /// Coefficients (lowest first) of the columns of `evals`, given over `shift * H`.
     fn coset_interpolate(&self, evals: RowMajorMatrix<F>, shift: F) -> RowMajorMatrix<F>;
     /// Evaluations over `shift * H` of the columns of `coeffs` (`H` of the matrix's height).
-    fn coset_evaluate(&self, coeffs: RowMajorMatrix<F>, shift: F) -> RowMajorMatrix<F>;
+    fn coset_evaluate(&self, coeffs: RowMajorMatrix<F>, shift: F) -> Lde;
 }
 
 /// Merkle commitments.
@@ -29,7 +71,7 @@ pub trait MerkleOps {
     /// # Soundness
     /// The verifier recomputes nodes in exactly this layout (`verify_mixed_path`); any other
     /// order breaks every opening.
-    fn commit_mixed(&self, levels: &[(usize, Vec<&RowMajorMatrix<F>>)], depth: usize, cap_log: usize) -> MixedTree;
+    fn commit_mixed(&self, levels: &[(usize, Vec<&Lde>)], depth: usize, cap_log: usize) -> MixedTree;
 }
 
 /// FRI folding.
@@ -81,7 +123,7 @@ pub trait QuotientOps {
 #[derive(Clone, Copy, Debug)]
 pub struct DeepInputs<'a> {
     /// The table's LDEs in DEEP order: preprocessed, main, LogUp, quotient.
-    pub mats: &'a [&'a RowMajorMatrix<F>],
+    pub mats: &'a [&'a Lde],
     /// One coefficient per column at `z` (all columns) and at `z g` (all but the quotient's).
     pub cz: &'a [EF],
     pub czg: &'a [EF],

@@ -137,7 +137,7 @@ impl ProvingKey {
 
 type Parts = (
     Vec<Option<Trace>>,
-    Vec<Option<RowMajorMatrix<F>>>,
+    Vec<Option<crate::backend::Lde>>,
     Vec<MixedTree>,
 );
 
@@ -171,7 +171,7 @@ fn read_parts(circuit: &Circuit, tag: &[u8; 32], r: impl Read) -> io::Result<Par
                     return Err(invalid("a table's preprocessed shape differs"));
                 }
                 let values = r.elements(width * height)?;
-                prep_ldes.push(Some(RowMajorMatrix::new(values, width)));
+                prep_ldes.push(Some(crate::backend::Lde::host(RowMajorMatrix::new(values, width))));
             }
             _ => return Err(invalid("a table's preprocessed columns differ")),
         }

@@ -20,7 +20,7 @@ pub mod key_cache;
 pub mod model;
 pub mod prove;
 
-pub use backend::{Backend, DeepInputs, DeepOps, FriOps, MerkleOps, NttOps, QuotientInputs, QuotientOps};
+pub use backend::{Backend, DeepInputs, DeepOps, FriOps, Lde, MerkleOps, NttOps, QuotientInputs, QuotientOps};
 pub use cpu::CpuBackend;
 pub use prove::{Attack, ProveError, ProverConfig, ProvingKey, prove, prove_in_context};
 #[cfg(feature = "malicious")]

@@ -33,7 +33,7 @@ use sigil_verifier::transcript::Transcript;
 use sigil_verifier::{Circuit, CircuitId};
 use sigil_verifier::hash::{ActiveHasher, Hasher};
 
-use crate::backend::{Backend, DeepInputs, QuotientInputs};
+use crate::backend::{Backend, DeepInputs, Lde, QuotientInputs};
 
 /// Why a proof could not be made.
 #[derive(Debug, thiserror::Error)]
@@ -82,7 +82,7 @@ pub struct ProvingKey {
     pub circuit_id: CircuitId,
     prep_traces: Vec<Option<Trace>>,
     /// Per table, the LDE of its preprocessed columns.
-    prep_ldes: Vec<Option<RowMajorMatrix<F>>>,
+    prep_ldes: Vec<Option<Lde>>,
     /// The preprocessed phase's tree (none when no table has preprocessed columns).
     prep_tree: Vec<MixedTree>,
 }
@@ -94,7 +94,7 @@ impl ProvingKey {
         let options = circuit.options;
         let prep_traces: Vec<Option<Trace>> = circuit.chips.iter().map(|c| c.preprocessed_trace()).collect();
         let lb = usize::from(options.log_blowup);
-        let prep_ldes: Vec<Option<RowMajorMatrix<F>>> = prep_traces
+        let prep_ldes: Vec<Option<Lde>> = prep_traces
             .iter()
             .map(|p| p.as_ref().map(|p| backend.coset_lde(RowMajorMatrix::new(p.values.clone(), p.width), lb, lde_shift())))
             .collect();
@@ -106,7 +106,7 @@ impl ProvingKey {
     pub(crate) fn from_parts(
         circuit: Circuit,
         prep_traces: Vec<Option<Trace>>,
-        prep_ldes: Vec<Option<RowMajorMatrix<F>>>,
+        prep_ldes: Vec<Option<Lde>>,
         prep_tree: Vec<MixedTree>,
     ) -> Self {
         let caps: Vec<_> = prep_tree.iter().map(|t| t.cap()).collect();
@@ -126,7 +126,7 @@ impl ProvingKey {
     }
 
     /// Per table, the LDE of its preprocessed columns.
-    pub fn prep_ldes(&self) -> &[Option<RowMajorMatrix<F>>] {
+    pub fn prep_ldes(&self) -> &[Option<Lde>] {
         &self.prep_ldes
     }
 
@@ -147,11 +147,11 @@ impl ProvingKey {
 struct TableData {
     log_n: usize,
     main: Trace,
-    main_lde: RowMajorMatrix<F>,
+    main_lde: Lde,
     perm: Option<RowMajorMatrix<F>>,
-    perm_lde: Option<RowMajorMatrix<F>>,
+    perm_lde: Option<Lde>,
     quotient_coeffs: Option<RowMajorMatrix<F>>,
-    quotient_lde: Option<RowMajorMatrix<F>>,
+    quotient_lde: Option<Lde>,
 }
 
 struct Timer {
@@ -366,7 +366,7 @@ impl<'a, B: Backend + ?Sized> Prover<'a, B> {
     }
 
     /// The phase's mixed-height tree, shaped as the circuit's layout says.
-    fn commit_phase(&mut self, phase: usize, mat: fn(&TableData) -> Option<&RowMajorMatrix<F>>) -> Vec<Cap> {
+    fn commit_phase(&mut self, phase: usize, mat: fn(&TableData) -> Option<&Lde>) -> Vec<Cap> {
         let tables = &self.tables;
         let trees = commit_tree(self.backend, phase_trees(&self.pk.circuit.layout, phase), |t| mat(&tables[t]));
         let roots: Vec<Cap> = trees.iter().map(|t| t.cap()).collect();
@@ -477,8 +477,8 @@ impl<'a, B: Backend + ?Sized> Prover<'a, B> {
                     log_quotient_degree: info.log_quotient_degree,
                     log_blowup: lb,
                     main_lde: &td.main_lde,
-                    prep_lde: prep_lde_of(pk, t),
-                    perm_lde: td.perm_lde.as_ref(),
+                    prep_lde: prep_lde_of(pk, t).map(|l| &l.matrix),
+                    perm_lde: td.perm_lde.as_deref(),
                     publics: self.publics,
                     alpha: self.alpha,
                     lookup: self.lookup,
@@ -654,10 +654,10 @@ impl<'a, B: Backend + ?Sized> Prover<'a, B> {
                 .collect();
             queries.push(QueryProof {
                 index,
-                prep: open_groups(&pk.prep_tree, &layout.prep, lb, &|t| prep_lde_of(pk, t), index),
-                main: open_groups(&self.trees[MAIN], phase_trees(layout, MAIN), lb, &|t| Some(&tables[t].main_lde), index),
-                perm: open_groups(&self.trees[PERM], phase_trees(layout, PERM), lb, &|t| tables[t].perm_lde.as_ref(), index),
-                quotient: open_groups(&self.trees[QUOT], phase_trees(layout, QUOT), lb, &|t| tables[t].quotient_lde.as_ref(), index),
+                prep: open_groups(&pk.prep_tree, &layout.prep, lb, &|t| prep_lde_of(pk, t).map(|l| &l.matrix), index),
+                main: open_groups(&self.trees[MAIN], phase_trees(layout, MAIN), lb, &|t| Some(&tables[t].main_lde.matrix), index),
+                perm: open_groups(&self.trees[PERM], phase_trees(layout, PERM), lb, &|t| tables[t].perm_lde.as_deref(), index),
+                quotient: open_groups(&self.trees[QUOT], phase_trees(layout, QUOT), lb, &|t| tables[t].quotient_lde.as_deref(), index),
                 fri_layers,
             });
         }
@@ -706,17 +706,17 @@ fn phase_trees(layout: &ProofLayout, phase: usize) -> &[TreeLayout] {
 }
 
 /// The phase's mixed-height tree (none when no table has columns in it), as its layout says.
-fn commit_tree<'a, B: Backend + ?Sized>(backend: &B, tls: &[TreeLayout], mat: impl Fn(usize) -> Option<&'a RowMajorMatrix<F>>) -> Vec<MixedTree> {
+fn commit_tree<'a, B: Backend + ?Sized>(backend: &B, tls: &[TreeLayout], mat: impl Fn(usize) -> Option<&'a Lde>) -> Vec<MixedTree> {
     tls.iter()
         .map(|tl| {
-            let levels: Vec<(usize, Vec<&RowMajorMatrix<F>>)> =
+            let levels: Vec<(usize, Vec<&Lde>)> =
                 tl.groups.iter().zip(&tl.levels).map(|(g, &(level, _))| (level, g.tables.iter().filter_map(|&t| mat(t)).collect())).collect();
             backend.commit_mixed(&levels, tl.depth, tl.cap_log)
         })
         .collect()
 }
 
-fn prep_lde_of(pk: &ProvingKey, t: usize) -> Option<&RowMajorMatrix<F>> {
+fn prep_lde_of(pk: &ProvingKey, t: usize) -> Option<&Lde> {
     pk.prep_ldes.get(t).and_then(Option::as_ref)
 }
 
@@ -799,7 +799,7 @@ fn lookup_trace(
 /// The extension of a table's two DEEP combinations (`A` then `B`, two base columns each):
 /// both are combined row by row on the trace domain, from the traces and the quotient chunks'
 /// values there, then extended by `2^log_blowup` onto the LDE coset.
-fn combined_lde<B: Backend + ?Sized>(backend: &B, prep: Option<&Trace>, td: &TableData, cz: &[EF], czg: &[EF], log_blowup: usize) -> RowMajorMatrix<F> {
+fn combined_lde<B: Backend + ?Sized>(backend: &B, prep: Option<&Trace>, td: &TableData, cz: &[EF], czg: &[EF], log_blowup: usize) -> Lde {
     let n = 1usize << td.log_n;
     let quotient_h = td.quotient_coeffs.as_ref().map(|c| backend.coset_evaluate(c.clone(), F::ONE));
     let parts: Vec<(&[F], usize)> = [
@@ -842,7 +842,7 @@ fn split_quotient<B: Backend + ?Sized>(
     log_n: usize,
     log_q: usize,
     log_blowup: usize,
-) -> (RowMajorMatrix<F>, RowMajorMatrix<F>) {
+) -> (RowMajorMatrix<F>, Lde) {
     let n = 1usize << log_n;
     let chunks = 1usize << log_q;
     let base: Vec<F> = q.iter().flat_map(|&e| ef_to_base(e)).collect();

@@ -112,7 +112,7 @@ fn coset_interpolation_inverts_evaluation() {
         let n = 1 << log_n;
         let coeffs = seeded(n * 2, 77 + log_n as u64);
         let evals = backend.coset_evaluate(RowMajorMatrix::new(coeffs.clone(), 2), lde_shift());
-        let back = backend.coset_interpolate(evals, lde_shift());
+        let back = backend.coset_interpolate(evals.matrix, lde_shift());
         assert_eq!(back.values, coeffs);
     }
 }

@@ -7,6 +7,12 @@ struct DeepParams {
     first_row: u32,
     width: u32,
     first_col: u32,
+    // The matrix's row read for the part's row 0 (0 for a slice uploaded for the part, the
+    // part's first row for a matrix kept whole on the device).
+    src_row0: u32,
+    _pad0: u32,
+    _pad1: u32,
+    _pad2: u32,
     shift: vec2<u32>,
     w: vec2<u32>,
     z: vec4<u32>,
@@ -33,7 +39,7 @@ fn deep_accumulate(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_w
     var a = deep_acc[2u * i];
     var b = deep_acc[2u * i + 1u];
     for (var c = 0u; c < dp.width; c = c + 1u) {
-        let v = deep_mat[i * dp.width + c];
+        let v = deep_mat[(dp.src_row0 + i) * dp.width + c];
         let k = dp.first_col + c;
         a = ef_add(a, ef_scale(deep_coeffs[2u * k], v));
         b = ef_add(b, ef_scale(deep_coeffs[2u * k + 1u], v));

@@ -13,7 +13,7 @@ use sigil_verifier::hash::Digest;
 use sigil_verifier::merkle::{MerkleTree, MixedTree};
 use sigil_verifier::protocol::omega;
 
-use crate::backend::{Backend, FriOps, MerkleOps, NttOps};
+use crate::backend::{Backend, FriOps, Lde, MerkleOps, NttOps};
 
 mod deep;
 pub mod lanes;
@@ -34,14 +34,14 @@ impl Backend for CpuBackend {
 }
 
 impl NttOps for CpuBackend {
-    fn coset_lde(&self, trace: RowMajorMatrix<F>, log_blowup: usize, shift: F) -> RowMajorMatrix<F> {
-        self.dft.coset_lde_batch(trace, log_blowup, shift)
+    fn coset_lde(&self, trace: RowMajorMatrix<F>, log_blowup: usize, shift: F) -> Lde {
+        Lde::host(self.dft.coset_lde_batch(trace, log_blowup, shift))
     }
     fn coset_interpolate(&self, evals: RowMajorMatrix<F>, shift: F) -> RowMajorMatrix<F> {
         self.dft.coset_idft_batch(evals, shift)
     }
-    fn coset_evaluate(&self, coeffs: RowMajorMatrix<F>, shift: F) -> RowMajorMatrix<F> {
-        self.dft.coset_dft_batch(coeffs, shift)
+    fn coset_evaluate(&self, coeffs: RowMajorMatrix<F>, shift: F) -> Lde {
+        Lde::host(self.dft.coset_dft_batch(coeffs, shift))
     }
 }
 
@@ -80,8 +80,8 @@ impl MerkleOps for CpuBackend {
         tree_from_leaves(leaves)
     }
 
-    fn commit_mixed(&self, levels: &[(usize, Vec<&RowMajorMatrix<F>>)], depth: usize, cap_log: usize) -> MixedTree {
-        let top: &[&RowMajorMatrix<F>] = levels.first().map_or(&[], |(_, m)| m.as_slice());
+    fn commit_mixed(&self, levels: &[(usize, Vec<&Lde>)], depth: usize, cap_log: usize) -> MixedTree {
+        let top: &[&Lde] = levels.first().map_or(&[], |(_, m)| m.as_slice());
         let mut cur = vec![[0u8; 32]; 1usize << depth];
         hash_rows_into(top, &mut cur);
         let mut out = Vec::with_capacity(depth - cap_log + 1);
@@ -111,7 +111,7 @@ impl MerkleOps for CpuBackend {
 }
 
 /// The leaf hashes of the rows of `mats` side by side (row `j` of each, in order), into `out`.
-fn hash_rows_into(mats: &[&RowMajorMatrix<F>], out: &mut [Digest]) {
+fn hash_rows_into(mats: &[&Lde], out: &mut [Digest]) {
     let width = mats.iter().map(|m| m.width()).sum();
     out.par_chunks_mut(LANES).enumerate().for_each(|(c, out)| {
         lanes::hash_leaves(width, out, |l, row| {
