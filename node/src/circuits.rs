@@ -73,7 +73,12 @@ impl Circuits {
 
     /// As [`Circuits::load`], holding at most `key_budget` bytes of proving keys in memory
     /// (with a cache directory; without one every key stays loaded).
-    pub fn load_bounded(dir: &Path, only: &[String], for_proving: bool, cache_dir: Option<PathBuf>, key_budget: usize, mut progress: impl FnMut(&Circuit)) -> Result<Self, String> {
+    pub fn load_bounded(dir: &Path, only: &[String], for_proving: bool, cache_dir: Option<PathBuf>, key_budget: usize, progress: impl FnMut(&Circuit)) -> Result<Self, String> {
+        Self::load_with_options(dir, only, for_proving, CompileOptions { cache_dir, ..CompileOptions::default() }, key_budget, progress)
+    }
+
+    /// As [`Circuits::load_bounded`], compiling with `options` (its key cache and backend).
+    pub fn load_with_options(dir: &Path, only: &[String], for_proving: bool, options: CompileOptions, key_budget: usize, mut progress: impl FnMut(&Circuit)) -> Result<Self, String> {
         let mut folders: Vec<PathBuf> = if model_file(dir).is_some() {
             vec![dir.to_path_buf()]
         } else {
@@ -92,7 +97,6 @@ impl Circuits {
         if folders.is_empty() {
             return Err(format!("{}: no circuit folders (each holds an .onnx model and its input.json)", dir.display()));
         }
-        let options = CompileOptions { cache_dir, ..CompileOptions::default() };
         let mut out = Self { key_budget, options, ..Self::default() };
         let mut skipped = Vec::new();
         for folder in folders {

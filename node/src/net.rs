@@ -15,6 +15,7 @@ use sigil_node::scoring::Params;
 use sigil_node::store::Store;
 use sigil_node::synapse::Kind;
 use sigil_node::validator::{self, FileWeights, Validator};
+use sigil_prover::model::CompileOptions;
 
 type Failure = (u8, String);
 
@@ -75,13 +76,18 @@ impl CircuitArgs {
         self.load_with(for_proving, usize::MAX)
     }
 
-    fn load_bounded(&self, key_budget: usize) -> Result<Arc<Circuits>, Failure> {
-        self.load_with(true, key_budget)
+    fn load_bounded(&self, key_budget: usize, backend: Arc<dyn sigil_prover::Backend>) -> Result<Arc<Circuits>, Failure> {
+        self.load_on(true, key_budget, backend)
     }
 
     fn load_with(&self, for_proving: bool, key_budget: usize) -> Result<Arc<Circuits>, Failure> {
+        self.load_on(for_proving, key_budget, Arc::new(sigil_prover::CpuBackend::default()))
+    }
+
+    fn load_on(&self, for_proving: bool, key_budget: usize, backend: Arc<dyn sigil_prover::Backend>) -> Result<Arc<Circuits>, Failure> {
         let cache = self.cache_dir.clone().or_else(sigil_prover::model::default_cache_dir);
-        let circuits = Circuits::load_bounded(&self.models, &self.circuits, for_proving, cache, key_budget, |c| {
+        let options = CompileOptions { cache_dir: cache, backend, ..CompileOptions::default() };
+        let circuits = Circuits::load_with_options(&self.models, &self.circuits, for_proving, options, key_budget, |c| {
             tracing::info!(circuit = %c.name, id = %c.id, key_mb = c.key_bytes >> 20, "circuit ready");
         })
         .map_err(bad)?;
@@ -133,6 +139,11 @@ pub struct MinerArgs {
     /// is refused (503) at once.
     #[arg(long, default_value_t = 8192)]
     key_memory_mb: usize,
+    /// Which backend proves: cpu, gpu (any adapter, software ones too) or auto (a hardware
+    /// GPU when there is one). The proofs are the same bytes on each; a GPU that fails
+    /// mid-proof hands the rest to the CPU with a warning.
+    #[arg(long, default_value = "auto", value_parser = ["cpu", "gpu", "auto"])]
+    backend: String,
     /// Misbehave, to test validators.
     #[arg(long, value_enum, default_value = "none", hide = true)]
     fault: Fault,
@@ -297,7 +308,12 @@ pub fn miner(a: MinerArgs) -> Result<(), Failure> {
         }
         _ => return Err(bad("say who may ask: --allow HOTKEY (repeat) or --metagraph SNAPSHOT, one of the two")),
     };
-    let circuits = a.circuits.load_bounded(a.key_memory_mb << 20)?;
+    let chosen = sigil_gpu::choose(a.backend.parse().map_err(bad)?);
+    if let Some(w) = &chosen.warning {
+        tracing::warn!("{w}");
+    }
+    tracing::info!(backend = chosen.name, "{}", chosen.why);
+    let circuits = a.circuits.load_bounded(a.key_memory_mb << 20, chosen.backend)?;
     let rt = runtime()?;
     rt.block_on(async {
         let listener = tokio::net::TcpListener::bind((a.host.as_str(), a.port)).await.map_err(|e| bad(format!("{}:{}: {e}", a.host, a.port)))?;
