@@ -18,6 +18,10 @@ if ! ls /usr/share/vulkan/icd.d/*.json >/dev/null 2>&1; then
     fi
 fi
 ls /usr/share/vulkan/icd.d/ 2>/dev/null || true
+# Mesa's loader warns on every instance without a runtime directory; give it one.
+if [ -z "${XDG_RUNTIME_DIR:-}" ]; then
+    export XDG_RUNTIME_DIR; XDG_RUNTIME_DIR=$(mktemp -d)
+fi
 
 echo "== no_std build of the verifier"
 if rustup target list --installed 2>/dev/null | grep -q '^x86_64-unknown-none$' \

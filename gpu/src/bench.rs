@@ -165,7 +165,7 @@ impl Gpu {
         let coeffs = self.zeroed("bench deep coefficients", 32 * w as u64)?;
         let acc = self.zeroed("bench deep sums", 32 * n as u64)?;
         let res = self.zeroed("bench deep codeword", 16 * n as u64)?;
-        let mut dp = vec![n as u32, 0, w as u32, 0, 3, 0, 5, 0];
+        let mut dp = vec![n as u32, 0, w as u32, 0, 0, 0, 0, 0, 3, 0, 5, 0];
         dp.extend([7, 0, 1, 0, 9, 0, 2, 0, 4, 0, 0, 0, 6, 0, 0, 0]);
         let gpu = self.time_resident(reps, |enc| {
             self.dispatch(enc, &self.kernels.deep_accumulate, &[&data, &coeffs, &acc, &res], &dp, n);

@@ -272,3 +272,13 @@ fn resident_ldes_are_committed_and_combined_where_they_are() {
     g.limit_bindings(4096);
     check_resident(Arc::new(g), 91);
 }
+
+#[test]
+fn the_kernel_benchmark_runs() {
+    // `sigil bench`'s kernel table at a small size: every kernel dispatches with the
+    // parameters its shader expects (a validation error fails here).
+    let figures = gpu().bench_kernels(6, 1).unwrap();
+    let names: Vec<&str> = figures.iter().map(|f| f.kernel).collect();
+    assert_eq!(names, ["ntt", "merkle leaves", "merkle nodes", "fri fold", "deep", "field mul"]);
+    assert!(figures.iter().all(|f| f.gpu.as_nanos() > 0 && f.bytes > 0));
+}
