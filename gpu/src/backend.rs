@@ -179,6 +179,9 @@ impl FriOps for GpuBackend {
     fn fold(&self, evals: &[EF], beta: EF, shift: F) -> Vec<EF> {
         self.try_gpu("FRI folding", 2 * evals.len(), |g| g.fold(evals, beta, shift)).unwrap_or_else(|| self.cpu.fold(evals, beta, shift))
     }
+    fn fold_rounds(&self, evals: &[EF], beta: EF, shift: F, rounds: usize) -> Vec<EF> {
+        self.try_gpu("FRI folding", 2 * evals.len(), |g| g.fold_rounds(evals, beta, shift, rounds)).unwrap_or_else(|| self.cpu.fold_rounds(evals, beta, shift, rounds))
+    }
 }
 
 impl QuotientOps for GpuBackend {

@@ -152,9 +152,10 @@ impl Gpu {
         let lo = self.zeroed("bench fold low", 16 * n as u64)?;
         let hi = self.zeroed("bench fold high", 16 * n as u64)?;
         let folded = self.zeroed("bench folded", 16 * n as u64)?;
-        let fp: Vec<u32> = vec![n as u32, 0, 3, 0, 5, 0, 0, 0, 7, 0, 11, 0, 1, 0, 0, 0];
+        let folded_b = self.zeroed("bench folded", 16)?;
+        let fp: Vec<u32> = vec![n as u32, n as u32, 3, 0, 5, 0, 0, 0, 7, 0, 11, 0, 1, 0, 0, 0];
         let gpu = self.time_resident(reps, |enc| {
-            self.dispatch(enc, &self.kernels.fold, &[&lo, &hi, &folded], &fp, n);
+            self.dispatch(enc, &self.kernels.fold, &[&lo, &hi, &folded, &folded_b], &fp, n);
             Ok(())
         })?;
         let beta = evals[0];

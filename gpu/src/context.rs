@@ -170,7 +170,7 @@ impl Gpu {
             hash_rows: Kernel::new(&device, &blake3, "hash_rows", &[true, false]),
             hash_rows_long: Kernel::new(&device, &blake3, "hash_rows_long", &[true, false]),
             hash_nodes: Kernel::new(&device, &blake3, "hash_nodes", &[true, true, false]),
-            fold: Kernel::new(&device, &fri, "fold", &[true, true, false]),
+            fold: Kernel::new(&device, &fri, "fold", &[true, true, false, false]),
             deep_accumulate: Kernel::new(&device, &deep, "deep_accumulate", &[true, true, false, false]),
             deep_finish: Kernel::new(&device, &deep, "deep_finish", &[true, true, false, false]),
             place: Kernel::new(&device, &place, "place", &[true, false]),

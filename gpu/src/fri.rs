@@ -1,6 +1,7 @@
 //! FRI folding and the DEEP composition on the device, in parts that fit one binding.
 
 use p3_field::{Field, PrimeCharacteristicRing, PrimeField64};
+use p3_maybe_rayon::prelude::*;
 use sigil_air::field::{ef_from_base, ef_to_base};
 use sigil_air::{EF, F};
 use sigil_prover::Lde;
@@ -27,8 +28,23 @@ fn ef_of(w: &[u32]) -> EF {
     ef_from_base([from_words(&w[0..2]), from_words(&w[2..4])])
 }
 
+/// The fold kernel's parameters: `half` outputs, the first `split` into the first output
+/// buffer, `c = (2 x_0)^-1`, `w^-1`, `beta`.
+fn fold_params(half: usize, split: usize, c: F, w_inv: F, beta: EF) -> Vec<u32> {
+    let mut p = vec![half as u32, split as u32];
+    p.extend(f_words(c));
+    p.extend(f_words(w_inv));
+    p.extend([0, 0]);
+    p.extend(ef_words(beta));
+    p.extend(f_words(F::TWO.inverse()));
+    p.extend([0, 0]);
+    p
+}
+
 fn ef_upload(values: &[EF]) -> Vec<u32> {
-    values.iter().flat_map(|&x| ef_words(x)).collect()
+    let mut out = vec![0u32; 4 * values.len()];
+    out.par_chunks_mut(4).zip(values.par_iter()).for_each(|(o, &x)| o.copy_from_slice(&ef_words(x)));
+    out
 }
 
 impl Gpu {
@@ -52,20 +68,59 @@ impl Gpu {
             let res = self.zeroed("folded", EXT * k as u64)?;
             // The part's first point: shift * w^j0, so (2x)^-1 = (2 shift w^j0)^-1 w^-j.
             let c = inv_two_shift * w_inv.exp_u64(j0 as u64);
-            let mut p = vec![k as u32, 0];
-            p.extend(f_words(c));
-            p.extend(f_words(w_inv));
-            p.extend([0, 0]);
-            p.extend(ef_words(beta));
-            p.extend(f_words(F::TWO.inverse()));
-            p.extend([0, 0]);
+            let p = fold_params(k, k, c, w_inv, beta);
+            let unused = self.zeroed("unused", 16)?;
             let mut enc = self.encoder("fri fold");
-            self.dispatch(&mut enc, &self.kernels.fold, &[&lo, &hi, &res], &p, k);
+            self.dispatch(&mut enc, &self.kernels.fold, &[&lo, &hi, &res, &unused], &p, k);
             let words = self.finish(enc, &[(&res, EXT * k as u64)])?;
-            out.extend(words[0].chunks_exact(4).map(ef_of));
+            out.par_extend(words[0].par_chunks_exact(4).map(ef_of));
             j0 += k;
         }
         Ok(out)
+    }
+
+    /// `rounds` folds in a row (`beta`, `shift` squared after each), on the device from the
+    /// first upload to the last read-back. A codeword larger than one binding folds through
+    /// [`Gpu::fold`], round by round.
+    pub fn fold_rounds(&self, evals: &[EF], beta: EF, shift: F, rounds: usize) -> Result<Vec<EF>, GpuError> {
+        let n = evals.len();
+        if rounds == 0 {
+            return Ok(evals.to_vec());
+        }
+        if !n.is_power_of_two() || n < 1 << rounds {
+            return Err(GpuError::Input(format!("folding {n} evaluations {rounds} times")));
+        }
+        if EXT * n as u64 > self.binding_limit() {
+            let (mut f, mut b, mut s) = (evals.to_vec(), beta, shift);
+            for _ in 0..rounds {
+                f = self.fold(&f, b, s)?;
+                (b, s) = (b.square(), s.square());
+            }
+            return Ok(f);
+        }
+        let half = n / 2;
+        let mut lo = self.upload("fold low half", &ef_upload(&evals[..half]))?;
+        let mut hi = self.upload("fold high half", &ef_upload(&evals[half..]))?;
+        let (mut b, mut s, mut len) = (beta, shift, n);
+        let mut enc = self.encoder("fri folds");
+        for r in 0..rounds {
+            let h = len / 2;
+            let w_inv = omega(len.trailing_zeros() as usize).inverse();
+            let c = s.double().inverse();
+            if r + 1 == rounds {
+                let out = self.zeroed("folded", EXT * h as u64)?;
+                let unused = self.zeroed("unused", 16)?;
+                self.dispatch(&mut enc, &self.kernels.fold, &[&lo, &hi, &out, &unused], &fold_params(h, h, c, w_inv, b), h);
+                let words = self.finish(enc, &[(&out, EXT * h as u64)])?;
+                return Ok(words[0].par_chunks_exact(4).map(ef_of).collect());
+            }
+            // The output's halves are the next fold's inputs.
+            let (next_lo, next_hi) = (self.zeroed("fold low half", EXT * (h / 2) as u64)?, self.zeroed("fold high half", EXT * (h / 2) as u64)?);
+            self.dispatch(&mut enc, &self.kernels.fold, &[&lo, &hi, &next_lo, &next_hi], &fold_params(h, h / 2, c, w_inv, b), h);
+            (lo, hi) = (next_lo, next_hi);
+            (b, s, len) = (b.square(), s.square(), h);
+        }
+        Err(GpuError::Input("no fold".into()))
     }
 
     /// The CPU backend's `deep_codeword`: `(sum cz_c p_c(x) - a_z) / (x - z) + (sum czg_c
@@ -115,7 +170,7 @@ impl Gpu {
                         }
                     }
                     None if m.width > 0 => {
-                        let words = crate::ntt::to_words(m.values[r0 * m.width..(r0 + k) * m.width].iter().copied(), k * m.width);
+                        let words = crate::ntt::words_of(&m.values[r0 * m.width..(r0 + k) * m.width]);
                         let data = self.upload("deep columns", &words)?;
                         self.dispatch(&mut enc, &self.kernels.deep_accumulate, &[&data, &coeffs, &acc, &res], &params(m.width, first_col, 0), k);
                         uploads.push(data);
@@ -127,7 +182,7 @@ impl Gpu {
             let dummy = self.zeroed("unused", 8)?;
             self.dispatch(&mut enc, &self.kernels.deep_finish, &[&dummy, &coeffs, &acc, &res], &params(0, 0, 0), k);
             let words = self.finish(enc, &[(&res, EXT * k as u64)])?;
-            out.extend(words[0].chunks_exact(4).map(ef_of));
+            out.par_extend(words[0].par_chunks_exact(4).map(ef_of));
             r0 += k;
         }
         Ok(out)

@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use p3_field::{Field, PrimeCharacteristicRing, PrimeField64};
 use p3_matrix::dense::RowMajorMatrix;
+use p3_maybe_rayon::prelude::*;
 use sigil_air::F;
 use sigil_verifier::protocol::omega;
 
@@ -39,6 +40,20 @@ pub(crate) fn to_words(values: impl Iterator<Item = F>, len: usize) -> Vec<u32> 
         out.push(x as u32);
         out.push((x >> 32) as u32);
     }
+    out
+}
+
+/// [`to_words`] of a slice, in parallel.
+pub(crate) fn words_of(values: &[F]) -> Vec<u32> {
+    const CHUNK: usize = 1 << 14;
+    let mut out = vec![0u32; 2 * values.len()];
+    out.par_chunks_mut(2 * CHUNK).zip(values.par_chunks(CHUNK)).for_each(|(o, v)| {
+        for (o, x) in o.chunks_exact_mut(2).zip(v) {
+            let x = x.as_canonical_u64();
+            o[0] = x as u32;
+            o[1] = (x >> 32) as u32;
+        }
+    });
     out
 }
 
@@ -218,16 +233,16 @@ impl Gpu {
         while c0 < width {
             let g = per_group.min(width - c0);
             let words = if g == width {
-                to_words(m.values.iter().copied(), m.values.len())
+                words_of(&m.values)
             } else {
                 to_words((0..n).flat_map(|r| m.values[r * width + c0..r * width + c0 + g].iter().copied()), n * g)
             };
             let (res, buf) = self.transform_group(&words, log_n, g, t)?;
-            for (r, row) in res.chunks_exact(2 * g).enumerate() {
-                for (c, w) in row.chunks_exact(2).enumerate() {
-                    out[r * width + c0 + c] = from_words(w);
+            out.par_chunks_mut(width).zip(res.par_chunks(2 * g)).for_each(|(o, row)| {
+                for (o, w) in o[c0..c0 + g].iter_mut().zip(row.chunks_exact(2)) {
+                    *o = from_words(w);
                 }
-            }
+            });
             groups.push(ColumnGroup { col0: c0, width: g, buffer: buf });
             c0 += g;
         }

@@ -176,6 +176,22 @@ fn fri_folds_equal_the_cpu() {
     assert!(gpu().fold(&[EF::ONE; 3], EF::ONE, F::ONE).is_err(), "3 evaluations do not fold");
 }
 
+#[test]
+fn folds_in_a_row_on_the_device_equal_the_cpu() {
+    let cpu = CpuBackend::default();
+    let mut rng = SmallRng::seed_from_u64(61);
+    // A FRI layer of arity 2^rounds: the intermediate codewords stay on the device; past one
+    // binding (the 4 KiB context at 2^10 points) round by round.
+    for (g, log_n, rounds) in [(gpu(), 1, 1), (gpu(), 3, 3), (gpu(), 8, 2), (gpu(), 12, 4), (gpu(), 20, 3), (small_gpu(), 10, 3), (small_gpu(), 8, 2)] {
+        let evals = ext(&mut rng, 1 << log_n);
+        let beta = ext(&mut rng, 1)[0];
+        let got = g.fold_rounds(&evals, beta, F::GENERATOR, rounds).unwrap();
+        assert!(got == cpu.fold_rounds(&evals, beta, F::GENERATOR, rounds), "{rounds} folds of 2^{log_n}");
+    }
+    assert_eq!(gpu().fold_rounds(&[EF::ONE; 4], EF::ONE, F::ONE, 0).unwrap(), vec![EF::ONE; 4]);
+    assert!(gpu().fold_rounds(&[EF::ONE; 4], EF::ONE, F::ONE, 3).is_err(), "4 evaluations do not fold 3 times");
+}
+
 fn check_deep(g: &Gpu, log_lde: usize, widths: &[usize], quotient_width: usize, seed: u64) {
     let mut rng = SmallRng::seed_from_u64(seed);
     let n = 1usize << log_lde;

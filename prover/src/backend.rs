@@ -6,6 +6,7 @@ use std::fmt;
 use std::ops::Deref;
 use std::sync::Arc;
 
+use p3_field::PrimeCharacteristicRing;
 use p3_matrix::dense::RowMajorMatrix;
 use sigil_air::{Chip, EF, F, LookupChallenges};
 use sigil_verifier::merkle::{MerkleTree, MixedTree};
@@ -79,6 +80,22 @@ pub trait FriOps {
     /// Folds evaluations over `shift * H` (size `N`) into evaluations over `shift^2 * H^2`:
     /// `f'(x^2) = (f(x) + f(-x)) / 2 + beta (f(x) - f(-x)) / (2x)`.
     fn fold(&self, evals: &[EF], beta: EF, shift: F) -> Vec<EF>;
+
+    /// `rounds` folds in a row, `beta` and `shift` squared after each (a FRI layer of arity
+    /// `2^rounds`). A backend may keep the intermediate codewords where it computes them.
+    fn fold_rounds(&self, evals: &[EF], beta: EF, shift: F, rounds: usize) -> Vec<EF> {
+        if rounds == 0 {
+            return evals.to_vec();
+        }
+        let mut f = self.fold(evals, beta, shift);
+        let (mut beta, mut shift) = (beta, shift);
+        for _ in 1..rounds {
+            beta = beta.square();
+            shift = shift.square();
+            f = self.fold(&f, beta, shift);
+        }
+        f
+    }
 }
 
 /// What one table's quotient is computed from.

@@ -604,8 +604,8 @@ impl<'a, B: Backend + ?Sized> Prover<'a, B> {
             c.trees.push(tree);
             c.evals.push(f.clone());
             let mut beta = self.tr.sample_ef();
+            f = self.backend.fold_rounds(&f, beta, layer_shift, log_n - log_next);
             for _ in log_next..log_n {
-                f = self.backend.fold(&f, beta, layer_shift);
                 layer_shift = layer_shift.square();
                 beta = beta.square();
             }
