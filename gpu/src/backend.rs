@@ -8,7 +8,8 @@
 //! Resident data: an LDE made here keeps its device copy beside the host values (in
 //! [`Lde::resident`], up to a budget of bytes), and the trace commitments and the DEEP
 //! composition read it there; the host values serve the quotient (still on the CPU) and the
-//! openings. FRI layers still go up and down at each fold.
+//! openings. A FRI layer's folds stay on the device from its upload to the next layer's
+//! read-back (`fold_rounds`).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};

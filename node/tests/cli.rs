@@ -389,3 +389,48 @@ fn prove_caches_the_key_and_proves_the_same_bytes() {
     assert_eq!(code, 0, "{err}");
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[test]
+fn prove_on_each_backend_writes_the_same_proof() {
+    // `--backend gpu` takes any adapter (lavapipe in CI) and says so; `cpu` the CPU; the two
+    // proof files are the same bytes, and `verify` accepts them.
+    let dir = std::env::temp_dir().join(format!("sigil-cli-backend-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let model = format!("{}/../../shared/models/dsperse-net/model.onnx", env!("CARGO_MANIFEST_DIR"));
+    let input = model.replace("model.onnx", "input.json");
+    let mut files = Vec::new();
+    for backend in ["cpu", "gpu"] {
+        let proof = dir.join(format!("{backend}.proof"));
+        let (code, _, err) = sigil(&["prove", &model, "--input", &input, "--proof", proof.to_str().unwrap(), "--backend", backend, "--no-cache"]);
+        assert_eq!(code, 0, "{err}");
+        assert!(err.contains(&format!("backend: {backend} (")), "{err}");
+        assert!(!err.contains("warning"), "{err}");
+        let (code, _, err) = sigil(&["verify", "--model", &model, "--proof", proof.to_str().unwrap(), "--no-cache"]);
+        assert_eq!(code, 0, "{err}");
+        files.push(std::fs::read(&proof).unwrap());
+    }
+    assert!(files[0] == files[1], "the GPU backend's proof file differs from the CPU's");
+    let (code, _, err) = sigil(&["prove", &model, "--input", &input, "--proof", "x", "--backend", "tpu"]);
+    assert_eq!(code, 2, "{err}");
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn bench_reports_kernels_and_proofs_on_both_backends() {
+    let model = format!("{}/../../shared/models/dsperse-net", env!("CARGO_MANIFEST_DIR"));
+    let (code, out, err) = sigil(&["bench", "--log-size", "8", "--reps", "1", "--mac", "8", "--models", &model, "--json"]);
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(out.trim()).unwrap_or_else(|e| panic!("{e}: {out}"));
+    assert!(v["adapter"]["name"].is_string(), "{v}");
+    assert_eq!(v["kernels"].as_array().map(Vec::len), Some(6), "{v}");
+    let rows = v["end_to_end"].as_array().unwrap();
+    assert_eq!(rows.len(), 2, "{v}");
+    for r in rows {
+        assert_eq!(r["same_bytes"], true, "{r}");
+        assert!(r["cpu_seconds"].as_f64().unwrap() > 0.0 && r["gpu_seconds"].as_f64().unwrap() > 0.0, "{r}");
+    }
+    // The table, without --json.
+    let (code, out, err) = sigil(&["bench", "--log-size", "6", "--reps", "1", "--mac", "6", "--models", &model]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("adapter:") && out.contains("merkle leaves") && out.contains("same bytes"), "{out}");
+}
