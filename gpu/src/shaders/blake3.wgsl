@@ -96,11 +96,44 @@ struct LeafParams {
 @group(0) @binding(1) var<storage, read_write> leaves_out: array<u32>;
 @group(0) @binding(2) var<uniform> lp: LeafParams;
 
-fn leaf_key() -> array<u32, 8> {
-    return array<u32, 8>(lp.key[0].x, lp.key[0].y, lp.key[0].z, lp.key[0].w, lp.key[1].x, lp.key[1].y, lp.key[1].z, lp.key[1].w);
+// A key as eight words, from the two rows of a uniform.
+fn key_of(k: array<vec4<u32>, 2>) -> array<u32, 8> {
+    return array<u32, 8>(k[0].x, k[0].y, k[0].z, k[0].w, k[1].x, k[1].y, k[1].z, k[1].w);
 }
 
-// The keyed hash of `len` words at `base` of rows_in.
+fn leaf_key() -> array<u32, 8> {
+    return key_of(lp.key);
+}
+
+// The chaining value of one chunk: `len <= 256` words at `base` of rows_in, chunk counter
+// `c`, the root flag on its last block when it is the whole message.
+fn chunk_cv(base: u32, len: u32, c: u32, root: bool) -> array<u32, 8> {
+    let n_blocks = max(1u, (len + BLOCK_WORDS - 1u) / BLOCK_WORDS);
+    var cv = leaf_key();
+    for (var b = 0u; b < n_blocks; b = b + 1u) {
+        var block: array<u32, 16>;
+        let at = b * BLOCK_WORDS;
+        let here = min(BLOCK_WORDS, len - at);
+        for (var i = 0u; i < BLOCK_WORDS; i = i + 1u) {
+            if (i < here) {
+                block[i] = rows_in[base + at + i];
+            } else {
+                block[i] = 0u;
+            }
+        }
+        var flags = KEYED_HASH;
+        if (b == 0u) { flags = flags | CHUNK_START; }
+        if (b + 1u == n_blocks) {
+            flags = flags | CHUNK_END;
+            if (root) { flags = flags | ROOT; }
+        }
+        cv = compress(cv, block, c, here * 4u, flags);
+    }
+    return cv;
+}
+
+// The keyed hash of `len` words at `base` of rows_in, any length: chunks merged through the
+// reference implementation's chaining-value stack.
 fn hash_words(base: u32, len: u32) -> array<u32, 8> {
     let key = leaf_key();
     let n_chunks = max(1u, (len + CHUNK_WORDS - 1u) / CHUNK_WORDS);
@@ -109,30 +142,8 @@ fn hash_words(base: u32, len: u32) -> array<u32, 8> {
     var cv = key;
     for (var c = 0u; c < n_chunks; c = c + 1u) {
         let chunk_base = c * CHUNK_WORDS;
-        let chunk_len = min(CHUNK_WORDS, len - chunk_base);
-        let n_blocks = max(1u, (chunk_len + BLOCK_WORDS - 1u) / BLOCK_WORDS);
-        cv = key;
-        for (var b = 0u; b < n_blocks; b = b + 1u) {
-            var block: array<u32, 16>;
-            let at = chunk_base + b * BLOCK_WORDS;
-            let here = min(BLOCK_WORDS, chunk_len - b * BLOCK_WORDS);
-            for (var i = 0u; i < BLOCK_WORDS; i = i + 1u) {
-                if (i < here) {
-                    block[i] = rows_in[base + at + i];
-                } else {
-                    block[i] = 0u;
-                }
-            }
-            var flags = KEYED_HASH;
-            if (b == 0u) { flags = flags | CHUNK_START; }
-            if (b + 1u == n_blocks) {
-                flags = flags | CHUNK_END;
-                if (n_chunks == 1u) { flags = flags | ROOT; }
-            }
-            cv = compress(cv, block, c, here * 4u, flags);
-        }
+        cv = chunk_cv(base + chunk_base, min(CHUNK_WORDS, len - chunk_base), c, n_chunks == 1u);
         if (c + 1u < n_chunks) {
-            // Merge completed subtrees as the reference implementation's chaining-value stack.
             var total = c + 1u;
             while ((total & 1u) == 0u) {
                 depth = depth - 1u;
@@ -152,28 +163,9 @@ fn hash_words(base: u32, len: u32) -> array<u32, 8> {
     return cv;
 }
 
-// The keyed hash of `len <= 256` words (one chunk) at `base` of rows_in, without the
-// chaining-value stack of longer messages.
+// The keyed hash of `len <= 256` words (one chunk), without the stack of longer messages.
 fn hash_chunk(base: u32, len: u32) -> array<u32, 8> {
-    let n_blocks = max(1u, (len + BLOCK_WORDS - 1u) / BLOCK_WORDS);
-    var cv = leaf_key();
-    for (var b = 0u; b < n_blocks; b = b + 1u) {
-        var block: array<u32, 16>;
-        let at = b * BLOCK_WORDS;
-        let here = min(BLOCK_WORDS, len - at);
-        for (var i = 0u; i < BLOCK_WORDS; i = i + 1u) {
-            if (i < here) {
-                block[i] = rows_in[base + at + i];
-            } else {
-                block[i] = 0u;
-            }
-        }
-        var flags = KEYED_HASH;
-        if (b == 0u) { flags = flags | CHUNK_START; }
-        if (b + 1u == n_blocks) { flags = flags | CHUNK_END | ROOT; }
-        cv = compress(cv, block, 0u, here * 4u, flags);
-    }
-    return cv;
+    return chunk_cv(base, len, 0u, true);
 }
 
 fn write_leaf(i: u32, d: array<u32, 8>) {
@@ -228,7 +220,7 @@ fn hash_nodes(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgr
     if (i >= np.count) {
         return;
     }
-    let key = array<u32, 8>(np.key[0].x, np.key[0].y, np.key[0].z, np.key[0].w, np.key[1].x, np.key[1].y, np.key[1].z, np.key[1].w);
+    let key = key_of(np.key);
     let l = (np.l_off + i * np.l_step) * 8u;
     let r = (np.r_off + i * np.r_step) * 8u;
     var block: array<u32, 16>;
