@@ -1,10 +1,16 @@
 //! The GPU backend's proofs equal the CPU backend's, byte for byte: the built-in circuits and
 //! every corpus model the other tests prove (the proving key built on the GPU too: the same
 //! circuit id). Every operation the GPU backend can take runs on the device here (no size
-//! threshold) and none falls back; a device lost before a proof hands everything to the CPU,
-//! with the same proof. On lavapipe in CI; never skipped (no adapter fails).
+//! threshold) and none falls back; a device lost before or during a proof hands the rest to
+//! the CPU, with the same proof. On lavapipe in CI; never skipped (no adapter fails).
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
+
+use p3_matrix::dense::RowMajorMatrix;
+use sigil_air::{Chip, EF, F};
+use sigil_prover::backend::{DeepInputs, DeepOps, FriOps, Lde, MerkleOps, NttOps, QuotientInputs, QuotientOps};
+use sigil_verifier::merkle::{MerkleTree, MixedTree};
 
 use sigil_gpu::{Gpu, GpuBackend};
 use sigil_prover::examples::{self, Example};
@@ -82,6 +88,101 @@ fn corpus_models_prove_byte_identically_on_the_gpu() {
         assert!(p.on_gpu > 0 && !p.fell_back, "{name}: {p:?}");
         eprintln!("{name}: {} bytes, the same; {} operations on the GPU, {} on the CPU", b.proof.len(), p.on_gpu, p.on_cpu);
     }
+}
+
+/// The GPU backend, its device destroyed (as a lost one) at the `lose_at`-th operation.
+#[derive(Debug)]
+struct LosesTheDevice {
+    inner: GpuBackend,
+    gpu: Arc<Gpu>,
+    ops: AtomicUsize,
+    lose_at: usize,
+}
+
+impl LosesTheDevice {
+    fn tick(&self) {
+        if self.ops.fetch_add(1, Ordering::Relaxed) + 1 == self.lose_at {
+            self.gpu.destroy();
+        }
+    }
+}
+
+impl NttOps for LosesTheDevice {
+    fn coset_lde(&self, m: RowMajorMatrix<F>, lb: usize, shift: F) -> Lde {
+        self.tick();
+        self.inner.coset_lde(m, lb, shift)
+    }
+    fn coset_interpolate(&self, m: RowMajorMatrix<F>, shift: F) -> RowMajorMatrix<F> {
+        self.tick();
+        self.inner.coset_interpolate(m, shift)
+    }
+    fn coset_evaluate(&self, m: RowMajorMatrix<F>, shift: F) -> Lde {
+        self.tick();
+        self.inner.coset_evaluate(m, shift)
+    }
+}
+
+impl MerkleOps for LosesTheDevice {
+    fn commit_ext_cosets(&self, evals: &[EF], log_arity: usize) -> MerkleTree {
+        self.tick();
+        self.inner.commit_ext_cosets(evals, log_arity)
+    }
+    fn commit_mixed(&self, levels: &[(usize, Vec<&Lde>)], depth: usize, cap_log: usize) -> MixedTree {
+        self.tick();
+        self.inner.commit_mixed(levels, depth, cap_log)
+    }
+}
+
+impl FriOps for LosesTheDevice {
+    fn fold(&self, evals: &[EF], beta: EF, shift: F) -> Vec<EF> {
+        self.tick();
+        self.inner.fold(evals, beta, shift)
+    }
+    fn fold_rounds(&self, evals: &[EF], beta: EF, shift: F, rounds: usize) -> Vec<EF> {
+        self.tick();
+        self.inner.fold_rounds(evals, beta, shift, rounds)
+    }
+}
+
+impl QuotientOps for LosesTheDevice {
+    fn quotient_values(&self, chip: &dyn Chip, inputs: &QuotientInputs<'_>) -> Vec<EF> {
+        self.inner.quotient_values(chip, inputs)
+    }
+}
+
+impl DeepOps for LosesTheDevice {
+    fn deep_codeword(&self, inputs: &DeepInputs<'_>) -> Vec<EF> {
+        self.tick();
+        self.inner.deep_codeword(inputs)
+    }
+}
+
+impl sigil_prover::Backend for LosesTheDevice {
+    fn name(&self) -> &'static str {
+        "gpu, losing its device"
+    }
+}
+
+#[test]
+fn a_device_lost_mid_proof_hands_the_rest_to_the_cpu() {
+    let ex = || examples::transfer(8, 6, 4, ProofOptions::default()).unwrap();
+    let (cpu, ..) = proof_bytes(ex(), &CpuBackend::default());
+    // Lost at each of the first operations in turn: during the key, at the main trace's LDE
+    // or tree, the LogUp columns, the quotient's LDE, the DEEP composition, FRI. The proof is
+    // the CPU's every time, and everything after the loss ran on the CPU.
+    let mut count = 0;
+    for lose_at in 1..=24 {
+        let gpu = Arc::new(Gpu::new().unwrap());
+        let b = LosesTheDevice { inner: GpuBackend::new(gpu.clone(), 0), gpu, ops: AtomicUsize::new(0), lose_at };
+        let (got, ..) = proof_bytes(ex(), &b);
+        assert!(got == cpu, "lost at operation {lose_at}: the proof differs");
+        let p = b.inner.placement();
+        if b.ops.load(Ordering::Relaxed) >= lose_at {
+            assert!(p.fell_back && p.on_gpu == lose_at - 1, "lost at operation {lose_at}: {p:?}");
+            count += 1;
+        }
+    }
+    assert!(count >= 20, "the proof has fewer operations than expected");
 }
 
 #[test]
