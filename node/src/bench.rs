@@ -110,7 +110,7 @@ pub fn run(a: BenchArgs) -> Result<(), String> {
             report.insert("adapter".into(), json!({ "name": i.name, "vendor": vendor_name(i.vendor), "vendor_id": i.vendor, "device_type": format!("{:?}", i.device_type), "backend": format!("{:?}", i.backend), "driver": i.driver, "driver_info": i.driver_info, "binding_limit_bytes": g.binding_limit() }));
         }
         Err(e) => {
-            say(format!("no GPU adapter ({e}): CPU figures only"));
+            say(format!("{e}: CPU figures only"));
             report.insert("adapter".into(), serde_json::Value::Null);
             report.insert("no_adapter".into(), json!(e));
         }

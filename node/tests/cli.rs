@@ -434,3 +434,44 @@ fn bench_reports_kernels_and_proofs_on_both_backends() {
     assert_eq!(code, 0, "{err}");
     assert!(out.contains("adapter:") && out.contains("merkle leaves") && out.contains("same bytes"), "{out}");
 }
+
+/// `sigil` with every GPU adapter hidden, as on a machine without a GPU driver.
+fn sigil_without_gpu(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_sigil")).args(args).env("SIGIL_CACHE_DIR", cache_dir()).env("SIGIL_GPU", "off").output().expect("run sigil");
+    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
+#[test]
+fn without_a_gpu_the_cpu_proves_and_bench_says_so() {
+    let dir = std::env::temp_dir().join(format!("sigil-cli-nogpu-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let model = format!("{}/../../shared/models/dsperse-net/model.onnx", env!("CARGO_MANIFEST_DIR"));
+    let input = model.replace("model.onnx", "input.json");
+    let proof = dir.join("p.proof");
+    // Asked for by name: a warning, then the CPU.
+    let (code, _, err) = sigil_without_gpu(&["prove", &model, "--input", &input, "--proof", proof.to_str().unwrap(), "--backend", "gpu", "--no-cache"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("warning: --backend gpu: no GPU adapter") && err.contains("backend: cpu (no GPU"), "{err}");
+    // auto: the CPU, without a warning.
+    let (code, _, err) = sigil_without_gpu(&["prove", &model, "--input", &input, "--proof", proof.to_str().unwrap(), "--no-cache"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(!err.contains("warning") && err.contains("backend: cpu (no GPU"), "{err}");
+    // An adapter asked for by a name none has: named in the warning.
+    let out = Command::new(env!("CARGO_BIN_EXE_sigil"))
+        .args(["prove", &model, "--input", &input, "--proof", proof.to_str().unwrap(), "--backend", "gpu", "--no-cache"])
+        .env("SIGIL_CACHE_DIR", cache_dir())
+        .env("WGPU_ADAPTER_NAME", "no-such-card")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success() && err.contains("WGPU_ADAPTER_NAME=no-such-card names none of the adapters"), "{err}");
+    // bench: the CPU's figures alone.
+    let (code, out, err) = sigil_without_gpu(&["bench", "--reps", "1", "--mac", "6", "--models", &model.replace("/model.onnx", ""), "--json"]);
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(out.trim()).unwrap_or_else(|e| panic!("{e}: {out}"));
+    assert!(v["adapter"].is_null() && v["no_adapter"].is_string() && v.get("kernels").is_none(), "{v}");
+    for r in v["end_to_end"].as_array().unwrap() {
+        assert!(r["cpu_seconds"].as_f64().unwrap() > 0.0 && r["gpu_seconds"].is_null() && r["same_bytes"].is_null(), "{r}");
+    }
+    std::fs::remove_dir_all(&dir).ok();
+}
