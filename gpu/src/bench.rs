@@ -15,7 +15,7 @@ use sigil_prover::backend::{DeepInputs, DeepOps, FriOps, MerkleOps, NttOps};
 use sigil_prover::cpu::lanes;
 use sigil_verifier::hash::{Digest, KEY_LEAF, KEY_NODE};
 
-use crate::ntt::to_words;
+use crate::words::{key_words, words_of};
 use crate::{Gpu, GpuError};
 
 /// Columns of the benched matrices (a typical trace's width).
@@ -109,7 +109,7 @@ impl Gpu {
         let mut out = Vec::new();
         let mat = RowMajorMatrix::new(seeded(n * w, 1), w);
         let host = sigil_prover::Lde::host(mat.clone());
-        let words = to_words(mat.values.iter().copied(), n * w);
+        let words = words_of(&mat.values);
 
         // NTT: every stage of a forward transform of w columns.
         let data = self.upload("bench ntt", &words)?;
@@ -192,8 +192,4 @@ impl Gpu {
         out.push(KernelFigures { kernel: "field mul", size: format!("2^{log_n} x {w}"), elements: n * w, bytes: 16 * (n * w) as u64, gpu, cpu: cpu_t });
         Ok(out)
     }
-}
-
-fn key_words(key: &[u8; 32]) -> [u32; 8] {
-    core::array::from_fn(|i| u32::from_le_bytes([key[4 * i], key[4 * i + 1], key[4 * i + 2], key[4 * i + 3]]))
 }

@@ -14,7 +14,11 @@ const MAX_GROUPS_PER_DIM: u32 = 65_535;
 /// Workgroups for `n` threads: `(x, y)` with `x <= 65,535`; the kernels index
 /// `gid.x + gid.y * x * WORKGROUP`.
 pub fn dispatch_size(n: u32) -> (u32, u32) {
-    let groups = n.div_ceil(WORKGROUP);
+    group_grid(n.div_ceil(WORKGROUP))
+}
+
+/// `groups` workgroups as `(x, y)` with `x <= 65,535` (some past `groups` when `y > 1`).
+fn group_grid(groups: u32) -> (u32, u32) {
     if groups <= MAX_GROUPS_PER_DIM { (groups.max(1), 1) } else { (MAX_GROUPS_PER_DIM, groups.div_ceil(MAX_GROUPS_PER_DIM)) }
 }
 
@@ -300,7 +304,7 @@ impl Gpu {
         let mut entries: Vec<wgpu::BindGroupEntry<'_>> = buffers.iter().enumerate().map(|(i, b)| wgpu::BindGroupEntry { binding: i as u32, resource: b.as_entire_binding() }).collect();
         entries.push(wgpu::BindGroupEntry { binding: buffers.len() as u32, resource: uniform.as_entire_binding() });
         let bind = self.device.create_bind_group(&wgpu::BindGroupDescriptor { label: Some(kernel.label), layout: &kernel.layout, entries: &entries });
-        let (x, y) = dispatch_size((groups * WORKGROUP as usize) as u32);
+        let (x, y) = group_grid(groups as u32);
         let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor { label: Some(kernel.label), timestamp_writes: None });
         pass.set_pipeline(&kernel.pipeline);
         pass.set_bind_group(0, &bind, &[]);

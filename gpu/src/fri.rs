@@ -1,32 +1,16 @@
 //! FRI folding and the DEEP composition on the device, in parts that fit one binding.
 
-use p3_field::{Field, PrimeCharacteristicRing, PrimeField64};
+use p3_field::{Field, PrimeCharacteristicRing};
 use p3_maybe_rayon::prelude::*;
-use sigil_air::field::{ef_from_base, ef_to_base};
 use sigil_air::{EF, F};
 use sigil_prover::Lde;
 use sigil_verifier::protocol::omega;
 
-use crate::ntt::from_words;
+use crate::words::{ef_of, ef_words, ef_words_of, f_words, words_of};
 use crate::{Gpu, GpuError};
 
 /// Bytes of an extension element on the device.
 const EXT: u64 = 16;
-
-fn f_words(x: F) -> [u32; 2] {
-    let v = x.as_canonical_u64();
-    [v as u32, (v >> 32) as u32]
-}
-
-fn ef_words(x: EF) -> [u32; 4] {
-    let [a, b] = ef_to_base(x);
-    let (a, b) = (f_words(a), f_words(b));
-    [a[0], a[1], b[0], b[1]]
-}
-
-fn ef_of(w: &[u32]) -> EF {
-    ef_from_base([from_words(&w[0..2]), from_words(&w[2..4])])
-}
 
 /// The fold kernel's parameters: `half` outputs, the first `split` into the first output
 /// buffer, `c = (2 x_0)^-1`, `w^-1`, `beta`.
@@ -39,12 +23,6 @@ fn fold_params(half: usize, split: usize, c: F, w_inv: F, beta: EF) -> Vec<u32> 
     p.extend(f_words(F::TWO.inverse()));
     p.extend([0, 0]);
     p
-}
-
-fn ef_upload(values: &[EF]) -> Vec<u32> {
-    let mut out = vec![0u32; 4 * values.len()];
-    out.par_chunks_mut(4).zip(values.par_iter()).for_each(|(o, &x)| o.copy_from_slice(&ef_words(x)));
-    out
 }
 
 impl Gpu {
@@ -63,8 +41,8 @@ impl Gpu {
         let mut j0 = 0;
         while j0 < half {
             let k = part.min(half - j0);
-            let lo = self.upload("fold low half", &ef_upload(&evals[j0..j0 + k]))?;
-            let hi = self.upload("fold high half", &ef_upload(&evals[half + j0..half + j0 + k]))?;
+            let lo = self.upload("fold low half", &ef_words_of(&evals[j0..j0 + k]))?;
+            let hi = self.upload("fold high half", &ef_words_of(&evals[half + j0..half + j0 + k]))?;
             let res = self.zeroed("folded", EXT * k as u64)?;
             // The part's first point: shift * w^j0, so (2x)^-1 = (2 shift w^j0)^-1 w^-j.
             let c = inv_two_shift * w_inv.exp_u64(j0 as u64);
@@ -99,8 +77,8 @@ impl Gpu {
             return Ok(f);
         }
         let half = n / 2;
-        let mut lo = self.upload("fold low half", &ef_upload(&evals[..half]))?;
-        let mut hi = self.upload("fold high half", &ef_upload(&evals[half..]))?;
+        let mut lo = self.upload("fold low half", &ef_words_of(&evals[..half]))?;
+        let mut hi = self.upload("fold high half", &ef_words_of(&evals[half..]))?;
         let (mut b, mut s, mut len) = (beta, shift, n);
         let mut enc = self.encoder("fri folds");
         for r in 0..rounds {
@@ -170,7 +148,7 @@ impl Gpu {
                         }
                     }
                     None if m.width > 0 => {
-                        let words = crate::ntt::words_of(&m.values[r0 * m.width..(r0 + k) * m.width]);
+                        let words = words_of(&m.values[r0 * m.width..(r0 + k) * m.width]);
                         let data = self.upload("deep columns", &words)?;
                         self.dispatch(&mut enc, &self.kernels.deep_accumulate, &[&data, &coeffs, &acc, &res], &params(m.width, first_col, 0), k);
                         uploads.push(data);

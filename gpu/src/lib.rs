@@ -25,6 +25,7 @@ mod context;
 mod fri;
 mod merkle;
 mod ntt;
+mod words;
 
 pub use backend::{DEFAULT_MIN_ELEMENTS, DEFAULT_RESIDENT_BYTES, GpuBackend, Placement};
 pub use choice::{BackendChoice, Chosen, choose, shared_gpu};

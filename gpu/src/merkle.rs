@@ -5,30 +5,17 @@
 //! comes from parts `q` and `q + parts / 2` of the one below; in a heap tree from parts
 //! `2q` and `2q + 1`.
 
-use p3_field::PrimeField64;
 use sigil_air::EF;
-use sigil_air::field::ef_to_base;
 use sigil_prover::Lde;
 use sigil_verifier::hash::{Digest, KEY_LEAF, KEY_NODE};
 use sigil_verifier::merkle::{MerkleTree, MixedTree};
 
 use crate::ntt::DeviceMatrix;
+use crate::words::{digest_of, ef_words, f_words, key_words};
 use crate::{Gpu, GpuError};
 
 /// Bytes of a digest on the device (eight u32 words).
 const DIGEST: u64 = 32;
-
-fn key_words(key: &[u8; 32]) -> [u32; 8] {
-    core::array::from_fn(|i| u32::from_le_bytes([key[4 * i], key[4 * i + 1], key[4 * i + 2], key[4 * i + 3]]))
-}
-
-fn digest_of(w: &[u32]) -> Digest {
-    let mut d = [0u8; 32];
-    for (i, x) in w.iter().enumerate().take(8) {
-        d[4 * i..4 * i + 4].copy_from_slice(&x.to_le_bytes());
-    }
-    d
-}
 
 /// A level of digests on the device, in parts of equal size (the last level may be one
 /// smaller part).
@@ -173,11 +160,7 @@ impl Gpu {
                             // Placed from the device below.
                             Some(_) => out.resize(out.len() + 2 * m.width, 0),
                             None => {
-                                for v in &m.values[j * m.width..(j + 1) * m.width] {
-                                    let x = v.as_canonical_u64();
-                                    out.push(x as u32);
-                                    out.push((x >> 32) as u32);
-                                }
+                                out.extend(m.values[j * m.width..(j + 1) * m.width].iter().flat_map(|&v| f_words(v)));
                             }
                         }
                     }
@@ -230,13 +213,7 @@ impl Gpu {
             &leaves,
             2 * a,
             |j, out| {
-                for i in 0..a {
-                    for c in ef_to_base(evals[j + i * m]) {
-                        let x = c.as_canonical_u64();
-                        out.push(x as u32);
-                        out.push((x >> 32) as u32);
-                    }
-                }
+                out.extend((0..a).flat_map(|i| ef_words(evals[j + i * m])));
             },
             false,
             |_, _, _, _| {},

@@ -4,12 +4,13 @@
 
 use std::sync::Arc;
 
-use p3_field::{Field, PrimeCharacteristicRing, PrimeField64};
+use p3_field::{Field, PrimeCharacteristicRing};
 use p3_matrix::dense::RowMajorMatrix;
 use p3_maybe_rayon::prelude::*;
 use sigil_air::F;
 use sigil_verifier::protocol::omega;
 
+use crate::words::{f_words, from_words, words_of};
 use crate::{Gpu, GpuError};
 
 /// What a transform computes from the columns of an `n`-row matrix.
@@ -30,35 +31,6 @@ impl Transform {
             _ => log_n,
         }
     }
-}
-
-/// Canonical field elements as the kernels' `(low, high)` words.
-pub(crate) fn to_words(values: impl Iterator<Item = F>, len: usize) -> Vec<u32> {
-    let mut out = Vec::with_capacity(2 * len);
-    for v in values {
-        let x = v.as_canonical_u64();
-        out.push(x as u32);
-        out.push((x >> 32) as u32);
-    }
-    out
-}
-
-/// [`to_words`] of a slice, in parallel.
-pub(crate) fn words_of(values: &[F]) -> Vec<u32> {
-    const CHUNK: usize = 1 << 14;
-    let mut out = vec![0u32; 2 * values.len()];
-    out.par_chunks_mut(2 * CHUNK).zip(values.par_chunks(CHUNK)).for_each(|(o, v)| {
-        for (o, x) in o.chunks_exact_mut(2).zip(v) {
-            let x = x.as_canonical_u64();
-            o[0] = x as u32;
-            o[1] = (x >> 32) as u32;
-        }
-    });
-    out
-}
-
-pub(crate) fn from_words(w: &[u32]) -> F {
-    F::new(w[0] as u64 | (w[1] as u64) << 32)
 }
 
 /// `a^0, a^1, ..., a^(n-1)` times `c`.
@@ -123,7 +95,7 @@ impl Gpu {
         let w = if inverse { w.inverse() } else { w };
         let half = (1usize << log_n) / 2;
         let table = powers(w, F::ONE, half.max(1));
-        let buf = Arc::new(self.upload(if inverse { "inverse twiddles" } else { "twiddles" }, &to_words(table.into_iter(), half.max(1)))?);
+        let buf = Arc::new(self.upload(if inverse { "inverse twiddles" } else { "twiddles" }, &words_of(&table))?);
         cache.insert((log_n, inverse), buf.clone());
         Ok(buf)
     }
@@ -160,7 +132,7 @@ impl Gpu {
     #[allow(clippy::too_many_arguments)]
     fn scatter(&self, enc: &mut wgpu::CommandEncoder, src: &wgpu::Buffer, dst: &wgpu::Buffer, rows: usize, width: usize, log_dst: usize, bitrev: bool, scale: Option<&[F]>) -> Result<(), GpuError> {
         let (flags, scale_buf) = match scale {
-            Some(s) => (SCALE, self.upload("scale", &to_words(s.iter().copied(), s.len()))?),
+            Some(s) => (SCALE, self.upload("scale", &words_of(s))?),
             None => (0, self.zeroed("no scale", 8)?),
         };
         let flags = flags | if bitrev { BITREV } else { 0 };
@@ -235,7 +207,7 @@ impl Gpu {
             let words = if g == width {
                 words_of(&m.values)
             } else {
-                to_words((0..n).flat_map(|r| m.values[r * width + c0..r * width + c0 + g].iter().copied()), n * g)
+                (0..n).flat_map(|r| &m.values[r * width + c0..r * width + c0 + g]).flat_map(|&x| f_words(x)).collect()
             };
             let (res, buf) = self.transform_group(&words, log_n, g, t)?;
             out.par_chunks_mut(width).zip(res.par_chunks(2 * g)).for_each(|(o, row)| {
