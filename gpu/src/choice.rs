@@ -18,18 +18,6 @@ pub enum BackendChoice {
     Auto,
 }
 
-impl std::str::FromStr for BackendChoice {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        match s {
-            "cpu" => Ok(Self::Cpu),
-            "gpu" => Ok(Self::Gpu),
-            "auto" => Ok(Self::Auto),
-            _ => Err(format!("unknown backend `{s}`: cpu, gpu or auto")),
-        }
-    }
-}
-
 /// The process's GPU context, built on first use (an adapter is looked for once).
 pub fn shared_gpu() -> Result<Arc<Gpu>, String> {
     static GPU: OnceLock<Result<Arc<Gpu>, String>> = OnceLock::new();

@@ -11,6 +11,7 @@ use clap::Args;
 use serde_json::json;
 use sigil_gpu::bench::vendor_name;
 use sigil_gpu::{DEFAULT_MIN_ELEMENTS, GpuBackend};
+use sigil_node::circuits::{model_file, name_of};
 use sigil_prover::model::{CompileOptions, CompiledModel};
 use sigil_prover::{Backend, CpuBackend, ProverConfig, ProvingKey, examples, prove};
 use sigil_verifier::ProofOptions;
@@ -48,16 +49,10 @@ fn secs(d: Duration) -> f64 {
 
 /// A model folder's (or file's) model and input.
 fn model_files(p: &Path) -> Result<(PathBuf, PathBuf), String> {
-    let dir = if p.is_dir() { p.to_path_buf() } else { p.parent().unwrap_or(Path::new(".")).to_path_buf() };
-    let model = if p.is_dir() {
-        let onnx: Vec<PathBuf> = std::fs::read_dir(p).map_err(|e| format!("{}: {e}", p.display()))?.filter_map(|e| e.ok().map(|e| e.path())).filter(|f| f.extension().is_some_and(|x| x == "onnx")).collect();
-        match onnx.iter().find(|f| f.file_name().is_some_and(|n| n == "model.onnx" || n == "network.onnx")) {
-            Some(f) => f.clone(),
-            None if onnx.len() == 1 => onnx[0].clone(),
-            None => return Err(format!("{}: no model.onnx (or single .onnx) in the folder", p.display())),
-        }
+    let (model, dir) = if p.is_dir() {
+        (model_file(p).ok_or_else(|| format!("{}: no model.onnx, network.onnx or single .onnx in the folder", p.display()))?, p)
     } else {
-        p.to_path_buf()
+        (p.to_path_buf(), p.parent().unwrap_or(Path::new(".")))
     };
     let input = dir.join("input.json");
     if !input.exists() {
@@ -157,8 +152,7 @@ pub fn run(a: BenchArgs) -> Result<(), String> {
     let mut rows = Vec::new();
     for m in &models {
         let (model, input) = model_files(m)?;
-        let name = m.file_name().map_or_else(|| m.display().to_string(), |n| n.to_string_lossy().into_owned());
-        rows.push(e2e(name, a.reps, &backends, |b| {
+        rows.push(e2e(name_of(m), a.reps, &backends, |b| {
             let opts = CompileOptions { backend: b.clone(), ..CompileOptions::default() };
             let mut c = CompiledModel::compile(&model, &opts).map_err(|e| e.to_string())?;
             c.check_constraints = false;

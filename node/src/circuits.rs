@@ -47,12 +47,13 @@ pub struct Circuits {
 }
 
 /// A folder's name.
-fn name_of(p: &Path) -> String {
+/// A circuit folder's name: its last path component.
+pub fn name_of(p: &Path) -> String {
     p.file_name().map_or_else(|| p.display().to_string(), |n| n.to_string_lossy().into_owned())
 }
 
 /// The ONNX file of a circuit folder: `model.onnx`, `network.onnx`, or its only `.onnx` file.
-fn model_file(dir: &Path) -> Option<PathBuf> {
+pub fn model_file(dir: &Path) -> Option<PathBuf> {
     for name in ["model.onnx", "network.onnx"] {
         if dir.join(name).is_file() {
             return Some(dir.join(name));

@@ -250,22 +250,26 @@ impl ProofArgs {
 
 /// `--backend`.
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
-enum BackendArg {
+pub(crate) enum BackendArg {
     Cpu,
     Gpu,
     Auto,
 }
 
 impl BackendArg {
-    /// The backend, with a line on stderr saying which was taken and why (a warning when the
-    /// GPU was asked for and could not be had).
-    fn build(self, quiet: bool) -> Arc<dyn sigil_prover::Backend> {
-        let choice = match self {
+    /// The backend for this choice, and why it was taken.
+    pub(crate) fn choose(self) -> sigil_gpu::Chosen {
+        sigil_gpu::choose(match self {
             BackendArg::Cpu => sigil_gpu::BackendChoice::Cpu,
             BackendArg::Gpu => sigil_gpu::BackendChoice::Gpu,
             BackendArg::Auto => sigil_gpu::BackendChoice::Auto,
-        };
-        let c = sigil_gpu::choose(choice);
+        })
+    }
+
+    /// The backend, with a line on stderr saying which was taken and why (a warning when the
+    /// GPU was asked for and could not be had).
+    fn build(self, quiet: bool) -> Arc<dyn sigil_prover::Backend> {
+        let c = self.choose();
         if let Some(w) = &c.warning {
             eprintln!("warning: {w}");
         }

@@ -142,8 +142,8 @@ pub struct MinerArgs {
     /// Which backend proves: cpu, gpu (any adapter, software ones too) or auto (a hardware
     /// GPU when there is one). The proofs are the same bytes on each; a GPU that fails
     /// mid-proof hands the rest to the CPU with a warning.
-    #[arg(long, default_value = "auto", value_parser = ["cpu", "gpu", "auto"])]
-    backend: String,
+    #[arg(long, value_enum, default_value_t = crate::BackendArg::Auto)]
+    backend: crate::BackendArg,
     /// Misbehave, to test validators.
     #[arg(long, value_enum, default_value = "none", hide = true)]
     fault: Fault,
@@ -308,7 +308,7 @@ pub fn miner(a: MinerArgs) -> Result<(), Failure> {
         }
         _ => return Err(bad("say who may ask: --allow HOTKEY (repeat) or --metagraph SNAPSHOT, one of the two")),
     };
-    let chosen = sigil_gpu::choose(a.backend.parse().map_err(bad)?);
+    let chosen = a.backend.choose();
     if let Some(w) = &chosen.warning {
         tracing::warn!("{w}");
     }
