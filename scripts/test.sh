@@ -6,6 +6,9 @@ cd "$(dirname "$0")/.."
 echo "== toolchain"
 cargo --version
 rustc --version
+# One clean build: incremental state would only add to the disk the build needs.
+export CARGO_INCREMENTAL=0
+df -h . | tail -1
 
 echo "== Vulkan driver for the GPU tests"
 # The GPU tests run on whatever Vulkan driver is installed; on a machine without one, Mesa's
@@ -37,14 +40,16 @@ rustup component list --installed 2>/dev/null | grep -q clippy || rustup compone
 cargo clippy --locked --workspace --all-targets -- -D warnings
 
 echo "== build (all targets, serial feature set of the prover too)"
+# The dev and test profiles are the same (Cargo.toml), so this tree is the one the tests,
+# the benches and the interop stage use: no release build in the test run.
 cargo build --locked --workspace --all-targets
-cargo build --locked -p sigil-prover --no-default-features
+cargo check --locked -p sigil-prover --no-default-features
 
-echo "== benches compile and run once"
-cargo bench --locked --workspace -- --test
+echo "== benches compile and run once (criterion's test mode: each benchmark once)"
+cargo test --locked --workspace --benches
 
 echo "== interop with the stock Python clients (bittensor 9.9.0 and 10.5.0, btlightning 0.2.15, from PyPI)"
-./scripts/interop.sh
+./scripts/interop.sh target/debug/sigil
 
 echo "== tests"
 log=$(mktemp)
@@ -53,3 +58,4 @@ read -r passed failed < <(awk '/^test result:/ { for (i = 1; i <= NF; i++) { if 
 rm -f "$log"
 echo
 echo "all tests: ${passed} passed, ${failed} failed"
+echo "disk: target/ takes $(du -sh target | cut -f1); $(df -h . | tail -1 | awk '{print $4}') left"
