@@ -206,11 +206,23 @@ pub struct SymbolicInteraction {
     pub multiplicity: Expr,
 }
 
+/// One call of a chip's `eval`, in the order it was made: what [`ConstraintFolder`] folds in
+/// that order (an interaction's LogUp batch is folded when its last interaction is made).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Step {
+    /// `constraints[i]`.
+    Constraint(usize),
+    /// `interactions[i]`.
+    Interaction(usize),
+}
+
 /// Records a chip's constraints and interactions as expressions.
 #[derive(Clone, Debug, Default)]
 pub struct SymbolicBuilder {
     pub constraints: Vec<(&'static str, Expr)>,
     pub interactions: Vec<SymbolicInteraction>,
+    /// Both, interleaved as `eval` made them.
+    pub steps: Vec<Step>,
 }
 
 impl AirBuilder for SymbolicBuilder {
@@ -241,6 +253,7 @@ impl AirBuilder for SymbolicBuilder {
         Var::IsTransition.into()
     }
     fn assert_zero(&mut self, label: &'static str, value: Expr) {
+        self.steps.push(Step::Constraint(self.constraints.len()));
         self.constraints.push((label, value));
     }
     fn challenge(&self, index: usize) -> Expr {
@@ -253,9 +266,11 @@ impl AirBuilder for SymbolicBuilder {
         Var::Aux { col, next: true }.into()
     }
     fn assert_zero_ext(&mut self, label: &'static str, value: Expr) {
+        self.steps.push(Step::Constraint(self.constraints.len()));
         self.constraints.push((label, value));
     }
     fn interact(&mut self, bus: BusId, dir: Direction, fields: &[Expr], multiplicity: Expr) {
+        self.steps.push(Step::Interaction(self.interactions.len()));
         self.interactions.push(SymbolicInteraction {
             bus,
             dir,

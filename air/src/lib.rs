@@ -35,7 +35,7 @@ pub mod trace;
 
 pub use air::{
     Air, AirBuilder, AuxRows, BusId, Chip, ConstraintFolder, Direction, LookupChallenges, RowBuilder,
-    RowInteraction, SymbolicBuilder, SymbolicInteraction, eval_row,
+    RowInteraction, Step, SymbolicBuilder, SymbolicInteraction, eval_row,
 };
 pub use check::{CheckFailure, check_constraints, check_constraints_with, debug_challenges};
 pub use expr::{Expr, FieldExpr, Var};

@@ -1,14 +1,14 @@
 //! [`GpuBackend`]: the prover's [`Backend`] on the device. Every operation returns the CPU
-//! backend's values (the proofs are byte-identical); the quotient still runs on the CPU (its
-//! constraints are each chip's Rust code). An operation smaller than the threshold runs on
-//! the CPU, where a dispatch would cost more than it saves; an operation that fails on the
-//! device (lost, out of memory) is redone on the CPU with a warning, and the rest of the
-//! process stays on the CPU.
+//! backend's values (the proofs are byte-identical), the quotient included (each chip's
+//! constraints compiled to a program the device interprets, `quotient.rs`). An operation
+//! smaller than the threshold runs on the CPU, where a dispatch would cost more than it
+//! saves, as does a quotient the kernel cannot hold ([`GpuError::Unsupported`]); an operation
+//! that fails on the device (lost, out of memory) is redone on the CPU with a warning, and the
+//! rest of the process stays on the CPU.
 //!
 //! Resident data: an LDE made here keeps its device copy beside the host values (in
 //! [`Lde::resident`], up to a budget of bytes), and the trace commitments and the DEEP
-//! composition read it there; the host values serve the quotient (still on the CPU) and the
-//! openings. A FRI layer's folds stay on the device from its upload to the next layer's
+//! composition and the quotient read it there; the host values serve the openings. A FRI layer's folds stay on the device from its upload to the next layer's
 //! read-back (`fold_rounds`).
 
 use std::sync::Arc;
@@ -68,7 +68,7 @@ pub struct GpuBackend {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Placement {
     pub on_gpu: usize,
-    /// Smaller than the threshold, or the quotient.
+    /// Smaller than the threshold, or left to the CPU ([`GpuError::Unsupported`]).
     pub on_cpu: usize,
     /// Whether an operation failed on the device (and everything since ran on the CPU).
     pub fell_back: bool,
@@ -133,6 +133,8 @@ impl GpuBackend {
                     self.on_gpu.fetch_add(1, Ordering::Relaxed);
                     return Some(v);
                 }
+                // Not the device's fault: this one operation runs on the CPU.
+                Err(GpuError::Unsupported(_)) => {}
                 Err(e) => {
                     if !self.failed.swap(true, Ordering::Relaxed) {
                         eprintln!("warning: the GPU failed in {what} ({e}); continuing on the CPU");
@@ -187,8 +189,9 @@ impl FriOps for GpuBackend {
 
 impl QuotientOps for GpuBackend {
     fn quotient_values(&self, chip: &dyn Chip, inputs: &QuotientInputs<'_>) -> Vec<EF> {
-        self.on_cpu.fetch_add(1, Ordering::Relaxed);
-        self.cpu.quotient_values(chip, inputs)
+        let width = inputs.main_lde.width + inputs.prep_lde.map_or(0, |m| m.width) + inputs.perm_lde.map_or(0, |m| m.width);
+        let points = 1usize << (inputs.log_n + inputs.log_quotient_degree);
+        self.try_gpu("the quotient", points * width.max(1), |g| g.quotient_values(chip, inputs)).unwrap_or_else(|| self.cpu.quotient_values(chip, inputs))
     }
 }
 

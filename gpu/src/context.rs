@@ -41,7 +41,7 @@ fn storage_entry(binding: u32, read_only: bool) -> wgpu::BindGroupLayoutEntry {
 }
 
 impl Kernel {
-    fn new(device: &wgpu::Device, module: &wgpu::ShaderModule, entry: &'static str, read_only: &[bool]) -> Self {
+    pub(crate) fn new(device: &wgpu::Device, module: &wgpu::ShaderModule, entry: &'static str, read_only: &[bool]) -> Self {
         let mut entries: Vec<_> = read_only.iter().enumerate().map(|(i, &r)| storage_entry(i as u32, r)).collect();
         entries.push(wgpu::BindGroupLayoutEntry {
             binding: read_only.len() as u32,
@@ -109,6 +109,8 @@ pub struct Gpu {
     pub(crate) id: usize,
     /// Twiddle tables by (log size, inverse).
     pub(crate) twiddles: Mutex<std::collections::HashMap<(usize, bool), Arc<wgpu::Buffer>>>,
+    /// The quotient interpreter's pipelines, by register counts.
+    pub(crate) quotient_kernels: Mutex<std::collections::HashMap<(usize, usize), Arc<Kernel>>>,
 }
 
 /// An error and its sources, in one line: wgpu's own Display names only the kind.
@@ -202,7 +204,7 @@ impl Gpu {
         let blocked_ntt = info.device_type != wgpu::DeviceType::Cpu;
         static CONTEXTS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
         let id = CONTEXTS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let gpu = Self { info, device, queue, binding_limit, kernels, fault, blocked_ntt, id, twiddles: Default::default() };
+        let gpu = Self { info, device, queue, binding_limit, kernels, fault, blocked_ntt, id, twiddles: Default::default(), quotient_kernels: Default::default() };
         gpu.check()?;
         Ok(gpu)
     }

@@ -25,12 +25,14 @@ mod context;
 mod fri;
 mod merkle;
 mod ntt;
+mod quotient;
 mod words;
 
 pub use backend::{DEFAULT_MIN_ELEMENTS, DEFAULT_RESIDENT_BYTES, GpuBackend, Placement};
 pub use choice::{BackendChoice, Chosen, choose, shared_gpu};
 pub use context::{Gpu, dispatch_size};
 pub use ntt::{DeviceMatrix, Transform};
+pub use quotient::{MAX_REGISTERS, Program, compile as compile_quotient};
 
 /// Why the GPU context could not be built or a kernel could not run.
 #[derive(Debug)]
@@ -45,6 +47,9 @@ pub enum GpuError {
     Map(String),
     /// Arguments the kernels cannot take (shapes, lengths).
     Input(String),
+    /// Work this backend leaves to the CPU (a quotient program past the kernel's registers,
+    /// data past the binding limit): not a fault of the device.
+    Unsupported(String),
 }
 
 impl fmt::Display for GpuError {
@@ -55,6 +60,7 @@ impl fmt::Display for GpuError {
             GpuError::TooLarge { bytes, limit } => write!(f, "a {bytes}-byte buffer is over the device's binding limit of {limit} bytes"),
             GpuError::Map(why) => write!(f, "reading a GPU buffer back failed: {why}"),
             GpuError::Input(why) => write!(f, "bad input to a GPU kernel: {why}"),
+            GpuError::Unsupported(why) => write!(f, "left to the CPU: {why}"),
         }
     }
 }

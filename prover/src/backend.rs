@@ -108,9 +108,10 @@ pub struct QuotientInputs<'a> {
     pub log_blowup: usize,
     /// The LDEs over `shift * H_{nB}`: main columns, preprocessed and LogUp columns (two base
     /// columns per extension column) if the table has them.
-    pub main_lde: &'a RowMajorMatrix<F>,
-    pub prep_lde: Option<&'a RowMajorMatrix<F>>,
-    pub perm_lde: Option<&'a RowMajorMatrix<F>>,
+    /// (The backend's own LDEs: a GPU backend reads its device copies.)
+    pub main_lde: &'a Lde,
+    pub prep_lde: Option<&'a Lde>,
+    pub perm_lde: Option<&'a Lde>,
     pub publics: &'a [F],
     pub alpha: EF,
     pub lookup: LookupChallenges,

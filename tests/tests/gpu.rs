@@ -18,6 +18,10 @@ use sigil_prover::model::{CompileOptions, CompiledModel};
 use sigil_prover::{CpuBackend, ProverConfig, ProvingKey, prove};
 use sigil_verifier::{ProofOptions, VerifierOptions, verify};
 
+use p3_field::PrimeCharacteristicRing;
+use rand::rngs::SmallRng;
+use rand::{Rng, SeedableRng};
+
 fn gpu() -> Arc<Gpu> {
     static GPU: OnceLock<Arc<Gpu>> = OnceLock::new();
     GPU.get_or_init(|| {
@@ -146,6 +150,7 @@ impl FriOps for LosesTheDevice {
 
 impl QuotientOps for LosesTheDevice {
     fn quotient_values(&self, chip: &dyn Chip, inputs: &QuotientInputs<'_>) -> Vec<EF> {
+        self.tick();
         self.inner.quotient_values(chip, inputs)
     }
 }
@@ -198,4 +203,80 @@ fn a_lost_device_hands_the_proof_to_the_cpu() {
     assert!(got == cpu, "the proof after the fallback differs");
     let p = lost.placement();
     assert!(p.fell_back && p.on_gpu == 0, "{p:?}");
+}
+
+fn random_ef(rng: &mut SmallRng) -> EF {
+    EF::from(F::from_u64(rng.r#gen::<u64>())) + sigil_air::field::ef_x() * F::from_u64(rng.r#gen::<u64>())
+}
+
+fn random_matrix(rng: &mut SmallRng, rows: usize, width: usize) -> RowMajorMatrix<F> {
+    RowMajorMatrix::new((0..rows * width).map(|_| F::from_u64(rng.r#gen::<u64>())).collect(), width)
+}
+
+/// Every chip of the built-in circuits and of the corpus models: the device's quotient equals
+/// the CPU's, on random LDEs (where every constraint is non-zero, unlike on an honest trace),
+/// random challenges, statement and LogUp sum; with the LDEs uploaded (rows of the quotient
+/// domain) and kept on the device (made by the GPU backend), at two blowups.
+#[test]
+fn quotients_equal_the_cpus_on_random_data() {
+    let fast = ProofOptions { log_blowup: 3, n_queries: 28, grinding_bits: 4, log_final_poly_len: 2, log_folding_factor: 3 };
+    let mut circuits: Vec<(String, sigil_verifier::Circuit)> = vec![
+        ("mac".into(), examples::mac(6, 1, fast).unwrap().circuit),
+        ("four tables".into(), examples::transfer(7, 5, 3, fast).unwrap().circuit),
+        ("vecmat".into(), examples::vecmat(6, 5, 4, fast).unwrap().circuit),
+        ("mlp".into(), examples::mlp(6, fast).unwrap().circuit),
+    ];
+    for name in ["dsperse-net", "dsperse-doom", "sn2-reward-factor-v0", "sn2-reward-factor-v1", "sn2-reward-sim", "sn2-reward-legacy"] {
+        let m = CompiledModel::compile(corpus(name), &CompileOptions::default()).unwrap();
+        circuits.push((name.into(), m.key.circuit));
+    }
+    let g = gpu();
+    let backend = all_on_gpu();
+    let cpu = CpuBackend::default();
+    let mut rng = SmallRng::seed_from_u64(9);
+    let mut chips = 0;
+    for (name, circuit) in &circuits {
+        let publics: Vec<F> = (0..circuit.n_publics).map(|_| F::from_u64(rng.r#gen::<u64>())).collect();
+        let challenges: Vec<EF> = (0..circuit.n_challenges).map(|_| random_ef(&mut rng)).collect();
+        let lookup = sigil_air::LookupChallenges { beta: random_ef(&mut rng), gamma: random_ef(&mut rng) };
+        for (chip, info) in circuit.chips.iter().zip(&circuit.infos) {
+            let log_n = 5;
+            for log_blowup in [info.log_quotient_degree.max(1), info.log_quotient_degree + 2] {
+                let shift = sigil_verifier::protocol::lde_shift();
+                let n = 1 << log_n;
+                let perm_width = 2 * (info.perm_width() + info.aux_width);
+                let widths = [info.width, info.prep_width, perm_width];
+                // On the host alone (uploaded), and made by the GPU backend (kept there).
+                let host: Vec<Option<Lde>> = widths.iter().map(|&w| (w > 0).then(|| Lde::host(random_matrix(&mut rng, n << log_blowup, w)))).collect();
+                let kept: Vec<Option<Lde>> = widths.iter().map(|&w| (w > 0).then(|| backend.coset_lde(random_matrix(&mut rng, n, w), log_blowup, shift))).collect();
+                assert!(kept.iter().flatten().all(|l| l.resident.is_some()), "{name}: an LDE is not kept on the device");
+                for ldes in [&host, &kept] {
+                    let inputs = QuotientInputs {
+                        log_n,
+                        log_quotient_degree: info.log_quotient_degree,
+                        log_blowup,
+                        main_lde: ldes[0].as_ref().unwrap(),
+                        prep_lde: ldes[1].as_ref(),
+                        perm_lde: ldes[2].as_ref(),
+                        publics: &publics,
+                        alpha: random_ef(&mut rng),
+                        lookup,
+                        challenges: &challenges,
+                        aux_width: info.aux_width,
+                        cumulative_sum: random_ef(&mut rng),
+                        logup_batches: &info.logup_batches,
+                    };
+                    let want = cpu.quotient_values(chip.as_ref(), &inputs);
+                    let got = g.quotient_values(chip.as_ref(), &inputs).unwrap_or_else(|e| panic!("{name}, {}: {e}", info.name));
+                    assert!(got == want, "{name}, {} (blowup 2^{log_blowup}): the device's quotient differs from the CPU's", info.name);
+                    let before = backend.placement().on_gpu;
+                    assert!(backend.quotient_values(chip.as_ref(), &inputs) == want, "{name}, {}: the backend's quotient differs", info.name);
+                    assert_eq!(backend.placement().on_gpu, before + 1, "{name}, {}: the backend's quotient did not run on the device", info.name);
+                }
+            }
+            chips += 1;
+        }
+    }
+    assert!(!backend.placement().fell_back);
+    eprintln!("{chips} chips, the same quotients on the device");
 }

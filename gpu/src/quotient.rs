@@ -1,0 +1,571 @@
+//! The quotient on the device. A chip's constraints, recorded by the symbolic builder, are
+//! compiled into a program of field operations that folds them exactly as
+//! [`sigil_air::ConstraintFolder`] does (each constraint in `eval`'s order, a LogUp batch when
+//! its last interaction is made, then the running-sum constraints); one interpreter kernel
+//! (`shaders/quotient.wgsl`) runs the program at every point of the quotient domain, one
+//! thread per point, and divides by the vanishing polynomial.
+//!
+//! Field arithmetic is exact, so any evaluation order of the same polynomial gives the CPU's
+//! values bit for bit: the compiler shares equal subexpressions, folds constants (publics,
+//! challenges, fingerprint terms) and keeps base-field values in base registers; the fold
+//! itself (`acc = acc * alpha + c`) stays in the CPU's order, which changes the value.
+
+use std::borrow::Cow;
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use p3_field::{BasedVectorSpace, Field, PrimeCharacteristicRing, PrimeField64};
+use p3_maybe_rayon::prelude::*;
+use sigil_air::info::MAX_LOGUP_BATCH;
+use sigil_air::{Chip, Direction, EF, Expr, F, Step, SymbolicBuilder, Var};
+use sigil_prover::backend::QuotientInputs;
+use sigil_verifier::protocol::{lde_shift, omega};
+
+use crate::context::Kernel;
+use crate::words::{ef_of, ef_words, f_words, words_of};
+use crate::{Gpu, GpuError};
+
+/// The most registers of either kind a program may use on the device (past it, the CPU
+/// computes the quotient).
+pub const MAX_REGISTERS: usize = 1024;
+
+// Opcodes of `shaders/quotient.wgsl`: `[op, dst, a, b]`, `B` base and `E` extension registers.
+const LOAD_MAIN: u32 = 0; // B[dst] = main[col a, next b]
+const LOAD_PREP: u32 = 1; // B[dst] = prep[col a, next b]
+const LOAD_PERM: u32 = 2; // E[dst] = perm[ext col a, next b] (two base columns)
+const CONST_B: u32 = 3; // B[dst] = consts[a].xy
+const CONST_E: u32 = 4; // E[dst] = consts[a]
+const SELECTOR: u32 = 5; // B[dst] = first row (0), last row (1), transition (2)
+const ADD_B: u32 = 6;
+const SUB_B: u32 = 7;
+const MUL_B: u32 = 8;
+const NEG_B: u32 = 9;
+const ADD_E: u32 = 10;
+const SUB_E: u32 = 11;
+const MUL_E: u32 = 12;
+const NEG_E: u32 = 13;
+const ADD_EB: u32 = 14; // E[dst] = E[a] + B[b]
+const SUB_EB: u32 = 15; // E[dst] = E[a] - B[b]
+const SUB_BE: u32 = 16; // E[dst] = B[a] - E[b]
+const MUL_EB: u32 = 17; // E[dst] = E[a] * B[b]
+const FOLD_B: u32 = 18; // acc = acc * alpha + B[a]
+const FOLD_E: u32 = 19; // acc = acc * alpha + E[a]
+
+/// A node of the expression graph; operands are node ids.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+enum Node {
+    Main(usize, bool),
+    Prep(usize, bool),
+    Perm(usize, bool),
+    Selector(u32),
+    /// A constant: its index in the pool.
+    Const(usize),
+    Add(usize, usize),
+    Sub(usize, usize),
+    Mul(usize, usize),
+    Neg(usize),
+}
+
+/// A compiled quotient: instructions, constants, and the registers they need.
+#[derive(Clone, Debug)]
+pub struct Program {
+    /// Four words per instruction.
+    pub code: Vec<u32>,
+    /// The constant pool (base constants as extension elements with a zero high part); the
+    /// fold's `alpha` at index 0.
+    pub consts: Vec<EF>,
+    pub base_registers: usize,
+    pub ext_registers: usize,
+    /// Whether the program reads a row selector (the kernel computes them only then).
+    pub selectors: bool,
+}
+
+impl Program {
+    /// Instructions.
+    pub fn len(&self) -> usize {
+        self.code.len() / 4
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.code.is_empty()
+    }
+}
+
+/// The expression graph of one table's fold, built from its symbolic constraints.
+struct Graph<'a> {
+    nodes: Vec<Node>,
+    ext: Vec<bool>,
+    value: Vec<Option<EF>>,
+    interned: HashMap<Node, usize>,
+    consts: Vec<EF>,
+    const_index: HashMap<(bool, [u64; 2]), usize>,
+    /// The fold's terms, in order.
+    folds: Vec<usize>,
+    widths: (usize, usize, usize),
+    n_logup: usize,
+    inputs: &'a QuotientInputs<'a>,
+}
+
+fn ef_key(v: EF) -> [u64; 2] {
+    let c: &[F] = v.as_basis_coefficients_slice();
+    [c[0].as_canonical_u64(), c[1].as_canonical_u64()]
+}
+
+impl<'a> Graph<'a> {
+    fn intern(&mut self, node: Node, ext: bool, value: Option<EF>) -> usize {
+        if let Some(&id) = self.interned.get(&node) {
+            return id;
+        }
+        let id = self.nodes.len();
+        self.nodes.push(node);
+        self.ext.push(ext);
+        self.value.push(value);
+        self.interned.insert(node, id);
+        id
+    }
+
+    fn constant(&mut self, v: EF, ext: bool) -> usize {
+        let key = (ext, ef_key(v));
+        let k = match self.const_index.get(&key) {
+            Some(&k) => k,
+            None => {
+                self.consts.push(v);
+                self.const_index.insert(key, self.consts.len() - 1);
+                self.consts.len() - 1
+            }
+        };
+        self.intern(Node::Const(k), ext, Some(v))
+    }
+
+    fn binary(&mut self, a: usize, b: usize, make: fn(usize, usize) -> Node, op: fn(EF, EF) -> EF) -> usize {
+        let ext = self.ext[a] || self.ext[b];
+        if let (Some(x), Some(y)) = (self.value[a], self.value[b]) {
+            return self.constant(op(x, y), ext);
+        }
+        self.intern(make(a, b), ext, None)
+    }
+
+    fn add(&mut self, a: usize, b: usize) -> usize {
+        self.binary(a, b, Node::Add, |x, y| x + y)
+    }
+    fn sub(&mut self, a: usize, b: usize) -> usize {
+        self.binary(a, b, Node::Sub, |x, y| x - y)
+    }
+    fn mul(&mut self, a: usize, b: usize) -> usize {
+        self.binary(a, b, Node::Mul, |x, y| x * y)
+    }
+    fn neg(&mut self, a: usize) -> usize {
+        if let Some(x) = self.value[a] {
+            return self.constant(-x, self.ext[a]);
+        }
+        self.intern(Node::Neg(a), self.ext[a], None)
+    }
+
+    fn var(&mut self, v: Var) -> Result<usize, String> {
+        let (mw, pw, ew) = self.widths;
+        let i = self.inputs;
+        Ok(match v {
+            Var::Main { col, next } if col < mw => self.intern(Node::Main(col, next), false, None),
+            Var::Prep { col, next } if col < pw => self.intern(Node::Prep(col, next), false, None),
+            Var::Public(k) if k < i.publics.len() => self.constant(EF::from(i.publics[k]), false),
+            Var::IsFirstRow => self.intern(Node::Selector(0), false, None),
+            Var::IsLastRow => self.intern(Node::Selector(1), false, None),
+            Var::IsTransition => self.intern(Node::Selector(2), false, None),
+            Var::Aux { col, next } if self.n_logup + col < ew => self.intern(Node::Perm(self.n_logup + col, next), true, None),
+            Var::Challenge(k) if k < i.challenges.len() => self.constant(i.challenges[k], true),
+            v => return Err(format!("{v:?} is out of the table's columns or the statement")),
+        })
+    }
+
+    /// An expression's node, children first (iteratively: expressions can be deep).
+    fn expr(&mut self, e: &Expr) -> Result<usize, String> {
+        enum Work<'e> {
+            Visit(&'e Expr),
+            Build(&'e Expr),
+        }
+        let mut work = vec![Work::Visit(e)];
+        let mut done: Vec<usize> = Vec::new();
+        while let Some(w) = work.pop() {
+            match w {
+                Work::Visit(e) => match e {
+                    Expr::Const(c) => {
+                        let id = self.constant(EF::from(*c), false);
+                        done.push(id);
+                    }
+                    Expr::Var(v) => {
+                        let id = self.var(*v)?;
+                        done.push(id);
+                    }
+                    Expr::Add(a, b) | Expr::Sub(a, b) | Expr::Mul(a, b) => {
+                        work.push(Work::Build(e));
+                        work.push(Work::Visit(b));
+                        work.push(Work::Visit(a));
+                    }
+                    Expr::Neg(a) => {
+                        work.push(Work::Build(e));
+                        work.push(Work::Visit(a));
+                    }
+                },
+                Work::Build(e) => {
+                    let id = match e {
+                        Expr::Neg(_) => {
+                            let a = done.pop().ok_or("unbalanced expression")?;
+                            self.neg(a)
+                        }
+                        _ => {
+                            let b = done.pop().ok_or("unbalanced expression")?;
+                            let a = done.pop().ok_or("unbalanced expression")?;
+                            match e {
+                                Expr::Add(..) => self.add(a, b),
+                                Expr::Sub(..) => self.sub(a, b),
+                                _ => self.mul(a, b),
+                            }
+                        }
+                    };
+                    done.push(id);
+                }
+            }
+        }
+        done.pop().ok_or_else(|| "empty expression".to_string())
+    }
+
+    fn perm(&mut self, col: usize, next: bool) -> usize {
+        if col < self.n_logup { self.intern(Node::Perm(col, next), true, None) } else { self.constant(EF::ZERO, true) }
+    }
+}
+
+/// Compiles `chip`'s fold for `inputs` (its widths, statement and challenges).
+pub fn compile(chip: &dyn Chip, inputs: &QuotientInputs<'_>) -> Result<Program, String> {
+    let mut sb = SymbolicBuilder::default();
+    chip.eval_symbolic(&mut sb);
+    let mw = inputs.main_lde.width;
+    let pw = inputs.prep_lde.map_or(0, |p| p.width);
+    let permw = inputs.perm_lde.map_or(0, |p| p.width);
+    if !permw.is_multiple_of(2) {
+        return Err(format!("the LogUp matrix has an odd width ({permw})"));
+    }
+    let ew = permw / 2;
+    let n_logup = ew.checked_sub(inputs.aux_width).ok_or_else(|| format!("{} auxiliary columns in {ew} extension columns", inputs.aux_width))?;
+    let mut g = Graph {
+        nodes: Vec::new(),
+        ext: Vec::new(),
+        value: Vec::new(),
+        interned: HashMap::new(),
+        consts: vec![inputs.alpha],
+        const_index: HashMap::new(),
+        folds: Vec::new(),
+        widths: (mw, pw, ew),
+        n_logup,
+        inputs,
+    };
+    // `ConstraintFolder::interact`'s batches: (fingerprint, signed multiplicity).
+    let lookup = inputs.lookup;
+    let mut pending: Vec<(usize, usize)> = Vec::new();
+    let mut batch = 0usize;
+    for step in &sb.steps {
+        match *step {
+            Step::Constraint(k) => {
+                let c = g.expr(&sb.constraints[k].1)?;
+                g.folds.push(c);
+            }
+            Step::Interaction(k) => {
+                let it = &sb.interactions[k];
+                // beta + bus + gamma f_0 + gamma^2 f_1 + ...
+                let mut d = g.constant(lookup.beta + F::from_u32(it.bus), true);
+                let mut gp = lookup.gamma;
+                for f in &it.fields {
+                    let f = g.expr(f)?;
+                    let c = g.constant(gp, true);
+                    let t = g.mul(c, f);
+                    d = g.add(d, t);
+                    gp *= lookup.gamma;
+                }
+                let m = g.expr(&it.multiplicity)?;
+                let m = match it.dir {
+                    Direction::Send => m,
+                    Direction::Receive => g.neg(m),
+                };
+                if pending.len() == MAX_LOGUP_BATCH {
+                    continue;
+                }
+                pending.push((d, m));
+                if Some(&pending.len()) == inputs.logup_batches.get(batch) {
+                    // h * prod d_j - sum_j m_j prod_{i != j} d_i
+                    let h = g.perm(batch, false);
+                    let mut prod = pending[0].0;
+                    for &(d, _) in &pending[1..] {
+                        prod = g.mul(prod, d);
+                    }
+                    let mut rhs = None;
+                    for j in 0..pending.len() {
+                        let mut t = pending[j].1;
+                        for (i, &(d, _)) in pending.iter().enumerate() {
+                            if i != j {
+                                t = g.mul(t, d);
+                            }
+                        }
+                        rhs = Some(match rhs {
+                            None => t,
+                            Some(r) => g.add(r, t),
+                        });
+                    }
+                    let lhs = g.mul(h, prod);
+                    let c = g.sub(lhs, rhs.unwrap_or(prod));
+                    g.folds.push(c);
+                    batch += 1;
+                    pending.clear();
+                }
+            }
+        }
+    }
+    // `ConstraintFolder::finish_lookups`.
+    if batch > 0 {
+        let zero = g.constant(EF::ZERO, true);
+        let (mut sum_l, mut sum_n) = (zero, zero);
+        for c in 0..batch.min(n_logup) {
+            let (l, n) = (g.perm(c, false), g.perm(c, true));
+            sum_l = g.add(sum_l, l);
+            sum_n = g.add(sum_n, n);
+        }
+        let (s, s_next) = (g.perm(batch, false), g.perm(batch, true));
+        let first = g.intern(Node::Selector(0), false, None);
+        let last = g.intern(Node::Selector(1), false, None);
+        let trans = g.intern(Node::Selector(2), false, None);
+        let a = g.sub(s, sum_l);
+        let a = g.mul(first, a);
+        g.folds.push(a);
+        let b = g.sub(s_next, s);
+        let b = g.sub(b, sum_n);
+        let b = g.mul(trans, b);
+        g.folds.push(b);
+        let cum = g.constant(inputs.cumulative_sum, true);
+        let c = g.sub(s, cum);
+        let c = g.mul(last, c);
+        g.folds.push(c);
+    }
+    Ok(g.emit())
+}
+
+impl Graph<'_> {
+    /// The instructions: each fold term's missing operands (depth first), then the fold;
+    /// registers reused after their last read.
+    fn emit(self) -> Program {
+        // The order of evaluation: `Some(node)` computes a node, `None` at index k folds term k.
+        let mut order: Vec<(usize, bool)> = Vec::new(); // (node, is_fold)
+        let mut emitted = vec![false; self.nodes.len()];
+        for &root in &self.folds {
+            let mut stack = vec![(root, false)];
+            while let Some((id, expanded)) = stack.pop() {
+                if emitted[id] {
+                    continue;
+                }
+                if expanded {
+                    emitted[id] = true;
+                    order.push((id, false));
+                    continue;
+                }
+                stack.push((id, true));
+                match self.nodes[id] {
+                    Node::Add(a, b) | Node::Sub(a, b) | Node::Mul(a, b) => {
+                        stack.push((b, false));
+                        stack.push((a, false));
+                    }
+                    Node::Neg(a) => stack.push((a, false)),
+                    _ => {}
+                }
+            }
+            order.push((root, true));
+        }
+        // Last read of each node.
+        let mut last = vec![0usize; self.nodes.len()];
+        for (pos, &(id, fold)) in order.iter().enumerate() {
+            if fold {
+                last[id] = pos;
+                continue;
+            }
+            match self.nodes[id] {
+                Node::Add(a, b) | Node::Sub(a, b) | Node::Mul(a, b) => {
+                    last[a] = pos;
+                    last[b] = pos;
+                }
+                Node::Neg(a) => last[a] = pos,
+                _ => {}
+            }
+        }
+        let mut reg = vec![0u32; self.nodes.len()];
+        let mut free: [Vec<u32>; 2] = [Vec::new(), Vec::new()];
+        let mut count = [0usize; 2];
+        let mut code = Vec::with_capacity(4 * order.len());
+        let mut selectors = false;
+        for (pos, &(id, fold)) in order.iter().enumerate() {
+            let ext = self.ext[id];
+            if fold {
+                code.extend([if ext { FOLD_E } else { FOLD_B }, 0, reg[id], 0]);
+                if last[id] == pos {
+                    free[ext as usize].push(reg[id]);
+                }
+                continue;
+            }
+            // Operands are read before the result is written: their registers, freed first,
+            // may take it.
+            let operands: Vec<usize> = match self.nodes[id] {
+                Node::Add(a, b) | Node::Sub(a, b) | Node::Mul(a, b) => vec![a, b],
+                Node::Neg(a) => vec![a],
+                _ => vec![],
+            };
+            let mut seen = Vec::new();
+            for &o in &operands {
+                if last[o] == pos && !seen.contains(&o) {
+                    free[self.ext[o] as usize].push(reg[o]);
+                    seen.push(o);
+                }
+            }
+            let kind = ext as usize;
+            let r = free[kind].pop().unwrap_or_else(|| {
+                count[kind] += 1;
+                (count[kind] - 1) as u32
+            });
+            reg[id] = r;
+            let words = match self.nodes[id] {
+                Node::Main(c, n) => [LOAD_MAIN, r, c as u32, n as u32],
+                Node::Prep(c, n) => [LOAD_PREP, r, c as u32, n as u32],
+                Node::Perm(c, n) => [LOAD_PERM, r, c as u32, n as u32],
+                Node::Selector(s) => {
+                    selectors = true;
+                    [SELECTOR, r, s, 0]
+                }
+                Node::Const(k) => [if ext { CONST_E } else { CONST_B }, r, k as u32, 0],
+                Node::Neg(a) => [if ext { NEG_E } else { NEG_B }, r, reg[a], 0],
+                Node::Add(a, b) => match (self.ext[a], self.ext[b]) {
+                    (false, false) => [ADD_B, r, reg[a], reg[b]],
+                    (true, true) => [ADD_E, r, reg[a], reg[b]],
+                    (true, false) => [ADD_EB, r, reg[a], reg[b]],
+                    (false, true) => [ADD_EB, r, reg[b], reg[a]],
+                },
+                Node::Sub(a, b) => match (self.ext[a], self.ext[b]) {
+                    (false, false) => [SUB_B, r, reg[a], reg[b]],
+                    (true, true) => [SUB_E, r, reg[a], reg[b]],
+                    (true, false) => [SUB_EB, r, reg[a], reg[b]],
+                    (false, true) => [SUB_BE, r, reg[a], reg[b]],
+                },
+                Node::Mul(a, b) => match (self.ext[a], self.ext[b]) {
+                    (false, false) => [MUL_B, r, reg[a], reg[b]],
+                    (true, true) => [MUL_E, r, reg[a], reg[b]],
+                    (true, false) => [MUL_EB, r, reg[a], reg[b]],
+                    (false, true) => [MUL_EB, r, reg[b], reg[a]],
+                },
+            };
+            code.extend(words);
+            // A value no one reads (a dead fold term cannot be: every node here is read).
+            if last[id] == pos {
+                free[kind].push(r);
+            }
+        }
+        Program { code, consts: self.consts, base_registers: count[0], ext_registers: count[1], selectors }
+    }
+}
+
+/// Registers of a kernel for `n` registers: a power of two, at least 8.
+fn bucket(n: usize) -> usize {
+    n.next_power_of_two().max(8)
+}
+
+impl Gpu {
+    /// The interpreter's pipeline for at most `nb` base and `ne` extension registers.
+    fn quotient_kernel(&self, nb: usize, ne: usize) -> Arc<Kernel> {
+        let mut cache = self.quotient_kernels.lock().unwrap_or_else(|p| p.into_inner());
+        cache
+            .entry((nb, ne))
+            .or_insert_with(|| {
+                let source = format!("{}{}", include_str!("shaders/field.wgsl"), include_str!("shaders/quotient.wgsl"))
+                    .replace("array<vec2<u32>, NB>", &format!("array<vec2<u32>, {nb}>"))
+                    .replace("array<vec4<u32>, NE>", &format!("array<vec4<u32>, {ne}>"));
+                let module = self.device.create_shader_module(wgpu::ShaderModuleDescriptor { label: Some("quotient.wgsl"), source: wgpu::ShaderSource::Wgsl(Cow::Owned(source)) });
+                Arc::new(Kernel::new(&self.device, &module, "quotient", &[true, true, true, true, true, false]))
+            })
+            .clone()
+    }
+
+    /// The quotient of `chip` at the `n Q` points of the quotient domain, as
+    /// [`sigil_prover::QuotientOps::quotient_values`] gives it. LDEs kept on this device are
+    /// read there; others, their rows on the quotient domain uploaded. A program past
+    /// [`MAX_REGISTERS`], or data past the binding limit, is [`GpuError::Unsupported`].
+    pub fn quotient_values(&self, chip: &dyn Chip, inputs: &QuotientInputs<'_>) -> Result<Vec<EF>, GpuError> {
+        let program = compile(chip, inputs).map_err(|why| GpuError::Input(format!("the quotient of {}: {why}", chip.name())))?;
+        let (nb, ne) = (bucket(program.base_registers), bucket(program.ext_registers));
+        if nb > MAX_REGISTERS || ne > MAX_REGISTERS {
+            return Err(GpuError::Unsupported(format!("{}'s quotient needs {} base and {} extension registers", chip.name(), program.base_registers, program.ext_registers)));
+        }
+        let (log_n, log_q, lb) = (inputs.log_n, inputs.log_quotient_degree, inputs.log_blowup);
+        if log_q > lb || log_n + log_q > 32 {
+            return Err(GpuError::Input(format!("a quotient of degree 2^{log_q} over 2^{log_n} rows with blowup 2^{lb}")));
+        }
+        let n = 1usize << log_n;
+        let qn = n << log_q;
+        let lde_n = n << lb;
+        let stride = 1usize << (lb - log_q);
+        let q = 1usize << log_q;
+        if qn as u64 * EXT > self.binding_limit() {
+            return Err(GpuError::Unsupported(format!("{qn} quotient values are over the binding limit")));
+        }
+        // Each matrix: its buffer and geometry (width, rows per point, rows to the next trace
+        // row, rows - 1).
+        let mut held = Vec::new();
+        let mut geom = Vec::new();
+        for m in [Some(inputs.main_lde), inputs.prep_lde, inputs.perm_lde] {
+            let Some(m) = m.filter(|m| m.width > 0) else {
+                held.push(None);
+                geom.push([0u32; 4]);
+                continue;
+            };
+            if m.values.len() != lde_n * m.width {
+                return Err(GpuError::Input(format!("a {}-element LDE of width {} over {lde_n} points", m.values.len(), m.width)));
+            }
+            match self.resident(m).filter(|d| d.groups.len() == 1) {
+                Some(d) => {
+                    held.push(Some(Cow::Borrowed(&d.groups[0].buffer)));
+                    geom.push([m.width as u32, stride as u32, (1u32 << lb), (lde_n - 1) as u32]);
+                }
+                None => {
+                    if (qn * m.width) as u64 * 8 > self.binding_limit() {
+                        return Err(GpuError::Unsupported(format!("a {qn} x {} matrix is over the binding limit", m.width)));
+                    }
+                    let rows: Vec<F> = (0..qn).flat_map(|i| m.values[i * stride * m.width..(i * stride + 1) * m.width].iter().copied()).collect();
+                    held.push(Some(Cow::Owned(self.upload("quotient rows", &words_of(&rows))?)));
+                    geom.push([m.width as u32, 1, q as u32, (qn - 1) as u32]);
+                }
+            }
+        }
+        let dummy = self.zeroed("unused", 8)?;
+        let bufs: Vec<&wgpu::Buffer> = held.iter().map(|b| b.as_deref().unwrap_or(&dummy)).collect();
+        // Z_H(x) = x^n - 1 takes Q values on the domain, in turn.
+        let shift = lde_shift();
+        let s_n = shift.exp_power_of_2(log_n);
+        let w_q = omega(log_q);
+        let zh: Vec<F> = (0..q).map(|i| s_n * w_q.exp_u64(i as u64) - F::ONE).collect();
+        let zh_inv = p3_field::batch_multiplicative_inverse(&zh);
+        let mut consts: Vec<u32> = program.consts.iter().flat_map(|&c| ef_words(c)).collect();
+        let zh_at = program.consts.len();
+        for v in zh.iter().chain(&zh_inv) {
+            consts.extend(ef_words(EF::from(*v)));
+        }
+        let code = self.upload("quotient program", &program.code)?;
+        let consts = self.upload("quotient constants", &consts)?;
+        let out = self.zeroed("quotient", EXT * qn as u64)?;
+        let mut params = vec![qn as u32, (q - 1) as u32, program.len() as u32, program.selectors as u32, zh_at as u32, (zh_at + q) as u32, 0, 0];
+        for g in &geom {
+            params.extend(g);
+        }
+        for x in [shift, omega(log_n + log_q), F::from_u64(n as u64), omega(log_n).inverse()] {
+            params.extend(f_words(x));
+        }
+        let kernel = self.quotient_kernel(nb, ne);
+        let mut enc = self.encoder("quotient");
+        self.dispatch(&mut enc, &kernel, &[bufs[0], bufs[1], bufs[2], &code, &consts, &out], &params, qn);
+        let words = self.finish(enc, &[(&out, EXT * qn as u64)])?;
+        Ok(words[0].par_chunks_exact(4).map(ef_of).collect())
+    }
+}
+
+/// Bytes of an extension element on the device.
+const EXT: u64 = 16;
