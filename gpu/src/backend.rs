@@ -39,6 +39,11 @@ pub(crate) struct Held {
 }
 
 impl Held {
+    /// A device matrix counted against `counter`'s budget (already added to it).
+    pub(crate) fn new(matrix: DeviceMatrix, counter: Arc<AtomicU64>) -> Self {
+        Self { matrix, counter }
+    }
+
     pub(crate) fn matrix(&self) -> &DeviceMatrix {
         &self.matrix
     }

@@ -11,7 +11,7 @@ use p3_maybe_rayon::prelude::*;
 use sigil_air::field::ef_from_base;
 use sigil_air::{EF, F};
 use sigil_prover::CpuBackend;
-use sigil_prover::backend::{DeepInputs, DeepOps, FriOps, MerkleOps, NttOps};
+use sigil_prover::backend::{DeepInputs, DeepOps, FriOps, MerkleOps, NttOps, QuotientInputs, QuotientOps};
 use sigil_prover::cpu::lanes;
 use sigil_verifier::hash::{Digest, KEY_LEAF, KEY_NODE};
 
@@ -190,6 +190,67 @@ impl Gpu {
             drop(v);
         });
         out.push(KernelFigures { kernel: "field mul", size: format!("2^{log_n} x {w}"), elements: n * w, bytes: 16 * (n * w) as u64, gpu, cpu: cpu_t });
+
+        out.push(self.bench_quotient(log_n, reps)?);
         Ok(out)
+    }
+
+    /// The quotient of a real chip (the MLP example's with the most constraints and
+    /// interactions) at `2^log_n` points, its LDEs on the device; the GPU's time includes
+    /// compiling the program and reading the values back.
+    fn bench_quotient(&self, log_n: usize, reps: usize) -> Result<KernelFigures, GpuError> {
+        let circuit = sigil_prover::examples::mlp(1, sigil_verifier::ProofOptions::default()).map_err(|e| GpuError::Input(e.to_string()))?.circuit;
+        let (chip, info) = circuit
+            .chips
+            .iter()
+            .zip(&circuit.infos)
+            .max_by_key(|(_, i)| i.n_constraints + i.interactions.len())
+            .ok_or_else(|| GpuError::Input("an empty circuit".into()))?;
+        let log_q = info.log_quotient_degree;
+        let rows = 1usize << log_n.saturating_sub(log_q);
+        let points = rows << log_q;
+        let budget = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let lde = |width: usize, seed: u64| -> Result<Option<sigil_prover::Lde>, GpuError> {
+            if width == 0 {
+                return Ok(None);
+            }
+            let m = RowMajorMatrix::new(seeded(rows * width, seed), width);
+            let (matrix, dm) = self.transform_resident(&m, crate::Transform::Lde { log_blowup: log_q, shift: sigil_verifier::protocol::lde_shift() })?;
+            Ok(Some(sigil_prover::Lde { matrix, resident: Some(std::sync::Arc::new(crate::backend::Held::new(dm, budget.clone()))) }))
+        };
+        let main = lde(info.width, 11)?.ok_or_else(|| GpuError::Input("a chip without columns".into()))?;
+        let prep = lde(info.prep_width, 12)?;
+        let perm = lde(2 * (info.perm_width() + info.aux_width), 13)?;
+        let e = seeded(8, 14);
+        let ef = |i: usize| ef_from_base([e[2 * i], e[2 * i + 1]]);
+        let publics = seeded(circuit.n_publics, 15);
+        let challenges: Vec<EF> = (0..circuit.n_challenges).map(|i| ef_from_base([F::from_u64(i as u64 + 3), F::ONE])).collect();
+        let inputs = QuotientInputs {
+            log_n: log_n.saturating_sub(log_q),
+            log_quotient_degree: log_q,
+            log_blowup: log_q,
+            main_lde: &main,
+            prep_lde: prep.as_ref(),
+            perm_lde: perm.as_ref(),
+            publics: &publics,
+            alpha: ef(0),
+            lookup: sigil_air::LookupChallenges { beta: ef(1), gamma: ef(2) },
+            challenges: &challenges,
+            aux_width: info.aux_width,
+            cumulative_sum: ef(3),
+            logup_batches: &info.logup_batches,
+        };
+        let mut failed = None;
+        let gpu = best(reps, || {
+            if let Err(e) = self.quotient_values(chip.as_ref(), &inputs) {
+                failed = Some(e);
+            }
+        });
+        if let Some(e) = failed {
+            return Err(e);
+        }
+        let cpu_t = best(reps, || drop(CpuBackend::default().quotient_values(chip.as_ref(), &inputs)));
+        let width = main.width + prep.as_ref().map_or(0, |m| m.width) + perm.as_ref().map_or(0, |m| m.width);
+        Ok(KernelFigures { kernel: "quotient", size: format!("2^{} pts, {}", log_n.saturating_sub(log_q) + log_q, info.name), elements: points * width, bytes: (16 * width as u64 + 16) * points as u64, gpu, cpu: cpu_t })
     }
 }

@@ -46,7 +46,7 @@ impl Air for EveryOp {
         b.assert_zero("base", (x.clone() + y.clone()) * (z.clone() - p.clone()) - (-pn.clone()) * k.clone() + B::Var::lit(3));
         b.send(1, &[x.clone(), y.clone()], z.clone());
         b.assert_zero("selectors", b.is_first_row() * x.clone() + b.is_last_row() * y.clone() + b.is_transition() * z.clone());
-        b.receive(2, &[p.clone()], B::Var::lit(1));
+        b.receive(2, std::slice::from_ref(&p), B::Var::lit(1));
         b.assert_bool("bool", x.clone());
         // Constant: folded on the host.
         b.assert_zero("constant", B::Var::lit(5) * B::Var::lit(7) - k.clone() * B::Var::lit(0));
@@ -54,7 +54,7 @@ impl Air for EveryOp {
         let (a0, a1n) = (b.aux(0), b.aux_next(1));
         let (xe, ye, ze): (B::Ext, B::Ext, B::Ext) = (x.clone().into(), y.clone().into(), z.clone().into());
         b.assert_zero_ext("ext", (a0.clone() + c0.clone()) * (a1n.clone() - c1.clone()) + (-a0.clone()));
-        b.send(1, &[k.clone()], x.clone());
+        b.send(1, std::slice::from_ref(&k), x.clone());
         // Mixed: extension op base, base op extension, each way.
         b.assert_zero_ext("mixed", a0.clone() * ye.clone() + ze.clone() * c1.clone() - (xe.clone() - a1n.clone()) + (a0.clone() - ye.clone()) + (ze + c0.clone()) + (a1n + xe));
         b.receive(3, &[x.clone(), y.clone(), z.clone()], pn.clone());
