@@ -109,8 +109,9 @@ pub struct Gpu {
     pub(crate) id: usize,
     /// Twiddle tables by (log size, inverse).
     pub(crate) twiddles: Mutex<std::collections::HashMap<(usize, bool), Arc<wgpu::Buffer>>>,
-    /// The quotient interpreter's pipelines, by register counts.
-    pub(crate) quotient_kernels: Mutex<std::collections::HashMap<(usize, usize), Arc<Kernel>>>,
+    /// The quotient's pipelines, by the code put in the kernel (`quotient.rs`).
+    pub(crate) quotient_kernels: Mutex<std::collections::HashMap<String, Arc<Kernel>>>,
+    pub(crate) quotient_kernel: crate::quotient::QuotientKernel,
 }
 
 /// An error and its sources, in one line: wgpu's own Display names only the kind.
@@ -204,7 +205,7 @@ impl Gpu {
         let blocked_ntt = info.device_type != wgpu::DeviceType::Cpu;
         static CONTEXTS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
         let id = CONTEXTS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let gpu = Self { info, device, queue, binding_limit, kernels, fault, blocked_ntt, id, twiddles: Default::default(), quotient_kernels: Default::default() };
+        let gpu = Self { info, device, queue, binding_limit, kernels, fault, blocked_ntt, id, twiddles: Default::default(), quotient_kernels: Default::default(), quotient_kernel: crate::quotient::QuotientKernel::Generated };
         gpu.check()?;
         Ok(gpu)
     }

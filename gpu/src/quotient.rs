@@ -1,9 +1,12 @@
 //! The quotient on the device. A chip's constraints, recorded by the symbolic builder, are
 //! compiled into a program of field operations that folds them exactly as
 //! [`sigil_air::ConstraintFolder`] does (each constraint in `eval`'s order, a LogUp batch when
-//! its last interaction is made, then the running-sum constraints); one interpreter kernel
-//! (`shaders/quotient.wgsl`) runs the program at every point of the quotient domain, one
-//! thread per point, and divides by the vanishing polynomial.
+//! its last interaction is made, then the running-sum constraints). The program becomes a
+//! kernel (`shaders/quotient.wgsl`) that runs at every point of the quotient domain, one
+//! thread per point, and divides by the vanishing polynomial: as straight-line WGSL generated
+//! from it (one pipeline per program, cached: the constants live in a buffer, so a circuit's
+//! programs are the same from proof to proof), or, past [`MAX_GENERATED_INSTRUCTIONS`] or when
+//! asked, run by an interpreter kernel (one pipeline per register count).
 //!
 //! Field arithmetic is exact, so any evaluation order of the same polynomial gives the CPU's
 //! values bit for bit: the compiler shares equal subexpressions, folds constants (publics,
@@ -25,9 +28,13 @@ use crate::context::Kernel;
 use crate::words::{ef_of, ef_words, f_words, words_of};
 use crate::{Gpu, GpuError};
 
-/// The most registers of either kind a program may use on the device (past it, the CPU
-/// computes the quotient).
+/// The most registers of either kind an interpreted program may use on the device (past it,
+/// the CPU computes the quotient).
 pub const MAX_REGISTERS: usize = 1024;
+
+/// Programs longer than this are interpreted rather than generated (a driver's compile time
+/// grows with the code).
+pub const MAX_GENERATED_INSTRUCTIONS: usize = 32_768;
 
 // Opcodes of `shaders/quotient.wgsl`: `[op, dst, a, b]`, `B` base and `E` extension registers.
 const LOAD_MAIN: u32 = 0; // B[dst] = main[col a, next b]
@@ -470,20 +477,74 @@ fn bucket(n: usize) -> usize {
     n.next_power_of_two().max(8)
 }
 
+/// The program as straight-line WGSL: one variable per register, one statement per
+/// instruction (the opcodes' meanings, as `shaders/quotient_interpreter.wgsl` gives them).
+pub fn generated_body(p: &Program) -> String {
+    use std::fmt::Write;
+    let mut s = String::with_capacity(48 * (p.len() + p.base_registers + p.ext_registers));
+    for k in 0..p.base_registers {
+        let _ = writeln!(s, "    var b{k}: vec2<u32>;");
+    }
+    for k in 0..p.ext_registers {
+        let _ = writeln!(s, "    var e{k}: vec4<u32>;");
+    }
+    for ins in p.code.chunks_exact(4) {
+        let (op, d, a, b) = (ins[0], ins[1], ins[2], ins[3]);
+        let _ = match op {
+            LOAD_MAIN => writeln!(s, "    b{d} = q_main[q_index(qp.main_geom, i, {a}u, {b}u)];"),
+            LOAD_PREP => writeln!(s, "    b{d} = q_prep[q_index(qp.prep_geom, i, {a}u, {b}u)];"),
+            LOAD_PERM => writeln!(s, "    {{ let k = q_index(qp.perm_geom, i, {}u, {b}u); e{d} = ef(q_perm[k], q_perm[k + 1u]); }}", 2 * a),
+            CONST_B => writeln!(s, "    b{d} = q_consts[{a}u].xy;"),
+            CONST_E => writeln!(s, "    e{d} = q_consts[{a}u];"),
+            SELECTOR => writeln!(s, "    b{d} = sel[{a}u];"),
+            ADD_B => writeln!(s, "    b{d} = gl_add(b{a}, b{b});"),
+            SUB_B => writeln!(s, "    b{d} = gl_sub(b{a}, b{b});"),
+            MUL_B => writeln!(s, "    b{d} = gl_mul(b{a}, b{b});"),
+            NEG_B => writeln!(s, "    b{d} = gl_neg(b{a});"),
+            ADD_E => writeln!(s, "    e{d} = ef_add(e{a}, e{b});"),
+            SUB_E => writeln!(s, "    e{d} = ef_sub(e{a}, e{b});"),
+            MUL_E => writeln!(s, "    e{d} = ef_mul(e{a}, e{b});"),
+            NEG_E => writeln!(s, "    e{d} = ef_sub(vec4<u32>(0u, 0u, 0u, 0u), e{a});"),
+            ADD_EB => writeln!(s, "    e{d} = ef_add(e{a}, ef_base(b{b}));"),
+            SUB_EB => writeln!(s, "    e{d} = ef_sub(e{a}, ef_base(b{b}));"),
+            SUB_BE => writeln!(s, "    e{d} = ef_sub(ef_base(b{a}), e{b});"),
+            MUL_EB => writeln!(s, "    e{d} = ef_scale(e{a}, b{b});"),
+            FOLD_B => writeln!(s, "    acc = ef_add(ef_mul(acc, alpha), ef_base(b{a}));"),
+            FOLD_E => writeln!(s, "    acc = ef_add(ef_mul(acc, alpha), e{a});"),
+            _ => writeln!(s, "    // unknown opcode {op}"),
+        };
+    }
+    s
+}
+
+/// How the device runs a quotient program.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum QuotientKernel {
+    /// Straight-line code generated from the program (the default; long programs are
+    /// interpreted).
+    Generated,
+    /// The interpreter, always.
+    Interpreted,
+}
+
 impl Gpu {
-    /// The interpreter's pipeline for at most `nb` base and `ne` extension registers.
-    fn quotient_kernel(&self, nb: usize, ne: usize) -> Arc<Kernel> {
+    /// The pipeline for `body` in place of quotient.wgsl's BODY, built once per body.
+    fn quotient_kernel(&self, body: String) -> Arc<Kernel> {
         let mut cache = self.quotient_kernels.lock().unwrap_or_else(|p| p.into_inner());
         cache
-            .entry((nb, ne))
-            .or_insert_with(|| {
-                let source = format!("{}{}", include_str!("shaders/field.wgsl"), include_str!("shaders/quotient.wgsl"))
-                    .replace("array<vec2<u32>, NB>", &format!("array<vec2<u32>, {nb}>"))
-                    .replace("array<vec4<u32>, NE>", &format!("array<vec4<u32>, {ne}>"));
+            .entry(body)
+            .or_insert_with_key(|body| {
+                let source = format!("{}{}", include_str!("shaders/field.wgsl"), include_str!("shaders/quotient.wgsl")).replace("    // BODY\n", body);
                 let module = self.device.create_shader_module(wgpu::ShaderModuleDescriptor { label: Some("quotient.wgsl"), source: wgpu::ShaderSource::Wgsl(Cow::Owned(source)) });
                 Arc::new(Kernel::new(&self.device, &module, "quotient", &[true, true, true, true, true, false]))
             })
             .clone()
+    }
+
+    /// Runs quotient programs as generated code (the default) or through the interpreter
+    /// (both give the same values; the tests run both).
+    pub fn use_quotient_kernel(&mut self, k: QuotientKernel) {
+        self.quotient_kernel = k;
     }
 
     /// The quotient of `chip` at the `n Q` points of the quotient domain, as
@@ -492,10 +553,15 @@ impl Gpu {
     /// [`MAX_REGISTERS`], or data past the binding limit, is [`GpuError::Unsupported`].
     pub fn quotient_values(&self, chip: &dyn Chip, inputs: &QuotientInputs<'_>) -> Result<Vec<EF>, GpuError> {
         let program = compile(chip, inputs).map_err(|why| GpuError::Input(format!("the quotient of {}: {why}", chip.name())))?;
-        let (nb, ne) = (bucket(program.base_registers), bucket(program.ext_registers));
-        if nb > MAX_REGISTERS || ne > MAX_REGISTERS {
-            return Err(GpuError::Unsupported(format!("{}'s quotient needs {} base and {} extension registers", chip.name(), program.base_registers, program.ext_registers)));
-        }
+        let body = if self.quotient_kernel == QuotientKernel::Generated && program.len() <= MAX_GENERATED_INSTRUCTIONS {
+            generated_body(&program)
+        } else {
+            let (nb, ne) = (bucket(program.base_registers), bucket(program.ext_registers));
+            if nb > MAX_REGISTERS || ne > MAX_REGISTERS {
+                return Err(GpuError::Unsupported(format!("{}'s quotient needs {} base and {} extension registers", chip.name(), program.base_registers, program.ext_registers)));
+            }
+            include_str!("shaders/quotient_interpreter.wgsl").replace("array<vec2<u32>, NB>", &format!("array<vec2<u32>, {nb}>")).replace("array<vec4<u32>, NE>", &format!("array<vec4<u32>, {ne}>"))
+        };
         let (log_n, log_q, lb) = (inputs.log_n, inputs.log_quotient_degree, inputs.log_blowup);
         if log_q > lb || log_n + log_q > 32 {
             return Err(GpuError::Input(format!("a quotient of degree 2^{log_q} over 2^{log_n} rows with blowup 2^{lb}")));
@@ -559,7 +625,7 @@ impl Gpu {
         for x in [shift, omega(log_n + log_q), F::from_u64(n as u64), omega(log_n).inverse()] {
             params.extend(f_words(x));
         }
-        let kernel = self.quotient_kernel(nb, ne);
+        let kernel = self.quotient_kernel(body);
         let mut enc = self.encoder("quotient");
         self.dispatch(&mut enc, &kernel, &[bufs[0], bufs[1], bufs[2], &code, &consts, &out], &params, qn);
         let words = self.finish(enc, &[(&out, EXT * qn as u64)])?;

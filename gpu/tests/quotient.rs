@@ -14,7 +14,7 @@ use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 use sigil_air::field::ef_from_base;
 use sigil_air::{Air, AirBuilder, EF, F, FieldExpr, LookupChallenges};
-use sigil_gpu::{Gpu, GpuBackend, GpuError, P};
+use sigil_gpu::{Gpu, GpuBackend, GpuError, P, QuotientKernel};
 use sigil_prover::backend::{NttOps, QuotientInputs, QuotientOps};
 use sigil_prover::{CpuBackend, Lde};
 use sigil_verifier::protocol::lde_shift;
@@ -22,6 +22,16 @@ use sigil_verifier::protocol::lde_shift;
 fn gpu() -> &'static Gpu {
     static GPU: OnceLock<Gpu> = OnceLock::new();
     GPU.get_or_init(|| Gpu::new().unwrap_or_else(|e| panic!("{e} (install a Vulkan driver: apt-get install mesa-vulkan-drivers libvulkan1)")))
+}
+
+/// A context that interprets every quotient program.
+fn interpreting() -> &'static Gpu {
+    static GPU: OnceLock<Gpu> = OnceLock::new();
+    GPU.get_or_init(|| {
+        let mut g = Gpu::new().unwrap();
+        g.use_quotient_kernel(QuotientKernel::Interpreted);
+        g
+    })
 }
 
 /// Every kind of value and operation a chip can write.
@@ -130,9 +140,11 @@ fn cases() -> Vec<Case> {
 
 #[test]
 fn every_instruction_matches_the_cpu_on_uploaded_ldes() {
-    for (k, case) in cases().iter().enumerate() {
-        let (got, want) = compare(gpu(), case, k as u64, &|m, lb| Lde::host(CpuBackend::default().coset_lde(m, lb, lde_shift()).matrix)).unwrap();
-        assert!(got == want, "2^{} rows, quotient 2^{}, blowup 2^{}, batches {:?}: differs", case.log_n, case.log_q, case.log_blowup, case.batches);
+    for (g, kind) in [(gpu(), "generated"), (interpreting(), "interpreted")] {
+        for (k, case) in cases().iter().enumerate() {
+            let (got, want) = compare(g, case, k as u64, &|m, lb| Lde::host(CpuBackend::default().coset_lde(m, lb, lde_shift()).matrix)).unwrap();
+            assert!(got == want, "{kind}: 2^{} rows, quotient 2^{}, blowup 2^{}, batches {:?}: differs", case.log_n, case.log_q, case.log_blowup, case.batches);
+        }
     }
 }
 

@@ -216,7 +216,8 @@ fn random_matrix(rng: &mut SmallRng, rows: usize, width: usize) -> RowMajorMatri
 /// Every chip of the built-in circuits and of the corpus models: the device's quotient equals
 /// the CPU's, on random LDEs (where every constraint is non-zero, unlike on an honest trace),
 /// random challenges, statement and LogUp sum; with the LDEs uploaded (rows of the quotient
-/// domain) and kept on the device (made by the GPU backend), at two blowups.
+/// domain) and kept on the device (made by the GPU backend), at two blowups; as generated code
+/// and interpreted.
 #[test]
 fn quotients_equal_the_cpus_on_random_data() {
     let fast = ProofOptions { log_blowup: 3, n_queries: 28, grinding_bits: 4, log_final_poly_len: 2, log_folding_factor: 3 };
@@ -231,6 +232,8 @@ fn quotients_equal_the_cpus_on_random_data() {
         circuits.push((name.into(), m.key.circuit));
     }
     let g = gpu();
+    let mut interpreting = Gpu::new().unwrap();
+    interpreting.use_quotient_kernel(sigil_gpu::QuotientKernel::Interpreted);
     let backend = all_on_gpu();
     let cpu = CpuBackend::default();
     let mut rng = SmallRng::seed_from_u64(9);
@@ -269,6 +272,8 @@ fn quotients_equal_the_cpus_on_random_data() {
                     let want = cpu.quotient_values(chip.as_ref(), &inputs);
                     let got = g.quotient_values(chip.as_ref(), &inputs).unwrap_or_else(|e| panic!("{name}, {}: {e}", info.name));
                     assert!(got == want, "{name}, {} (blowup 2^{log_blowup}): the device's quotient differs from the CPU's", info.name);
+                    let interpreted = interpreting.quotient_values(chip.as_ref(), &inputs).unwrap_or_else(|e| panic!("{name}, {}: {e}", info.name));
+                    assert!(interpreted == want, "{name}, {} (blowup 2^{log_blowup}): the interpreted quotient differs from the CPU's", info.name);
                     let before = backend.placement().on_gpu;
                     assert!(backend.quotient_values(chip.as_ref(), &inputs) == want, "{name}, {}: the backend's quotient differs", info.name);
                     assert_eq!(backend.placement().on_gpu, before + 1, "{name}, {}: the backend's quotient did not run on the device", info.name);
