@@ -191,14 +191,15 @@ impl Gpu {
         });
         out.push(KernelFigures { kernel: "field mul", size: format!("2^{log_n} x {w}"), elements: n * w, bytes: 16 * (n * w) as u64, gpu, cpu: cpu_t });
 
-        out.push(self.bench_quotient(log_n, reps)?);
+        out.extend(self.bench_quotient(log_n, reps)?);
         Ok(out)
     }
 
     /// The quotient of a real chip (the MLP example's with the most constraints and
-    /// interactions) at `2^log_n` points, its LDEs on the device; the GPU's time includes
-    /// compiling the program and reading the values back.
-    fn bench_quotient(&self, log_n: usize, reps: usize) -> Result<KernelFigures, GpuError> {
+    /// interactions) at `2^log_n` points, its LDEs on the device, as generated code and
+    /// interpreted; the GPU's time includes compiling the program to its instructions (not
+    /// the pipeline: the warm-up run builds it) and reading the values back.
+    fn bench_quotient(&self, log_n: usize, reps: usize) -> Result<Vec<KernelFigures>, GpuError> {
         let circuit = sigil_prover::examples::mlp(1, sigil_verifier::ProofOptions::default()).map_err(|e| GpuError::Input(e.to_string()))?.circuit;
         let (chip, info) = circuit
             .chips
@@ -240,17 +241,21 @@ impl Gpu {
             cumulative_sum: ef(3),
             logup_batches: &info.logup_batches,
         };
-        let mut failed = None;
-        let gpu = best(reps, || {
-            if let Err(e) = self.quotient_values(chip.as_ref(), &inputs) {
-                failed = Some(e);
-            }
-        });
-        if let Some(e) = failed {
-            return Err(e);
-        }
         let cpu_t = best(reps, || drop(CpuBackend::default().quotient_values(chip.as_ref(), &inputs)));
         let width = main.width + prep.as_ref().map_or(0, |m| m.width) + perm.as_ref().map_or(0, |m| m.width);
-        Ok(KernelFigures { kernel: "quotient", size: format!("2^{} pts, {}", log_n.saturating_sub(log_q) + log_q, info.name), elements: points * width, bytes: (16 * width as u64 + 16) * points as u64, gpu, cpu: cpu_t })
+        let mut out = Vec::new();
+        for (kernel, how) in [("quotient gen", crate::QuotientKernel::Generated), ("quotient int", crate::QuotientKernel::Interpreted)] {
+            let mut failed = None;
+            let gpu = best(reps, || {
+                if let Err(e) = self.quotient_values_with(chip.as_ref(), &inputs, how) {
+                    failed = Some(e);
+                }
+            });
+            if let Some(e) = failed {
+                return Err(e);
+            }
+            out.push(KernelFigures { kernel, size: format!("2^{} pts, {}", log_n.saturating_sub(log_q) + log_q, info.name), elements: points * width, bytes: (16 * width as u64 + 16) * points as u64, gpu, cpu: cpu_t });
+        }
+        Ok(out)
     }
 }

@@ -110,7 +110,7 @@ pub struct Gpu {
     /// Twiddle tables by (log size, inverse).
     pub(crate) twiddles: Mutex<std::collections::HashMap<(usize, bool), Arc<wgpu::Buffer>>>,
     /// The quotient's pipelines, by the code put in the kernel (`quotient.rs`).
-    pub(crate) quotient_kernels: Mutex<std::collections::HashMap<String, Arc<Kernel>>>,
+    pub(crate) quotient_pipelines: Arc<crate::quotient::QuotientPipelines>,
     pub(crate) quotient_kernel: crate::quotient::QuotientKernel,
 }
 
@@ -205,7 +205,7 @@ impl Gpu {
         let blocked_ntt = info.device_type != wgpu::DeviceType::Cpu;
         static CONTEXTS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
         let id = CONTEXTS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let gpu = Self { info, device, queue, binding_limit, kernels, fault, blocked_ntt, id, twiddles: Default::default(), quotient_kernels: Default::default(), quotient_kernel: crate::quotient::QuotientKernel::Generated };
+        let gpu = Self { info, device, queue, binding_limit, kernels, fault, blocked_ntt, id, twiddles: Default::default(), quotient_pipelines: Default::default(), quotient_kernel: crate::quotient::QuotientKernel::Tiered };
         gpu.check()?;
         Ok(gpu)
     }

@@ -5,8 +5,11 @@
 //! kernel (`shaders/quotient.wgsl`) that runs at every point of the quotient domain, one
 //! thread per point, and divides by the vanishing polynomial: as straight-line WGSL generated
 //! from it (one pipeline per program, cached: the constants live in a buffer, so a circuit's
-//! programs are the same from proof to proof), or, past [`MAX_GENERATED_INSTRUCTIONS`] or when
-//! asked, run by an interpreter kernel (one pipeline per register count).
+//! programs are the same from proof to proof), or run by an interpreter kernel (one pipeline
+//! per register count). By default a program is interpreted until its generated pipeline,
+//! compiled on a background thread from its first use, is ready: a driver takes from tens of
+//! milliseconds to a second per pipeline (llvmpipe: 0.4 to 1.3 s for dsperse-net's), which a
+//! one-off proof should not wait for, and a miner proving the same circuit again gains.
 //!
 //! Field arithmetic is exact, so any evaluation order of the same polynomial gives the CPU's
 //! values bit for bit: the compiler shares equal subexpressions, folds constants (publics,
@@ -14,8 +17,8 @@
 //! itself (`acc = acc * alpha + c`) stays in the CPU's order, which changes the value.
 
 use std::borrow::Cow;
-use std::collections::HashMap;
-use std::sync::Arc;
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
 
 use p3_field::{BasedVectorSpace, Field, PrimeCharacteristicRing, PrimeField64};
 use p3_maybe_rayon::prelude::*;
@@ -520,29 +523,71 @@ pub fn generated_body(p: &Program) -> String {
 /// How the device runs a quotient program.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum QuotientKernel {
-    /// Straight-line code generated from the program (the default; long programs are
-    /// interpreted).
+    /// Generated code once its pipeline is ready (compiled in the background from the
+    /// program's first use), the interpreter until then. The default.
+    Tiered,
+    /// Generated code, its pipeline compiled when first needed (long programs interpreted).
     Generated,
     /// The interpreter, always.
     Interpreted,
 }
 
+/// The quotient's pipelines, by the code put in the kernel, and those being compiled.
+#[derive(Debug, Default)]
+pub(crate) struct QuotientPipelines {
+    ready: Mutex<HashMap<String, Arc<Kernel>>>,
+    pending: Mutex<HashSet<String>>,
+    /// Held while a background compile runs: one at a time, beside the prover's own work.
+    compiling: Mutex<()>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+fn build_quotient_kernel(device: &wgpu::Device, body: &str) -> Kernel {
+    let source = format!("{}{}", include_str!("shaders/field.wgsl"), include_str!("shaders/quotient.wgsl")).replace("    // BODY\n", body);
+    let module = device.create_shader_module(wgpu::ShaderModuleDescriptor { label: Some("quotient.wgsl"), source: wgpu::ShaderSource::Wgsl(Cow::Owned(source)) });
+    Kernel::new(device, &module, "quotient", &[true, true, true, true, true, false])
+}
+
 impl Gpu {
-    /// The pipeline for `body` in place of quotient.wgsl's BODY, built once per body.
+    /// The pipeline for `body` in place of quotient.wgsl's BODY, built now if it is not yet.
     fn quotient_kernel(&self, body: String) -> Arc<Kernel> {
-        let mut cache = self.quotient_kernels.lock().unwrap_or_else(|p| p.into_inner());
-        cache
-            .entry(body)
-            .or_insert_with_key(|body| {
-                let source = format!("{}{}", include_str!("shaders/field.wgsl"), include_str!("shaders/quotient.wgsl")).replace("    // BODY\n", body);
-                let module = self.device.create_shader_module(wgpu::ShaderModuleDescriptor { label: Some("quotient.wgsl"), source: wgpu::ShaderSource::Wgsl(Cow::Owned(source)) });
-                Arc::new(Kernel::new(&self.device, &module, "quotient", &[true, true, true, true, true, false]))
-            })
-            .clone()
+        if let Some(k) = lock(&self.quotient_pipelines.ready).get(&body) {
+            return k.clone();
+        }
+        let k = Arc::new(build_quotient_kernel(&self.device, &body));
+        lock(&self.quotient_pipelines.ready).entry(body).or_insert(k).clone()
     }
 
-    /// Runs quotient programs as generated code (the default) or through the interpreter
-    /// (both give the same values; the tests run both).
+    /// The pipeline for `body` if it is ready; otherwise `None`, and it is compiled on a
+    /// background thread (once).
+    fn quotient_kernel_later(&self, body: String) -> Option<Arc<Kernel>> {
+        if let Some(k) = lock(&self.quotient_pipelines.ready).get(&body) {
+            return Some(k.clone());
+        }
+        if !lock(&self.quotient_pipelines.pending).insert(body.clone()) {
+            return None;
+        }
+        let (device, pipelines) = (self.device.clone(), self.quotient_pipelines.clone());
+        // Without a thread, the program stays interpreted (it stays pending).
+        let _ = std::thread::Builder::new().name("sigil-gpu-compile".into()).spawn(move || {
+            let _one = lock(&pipelines.compiling);
+            let k = Arc::new(build_quotient_kernel(&device, &body));
+            lock(&pipelines.ready).insert(body.clone(), k);
+            lock(&pipelines.pending).remove(&body);
+        });
+        None
+    }
+
+    /// Generated quotient pipelines built so far (for tests and reports).
+    pub fn quotient_pipelines(&self) -> usize {
+        lock(&self.quotient_pipelines.ready).len()
+    }
+
+    /// Runs quotient programs as [`QuotientKernel`] says (all give the same values; the tests
+    /// run each).
     pub fn use_quotient_kernel(&mut self, k: QuotientKernel) {
         self.quotient_kernel = k;
     }
@@ -552,15 +597,28 @@ impl Gpu {
     /// read there; others, their rows on the quotient domain uploaded. A program past
     /// [`MAX_REGISTERS`], or data past the binding limit, is [`GpuError::Unsupported`].
     pub fn quotient_values(&self, chip: &dyn Chip, inputs: &QuotientInputs<'_>) -> Result<Vec<EF>, GpuError> {
+        self.quotient_values_with(chip, inputs, self.quotient_kernel)
+    }
+
+    /// [`Gpu::quotient_values`] with the program run as `how` says.
+    pub fn quotient_values_with(&self, chip: &dyn Chip, inputs: &QuotientInputs<'_>, how: QuotientKernel) -> Result<Vec<EF>, GpuError> {
         let program = compile(chip, inputs).map_err(|why| GpuError::Input(format!("the quotient of {}: {why}", chip.name())))?;
-        let body = if self.quotient_kernel == QuotientKernel::Generated && program.len() <= MAX_GENERATED_INSTRUCTIONS {
-            generated_body(&program)
-        } else {
-            let (nb, ne) = (bucket(program.base_registers), bucket(program.ext_registers));
-            if nb > MAX_REGISTERS || ne > MAX_REGISTERS {
-                return Err(GpuError::Unsupported(format!("{}'s quotient needs {} base and {} extension registers", chip.name(), program.base_registers, program.ext_registers)));
+        let generated = (how != QuotientKernel::Interpreted && program.len() <= MAX_GENERATED_INSTRUCTIONS).then(|| generated_body(&program));
+        let kernel = match generated {
+            Some(body) if how == QuotientKernel::Generated => Some(self.quotient_kernel(body)),
+            Some(body) => self.quotient_kernel_later(body),
+            None => None,
+        };
+        let kernel = match kernel {
+            Some(k) => k,
+            None => {
+                let (nb, ne) = (bucket(program.base_registers), bucket(program.ext_registers));
+                if nb > MAX_REGISTERS || ne > MAX_REGISTERS {
+                    return Err(GpuError::Unsupported(format!("{}'s quotient needs {} base and {} extension registers", chip.name(), program.base_registers, program.ext_registers)));
+                }
+                let body = include_str!("shaders/quotient_interpreter.wgsl").replace("array<vec2<u32>, NB>", &format!("array<vec2<u32>, {nb}>")).replace("array<vec4<u32>, NE>", &format!("array<vec4<u32>, {ne}>"));
+                self.quotient_kernel(body)
             }
-            include_str!("shaders/quotient_interpreter.wgsl").replace("array<vec2<u32>, NB>", &format!("array<vec2<u32>, {nb}>")).replace("array<vec4<u32>, NE>", &format!("array<vec4<u32>, {ne}>"))
         };
         let (log_n, log_q, lb) = (inputs.log_n, inputs.log_quotient_degree, inputs.log_blowup);
         if log_q > lb || log_n + log_q > 32 {
@@ -625,7 +683,6 @@ impl Gpu {
         for x in [shift, omega(log_n + log_q), F::from_u64(n as u64), omega(log_n).inverse()] {
             params.extend(f_words(x));
         }
-        let kernel = self.quotient_kernel(body);
         let mut enc = self.encoder("quotient");
         self.dispatch(&mut enc, &kernel, &[bufs[0], bufs[1], bufs[2], &code, &consts, &out], &params, qn);
         let words = self.finish(enc, &[(&out, EXT * qn as u64)])?;

@@ -19,9 +19,14 @@ use sigil_prover::backend::{NttOps, QuotientInputs, QuotientOps};
 use sigil_prover::{CpuBackend, Lde};
 use sigil_verifier::protocol::lde_shift;
 
+/// A context that compiles every generated pipeline when first needed.
 fn gpu() -> &'static Gpu {
     static GPU: OnceLock<Gpu> = OnceLock::new();
-    GPU.get_or_init(|| Gpu::new().unwrap_or_else(|e| panic!("{e} (install a Vulkan driver: apt-get install mesa-vulkan-drivers libvulkan1)")))
+    GPU.get_or_init(|| {
+        let mut g = Gpu::new().unwrap_or_else(|e| panic!("{e} (install a Vulkan driver: apt-get install mesa-vulkan-drivers libvulkan1)"));
+        g.use_quotient_kernel(QuotientKernel::Generated);
+        g
+    })
 }
 
 /// A context that interprets every quotient program.
@@ -146,6 +151,24 @@ fn every_instruction_matches_the_cpu_on_uploaded_ldes() {
             assert!(got == want, "{kind}: 2^{} rows, quotient 2^{}, blowup 2^{}, batches {:?}: differs", case.log_n, case.log_q, case.log_blowup, case.batches);
         }
     }
+}
+
+#[test]
+fn tiered_quotients_are_interpreted_until_the_generated_pipeline_is_ready() {
+    // The default: the first use interprets and starts the compile in the background; once
+    // the pipeline is ready, the generated code runs. The same values throughout.
+    let g = Gpu::new().unwrap();
+    let case = Case { log_n: 6, log_q: 1, log_blowup: 2, batches: vec![2, 3] };
+    let host = |m, lb| Lde::host(CpuBackend::default().coset_lde(m, lb, lde_shift()).matrix);
+    let (got, want) = compare(&g, &case, 1, &host).unwrap();
+    assert!(got == want, "the first (interpreted) quotient differs");
+    let t = std::time::Instant::now();
+    while g.quotient_pipelines() < 2 {
+        assert!(t.elapsed().as_secs() < 300, "the generated pipeline was not built in 5 minutes");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let (got, want) = compare(&g, &case, 1, &host).unwrap();
+    assert!(got == want, "the generated quotient differs");
 }
 
 #[test]

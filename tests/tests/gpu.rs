@@ -231,7 +231,8 @@ fn quotients_equal_the_cpus_on_random_data() {
         let m = CompiledModel::compile(corpus(name), &CompileOptions::default()).unwrap();
         circuits.push((name.into(), m.key.circuit));
     }
-    let g = gpu();
+    let mut g = Gpu::new().unwrap();
+    g.use_quotient_kernel(sigil_gpu::QuotientKernel::Generated);
     let mut interpreting = Gpu::new().unwrap();
     interpreting.use_quotient_kernel(sigil_gpu::QuotientKernel::Interpreted);
     let backend = all_on_gpu();
