@@ -8,7 +8,8 @@ use p3_matrix::dense::RowMajorMatrix;
 use sigil_air::field::ef_from_base;
 use sigil_air::{EF, F};
 use sigil_gpu::{Gpu, GpuBackend};
-use sigil_prover::backend::{DeepInputs, Lde};
+use sigil_air::LookupChallenges;
+use sigil_prover::backend::{DeepInputs, Lde, QuotientInputs};
 use sigil_prover::examples;
 use sigil_prover::{Backend, CpuBackend, ProverConfig, ProvingKey, prove};
 use sigil_verifier::ProofOptions;
@@ -25,8 +26,10 @@ fn data(n: usize, seed: u64) -> Vec<F> {
 fn backends() -> Vec<(&'static str, Arc<dyn Backend>)> {
     let mut v: Vec<(&'static str, Arc<dyn Backend>)> = vec![("cpu", Arc::new(CpuBackend::default()))];
     match Gpu::new() {
-        Ok(g) => {
+        Ok(mut g) => {
             eprintln!("adapter: {}", g.describe());
+            // Quotient pipelines compiled at first use, not in the background during timing.
+            g.use_quotient_kernel(sigil_gpu::QuotientKernel::Generated);
             v.push(("gpu", Arc::new(GpuBackend::new(Arc::new(g), 0))));
         }
         Err(e) => eprintln!("no GPU adapter ({e}): CPU rows only"),
@@ -55,6 +58,34 @@ fn kernels(c: &mut Criterion) {
             let cz = evals[..WIDTH].to_vec();
             let inputs = DeepInputs { mats: &refs, cz: &cz, czg: &cz, a_z: evals[1], a_zg: evals[2], z: evals[3], zg: evals[4], log_lde: log_n, shift };
             g.bench_with_input(BenchmarkId::new("deep", log_n), &log_n, |bn, _| bn.iter(|| b.deep_codeword(&inputs)));
+            // The quotient of the MLP example's busiest chip (most constraints and
+            // interactions) over 2^log_n points, its LDEs uploaded.
+            let circuit = examples::mlp(1, ProofOptions::default()).expect("example").circuit;
+            let (chip, info) = circuit.chips.iter().zip(&circuit.infos).max_by_key(|(_, i)| i.n_constraints + i.interactions.len()).expect("a chip");
+            let lq = info.log_quotient_degree;
+            let ldes: Vec<Option<Lde>> = [info.width, info.prep_width, 2 * (info.perm_width() + info.aux_width)]
+                .iter()
+                .enumerate()
+                .map(|(k, &w)| (w > 0).then(|| Lde::host(RowMajorMatrix::new(data(n * w, 10 + k as u64), w))))
+                .collect();
+            let publics = data(circuit.n_publics, 20);
+            let challenges: Vec<EF> = data(2 * circuit.n_challenges, 21).chunks_exact(2).map(|c| ef_from_base([c[0], c[1]])).collect();
+            let qi = QuotientInputs {
+                log_n: log_n - lq,
+                log_quotient_degree: lq,
+                log_blowup: lq,
+                main_lde: ldes[0].as_ref().expect("main columns"),
+                prep_lde: ldes[1].as_ref(),
+                perm_lde: ldes[2].as_ref(),
+                publics: &publics,
+                alpha: evals[5],
+                lookup: LookupChallenges { beta: evals[6], gamma: evals[7] },
+                challenges: &challenges,
+                aux_width: info.aux_width,
+                cumulative_sum: evals[8],
+                logup_batches: &info.logup_batches,
+            };
+            g.bench_with_input(BenchmarkId::new("quotient", log_n), &log_n, |bn, _| bn.iter(|| b.quotient_values(chip.as_ref(), &qi)));
         }
         g.finish();
     }

@@ -7,12 +7,14 @@
 //! - Goldilocks and quadratic-extension arithmetic (`shaders/field.wgsl`),
 //! - batched NTTs: coset LDE, interpolation and evaluation of many columns ([`Transform`]),
 //! - keyed-Blake3 Merkle trees: the mixed-height trace trees and the FRI layers' trees,
-//! - FRI folding (a layer's folds in a row on the device) and the DEEP composition.
+//! - FRI folding (a layer's folds in a row on the device) and the DEEP composition,
+//! - the quotient: each chip's constraints compiled into a program ([`compile_quotient`]), run
+//!   as generated WGSL or by an interpreter kernel ([`QuotientKernel`]).
 //!
 //! Each returns the CPU backend's values bit for bit; data larger than one storage binding is
 //! split into several buffers, dispatches past 65,535 workgroups use two dimensions. LDEs made
-//! here stay on the device (`sigil_prover::Lde`) for the trace commitments and the DEEP
-//! composition. The quotient runs on the CPU (each chip's constraints are Rust code).
+//! here stay on the device (`sigil_prover::Lde`) for the trace commitments, the quotient and
+//! the DEEP composition.
 //! [`GpuBackend`] puts them behind the prover's `Backend` traits, with the CPU as fallback;
 //! [`choose`] picks a backend for `--backend cpu|gpu|auto`.
 
