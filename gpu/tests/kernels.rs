@@ -295,6 +295,6 @@ fn the_kernel_benchmark_runs() {
     // parameters its shader expects (a validation error fails here).
     let figures = gpu().bench_kernels(6, 1).unwrap();
     let names: Vec<&str> = figures.iter().map(|f| f.kernel).collect();
-    assert_eq!(names, ["ntt", "merkle leaves", "merkle nodes", "fri fold", "deep", "field mul"]);
+    assert_eq!(names, ["ntt", "merkle leaves", "merkle nodes", "fri fold", "deep", "field mul", "quotient gen", "quotient int"]);
     assert!(figures.iter().all(|f| f.gpu.as_nanos() > 0 && f.bytes > 0));
 }

@@ -422,7 +422,7 @@ fn bench_reports_kernels_and_proofs_on_both_backends() {
     assert_eq!(code, 0, "{err}");
     let v: serde_json::Value = serde_json::from_str(out.trim()).unwrap_or_else(|e| panic!("{e}: {out}"));
     assert!(v["adapter"]["name"].is_string(), "{v}");
-    assert_eq!(v["kernels"].as_array().map(Vec::len), Some(6), "{v}");
+    assert_eq!(v["kernels"].as_array().map(Vec::len), Some(8), "{v}");
     let rows = v["end_to_end"].as_array().unwrap();
     assert_eq!(rows.len(), 2, "{v}");
     for r in rows {
