@@ -211,4 +211,14 @@ impl Backend for GpuBackend {
     fn name(&self) -> &'static str {
         "gpu"
     }
+
+    /// Starts compiling the generated quotient kernels of `circuit`'s tables in the background
+    /// (those large enough for the device), so that its first proof finds them ready.
+    fn prepare(&self, circuit: &sigil_verifier::Circuit) {
+        if self.failed.load(Ordering::Relaxed) {
+            return;
+        }
+        let large: Vec<bool> = circuit.infos.iter().zip(&circuit.log_heights).map(|(i, &lh)| (1usize << (lh + i.log_quotient_degree)) * (i.width + i.prep_width + 2 * (i.perm_width() + i.aux_width)).max(1) >= self.min_elements).collect();
+        let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.gpu.prepare_quotients(circuit, &large)));
+    }
 }

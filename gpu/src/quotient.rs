@@ -81,8 +81,9 @@ enum Node {
 pub struct Program {
     /// Four words per instruction.
     pub code: Vec<u32>,
-    /// The constant pool (base constants as extension elements with a zero high part); the
-    /// fold's `alpha` at index 0.
+    /// The constant pool (base constants as extension elements with a zero high part): the
+    /// fold's `alpha`, the statement's public values, the table's LogUp sum, then the
+    /// program's constants.
     pub consts: Vec<EF>,
     pub base_registers: usize,
     pub ext_registers: usize,
@@ -177,7 +178,9 @@ impl<'a> Graph<'a> {
         Ok(match v {
             Var::Main { col, next } if col < mw => self.intern(Node::Main(col, next), false, None),
             Var::Prep { col, next } if col < pw => self.intern(Node::Prep(col, next), false, None),
-            Var::Public(k) if k < i.publics.len() => self.constant(EF::from(i.publics[k]), false),
+            // A slot of its own, never folded nor shared by value: the program is then the
+            // same for every statement (and its generated pipeline with it).
+            Var::Public(k) if k < i.publics.len() => self.intern(Node::Const(1 + k), false, None),
             Var::IsFirstRow => self.intern(Node::Selector(0), false, None),
             Var::IsLastRow => self.intern(Node::Selector(1), false, None),
             Var::IsTransition => self.intern(Node::Selector(2), false, None),
@@ -261,7 +264,7 @@ pub fn compile(chip: &dyn Chip, inputs: &QuotientInputs<'_>) -> Result<Program, 
         ext: Vec::new(),
         value: Vec::new(),
         interned: HashMap::new(),
-        consts: vec![inputs.alpha],
+        consts: std::iter::once(inputs.alpha).chain(inputs.publics.iter().map(|&p| EF::from(p))).chain([inputs.cumulative_sum]).collect(),
         const_index: HashMap::new(),
         folds: Vec::new(),
         widths: (mw, pw, ew),
@@ -348,7 +351,8 @@ pub fn compile(chip: &dyn Chip, inputs: &QuotientInputs<'_>) -> Result<Program, 
         let b = g.sub(b, sum_n);
         let b = g.mul(trans, b);
         g.folds.push(b);
-        let cum = g.constant(inputs.cumulative_sum, true);
+        // Its own slot, like the publics: a sum that happens to be 0 leaves the program as is.
+        let cum = g.intern(Node::Const(1 + inputs.publics.len()), true, None);
         let c = g.sub(s, cum);
         let c = g.mul(last, c);
         g.folds.push(c);
@@ -536,6 +540,8 @@ pub enum QuotientKernel {
 #[derive(Debug, Default)]
 pub(crate) struct QuotientPipelines {
     ready: Mutex<HashMap<String, Arc<Kernel>>>,
+    /// Quotients run as generated code, and interpreted.
+    runs: [std::sync::atomic::AtomicUsize; 2],
     pending: Mutex<HashSet<String>>,
     /// Held while a background compile runs: one at a time, beside the prover's own work.
     compiling: Mutex<()>,
@@ -581,6 +587,65 @@ impl Gpu {
         None
     }
 
+    /// Starts the background compile of the generated quotient kernel of each table of
+    /// `circuit` marked in `tables` (in the tiered mode; the others compile when used). The
+    /// programs are compiled with stand-in values for the statement and challenges: a
+    /// program depends on their number, not their values (but for equal constants sharing a
+    /// node, which random stand-ins make unlikely).
+    pub fn prepare_quotients(&self, circuit: &sigil_verifier::Circuit, tables: &[bool]) {
+        if self.quotient_kernel != QuotientKernel::Tiered {
+            return;
+        }
+        let mut x = 0x9E37_79B9_7F4A_7C15u64;
+        let mut next = || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            F::from_u64(x)
+        };
+        let publics: Vec<F> = (0..circuit.n_publics).map(|_| next()).collect();
+        let challenges: Vec<EF> = (0..circuit.n_challenges).map(|_| EF::from(next()) + sigil_air::field::ef_x() * next()).collect();
+        let lookup = sigil_air::LookupChallenges { beta: EF::from(next()) + sigil_air::field::ef_x() * next(), gamma: EF::from(next()) + sigil_air::field::ef_x() * next() };
+        let empty = |w: usize| sigil_prover::Lde::host(p3_matrix::dense::RowMajorMatrix::new(Vec::new(), w.max(1)));
+        for ((chip, info), _) in circuit.chips.iter().zip(&circuit.infos).zip(tables).filter(|(_, t)| **t) {
+            let main = empty(info.width);
+            let prep = (info.prep_width > 0).then(|| empty(info.prep_width));
+            let perm_width = 2 * (info.perm_width() + info.aux_width);
+            let perm = (perm_width > 0).then(|| empty(perm_width));
+            let inputs = QuotientInputs {
+                log_n: 0,
+                log_quotient_degree: info.log_quotient_degree,
+                log_blowup: info.log_quotient_degree,
+                main_lde: &main,
+                prep_lde: prep.as_ref(),
+                perm_lde: perm.as_ref(),
+                publics: &publics,
+                alpha: EF::ONE,
+                lookup,
+                challenges: &challenges,
+                aux_width: info.aux_width,
+                cumulative_sum: EF::ZERO,
+                logup_batches: &info.logup_batches,
+            };
+            if let Ok(program) = compile(chip.as_ref(), &inputs)
+                && program.len() <= MAX_GENERATED_INSTRUCTIONS
+            {
+                self.quotient_kernel_later(generated_body(&program));
+            }
+        }
+    }
+
+    /// Quotients run so far as generated code, and interpreted.
+    pub fn quotient_runs(&self) -> (usize, usize) {
+        let r = &self.quotient_pipelines.runs;
+        (r[0].load(std::sync::atomic::Ordering::Relaxed), r[1].load(std::sync::atomic::Ordering::Relaxed))
+    }
+
+    /// Generated quotient pipelines being compiled in the background now.
+    pub fn quotient_pipelines_pending(&self) -> usize {
+        lock(&self.quotient_pipelines.pending).len()
+    }
+
     /// Generated quotient pipelines built so far (for tests and reports).
     pub fn quotient_pipelines(&self) -> usize {
         lock(&self.quotient_pipelines.ready).len()
@@ -609,6 +674,7 @@ impl Gpu {
             Some(body) => self.quotient_kernel_later(body),
             None => None,
         };
+        let interpreted = kernel.is_none();
         let kernel = match kernel {
             Some(k) => k,
             None => {
@@ -686,6 +752,7 @@ impl Gpu {
         let mut enc = self.encoder("quotient");
         self.dispatch(&mut enc, &kernel, &[bufs[0], bufs[1], bufs[2], &code, &consts, &out], &params, qn);
         let words = self.finish(enc, &[(&out, EXT * qn as u64)])?;
+        self.quotient_pipelines.runs[interpreted as usize].fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         Ok(words[0].par_chunks_exact(4).map(ef_of).collect())
     }
 }

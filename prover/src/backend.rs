@@ -165,4 +165,10 @@ pub trait DeepOps {
 pub trait Backend: NttOps + MerkleOps + FriOps + QuotientOps + DeepOps + Send + Sync + core::fmt::Debug {
     /// A name for reports.
     fn name(&self) -> &'static str;
+
+    /// Work the backend may start ahead of `circuit`'s proofs (a GPU backend compiles its
+    /// quotient kernels in the background). Nothing by default.
+    fn prepare(&self, circuit: &sigil_verifier::Circuit) {
+        let _ = circuit;
+    }
 }

@@ -286,3 +286,32 @@ fn quotients_equal_the_cpus_on_random_data() {
     assert!(!backend.placement().fell_back);
     eprintln!("{chips} chips, the same quotients on the device");
 }
+
+/// Compiling a model on the GPU backend starts its quotient kernels' compile in the background
+/// (`Backend::prepare`, with stand-in statement values); once they are built, its proofs run no
+/// quotient interpreted, for the sample input and another: a program does not depend on the
+/// statement's values.
+#[test]
+fn a_compiled_model_finds_its_quotient_kernels_ready() {
+    let g = Arc::new(Gpu::new().unwrap());
+    let backend = Arc::new(GpuBackend::new(g.clone(), 0));
+    let path = corpus("dsperse-net");
+    let m = CompiledModel::compile(&path, &CompileOptions { backend: backend.clone(), ..CompileOptions::default() }).unwrap();
+    let t = std::time::Instant::now();
+    while g.quotient_pipelines_pending() > 0 {
+        assert!(t.elapsed().as_secs() < 900, "the quotient kernels were not built in 15 minutes");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert!(g.quotient_pipelines() > 0);
+    let input = m.read_input(path.replace("model.onnx", "input.json")).unwrap();
+    let other = sigil_prover::model::random_like(&input, 5, true);
+    let before = g.quotient_runs();
+    for i in [&input, &other] {
+        let p = m.prove(i).unwrap();
+        m.verify(&p.statement, &p.proof).unwrap();
+    }
+    let after = g.quotient_runs();
+    assert!(after.0 > before.0, "no quotient ran on the device: {after:?}");
+    assert_eq!(after.1, before.1, "a quotient was interpreted: its program was not the one prepared");
+    assert!(!backend.placement().fell_back);
+}

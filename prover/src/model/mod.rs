@@ -244,6 +244,9 @@ impl CompiledModel {
                 r => break (plan, r?),
             }
         };
+        if !verifying_only {
+            options.backend.prepare(&circuit);
+        }
         let (key, key_cache) = match &options.cache_dir {
             None => (ProvingKey::new(circuit, options.backend.as_ref())?, KeyCache::Off),
             Some(dir) => {
