@@ -543,6 +543,8 @@ pub(crate) struct QuotientPipelines {
     /// Quotients run as generated code, and interpreted.
     runs: [std::sync::atomic::AtomicUsize; 2],
     pending: Mutex<HashSet<String>>,
+    /// Bodies whose compile panicked (a lost device): interpreted, never tried again.
+    given_up: Mutex<HashSet<String>>,
     /// Held while a background compile runs: one at a time, beside the prover's own work.
     compiling: Mutex<()>,
 }
@@ -573,15 +575,17 @@ impl Gpu {
         if let Some(k) = lock(&self.quotient_pipelines.ready).get(&body) {
             return Some(k.clone());
         }
-        if !lock(&self.quotient_pipelines.pending).insert(body.clone()) {
+        if lock(&self.quotient_pipelines.given_up).contains(&body) || !lock(&self.quotient_pipelines.pending).insert(body.clone()) {
             return None;
         }
         let (device, pipelines) = (self.device.clone(), self.quotient_pipelines.clone());
         // Without a thread, the program stays interpreted (it stays pending).
         let _ = std::thread::Builder::new().name("sigil-gpu-compile".into()).spawn(move || {
             let _one = lock(&pipelines.compiling);
-            let k = Arc::new(build_quotient_kernel(&device, &body));
-            lock(&pipelines.ready).insert(body.clone(), k);
+            match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| build_quotient_kernel(&device, &body))) {
+                Ok(k) => drop(lock(&pipelines.ready).insert(body.clone(), Arc::new(k))),
+                Err(_) => drop(lock(&pipelines.given_up).insert(body.clone())),
+            }
             lock(&pipelines.pending).remove(&body);
         });
         None
