@@ -30,7 +30,7 @@ export XDG_RUNTIME_DIR=${XDG_RUNTIME_DIR:-$(mktemp -d)}
 if [ "$BUILD_ONLY" = 1 ] || [ ! -x target/release/sigil ]; then
     cargo build --release -p sigil-node || exit 1
     mkdir -p target/release/gpu-tests
-    for t in $(cargo test --release -p sigil-gpu -p sigil-tests --test kernels --test field --test gpu --no-run --message-format=json 2>/dev/null \
+    for t in $(cargo test --release -p sigil-gpu -p sigil-tests --test kernels --test field --test quotient --test gpu --no-run --message-format=json 2>/dev/null \
         | python3 -c 'import json,sys
 for l in sys.stdin:
     m = json.loads(l)
