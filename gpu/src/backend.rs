@@ -1,6 +1,6 @@
 //! [`GpuBackend`]: the prover's [`Backend`] on the device. Every operation returns the CPU
 //! backend's values (the proofs are byte-identical), the quotient included (each chip's
-//! constraints compiled to a program the device interprets, `quotient.rs`). An operation
+//! constraints compiled to a program the device runs, `quotient.rs`). An operation
 //! smaller than the threshold runs on the CPU, where a dispatch would cost more than it
 //! saves, as does a quotient the kernel cannot hold ([`GpuError::Unsupported`]); an operation
 //! that fails on the device (lost, out of memory) is redone on the CPU with a warning, and the
@@ -8,8 +8,9 @@
 //!
 //! Resident data: an LDE made here keeps its device copy beside the host values (in
 //! [`Lde::resident`], up to a budget of bytes), and the trace commitments and the DEEP
-//! composition and the quotient read it there; the host values serve the openings. A FRI layer's folds stay on the device from its upload to the next layer's
-//! read-back (`fold_rounds`).
+//! composition and the quotient read it there; the host values serve the openings. A FRI
+//! layer's folds stay on the device from its upload to the next layer's read-back
+//! (`fold_rounds`).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
@@ -152,6 +153,11 @@ impl GpuBackend {
     }
 }
 
+/// A quotient's size against the threshold: its points times the columns it reads.
+fn quotient_elements(log_points: usize, width: usize) -> usize {
+    (1usize << log_points) * width.max(1)
+}
+
 /// Elements of a matrix, 0 for one without columns (the CPU handles those).
 fn elements(m: &RowMajorMatrix<F>) -> usize {
     if m.width == 0 { 0 } else { m.values.len() }
@@ -195,8 +201,8 @@ impl FriOps for GpuBackend {
 impl QuotientOps for GpuBackend {
     fn quotient_values(&self, chip: &dyn Chip, inputs: &QuotientInputs<'_>) -> Vec<EF> {
         let width = inputs.main_lde.width + inputs.prep_lde.map_or(0, |m| m.width) + inputs.perm_lde.map_or(0, |m| m.width);
-        let points = 1usize << (inputs.log_n + inputs.log_quotient_degree);
-        self.try_gpu("the quotient", points * width.max(1), |g| g.quotient_values(chip, inputs)).unwrap_or_else(|| self.cpu.quotient_values(chip, inputs))
+        let size = quotient_elements(inputs.log_n + inputs.log_quotient_degree, width);
+        self.try_gpu("the quotient", size, |g| g.quotient_values(chip, inputs)).unwrap_or_else(|| self.cpu.quotient_values(chip, inputs))
     }
 }
 
@@ -218,7 +224,12 @@ impl Backend for GpuBackend {
         if self.failed.load(Ordering::Relaxed) {
             return;
         }
-        let large: Vec<bool> = circuit.infos.iter().zip(&circuit.log_heights).map(|(i, &lh)| (1usize << (lh + i.log_quotient_degree)) * (i.width + i.prep_width + 2 * (i.perm_width() + i.aux_width)).max(1) >= self.min_elements).collect();
+        let large: Vec<bool> = circuit
+            .infos
+            .iter()
+            .zip(&circuit.log_heights)
+            .map(|(i, &lh)| quotient_elements(lh + i.log_quotient_degree, i.width + i.prep_width + 2 * (i.perm_width() + i.aux_width)) >= self.min_elements)
+            .collect();
         let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.gpu.prepare_quotients(circuit, &large)));
     }
 }

@@ -12,8 +12,9 @@
 //! one-off proof should not wait for, and a miner proving the same circuit again gains.
 //!
 //! Field arithmetic is exact, so any evaluation order of the same polynomial gives the CPU's
-//! values bit for bit: the compiler shares equal subexpressions, folds constants (publics,
-//! challenges, fingerprint terms) and keeps base-field values in base registers; the fold
+//! values bit for bit: the compiler shares equal subexpressions, folds constants (challenges,
+//! fingerprint terms; the publics and the LogUp sum keep slots of their own, so that a program
+//! is the same for every statement) and keeps base-field values in base registers; the fold
 //! itself (`acc = acc * alpha + c`) stays in the CPU's order, which changes the value.
 
 use std::borrow::Cow;
@@ -24,7 +25,7 @@ use p3_field::{BasedVectorSpace, Field, PrimeCharacteristicRing, PrimeField64};
 use p3_maybe_rayon::prelude::*;
 use sigil_air::info::MAX_LOGUP_BATCH;
 use sigil_air::{Chip, Direction, EF, Expr, F, Step, SymbolicBuilder, Var};
-use sigil_prover::backend::QuotientInputs;
+use sigil_prover::backend::{QuotientInputs, vanishing_values};
 use sigil_verifier::protocol::{lde_shift, omega};
 
 use crate::context::Kernel;
@@ -309,21 +310,24 @@ pub fn compile(chip: &dyn Chip, inputs: &QuotientInputs<'_>) -> Result<Program, 
                     for &(d, _) in &pending[1..] {
                         prod = g.mul(prod, d);
                     }
-                    let mut rhs = None;
-                    for j in 0..pending.len() {
-                        let mut t = pending[j].1;
-                        for (i, &(d, _)) in pending.iter().enumerate() {
-                            if i != j {
-                                t = g.mul(t, d);
+                    let terms: Vec<usize> = (0..pending.len())
+                        .map(|j| {
+                            let mut t = pending[j].1;
+                            for (i, &(d, _)) in pending.iter().enumerate() {
+                                if i != j {
+                                    t = g.mul(t, d);
+                                }
                             }
-                        }
-                        rhs = Some(match rhs {
-                            None => t,
-                            Some(r) => g.add(r, t),
-                        });
+                            t
+                        })
+                        .collect();
+                    // `pending` was just pushed to: at least one term.
+                    let mut rhs = terms[0];
+                    for &t in &terms[1..] {
+                        rhs = g.add(rhs, t);
                     }
                     let lhs = g.mul(h, prod);
-                    let c = g.sub(lhs, rhs.unwrap_or(prod));
+                    let c = g.sub(lhs, rhs);
                     g.folds.push(c);
                     batch += 1;
                     pending.clear();
@@ -364,8 +368,8 @@ impl Graph<'_> {
     /// The instructions: each fold term's missing operands (depth first), then the fold;
     /// registers reused after their last read.
     fn emit(self) -> Program {
-        // The order of evaluation: `Some(node)` computes a node, `None` at index k folds term k.
-        let mut order: Vec<(usize, bool)> = Vec::new(); // (node, is_fold)
+        // The order of evaluation: `(node, false)` computes the node, `(node, true)` folds it.
+        let mut order: Vec<(usize, bool)> = Vec::new();
         let mut emitted = vec![false; self.nodes.len()];
         for &root in &self.folds {
             let mut stack = vec![(root, false)];
@@ -482,6 +486,12 @@ impl Graph<'_> {
 /// Registers of a kernel for `n` registers: a power of two, at least 8.
 fn bucket(n: usize) -> usize {
     n.next_power_of_two().max(8)
+}
+
+/// The program's generated kernel body, or `None` past [`MAX_GENERATED_INSTRUCTIONS`] (then
+/// it is interpreted).
+fn generated_source(p: &Program) -> Option<String> {
+    (p.len() <= MAX_GENERATED_INSTRUCTIONS).then(|| generated_body(p))
 }
 
 /// The program as straight-line WGSL: one variable per register, one statement per
@@ -631,10 +641,8 @@ impl Gpu {
                 cumulative_sum: EF::ZERO,
                 logup_batches: &info.logup_batches,
             };
-            if let Ok(program) = compile(chip.as_ref(), &inputs)
-                && program.len() <= MAX_GENERATED_INSTRUCTIONS
-            {
-                self.quotient_kernel_later(generated_body(&program));
+            if let Some(body) = compile(chip.as_ref(), &inputs).ok().as_ref().and_then(generated_source) {
+                self.quotient_kernel_later(body);
             }
         }
     }
@@ -671,8 +679,30 @@ impl Gpu {
 
     /// [`Gpu::quotient_values`] with the program run as `how` says.
     pub fn quotient_values_with(&self, chip: &dyn Chip, inputs: &QuotientInputs<'_>, how: QuotientKernel) -> Result<Vec<EF>, GpuError> {
+        // The shapes and the limits first: nothing is compiled for a quotient that cannot run.
+        let (log_n, log_q, lb) = (inputs.log_n, inputs.log_quotient_degree, inputs.log_blowup);
+        if log_q > lb || log_n + log_q > 32 {
+            return Err(GpuError::Input(format!("a quotient of degree 2^{log_q} over 2^{log_n} rows with blowup 2^{lb}")));
+        }
+        let n = 1usize << log_n;
+        let qn = n << log_q;
+        let lde_n = n << lb;
+        let stride = 1usize << (lb - log_q);
+        let q = 1usize << log_q;
+        if qn as u64 * EXT > self.binding_limit() {
+            return Err(GpuError::Unsupported(format!("{qn} quotient values are over the binding limit")));
+        }
+        let matrices = [Some(inputs.main_lde), inputs.prep_lde, inputs.perm_lde];
+        for m in matrices.iter().flatten().filter(|m| m.width > 0) {
+            if m.values.len() != lde_n * m.width {
+                return Err(GpuError::Input(format!("a {}-element LDE of width {} over {lde_n} points", m.values.len(), m.width)));
+            }
+            if self.resident(m).is_none_or(|d| d.groups.len() != 1) && (qn * m.width) as u64 * 8 > self.binding_limit() {
+                return Err(GpuError::Unsupported(format!("a {qn} x {} matrix is over the binding limit", m.width)));
+            }
+        }
         let program = compile(chip, inputs).map_err(|why| GpuError::Input(format!("the quotient of {}: {why}", chip.name())))?;
-        let generated = (how != QuotientKernel::Interpreted && program.len() <= MAX_GENERATED_INSTRUCTIONS).then(|| generated_body(&program));
+        let generated = if how == QuotientKernel::Interpreted { None } else { generated_source(&program) };
         let kernel = match generated {
             Some(body) if how == QuotientKernel::Generated => Some(self.quotient_kernel(body)),
             Some(body) => self.quotient_kernel_later(body),
@@ -690,40 +720,22 @@ impl Gpu {
                 self.quotient_kernel(body)
             }
         };
-        let (log_n, log_q, lb) = (inputs.log_n, inputs.log_quotient_degree, inputs.log_blowup);
-        if log_q > lb || log_n + log_q > 32 {
-            return Err(GpuError::Input(format!("a quotient of degree 2^{log_q} over 2^{log_n} rows with blowup 2^{lb}")));
-        }
-        let n = 1usize << log_n;
-        let qn = n << log_q;
-        let lde_n = n << lb;
-        let stride = 1usize << (lb - log_q);
-        let q = 1usize << log_q;
-        if qn as u64 * EXT > self.binding_limit() {
-            return Err(GpuError::Unsupported(format!("{qn} quotient values are over the binding limit")));
-        }
         // Each matrix: its buffer and geometry (width, rows per point, rows to the next trace
         // row, rows - 1).
         let mut held = Vec::new();
         let mut geom = Vec::new();
-        for m in [Some(inputs.main_lde), inputs.prep_lde, inputs.perm_lde] {
+        for m in matrices {
             let Some(m) = m.filter(|m| m.width > 0) else {
                 held.push(None);
                 geom.push([0u32; 4]);
                 continue;
             };
-            if m.values.len() != lde_n * m.width {
-                return Err(GpuError::Input(format!("a {}-element LDE of width {} over {lde_n} points", m.values.len(), m.width)));
-            }
             match self.resident(m).filter(|d| d.groups.len() == 1) {
                 Some(d) => {
                     held.push(Some(Cow::Borrowed(&d.groups[0].buffer)));
                     geom.push([m.width as u32, stride as u32, (1u32 << lb), (lde_n - 1) as u32]);
                 }
                 None => {
-                    if (qn * m.width) as u64 * 8 > self.binding_limit() {
-                        return Err(GpuError::Unsupported(format!("a {qn} x {} matrix is over the binding limit", m.width)));
-                    }
                     let rows: Vec<F> = (0..qn).flat_map(|i| m.values[i * stride * m.width..(i * stride + 1) * m.width].iter().copied()).collect();
                     held.push(Some(Cow::Owned(self.upload("quotient rows", &words_of(&rows))?)));
                     geom.push([m.width as u32, 1, q as u32, (qn - 1) as u32]);
@@ -732,11 +744,8 @@ impl Gpu {
         }
         let dummy = self.zeroed("unused", 8)?;
         let bufs: Vec<&wgpu::Buffer> = held.iter().map(|b| b.as_deref().unwrap_or(&dummy)).collect();
-        // Z_H(x) = x^n - 1 takes Q values on the domain, in turn.
         let shift = lde_shift();
-        let s_n = shift.exp_power_of_2(log_n);
-        let w_q = omega(log_q);
-        let zh: Vec<F> = (0..q).map(|i| s_n * w_q.exp_u64(i as u64) - F::ONE).collect();
+        let zh = vanishing_values(log_n, log_q);
         let zh_inv = p3_field::batch_multiplicative_inverse(&zh);
         let mut consts: Vec<u32> = program.consts.iter().flat_map(|&c| ef_words(c)).collect();
         let zh_at = program.consts.len();

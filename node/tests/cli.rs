@@ -8,7 +8,12 @@ fn cache_dir() -> std::path::PathBuf {
 }
 
 fn sigil(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_sigil")).args(args).env("SIGIL_CACHE_DIR", cache_dir()).output().expect("run sigil");
+    sigil_env(args, &[])
+}
+
+/// `sigil` with `envs` set too.
+fn sigil_env(args: &[&str], envs: &[(&str, &str)]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_sigil")).args(args).env("SIGIL_CACHE_DIR", cache_dir()).envs(envs.iter().copied()).output().expect("run sigil");
     (
         out.status.code().unwrap_or(-1),
         String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -437,8 +442,7 @@ fn bench_reports_kernels_and_proofs_on_both_backends() {
 
 /// `sigil` with every GPU adapter hidden, as on a machine without a GPU driver.
 fn sigil_without_gpu(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_sigil")).args(args).env("SIGIL_CACHE_DIR", cache_dir()).env("SIGIL_GPU", "off").output().expect("run sigil");
-    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
+    sigil_env(args, &[("SIGIL_GPU", "off")])
 }
 
 #[test]
@@ -457,14 +461,8 @@ fn without_a_gpu_the_cpu_proves_and_bench_says_so() {
     assert_eq!(code, 0, "{err}");
     assert!(!err.contains("warning") && err.contains("backend: cpu (no GPU"), "{err}");
     // An adapter asked for by a name none has: named in the warning.
-    let out = Command::new(env!("CARGO_BIN_EXE_sigil"))
-        .args(["prove", &model, "--input", &input, "--proof", proof.to_str().unwrap(), "--backend", "gpu", "--no-cache"])
-        .env("SIGIL_CACHE_DIR", cache_dir())
-        .env("WGPU_ADAPTER_NAME", "no-such-card")
-        .output()
-        .unwrap();
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success() && err.contains("WGPU_ADAPTER_NAME=no-such-card names none of the adapters"), "{err}");
+    let (code, _, err) = sigil_env(&["prove", &model, "--input", &input, "--proof", proof.to_str().unwrap(), "--backend", "gpu", "--no-cache"], &[("WGPU_ADAPTER_NAME", "no-such-card")]);
+    assert!(code == 0 && err.contains("WGPU_ADAPTER_NAME=no-such-card names none of the adapters"), "{err}");
     // bench: the CPU's figures alone.
     let (code, out, err) = sigil_without_gpu(&["bench", "--reps", "1", "--mac", "6", "--models", &model.replace("/model.onnx", ""), "--json"]);
     assert_eq!(code, 0, "{err}");

@@ -125,6 +125,14 @@ pub struct QuotientInputs<'a> {
     pub logup_batches: &'a [usize],
 }
 
+/// `Z_H(x) = x^n - 1` (`n = 2^log_n`) on the quotient domain `shift * H_{nQ}` (`Q = 2^log_q`):
+/// it takes `Q` values, point `i`'s being the `i mod Q`-th.
+pub fn vanishing_values(log_n: usize, log_q: usize) -> Vec<F> {
+    let s_n = sigil_verifier::protocol::lde_shift().exp_power_of_2(log_n);
+    let w_q = sigil_verifier::protocol::omega(log_q);
+    (0..1usize << log_q).map(|i| s_n * w_q.exp_u64(i as u64) - F::ONE).collect()
+}
+
 /// The quotient: constraints over the quotient domain, divided by the vanishing polynomial.
 pub trait QuotientOps {
     /// The chip's constraints (then its LogUp constraints), folded with powers of `alpha` as

@@ -7,7 +7,7 @@ use sigil_air::{Chip, ConstraintFolder, EF, F};
 use sigil_verifier::protocol::{lde_shift, omega};
 
 use super::CpuBackend;
-use crate::backend::{QuotientInputs, QuotientOps};
+use crate::backend::{QuotientInputs, QuotientOps, vanishing_values};
 
 impl QuotientOps for CpuBackend {
     fn quotient_values(&self, chip: &dyn Chip, inputs: &QuotientInputs<'_>) -> Vec<EF> {
@@ -43,10 +43,7 @@ fn quotient_values(chip: &dyn Chip, inputs: &QuotientInputs<'_>) -> Vec<EF> {
     let w = omega(log_qd);
     let g_inv = omega(log_n).inverse();
     let n_f = F::from_u64(n as u64);
-    // Z_H(x) = x^n - 1 takes 2^log_q values on the quotient domain.
-    let s_n = shift.exp_power_of_2(log_n);
-    let w_q = omega(log_q);
-    let zh: Vec<F> = (0..1usize << log_q).map(|i| s_n * w_q.exp_u64(i as u64) - F::ONE).collect();
+    let zh = vanishing_values(log_n, log_q);
     let zh_inv = batch_multiplicative_inverse(&zh);
     // Selector denominators over the whole quotient domain.
     let points: Vec<F> = {
