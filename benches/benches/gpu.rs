@@ -63,7 +63,7 @@ fn kernels(c: &mut Criterion) {
             let circuit = examples::mlp(1, ProofOptions::default()).expect("example").circuit;
             let (chip, info) = circuit.chips.iter().zip(&circuit.infos).max_by_key(|(_, i)| i.n_constraints + i.interactions.len()).expect("a chip");
             let lq = info.log_quotient_degree;
-            let ldes: Vec<Option<Lde>> = [info.width, info.prep_width, 2 * (info.perm_width() + info.aux_width)]
+            let ldes: Vec<Option<Lde>> = { let w = sigil_verifier::protocol::PhaseWidths::of(info); [w.main, w.prep, w.perm] }
                 .iter()
                 .enumerate()
                 .map(|(k, &w)| (w > 0).then(|| Lde::host(RowMajorMatrix::new(data(n * w, 10 + k as u64), w))))

@@ -228,7 +228,7 @@ impl Backend for GpuBackend {
             .infos
             .iter()
             .zip(&circuit.log_heights)
-            .map(|(i, &lh)| quotient_elements(lh + i.log_quotient_degree, i.width + i.prep_width + 2 * (i.perm_width() + i.aux_width)) >= self.min_elements)
+            .map(|(i, &lh)| quotient_elements(lh + i.log_quotient_degree, { let w = sigil_verifier::protocol::PhaseWidths::of(i); w.main + w.prep + w.perm }) >= self.min_elements)
             .collect();
         let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.gpu.prepare_quotients(circuit, &large)));
     }

@@ -58,7 +58,7 @@ pub fn vendor_name(id: u32) -> &'static str {
     }
 }
 
-fn seeded(n: usize, seed: u64) -> Vec<F> {
+pub(crate) fn seeded(n: usize, seed: u64) -> Vec<F> {
     // SplitMix64: reproducible data without a dependency.
     let mut x = seed;
     (0..n)
@@ -221,7 +221,7 @@ impl Gpu {
         };
         let main = lde(info.width, 11)?.ok_or_else(|| GpuError::Input("a chip without columns".into()))?;
         let prep = lde(info.prep_width, 12)?;
-        let perm = lde(2 * (info.perm_width() + info.aux_width), 13)?;
+        let perm = lde(sigil_verifier::protocol::PhaseWidths::of(info).perm, 13)?;
         let e = seeded(8, 14);
         let ef = |i: usize| ef_from_base([e[2 * i], e[2 * i + 1]]);
         let publics = seeded(circuit.n_publics, 15);

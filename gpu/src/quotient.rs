@@ -610,21 +610,14 @@ impl Gpu {
         if self.quotient_kernel != QuotientKernel::Tiered {
             return;
         }
-        let mut x = 0x9E37_79B9_7F4A_7C15u64;
-        let mut next = || {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            F::from_u64(x)
-        };
-        let publics: Vec<F> = (0..circuit.n_publics).map(|_| next()).collect();
-        let challenges: Vec<EF> = (0..circuit.n_challenges).map(|_| EF::from(next()) + sigil_air::field::ef_x() * next()).collect();
-        let lookup = sigil_air::LookupChallenges { beta: EF::from(next()) + sigil_air::field::ef_x() * next(), gamma: EF::from(next()) + sigil_air::field::ef_x() * next() };
+        let publics = crate::bench::seeded(circuit.n_publics, 1);
+        let e: Vec<EF> = crate::bench::seeded(2 * circuit.n_challenges + 4, 2).chunks_exact(2).map(|c| sigil_air::field::ef_from_base([c[0], c[1]])).collect();
+        let (challenges, lookup) = (&e[2..], sigil_air::LookupChallenges { beta: e[0], gamma: e[1] });
         let empty = |w: usize| sigil_prover::Lde::host(p3_matrix::dense::RowMajorMatrix::new(Vec::new(), w.max(1)));
         for ((chip, info), _) in circuit.chips.iter().zip(&circuit.infos).zip(tables).filter(|(_, t)| **t) {
             let main = empty(info.width);
             let prep = (info.prep_width > 0).then(|| empty(info.prep_width));
-            let perm_width = 2 * (info.perm_width() + info.aux_width);
+            let perm_width = sigil_verifier::protocol::PhaseWidths::of(info).perm;
             let perm = (perm_width > 0).then(|| empty(perm_width));
             let inputs = QuotientInputs {
                 log_n: 0,
@@ -636,7 +629,7 @@ impl Gpu {
                 publics: &publics,
                 alpha: EF::ONE,
                 lookup,
-                challenges: &challenges,
+                challenges,
                 aux_width: info.aux_width,
                 cumulative_sum: EF::ZERO,
                 logup_batches: &info.logup_batches,

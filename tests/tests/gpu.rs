@@ -248,7 +248,7 @@ fn quotients_equal_the_cpus_on_random_data() {
             for log_blowup in [info.log_quotient_degree.max(1), info.log_quotient_degree + 2] {
                 let shift = sigil_verifier::protocol::lde_shift();
                 let n = 1 << log_n;
-                let perm_width = 2 * (info.perm_width() + info.aux_width);
+                let perm_width = sigil_verifier::protocol::PhaseWidths::of(info).perm;
                 let widths = [info.width, info.prep_width, perm_width];
                 // On the host alone (uploaded), and made by the GPU backend (kept there).
                 let host: Vec<Option<Lde>> = widths.iter().map(|&w| (w > 0).then(|| Lde::host(random_matrix(&mut rng, n << log_blowup, w)))).collect();
