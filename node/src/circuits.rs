@@ -192,6 +192,12 @@ impl Circuits {
         Ok(m)
     }
 
+    /// The most bytes an answer for any of these circuits can take
+    /// ([`Circuit::max_answer_bytes`]): a QUIC client refuses larger frames before parsing.
+    pub fn max_answer_bytes(&self) -> usize {
+        self.list.iter().map(|c| c.max_answer_bytes()).max().unwrap_or(1 << 20)
+    }
+
     /// The circuits whose proving keys are in memory now, least recently used first.
     pub fn held(&self) -> Vec<String> {
         self.provers.lock().expect("not poisoned").iter().map(|(id, _)| id.clone()).collect()
@@ -204,6 +210,12 @@ impl Circuits {
 }
 
 impl Circuit {
+    /// `name (circuit id…, model …, calibration …)`, the hashes cut to 16 hex digits: what a
+    /// miner and a validator compare when their ids for a circuit differ.
+    pub fn describe(&self) -> String {
+        format!("{} (circuit {}, model {}, calibration {})", self.name, &self.id[..16], &hex(&self.model.model_hash)[..16], &hex(&self.model.calibration_hash)[..16])
+    }
+
     /// Parses a request's input (`{"input_data": [...]}`) for this model.
     pub fn parse_input(&self, input: &Value) -> Result<Vec<InputTensor>, String> {
         sigil_onnx::parse_inputs(&input.to_string(), &self.model.plan.model, "the request's input").map_err(|e| e.to_string())
@@ -219,5 +231,12 @@ impl Circuit {
     /// longer answer before decoding it.
     pub fn max_proof_hex_len(&self) -> usize {
         2 * ModelProof::max_size_for(&self.model)
+    }
+
+    /// The most bytes an answer for this circuit can take: the proof file's hex, the echoed
+    /// input (at most 32 bytes a value in JSON or MessagePack) and 1 MiB for the rest.
+    pub fn max_answer_bytes(&self) -> usize {
+        let values: usize = self.model.inputs.iter().map(|p| p.len).sum();
+        self.max_proof_hex_len() + 32 * values + (1 << 20)
     }
 }

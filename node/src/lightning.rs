@@ -172,9 +172,12 @@ fn axon_of(n: &Neuron) -> QuicAxonInfo {
 
 impl Client {
     /// A client signing handshakes with `hotkey`, connected to `miners` (failed handshakes
-    /// are dropped and retried at the next [`Client::sync`]).
-    pub async fn new(hotkey: &Hotkey, miners: &[Neuron]) -> Result<Self, String> {
-        let config = LightningClientConfig::builder().max_frame_payload_bytes(MAX_FRAME_BYTES).max_stream_payload_bytes(MAX_FRAME_BYTES).build().map_err(|e| e.to_string())?;
+    /// are dropped and retried at the next [`Client::sync`]), receiving frames of at most
+    /// `max_answer_bytes` (raised to btlightning's least, 1 MiB; at most [`MAX_FRAME_BYTES`]):
+    /// a longer answer is refused by the transport as it arrives, before it is parsed.
+    pub async fn new(hotkey: &Hotkey, miners: &[Neuron], max_answer_bytes: usize) -> Result<Self, String> {
+        let cap = max_answer_bytes.clamp(1 << 20, MAX_FRAME_BYTES);
+        let config = LightningClientConfig::builder().max_frame_payload_bytes(cap).max_stream_payload_bytes(cap).build().map_err(|e| e.to_string())?;
         let mut client = LightningClient::with_config(hotkey.ss58().to_string(), config).map_err(|e| e.to_string())?;
         client.set_signer(Box::new(HotkeySigner(hotkey.clone())));
         client.initialize_connections(miners.iter().map(axon_of).collect()).await.map_err(|e| e.to_string())?;

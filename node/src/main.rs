@@ -38,11 +38,12 @@ struct Cli {
 enum Command {
     /// Compile a model into a circuit and print its circuit id, tables and proof size.
     ///
-    /// The circuit depends on the model file and these settings alone (scales and ranges are
-    /// calibrated on the model's sample input, `input.json` beside it, and seeded random
-    /// inputs in its range), so every machine derives the same id. `--out` writes a small
-    /// artifact (settings, calibration inputs, model hash and circuit id) that `prove` and
-    /// `verify` accept in place of the model.
+    /// The circuit depends on the model file, its sample input and these settings alone
+    /// (scales and ranges are calibrated on the model's sample input, `input.json` beside it,
+    /// and seeded random inputs in its range), so every machine holding the same two files
+    /// derives the same id; another `input.json`, or none, is another circuit. `--out` writes
+    /// a small artifact (settings, calibration inputs and their hash, model hash and circuit
+    /// id) that `prove` and `verify` accept in place of the model.
     Compile {
         /// The model (.onnx) or a compiled artifact (.sigil).
         model: PathBuf,
@@ -222,9 +223,12 @@ struct ProofArgs {
     /// log2 of the FRI folding factor.
     #[arg(long, default_value_t = ProofOptions::default().log_folding_factor, value_parser = clap::value_parser!(u8).range(1..=4))]
     fold_log: u8,
-    /// Build the proving key instead of reading it from the key cache (and writing it there):
-    /// `$SIGIL_CACHE_DIR`, else `$XDG_CACHE_HOME/sigil`, else `~/.cache/sigil`. The cache
-    /// changes no circuit id and no proof, only the time to compile.
+    /// Build the proving key (and derive the circuit id) instead of reading it from the key
+    /// cache (and writing it there): `$SIGIL_CACHE_DIR`, else `$XDG_CACHE_HOME/sigil`, else
+    /// `~/.cache/sigil`. The cache's files are authenticated with a key kept outside it
+    /// (`$SIGIL_CONFIG_DIR/cache.key`, else `$XDG_CONFIG_HOME/sigil/cache.key`, else
+    /// `~/.config/sigil/cache.key`): a file written by anyone who cannot read that key is
+    /// ignored. The cache changes no circuit id and no proof, only the time to compile.
     #[arg(long)]
     no_cache: bool,
     /// Conjectured bits the verifier requires.
@@ -419,14 +423,14 @@ fn compile_model(path: &Path, quant: &Quant, proof: &ProofArgs, verifying: bool,
         return compile(path, &opts).map_err(bad);
     }
     let label = path.display();
-    let text = std::fs::read_to_string(path).map_err(|e| bad(format!("{label}: {e}")))?;
-    let a: serde_json::Value = serde_json::from_str(&text).map_err(|e| bad(format!("{label}: not a compiled artifact: {e}")))?;
+    let text = model::read_bounded(path, sigil_onnx::input::MAX_CALIBRATION_FILE_BYTES).map_err(|e| bad(format!("{label}: {e}")))?;
+    let a: serde_json::Value = serde_json::from_slice(&text).map_err(|e| bad(format!("{label}: not a compiled artifact: {e}")))?;
     if a["format"] != ARTIFACT_FORMAT {
         return Err(bad(format!("{label}: not a {ARTIFACT_FORMAT} artifact")));
     }
     let field = |k: &str| a.get(k).ok_or_else(|| bad(format!("{label}: `{k}` is missing")));
     let model_path = path.parent().unwrap_or(Path::new(".")).join(field("model")?.as_str().ok_or_else(|| bad(format!("{label}: `model` is not a path")))?);
-    let bytes = std::fs::read(&model_path).map_err(|e| bad(format!("{}: {e}", model_path.display())))?;
+    let bytes = model::read_bounded(&model_path, sigil_onnx::model::MAX_MODEL_BYTES as usize).map_err(|e| bad(format!("{}: {e}", model_path.display())))?;
     if hex(blake3::hash(&bytes).as_bytes()) != field("model_blake3")?.as_str().unwrap_or_default() {
         return Err(bad(format!("{}: the model is not the one {label} was compiled from (its hash differs)", model_path.display())));
     }
@@ -451,6 +455,17 @@ fn compile_model(path: &Path, quant: &Quant, proof: &ProofArgs, verifying: bool,
         }
     }
     let compiled = compile(&model_path, &opts).map_err(bad)?;
+    // The calibration first: a sample input that changed (or went missing) beside the model
+    // is the usual reason for another circuit id, and the error says so.
+    if let Some(want) = a.get("calibration_blake3").and_then(serde_json::Value::as_str)
+        && hex(&compiled.calibration_hash) != want
+    {
+        return Err(bad(format!(
+            "{label}: compiling it here calibrates on other inputs than it was compiled with (calibration {} here, {want} recorded): the sample input {} beside the model changed or is missing, and the sample input is part of the circuit",
+            hex(&compiled.calibration_hash),
+            model_path.with_file_name("input.json").display()
+        )));
+    }
     let want = field("circuit_id")?.as_str().unwrap_or_default();
     if hex(&compiled.circuit_id()) != want {
         return Err(bad(format!("{label}: compiling it here gives circuit {}, not the recorded {want}", hex(&compiled.circuit_id()))));
@@ -484,6 +499,7 @@ fn artifact(m: &CompiledModel, model: &Path, out: &Path, quant: &Quant, proof: &
             "queries": proof.queries, "blowup_log": proof.blowup_log, "grinding": proof.grinding, "fold_log": proof.fold_log,
         },
         "calibration": calibration,
+        "calibration_blake3": hex(&m.calibration_hash),
         "circuit_id": hex(&m.circuit_id()),
         "proof_bytes": m.proof_size(),
         "conjectured_bits": sec.conjectured_bits,
@@ -633,13 +649,16 @@ fn run(cli: Cli) -> Result<(), Failure> {
             {
                 return Err(bad(format!("the model's circuit id is {}, not {id}", hex(&m.circuit_id()))));
             }
-            // The size first: a file of another size is refused before it is read.
-            let size = std::fs::metadata(&proof_path).map_err(|e| bad(format!("{label}: {e}")))?.len();
+            // At most one byte past the largest proof file of this model is read, whatever kind
+            // of file it is (a FIFO or a device has no size to check first).
             let most = ModelProof::max_size_for(&m);
-            if size > most as u64 {
-                return Err(rejected(format!("the file is {size} bytes; this model's proof files are at most {most}")));
-            }
-            let bytes = std::fs::read(&proof_path).map_err(|e| bad(format!("{label}: {e}")))?;
+            let bytes = match model::read_bounded(&proof_path, most) {
+                Ok(b) => b,
+                Err(e) if e.kind() == std::io::ErrorKind::InvalidData => {
+                    return Err(rejected(format!("the file is more than {most} bytes, the most a proof file of this model takes")));
+                }
+                Err(e) => return Err(bad(format!("{label}: {e}"))),
+            };
             let file = ModelProof::from_bytes(&bytes, &m).map_err(|e| rejected(e.to_string()))?;
             if let Some(input) = &input {
                 let inputs = m.read_input(input).map_err(bad)?;
@@ -650,8 +669,9 @@ fn run(cli: Cli) -> Result<(), Failure> {
             }
             let outputs = m.statement_outputs(&file.statement);
             if let Some(o) = &output {
-                let text = std::fs::read_to_string(o).map_err(|e| bad(format!("{}: {e}", o.display())))?;
-                let v: serde_json::Value = serde_json::from_str(&text).map_err(|e| bad(format!("{}: {e}", o.display())))?;
+                let max = (1 << 20) + 64 * m.outputs.iter().map(|p| p.len).sum::<usize>();
+                let text = model::read_bounded(o, max).map_err(|e| bad(format!("{}: {e}", o.display())))?;
+                let v: serde_json::Value = serde_json::from_slice(&text).map_err(|e| bad(format!("{}: {e}", o.display())))?;
                 let claimed: Vec<Vec<f64>> =
                     serde_json::from_value(v["output_data"].clone()).map_err(|e| bad(format!("{}: output_data: {e}", o.display())))?;
                 if claimed != outputs {

@@ -74,6 +74,8 @@ pub enum Fault {
     Stall,
     /// Answers its first proof to every later request (a replay).
     Replay,
+    /// Answers a proof file padded to 8 MiB (past every corpus circuit's answer size).
+    Bloat,
 }
 
 /// A miner's state, shared by its request handlers.
@@ -129,7 +131,11 @@ impl Miner {
     /// answered 408 without proving.
     pub async fn prove(self: &Arc<Self>, req: ProofRequest, fallback_nonce: Option<String>, deadline: Option<std::time::Instant>) -> Result<ProofAnswer, Rejection> {
         let bad = |m: String| Rejection::new(400, m);
-        let circuit = self.circuits.find(&req.circuit).ok_or_else(|| bad(format!("unknown circuit `{}`: this miner serves {}", req.circuit, self.served())))?.clone();
+        let circuit = self
+            .circuits
+            .find(&req.circuit)
+            .ok_or_else(|| bad(format!("unknown circuit `{}`: this miner serves {} (a circuit id depends on the model file, its sample input.json and the settings: the same model calibrated on another sample is another circuit)", req.circuit, self.served())))?
+            .clone();
         let input = circuit.parse_input(&req.input).map_err(bad)?;
         let nonce = req.nonce.or(fallback_nonce).ok_or_else(|| bad("the request has no nonce".into()))?;
         let context = request_context(&nonce, self.hotkey.ss58());
@@ -159,6 +165,7 @@ impl Miner {
                     file[n - 200] ^= 1;
                 }
                 Fault::Garbage => file = (0..file.len()).map(|_| rand::random()).collect(),
+                Fault::Bloat => file.resize(8 << 20, 0),
                 _ => {}
             }
             Ok(ProofAnswer { outputs: p.outputs, proof_hex: hex(&file), circuit_id: circuit.id.clone(), context })
@@ -178,7 +185,7 @@ impl Miner {
     }
 
     fn served(&self) -> String {
-        self.circuits.list.iter().map(|c| format!("{} ({})", c.name, &c.id[..16])).collect::<Vec<_>>().join(", ")
+        self.circuits.list.iter().map(|c| c.describe()).collect::<Vec<_>>().join(", ")
     }
 
     fn terminal(&self, status: u16, message: &str, started: Instant) -> TerminalInfo {

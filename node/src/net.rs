@@ -65,10 +65,17 @@ pub struct CircuitArgs {
     /// Serve only these folders (repeat; all by default).
     #[arg(long = "circuit")]
     circuits: Vec<String>,
-    /// Where proving keys are cached (default: $SIGIL_CACHE_DIR, $XDG_CACHE_HOME/sigil or
-    /// ~/.cache/sigil).
+    /// Where proving keys and circuit ids are cached (default: $SIGIL_CACHE_DIR,
+    /// $XDG_CACHE_HOME/sigil or ~/.cache/sigil). Its files are authenticated with a key kept
+    /// outside it ($SIGIL_CONFIG_DIR/cache.key, else ~/.config/sigil/cache.key): a file
+    /// written by anyone who cannot read that key is ignored and rebuilt.
     #[arg(long)]
     cache_dir: Option<PathBuf>,
+    /// Use no key cache: build every proving key and derive every circuit id from the model
+    /// files at start (slower to start and, for a prover, more memory; trusts no file but the
+    /// models).
+    #[arg(long, conflicts_with = "cache_dir")]
+    no_cache: bool,
 }
 
 impl CircuitArgs {
@@ -85,7 +92,7 @@ impl CircuitArgs {
     }
 
     fn load_on(&self, for_proving: bool, key_budget: usize, backend: Arc<dyn sigil_prover::Backend>) -> Result<Arc<Circuits>, Failure> {
-        let cache = self.cache_dir.clone().or_else(sigil_prover::model::default_cache_dir);
+        let cache = if self.no_cache { None } else { self.cache_dir.clone().or_else(sigil_prover::model::default_cache_dir) };
         let options = CompileOptions { cache_dir: cache, backend, ..CompileOptions::default() };
         let circuits = Circuits::load_with_options(&self.models, &self.circuits, for_proving, options, key_budget, |c| {
             tracing::info!(circuit = %c.name, id = %c.id, key_mb = c.key_bytes >> 20, "circuit ready");
@@ -214,7 +221,10 @@ pub enum Transport {
 async fn connect(v: &mut Validator, transport: Transport) -> Result<(), Failure> {
     if transport == Transport::Quic {
         let miners: Vec<Neuron> = v.metagraph.neurons().map_err(bad)?.into_iter().filter(|n| n.is_queryable_miner()).collect();
-        v.quic = Some(sigil_node::lightning::Client::new(&v.dendrite.hotkey, &miners).await.map_err(|e| bad(format!("QUIC: {e}")))?);
+        // Answers are capped at the largest this validator's circuits can take, not at the
+        // transport's 128 MiB.
+        let cap = v.circuits.max_answer_bytes();
+        v.quic = Some(sigil_node::lightning::Client::new(&v.dendrite.hotkey, &miners, cap).await.map_err(|e| bad(format!("QUIC: {e}")))?);
     }
     Ok(())
 }

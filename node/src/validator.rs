@@ -8,9 +8,9 @@
 //! file (checked before decoding); the file parses for the circuit whose id this validator
 //! derived from the model file itself; its context is this request's (nonce and the miner's
 //! hotkey: a relayed or replayed proof fails here); its statement's input is the input sent;
-//! the proof's hash was never seen before; and the STARK verifies. Outputs are read from the
-//! verified statement, never from the answer's other fields. Anything else is a scored
-//! failure, never a crash.
+//! the STARK verifies; and the proof's hash was never seen before (recorded only then, in one
+//! atomic insert). Outputs are read from the verified statement, never from the answer's other
+//! fields. Anything else is a scored failure, never a crash.
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -146,7 +146,10 @@ impl Validator {
         };
         let answered = |reason: String| Failure { reason, proof: None, status: Some(status) };
         if status != 200 {
-            return Err(answered(format!("status {status}: {message}")));
+            // A miner that does not know the circuit id: say what this validator's circuit is,
+            // beside the miner's list, so that a sample input calibrated differently shows.
+            let ours = if message.contains("unknown circuit") { format!("; this validator's is {}", circuit.describe()) } else { String::new() };
+            return Err(answered(format!("status {status}: {message}{ours}")));
         }
         let proof_hex = ProofAnswer::proof_hex_of(req.kind, &json).map_err(answered)?;
         if proof_hex.len() > circuit.max_proof_hex_len() {
@@ -165,15 +168,18 @@ impl Validator {
         if file.statement.get(..sent.len()) != Some(&sent[..]) {
             return Err(proof_fail("the proof is for another input than the one sent".into()));
         }
-        let first = self.store.lock().expect("not poisoned").first_sighting(&hash, unix_now()).map_err(|e| proof_fail(format!("the store: {e}")))?;
-        if !first {
-            return Err(proof_fail("a proof seen before (replayed)".into()));
-        }
         let c = circuit.clone();
         let verdict = tokio::task::spawn_blocking(move || c.model.verify_in_context(&file.statement, &file.context, &file.proof))
             .await
             .map_err(|e| proof_fail(format!("the verifier stopped: {e}")))?;
         verdict.map_err(|e| proof_fail(format!("the proof does not verify: {e}")))?;
+        // Recorded once verified, in one atomic insert: of two answers with the same bytes
+        // (verified at once, in parallel) only the first is paid, and no hash of a proof that
+        // failed is stored (a miner's garbage does not fill the database).
+        let first = self.store.lock().expect("not poisoned").first_sighting(&hash, unix_now()).map_err(|e| proof_fail(format!("the store: {e}")))?;
+        if !first {
+            return Err(proof_fail("a proof seen before (replayed)".into()));
+        }
         Ok((bytes.len(), hash))
     }
 

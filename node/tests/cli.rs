@@ -11,9 +11,21 @@ fn sigil(args: &[&str]) -> (i32, String, String) {
     sigil_env(args, &[])
 }
 
+/// The test process's configuration directory (the key cache's secret), away from the user's
+/// and outside the cache.
+fn config_dir() -> std::path::PathBuf {
+    std::env::temp_dir().join(format!("sigil-cli-config-{}", std::process::id()))
+}
+
 /// `sigil` with `envs` set too.
 fn sigil_env(args: &[&str], envs: &[(&str, &str)]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_sigil")).args(args).env("SIGIL_CACHE_DIR", cache_dir()).envs(envs.iter().copied()).output().expect("run sigil");
+    let out = Command::new(env!("CARGO_BIN_EXE_sigil"))
+        .args(args)
+        .env("SIGIL_CACHE_DIR", cache_dir())
+        .env("SIGIL_CONFIG_DIR", config_dir())
+        .envs(envs.iter().copied())
+        .output()
+        .expect("run sigil");
     (
         out.status.code().unwrap_or(-1),
         String::from_utf8_lossy(&out.stdout).into_owned(),

@@ -293,24 +293,47 @@ async fn btlightning_carries_the_same_messages_and_refuses_strangers_at_the_hand
     for kind in Kind::ALL {
         let mut v = validator(Hotkey::from_seed(vseed), &neuron, &dir.join("v.db"));
         v.config.kind = kind;
-        v.quic = Some(sigil_node::lightning::Client::new(&v.dendrite.hotkey, std::slice::from_ref(&neuron)).await.unwrap());
+        v.quic = Some(sigil_node::lightning::Client::new(&v.dendrite.hotkey, std::slice::from_ref(&neuron), circuits().max_answer_bytes()).await.unwrap());
         let r = v.query(&neuron, &circuits().list[0]).await;
         assert!(r.outcome.verified, "{kind:?}: {}", r.reason);
     }
     assert_eq!(miner.proofs_made(), 3);
     // A hotkey off the allow-list does not get past the handshake: nothing is proved.
     let mut v = validator(Hotkey::generate(), &neuron, &dir.join("s.db"));
-    v.quic = Some(sigil_node::lightning::Client::new(&v.dendrite.hotkey, std::slice::from_ref(&neuron)).await.unwrap());
+    v.quic = Some(sigil_node::lightning::Client::new(&v.dendrite.hotkey, std::slice::from_ref(&neuron), circuits().max_answer_bytes()).await.unwrap());
     let r = v.query(&neuron, &circuits().list[0]).await;
     assert!(!r.outcome.verified);
     assert!(r.reason.starts_with("quic:"), "{}", r.reason);
     // A message without a nonce is refused (QUIC has no signed header nonce to bind instead).
-    let q = sigil_node::lightning::Client::new(&Hotkey::from_seed(vseed), std::slice::from_ref(&neuron)).await.unwrap();
+    let q = sigil_node::lightning::Client::new(&Hotkey::from_seed(vseed), std::slice::from_ref(&neuron), circuits().max_answer_bytes()).await.unwrap();
     let c = &circuits().list[0];
     let req = ProofRequest { kind: Kind::DSperseProofGeneration, circuit: c.id.clone(), input: c.fresh_input(2), nonce: None };
     let e = q.send(&neuron, req.kind, &req.to_fields(), Duration::from_secs(30)).await.unwrap_err();
     assert!(e.contains("nonce"), "{e}");
     assert_eq!(miner.proofs_made(), 3);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_quic_answer_past_the_circuits_size_is_refused_before_it_is_parsed() {
+    // A miner answering an 8 MiB proof file (16 MiB of hex): the validator's client takes
+    // frames of the largest answer its circuits can take (about 1.4 MiB for dsperse-net), so
+    // the transport refuses the frame as it arrives; nothing of it is parsed or stored.
+    let vseed = [6u8; 32];
+    let mkey = Hotkey::generate();
+    let allow = Allow::List([Hotkey::from_seed(vseed).ss58().to_string()].into());
+    let (miner, port) = start(Miner::new(mkey.clone(), circuits(), allow, 4, 1, Fault::Bloat)).await;
+    let (_server, _) = sigil_node::lightning::serve(miner.clone(), "127.0.0.1", port, Duration::from_secs(60)).await.unwrap();
+    let neuron = Neuron { uid: 1, hotkey: mkey.ss58().into(), ip: "127.0.0.1".into(), port, stake: 0.0, validator_permit: false };
+    let cap = circuits().max_answer_bytes();
+    assert!(cap < 4 << 20, "{cap}");
+    let dir = tmp("quic-bloat");
+    let mut v = validator(Hotkey::from_seed(vseed), &neuron, &dir.join("v.db"));
+    v.quic = Some(sigil_node::lightning::Client::new(&v.dendrite.hotkey, std::slice::from_ref(&neuron), cap).await.unwrap());
+    let r = v.query(&neuron, &circuits().list[0]).await;
+    assert!(!r.outcome.verified);
+    assert!(r.reason.starts_with("quic:"), "refused by the transport, not by the size check after parsing: {}", r.reason);
+    assert_eq!(r.proof_hash, None, "{}", r.reason);
+    assert_eq!(miner.proofs_made(), 1);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -341,4 +364,129 @@ async fn proving_keys_in_memory_stay_within_the_budget() {
     assert!(tight.held().is_empty());
     let e = tight.prover(&tight.list[0]).unwrap_err();
     assert!(e.contains("not enough memory"), "{e}");
+}
+
+/// A copy of dsperse-net's folder in `dir` with one weight changed by about 6% (mantissa bit 20
+/// of a weight tensor's first float flipped): the same architecture, another circuit.
+fn net_with_a_changed_weight(dir: &Path) {
+    let path = models().join("dsperse-net/model.onnx");
+    let mut bytes = std::fs::read(&path).unwrap();
+    let model = sigil_onnx::load_model(&path).unwrap();
+    let floats = model
+        .graph
+        .initializers
+        .values()
+        .find_map(|t| match &t.data {
+            sigil_onnx::TensorData::F32(v) if v.len() >= 16 => Some(v[..4].to_vec()),
+            _ => None,
+        })
+        .unwrap();
+    let pattern: Vec<u8> = floats.iter().flat_map(|f| f.to_le_bytes()).collect();
+    let at = bytes.windows(pattern.len()).position(|w| w == pattern.as_slice()).unwrap();
+    bytes[at + 2] ^= 0x10;
+    std::fs::create_dir_all(dir).unwrap();
+    std::fs::write(dir.join("model.onnx"), &bytes).unwrap();
+    std::fs::copy(models().join("dsperse-net/input.json"), dir.join("input.json")).unwrap();
+}
+
+/// The tags of the keys a cache directory holds (its `keys/<tag>.id` files).
+fn cached_tags(cache: &Path) -> Vec<String> {
+    let mut tags: Vec<String> = std::fs::read_dir(cache.join("keys"))
+        .map(|d| d.filter_map(|e| e.ok()?.file_name().to_str()?.strip_suffix(".id").map(str::to_string)).collect())
+        .unwrap_or_default();
+    tags.sort();
+    tags
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_forged_circuit_id_in_the_key_cache_makes_no_verifier_accept_another_models_proof() {
+    use sigil_prover::model::{CompileOptions, CompiledModel, ModelProof, hex};
+    // Model A (dsperse-net) and model B (A with one weight changed); one key cache, written by
+    // compiling both, whose writer (not the verifier: it cannot read the cache's key, kept
+    // outside the cache) then rewrites A's circuit id file with B's id and A's proving key
+    // with B's, each with a check computed as it can: unkeyed (the format before the key), or
+    // keyed with a guess. Every verifier must still derive A's own id, so B's proofs are
+    // refused: in process, by `sigil verify`, by `sigil query` and by a validator.
+    let dir = tmp("forged-cache");
+    let (a_dir, b_dir) = (dir.join("a/dsperse-net"), dir.join("b/dsperse-net"));
+    std::fs::create_dir_all(&a_dir).unwrap();
+    for f in ["model.onnx", "input.json"] {
+        std::fs::copy(models().join("dsperse-net").join(f), a_dir.join(f)).unwrap();
+    }
+    net_with_a_changed_weight(&b_dir);
+    let (cache, config) = (dir.join("cache"), dir.join("config"));
+    let opts = CompileOptions { cache_dir: Some(cache.clone()), cache_key_file: Some(config.join("cache.key")), ..CompileOptions::default() };
+    let a = CompiledModel::compile(a_dir.join("model.onnx"), &opts).unwrap();
+    let tag_a = cached_tags(&cache).pop().unwrap();
+    let b = CompiledModel::compile(b_dir.join("model.onnx"), &opts).unwrap();
+    let tag_b = cached_tags(&cache).into_iter().find(|t| *t != tag_a).unwrap();
+    assert_ne!(a.circuit_id(), b.circuit_id());
+    let keys = cache.join("keys");
+    let id_b = b.circuit_id();
+    let tag: [u8; 32] = sigil_node::keys::hex_decode(&tag_a).unwrap().try_into().unwrap();
+    let unkeyed = *blake3::Hasher::new().update(b"sigil circuit id 1").update(&tag).update(&id_b).finalize().as_bytes();
+    let guessed = *blake3::Hasher::new_keyed(&[0; 32]).update(b"sigil circuit id 2").update(&tag).update(&id_b).finalize().as_bytes();
+    // B's proving key under A's tag, its trailing hash recomputed both ways.
+    let pk_b = std::fs::read(keys.join(format!("{tag_b}.pk"))).unwrap();
+    let mut pk_forged = pk_b[..pk_b.len() - 32].to_vec();
+    pk_forged[8..40].copy_from_slice(&tag);
+    let pk_unkeyed = [pk_forged.clone(), blake3::hash(&pk_forged).as_bytes().to_vec()].concat();
+    let pk_guessed = [pk_forged.clone(), blake3::keyed_hash(&[0; 32], &pk_forged).as_bytes().to_vec()].concat();
+    let proof_b = dir.join("b.proof");
+    let input = b.read_input(b_dir.join("input.json")).unwrap();
+    let p = b.prove(&input).unwrap();
+    std::fs::write(&proof_b, ModelProof { circuit_id: id_b, statement: p.statement.clone(), context: vec![], proof: p.proof.clone() }.to_bytes()).unwrap();
+
+    let vseed = [9u8; 32];
+    let vkey_file = dir.join("validator.json");
+    Hotkey::from_seed(vseed).save(&vkey_file).unwrap();
+    let mkey = Hotkey::generate();
+    let b_circuits = Arc::new(Circuits::load(&dir.join("b"), &[], true, None, |_| {}).unwrap());
+    let (miner, port) = start(Miner::new(mkey.clone(), b_circuits, Allow::List([Hotkey::from_seed(vseed).ss58().to_string()].into()), 4, 1, Fault::None)).await;
+    let neuron = Neuron { uid: 1, hotkey: mkey.ss58().into(), ip: "127.0.0.1".into(), port, stake: 0.0, validator_permit: false };
+
+    for (id_check, pk) in [(unkeyed, &pk_unkeyed), (guessed, &pk_guessed)] {
+        std::fs::write(keys.join(format!("{tag_a}.id")), [id_b.as_slice(), &id_check].concat()).unwrap();
+        std::fs::write(keys.join(format!("{tag_a}.pk")), pk).unwrap();
+        // In process: the verifier's id and the prover's are A's own.
+        let v = CompiledModel::compile_for_verifying(a_dir.join("model.onnx"), &opts).unwrap();
+        assert_eq!(hex(&v.circuit_id()), hex(&a.circuit_id()));
+        assert!(v.verify(&p.statement, &p.proof).is_err());
+        let prover = CompiledModel::compile(a_dir.join("model.onnx"), &opts).unwrap();
+        assert_eq!(hex(&prover.circuit_id()), hex(&a.circuit_id()));
+        // `sigil verify`, reading the same cache: refused (exit 1), B's output never printed.
+        let cli = |args: Vec<std::ffi::OsString>| {
+            let (cache, config) = (cache.clone(), config.clone());
+            tokio::task::spawn_blocking(move || sigil().args(args).env("SIGIL_CACHE_DIR", &cache).env("SIGIL_CONFIG_DIR", &config).output().unwrap())
+        };
+        let out = cli(vec!["verify".into(), "--model".into(), a_dir.join("model.onnx").into(), "--proof".into(), proof_b.clone().into()]).await.unwrap();
+        assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(out.stdout.is_empty(), "{}", String::from_utf8_lossy(&out.stdout));
+        // `sigil query` against the miner serving B: not verified (exit 1).
+        let out = cli(vec![
+            "query".into(), "--models".into(), dir.join("a").into(), "--axon".into(), format!("127.0.0.1:{port}").into(),
+            "--axon-hotkey".into(), mkey.ss58().into(), "--hotkey-file".into(), vkey_file.clone().into(), "--timeout".into(), "30".into(),
+        ])
+        .await
+        .unwrap();
+        let answer: Value = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
+        assert_eq!(answer["verified"], false, "{answer} {}", String::from_utf8_lossy(&out.stderr));
+        assert_eq!(answer["circuit_id"], hex(&a.circuit_id()), "{answer}");
+        assert_eq!(out.status.code(), Some(1));
+        // A validator loading its circuits from the cache.
+        let circuits = Arc::new(Circuits::load_with_options(&dir.join("a"), &[], false, opts.clone(), usize::MAX, |_| {}).unwrap());
+        assert_eq!(circuits.list[0].id, hex(&a.circuit_id()));
+        let v = Validator::new(
+            Dendrite::new(Hotkey::from_seed(vseed), "127.0.0.1"),
+            circuits.clone(),
+            Box::new(StaticMetagraph(vec![neuron.clone()])),
+            Store::open(dir.join("v.db")).unwrap(),
+            Box::new(FileWeights { path: dir.join("w.json") }),
+            Config { timeout: Duration::from_secs(60), ..Config::default() },
+        );
+        let r = v.query(&neuron, &circuits.list[0]).await;
+        assert!(!r.outcome.verified);
+        assert!(r.reason.contains("unknown circuit") && r.reason.contains("this validator's is"), "{}", r.reason);
+    }
+    assert_eq!(miner.proofs_made(), 0, "the miner serving B was never asked for A's circuit");
 }

@@ -19,15 +19,41 @@ pub struct InputTensor {
 }
 
 /// The text of `path` and its name for errors.
-fn read_text(path: &Path) -> Result<(String, String), OnnxError> {
+/// Reads at most `max` bytes of the file at `path`, whatever kind of file it is (a FIFO or a
+/// device such as `/dev/zero` reports no size, so its metadata bounds nothing): an error once
+/// it has more, before more than `max + 1` bytes are held.
+pub fn read_bounded(path: &Path, max: usize) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
+    let f = std::fs::File::open(path)?;
+    let mut out = Vec::new();
+    f.take(max as u64 + 1).read_to_end(&mut out)?;
+    if out.len() > max {
+        return Err(std::io::Error::new(std::io::ErrorKind::InvalidData, format!("more than {max} bytes (the most this file can hold here)")));
+    }
+    Ok(out)
+}
+
+/// The most bytes an input file of `model` may have: a generous 256 per value (pretty-printed
+/// JSON with deep indentation takes about 40) plus 1 MiB.
+pub fn max_input_file_bytes(model: &Model) -> usize {
+    let values: usize = model.graph.inputs.iter().map(|i| i.fixed_dims().iter().product::<usize>()).sum();
+    (1 << 20) + 256 * values
+}
+
+/// The most bytes a calibration file may have (it may hold many samples).
+pub const MAX_CALIBRATION_FILE_BYTES: usize = 1 << 30;
+
+fn read_text(path: &Path, max: usize) -> Result<(String, String), OnnxError> {
     let label = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|e| OnnxError::Io { path: label.clone(), source: e })?;
+    let io = |e| OnnxError::Io { path: label.clone(), source: e };
+    let bytes = read_bounded(path, max).map_err(io)?;
+    let text = String::from_utf8(bytes).map_err(|_| io(std::io::Error::new(std::io::ErrorKind::InvalidData, "not UTF-8 text")))?;
     Ok((text, label))
 }
 
-/// Reads `path` and checks it against `model`'s inputs.
+/// Reads `path` (at most [`max_input_file_bytes`]) and checks it against `model`'s inputs.
 pub fn read_inputs(path: impl AsRef<Path>, model: &Model) -> Result<Vec<InputTensor>, OnnxError> {
-    let (text, label) = read_text(path.as_ref())?;
+    let (text, label) = read_text(path.as_ref(), max_input_file_bytes(model))?;
     parse_inputs(&text, model, &label)
 }
 
@@ -40,7 +66,7 @@ pub fn parse_inputs(text: &str, model: &Model, label: &str) -> Result<Vec<InputT
 /// samples one after another (as EZKL's calibration data does) — the same number for every
 /// input. Returns one input set per sample.
 pub fn read_samples(path: impl AsRef<Path>, model: &Model) -> Result<Vec<Vec<InputTensor>>, OnnxError> {
-    let (text, label) = read_text(path.as_ref())?;
+    let (text, label) = read_text(path.as_ref(), MAX_CALIBRATION_FILE_BYTES)?;
     parse_lists(&text, model, &label, true)
 }
 

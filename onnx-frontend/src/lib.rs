@@ -44,7 +44,7 @@ pub mod proto {
 pub use error::OnnxError;
 pub use exec::{Execution, MAX_BITS, QTensor, SUPPORTED_OPS, execute};
 pub use input::{InputTensor, parse_inputs, read_inputs, read_samples};
-pub use lower::{Describe, LowerOptions, Plan, ValueRange, fold_batchnorm, lower, lower_and_run, filled_inputs};
+pub use lower::{Describe, InputDomain, LowerOptions, Plan, ValueRange, fold_batchnorm, lower, lower_and_run, filled_inputs};
 pub use ops::{align, attr_s, window_pads_nd};
 pub use model::{
     Attribute, Dim, ElemType, Graph, Model, ModelSummary, Node, ValueInfo, load_model, parse_model,

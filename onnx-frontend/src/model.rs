@@ -254,7 +254,8 @@ pub fn load_model(path: impl AsRef<Path>) -> Result<Model, OnnxError> {
     if meta.len() > MAX_MODEL_BYTES {
         return Err(OnnxError::TooLarge { path: label, size: meta.len(), limit: MAX_MODEL_BYTES });
     }
-    let bytes = std::fs::read(path).map_err(|e| OnnxError::Io { path: label.clone(), source: e })?;
+    // Bounded whatever the metadata said (a FIFO or a device reports 0).
+    let bytes = crate::input::read_bounded(path, MAX_MODEL_BYTES as usize).map_err(|e| OnnxError::Io { path: label.clone(), source: e })?;
     parse_model(&bytes, &label)
 }
 

@@ -6,10 +6,14 @@
 //! `b"SIGILPK1"`, the caller's 32-byte tag (a hash of everything the key depends on), then per
 //! table a flag byte (1 when it has preprocessed columns) followed by the LDE's width and
 //! height (u64 each) and its values (u64, canonical), then per tree its number of levels and
-//! each level's digests (count, then 32 bytes each), all little-endian, and last the Blake3
-//! hash of everything before it. A file is used only when its tag, every shape (against the
-//! circuit) and the hash match; anything else is a miss and the key is rebuilt. A key read back
-//! is the key computed afresh, byte for byte: the circuit id is recomputed from its caps.
+//! each level's digests (count, then 32 bytes each), all little-endian, and last the keyed
+//! Blake3 hash of everything before it, under the cache's secret (a key kept outside the cache
+//! directory, [`crate::model::cache_secret`]). A file is used only when its tag, every shape
+//! (against the circuit) and the keyed hash match; anything else is a miss and the key is
+//! rebuilt. A key read back is the key computed afresh, byte for byte: the circuit id is
+//! recomputed from its caps, so a file is authenticated, not merely checked for damage: one
+//! written by anyone without the secret (another model's key under this model's tag, say)
+//! is refused.
 
 use std::io::{self, Read, Write};
 
@@ -23,7 +27,7 @@ use sigil_verifier::merkle::MixedTree;
 use crate::prove::ProvingKey;
 
 /// The first bytes of a cached key.
-pub const KEY_CACHE_MAGIC: &[u8; 8] = b"SIGILPK1";
+pub const KEY_CACHE_MAGIC: &[u8; 8] = b"SIGILPK2";
 
 /// A writer that hashes what it writes.
 struct Hashing<W> {
@@ -84,11 +88,12 @@ fn invalid(what: &str) -> io::Error {
 }
 
 impl ProvingKey {
-    /// Writes the key's preprocessed data to `w` under `tag` (see the module's docs).
-    pub fn write_cache(&self, tag: &[u8; 32], w: impl Write) -> io::Result<()> {
+    /// Writes the key's preprocessed data to `w` under `tag`, authenticated with `secret`
+    /// (see the module's docs).
+    pub fn write_cache(&self, tag: &[u8; 32], secret: &[u8; 32], w: impl Write) -> io::Result<()> {
         let mut w = Hashing {
             inner: io::BufWriter::with_capacity(1 << 20, w),
-            hasher: blake3::Hasher::new(),
+            hasher: blake3::Hasher::new_keyed(secret),
         };
         w.write_all(KEY_CACHE_MAGIC)?;
         w.write_all(tag)?;
@@ -120,15 +125,16 @@ impl ProvingKey {
         w.inner.flush()
     }
 
-    /// Reads a key of `circuit` written by [`ProvingKey::write_cache`] under `tag`; when the
-    /// bytes are not such a key (another tag, another shape, a damaged file), the error and
-    /// the circuit back.
+    /// Reads a key of `circuit` written by [`ProvingKey::write_cache`] under `tag` and
+    /// `secret`; when the bytes are not such a key (another tag, another shape, a damaged or
+    /// forged file), the error and the circuit back.
     pub fn read_cache(
         circuit: Circuit,
         tag: &[u8; 32],
+        secret: &[u8; 32],
         r: impl Read,
     ) -> Result<Self, (Box<Circuit>, io::Error)> {
-        match read_parts(&circuit, tag, r) {
+        match read_parts(&circuit, tag, secret, r) {
             Ok((traces, ldes, trees)) => Ok(ProvingKey::from_parts(circuit, traces, ldes, trees)),
             Err(e) => Err((Box::new(circuit), e)),
         }
@@ -141,10 +147,10 @@ type Parts = (
     Vec<MixedTree>,
 );
 
-fn read_parts(circuit: &Circuit, tag: &[u8; 32], r: impl Read) -> io::Result<Parts> {
+fn read_parts(circuit: &Circuit, tag: &[u8; 32], secret: &[u8; 32], r: impl Read) -> io::Result<Parts> {
     let mut r = Hashed {
         inner: io::BufReader::with_capacity(1 << 20, r),
-        hasher: blake3::Hasher::new(),
+        hasher: blake3::Hasher::new_keyed(secret),
     };
     if r.bytes(8)? != KEY_CACHE_MAGIC {
         return Err(invalid("not a cached proving key"));
@@ -202,7 +208,7 @@ fn read_parts(circuit: &Circuit, tag: &[u8; 32], r: impl Read) -> io::Result<Par
     let mut stored = [0u8; 32];
     r.inner.read_exact(&mut stored)?;
     if stored != digest || r.inner.read(&mut [0u8; 1])? != 0 {
-        return Err(invalid("the file is damaged (its hash differs)"));
+        return Err(invalid("the file is damaged or was not written with this cache's secret (its keyed hash differs)"));
     }
     Ok((prep_traces, prep_ldes, prep_tree))
 }

@@ -120,6 +120,11 @@ impl ProvingKey {
         Self { options: circuit.options, circuit, circuit_id, prep_traces: Vec::new(), prep_ldes: Vec::new(), prep_tree: Vec::new() }
     }
 
+    /// This key without its preprocessed columns' extension and tree: what verifying needs.
+    pub fn into_verifying_only(self) -> Self {
+        Self::verifying_only(self.circuit, self.circuit_id)
+    }
+
     /// Whether the key can prove (it holds the preprocessed columns' extension and tree).
     pub fn can_prove(&self) -> bool {
         self.prep_traces.len() == self.circuit.chips.len()

@@ -115,7 +115,7 @@ fn another_input_or_output_is_refused() {
     for bad in [F::from_u64(1 << (bits - 1)), -F::from_u64((1 << (bits - 1)) + 1)] {
         let mut s = p.statement.clone();
         s[9] = bad;
-        assert_eq!(invalid(net().verify(&s, &p.proof)), VerifyError::PublicValueOutOfRange { index: 9, bits });
+        assert_eq!(invalid(net().verify(&s, &p.proof)), VerifyError::PublicValueOutOfRange { index: 9, bits, unsigned: false });
     }
     // The largest and smallest values in range pass the range check (and then fail the bus).
     for edge in [F::from_u64((1 << (bits - 1)) - 1), -F::from_u64(1 << (bits - 1))] {
@@ -415,9 +415,13 @@ fn a_verifier_reads_the_cached_circuit_id_alone() {
     let dir = scratch_dir("id-cache");
     let path = corpus("dsperse-doom/model.onnx");
     let opts = CompileOptions { cache_dir: Some(dir.clone()), ..CompileOptions::default() };
-    // Before the cache holds anything, verifying compiles in full (and caches the id).
-    let full = CompiledModel::compile_for_verifying(&path, &opts).unwrap();
-    assert!(full.key.can_prove());
+    // Before the cache holds anything, verifying compiles in full (and caches the key and
+    // the id), keeping only what verifying needs.
+    let first = CompiledModel::compile_for_verifying(&path, &opts).unwrap();
+    assert!(matches!(first.key_cache, KeyCache::Written(_)), "{:?}", first.key_cache);
+    assert!(!first.key.can_prove());
+    let full = CompiledModel::compile(&path, &opts).unwrap();
+    assert_eq!(first.circuit_id(), full.circuit_id());
     let v = CompiledModel::compile_for_verifying(&path, &opts).unwrap();
     let KeyCache::Hit(id_file) = &v.key_cache else { panic!("{:?}", v.key_cache) };
     assert!(id_file.extension().is_some_and(|e| e == "id"));
@@ -427,32 +431,46 @@ fn a_verifier_reads_the_cached_circuit_id_alone() {
     let p = full.prove(&input).unwrap();
     v.verify(&p.statement, &p.proof).unwrap();
     assert!(matches!(v.prove(&input), Err(ModelError::Prove(sigil_prover::ProveError::VerifyingOnly))));
-    // A damaged id file is not used: the verifier compiles in full again.
+    // A damaged id file is not used: the verifier derives the id from the (authentic) key.
     let mut bytes = std::fs::read(id_file).unwrap();
     bytes[3] ^= 1;
     std::fs::write(id_file, &bytes).unwrap();
     let again = CompiledModel::compile_for_verifying(&path, &opts).unwrap();
-    assert!(again.key.can_prove());
+    assert!(matches!(&again.key_cache, KeyCache::Hit(f) if f.extension().is_some_and(|e| e == "pk")), "{:?}", again.key_cache);
+    assert!(!again.key.can_prove());
     assert_eq!(again.circuit_id(), full.circuit_id());
+    // Without the cache's key (no place for it), the cache is not used at all.
+    let keyless = CompileOptions { cache_key_file: Some(dir.join("keys").join("inside.key")), ..opts.clone() };
+    let m = CompiledModel::compile_for_verifying(&path, &keyless).unwrap();
+    assert!(matches!(&m.key_cache, KeyCache::NotWritten(why) if why.contains("inside the cache")), "{:?}", m.key_cache);
+    assert_eq!(m.circuit_id(), full.circuit_id());
 }
 
 #[test]
 fn a_cached_key_of_other_settings_or_shape_is_refused() {
     let m = CompiledModel::compile(corpus("sn2-reward-sim/model.onnx"), &CompileOptions::default()).unwrap();
     let other = CompiledModel::compile(corpus("matmul-competition/model.onnx"), &CompileOptions::default()).unwrap();
-    let tag = [7u8; 32];
+    let (tag, secret) = ([7u8; 32], [3u8; 32]);
     let mut bytes = Vec::new();
-    m.key.write_cache(&tag, &mut bytes).unwrap();
+    m.key.write_cache(&tag, &secret, &mut bytes).unwrap();
     // A fresh copy of a model's circuit (circuits hold boxed chips: compile again).
     let rebuild = |m: &CompiledModel| CompiledModel::compile(&m.path, &CompileOptions::default()).unwrap().key.circuit;
-    let key = sigil_prover::ProvingKey::read_cache(rebuild(&m), &tag, &bytes[..]).unwrap();
+    let key = sigil_prover::ProvingKey::read_cache(rebuild(&m), &tag, &secret, &bytes[..]).unwrap();
     assert_eq!(key.circuit_id, m.circuit_id());
     let err = |r: Result<sigil_prover::ProvingKey, (Box<sigil_verifier::Circuit>, std::io::Error)>| r.map(|_| ()).unwrap_err().1.to_string();
-    assert!(err(sigil_prover::ProvingKey::read_cache(rebuild(&m), &[8u8; 32], &bytes[..])).contains("other settings"));
-    assert!(err(sigil_prover::ProvingKey::read_cache(rebuild(&other), &tag, &bytes[..])).contains("differ"));
+    assert!(err(sigil_prover::ProvingKey::read_cache(rebuild(&m), &[8u8; 32], &secret, &bytes[..])).contains("other settings"));
+    assert!(err(sigil_prover::ProvingKey::read_cache(rebuild(&other), &tag, &secret, &bytes[..])).contains("differ"));
     let mut flipped = bytes.clone();
     let at = flipped.len() - 40;
     flipped[at] ^= 1;
-    assert!(err(sigil_prover::ProvingKey::read_cache(rebuild(&m), &tag, &flipped[..])).contains("damaged"));
-    assert!(!err(sigil_prover::ProvingKey::read_cache(rebuild(&m), &tag, &bytes[..bytes.len() - 3])).is_empty());
+    assert!(err(sigil_prover::ProvingKey::read_cache(rebuild(&m), &tag, &secret, &flipped[..])).contains("damaged"));
+    assert!(!err(sigil_prover::ProvingKey::read_cache(rebuild(&m), &tag, &secret, &bytes[..bytes.len() - 3])).is_empty());
+    // Written under another secret (or by anyone without this one, whatever hash they
+    // append): refused, though every byte before the hash is the key's.
+    let mut other_secret = Vec::new();
+    m.key.write_cache(&tag, &[4u8; 32], &mut other_secret).unwrap();
+    assert_eq!(other_secret[..other_secret.len() - 32], bytes[..bytes.len() - 32]);
+    assert!(err(sigil_prover::ProvingKey::read_cache(rebuild(&m), &tag, &secret, &other_secret[..])).contains("not written with this cache's secret"));
+    let unkeyed = [&bytes[..bytes.len() - 32], blake3::hash(&bytes[..bytes.len() - 32]).as_bytes()].concat();
+    assert!(err(sigil_prover::ProvingKey::read_cache(rebuild(&m), &tag, &secret, &unkeyed[..])).contains("damaged"));
 }

@@ -60,16 +60,19 @@ pub struct PublicBus {
     /// How many times each tuple enters the bus (how many reads of the element the circuit's
     /// chips make); empty for once each.
     pub uses: Vec<u32>,
-    /// When non-zero, every value must be a signed integer in `[-2^(bits-1), 2^(bits-1))`,
-    /// which the verifier checks itself: a model's input carries the bound its readers assume
-    /// (in place of a range-check table).
+    /// When non-zero, every value must be a signed integer in `[-2^(bits-1), 2^(bits-1))`
+    /// (or, when `unsigned`, in `[0, 2^bits)`), which the verifier checks itself: a model's
+    /// input carries the bound its readers assume (in place of a range-check table).
     pub bits: u32,
+    /// The range `[0, 2^bits)` instead of a signed one: a boolean input is `bits = 1`,
+    /// `unsigned`, so 0 or 1.
+    pub unsigned: bool,
 }
 
 impl PublicBus {
     /// `len` values from `start`, each entering the bus once, with no range.
     pub fn new(bus: BusId, dir: Direction, start: usize, len: usize) -> Self {
-        Self { bus, dir, start, len, uses: Vec::new(), bits: 0 }
+        Self { bus, dir, start, len, uses: Vec::new(), bits: 0, unsigned: false }
     }
 
     /// The multiplicity of tuple `i`.
@@ -82,8 +85,11 @@ impl PublicBus {
         if self.bits == 0 {
             return true;
         }
-        let half = 1i64 << (self.bits - 1);
         let s = sigil_air::field::to_signed(v);
+        if self.unsigned {
+            return (0..1i64 << self.bits).contains(&s);
+        }
+        let half = 1i64 << (self.bits - 1);
         (-half..half).contains(&s)
     }
 
@@ -200,7 +206,7 @@ impl Circuit {
             infos.push(info);
         }
         for pb in &public_buses {
-            if (!pb.uses.is_empty() && pb.uses.len() != pb.len) || pb.bits > 62 {
+            if (!pb.uses.is_empty() && pb.uses.len() != pb.len) || pb.bits > 62 || (pb.unsigned && pb.bits == 0) {
                 return Err(CircuitError::PublicBusShape { bus: pb.bus, uses: pb.uses.len(), len: pb.len, bits: pb.bits });
             }
             let end = pb.start.saturating_add(pb.len);
@@ -232,10 +238,11 @@ impl Circuit {
         d.u64(public_buses.len() as u64);
         for pb in &public_buses {
             // Multiplicities and a range, when present, flag the direction word (2 + dir) and
-            // follow the length: a plain bus encodes as it always has.
+            // follow the length, an unsigned range flags it with 4 more: a plain bus, or a
+            // signed range, encodes as it always has.
             let extended = !pb.uses.is_empty() || pb.bits != 0;
             d.u64(u64::from(pb.bus));
-            d.u64(u64::from(pb.dir == Direction::Receive) + 2 * u64::from(extended));
+            d.u64(u64::from(pb.dir == Direction::Receive) + 2 * u64::from(extended) + 4 * u64::from(pb.unsigned));
             d.u64(pb.start as u64);
             d.u64(pb.len as u64);
             if extended {

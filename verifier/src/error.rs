@@ -45,8 +45,8 @@ pub enum VerifyError {
     InsufficientSecurity { bits: u32, required: u32 },
     #[error("{expected} public values expected, {found} given")]
     PublicValuesLength { expected: usize, found: usize },
-    #[error("public value {index} is not a signed integer of {bits} bits, as the circuit's readers of it assume")]
-    PublicValueOutOfRange { index: usize, bits: u32 },
+    #[error("public value {index} is not {} integer of {bits} bits, as the circuit's readers of it assume", if *unsigned { "an unsigned" } else { "a signed" })]
+    PublicValueOutOfRange { index: usize, bits: u32, unsigned: bool },
     #[error("invalid proof shape: {0}")]
     InvalidShape(&'static str),
     #[error("non-canonical field element in {0}")]

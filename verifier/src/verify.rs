@@ -196,7 +196,7 @@ fn check_heights_and_policy(
     for pb in circuit.public_buses.iter().filter(|pb| pb.bits != 0) {
         let values = publics.get(pb.start..pb.start.saturating_add(pb.len)).ok_or(VerifyError::InvalidShape("public bus range"))?;
         if let Some(i) = values.iter().position(|&v| !pb.in_range(v)) {
-            return Err(VerifyError::PublicValueOutOfRange { index: pb.start + i, bits: pb.bits });
+            return Err(VerifyError::PublicValueOutOfRange { index: pb.start + i, bits: pb.bits, unsigned: pb.unsigned });
         }
     }
     Ok(())

@@ -1369,16 +1369,19 @@ pub(crate) fn compile(plan: &Plan, name: &str, path: &str, options: ProofOptions
         })?;
         let len: usize = r.dims.iter().product();
         // The verifier sends the input itself, each element as often as chips read it, and
-        // checks its range (`PublicBus::bits`): no table range-checks a public value.
-        let bits = r.range_bits + 1;
+        // checks its range (`PublicBus::bits`): no table range-checks a public value. A
+        // boolean input is 0 or 1 (unsigned, one bit), so every chip reading it reads a
+        // boolean; any other input is a signed integer of its calibrated bits.
+        let boolean = plan.bools.contains(&i.name);
+        let (bits, wire_bits) = if boolean { (1, 2) } else { (r.range_bits + 1, r.range_bits + 1) };
         if bits > 61 {
             return Err(ModelError::TooWide { path: path.into(), node: i.name.clone(), op: "input".into(), reason: format!("a {bits}-bit input does not fit the field") });
         }
         let public = c.bus(len);
-        public_buses.push(PublicBus { bus: public, dir: Direction::Send, start: n_publics, len, uses: Vec::new(), bits });
+        public_buses.push(PublicBus { bus: public, dir: Direction::Send, start: n_publics, len, uses: Vec::new(), bits, unsigned: boolean });
         inputs.push(Port { name: i.name.clone(), dims: r.dims.clone(), frac_bits: r.frac_bits, start: n_publics, len });
         n_publics += len;
-        c.wires.insert(i.name.clone(), Wire::new(public, len, bits));
+        c.wires.insert(i.name.clone(), Wire::new(public, len, wire_bits));
         c.steps.push(Step::Input { value: i.name.clone(), bus: public });
     }
     for n in &plan.nodes {

@@ -32,7 +32,7 @@ use std::time::{Duration, Instant};
 
 use sigil_air::F;
 use sigil_air::field::to_signed;
-use sigil_onnx::{InputTensor, LowerOptions, Model, OnnxError, Plan, lower};
+use sigil_onnx::{InputDomain, InputTensor, LowerOptions, Model, OnnxError, Plan, lower};
 use sigil_verifier::{CircuitId, ProofOptions, VerifierOptions, VerifyError};
 
 pub use compile::Port;
@@ -75,6 +75,11 @@ pub struct CompileOptions {
     /// Where proving keys are cached (see [`default_cache_dir`]); `None` builds the key
     /// every time. The cache changes no circuit id and no proof, only the time to compile.
     pub cache_dir: Option<PathBuf>,
+    /// The file holding the secret that authenticates the cache's files ([`cache_secret`]);
+    /// `None`: [`default_cache_key_file`]. It must lie outside `cache_dir`: whoever can write
+    /// the cache but not read this file cannot make a cached key or circuit id answer for
+    /// another model.
+    pub cache_key_file: Option<PathBuf>,
     /// What builds the proving key and the proofs: the CPU backend by default, or a GPU one
     /// (`sigil-gpu`). Every backend makes the same proof, byte for byte.
     pub backend: Arc<dyn Backend>,
@@ -87,6 +92,7 @@ impl Default for CompileOptions {
             calibration: Vec::new(),
             proof: ProofOptions::default(),
             cache_dir: None,
+            cache_key_file: None,
             backend: Arc::new(CpuBackend::default()),
         }
     }
@@ -100,6 +106,75 @@ pub const KEY_CACHE_MAX_BYTES: usize = 4 << 30;
 pub fn default_cache_dir() -> Option<PathBuf> {
     let var = |k: &str| std::env::var_os(k).filter(|v| !v.is_empty()).map(PathBuf::from);
     var("SIGIL_CACHE_DIR").or_else(|| var("XDG_CACHE_HOME").map(|d| d.join("sigil"))).or_else(|| var("HOME").map(|d| d.join(".cache").join("sigil")))
+}
+
+/// The file holding the key cache's secret: `$SIGIL_CONFIG_DIR/cache.key`, else
+/// `$XDG_CONFIG_HOME/sigil/cache.key`, else `$HOME/.config/sigil/cache.key` (`None` when none
+/// of them is set): a configuration directory, not the cache's.
+pub fn default_cache_key_file() -> Option<PathBuf> {
+    let var = |k: &str| std::env::var_os(k).filter(|v| !v.is_empty()).map(PathBuf::from);
+    var("SIGIL_CONFIG_DIR")
+        .or_else(|| var("XDG_CONFIG_HOME").map(|d| d.join("sigil")))
+        .or_else(|| var("HOME").map(|d| d.join(".config").join("sigil")))
+        .map(|d| d.join("cache.key"))
+}
+
+/// The secret that authenticates the files of the key cache in `cache_dir`: 32 bytes read from
+/// `key_file`, which is created (random bytes from the operating system, readable by its owner
+/// only) when missing. Cached proving keys and circuit ids carry a keyed Blake3 hash under it,
+/// so a file written by anyone who cannot read `key_file` is refused, never used: the cache
+/// then changes no circuit id even when others can write to it. Refused when `key_file` lies
+/// inside `cache_dir`, or is not 32 bytes.
+pub fn cache_secret(cache_dir: &Path, key_file: &Path) -> std::io::Result<[u8; 32]> {
+    use std::io::{Error, ErrorKind};
+    let abs = |p: &Path| -> PathBuf {
+        // The deepest existing ancestor, canonicalized, with the rest appended.
+        let mut head = p.to_path_buf();
+        let mut tail = Vec::new();
+        while !head.as_os_str().is_empty() && std::fs::canonicalize(&head).is_err() {
+            tail.push(head.file_name().map(|n| n.to_os_string()).unwrap_or_default());
+            head.pop();
+        }
+        let mut out = if head.as_os_str().is_empty() { std::env::current_dir().unwrap_or_default() } else { std::fs::canonicalize(&head).unwrap_or(head) };
+        out.extend(tail.iter().rev());
+        out
+    };
+    if abs(key_file).starts_with(abs(cache_dir)) {
+        return Err(Error::new(ErrorKind::InvalidInput, format!("{} lies inside the cache directory {}, whose writers could forge it", key_file.display(), cache_dir.display())));
+    }
+    let read = |p: &Path| -> std::io::Result<[u8; 32]> {
+        let bytes = read_bounded(p, 33)?;
+        bytes.as_slice().try_into().map_err(|_| Error::new(ErrorKind::InvalidData, format!("{}: a cache key is 32 bytes, this file has {}", p.display(), bytes.len())))
+    };
+    match read(key_file) {
+        Err(e) if e.kind() == ErrorKind::NotFound => {}
+        r => return r,
+    }
+    // Created under a temporary name, then linked into place: two processes creating it at
+    // once both end up with the one that was linked first.
+    let mut secret = [0u8; 32];
+    getrandom::getrandom(&mut secret).map_err(|e| Error::other(format!("no randomness for the cache key: {e}")))?;
+    if let Some(dir) = key_file.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let tmp = key_file.with_extension(format!("tmp{}", std::process::id()));
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
+    let written = opts.open(&tmp).and_then(|mut f| std::io::Write::write_all(&mut f, &secret).and_then(|()| f.sync_all())).and_then(|()| std::fs::hard_link(&tmp, key_file));
+    let _ = std::fs::remove_file(&tmp);
+    match written {
+        Ok(()) => Ok(secret),
+        Err(e) if e.kind() == ErrorKind::AlreadyExists => read(key_file),
+        Err(e) => Err(e),
+    }
+}
+
+/// Reads at most `max` bytes of the file at `path`, whatever kind of file it is (a FIFO or a
+/// device reports no size): an error, naming the file, once it has more.
+pub fn read_bounded(path: &Path, max: usize) -> std::io::Result<Vec<u8>> {
+    sigil_onnx::input::read_bounded(path, max)
 }
 
 /// What compilation did with the key cache.
@@ -118,12 +193,14 @@ pub enum KeyCache {
 /// Seeded random inputs used for calibration beside the sample input.
 pub const CALIBRATION_SEEDS: u64 = 4;
 
-/// The default calibration set of `model` (`docs/quantization.md`, "Calibration"): its sample
+/// The default calibration of `model` (`docs/quantization.md`, "Calibration"): its sample
 /// input (`input.json` beside the model file) when there is one, then
-/// [`CALIBRATION_SEEDS`] inputs drawn uniformly (SplitMix64, seeds 1, 2, ...) in the sample's
-/// value range (widened to contain `[0, 1]` when narrower than 1), or in `[0, 1)` without a
-/// sample, as the subnet's validators draw requests.
-pub fn default_calibration(model: &Model, path: &Path) -> Result<Vec<Vec<InputTensor>>, OnnxError> {
+/// [`CALIBRATION_SEEDS`] inputs drawn uniformly (SplitMix64, seeds 1, 2, ...) in the domains
+/// of [`request_domains`] (the sample's value range, widened to contain `[0, 1]` when
+/// narrower than 1, or `[0, 1)` without a sample, as the subnet's validators draw requests);
+/// and those domains, which bound quotients by an input ([`InputDomain`]). The sample input
+/// is thus part of the circuit: another `input.json`, or none, is another circuit id.
+pub fn default_calibration(model: &Model, path: &Path) -> Result<(Vec<Vec<InputTensor>>, Vec<InputDomain>), OnnxError> {
     let sample_path = path.with_file_name("input.json");
     let sample = if sample_path.is_file() { Some(sigil_onnx::read_inputs(&sample_path, model)?) } else { None };
     let base = sample.clone().unwrap_or_else(|| sigil_onnx::filled_inputs(model, 0.0));
@@ -132,16 +209,15 @@ pub fn default_calibration(model: &Model, path: &Path) -> Result<Vec<Vec<InputTe
     for seed in 1..=CALIBRATION_SEEDS {
         sets.push(random_like(&base, seed, has_sample));
     }
-    Ok(sets)
+    Ok((sets, request_domains(&base, has_sample)))
 }
 
-/// An input set in the shape of `like`, each value uniform in `like`'s range of that tensor
+/// The domain of each input that [`random_like`] draws from: `like`'s range of that tensor
 /// (widened to contain `[0, 1]` when that range is narrower than 1: a scalar or near-constant
-/// sample says little about the values requests carry), or in `[0, 1)` when `use_range` is
-/// false, from `seed`. A range wider than 1 is kept as it is: a price sampled in the millions
-/// is not drawn near zero.
-pub fn random_like(like: &[InputTensor], seed: u64, use_range: bool) -> Vec<InputTensor> {
-    let mut rng = sigil_air::chips::SplitMix64(seed);
+/// sample says little about the values requests carry), or `[0, 1]` when `use_range` is
+/// false. A range wider than 1 is kept as it is: a price sampled in the millions is not drawn
+/// near zero.
+pub fn request_domains(like: &[InputTensor], use_range: bool) -> Vec<InputDomain> {
     like.iter()
         .map(|t| {
             let (lo, hi) = if use_range && !t.values.is_empty() {
@@ -150,11 +226,22 @@ pub fn random_like(like: &[InputTensor], seed: u64, use_range: bool) -> Vec<Inpu
             } else {
                 (0.0, 1.0)
             };
-            // Integer and boolean inputs take integers in that range.
+            InputDomain { name: t.name.clone(), lo, hi }
+        })
+        .collect()
+}
+
+/// An input set in the shape of `like`, each value uniform in its [`request_domains`] domain,
+/// from `seed`; integer and boolean inputs take integers in it.
+pub fn random_like(like: &[InputTensor], seed: u64, use_range: bool) -> Vec<InputTensor> {
+    let mut rng = sigil_air::chips::SplitMix64(seed);
+    like.iter()
+        .zip(request_domains(like, use_range))
+        .map(|(t, d)| {
             let values = t
                 .values
                 .iter()
-                .map(|_| lo + (hi - lo) * ((rng.next_u64() >> 11) as f64 / (1u64 << 53) as f64))
+                .map(|_| d.lo + (d.hi - d.lo) * ((rng.next_u64() >> 11) as f64 / (1u64 << 53) as f64))
                 .map(|v| if t.elem_type.is_float() { v } else { v.round() })
                 .collect();
             InputTensor { values, ..t.clone() }
@@ -170,6 +257,13 @@ pub struct CompiledModel {
     pub inputs: Vec<Port>,
     pub outputs: Vec<Port>,
     layout: compile::Layout,
+    /// The Blake3 hash of the model file.
+    pub model_hash: [u8; 32],
+    /// The hash of the inputs the ranges were calibrated on ([`calibration_hash`]): the sample
+    /// input beside the model, the seeded ones drawn around it, and any extra ones. Part of
+    /// what the circuit id depends on, recorded apart so that two circuits of one model file
+    /// with different ids can say why.
+    pub calibration_hash: [u8; 32],
     /// Time spent lowering, laying out and committing.
     pub compile_time: Duration,
     /// Whether the proving key came from the cache.
@@ -216,11 +310,13 @@ impl CompiledModel {
         Self::compile_inner(path.as_ref(), options, false)
     }
 
-    /// Compiles the model at `path` to verify its proofs: with a cache directory that holds
-    /// its circuit id (written by any earlier compilation there), the preprocessed columns'
-    /// extension is not built or read, only the circuit and its id (a validator verifying
-    /// dsperse-age's proofs need not load its 1.7 GB proving key). [`CompiledModel::prove`]
-    /// then refuses. Without a cache, or before one holds the id, it compiles in full.
+    /// Compiles the model at `path` to verify its proofs: the circuit and its id, without the
+    /// preprocessed columns' extension (a validator verifying dsperse-age's proofs need not
+    /// hold its 1.7 GB proving key); [`CompiledModel::prove`] then refuses. With a cache
+    /// directory that holds an authentic copy of its circuit id (written by an earlier
+    /// compilation there and checked with the cache's secret, [`cache_secret`]), the
+    /// extension is not even built; otherwise it is built (or read from an authentic cached
+    /// key) to derive the id, and dropped.
     pub fn compile_for_verifying(path: impl AsRef<Path>, options: &CompileOptions) -> Result<Self, ModelError> {
         Self::compile_inner(path.as_ref(), options, true)
     }
@@ -228,13 +324,18 @@ impl CompiledModel {
     fn compile_inner(path: &Path, options: &CompileOptions, verifying_only: bool) -> Result<Self, ModelError> {
         let t = Instant::now();
         let label = path.display().to_string();
-        let model = sigil_onnx::load_model(path)?;
-        let mut calibration = default_calibration(&model, path)?;
+        let model_bytes = read_bounded(path, sigil_onnx::model::MAX_MODEL_BYTES as usize).map_err(|e| OnnxError::Io { path: label.clone(), source: e })?;
+        let model = sigil_onnx::parse_model(&model_bytes, &label)?;
+        let model_hash = *blake3::hash(&model_bytes).as_bytes();
+        let (mut calibration, domains) = default_calibration(&model, path)?;
         calibration.extend(options.calibration.iter().cloned());
         let name = path.file_stem().map_or_else(|| "model".into(), |s| s.to_string_lossy().into_owned());
         // Without a fixed precision, a chip whose bound passes the field at the precision the
         // executor's ranges allow takes 2 fewer fractional bits, down to 8.
         let mut lower_options = options.lower.clone();
+        if lower_options.domains.is_empty() {
+            lower_options.domains = domains;
+        }
         let (plan, (circuit, layout)) = loop {
             let plan = lower(&model, &calibration, &lower_options, &label)?;
             match compile::compile(&plan, &name, &label, options.proof) {
@@ -247,17 +348,28 @@ impl CompiledModel {
         if !verifying_only {
             options.backend.prepare(&circuit);
         }
-        let (key, key_cache) = match &options.cache_dir {
-            None => (ProvingKey::new(circuit, options.backend.as_ref())?, KeyCache::Off),
-            Some(dir) => {
-                let model_bytes = std::fs::read(path).map_err(|e| OnnxError::Io { path: label.clone(), source: e })?;
-                let tag = cache_tag(&model_bytes, &circuit, &lower_options, &calibration, &options.proof);
-                match verifying_only.then(|| read_id(dir, &tag)).flatten() {
+        let secret = options.cache_dir.as_ref().map(|dir| {
+            let key_file = options.cache_key_file.clone().or_else(default_cache_key_file).ok_or_else(|| "no place for the cache's key (set SIGIL_CONFIG_DIR or HOME)".to_string())?;
+            cache_secret(dir, &key_file).map_err(|e| format!("the cache's key {}: {e}", key_file.display()))
+        });
+        let (key, key_cache) = match (&options.cache_dir, secret) {
+            (Some(dir), Some(Ok(secret))) => {
+                let tag = cache_tag(&model_hash, &circuit, &lower_options, &calibration, &options.proof);
+                let cache = Cache { dir, tag, secret };
+                match verifying_only.then(|| cache.read_id()).flatten() {
                     Some((id, file)) => (ProvingKey::verifying_only(circuit, id), KeyCache::Hit(file)),
-                    None => cached_key(dir, &tag, circuit, options.backend.as_ref())?,
+                    None => cache.key(circuit, options.backend.as_ref())?,
                 }
             }
+            // Without its key the cache is not used at all: a file it holds cannot be told
+            // from a forged one.
+            (_, Some(Err(why))) => (ProvingKey::new(circuit, options.backend.as_ref())?, KeyCache::NotWritten(why)),
+            _ => (ProvingKey::new(circuit, options.backend.as_ref())?, KeyCache::Off),
         };
+        // A verifier keeps the circuit and its id, never the preprocessed data it derived them
+        // from (dsperse-age's takes 1.7 GB).
+        let key = if verifying_only { key.into_verifying_only() } else { key };
+        let calibration_hash = calibration_hash(&calibration);
         let inputs = layout.inputs.clone();
         let outputs = layout.outputs.iter().map(|(p, _)| p.clone()).collect();
         Ok(Self {
@@ -267,6 +379,8 @@ impl CompiledModel {
             inputs,
             outputs,
             layout,
+            model_hash,
+            calibration_hash,
             compile_time: t.elapsed(),
             key_cache,
             log_timings: false,
@@ -367,45 +481,104 @@ impl CompiledModel {
     }
 }
 
+/// A hash of calibration input sets: for each set, each tensor's name, element type, shape
+/// and values (as IEEE-754 bits), little-endian and length-prefixed.
+pub fn calibration_hash(sets: &[Vec<InputTensor>]) -> [u8; 32] {
+    let mut h = blake3::Hasher::new();
+    h.update(b"sigil calibration 1");
+    h.update(&(sets.len() as u64).to_le_bytes());
+    for set in sets {
+        h.update(&(set.len() as u64).to_le_bytes());
+        for t in set {
+            h.update(&(t.name.len() as u64).to_le_bytes()).update(t.name.as_bytes());
+            h.update(format!("{:?}", t.elem_type).as_bytes());
+            h.update(&(t.dims.len() as u64).to_le_bytes());
+            for &d in &t.dims {
+                h.update(&(d as u64).to_le_bytes());
+            }
+            h.update(&(t.values.len() as u64).to_le_bytes());
+            for v in &t.values {
+                h.update(&v.to_bits().to_le_bytes());
+            }
+        }
+    }
+    *h.finalize().as_bytes()
+}
+
 /// The cache tag of a key: everything it depends on (the cache format and the prover's
 /// version, the model's bytes, the settings after compilation's retries, the calibration
 /// inputs, the proof options and the circuit's description).
-fn cache_tag(model: &[u8], circuit: &sigil_verifier::Circuit, lower: &LowerOptions, calibration: &[Vec<InputTensor>], proof: &ProofOptions) -> [u8; 32] {
+fn cache_tag(model_hash: &[u8; 32], circuit: &sigil_verifier::Circuit, lower: &LowerOptions, calibration: &[Vec<InputTensor>], proof: &ProofOptions) -> [u8; 32] {
     let mut h = blake3::Hasher::new();
-    h.update(concat!("sigil key cache 1, sigil-prover ", env!("CARGO_PKG_VERSION")).as_bytes());
-    h.update(blake3::hash(model).as_bytes());
+    h.update(concat!("sigil key cache 2, sigil-prover ", env!("CARGO_PKG_VERSION")).as_bytes());
+    h.update(model_hash);
     h.update(&circuit.description_hash);
     h.update(format!("{lower:?}|{calibration:?}|{proof:?}").as_bytes());
     *h.finalize().as_bytes()
 }
 
-/// Reads the key tagged `tag` from `dir`, or builds it and writes it there
-/// ([`write_atomically`]). A damaged or stale file is rebuilt and replaced.
-fn cached_key(dir: &Path, tag: &[u8; 32], circuit: sigil_verifier::Circuit, backend: &dyn Backend) -> Result<(ProvingKey, KeyCache), ModelError> {
-    let path = dir.join("keys").join(format!("{}.pk", hex(tag)));
-    let circuit = match std::fs::File::open(&path) {
-        Ok(f) => match ProvingKey::read_cache(circuit, tag, f) {
-            Ok(key) => {
-                if read_id(dir, tag).is_none() {
-                    let _ = write_id(dir, tag, &key.circuit_id);
+/// A key cache directory, one key's tag in it, and the secret its files are authenticated
+/// with.
+struct Cache<'a> {
+    dir: &'a Path,
+    tag: [u8; 32],
+    secret: [u8; 32],
+}
+
+impl Cache<'_> {
+    /// Reads the key from the cache, or builds it and writes it there ([`write_atomically`]).
+    /// A damaged, stale or forged file is rebuilt and replaced.
+    fn key(&self, circuit: sigil_verifier::Circuit, backend: &dyn Backend) -> Result<(ProvingKey, KeyCache), ModelError> {
+        let path = self.dir.join("keys").join(format!("{}.pk", hex(&self.tag)));
+        let circuit = match std::fs::File::open(&path) {
+            Ok(f) => match ProvingKey::read_cache(circuit, &self.tag, &self.secret, f) {
+                Ok(key) => {
+                    if self.read_id().is_none() {
+                        let _ = self.write_id(&key.circuit_id);
+                    }
+                    return Ok((key, KeyCache::Hit(path)));
                 }
-                return Ok((key, KeyCache::Hit(path)));
-            }
-            Err((circuit, _)) => *circuit,
-        },
-        Err(_) => circuit,
-    };
-    let key = ProvingKey::new(circuit, backend)?;
-    // The id first: verifiers read it alone (a failure only costs them a full compilation).
-    let _ = write_id(dir, tag, &key.circuit_id);
-    if key.prep_bytes() > KEY_CACHE_MAX_BYTES {
-        let why = format!("its preprocessed data takes {} MB, over the cache's limit of {} MB", key.prep_bytes() >> 20, KEY_CACHE_MAX_BYTES >> 20);
-        return Ok((key, KeyCache::NotWritten(why)));
+                Err((circuit, _)) => *circuit,
+            },
+            Err(_) => circuit,
+        };
+        let key = ProvingKey::new(circuit, backend)?;
+        // The id first: verifiers read it alone (a failure only costs them a full compilation).
+        let _ = self.write_id(&key.circuit_id);
+        if key.prep_bytes() > KEY_CACHE_MAX_BYTES {
+            let why = format!("its preprocessed data takes {} MB, over the cache's limit of {} MB", key.prep_bytes() >> 20, KEY_CACHE_MAX_BYTES >> 20);
+            return Ok((key, KeyCache::NotWritten(why)));
+        }
+        Ok(match write_atomically(&path, |f| key.write_cache(&self.tag, &self.secret, f)) {
+            Ok(()) => (key, KeyCache::Written(path)),
+            Err(e) => (key, KeyCache::NotWritten(format!("{}: {e}", path.display()))),
+        })
     }
-    Ok(match write_atomically(&path, |f| key.write_cache(tag, f)) {
-        Ok(()) => (key, KeyCache::Written(path)),
-        Err(e) => (key, KeyCache::NotWritten(format!("{}: {e}", path.display()))),
-    })
+
+    /// The file holding the circuit id of the key: the id, then the keyed Blake3 hash (under
+    /// the cache's secret) of the tag and the id.
+    fn id_path(&self) -> PathBuf {
+        self.dir.join("keys").join(format!("{}.id", hex(&self.tag)))
+    }
+
+    fn id_check(&self, id: &CircuitId) -> [u8; 32] {
+        *blake3::Hasher::new_keyed(&self.secret).update(b"sigil circuit id 2").update(&self.tag).update(id).finalize().as_bytes()
+    }
+
+    /// The cached circuit id of the key, and its file, if an authentic one is there.
+    fn read_id(&self) -> Option<(CircuitId, PathBuf)> {
+        let path = self.id_path();
+        let bytes = read_bounded(&path, 64).ok()?;
+        let (id, check) = (bytes.get(..32)?, bytes.get(32..)?);
+        let id: CircuitId = id.try_into().ok()?;
+        // Compared in constant time: the check is a MAC.
+        (blake3::Hash::from(self.id_check(&id)) == <[u8; 32]>::try_from(check).ok()?).then_some((id, path))
+    }
+
+    fn write_id(&self, id: &CircuitId) -> std::io::Result<()> {
+        use std::io::Write;
+        write_atomically(&self.id_path(), |mut f| f.write_all(&[id.as_slice(), &self.id_check(id)].concat()))
+    }
 }
 
 /// Writes a cache file through a temporary file renamed into place (so that a reader never
@@ -423,30 +596,6 @@ fn write_atomically(path: &Path, write: impl FnOnce(std::fs::File) -> std::io::R
         let _ = std::fs::remove_file(&tmp);
     }
     written
-}
-
-/// The file holding the circuit id of the key tagged `tag`: the id, then the Blake3 hash of
-/// the tag and the id.
-fn id_path(dir: &Path, tag: &[u8; 32]) -> PathBuf {
-    dir.join("keys").join(format!("{}.id", hex(tag)))
-}
-
-fn id_check(tag: &[u8; 32], id: &CircuitId) -> [u8; 32] {
-    *blake3::Hasher::new().update(b"sigil circuit id 1").update(tag).update(id).finalize().as_bytes()
-}
-
-/// The cached circuit id of the key tagged `tag`, and its file, if a sound one is there.
-fn read_id(dir: &Path, tag: &[u8; 32]) -> Option<(CircuitId, PathBuf)> {
-    let path = id_path(dir, tag);
-    let bytes = std::fs::read(&path).ok()?;
-    let (id, check) = (bytes.get(..32)?, bytes.get(32..)?);
-    let id: CircuitId = id.try_into().ok()?;
-    (check == id_check(tag, &id)).then_some((id, path))
-}
-
-fn write_id(dir: &Path, tag: &[u8; 32], id: &CircuitId) -> std::io::Result<()> {
-    use std::io::Write;
-    write_atomically(&id_path(dir, tag), |mut f| f.write_all(&[id.as_slice(), &id_check(tag, id)].concat()))
 }
 
 #[doc(hidden)]
