@@ -227,6 +227,26 @@ impl Circuit {
         serde_json::json!({ "input_data": tensors.iter().map(|t| t.values.clone()).collect::<Vec<_>>() })
     }
 
+    /// A request's input: [`Circuit::fresh_input`] from `seed`, or from the next seeds when the
+    /// circuit's executor refuses it (up to 16 draws), so that a validator never asks for a
+    /// proof an honest miner must refuse. Calibration makes a refusal rare (none in 5,000
+    /// draws per corpus model, `node/tests/completeness.rs`; a divisor of exactly zero remains
+    /// possible, about one draw in 650,000 for sn2-pow-reward-tan); this costs one run of the
+    /// fixed-point executor per request, milliseconds. Blocking.
+    pub fn request_input(&self, seed: u64) -> Value {
+        let mut last = Value::Null;
+        for k in 0..16u64 {
+            last = self.fresh_input(seed.wrapping_add(k));
+            match self.parse_input(&last).map(|x| self.model.plan.execute(&x)) {
+                Ok(Ok(_)) => return last,
+                Ok(Err(e)) => tracing::debug!(circuit = %self.name, "a drawn input is refused by the circuit, drawing another: {e}"),
+                Err(e) => tracing::warn!(circuit = %self.name, "a drawn input does not parse: {e}"),
+            }
+        }
+        tracing::warn!(circuit = %self.name, "16 drawn inputs in a row are refused by the circuit (its calibration is too narrow); sending the last");
+        last
+    }
+
     /// The largest proof file of this circuit, and its hex's length: a validator refuses a
     /// longer answer before decoding it.
     pub fn max_proof_hex_len(&self) -> usize {

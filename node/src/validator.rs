@@ -2,8 +2,8 @@
 //! answer with the verifier crate, scores the miners ([`crate::scoring`]) and sets weights
 //! through a [`WeightSetter`].
 //!
-//! Each request carries a fresh input (the shape and range of the circuit's sample) and a
-//! fresh nonce. An answer counts as verified only if, in this order: the miner answered 200
+//! Each request carries a fresh input (the shape and range of the circuit's sample, one the
+//! circuit's executor accepts: `Circuit::request_input`) and a fresh nonce. An answer counts as verified only if, in this order: the miner answered 200
 //! within the timeout; the answer's proof hex is no longer than the circuit's largest proof
 //! file (checked before decoding); the file parses for the circuit whose id this validator
 //! derived from the model file itself; its context is this request's (nonce and the miner's
@@ -107,7 +107,9 @@ impl Validator {
     pub async fn query(&self, miner: &Neuron, circuit: &Arc<Circuit>) -> Record {
         let seed: u64 = rand::random();
         let nonce = hex(&rand::random::<[u8; 16]>());
-        let req = ProofRequest { kind: self.config.kind, circuit: circuit.id.clone(), input: circuit.fresh_input(seed), nonce: Some(nonce) };
+        let c = circuit.clone();
+        let input = tokio::task::spawn_blocking(move || c.request_input(seed)).await.unwrap_or_else(|_| circuit.fresh_input(seed));
+        let req = ProofRequest { kind: self.config.kind, circuit: circuit.id.clone(), input, nonce: Some(nonce) };
         let started = Instant::now();
         let result = self.exchange(miner, circuit, &req).await;
         let latency = started.elapsed().as_secs_f64();

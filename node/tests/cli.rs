@@ -378,6 +378,47 @@ fn a_compiled_artifact_stands_for_its_model() {
 }
 
 #[test]
+fn the_sample_input_is_part_of_the_circuit_and_an_artifact_says_so() {
+    // A copy of sn2-reward-sim's folder: compiled with its sample, then with another sample
+    // (and none): other circuit ids, and the artifact names the calibration as the reason.
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/models/sn2-reward-sim");
+    let tmp = std::env::temp_dir().join(format!("sigil-sample-{}", std::process::id()));
+    std::fs::create_dir_all(&tmp).unwrap();
+    let path = |n: &str| tmp.join(n).to_str().unwrap().to_string();
+    std::fs::copy(format!("{dir}/model.onnx"), path("model.onnx")).unwrap();
+    let sample = std::fs::read_to_string(format!("{dir}/input.json")).unwrap();
+    std::fs::write(path("input.json"), &sample).unwrap();
+    let (code, out, err) = sigil(&["compile", &path("model.onnx"), "--out", &path("sim.sigil"), "--json"]);
+    assert_eq!(code, 0, "{err}");
+    let first: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let artifact: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(path("sim.sigil")).unwrap()).unwrap();
+    assert_eq!(artifact["calibration_blake3"].as_str().map(str::len), Some(64), "{artifact}");
+    // Another sample: every value doubled.
+    let mut v: serde_json::Value = serde_json::from_str(&sample).unwrap();
+    for list in v["input_data"].as_array_mut().unwrap() {
+        for x in list.as_array_mut().unwrap() {
+            *x = serde_json::json!(x.as_f64().unwrap() * 2.0 + 1.0);
+        }
+    }
+    std::fs::write(path("input.json"), v.to_string()).unwrap();
+    let (code, out, err) = sigil(&["compile", &path("model.onnx"), "--json"]);
+    assert_eq!(code, 0, "{err}");
+    let second: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_ne!(first["circuit_id"], second["circuit_id"]);
+    let (code, _, err) = sigil(&["verify", "--model", &path("sim.sigil"), "--proof", &path("none.proof")]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("calibrates on other inputs") && err.contains("input.json"), "{err}");
+    // No sample at all: yet another circuit.
+    std::fs::remove_file(path("input.json")).unwrap();
+    let (code, out, err) = sigil(&["compile", &path("model.onnx"), "--json"]);
+    assert_eq!(code, 0, "{err}");
+    let third: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_ne!(third["circuit_id"], first["circuit_id"]);
+    assert_ne!(third["circuit_id"], second["circuit_id"]);
+    std::fs::remove_dir_all(&tmp).ok();
+}
+
+#[test]
 fn prove_caches_the_key_and_proves_the_same_bytes() {
     let m = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/models/sn2-reward-sim");
     let (model, input) = (format!("{m}/model.onnx"), format!("{m}/input.json"));
@@ -484,4 +525,73 @@ fn without_a_gpu_the_cpu_proves_and_bench_says_so() {
         assert!(r["cpu_seconds"].as_f64().unwrap() > 0.0 && r["gpu_seconds"].is_null() && r["same_bytes"].is_null(), "{r}");
     }
     std::fs::remove_dir_all(&dir).ok();
+}
+
+/// Runs `sigil` (with the test cache), polling its peak resident memory (VmHWM, Linux) until
+/// it exits: exit code, stderr, seconds, peak bytes seen.
+fn sigil_peak(args: &[&str]) -> (i32, String, f64, u64) {
+    use std::io::Read;
+    let t = std::time::Instant::now();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_sigil"))
+        .args(args)
+        .env("SIGIL_CACHE_DIR", cache_dir())
+        .env("SIGIL_CONFIG_DIR", config_dir())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let status = format!("/proc/{}/status", child.id());
+    let mut peak = 0u64;
+    let code = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s.code().unwrap_or(-1);
+        }
+        if let Ok(text) = std::fs::read_to_string(&status)
+            && let Some(kb) = text.lines().find_map(|l| l.strip_prefix("VmHWM:")).and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        {
+            peak = peak.max(kb << 10);
+        }
+        if t.elapsed() > std::time::Duration::from_secs(30) {
+            let _ = child.kill();
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    };
+    let mut err = String::new();
+    child.stderr.take().unwrap().read_to_string(&mut err).unwrap();
+    (code, err, t.elapsed().as_secs_f64(), peak)
+}
+
+#[test]
+fn verify_reads_at_most_one_proof_file_from_a_device_or_a_fifo() {
+    let model = format!("{}/../../shared/models/dsperse-net/model.onnx", env!("CARGO_MANIFEST_DIR"));
+    // The circuit id in the cache first, so that what is timed is reading the proof.
+    let (code, _, err) = sigil(&["compile", &model]);
+    assert_eq!(code, 0, "{err}");
+    let dir = std::env::temp_dir().join(format!("sigil-cli-fifo-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let fifo = dir.join("proof.fifo");
+    let _ = std::fs::remove_file(&fifo);
+    assert!(Command::new("mkfifo").arg(&fifo).status().unwrap().success());
+    // A writer that never stops (until the reader closes the pipe).
+    let writer = {
+        let fifo = fifo.clone();
+        std::thread::spawn(move || {
+            use std::io::Write;
+            let mut f = std::fs::OpenOptions::new().write(true).open(&fifo).unwrap();
+            let zeros = vec![0u8; 1 << 16];
+            while f.write_all(&zeros).is_ok() {}
+        })
+    };
+    for proof in ["/dev/zero", fifo.to_str().unwrap()] {
+        let (code, err, secs, peak) = sigil_peak(&["verify", "--model", &model, "--proof", proof]);
+        assert_eq!(code, 1, "{proof}: {err}");
+        assert!(err.contains("the most a proof file of this model takes"), "{proof}: {err}");
+        assert!(secs < 1.0, "{proof}: {secs} s");
+        assert!(peak < 64 << 20, "{proof}: peak {} MB", peak >> 20);
+    }
+    writer.join().unwrap();
+    // An input file from a device is refused too, naming it.
+    let (code, _, err) = sigil(&["run", &model, "--input", "/dev/zero"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("/dev/zero") && err.contains("more than"), "{err}");
 }

@@ -98,6 +98,29 @@ fn an_input_outside_the_compiled_ranges_is_refused_by_name() {
 }
 
 #[test]
+fn a_boolean_input_is_zero_or_one() {
+    // sn2-pow-reward-tan's `verified` is a boolean: the verifier checks it as one (an unsigned
+    // bit), so a statement saying 2 (or -1) is refused by name before anything else.
+    let path = corpus("sn2-pow-reward-tan/model.onnx");
+    let m = CompiledModel::compile(&path, &CompileOptions::default()).unwrap();
+    let port = m.inputs.iter().find(|p| p.name == "verified").unwrap();
+    let pb = m.key.circuit.public_buses.iter().find(|b| b.start == port.start).unwrap();
+    assert_eq!((pb.bits, pb.unsigned), (1, true));
+    let input = m.read_input(corpus("sn2-pow-reward-tan/input.json")).unwrap();
+    let p = m.prove(&input).unwrap();
+    m.verify(&p.statement, &p.proof).unwrap();
+    for bad in [F::from_u64(2), -F::ONE] {
+        let mut s = p.statement.clone();
+        s[port.start] = bad;
+        assert_eq!(invalid(m.verify(&s, &p.proof)), VerifyError::PublicValueOutOfRange { index: port.start, bits: 1, unsigned: true });
+    }
+    // 0 and 1 pass the range check (the flipped one then fails the bus).
+    let mut s = p.statement.clone();
+    s[port.start] = F::ONE - s[port.start];
+    assert_eq!(invalid(m.verify(&s, &p.proof)), VerifyError::BusImbalance);
+}
+
+#[test]
 fn another_input_or_output_is_refused() {
     let (_, p) = sample();
     let mut s = p.statement.clone();
