@@ -105,7 +105,9 @@ enum Command {
         /// Require the proof's input to be this input.json.
         #[arg(long)]
         input: Option<PathBuf>,
-        /// Require the proof's output to be this {"output_data": ...} file.
+        /// Require the proof's output to be this {"output_data": ...} file: each value must round
+        /// to the proved fixed-point value at its output's scale (what `prove --output` wrote
+        /// always does).
         #[arg(long)]
         output: Option<PathBuf>,
         /// Require the proof's context (printed when it has one) to be this text.
@@ -674,9 +676,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
                 let v: serde_json::Value = serde_json::from_slice(&text).map_err(|e| bad(format!("{}: {e}", o.display())))?;
                 let claimed: Vec<Vec<f64>> =
                     serde_json::from_value(v["output_data"].clone()).map_err(|e| bad(format!("{}: output_data: {e}", o.display())))?;
-                if claimed != outputs {
-                    return Err(rejected(format!("it proves another output than {}", o.display())));
-                }
+                m.check_outputs(&file.statement, &claimed).map_err(|e| rejected(format!("it proves another output than {}: {e}", o.display())))?;
             }
             if let Some(c) = &context
                 && c.as_bytes() != file.context

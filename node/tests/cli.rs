@@ -595,3 +595,29 @@ fn verify_reads_at_most_one_proof_file_from_a_device_or_a_fifo() {
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("/dev/zero") && err.contains("more than"), "{err}");
 }
+
+#[test]
+fn verify_accepts_the_output_file_prove_wrote() {
+    // matmul-competition and sn48-pow-reward: outputs whose decimal form did not survive a
+    // JSON round trip as the same f64, which `verify --output` compared before it compared the
+    // proved fixed-point integers. An output edited by one step of its scale is refused.
+    let tmp = std::env::temp_dir().join(format!("sigil-output-{}", std::process::id()));
+    std::fs::create_dir_all(&tmp).unwrap();
+    for name in ["matmul-competition", "sn48-pow-reward"] {
+        let dir = format!("{}/../../shared/models/{name}", env!("CARGO_MANIFEST_DIR"));
+        let (model, input) = (format!("{dir}/model.onnx"), format!("{dir}/input.json"));
+        let path = |n: &str| tmp.join(format!("{name}.{n}")).to_str().unwrap().to_string();
+        let (code, _, err) = sigil(&["prove", &model, "--input", &input, "--proof", &path("proof"), "--output", &path("out.json")]);
+        assert_eq!(code, 0, "{name}: {err}");
+        let (code, _, err) = sigil(&["verify", "--model", &model, "--proof", &path("proof"), "--input", &input, "--output", &path("out.json")]);
+        assert_eq!(code, 0, "{name}: {err}");
+        let mut v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(path("out.json")).unwrap()).unwrap();
+        let x = v["output_data"][0][0].as_f64().unwrap();
+        v["output_data"][0][0] = serde_json::json!(x + 1.0 / 1024.0);
+        std::fs::write(path("edited.json"), v.to_string()).unwrap();
+        let (code, _, err) = sigil(&["verify", "--model", &model, "--proof", &path("proof"), "--output", &path("edited.json")]);
+        assert_eq!(code, 1, "{name}: {err}");
+        assert!(err.contains("another output") && err.contains("element 0"), "{name}: {err}");
+    }
+    std::fs::remove_dir_all(&tmp).ok();
+}

@@ -97,6 +97,55 @@ fn an_input_outside_the_compiled_ranges_is_refused_by_name() {
     }
 }
 
+/// The corpus models whose circuits compile.
+const PROVABLE: [&str; 13] = [
+    "age-ssrnet-competition1",
+    "dsperse-age",
+    "dsperse-doom",
+    "dsperse-net",
+    "dummy-age-detection",
+    "lstm-benchmark",
+    "matmul-competition",
+    "sn2-pow-reward-tan",
+    "sn2-reward-factor-v0",
+    "sn2-reward-factor-v1",
+    "sn2-reward-legacy",
+    "sn2-reward-sim",
+    "sn48-pow-reward",
+];
+
+#[test]
+fn claimed_outputs_are_compared_as_the_proved_integers_on_every_corpus_model() {
+    // The statement of each model's sample (its outputs as the executor's integers, which a
+    // proof of it states: `proves_sample_and_fresh_inputs`), its outputs written as `sigil
+    // prove --output` writes them and read back as `sigil verify --output` reads them: they
+    // match; one step of any output's scale more does not.
+    let opts = CompileOptions { cache_dir: Some(std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("outputs-cache")), ..CompileOptions::default() };
+    for name in PROVABLE {
+        let m = CompiledModel::compile_for_verifying(corpus(&format!("{name}/model.onnx")), &opts).unwrap();
+        let x = m.read_input(corpus(&format!("{name}/input.json"))).unwrap();
+        let run = m.plan.execute(&x).unwrap();
+        let mut statement = m.input_statement(&x).unwrap();
+        statement.resize(m.key.circuit.n_publics, F::ZERO);
+        for (p, (_, _, v)) in m.outputs.iter().zip(&run.outputs) {
+            for (i, &y) in v.iter().enumerate() {
+                statement[p.start + i] = F::from_i64(sigil_onnx::exec::quantize(y, p.frac_bits));
+            }
+        }
+        let outputs = m.statement_outputs(&statement);
+        let written = serde_json::json!({ "output_data": outputs }).to_string();
+        let v: serde_json::Value = serde_json::from_str(&written).unwrap();
+        let claimed: Vec<Vec<f64>> = serde_json::from_value(v["output_data"].clone()).unwrap();
+        m.check_outputs(&statement, &claimed).unwrap_or_else(|e| panic!("{name}: {e}"));
+        for (k, p) in m.outputs.iter().enumerate() {
+            let mut edited = claimed.clone();
+            edited[k][p.len - 1] += 1.0 / (1u64 << p.frac_bits) as f64;
+            let e = m.check_outputs(&statement, &edited).unwrap_err();
+            assert!(e.contains(&format!("element {}", p.len - 1)), "{name}: {e}");
+        }
+    }
+}
+
 #[test]
 fn a_boolean_input_is_zero_or_one() {
     // sn2-pow-reward-tan's `verified` is a boolean: the verifier checks it as one (an unsigned

@@ -428,6 +428,34 @@ impl CompiledModel {
             .collect()
     }
 
+    /// Checks claimed outputs (per output port, dequantized, as `sigil prove --output` writes
+    /// them) against the outputs of `statement`: the proved statement is fixed-point integers,
+    /// so a claimed value matches when it rounds to the proved integer at its port's scale
+    /// (the nearest multiple of `2^-f`, as inputs are quantized), which every value that
+    /// `prove --output` wrote does after any JSON round trip; past `2^53` steps (where an
+    /// `f64` no longer holds every integer) it may differ by the `f64` spacing there. `Err`
+    /// names the first output and element that differ.
+    pub fn check_outputs(&self, statement: &[F], claimed: &[Vec<f64>]) -> Result<(), String> {
+        if claimed.len() != self.outputs.len() {
+            return Err(format!("{} outputs claimed, the model has {}", claimed.len(), self.outputs.len()));
+        }
+        for (p, c) in self.outputs.iter().zip(claimed) {
+            if c.len() != p.len {
+                return Err(format!("output `{}`: {} values claimed, it has {}", p.name, c.len(), p.len));
+            }
+            let proved = statement.get(p.start..p.start + p.len).ok_or_else(|| "the statement is shorter than the model's".to_string())?;
+            for (i, (&v, &q)) in c.iter().zip(proved).enumerate() {
+                let q = to_signed(q);
+                let slack = (q.unsigned_abs() >> 52).saturating_sub(1);
+                if !v.is_finite() || sigil_onnx::exec::quantize(v, p.frac_bits).abs_diff(q) > slack {
+                    let proved_value = q as f64 / (1u64 << p.frac_bits) as f64;
+                    return Err(format!("output `{}` element {i}: {v} claimed, {proved_value} proved (at {} fractional bits)", p.name, p.frac_bits));
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// Proves the model on `input`.
     pub fn prove(&self, input: &[InputTensor]) -> Result<Proved, ModelError> {
         self.prove_inner(input, &[], None)
