@@ -153,19 +153,77 @@ impl GpuBackend {
     }
 }
 
-/// A quotient's size against the threshold: its points times the columns it reads.
-fn quotient_elements(log_points: usize, width: usize) -> usize {
-    (1usize << log_points) * width.max(1)
+/// Each operation's size in field elements, which the GPU backend (and `AutoBackend`)
+/// compares with its threshold: operations below it stay on the CPU.
+pub(crate) mod size {
+    use super::*;
+
+    /// A quotient's size against the threshold: its points times the columns it reads.
+    pub(crate) fn quotient_elements(log_points: usize, width: usize) -> usize {
+        (1usize << log_points) * width.max(1)
+    }
+
+    /// Elements of a matrix, 0 for one without columns (the CPU handles those).
+    pub(crate) fn elements(m: &RowMajorMatrix<F>) -> usize {
+        if m.width == 0 { 0 } else { m.values.len() }
+    }
+
+    pub(crate) fn lde(trace: &RowMajorMatrix<F>, log_blowup: usize) -> usize {
+        elements(trace) << log_blowup
+    }
+
+    pub(crate) fn ext_tree(evals: &[EF]) -> usize {
+        2 * evals.len()
+    }
+
+    pub(crate) fn mixed_tree(levels: &[(usize, Vec<&Lde>)], depth: usize) -> usize {
+        levels.iter().flat_map(|(_, m)| m.iter()).map(|m| m.values.len()).sum::<usize>().max(1 << depth)
+    }
+
+    pub(crate) fn fold(evals: &[EF]) -> usize {
+        2 * evals.len()
+    }
+
+    pub(crate) fn quotient(inputs: &QuotientInputs<'_>) -> usize {
+        let width = inputs.main_lde.width + inputs.prep_lde.map_or(0, |m| m.width) + inputs.perm_lde.map_or(0, |m| m.width);
+        quotient_elements(inputs.log_n + inputs.log_quotient_degree, width)
+    }
+
+    pub(crate) fn deep(i: &DeepInputs<'_>) -> usize {
+        i.mats.iter().map(|m| m.values.len()).sum()
+    }
+
+    /// Per table of `circuit`, whether its quotient is large enough for the device.
+    pub(crate) fn large_quotients(circuit: &sigil_verifier::Circuit, min_elements: usize) -> Vec<bool> {
+        circuit
+            .infos
+            .iter()
+            .zip(&circuit.log_heights)
+            .map(|(i, &lh)| quotient_elements(lh + i.log_quotient_degree, { let w = sigil_verifier::protocol::PhaseWidths::of(i); w.main + w.prep + w.perm }) >= min_elements)
+            .collect()
+    }
+
+    /// The field elements of every table's extended columns (main, preprocessed and lookup):
+    /// what a proof of `circuit` commits, the measure of its work.
+    pub(crate) fn committed(circuit: &sigil_verifier::Circuit) -> usize {
+        let lb = usize::from(circuit.options.log_blowup);
+        circuit
+            .infos
+            .iter()
+            .zip(&circuit.log_heights)
+            .map(|(i, &lh)| {
+                let w = sigil_verifier::protocol::PhaseWidths::of(i);
+                (w.main + w.prep + w.perm) << (lh + lb)
+            })
+            .sum()
+    }
 }
 
-/// Elements of a matrix, 0 for one without columns (the CPU handles those).
-fn elements(m: &RowMajorMatrix<F>) -> usize {
-    if m.width == 0 { 0 } else { m.values.len() }
-}
+use size::elements;
 
 impl NttOps for GpuBackend {
     fn coset_lde(&self, trace: RowMajorMatrix<F>, log_blowup: usize, shift: F) -> Lde {
-        self.try_gpu("coset LDE", elements(&trace) << log_blowup, |g| g.transform_resident(&trace, Transform::Lde { log_blowup, shift }))
+        self.try_gpu("coset LDE", size::lde(&trace, log_blowup), |g| g.transform_resident(&trace, Transform::Lde { log_blowup, shift }))
             .map(|r| self.lde(r))
             .unwrap_or_else(|| self.cpu.coset_lde(trace, log_blowup, shift))
     }
@@ -181,35 +239,31 @@ impl NttOps for GpuBackend {
 
 impl MerkleOps for GpuBackend {
     fn commit_ext_cosets(&self, evals: &[EF], log_arity: usize) -> MerkleTree {
-        self.try_gpu("a FRI layer's tree", 2 * evals.len(), |g| g.commit_ext_cosets(evals, log_arity)).unwrap_or_else(|| self.cpu.commit_ext_cosets(evals, log_arity))
+        self.try_gpu("a FRI layer's tree", size::ext_tree(evals), |g| g.commit_ext_cosets(evals, log_arity)).unwrap_or_else(|| self.cpu.commit_ext_cosets(evals, log_arity))
     }
     fn commit_mixed(&self, levels: &[(usize, Vec<&Lde>)], depth: usize, cap_log: usize) -> MixedTree {
-        let size = levels.iter().flat_map(|(_, m)| m.iter()).map(|m| m.values.len()).sum::<usize>().max(1 << depth);
-        self.try_gpu("a trace tree", size, |g| g.commit_mixed(levels, depth, cap_log)).unwrap_or_else(|| self.cpu.commit_mixed(levels, depth, cap_log))
+        self.try_gpu("a trace tree", size::mixed_tree(levels, depth), |g| g.commit_mixed(levels, depth, cap_log)).unwrap_or_else(|| self.cpu.commit_mixed(levels, depth, cap_log))
     }
 }
 
 impl FriOps for GpuBackend {
     fn fold(&self, evals: &[EF], beta: EF, shift: F) -> Vec<EF> {
-        self.try_gpu("FRI folding", 2 * evals.len(), |g| g.fold(evals, beta, shift)).unwrap_or_else(|| self.cpu.fold(evals, beta, shift))
+        self.try_gpu("FRI folding", size::fold(evals), |g| g.fold(evals, beta, shift)).unwrap_or_else(|| self.cpu.fold(evals, beta, shift))
     }
     fn fold_rounds(&self, evals: &[EF], beta: EF, shift: F, rounds: usize) -> Vec<EF> {
-        self.try_gpu("FRI folding", 2 * evals.len(), |g| g.fold_rounds(evals, beta, shift, rounds)).unwrap_or_else(|| self.cpu.fold_rounds(evals, beta, shift, rounds))
+        self.try_gpu("FRI folding", size::fold(evals), |g| g.fold_rounds(evals, beta, shift, rounds)).unwrap_or_else(|| self.cpu.fold_rounds(evals, beta, shift, rounds))
     }
 }
 
 impl QuotientOps for GpuBackend {
     fn quotient_values(&self, chip: &dyn Chip, inputs: &QuotientInputs<'_>) -> Vec<EF> {
-        let width = inputs.main_lde.width + inputs.prep_lde.map_or(0, |m| m.width) + inputs.perm_lde.map_or(0, |m| m.width);
-        let size = quotient_elements(inputs.log_n + inputs.log_quotient_degree, width);
-        self.try_gpu("the quotient", size, |g| g.quotient_values(chip, inputs)).unwrap_or_else(|| self.cpu.quotient_values(chip, inputs))
+        self.try_gpu("the quotient", size::quotient(inputs), |g| g.quotient_values(chip, inputs)).unwrap_or_else(|| self.cpu.quotient_values(chip, inputs))
     }
 }
 
 impl DeepOps for GpuBackend {
     fn deep_codeword(&self, i: &DeepInputs<'_>) -> Vec<EF> {
-        let size = i.mats.iter().map(|m| m.values.len()).sum();
-        self.try_gpu("the DEEP composition", size, |g| g.deep_codeword(i.mats, i.cz, i.czg, i.a_z, i.a_zg, i.z, i.zg, i.log_lde, i.shift)).unwrap_or_else(|| self.cpu.deep_codeword(i))
+        self.try_gpu("the DEEP composition", size::deep(i), |g| g.deep_codeword(i.mats, i.cz, i.czg, i.a_z, i.a_zg, i.z, i.zg, i.log_lde, i.shift)).unwrap_or_else(|| self.cpu.deep_codeword(i))
     }
 }
 
@@ -224,12 +278,7 @@ impl Backend for GpuBackend {
         if self.failed.load(Ordering::Relaxed) {
             return;
         }
-        let large: Vec<bool> = circuit
-            .infos
-            .iter()
-            .zip(&circuit.log_heights)
-            .map(|(i, &lh)| quotient_elements(lh + i.log_quotient_degree, { let w = sigil_verifier::protocol::PhaseWidths::of(i); w.main + w.prep + w.perm }) >= self.min_elements)
-            .collect();
+        let large = size::large_quotients(circuit, self.min_elements);
         let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.gpu.prepare_quotients(circuit, &large)));
     }
 }

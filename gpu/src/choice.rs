@@ -2,8 +2,13 @@
 
 use std::sync::{Arc, OnceLock};
 
+use p3_matrix::dense::RowMajorMatrix;
+use sigil_air::{Chip, EF, F};
+use sigil_prover::backend::{DeepInputs, DeepOps, FriOps, Lde, MerkleOps, NttOps, QuotientInputs, QuotientOps};
 use sigil_prover::{Backend, CpuBackend};
+use sigil_verifier::merkle::{MerkleTree, MixedTree};
 
+use crate::backend::size;
 use crate::{DEFAULT_MIN_ELEMENTS, Gpu, GpuBackend};
 
 /// What the user asked for.
@@ -52,6 +57,159 @@ pub fn choose(choice: BackendChoice) -> Chosen {
         Ok(g) => {
             let why = format!("{}; operations under {} elements on the CPU", g.describe(), DEFAULT_MIN_ELEMENTS);
             Chosen { backend: Arc::new(GpuBackend::new(g, DEFAULT_MIN_ELEMENTS)), name: "gpu", why, warning: None }
+        }
+    }
+}
+
+/// A circuit whose extended columns (main, preprocessed and lookup, every table) hold fewer
+/// field elements than this is proved on the CPU by [`AutoBackend`] without looking for a
+/// GPU: looking costs a process about 0.4 s and 100 MB here (a Vulkan instance, every
+/// adapter's driver loaded) before any kernel is compiled, as much as the CPU takes to prove
+/// such a circuit (dsperse-net: 2^23.6 elements, about 0.25 s as a whole `sigil prove`;
+/// lstm-benchmark 2^23.3; the digits models 2^15.5 and 2^18.4). dsperse-doom (2^25.2, about
+/// 0.8 s) and larger look.
+pub const AUTO_MIN_CIRCUIT_ELEMENTS: usize = 1 << 25;
+
+/// `--backend auto` decided per circuit: [`Backend::prepare`] (which compiling a model calls
+/// before building its key) looks at the circuit's size, and only a circuit of at least
+/// [`AUTO_MIN_CIRCUIT_ELEMENTS`] committed elements looks for an adapter (once per process:
+/// [`shared_gpu`]), taking a hardware GPU when there is one. A small circuit never pays for the
+/// look. Before any `prepare`, an operation the GPU backend would take (at least
+/// [`DEFAULT_MIN_ELEMENTS`]) looks. Whichever it takes, the proof is the same bytes.
+#[derive(Debug, Default)]
+pub struct AutoBackend {
+    cpu: CpuBackend,
+    /// The GPU backend, or why the CPU proves; unset until decided.
+    decided: OnceLock<Result<GpuBackend, String>>,
+    /// The committed elements of the circuit that decided, when one did.
+    committed: OnceLock<usize>,
+}
+
+impl AutoBackend {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Looks for a GPU (once), keeping it when it is a hardware one.
+    fn look(&self) -> Option<&GpuBackend> {
+        self.decided
+            .get_or_init(|| match shared_gpu() {
+                Err(e) => Err(format!("no GPU: {e}")),
+                Ok(g) if g.info.device_type == wgpu::DeviceType::Cpu => Err(format!("the only adapter, {}, is a software one", g.info.name)),
+                Ok(g) => Ok(GpuBackend::new(g, DEFAULT_MIN_ELEMENTS)),
+            })
+            .as_ref()
+            .ok()
+    }
+
+    /// The GPU backend when an operation of `elements` goes to it.
+    fn gpu_for(&self, elements: usize) -> Option<&GpuBackend> {
+        match self.decided.get() {
+            Some(d) => d.as_ref().ok(),
+            None if elements >= DEFAULT_MIN_ELEMENTS => self.look(),
+            None => None,
+        }
+    }
+
+    /// What proves (`cpu` or `gpu`) and why, as decided so far.
+    pub fn chosen(&self) -> (&'static str, String) {
+        let size = self.committed.get().map_or(String::new(), |&n| format!("a circuit of 2^{:.1} committed elements; ", (n.max(1) as f64).log2()));
+        match self.decided.get() {
+            None => ("cpu", "no operation was large enough to look for a GPU".into()),
+            Some(Err(why)) => ("cpu", format!("{size}{why}")),
+            Some(Ok(g)) => ("gpu", format!("{size}{}; operations under {} elements on the CPU", g.gpu().describe(), DEFAULT_MIN_ELEMENTS)),
+        }
+    }
+}
+
+impl NttOps for AutoBackend {
+    fn coset_lde(&self, trace: RowMajorMatrix<F>, log_blowup: usize, shift: F) -> Lde {
+        match self.gpu_for(size::lde(&trace, log_blowup)) {
+            Some(g) => g.coset_lde(trace, log_blowup, shift),
+            None => self.cpu.coset_lde(trace, log_blowup, shift),
+        }
+    }
+    fn coset_interpolate(&self, evals: RowMajorMatrix<F>, shift: F) -> RowMajorMatrix<F> {
+        match self.gpu_for(size::elements(&evals)) {
+            Some(g) => g.coset_interpolate(evals, shift),
+            None => self.cpu.coset_interpolate(evals, shift),
+        }
+    }
+    fn coset_evaluate(&self, coeffs: RowMajorMatrix<F>, shift: F) -> Lde {
+        match self.gpu_for(size::elements(&coeffs)) {
+            Some(g) => g.coset_evaluate(coeffs, shift),
+            None => self.cpu.coset_evaluate(coeffs, shift),
+        }
+    }
+}
+
+impl MerkleOps for AutoBackend {
+    fn commit_ext_cosets(&self, evals: &[EF], log_arity: usize) -> MerkleTree {
+        match self.gpu_for(size::ext_tree(evals)) {
+            Some(g) => g.commit_ext_cosets(evals, log_arity),
+            None => self.cpu.commit_ext_cosets(evals, log_arity),
+        }
+    }
+    fn commit_mixed(&self, levels: &[(usize, Vec<&Lde>)], depth: usize, cap_log: usize) -> MixedTree {
+        match self.gpu_for(size::mixed_tree(levels, depth)) {
+            Some(g) => g.commit_mixed(levels, depth, cap_log),
+            None => self.cpu.commit_mixed(levels, depth, cap_log),
+        }
+    }
+}
+
+impl FriOps for AutoBackend {
+    fn fold(&self, evals: &[EF], beta: EF, shift: F) -> Vec<EF> {
+        match self.gpu_for(size::fold(evals)) {
+            Some(g) => g.fold(evals, beta, shift),
+            None => self.cpu.fold(evals, beta, shift),
+        }
+    }
+    fn fold_rounds(&self, evals: &[EF], beta: EF, shift: F, rounds: usize) -> Vec<EF> {
+        match self.gpu_for(size::fold(evals)) {
+            Some(g) => g.fold_rounds(evals, beta, shift, rounds),
+            None => self.cpu.fold_rounds(evals, beta, shift, rounds),
+        }
+    }
+}
+
+impl QuotientOps for AutoBackend {
+    fn quotient_values(&self, chip: &dyn Chip, inputs: &QuotientInputs<'_>) -> Vec<EF> {
+        match self.gpu_for(size::quotient(inputs)) {
+            Some(g) => g.quotient_values(chip, inputs),
+            None => self.cpu.quotient_values(chip, inputs),
+        }
+    }
+}
+
+impl DeepOps for AutoBackend {
+    fn deep_codeword(&self, i: &DeepInputs<'_>) -> Vec<EF> {
+        match self.gpu_for(size::deep(i)) {
+            Some(g) => g.deep_codeword(i),
+            None => self.cpu.deep_codeword(i),
+        }
+    }
+}
+
+impl Backend for AutoBackend {
+    fn name(&self) -> &'static str {
+        self.chosen().0
+    }
+
+    /// Decides for `circuit` (the first circuit prepared decides for the process's later
+    /// ones): below [`AUTO_MIN_CIRCUIT_ELEMENTS`] the CPU, without looking for a GPU; else a
+    /// hardware GPU when there is one, starting its quotient kernels' compile.
+    fn prepare(&self, circuit: &sigil_verifier::Circuit) {
+        let committed = size::committed(circuit);
+        if self.decided.get().is_none() {
+            let _ = self.committed.set(committed);
+            if committed < AUTO_MIN_CIRCUIT_ELEMENTS {
+                let _ = self.decided.set(Err(format!("under 2^{}: the CPU, no GPU looked for", AUTO_MIN_CIRCUIT_ELEMENTS.trailing_zeros())));
+                return;
+            }
+        }
+        if let Some(g) = self.look() {
+            g.prepare(circuit);
         }
     }
 }

@@ -31,7 +31,7 @@ mod quotient;
 mod words;
 
 pub use backend::{DEFAULT_MIN_ELEMENTS, DEFAULT_RESIDENT_BYTES, GpuBackend, Placement};
-pub use choice::{BackendChoice, Chosen, choose, shared_gpu};
+pub use choice::{AUTO_MIN_CIRCUIT_ELEMENTS, AutoBackend, BackendChoice, Chosen, choose, shared_gpu};
 pub use context::{Gpu, dispatch_size};
 pub use ntt::{DeviceMatrix, Transform};
 pub use quotient::{MAX_GENERATED_INSTRUCTIONS, MAX_REGISTERS, Program, QuotientKernel, compile as compile_quotient, generated_body};

@@ -84,9 +84,10 @@ enum Command {
         #[arg(long)]
         json: bool,
         /// Which backend builds the key and the proof: `cpu`; `gpu` (any adapter, software
-        /// ones too; without one, the CPU with a warning); `auto`: a hardware GPU when there is
-        /// one, else the CPU. Every backend makes the same proof, byte for byte; a GPU that
-        /// fails mid-proof hands the rest to the CPU with a warning.
+        /// ones too; without one, the CPU with a warning); `auto`: the CPU for a circuit under
+        /// 2^25 committed elements (without looking for a GPU, which costs about 0.4 s), else a
+        /// hardware GPU when there is one. Every backend makes the same proof, byte for byte; a
+        /// GPU that fails mid-proof hands the rest to the CPU with a warning.
         #[arg(long, value_enum, default_value_t = BackendArg::Auto)]
         backend: BackendArg,
     },
@@ -272,9 +273,16 @@ impl BackendArg {
         })
     }
 
-    /// The backend, with a line on stderr saying which was taken and why (a warning when the
-    /// GPU was asked for and could not be had).
-    fn build(self, quiet: bool) -> Arc<dyn sigil_prover::Backend> {
+    /// The backend for one proof: `auto` decides per circuit when the model is compiled
+    /// ([`sigil_gpu::AutoBackend`]: a small circuit never looks for a GPU), returned beside it
+    /// so that the caller can say what it took; `cpu` and `gpu` now, with a line on stderr
+    /// saying which was taken and why (a warning when the GPU was asked for and could not be
+    /// had).
+    fn build(self, quiet: bool) -> (Arc<dyn sigil_prover::Backend>, Option<Arc<sigil_gpu::AutoBackend>>) {
+        if self == BackendArg::Auto {
+            let auto = Arc::new(sigil_gpu::AutoBackend::new());
+            return (auto.clone(), Some(auto));
+        }
         let c = self.choose();
         if let Some(w) = &c.warning {
             eprintln!("warning: {w}");
@@ -282,7 +290,7 @@ impl BackendArg {
         if !quiet {
             eprintln!("backend: {} ({})", c.name, c.why);
         }
-        c.backend
+        (c.backend, None)
     }
 }
 
@@ -590,17 +598,23 @@ fn run(cli: Cli) -> Result<(), Failure> {
             Ok(())
         }
         Command::Prove { model: path, input, proof: proof_path, output, context, quant, proof_options, json, backend } => {
-            let backend = backend.build(json);
-            let backend_name = backend.name();
+            let (backend, auto) = backend.build(json);
             let progress = Progress::new(json);
             progress.stage("compiling the model");
             let mut m = compile_model(&path, &quant, &proof_options, false, Some(backend))?;
+            if let Some(a) = &auto
+                && !json
+            {
+                let (name, why) = a.chosen();
+                eprintln!("backend: {name} ({why})");
+            }
             m.log_timings = !json;
             let inputs = m.read_input(&input).map_err(bad)?;
             progress.stage("executing and proving");
             let p = m.prove_in_context(&inputs, context.as_bytes());
             progress.done();
             let p = p.map_err(bad)?;
+            let backend_name = m.backend.name();
             // The proof is checked before it is written (milliseconds): a wrong proof never
             // leaves the prover, whatever went wrong (exit 1, nothing written).
             m.verify_in_context(&p.statement, &p.context, &p.proof).map_err(|e| (1, format!("the proof just made does not verify, so it was not written: {e}")))?;
