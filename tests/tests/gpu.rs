@@ -322,17 +322,17 @@ fn auto_proves_a_small_circuit_on_the_cpu_without_looking_for_a_gpu_and_a_large_
     // looked for; the proof is the CPU backend's, byte for byte.
     let auto = Arc::new(sigil_gpu::AutoBackend::new());
     let opts = CompileOptions { backend: auto.clone(), ..CompileOptions::default() };
-    let m = CompiledModel::compile(corpus("sn2-reward-sim/model.onnx"), &opts).unwrap();
+    let m = CompiledModel::compile(corpus("sn2-reward-sim"), &opts).unwrap();
     let (name, why) = auto.chosen();
     assert_eq!(name, "cpu");
     assert!(why.contains("no GPU looked for"), "{why}");
-    let cpu = CompiledModel::compile(corpus("sn2-reward-sim/model.onnx"), &CompileOptions::default()).unwrap();
-    let x = m.read_input(corpus("sn2-reward-sim/input.json")).unwrap();
+    let cpu = CompiledModel::compile(corpus("sn2-reward-sim"), &CompileOptions::default()).unwrap();
+    let x = m.read_input(corpus("sn2-reward-sim").replace("model.onnx", "input.json")).unwrap();
     assert_eq!(m.prove(&x).unwrap().proof, cpu.prove(&x).unwrap().proof);
     // dsperse-doom (2^25.2): looks, and on a software adapter (lavapipe here) stays on the CPU.
     let auto = Arc::new(sigil_gpu::AutoBackend::new());
     let opts = CompileOptions { backend: auto.clone(), ..CompileOptions::default() };
-    let _doom = CompiledModel::compile(corpus("dsperse-doom/model.onnx"), &opts).unwrap();
+    let _doom = CompiledModel::compile(corpus("dsperse-doom"), &opts).unwrap();
     let (name, why) = auto.chosen();
     assert!(!why.contains("no GPU looked for"), "{why}");
     if format!("{:?}", gpu().info.device_type) == "Cpu" {
