@@ -137,8 +137,11 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// List a model's opsets, inputs, outputs, operators and parameters; with --input, lower it
-    /// calibrated on that input and list the quantization of every value.
+    /// List a model's opsets, inputs, outputs, operators and parameters, whether it is provable
+    /// (exactly when `compile` succeeds) and what proves each node (the kinds of chip, wiring,
+    /// a folded constant, or why none: executed only, unsupported); with --input, lower it
+    /// calibrated on that input and list the quantization of every value. `--json`: one
+    /// object with `provable` and `nodes` [{name, op, proved_by, status, reason}].
     Inspect {
         model: PathBuf,
         #[arg(long)]
@@ -755,16 +758,45 @@ fn run(cli: Cli) -> Result<(), Failure> {
             let mut missing: Vec<&str> = model.graph.nodes.iter().map(|n| n.op_type.as_str()).filter(|op| !sigil_onnx::SUPPORTED_OPS.contains(op)).collect();
             missing.sort_unstable();
             missing.dedup();
+            // What `compile` would do, node by node (the same lowering and layout, no key).
+            let mut opts = CompileOptions::default();
+            opts.lower.frac_bits = quant.frac_bits;
+            opts.lower.param_bits = quant.param_bits;
+            for c in &quant.calibration {
+                opts.calibration.extend(sigil_onnx::read_samples(c, &model).map_err(bad)?);
+            }
+            let report = model::inspect(&path, &opts).map_err(bad)?;
             if json {
                 let s = model.summary();
-                outln!("{}", serde_json::json!({ "model": label, "summary": s.to_string(), "unsupported": missing }));
+                let nodes: Vec<_> = report
+                    .nodes
+                    .iter()
+                    .map(|n| serde_json::json!({ "name": n.name, "op": n.op, "proved_by": n.proved_by, "status": n.status, "reason": n.reason }))
+                    .collect();
+                outln!(
+                    "{}",
+                    serde_json::json!({
+                        "model": label, "summary": s.to_string(), "unsupported": missing,
+                        "provable": report.provable, "stopped_at": report.stopped_at, "error": report.error, "nodes": nodes,
+                    })
+                );
                 return Ok(());
             }
             out!("{}", model.summary());
             if missing.is_empty() {
-                outln!("  every operator is supported");
+                outln!("  every operator is executed");
             } else {
-                outln!("  not supported yet: {}", missing.join(", "));
+                outln!("  not executed yet: {}", missing.join(", "));
+            }
+            match (&report.error, report.provable) {
+                (_, true) => outln!("  provable: every node is proved (`sigil compile` succeeds)"),
+                (Some(e), false) => outln!("  not provable: {e}"),
+                (None, false) => outln!("  not provable"),
+            }
+            outln!("nodes (what proves each):");
+            for n in &report.nodes {
+                let what = n.proved_by.clone().unwrap_or_else(|| n.status.to_string());
+                outln!("  {:<40} {:<22} {what}", n.name, n.op);
             }
             if let Some(input) = &input {
                 let inputs = sigil_onnx::read_inputs(input, &model).map_err(bad)?;

@@ -564,3 +564,44 @@ fn a_cached_key_of_other_settings_or_shape_is_refused() {
     let unkeyed = [&bytes[..bytes.len() - 32], blake3::hash(&bytes[..bytes.len() - 32]).as_bytes()].concat();
     assert!(err(sigil_prover::ProvingKey::read_cache(rebuild(&m), &tag, &secret, &unkeyed[..])).contains("damaged"));
 }
+
+#[test]
+fn inspect_agrees_with_compile_on_every_corpus_and_transformer_model() {
+    // `provable` exactly when compiling succeeds; a model that does not compile names the node
+    // that stops it (the one the compile error names), and every node of a provable one says
+    // what proves it.
+    let opts = CompileOptions { cache_dir: Some(std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("outputs-cache")), ..CompileOptions::default() };
+    let shared = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared");
+    let mut models: Vec<std::path::PathBuf> = Vec::new();
+    for dir in ["models", "transformers"] {
+        for e in std::fs::read_dir(format!("{shared}/{dir}")).unwrap() {
+            let folder = e.unwrap().path();
+            if let Some(onnx) = std::fs::read_dir(&folder).ok().and_then(|d| d.filter_map(|f| f.ok().map(|f| f.path())).find(|p| p.extension().is_some_and(|x| x == "onnx"))) {
+                models.push(onnx);
+            }
+        }
+    }
+    models.sort();
+    assert!(models.len() >= 18, "{models:?}");
+    let mut provable = 0;
+    for path in &models {
+        let report = sigil_prover::model::inspect(path, &CompileOptions::default()).unwrap();
+        let compiled = CompiledModel::compile_for_verifying(path, &opts);
+        assert_eq!(report.provable, compiled.is_ok(), "{}: {:?}", path.display(), report.error);
+        match compiled {
+            Ok(_) => {
+                provable += 1;
+                assert!(report.nodes.iter().all(|n| n.proved_by.is_some()), "{}: {:?}", path.display(), report.nodes);
+            }
+            Err(e) => {
+                assert_eq!(report.error.as_deref(), Some(e.to_string().as_str()), "{}", path.display());
+                if let Some(stop) = &report.stopped_at {
+                    assert!(e.to_string().contains(&format!("`{stop}`")), "{}: {e}", path.display());
+                    let n = report.nodes.iter().find(|n| n.name == *stop).unwrap();
+                    assert!(n.proved_by.is_none() && matches!(n.status, "unsupported" | "executed only" | "refused"), "{n:?}");
+                }
+            }
+        }
+    }
+    assert_eq!(provable, PROVABLE.len());
+}

@@ -250,6 +250,28 @@ pub(crate) enum Step {
 }
 
 impl Step {
+    /// The kinds of the step's chips (their modules in `air/src/chips`), in the circuit's
+    /// order; empty for an input.
+    fn kinds(&self) -> &'static [&'static str] {
+        match self {
+            Step::Input { .. } => &[],
+            Step::Linear { .. } => &["linear", "rescale"],
+            Step::Conv { .. } => &["polyconv", "rescale"],
+            Step::Relu { .. } => &["relu"],
+            Step::MinMax { .. } => &["minmax"],
+            Step::DivConst { .. } => &["divconst"],
+            Step::Binary { rescale: None, .. } => &["binary"],
+            Step::Binary { rescale: Some(_), .. } => &["binary", "rescale"],
+            Step::MaxPool { .. } => &["maxpool"],
+            Step::Lut { .. } => &["lut"],
+            Step::AvgPool { .. } => &["linear", "divconst"],
+            Step::Bilinear { .. } => &["bilinear", "rescale"],
+            Step::Div { .. } => &["div"],
+            Step::Select { .. } => &["select"],
+            Step::Reduce { .. } => &["divconst", "binary", "rescale"],
+        }
+    }
+
     /// The step's chips, in the circuit's order.
     fn chips(&mut self) -> Vec<&mut dyn Placed> {
         match self {
@@ -1342,8 +1364,11 @@ impl<'a> Compiler<'a> {
     }
 }
 
-/// Lays `plan` out as a circuit with `options`.
-pub(crate) fn compile(plan: &Plan, name: &str, path: &str, options: ProofOptions) -> Result<(Circuit, Layout), ModelError> {
+/// Lays `plan` out as a circuit with `options`, recording in `survey`, for each node of the
+/// plan it lays out (up to the one that stops it), the kinds of chip that prove it: `wiring`
+/// for a node that only moves elements (no rows), `rescale` for a ReLU its producer's rescale
+/// applies.
+pub(crate) fn compile_surveyed(plan: &Plan, name: &str, path: &str, options: ProofOptions, survey: &mut Vec<(String, String)>) -> Result<(Circuit, Layout), ModelError> {
     let mut c = Compiler {
         plan,
         path,
@@ -1385,9 +1410,19 @@ pub(crate) fn compile(plan: &Plan, name: &str, path: &str, options: ProofOptions
         c.steps.push(Step::Input { value: i.name.clone(), bus: public });
     }
     for n in &plan.nodes {
-        if !c.fused.contains(&n.name) {
-            c.node(n)?;
+        if c.fused.contains(&n.name) {
+            survey.push((n.name.clone(), "rescale".into()));
+            continue;
         }
+        let before = c.steps.len();
+        c.node(n)?;
+        let mut kinds: Vec<&str> = Vec::new();
+        for k in c.steps[before..].iter().flat_map(Step::kinds) {
+            if !kinds.contains(k) {
+                kinds.push(k);
+            }
+        }
+        survey.push((n.name.clone(), if kinds.is_empty() { "wiring".into() } else { kinds.join("+") }));
     }
     let mut outputs = Vec::new();
     for o in &plan.model.graph.outputs {

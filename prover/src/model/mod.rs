@@ -23,6 +23,7 @@
 //! 3. [`CompiledModel::verify`] checks a proof against a statement.
 
 mod compile;
+mod inspect;
 mod witness;
 
 use p3_field::PrimeCharacteristicRing;
@@ -36,6 +37,7 @@ use sigil_onnx::{InputDomain, InputTensor, LowerOptions, Model, OnnxError, Plan,
 use sigil_verifier::{CircuitId, ProofOptions, VerifierOptions, VerifyError};
 
 pub use compile::Port;
+pub use inspect::{Inspection, NodeReport, inspect};
 pub use witness::Tamper;
 
 use crate::{Backend, CpuBackend, ProveError, ProverConfig, ProvingKey, prove_in_context};
@@ -327,24 +329,8 @@ impl CompiledModel {
         let model_bytes = read_bounded(path, sigil_onnx::model::MAX_MODEL_BYTES as usize).map_err(|e| OnnxError::Io { path: label.clone(), source: e })?;
         let model = sigil_onnx::parse_model(&model_bytes, &label)?;
         let model_hash = *blake3::hash(&model_bytes).as_bytes();
-        let (mut calibration, domains) = default_calibration(&model, path)?;
-        calibration.extend(options.calibration.iter().cloned());
-        let name = path.file_stem().map_or_else(|| "model".into(), |s| s.to_string_lossy().into_owned());
-        // Without a fixed precision, a chip whose bound passes the field at the precision the
-        // executor's ranges allow takes 2 fewer fractional bits, down to 8.
-        let mut lower_options = options.lower.clone();
-        if lower_options.domains.is_empty() {
-            lower_options.domains = domains;
-        }
-        let (plan, (circuit, layout)) = loop {
-            let plan = lower(&model, &calibration, &lower_options, &label)?;
-            match compile::compile(&plan, &name, &label, options.proof) {
-                Err(ModelError::TooWide { .. }) if options.lower.frac_bits.is_none() && plan.frac_bits > 8 => {
-                    lower_options.frac_bits = Some(plan.frac_bits - 2);
-                }
-                r => break (plan, r?),
-            }
-        };
+        let (calibration, mut lower_options) = calibration_of(&model, path, options)?;
+        let (plan, (circuit, layout)) = lay_out(&model, path, &calibration, &mut lower_options, options, &mut Vec::new(), &mut None)?;
         if !verifying_only {
             options.backend.prepare(&circuit);
         }
@@ -531,6 +517,49 @@ pub fn calibration_hash(sets: &[Vec<InputTensor>]) -> [u8; 32] {
         }
     }
     *h.finalize().as_bytes()
+}
+
+/// The calibration inputs of the model at `path` (its default set and `options`' extra ones)
+/// and the lowering options with the request domains filled in.
+fn calibration_of(model: &Model, path: &Path, options: &CompileOptions) -> Result<(Vec<Vec<InputTensor>>, LowerOptions), ModelError> {
+    let (mut calibration, domains) = default_calibration(model, path)?;
+    calibration.extend(options.calibration.iter().cloned());
+    let mut lower_options = options.lower.clone();
+    if lower_options.domains.is_empty() {
+        lower_options.domains = domains;
+    }
+    Ok((calibration, lower_options))
+}
+
+/// Lowers `model` and lays it out as a circuit, recording in `survey` what proves each node
+/// ([`compile::compile_surveyed`]). Without a fixed precision, a chip whose bound passes the
+/// field at the precision the executor's ranges allow takes 2 fewer fractional bits, down to 8
+/// (`lower_options` ends at the precision taken).
+fn lay_out(
+    model: &Model,
+    path: &Path,
+    calibration: &[Vec<InputTensor>],
+    lower_options: &mut LowerOptions,
+    options: &CompileOptions,
+    survey: &mut Vec<(String, String)>,
+    failed_plan: &mut Option<Plan>,
+) -> Result<(Plan, (sigil_verifier::Circuit, compile::Layout)), ModelError> {
+    let label = path.display().to_string();
+    let name = path.file_stem().map_or_else(|| "model".into(), |s| s.to_string_lossy().into_owned());
+    loop {
+        let plan = lower(model, calibration, lower_options, &label)?;
+        survey.clear();
+        match compile::compile_surveyed(&plan, &name, &label, options.proof, survey) {
+            Err(ModelError::TooWide { .. }) if options.lower.frac_bits.is_none() && plan.frac_bits > 8 => {
+                lower_options.frac_bits = Some(plan.frac_bits - 2);
+            }
+            Ok(c) => return Ok((plan, c)),
+            Err(e) => {
+                *failed_plan = Some(plan);
+                return Err(e);
+            }
+        }
+    }
 }
 
 /// The cache tag of a key: everything it depends on (the cache format and the prover's

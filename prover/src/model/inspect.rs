@@ -1,0 +1,103 @@
+//! `sigil inspect`: what proves each node of a model, and whether the whole model is provable,
+//! from the same lowering and circuit layout that [`CompiledModel::compile`] runs (without
+//! building the proving key), so that `provable` is true exactly when compiling succeeds.
+//!
+//! [`CompiledModel::compile`]: super::CompiledModel::compile
+
+use std::path::Path;
+
+use sigil_onnx::OnnxError;
+
+use super::{CompileOptions, ModelError, calibration_of, lay_out, read_bounded};
+
+/// One node of the model's graph, in graph order.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NodeReport {
+    pub name: String,
+    pub op: String,
+    /// The kinds of chip that prove it (their modules in `air/src/chips`, joined by `+`),
+    /// `wiring` for a node that only moves elements or renames a value (no rows), `constant`
+    /// for one folded at compilation (its value is in the circuit); `None` when nothing proves
+    /// it (see `status`).
+    pub proved_by: Option<String>,
+    /// `proved`, `wiring`, `folded`, `executed only` (the executor runs it, no chip proves it
+    /// yet), `unsupported` (the executor does not run it), `refused` (another reason, given in
+    /// `reason`), `not reached` (after the node that stopped compilation), or `not checked`
+    /// (lowering stopped at a later node, before any circuit was laid out).
+    pub status: &'static str,
+    /// Why the node stopped compilation.
+    pub reason: Option<String>,
+}
+
+/// The answer of [`inspect`].
+#[derive(Clone, Debug)]
+pub struct Inspection {
+    /// Whether `sigil compile` succeeds on this model with these options.
+    pub provable: bool,
+    /// Why not, when it does not.
+    pub error: Option<String>,
+    /// The node that stopped compilation, when one did.
+    pub stopped_at: Option<String>,
+    pub nodes: Vec<NodeReport>,
+}
+
+/// The node an error names, if any.
+fn node_of(e: &ModelError) -> Option<&str> {
+    match e {
+        ModelError::Unsupported { node, .. } | ModelError::TooWide { node, .. } | ModelError::Mismatch { node, .. } => Some(node),
+        ModelError::Onnx(OnnxError::BadNode { node, .. } | OnnxError::UnsupportedOp { node, .. } | OnnxError::OutOfRange { node, .. }) => Some(node),
+        _ => None,
+    }
+}
+
+/// Inspects the model at `path` with `options` (see the module's docs). `Err` only when the
+/// model cannot be read or decoded.
+pub fn inspect(path: impl AsRef<Path>, options: &CompileOptions) -> Result<Inspection, ModelError> {
+    let path = path.as_ref();
+    let label = path.display().to_string();
+    let bytes = read_bounded(path, sigil_onnx::model::MAX_MODEL_BYTES as usize).map_err(|e| OnnxError::Io { path: label.clone(), source: e })?;
+    let model = sigil_onnx::parse_model(&bytes, &label)?;
+    let mut survey = Vec::new();
+    let mut failed_plan = None;
+    let laid = calibration_of(&model, path, options).and_then(|(calibration, mut lower_options)| lay_out(&model, path, &calibration, &mut lower_options, options, &mut survey, &mut failed_plan));
+    let (plan, error) = match laid {
+        Ok((plan, _)) => (Some(plan), None),
+        // A plan whose layout failed still says which nodes were folded.
+        Err(e) => (failed_plan, Some(e)),
+    };
+    let stopped_at = error.as_ref().and_then(node_of).map(str::to_string);
+    let mut reached_stop = false;
+    let nodes = model
+        .graph
+        .nodes
+        .iter()
+        .map(|n| {
+            let report = |proved_by: Option<&str>, status: &'static str, reason: Option<String>| NodeReport { name: n.name.clone(), op: n.op_type.clone(), proved_by: proved_by.map(str::to_string), status, reason };
+            if stopped_at.as_deref() == Some(n.name.as_str()) {
+                reached_stop = true;
+                let e = error.as_ref().expect("a stop has an error");
+                let status = match e {
+                    ModelError::Onnx(OnnxError::UnsupportedOp { .. }) => "unsupported",
+                    ModelError::Unsupported { reason, .. } if reason.contains("no chip proves") => "executed only",
+                    _ => "refused",
+                };
+                return report(None, status, Some(e.to_string()));
+            }
+            if reached_stop {
+                return report(None, "not reached", None);
+            }
+            if let Some((_, kinds)) = survey.iter().find(|(name, _)| *name == n.name) {
+                return if kinds == "wiring" { report(Some("wiring"), "wiring", None) } else { report(Some(kinds), "proved", None) };
+            }
+            match &plan {
+                // Not in the plan: folded into a constant, or an alias (Identity, Dropout).
+                Some(p) if n.outputs.iter().any(|o| p.aliases.contains_key(o)) => report(Some("wiring"), "wiring", None),
+                Some(p) if !p.nodes.iter().any(|m| m.name == n.name) => report(Some("constant"), "folded", None),
+                Some(_) => report(None, "not reached", None),
+                // Lowering stopped (at a later node, or naming none): no circuit was laid out.
+                None => report(None, "not checked", None),
+            }
+        })
+        .collect();
+    Ok(Inspection { provable: error.is_none(), error: error.map(|e| e.to_string()), stopped_at, nodes })
+}
