@@ -509,10 +509,15 @@ fn without_a_gpu_the_cpu_proves_and_bench_says_so() {
     let (code, _, err) = sigil_without_gpu(&["prove", &model, "--input", &input, "--proof", proof.to_str().unwrap(), "--backend", "gpu", "--no-cache"]);
     assert_eq!(code, 0, "{err}");
     assert!(err.contains("warning: --backend gpu: no GPU adapter") && err.contains("backend: cpu (no GPU"), "{err}");
-    // auto: the CPU, without a warning.
+    // auto on a small circuit: the CPU, without looking for a GPU.
     let (code, _, err) = sigil_without_gpu(&["prove", &model, "--input", &input, "--proof", proof.to_str().unwrap(), "--no-cache"]);
     assert_eq!(code, 0, "{err}");
-    assert!(!err.contains("warning") && err.contains("backend: cpu (no GPU"), "{err}");
+    assert!(!err.contains("warning") && err.contains("backend: cpu (") && err.contains("no GPU looked for"), "{err}");
+    // auto on a circuit large enough to look (dsperse-doom): the CPU, without a warning.
+    let doom = model.replace("dsperse-net", "dsperse-doom");
+    let (code, _, err) = sigil_without_gpu(&["prove", &doom, "--input", &doom.replace("model.onnx", "input.json"), "--proof", proof.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    assert!(!err.contains("warning") && err.contains("backend: cpu (") && err.contains("no GPU adapter"), "{err}");
     // An adapter asked for by a name none has: named in the warning.
     let (code, _, err) = sigil_env(&["prove", &model, "--input", &input, "--proof", proof.to_str().unwrap(), "--backend", "gpu", "--no-cache"], &[("WGPU_ADAPTER_NAME", "no-such-card")]);
     assert!(code == 0 && err.contains("WGPU_ADAPTER_NAME=no-such-card names none of the adapters"), "{err}");
