@@ -153,6 +153,12 @@ async fn replayed_and_tampered_proofs_fail_at_the_validator() {
         }
         assert!(!second.outcome.verified);
         assert!(second.reason.contains(why), "{fault:?}: {}", second.reason);
+        // A proof that failed is not recorded as seen (only verified proofs are): its hash is
+        // still new to the store.
+        if fault == Fault::Tamper {
+            let hash = second.proof_hash.clone().expect("a tampered proof has a hash");
+            assert!(v.store.lock().unwrap().first_sighting(&hash, 0.0).unwrap(), "a failed proof's hash was recorded as seen");
+        }
     }
 }
 
