@@ -17,11 +17,7 @@ use sigil_node::synapse::Kind;
 use sigil_node::validator::{self, FileWeights, Validator};
 use sigil_prover::model::CompileOptions;
 
-type Failure = (u8, String);
-
-fn bad(e: impl std::fmt::Display) -> Failure {
-    (2, e.to_string())
-}
+use crate::{Failure, bad};
 
 /// Which hotkey to use: a hotkey file, or a Bittensor wallet's.
 #[derive(Args, Debug, Clone)]

@@ -30,7 +30,6 @@
 //! - [`transfer`]: a producer that sends indexed values and a consumer that receives and sums
 //!   them; together with [`range`] they exercise the bus across tables of different heights.
 
-pub mod add;
 pub mod bilinear;
 pub mod binary;
 pub mod div;

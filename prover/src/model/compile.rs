@@ -244,7 +244,7 @@ pub(crate) enum Step {
     Select { node: String, value: String, chip: Select },
     /// Tan's period reduction `x - pi round(x / pi)`: the quotient (a division by the constant
     /// pi), its product with pi and that product's rescale, and the difference.
-    Reduce { node: String, k: DivConst, times_pi: Binary, rescale: Rescale, diff: Binary },
+    TanPeriod { node: String, k: DivConst, times_pi: Binary, rescale: Rescale, diff: Binary },
     /// MatMul of two computed tensors and its rescale.
     Bilinear { node: String, value: String, chip: Bilinear, rescale: Rescale },
 }
@@ -268,7 +268,7 @@ impl Step {
             Step::Bilinear { .. } => &["bilinear", "rescale"],
             Step::Div { .. } => &["div"],
             Step::Select { .. } => &["select"],
-            Step::Reduce { .. } => &["divconst", "binary", "rescale"],
+            Step::TanPeriod { .. } => &["divconst", "binary", "rescale"],
         }
     }
 
@@ -294,7 +294,7 @@ impl Step {
             Step::Bilinear { chip, rescale, .. } => vec![chip, rescale],
             Step::Div { chip, .. } => vec![chip],
             Step::Select { chip, .. } => vec![chip],
-            Step::Reduce { k, times_pi, rescale, diff, .. } => vec![k, times_pi, rescale, diff],
+            Step::TanPeriod { k, times_pi, rescale, diff, .. } => vec![k, times_pi, rescale, diff],
         }
     }
 }
@@ -1113,7 +1113,7 @@ impl<'a> Compiler<'a> {
         let (rescale, t) = self.rescale_to(n, format!("{}/times pi/rescale", n.name), times_pi.out_bus, len, tp.bits, 8, x.bits + 2)?;
         let (xo, to) = (self.bus_operand(n, &x, 0..len)?, self.bus_operand(n, &t, 0..len)?);
         let (diff, reduced) = self.binary_chip(n, format!("{}/reduced", n.name), BinaryOp::Sub, (xo, 0), (to, 0), len)?;
-        self.steps.push(Step::Reduce { node: format!("{}/reduced", n.name), k, times_pi, rescale, diff });
+        self.steps.push(Step::TanPeriod { node: format!("{}/reduced", n.name), k, times_pi, rescale, diff });
         let (chip, table, wire) = self.lut_chip(n, n.name.clone(), Func::Tan, &reduced, fx, out_frac, rb + 1)?;
         self.wires.insert(out.clone(), wire);
         self.steps.push(Step::Lut { node: n.name.clone(), value: out, chip, table });

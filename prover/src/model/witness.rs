@@ -135,7 +135,7 @@ pub(crate) fn traces(layout: &Layout, run: &Execution, path: &str, tamper: Optio
                     .map_err(|i| ModelError::Statement(format!("{path}: node `{node}`: the condition of element {i} is not 0 or 1")))?;
                 emit!(node, want(name)?, (1, sigil_air::chips::select::Y), chip.out_bus, (t, y, Vec::new()));
             }
-            Step::Reduce { node, k, times_pi, rescale, diff } => {
+            Step::TanPeriod { node, k, times_pi, rescale, diff } => {
                 let (t, kv, l) = k.generate_trace(&k.io.inputs(&bus[&k.io.in_bus]));
                 traces.push(t);
                 lookups.extend(l);
