@@ -48,17 +48,32 @@ pub fn choose(choice: BackendChoice) -> Chosen {
     if choice == BackendChoice::Cpu {
         return cpu("asked for".into(), None);
     }
-    match shared_gpu() {
-        Err(e) if choice == BackendChoice::Gpu => cpu(format!("no GPU: {e}"), Some(format!("--backend gpu: {e}; proving on the CPU"))),
-        Err(e) => cpu(format!("no GPU: {e}"), None),
-        Ok(g) if choice == BackendChoice::Auto && g.info.device_type == wgpu::DeviceType::Cpu => {
-            cpu(format!("the only adapter, {}, is a software one", g.info.name), None)
-        }
-        Ok(g) => {
-            let why = format!("{}; operations under {} elements on the CPU", g.describe(), DEFAULT_MIN_ELEMENTS);
-            Chosen { backend: Arc::new(GpuBackend::new(g, DEFAULT_MIN_ELEMENTS)), name: "gpu", why, warning: None }
-        }
+    let gpu = |b: GpuBackend| Chosen { why: taken(&b), backend: Arc::new(b), name: "gpu", warning: None };
+    if choice == BackendChoice::Auto {
+        return match hardware_gpu() {
+            Ok(b) => gpu(b),
+            Err(why) => cpu(why, None),
+        };
     }
+    match shared_gpu() {
+        Err(e) => cpu(format!("no GPU: {e}"), Some(format!("--backend gpu: {e}; proving on the CPU"))),
+        Ok(g) => gpu(GpuBackend::new(g, DEFAULT_MIN_ELEMENTS)),
+    }
+}
+
+/// The GPU backend on the process's adapter when it is a hardware one, or why there is none
+/// (no adapter, or only a software one): what `auto` takes.
+fn hardware_gpu() -> Result<GpuBackend, String> {
+    match shared_gpu() {
+        Err(e) => Err(format!("no GPU: {e}")),
+        Ok(g) if g.info.device_type == wgpu::DeviceType::Cpu => Err(format!("the only adapter, {}, is a software one", g.info.name)),
+        Ok(g) => Ok(GpuBackend::new(g, DEFAULT_MIN_ELEMENTS)),
+    }
+}
+
+/// Why the GPU backend `b` was taken: its adapter, and the operations it leaves to the CPU.
+fn taken(b: &GpuBackend) -> String {
+    format!("{}; operations under {} elements on the CPU", b.gpu().describe(), DEFAULT_MIN_ELEMENTS)
 }
 
 /// A circuit whose extended columns (main, preprocessed and lookup, every table) hold fewer
@@ -92,14 +107,7 @@ impl AutoBackend {
 
     /// Looks for a GPU (once), keeping it when it is a hardware one.
     fn look(&self) -> Option<&GpuBackend> {
-        self.decided
-            .get_or_init(|| match shared_gpu() {
-                Err(e) => Err(format!("no GPU: {e}")),
-                Ok(g) if g.info.device_type == wgpu::DeviceType::Cpu => Err(format!("the only adapter, {}, is a software one", g.info.name)),
-                Ok(g) => Ok(GpuBackend::new(g, DEFAULT_MIN_ELEMENTS)),
-            })
-            .as_ref()
-            .ok()
+        self.decided.get_or_init(hardware_gpu).as_ref().ok()
     }
 
     /// The GPU backend when an operation of `elements` goes to it.
@@ -117,7 +125,7 @@ impl AutoBackend {
         match self.decided.get() {
             None => ("cpu", "no operation was large enough to look for a GPU".into()),
             Some(Err(why)) => ("cpu", format!("{size}{why}")),
-            Some(Ok(g)) => ("gpu", format!("{size}{}; operations under {} elements on the CPU", g.gpu().describe(), DEFAULT_MIN_ELEMENTS)),
+            Some(Ok(g)) => ("gpu", format!("{size}{}", taken(g))),
         }
     }
 }

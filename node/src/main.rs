@@ -214,6 +214,19 @@ struct Quant {
     calibration: Vec<PathBuf>,
 }
 
+impl Quant {
+    /// `base` with these quantization settings and the samples of the `--calibration` files
+    /// (read against `model`).
+    fn options(&self, model: &sigil_onnx::Model, mut base: CompileOptions) -> Result<CompileOptions, Failure> {
+        base.lower.frac_bits = self.frac_bits;
+        base.lower.param_bits = self.param_bits;
+        for c in &self.calibration {
+            base.calibration.extend(sigil_onnx::read_samples(c, model).map_err(bad)?);
+        }
+        Ok(base)
+    }
+}
+
 /// Proof options; part of the circuit id.
 #[derive(Args, Debug, Clone)]
 struct ProofArgs {
@@ -427,12 +440,7 @@ fn compile_model(path: &Path, quant: &Quant, proof: &ProofArgs, verifying: bool,
     let is_artifact = path.extension().is_some_and(|e| e == "sigil");
     if !is_artifact {
         let m = sigil_onnx::load_model(path).map_err(bad)?;
-        let mut opts = CompileOptions { proof: proof.options(), cache_dir: proof.cache_dir(), backend, ..CompileOptions::default() };
-        opts.lower.frac_bits = quant.frac_bits;
-        opts.lower.param_bits = quant.param_bits;
-        for c in &quant.calibration {
-            opts.calibration.extend(sigil_onnx::read_samples(c, &m).map_err(bad)?);
-        }
+        let opts = quant.options(&m, CompileOptions { proof: proof.options(), cache_dir: proof.cache_dir(), backend, ..CompileOptions::default() })?;
         return compile(path, &opts).map_err(bad);
     }
     let label = path.display();
@@ -447,7 +455,7 @@ fn compile_model(path: &Path, quant: &Quant, proof: &ProofArgs, verifying: bool,
     if hex(blake3::hash(&bytes).as_bytes()) != field("model_blake3")?.as_str().unwrap_or_default() {
         return Err(bad(format!("{}: the model is not the one {label} was compiled from (its hash differs)", model_path.display())));
     }
-    let m = sigil_onnx::load_model(&model_path).map_err(bad)?;
+    let m = sigil_onnx::parse_model(&bytes, &model_path.display().to_string()).map_err(bad)?;
     let s = field("settings")?;
     let num = |k: &str| s.get(k).and_then(serde_json::Value::as_u64);
     let mut opts = CompileOptions { cache_dir: proof.cache_dir(), backend, ..CompileOptions::default() };
@@ -488,11 +496,9 @@ fn compile_model(path: &Path, quant: &Quant, proof: &ProofArgs, verifying: bool,
 
 /// The artifact of a compiled model: everything its circuit depends on besides the model.
 fn artifact(m: &CompiledModel, model: &Path, out: &Path, quant: &Quant, proof: &ProofArgs) -> Result<String, Failure> {
-    let bytes = std::fs::read(model).map_err(|e| bad(format!("{}: {e}", model.display())))?;
-    let lowered = sigil_onnx::load_model(model).map_err(bad)?;
     let mut calibration = Vec::new();
     for c in &quant.calibration {
-        for set in sigil_onnx::read_samples(c, &lowered).map_err(bad)? {
+        for set in sigil_onnx::read_samples(c, &m.plan.model).map_err(bad)? {
             calibration.push(set.into_iter().map(|t| t.values).collect::<Vec<_>>());
         }
     }
@@ -505,7 +511,7 @@ fn artifact(m: &CompiledModel, model: &Path, out: &Path, quant: &Quant, proof: &
     Ok(serde_json::to_string_pretty(&serde_json::json!({
         "format": ARTIFACT_FORMAT,
         "model": rel.to_string_lossy(),
-        "model_blake3": hex(blake3::hash(&bytes).as_bytes()),
+        "model_blake3": hex(&m.model_hash),
         "settings": {
             "frac_bits": quant.frac_bits, "param_bits": quant.param_bits,
             "headroom_bits": CompileOptions::default().lower.headroom_bits,
@@ -759,13 +765,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
             missing.sort_unstable();
             missing.dedup();
             // What `compile` would do, node by node (the same lowering and layout, no key).
-            let mut opts = CompileOptions::default();
-            opts.lower.frac_bits = quant.frac_bits;
-            opts.lower.param_bits = quant.param_bits;
-            for c in &quant.calibration {
-                opts.calibration.extend(sigil_onnx::read_samples(c, &model).map_err(bad)?);
-            }
-            let report = model::inspect(&path, &opts).map_err(bad)?;
+            let report = model::inspect(&model, &path, &quant.options(&model, CompileOptions::default())?);
             if json {
                 let s = model.summary();
                 let nodes: Vec<_> = report

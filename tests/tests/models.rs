@@ -585,7 +585,7 @@ fn inspect_agrees_with_compile_on_every_corpus_and_transformer_model() {
     assert!(models.len() >= 18, "{models:?}");
     let mut provable = 0;
     for path in &models {
-        let report = sigil_prover::model::inspect(path, &CompileOptions::default()).unwrap();
+        let report = sigil_prover::model::inspect(&sigil_onnx::load_model(path).unwrap(), path, &CompileOptions::default());
         let compiled = CompiledModel::compile_for_verifying(path, &opts);
         assert_eq!(report.provable, compiled.is_ok(), "{}: {:?}", path.display(), report.error);
         match compiled {

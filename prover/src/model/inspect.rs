@@ -6,9 +6,9 @@
 
 use std::path::Path;
 
-use sigil_onnx::OnnxError;
+use sigil_onnx::{Model, OnnxError};
 
-use super::{CompileOptions, ModelError, calibration_of, lay_out, read_bounded};
+use super::{CompileOptions, ModelError, calibration_of, lay_out};
 
 /// One node of the model's graph, in graph order.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -50,16 +50,13 @@ fn node_of(e: &ModelError) -> Option<&str> {
     }
 }
 
-/// Inspects the model at `path` with `options` (see the module's docs). `Err` only when the
-/// model cannot be read or decoded.
-pub fn inspect(path: impl AsRef<Path>, options: &CompileOptions) -> Result<Inspection, ModelError> {
+/// Inspects `model`, read from `path` (its sample input lies beside it), with `options` (see
+/// the module's docs).
+pub fn inspect(model: &Model, path: impl AsRef<Path>, options: &CompileOptions) -> Inspection {
     let path = path.as_ref();
-    let label = path.display().to_string();
-    let bytes = read_bounded(path, sigil_onnx::model::MAX_MODEL_BYTES as usize).map_err(|e| OnnxError::Io { path: label.clone(), source: e })?;
-    let model = sigil_onnx::parse_model(&bytes, &label)?;
     let mut survey = Vec::new();
     let mut failed_plan = None;
-    let laid = calibration_of(&model, path, options).and_then(|(calibration, mut lower_options)| lay_out(&model, path, &calibration, &mut lower_options, options, &mut survey, &mut failed_plan));
+    let laid = calibration_of(model, path, options).and_then(|(calibration, mut lower_options)| lay_out(model, path, &calibration, &mut lower_options, options, &mut survey, &mut failed_plan));
     let (plan, error) = match laid {
         Ok((plan, _)) => (Some(plan), None),
         // A plan whose layout failed still says which nodes were folded.
@@ -99,5 +96,5 @@ pub fn inspect(path: impl AsRef<Path>, options: &CompileOptions) -> Result<Inspe
             }
         })
         .collect();
-    Ok(Inspection { provable: error.is_none(), error: error.map(|e| e.to_string()), stopped_at, nodes })
+    Inspection { provable: error.is_none(), error: error.map(|e| e.to_string()), stopped_at, nodes }
 }

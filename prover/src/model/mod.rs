@@ -37,6 +37,7 @@ use sigil_onnx::{InputDomain, InputTensor, LowerOptions, Model, OnnxError, Plan,
 use sigil_verifier::{CircuitId, ProofOptions, VerifierOptions, VerifyError};
 
 pub use compile::Port;
+pub use sigil_onnx::input::read_bounded;
 pub use inspect::{Inspection, NodeReport, inspect};
 pub use witness::Tamper;
 
@@ -173,11 +174,6 @@ pub fn cache_secret(cache_dir: &Path, key_file: &Path) -> std::io::Result<[u8; 3
     }
 }
 
-/// Reads at most `max` bytes of the file at `path`, whatever kind of file it is (a FIFO or a
-/// device reports no size): an error, naming the file, once it has more.
-pub fn read_bounded(path: &Path, max: usize) -> std::io::Result<Vec<u8>> {
-    sigil_onnx::input::read_bounded(path, max)
-}
 
 /// What compilation did with the key cache.
 #[derive(Clone, Debug, PartialEq, Eq)]
