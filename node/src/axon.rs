@@ -9,7 +9,7 @@ use std::collections::HashMap;
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
-use sigil_prover::model::hex;
+use sigil_onnx::circuit::hex;
 
 use crate::keys::{self, Hotkey};
 

@@ -12,7 +12,7 @@ use serde_json::json;
 use sigil_gpu::bench::vendor_name;
 use sigil_gpu::{DEFAULT_MIN_ELEMENTS, GpuBackend};
 use sigil_node::circuits::{model_file, name_of};
-use sigil_prover::model::{CompileOptions, CompiledModel};
+use sigil_onnx::circuit::{CompileOptions, CompiledModel};
 use sigil_prover::{Backend, CpuBackend, ProverConfig, ProvingKey, examples, prove};
 use sigil_verifier::ProofOptions;
 

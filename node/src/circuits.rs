@@ -15,7 +15,7 @@ use std::sync::{Arc, Mutex};
 
 use serde_json::Value;
 use sigil_onnx::InputTensor;
-use sigil_prover::model::{CompileOptions, CompiledModel, ModelProof, hex, random_like};
+use sigil_onnx::circuit::{CompileOptions, CompiledModel, ModelProof, hex, random_like};
 
 /// One served circuit.
 #[derive(Debug)]
@@ -124,7 +124,7 @@ impl Circuits {
     /// Compiles one circuit folder.
     fn load_one(&self, folder: &Path, for_proving: bool) -> Result<Circuit, String> {
         let path = model_file(folder).expect("filtered");
-        let err = |e: sigil_prover::model::ModelError| format!("{}: {e}", path.display());
+        let err = |e: sigil_onnx::circuit::ModelError| format!("{}: {e}", path.display());
         let (model, key_bytes) = if for_proving {
             let full = Arc::new(self.compile(&path).map_err(err)?);
             let bytes = full.key.prep_bytes();
@@ -146,7 +146,7 @@ impl Circuits {
         Ok(Circuit { name: name_of(folder), id: hex(&model.circuit_id()), model, sample, path, key_bytes })
     }
 
-    fn compile(&self, path: &Path) -> Result<CompiledModel, sigil_prover::model::ModelError> {
+    fn compile(&self, path: &Path) -> Result<CompiledModel, sigil_onnx::circuit::ModelError> {
         let mut m = CompiledModel::compile(path, &self.options)?;
         m.check_constraints = false;
         Ok(m)

@@ -6,7 +6,7 @@ use std::path::Path;
 
 use blake2::{Blake2b512, Digest};
 use schnorrkel::{ExpansionMode, Keypair, MiniSecretKey, PublicKey, SecretKey, Signature};
-use sigil_prover::model::hex;
+use sigil_onnx::circuit::hex;
 
 /// The signing context of Substrate's sr25519.
 const SIGNING_CONTEXT: &[u8] = b"substrate";

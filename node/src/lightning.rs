@@ -14,7 +14,7 @@ use btlightning::{AsyncSynapseHandler, LightningClient, LightningClientConfig, L
 use serde_json::{Map, Value};
 
 use crate::keys::Hotkey;
-use sigil_prover::model::hex;
+use sigil_onnx::circuit::hex;
 use crate::metagraph::Neuron;
 use crate::miner::{Allow, Miner};
 use crate::synapse::{Kind, ProofRequest};

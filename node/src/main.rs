@@ -17,7 +17,7 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
-use sigil_prover::model::{self, CompileOptions, CompiledModel, ModelProof, hex};
+use sigil_onnx::circuit::{self, CompileOptions, CompiledModel, ModelProof, hex};
 use sigil_prover::{CpuBackend, ProverConfig, ProvingKey, examples, prove};
 use sigil_verifier::protocol::MAX_LOG_HEIGHT;
 use sigil_verifier::{ProofOptions, VerifierOptions, verify};
@@ -257,7 +257,7 @@ struct ProofArgs {
 
 impl ProofArgs {
     fn cache_dir(&self) -> Option<PathBuf> {
-        if self.no_cache { None } else { sigil_prover::model::default_cache_dir() }
+        if self.no_cache { None } else { sigil_onnx::circuit::default_cache_dir() }
     }
 
     fn options(&self) -> ProofOptions {
@@ -413,22 +413,22 @@ const ARTIFACT_FORMAT: &str = "sigil-compiled-1";
 /// Compiles `path` (an .onnx model, or a .sigil artifact whose settings then override the
 /// command's) and checks an artifact's model hash and circuit id.
 /// How the proving key was obtained, for `--json`.
-fn key_cache_word(c: &model::KeyCache) -> &'static str {
+fn key_cache_word(c: &circuit::KeyCache) -> &'static str {
     match c {
-        model::KeyCache::Off => "off",
-        model::KeyCache::Hit(_) => "hit",
-        model::KeyCache::Written(_) => "written",
-        model::KeyCache::NotWritten(_) => "not written",
+        circuit::KeyCache::Off => "off",
+        circuit::KeyCache::Hit(_) => "hit",
+        circuit::KeyCache::Written(_) => "written",
+        circuit::KeyCache::NotWritten(_) => "not written",
     }
 }
 
 /// How the proving key was obtained, in words.
-fn key_cache_line(c: &model::KeyCache) -> String {
+fn key_cache_line(c: &circuit::KeyCache) -> String {
     match c {
-        model::KeyCache::Off => "key built, cache off".into(),
-        model::KeyCache::Hit(p) => format!("key read from {}", p.display()),
-        model::KeyCache::Written(p) => format!("key built and cached in {}", p.display()),
-        model::KeyCache::NotWritten(why) => format!("key built, not cached: {why}"),
+        circuit::KeyCache::Off => "key built, cache off".into(),
+        circuit::KeyCache::Hit(p) => format!("key read from {}", p.display()),
+        circuit::KeyCache::Written(p) => format!("key built and cached in {}", p.display()),
+        circuit::KeyCache::NotWritten(why) => format!("key built, not cached: {why}"),
     }
 }
 
@@ -444,14 +444,14 @@ fn compile_model(path: &Path, quant: &Quant, proof: &ProofArgs, verifying: bool,
         return compile(path, &opts).map_err(bad);
     }
     let label = path.display();
-    let text = model::read_bounded(path, sigil_onnx::input::MAX_CALIBRATION_FILE_BYTES).map_err(|e| bad(format!("{label}: {e}")))?;
+    let text = circuit::read_bounded(path, sigil_onnx::input::MAX_CALIBRATION_FILE_BYTES).map_err(|e| bad(format!("{label}: {e}")))?;
     let a: serde_json::Value = serde_json::from_slice(&text).map_err(|e| bad(format!("{label}: not a compiled artifact: {e}")))?;
     if a["format"] != ARTIFACT_FORMAT {
         return Err(bad(format!("{label}: not a {ARTIFACT_FORMAT} artifact")));
     }
     let field = |k: &str| a.get(k).ok_or_else(|| bad(format!("{label}: `{k}` is missing")));
     let model_path = path.parent().unwrap_or(Path::new(".")).join(field("model")?.as_str().ok_or_else(|| bad(format!("{label}: `model` is not a path")))?);
-    let bytes = model::read_bounded(&model_path, sigil_onnx::model::MAX_MODEL_BYTES as usize).map_err(|e| bad(format!("{}: {e}", model_path.display())))?;
+    let bytes = circuit::read_bounded(&model_path, sigil_onnx::model::MAX_MODEL_BYTES as usize).map_err(|e| bad(format!("{}: {e}", model_path.display())))?;
     if hex(blake3::hash(&bytes).as_bytes()) != field("model_blake3")?.as_str().unwrap_or_default() {
         return Err(bad(format!("{}: the model is not the one {label} was compiled from (its hash differs)", model_path.display())));
     }
@@ -570,7 +570,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
             }
             let sec = m.key.circuit.security;
             if json {
-                let tables: Vec<_> = model::layout_summary(&m)
+                let tables: Vec<_> = circuit::layout_summary(&m)
                     .into_iter()
                     .map(|(name, h, w)| serde_json::json!({ "name": name, "log_rows": h, "columns": w }))
                     .collect();
@@ -593,7 +593,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
                     m.plan.frac_bits,
                     m.compile_time.as_secs_f64()
                 );
-                for (name, h, w) in model::layout_summary(&m) {
+                for (name, h, w) in circuit::layout_summary(&m) {
                     outln!("  {name:<40} 2^{h:<3} rows x {w} columns");
                 }
                 outln!("where a proof's bytes go:");
@@ -677,7 +677,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
             // At most one byte past the largest proof file of this model is read, whatever kind
             // of file it is (a FIFO or a device has no size to check first).
             let most = ModelProof::max_size_for(&m);
-            let bytes = match model::read_bounded(&proof_path, most) {
+            let bytes = match circuit::read_bounded(&proof_path, most) {
                 Ok(b) => b,
                 Err(e) if e.kind() == std::io::ErrorKind::InvalidData => {
                     return Err(rejected(format!("the file is more than {most} bytes, the most a proof file of this model takes")));
@@ -695,7 +695,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
             let outputs = m.statement_outputs(&file.statement);
             if let Some(o) = &output {
                 let max = (1 << 20) + 64 * m.outputs.iter().map(|p| p.len).sum::<usize>();
-                let text = model::read_bounded(o, max).map_err(|e| bad(format!("{}: {e}", o.display())))?;
+                let text = circuit::read_bounded(o, max).map_err(|e| bad(format!("{}: {e}", o.display())))?;
                 let v: serde_json::Value = serde_json::from_slice(&text).map_err(|e| bad(format!("{}: {e}", o.display())))?;
                 let claimed: Vec<Vec<f64>> =
                     serde_json::from_value(v["output_data"].clone()).map_err(|e| bad(format!("{}: output_data: {e}", o.display())))?;
@@ -765,7 +765,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
             missing.sort_unstable();
             missing.dedup();
             // What `compile` would do, node by node (the same lowering and layout, no key).
-            let report = model::inspect(&model, &path, &quant.options(&model, CompileOptions::default())?);
+            let report = circuit::inspect(&model, &path, &quant.options(&model, CompileOptions::default())?);
             if json {
                 let s = model.summary();
                 let nodes: Vec<_> = report

@@ -24,7 +24,7 @@ use crate::circuits::Circuits;
 use crate::keys::Hotkey;
 use crate::metagraph::MetagraphSource;
 use crate::synapse::{Kind, ProofAnswer, ProofRequest, request_context};
-use sigil_prover::model::{ModelProof, hex};
+use sigil_onnx::circuit::{ModelProof, hex};
 
 /// The largest request body read (a request carries one input; 64 MiB holds any model's of
 /// the corpus many times over).

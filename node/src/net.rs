@@ -15,7 +15,7 @@ use sigil_node::scoring::Params;
 use sigil_node::store::Store;
 use sigil_node::synapse::Kind;
 use sigil_node::validator::{self, FileWeights, Validator};
-use sigil_prover::model::CompileOptions;
+use sigil_onnx::circuit::CompileOptions;
 
 use crate::{Failure, bad};
 
@@ -88,7 +88,7 @@ impl CircuitArgs {
     }
 
     fn load_on(&self, for_proving: bool, key_budget: usize, backend: Arc<dyn sigil_prover::Backend>) -> Result<Arc<Circuits>, Failure> {
-        let cache = if self.no_cache { None } else { self.cache_dir.clone().or_else(sigil_prover::model::default_cache_dir) };
+        let cache = if self.no_cache { None } else { self.cache_dir.clone().or_else(sigil_onnx::circuit::default_cache_dir) };
         let options = CompileOptions { cache_dir: cache, backend, ..CompileOptions::default() };
         let circuits = Circuits::load_with_options(&self.models, &self.circuits, for_proving, options, key_budget, |c| {
             tracing::info!(circuit = %c.name, id = %c.id, key_mb = c.key_bytes >> 20, "circuit ready");

@@ -17,7 +17,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
-use sigil_prover::model::{ModelProof, hex};
+use sigil_onnx::circuit::{ModelProof, hex};
 
 use crate::axon::{self, Dendrite, Target};
 use crate::circuits::{Circuit, Circuits};

@@ -406,7 +406,7 @@ fn cached_tags(cache: &Path) -> Vec<String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_forged_circuit_id_in_the_key_cache_makes_no_verifier_accept_another_models_proof() {
-    use sigil_prover::model::{CompileOptions, CompiledModel, ModelProof, hex};
+    use sigil_onnx::circuit::{CompileOptions, CompiledModel, ModelProof, hex};
     // Model A (dsperse-net) and model B (A with one weight changed); one key cache, written by
     // compiling both, whose writer (not the verifier: it cannot read the cache's key, kept
     // outside the cache) then rewrites A's circuit id file with B's id and A's proving key

@@ -8,7 +8,7 @@
 //! height (u64 each) and its values (u64, canonical), then per tree its number of levels and
 //! each level's digests (count, then 32 bytes each), all little-endian, and last the keyed
 //! Blake3 hash of everything before it, under the cache's secret (a key kept outside the cache
-//! directory, [`crate::model::cache_secret`]). A file is used only when its tag, every shape
+//! directory, `sigil_onnx::circuit::cache_secret`). A file is used only when its tag, every shape
 //! (against the circuit) and the keyed hash match; anything else is a miss and the key is
 //! rebuilt. A key read back is the key computed afresh, byte for byte: the circuit id is
 //! recomputed from its caps, so a file is authenticated, not merely checked for damage: one

@@ -17,7 +17,6 @@ pub mod backend;
 pub mod cpu;
 pub mod examples;
 pub mod key_cache;
-pub mod model;
 pub mod prove;
 
 pub use backend::{Backend, DeepInputs, DeepOps, FriOps, Lde, MerkleOps, NttOps, QuotientInputs, QuotientOps};

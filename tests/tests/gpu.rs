@@ -14,7 +14,7 @@ use sigil_verifier::merkle::{MerkleTree, MixedTree};
 
 use sigil_gpu::{Gpu, GpuBackend};
 use sigil_prover::examples::{self, Example};
-use sigil_prover::model::{CompileOptions, CompiledModel};
+use sigil_onnx::circuit::{CompileOptions, CompiledModel};
 use sigil_prover::{CpuBackend, ProverConfig, ProvingKey, prove};
 use sigil_verifier::{ProofOptions, VerifierOptions, verify};
 
@@ -304,7 +304,7 @@ fn a_compiled_model_finds_its_quotient_kernels_ready() {
     }
     assert!(g.quotient_pipelines() > 0);
     let input = m.read_input(path.replace("model.onnx", "input.json")).unwrap();
-    let other = sigil_prover::model::random_like(&input, 5, true);
+    let other = sigil_onnx::circuit::random_like(&input, 5, true);
     let before = g.quotient_runs();
     for i in [&input, &other] {
         let p = m.prove(i).unwrap();

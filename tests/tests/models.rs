@@ -5,7 +5,7 @@ use std::sync::OnceLock;
 
 use p3_field::PrimeCharacteristicRing;
 use sigil_air::F;
-use sigil_prover::model::{CompileOptions, CompiledModel, ModelError, ModelProof, Proved, Tamper, hex, random_like};
+use sigil_onnx::circuit::{CompileOptions, CompiledModel, ModelError, ModelProof, Proved, Tamper, hex, random_like};
 use sigil_verifier::VerifyError;
 
 fn corpus(name: &str) -> String {
@@ -464,7 +464,7 @@ fn scratch_dir(name: &str) -> std::path::PathBuf {
 
 #[test]
 fn a_cached_key_is_the_key_built_afresh() {
-    use sigil_prover::model::KeyCache;
+    use sigil_onnx::circuit::KeyCache;
     let dir = scratch_dir("key-cache");
     let path = corpus("dsperse-doom/model.onnx");
     let opts = CompileOptions { cache_dir: Some(dir.clone()), ..CompileOptions::default() };
@@ -501,7 +501,7 @@ fn a_cached_key_is_the_key_built_afresh() {
 
 #[test]
 fn a_verifier_reads_the_cached_circuit_id_alone() {
-    use sigil_prover::model::KeyCache;
+    use sigil_onnx::circuit::KeyCache;
     let dir = scratch_dir("id-cache");
     let path = corpus("dsperse-doom/model.onnx");
     let opts = CompileOptions { cache_dir: Some(dir.clone()), ..CompileOptions::default() };
@@ -585,7 +585,7 @@ fn inspect_agrees_with_compile_on_every_corpus_and_transformer_model() {
     assert!(models.len() >= 18, "{models:?}");
     let mut provable = 0;
     for path in &models {
-        let report = sigil_prover::model::inspect(&sigil_onnx::load_model(path).unwrap(), path, &CompileOptions::default());
+        let report = sigil_onnx::circuit::inspect(&sigil_onnx::load_model(path).unwrap(), path, &CompileOptions::default());
         let compiled = CompiledModel::compile_for_verifying(path, &opts);
         assert_eq!(report.provable, compiled.is_ok(), "{}: {:?}", path.display(), report.error);
         match compiled {

@@ -11,7 +11,7 @@ use sigil_onnx::proto::{
     tensor_shape_proto::{Dimension, dimension},
     type_proto,
 };
-use sigil_prover::model::{CompileOptions, CompiledModel, ModelError, Tamper, random_like};
+use sigil_onnx::circuit::{CompileOptions, CompiledModel, ModelError, Tamper, random_like};
 use sigil_verifier::VerifyError;
 
 const FLOAT: i32 = 1;

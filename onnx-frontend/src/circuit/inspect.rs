@@ -6,7 +6,7 @@
 
 use std::path::Path;
 
-use sigil_onnx::{Model, OnnxError};
+use crate::{Model, OnnxError};
 
 use super::{CompileOptions, ModelError, calibration_of, lay_out};
 

@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use sigil_air::chips::binary::Operand;
 use sigil_air::chips::range::RangeTable;
 use sigil_air::{BusId, F, Trace};
-use sigil_onnx::Execution;
+use crate::Execution;
 
 /// The output column of the unary chips (input, rescale, ReLU, division).
 const Y: usize = sigil_air::chips::unary::Y;

@@ -1,7 +1,7 @@
 //! Proving ONNX models: the front door for embedders.
 //!
 //! ```
-//! use sigil_prover::model::{CompileOptions, CompiledModel};
+//! use sigil_onnx::circuit::{CompileOptions, CompiledModel};
 //! # let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/models/sn2-reward-sim");
 //! # std::env::set_current_dir(dir).unwrap();
 //! let model = CompiledModel::compile("model.onnx", &CompileOptions::default())?;
@@ -9,7 +9,7 @@
 //! let proved = model.prove(&input)?;
 //! model.verify(&proved.statement, &proved.proof)?;
 //! println!("{:?} in {} bytes", proved.outputs, proved.proof.len());
-//! # Ok::<(), sigil_prover::model::ModelError>(())
+//! # Ok::<(), sigil_onnx::circuit::ModelError>(())
 //! ```
 //!
 //! 1. [`CompiledModel::compile`] lowers the model (scales and ranges calibrated on the model's
@@ -33,15 +33,15 @@ use std::time::{Duration, Instant};
 
 use sigil_air::F;
 use sigil_air::field::to_signed;
-use sigil_onnx::{InputDomain, InputTensor, LowerOptions, Model, OnnxError, Plan, lower};
+use crate::{InputDomain, InputTensor, LowerOptions, Model, OnnxError, Plan, lower};
 use sigil_verifier::{CircuitId, ProofOptions, VerifierOptions, VerifyError};
 
 pub use compile::Port;
-pub use sigil_onnx::input::read_bounded;
+pub use crate::input::read_bounded;
 pub use inspect::{Inspection, NodeReport, inspect};
 pub use witness::Tamper;
 
-use crate::{Backend, CpuBackend, ProveError, ProverConfig, ProvingKey, prove_in_context};
+use sigil_prover::{Backend, CpuBackend, ProveError, ProverConfig, ProvingKey, prove_in_context};
 
 /// Why a model could not be compiled, proved or checked.
 #[derive(Debug, thiserror::Error)]
@@ -200,8 +200,8 @@ pub const CALIBRATION_SEEDS: u64 = 4;
 /// is thus part of the circuit: another `input.json`, or none, is another circuit id.
 pub fn default_calibration(model: &Model, path: &Path) -> Result<(Vec<Vec<InputTensor>>, Vec<InputDomain>), OnnxError> {
     let sample_path = path.with_file_name("input.json");
-    let sample = if sample_path.is_file() { Some(sigil_onnx::read_inputs(&sample_path, model)?) } else { None };
-    let base = sample.clone().unwrap_or_else(|| sigil_onnx::filled_inputs(model, 0.0));
+    let sample = if sample_path.is_file() { Some(crate::read_inputs(&sample_path, model)?) } else { None };
+    let base = sample.clone().unwrap_or_else(|| crate::filled_inputs(model, 0.0));
     let mut sets: Vec<Vec<InputTensor>> = sample.into_iter().collect();
     let has_sample = !sets.is_empty();
     for seed in 1..=CALIBRATION_SEEDS {
@@ -322,8 +322,8 @@ impl CompiledModel {
     fn compile_inner(path: &Path, options: &CompileOptions, verifying_only: bool) -> Result<Self, ModelError> {
         let t = Instant::now();
         let label = path.display().to_string();
-        let model_bytes = read_bounded(path, sigil_onnx::model::MAX_MODEL_BYTES as usize).map_err(|e| OnnxError::Io { path: label.clone(), source: e })?;
-        let model = sigil_onnx::parse_model(&model_bytes, &label)?;
+        let model_bytes = read_bounded(path, crate::model::MAX_MODEL_BYTES as usize).map_err(|e| OnnxError::Io { path: label.clone(), source: e })?;
+        let model = crate::parse_model(&model_bytes, &label)?;
         let model_hash = *blake3::hash(&model_bytes).as_bytes();
         let (calibration, mut lower_options) = calibration_of(&model, path, options)?;
         let (plan, (circuit, layout)) = lay_out(&model, path, &calibration, &mut lower_options, options, &mut Vec::new(), &mut None)?;
@@ -384,7 +384,7 @@ impl CompiledModel {
 
     /// Reads an `input.json` (EZKL/DSperse layout) for this model.
     pub fn read_input(&self, path: impl AsRef<Path>) -> Result<Vec<InputTensor>, ModelError> {
-        Ok(sigil_onnx::read_inputs(path, &self.plan.model)?)
+        Ok(crate::read_inputs(path, &self.plan.model)?)
     }
 
     /// The public values of the input `input`, quantized as the circuit reads them.
@@ -397,7 +397,7 @@ impl CompiledModel {
             }
             // As the executor reads them: reals rounded to the port's scale, integers (scale 0:
             // no real value has fewer than 8 fractional bits) truncated toward zero.
-            out.extend(t.values.iter().map(|&v| F::from_i64(if port.frac_bits == 0 { v as i64 } else { sigil_onnx::exec::quantize(v, port.frac_bits) })));
+            out.extend(t.values.iter().map(|&v| F::from_i64(if port.frac_bits == 0 { v as i64 } else { crate::exec::quantize(v, port.frac_bits) })));
         }
         Ok(out)
     }
@@ -429,7 +429,7 @@ impl CompiledModel {
             for (i, (&v, &q)) in c.iter().zip(proved).enumerate() {
                 let q = to_signed(q);
                 let slack = (q.unsigned_abs() >> 52).saturating_sub(1);
-                if !v.is_finite() || sigil_onnx::exec::quantize(v, p.frac_bits).abs_diff(q) > slack {
+                if !v.is_finite() || crate::exec::quantize(v, p.frac_bits).abs_diff(q) > slack {
                     let proved_value = q as f64 / (1u64 << p.frac_bits) as f64;
                     return Err(format!("output `{}` element {i}: {v} claimed, {proved_value} proved (at {} fractional bits)", p.name, p.frac_bits));
                 }

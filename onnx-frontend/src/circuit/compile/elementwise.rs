@@ -1,0 +1,226 @@
+//! Add, Sub, Mul, Min, Max, Div, Cast and Clip: one element per row ([`Binary`], [`MinMax`],
+//! [`DivConst`], [`Div`]).
+
+use super::*;
+
+impl<'a> Compiler<'a> {
+    /// An operand of an elementwise op: a computed value read through its wire, or a
+    /// constant, broadcast to `out` dims. Returns it with its fractional bits.
+    pub(super) fn operand(&mut self, n: &Node, k: usize, out: &[usize]) -> Result<(Operand, u32), ModelError> {
+        let name = n.inputs.get(k).ok_or_else(|| self.err(n, format!("input {k} is missing")))?.clone();
+        let numel: usize = out.iter().product();
+        if let Some(c) = self.plan.consts.get(&name) {
+            let v = (0..numel).map(|i| c.data[crate::exec::bcast_index(&c.dims, out, i)]).collect();
+            return Ok((Operand::Const(v), c.frac_bits));
+        }
+        let w = self.wire(n, k)?;
+        let (_, dims, frac) = self.range_bits(n, &name)?;
+        let (bus, idx) = self.gathered(n, &w)?;
+        let src: Vec<u32> = (0..numel).map(|i| idx[crate::exec::bcast_index(&dims, out, i)]).collect();
+        for &s in &src {
+            self.read_at(bus, s);
+        }
+        Ok((Operand::Bus { bus, src, bits: w.bits }, frac))
+    }
+
+    pub(super) fn binary(&mut self, n: &Node) -> Result<(), ModelError> {
+        if self.plan.bools.contains(&n.outputs[0]) {
+            return Err(self.err(n, "boolean logic is not proved yet"));
+        }
+        let out = n.outputs[0].clone();
+        let (_, dims, out_frac) = self.range_bits(n, &out)?;
+        let (a, fa) = self.operand(n, 0, &dims)?;
+        let (b, fb) = self.operand(n, 1, &dims)?;
+        let len: usize = dims.iter().product();
+        let op = match n.op_type.as_str() {
+            "Add" => BinaryOp::Add,
+            "Sub" => BinaryOp::Sub,
+            _ => BinaryOp::Mul,
+        };
+        let (sa, sb) = if op == BinaryOp::Mul { (0, 0) } else { (fa.max(fb) - fa, fa.max(fb) - fb) };
+        let (chip, wire) = self.binary_chip(n, n.name.clone(), op, (a, sa), (b, sb), len)?;
+        let (wire, rescale) = if op == BinaryOp::Mul {
+            let (rescale, wire) = self.rescale(n, chip.out_bus, len, wire.bits, fa + fb - out_frac)?;
+            (wire, Some(rescale))
+        } else {
+            (wire, None)
+        };
+        self.wires.insert(out.clone(), wire);
+        self.steps.push(Step::Binary { node: n.name.clone(), value: out, chip, rescale });
+        Ok(())
+    }
+
+    pub(super) fn minmax(&mut self, n: &Node) -> Result<(), ModelError> {
+        let out = n.outputs[0].clone();
+        let (_, dims, out_frac) = self.range_bits(n, &out)?;
+        let (a, fa) = self.operand(n, 0, &dims)?;
+        let (b, fb) = self.operand(n, 1, &dims)?;
+        if fa.max(fb) != out_frac {
+            return Err(self.err(n, "the operands' scales do not give the output's"));
+        }
+        let len: usize = dims.iter().product();
+        let op = if n.op_type == "Min" { MinMaxOp::Min } else { MinMaxOp::Max };
+        let bus = self.bus(len);
+        let mut chip = MinMax::new(n.name.clone(), op, (a, out_frac - fa), (b, out_frac - fb), len, bus, log_rows(len)).map_err(|e| self.wide(n, e.to_string()))?;
+        chip.uses = vec![];
+        self.wires.insert(out.clone(), Wire::new(bus, len, chip.output_bits()));
+        self.steps.push(Step::MinMax { node: n.name.clone(), value: out, chip });
+        Ok(())
+    }
+
+    pub(super) fn div(&mut self, n: &Node) -> Result<(), ModelError> {
+        let out = n.outputs[0].clone();
+        let (rb, dims, f) = self.range_bits(n, &out)?;
+        let x = self.wire(n, 0)?;
+        let (_, xd, fa) = self.range_bits(n, &n.inputs[0])?;
+        let c = self.constant(n, 1)?.ok_or_else(|| self.err(n, "the divisor is missing"))?;
+        if xd != dims {
+            return Err(self.err(n, "only a computed tensor divided by a constant is proved (no broadcasting of the numerator)"));
+        }
+        let (xbus, in_index) = self.unary_source(n, &x)?;
+        let Some(&d) = c.data.first().filter(|_| c.data.iter().all(|&v| v == c.data[0])) else {
+            return Err(self.err(n, "only a divisor with one value is proved"));
+        };
+        if fa == 0 && c.frac_bits == 0 {
+            return Err(self.err(n, "integer division is not proved yet"));
+        }
+        if d == 0 {
+            return Err(self.err(n, "division by zero"));
+        }
+        let len = x.len();
+        for i in 0..len as u32 {
+            self.read(&x, i);
+        }
+        let bus = self.bus(len);
+        // The executor divides x 2^(fb + f) by d 2^fa; a power of two common to both (2^fa,
+        // and the divisor's own trailing zeros) cancels without changing the rounded quotient.
+        let mut k = c.frac_bits + f;
+        let cancel = fa.min(k);
+        let (mut divisor, mut shift_d) = (d, fa - cancel);
+        k -= cancel;
+        let tz = divisor.trailing_zeros().min(k);
+        divisor >>= tz;
+        k -= tz;
+        while shift_d > 0 {
+            divisor = divisor.checked_mul(2).ok_or_else(|| self.err(n, "the divisor is too large"))?;
+            shift_d -= 1;
+        }
+        let io = UnaryIo { in_bus: xbus, out_bus: bus, uses: vec![], log_height: log_rows(len), in_index };
+        let chip = DivConst::new(n.name.clone(), divisor, k, x.bits, rb + 1, io).map_err(|e| self.wide(n, e.to_string()))?;
+        self.wires.insert(out.clone(), Wire::new(bus, len, rb + 1));
+        self.steps.push(Step::DivConst { node: n.name.clone(), value: out, chip });
+        Ok(())
+    }
+
+    /// Division by a computed tensor (either operand broadcast; the numerator may be a
+    /// constant): the executor's `round(a 2^(fb + f) / (b 2^fa))`, with the power of two
+    /// common to both sides cancelled (the rounded quotient is the same).
+    pub(super) fn div2(&mut self, n: &Node) -> Result<(), ModelError> {
+        let out = n.outputs[0].clone();
+        let (rb, dims, f) = self.range_bits(n, &out)?;
+        let (a, fa) = self.operand(n, 0, &dims)?;
+        let (b, fb) = self.operand(n, 1, &dims)?;
+        if fa == 0 && fb == 0 {
+            return Err(self.err(n, "integer division (truncating) is not proved yet"));
+        }
+        let (sa, sb) = (fb + f, fa);
+        let c = sa.min(sb);
+        let len: usize = dims.iter().product();
+        let bus = self.bus(len);
+        let (ab, bb) = (a.bits(), b.bits());
+        let mut chip = Div::new(n.name.clone(), (a, sa - c), (b, sb - c), rb + 1, len, bus).map_err(|e| self.wide(n, format!("{e} (numerator {ab} bits shifted by {}, divisor {bb} bits shifted by {}, quotient {} bits)", sa - c, sb - c, rb + 1)))?;
+        chip.uses = vec![];
+        self.wires.insert(out.clone(), Wire::new(bus, len, rb + 1));
+        self.steps.push(Step::Div { node: n.name.clone(), value: out, chip });
+        Ok(())
+    }
+
+    /// Cast: to the same kind of number, wiring (a real stays at its scale); from an integer or
+    /// a boolean to a real, the exact shift to the real's scale (an Add of zero, shifted). To
+    /// an integer from a real (truncation): not proved yet.
+    pub(super) fn cast(&mut self, n: &Node) -> Result<(), ModelError> {
+        let out = n.outputs[0].clone();
+        let (_, dims, fo) = self.range_bits(n, &out)?;
+        let (_, _, fi) = self.range_bits(n, &n.inputs[0])?;
+        let x = self.wire(n, 0)?;
+        if self.plan.bools.contains(&out) && !self.plan.bools.contains(&n.inputs[0]) {
+            return Err(self.err(n, "a cast to a boolean (a comparison with zero) is not proved yet"));
+        }
+        if fi == fo {
+            self.wires.insert(out, x);
+            return Ok(());
+        }
+        if fi != 0 || fo < fi {
+            return Err(self.err(n, "a cast from a real to an integer (truncation) is not proved yet"));
+        }
+        let (a, _) = self.operand(n, 0, &dims)?;
+        let len: usize = dims.iter().product();
+        let (chip, wire) = self.binary_chip(n, n.name.clone(), BinaryOp::Add, (a, fo), (Operand::Const(vec![0; len]), 0), len)?;
+        self.wires.insert(out.clone(), wire);
+        self.steps.push(Step::Binary { node: n.name.clone(), value: out, chip, rescale: None });
+        Ok(())
+    }
+
+    /// Clip with constant bounds: a maximum with the lower bound, then a minimum with the upper
+    /// (each bound at the input's scale, as the executor aligns it).
+    pub(super) fn clip(&mut self, n: &Node) -> Result<(), ModelError> {
+        let x = self.wire(n, 0)?;
+        let (_, xd, fa) = self.range_bits(n, &n.inputs[0])?;
+        let out = n.outputs[0].clone();
+        let (_, od, fo) = self.range_bits(n, &out)?;
+        if xd != od || fa != fo {
+            return Err(self.err(n, "the output's shape or scale differs from the input's"));
+        }
+        let bound = |k: usize, attr: &str| -> Result<Option<i64>, ModelError> {
+            if self.plan.model.opset().unwrap_or(0) >= 11 {
+                match self.constant(n, k)? {
+                    None => Ok(None),
+                    Some(t) => Ok(t.data.first().map(|&v| align(i128::from(v), t.frac_bits, fa) as i64)),
+                }
+            } else {
+                Ok(n.attributes.get(attr).and_then(|a| match a {
+                    crate::model::Attribute::Float(v) => Some(crate::exec::quantize(f64::from(*v).clamp(-1e15, 1e15), fa)),
+                    _ => None,
+                }))
+            }
+        };
+        let bounds: Vec<(MinMaxOp, i64, &str)> = [(MinMaxOp::Max, bound(1, "min")?, "max"), (MinMaxOp::Min, bound(2, "max")?, "min")]
+            .into_iter()
+            .filter_map(|(op, b, tag)| b.map(|b| (op, b, tag)))
+            .collect();
+        let len = x.len();
+        let mut cur = x;
+        for (i, (op, b, tag)) in bounds.iter().enumerate() {
+            let last = i + 1 == bounds.len();
+            let a = self.bus_operand(n, &cur, 0..len)?;
+            let bus = self.bus(len);
+            let name = if last { n.name.clone() } else { format!("{}/{tag}", n.name) };
+            let mut chip = MinMax::new(name.clone(), *op, (a, 0), (Operand::Const(vec![*b; len]), 0), len, bus, log_rows(len)).map_err(|e| self.wide(n, e.to_string()))?;
+            chip.uses = vec![];
+            cur = Wire::new(bus, len, chip.output_bits());
+            self.steps.push(Step::MinMax { node: name, value: if last { out.clone() } else { String::new() }, chip });
+        }
+        self.wires.insert(out, cur);
+        Ok(())
+    }
+
+    /// Elements `idx` of `w` as a chip operand, each read once.
+    pub(super) fn bus_operand(&mut self, n: &Node, w: &Wire, idx: impl IntoIterator<Item = usize>) -> Result<Operand, ModelError> {
+        let (bus, all) = self.gathered(n, w)?;
+        let src: Vec<u32> = idx.into_iter().map(|i| all[i]).collect();
+        for &s in &src {
+            self.read_at(bus, s);
+        }
+        Ok(Operand::Bus { bus, src, bits: w.bits })
+    }
+
+    /// An elementwise chip `name` of `len` elements; its output wire.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn binary_chip(&mut self, n: &Node, name: String, op: BinaryOp, a: (Operand, u32), b: (Operand, u32), len: usize) -> Result<(Binary, Wire), ModelError> {
+        let bus = self.bus(len);
+        let mut chip = Binary::new(name, op, a, b, len, bus, log_rows(len)).map_err(|e| self.wide(n, e.to_string()))?;
+        chip.uses = vec![];
+        let bits = chip.output_bits();
+        Ok((chip, Wire::new(bus, len, bits)))
+    }
+}
