@@ -392,7 +392,7 @@ fn build(a: &DemoArgs) -> Result<examples::Example, Failure> {
 /// The supported operators, listed after the help.
 fn operators() -> String {
     let mut lines = vec![String::from("Operators the executor supports:"), String::from(" ")];
-    for op in sigil_onnx::SUPPORTED_OPS {
+    for op in sigil_onnx::Op::ALL.iter().map(|op| op.name()) {
         if lines.last().is_some_and(|l| l.len() + op.len() + 1 > 88) {
             lines.push(String::from(" "));
         }
@@ -761,7 +761,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
         Command::Inspect { model: path, input, quant, json } => {
             let label = path.display().to_string();
             let model = sigil_onnx::load_model(&path).map_err(bad)?;
-            let mut missing: Vec<&str> = model.graph.nodes.iter().map(|n| n.op_type.as_str()).filter(|op| !sigil_onnx::SUPPORTED_OPS.contains(op)).collect();
+            let mut missing: Vec<&str> = model.graph.nodes.iter().filter(|n| n.op.is_none()).map(|n| n.op_type.as_str()).collect();
             missing.sort_unstable();
             missing.dedup();
             // What `compile` would do, node by node (the same lowering and layout, no key).

@@ -10,8 +10,8 @@
 //! checked to stay below `2^MAX_BITS` in magnitude: an overflow is an error naming the node,
 //! never a silent wrap in the field.
 //!
-//! [`SUPPORTED_OPS`] lists the operators; any other is [`OnnxError::UnsupportedOp`] naming the
-//! node, the op and the opset. Non-linear functions go through the tables of [`crate::lut`].
+//! [`crate::registry`] lists the operators; any other is [`OnnxError::UnsupportedOp`] naming
+//! the node, the op and the opset. Non-linear functions go through the tables of [`crate::lut`].
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -20,19 +20,8 @@ use crate::error::OnnxError;
 use crate::input::InputTensor;
 use crate::model::{Attribute, Model, Node};
 use crate::ops;
+use crate::registry::Op;
 use crate::tensor::{Tensor, TensorData};
-
-/// Every operator the executor runs (ONNX default domain).
-pub const SUPPORTED_OPS: &[&str] = &[
-    "Abs", "Add", "And", "AveragePool", "BatchNormalization", "Cast", "Clip", "Concat", "Constant",
-    "ConstantOfShape", "Conv", "Div", "Dropout", "Equal", "Erf", "Exp", "Expand", "Flatten",
-    "Gather", "Gelu", "Gemm", "GlobalAveragePool", "GlobalMaxPool", "Greater", "GreaterOrEqual",
-    "Identity", "LSTM", "LayerNormalization", "LeakyRelu", "Less", "LessOrEqual", "Log",
-    "LogSoftmax", "MatMul", "Max", "MaxPool", "Min", "Mul", "Neg", "Not", "Or", "Pad", "Pow",
-    "Reciprocal", "ReduceMax", "ReduceMean", "ReduceMin", "ReduceSum", "Relu", "Reshape",
-    "ScatterND", "Shape", "Sigmoid", "Slice", "Softmax", "Softplus", "Sqrt", "Squeeze", "Sub", "Tan",
-    "Tanh", "Transpose", "Unsqueeze", "Where", "Xor",
-];
 
 /// Magnitude bound of every value, well inside the Goldilocks field (64 bits).
 pub const MAX_BITS: u32 = 60;
@@ -118,6 +107,10 @@ pub(crate) struct Ctx<'a> {
 impl Ctx<'_> {
     pub(crate) fn err(&self, n: &Node, reason: impl Into<String>) -> OnnxError {
         OnnxError::BadNode { path: self.path.into(), node: n.name.clone(), op: n.op_type.clone(), reason: reason.into() }
+    }
+    /// The error for an operator the registry does not know.
+    pub(crate) fn unsupported(&self, n: &Node) -> OnnxError {
+        OnnxError::UnsupportedOp { path: self.path.into(), node: n.name.clone(), op: n.op_type.clone(), opset: self.opset }
     }
     pub(crate) fn check(&self, n: &Node, t: QTensor) -> Result<QTensor, OnnxError> {
         // Exact integers (shapes, indices, INT64_MAX as "to the end") are folded away before
@@ -286,11 +279,11 @@ pub(crate) fn run_one(ctx: &Ctx<'_>, n: &Node, values: &HashMap<String, QTensor>
     };
     let mut out = Vec::with_capacity(n.outputs.len());
     let multi = n.outputs.iter().skip(1).any(|o| !o.is_empty());
-    if n.op_type == "LSTM" || n.op_type == "LayerNormalization" || (matches!(n.op_type.as_str(), "MaxPool" | "BatchNormalization") && multi) {
-        let ts = match n.op_type.as_str() {
-            "LSTM" => ops::lstm(ctx, n, &get)?,
-            "LayerNormalization" => ops::layer_norm(ctx, n, &get)?,
-            "BatchNormalization" => ops::batch_norm(ctx, n, &get)?,
+    if n.op == Some(Op::LSTM) || n.op == Some(Op::LayerNormalization) || (matches!(n.op, Some(Op::MaxPool | Op::BatchNormalization)) && multi) {
+        let ts = match n.op {
+            Some(Op::LSTM) => ops::lstm(ctx, n, &get)?,
+            Some(Op::LayerNormalization) => ops::layer_norm(ctx, n, &get)?,
+            Some(Op::BatchNormalization) => ops::batch_norm(ctx, n, &get)?,
             _ => ops::pool(ctx, n, get(0)?)?,
         };
         for (name, t) in n.outputs.iter().zip(ts) {
@@ -302,7 +295,7 @@ pub(crate) fn run_one(ctx: &Ctx<'_>, n: &Node, values: &HashMap<String, QTensor>
     }
     let t = ctx.check(n, run_node(ctx, n, &get)?)?;
     let name = n.outputs.first().ok_or_else(|| ctx.err(n, "the node has no output"))?;
-    if n.op_type == "Dropout" && multi {
+    if n.op == Some(Op::Dropout) && multi {
         // The mask of an inference-mode Dropout is all true.
         out.push((n.outputs[1].clone(), QTensor { dims: t.dims.clone(), data: vec![1; t.data.len()], frac_bits: 0 }));
     } else if multi {

@@ -33,6 +33,7 @@ pub mod input;
 pub mod lower;
 pub mod lut;
 mod ops;
+pub mod registry;
 pub mod model;
 pub mod tensor;
 
@@ -43,7 +44,8 @@ pub mod proto {
 }
 
 pub use error::OnnxError;
-pub use exec::{Execution, MAX_BITS, QTensor, SUPPORTED_OPS, execute};
+pub use exec::{Execution, MAX_BITS, QTensor, execute};
+pub use registry::{Family, Op};
 pub use input::{InputTensor, parse_inputs, read_inputs, read_samples};
 pub use lower::{Describe, InputDomain, LowerOptions, Plan, ValueRange, fold_batchnorm, lower, lower_and_run, filled_inputs};
 pub use ops::{align, attr_s, window_pads_nd};

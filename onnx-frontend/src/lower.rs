@@ -27,6 +27,7 @@ use crate::error::OnnxError;
 use crate::exec::{Ctx, Execution, MAX_BITS, QTensor, attr_f, attr_i, bits_of, input_tensor, out_of_range, run_one};
 use crate::input::InputTensor;
 use crate::model::{Attribute, Model, Node};
+use crate::registry::Op;
 use crate::ops::{bn_affine, param_frac};
 use crate::tensor::{Tensor, TensorData};
 
@@ -168,13 +169,13 @@ pub fn bool_values(model: &Model) -> HashSet<String> {
         let is = |k: usize| n.inputs.get(k).is_some_and(|i| b.contains(i));
         let all = n.inputs.iter().filter(|i| !i.is_empty()).all(|i| b.contains(i)) && !n.inputs.is_empty();
         let tensor_attr_bool = |k: &str| matches!(n.attributes.get(k), Some(Attribute::Tensor(t)) if t.elem_type == ElemType::Bool);
-        let out = match n.op_type.as_str() {
-            "Equal" | "Greater" | "GreaterOrEqual" | "Less" | "LessOrEqual" | "And" | "Or" | "Xor" | "Not" => true,
-            "Cast" => matches!(n.attributes.get("to"), Some(Attribute::Int(9))),
-            "Constant" | "ConstantOfShape" => tensor_attr_bool("value"),
-            "Identity" | "Dropout" | "Reshape" | "Expand" | "Squeeze" | "Unsqueeze" | "Flatten" | "Transpose" | "Slice" | "Gather" | "ScatterND" | "Pad" => is(0),
-            "Where" => is(1) && is(2),
-            "Concat" | "Max" | "Min" | "Add" | "Mul" => all,
+        let out = match n.op {
+            Some(Op::Equal | Op::Greater | Op::GreaterOrEqual | Op::Less | Op::LessOrEqual | Op::And | Op::Or | Op::Xor | Op::Not) => true,
+            Some(Op::Cast) => matches!(n.attributes.get("to"), Some(Attribute::Int(9))),
+            Some(Op::Constant | Op::ConstantOfShape) => tensor_attr_bool("value"),
+            Some(Op::Identity | Op::Dropout | Op::Reshape | Op::Expand | Op::Squeeze | Op::Unsqueeze | Op::Flatten | Op::Transpose | Op::Slice | Op::Gather | Op::ScatterND | Op::Pad) => is(0),
+            Some(Op::Where) => is(1) && is(2),
+            Some(Op::Concat | Op::Max | Op::Min | Op::Add | Op::Mul) => all,
             _ => false,
         };
         if out && let Some(o) = n.outputs.first() {
@@ -190,7 +191,7 @@ fn weight_names(model: &Model) -> HashSet<String> {
     let mut other = HashSet::new();
     for n in &model.graph.nodes {
         for (k, name) in n.inputs.iter().enumerate() {
-            let is_weight = matches!((n.op_type.as_str(), k), ("Conv", 1) | ("MatMul", 0 | 1) | ("Gemm", 0 | 1) | ("LSTM", 1 | 2));
+            let is_weight = matches!((n.op, k), (Some(Op::Conv), 1) | (Some(Op::MatMul | Op::Gemm), 0 | 1) | (Some(Op::LSTM), 1 | 2));
             if is_weight { weight.insert(name.clone()) } else { other.insert(name.clone()) };
         }
     }
@@ -238,13 +239,13 @@ fn lower_at(model: &Model, calibration: &[Vec<InputTensor>], opts: &LowerOptions
             }
         }
         let outs = run_one(&ctx, &n, &values)?;
-        let is_const = n.op_type == "Shape" || n.inputs.iter().all(|i| i.is_empty() || consts.contains_key(i));
+        let is_const = n.op == Some(Op::Shape) || n.inputs.iter().all(|i| i.is_empty() || consts.contains_key(i));
         if is_const {
             for (name, t) in &outs {
                 consts.insert(name.clone(), t.clone());
             }
             folded_nodes += 1;
-        } else if matches!(n.op_type.as_str(), "Identity" | "Dropout") {
+        } else if matches!(n.op, Some(Op::Identity | Op::Dropout)) {
             aliases.insert(n.outputs[0].clone(), n.inputs[0].clone());
             if n.outputs.len() > 1 && !n.outputs[1].is_empty() {
                 // The all-true mask depends on the shape only.
@@ -294,7 +295,7 @@ impl Plan {
     /// are; a divisor of exactly zero is refused by the executor.
     fn bound_quotients(&mut self, domains: &[InputDomain]) {
         for n in &self.nodes {
-            if n.op_type != "Div" || n.inputs.len() < 2 || n.outputs.is_empty() || self.consts.contains_key(&n.inputs[1]) {
+            if n.op != Some(Op::Div) || n.inputs.len() < 2 || n.outputs.is_empty() || self.consts.contains_key(&n.inputs[1]) {
                 continue;
             }
             let (Some(x), Some(y), Some(q)) = (self.ranges.get(&n.inputs[0]), self.ranges.get(&n.inputs[1]), self.ranges.get(&n.outputs[0])) else { continue };
@@ -457,7 +458,7 @@ pub fn fold_batchnorm(model: &Model) -> (Model, usize) {
     let mut removed = HashSet::new();
     for bi in 0..m.graph.nodes.len() {
         let bn = m.graph.nodes[bi].clone();
-        if bn.op_type != "BatchNormalization" || bn.outputs.iter().skip(1).any(|o| !o.is_empty()) {
+        if bn.op != Some(Op::BatchNormalization) || bn.outputs.iter().skip(1).any(|o| !o.is_empty()) {
             continue;
         }
         let (Some(x), Some(y)) = (bn.inputs.first(), bn.outputs.first()) else { continue };
@@ -491,12 +492,12 @@ fn fold_into(m: &mut Model, p: &Node, a: &[f64], b: &[f64], tag: &str) -> Option
     let w = m.graph.initializers.get(p.inputs.get(1)?)?.clone();
     let mut wv = w.data.floats()?;
     // Output channel of each weight element.
-    let channel: Box<dyn Fn(usize) -> usize> = match p.op_type.as_str() {
-        "Conv" if w.dims.first() == Some(&c) => {
+    let channel: Box<dyn Fn(usize) -> usize> = match p.op {
+        Some(Op::Conv) if w.dims.first() == Some(&c) => {
             let inner: usize = w.dims[1..].iter().product();
             Box::new(move |i| i / inner)
         }
-        "Gemm" if w.dims.len() == 2 => {
+        Some(Op::Gemm) if w.dims.len() == 2 => {
             if attr_f(p, "alpha", 1.0) != 1.0 || attr_f(p, "beta", 1.0) != 1.0 {
                 return None;
             }

@@ -39,6 +39,19 @@ pub struct LutSpec {
 }
 
 impl Func {
+    /// The function an elementwise operator applies through its table alone.
+    pub fn of(op: crate::Op) -> Option<Func> {
+        use crate::Op;
+        match op {
+            Op::Sigmoid => Some(Func::Sigmoid),
+            Op::Tanh => Some(Func::Tanh),
+            Op::Exp => Some(Func::Exp),
+            Op::Erf => Some(Func::Erf),
+            Op::Tan => Some(Func::Tan),
+            _ => None,
+        }
+    }
+
     /// The ONNX operator of this function.
     pub fn name(self) -> &'static str {
         match self {

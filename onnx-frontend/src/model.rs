@@ -8,6 +8,7 @@ use prost::Message;
 
 use crate::error::OnnxError;
 use crate::proto;
+use crate::registry::Op;
 use crate::tensor::Tensor;
 
 /// Models larger than this are refused before decoding (protobuf's own limit is 2 GiB).
@@ -143,6 +144,8 @@ pub struct Node {
     /// The node's name, or `<op>_<index>` when the model gives none.
     pub name: String,
     pub op_type: String,
+    /// The operator, typed ([`crate::registry`]); `None` for one Sigil does not know.
+    pub op: Option<Op>,
     /// `""` for the default `ai.onnx` domain.
     pub domain: String,
     /// Input value names; `""` marks an omitted optional input.
@@ -327,6 +330,7 @@ fn convert_graph(g: &proto::GraphProto, path: &str) -> Result<Graph, OnnxError> 
         }
         nodes.push(Node {
             name,
+            op: Op::parse(&op_type),
             op_type,
             domain: n.domain.clone().unwrap_or_default(),
             inputs: n.input.clone(),

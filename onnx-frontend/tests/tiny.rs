@@ -89,7 +89,7 @@ fn integer_overflow_is_an_error_naming_the_node() {
 fn every_operator_on_any_rank_never_panics() {
     // Every single-input operator on a scalar: a result or an error naming the node, never a
     // panic (a rank-0 tensor has no axes to index).
-    for op in sigil_onnx::SUPPORTED_OPS {
+    for op in sigil_onnx::Op::ALL.iter().map(|op| op.name()) {
         let m = model(vec![node(op, &["x"], "y", vec![])], vec![value("x", FLOAT, &[])], vec![value("y", FLOAT, &[])]);
         let x = InputTensor { name: "x".into(), elem_type: ElemType::Float, dims: vec![], values: vec![0.5] };
         let _ = execute(&m, &[x], 16, "scalar");
@@ -97,7 +97,7 @@ fn every_operator_on_any_rank_never_panics() {
     let mut ran = 0;
     // Every operator with 1 to 5 copies of one input (float or integer, so also used as shapes,
     // axes, indices or pads) of ranks 0 to 6, default attributes.
-    for op in sigil_onnx::SUPPORTED_OPS {
+    for op in sigil_onnx::Op::ALL.iter().map(|op| op.name()) {
         for dims in [vec![], vec![3], vec![2, 3], vec![1, 1, 2, 2], vec![1, 2, 3, 3, 2], vec![2, 1, 1, 2, 1, 2]] {
             for k in 1..=5 {
                 for (code, elem, step) in [(FLOAT, ElemType::Float, 0.25), (7, ElemType::Int64, 1.0)] {
@@ -113,7 +113,7 @@ fn every_operator_on_any_rank_never_panics() {
         }
     }
     // Many combinations are valid (elementwise ops on any rank, pools on rank 3+, ...).
-    println!("{ran} of {} combinations ran", sigil_onnx::SUPPORTED_OPS.len() * 6 * 5 * 2);
+    println!("{ran} of {} combinations ran", sigil_onnx::Op::ALL.len() * 6 * 5 * 2);
     assert!(ran > 800, "{ran}");
     let m = model(vec![node("Softmax", &["x"], "y", vec![])], vec![value("x", FLOAT, &[])], vec![value("y", FLOAT, &[])]);
     let x = InputTensor { name: "x".into(), elem_type: ElemType::Float, dims: vec![], values: vec![0.5] };
@@ -146,18 +146,18 @@ mod fuzz {
         /// a panic. 5,000 cases here; 180,000 more passed in a debug build by hand.
         #[test]
         fn operators_with_random_attributes_never_panic(
-            op in 0..sigil_onnx::SUPPORTED_OPS.len(),
+            op in 0..sigil_onnx::Op::ALL.len(),
             dims in prop::collection::vec(0usize..4, 0..5),
             wdims in prop::collection::vec(0usize..4, 0..5),
             picks in prop::collection::vec(0usize..3, 1..5),
             word in 0usize..4,
-            second in prop::option::of((0..sigil_onnx::SUPPORTED_OPS.len(), 1usize..4)),
+            second in prop::option::of((0..sigil_onnx::Op::ALL.len(), 1usize..4)),
             ints in prop::collection::vec(prop_oneof![8 => -3i64..4, 1 => Just(i64::MAX), 1 => Just(i64::MIN), 1 => Just(1i64 << 40), 1 => Just(-(1i64 << 40))], 0..7),
             flag in -1i64..3,
             alpha in -2.0f32..2.0,
             seed in any::<u64>(),
         ) {
-            let op = sigil_onnx::SUPPORTED_OPS[op];
+            let op = sigil_onnx::Op::ALL[op].name();
             let names = ["x", "i", "w"];
             let ins: Vec<&str> = picks.iter().map(|&p| names[p]).collect();
             let attrs = vec![
@@ -189,7 +189,7 @@ mod fuzz {
             let mut nodes = vec![node(op, &ins, if second.is_some() { "t" } else { "y" }, attrs.clone())];
             if let Some((op2, k)) = second {
                 let ins2: Vec<&str> = std::iter::once("t").chain(ins.iter().copied()).take(k).collect();
-                nodes.push(node(sigil_onnx::SUPPORTED_OPS[op2], &ins2, "y", attrs));
+                nodes.push(node(sigil_onnx::Op::ALL[op2].name(), &ins2, "y", attrs));
             }
             let m = model(
                 nodes,

@@ -6,7 +6,7 @@
 
 use std::path::Path;
 
-use crate::{Model, OnnxError};
+use crate::{Model, OnnxError, Op};
 
 use super::{CompileOptions, ModelError, calibration_of, lay_out};
 
@@ -21,9 +21,11 @@ pub struct NodeReport {
     /// it (see `status`).
     pub proved_by: Option<String>,
     /// `proved`, `wiring`, `folded`, `executed only` (the executor runs it, no chip proves it
-    /// yet), `unsupported` (the executor does not run it), `refused` (another reason, given in
-    /// `reason`), `not reached` (after the node that stopped compilation), or `not checked`
-    /// (lowering stopped at a later node, before any circuit was laid out).
+    /// yet: the op registry names no handler), `unsupported` (the executor does not run it),
+    /// `refused` (another reason, given in `reason`), `not reached` (after the node that
+    /// stopped compilation, of an operator a chip proves), or `not checked` (lowering stopped
+    /// at a later node, before any circuit was laid out). Nodes after the stop and nodes of a
+    /// model whose lowering stopped take `unsupported` or `executed only` from the registry.
     pub status: &'static str,
     /// Why the node stopped compilation.
     pub reason: Option<String>,
@@ -75,13 +77,19 @@ pub fn inspect(model: &Model, path: impl AsRef<Path>, options: &CompileOptions) 
                 let e = error.as_ref().expect("a stop has an error");
                 let status = match e {
                     ModelError::Onnx(OnnxError::UnsupportedOp { .. }) => "unsupported",
-                    ModelError::Unsupported { reason, .. } if reason.contains("no chip proves") => "executed only",
+                    ModelError::Unsupported { .. } if n.op.and_then(Op::handler).is_none() => "executed only",
                     _ => "refused",
                 };
                 return report(None, status, Some(e.to_string()));
             }
+            // What the registry says of an operator the compiler did not lay out.
+            let unplaced = |otherwise: &'static str| match n.op {
+                None => report(None, "unsupported", None),
+                Some(op) if op.handler().is_none() => report(None, "executed only", None),
+                Some(_) => report(None, otherwise, None),
+            };
             if reached_stop {
-                return report(None, "not reached", None);
+                return unplaced("not reached");
             }
             if let Some((_, kinds)) = survey.iter().find(|(name, _)| *name == n.name) {
                 return if kinds == "wiring" { report(Some("wiring"), "wiring", None) } else { report(Some(kinds), "proved", None) };
@@ -90,9 +98,9 @@ pub fn inspect(model: &Model, path: impl AsRef<Path>, options: &CompileOptions) 
                 // Not in the plan: folded into a constant, or an alias (Identity, Dropout).
                 Some(p) if n.outputs.iter().any(|o| p.aliases.contains_key(o)) => report(Some("wiring"), "wiring", None),
                 Some(p) if !p.nodes.iter().any(|m| m.name == n.name) => report(Some("constant"), "folded", None),
-                Some(_) => report(None, "not reached", None),
+                Some(_) => unplaced("not reached"),
                 // Lowering stopped (at a later node, or naming none): no circuit was laid out.
-                None => report(None, "not checked", None),
+                None => unplaced("not checked"),
             }
         })
         .collect();

@@ -22,7 +22,7 @@
 //!    The statement is the input and the output (public values the transcript absorbs).
 //! 3. [`CompiledModel::verify`] checks a proof against a statement.
 
-mod compile;
+pub(crate) mod compile;
 mod inspect;
 mod witness;
 

@@ -2,22 +2,18 @@
 //! or/and), Div, Min, Max, Abs, Neg, Relu, LeakyRelu, Clip, Sqrt, Pow, Reciprocal. Circuit side:
 //! `sigil_air::chips::{binary, minmax, div, divconst, relu, rescale}`.
 
-#[allow(unused_imports)]
 use super::prelude::*;
 
-/// The operators of this family.
-pub(crate) const OPS: &[&str] = &["Abs", "Max", "Min", "Div", "Relu", "Add", "Sub", "Mul", "Neg", "LeakyRelu", "Clip", "Sqrt", "Pow", "Reciprocal"];
 
 /// Runs one node of this family (single output).
 pub(crate) fn run<'a>(ctx: &Ctx<'_>, n: &Node, get: &Get<'a>) -> R<QTensor> {
-    #[allow(unused_variables)]
     let f = ctx.f;
-    match n.op_type.as_str() {
-        "Abs" => {
+    match n.op {
+        Some(Op::Abs) => {
             let a = get(0)?;
             Ok(QTensor { dims: a.dims.clone(), data: a.data.iter().map(|v| v.saturating_abs()).collect(), frac_bits: a.frac_bits })
         }
-        "Max" | "Min" => {
+        Some(Op::Max | Op::Min) => {
             let mut acc = get(0)?.clone();
             for k in 1..n.inputs.len() {
                 let b = get(k)?;
@@ -27,14 +23,14 @@ pub(crate) fn run<'a>(ctx: &Ctx<'_>, n: &Node, get: &Get<'a>) -> R<QTensor> {
                     .into_iter()
                     .map(|(x, y)| {
                         let (x, y) = (lift(x, frac - acc.frac_bits), lift(y, frac - b.frac_bits));
-                        if n.op_type == "Max" { x.max(y) } else { x.min(y) }
+                        if n.op == Some(Op::Max) { x.max(y) } else { x.min(y) }
                     })
                     .collect();
                 acc = QTensor { dims, data, frac_bits: frac };
             }
             Ok(acc)
         }
-        "Div" => {
+        Some(Op::Div) => {
             let (a, b) = (get(0)?, get(1)?);
             let (dims, pairs) = zip2(ctx, n, a, b)?;
             let exact = a.frac_bits == 0 && b.frac_bits == 0;
@@ -55,19 +51,19 @@ pub(crate) fn run<'a>(ctx: &Ctx<'_>, n: &Node, get: &Get<'a>) -> R<QTensor> {
             }
             Ok(QTensor { dims, data, frac_bits: if exact { 0 } else { f } })
         }
-        "Relu" => {
+        Some(Op::Relu) => {
             let a = get(0)?;
             Ok(QTensor { dims: a.dims.clone(), data: a.data.iter().map(|&v| v.max(0)).collect(), frac_bits: a.frac_bits })
         }
-        "Add" | "Mul" if n.inputs.len() == 2 && ctx.bools.contains(&n.inputs[0]) && ctx.bools.contains(&n.inputs[1]) => {
+        Some(Op::Add | Op::Mul) if n.inputs.len() == 2 && ctx.bools.contains(&n.inputs[0]) && ctx.bools.contains(&n.inputs[1]) => {
             // bool + bool is a logical or and bool * bool a logical and, as in PyTorch, which
             // exports them although ONNX's type rules forbid them.
-            ops::logic(ctx, n, get(0)?, get(1)?, if n.op_type == "Add" { "Or" } else { "And" })
+            ops::logic(ctx, n, get(0)?, get(1)?, if n.op == Some(Op::Add) { Op::Or } else { Op::And })
         }
-        "Add" | "Sub" | "Mul" => {
+        Some(Op::Add | Op::Sub | Op::Mul) => {
             let (a, b) = (get(0)?, get(1)?);
             let (dims, pairs) = zip2(ctx, n, a, b)?;
-            let mul = n.op_type == "Mul";
+            let mul = n.op == Some(Op::Mul);
             // Align exact integers with fixed-point operands.
             let fa = a.frac_bits;
             let fb = b.frac_bits;
@@ -77,9 +73,9 @@ pub(crate) fn run<'a>(ctx: &Ctx<'_>, n: &Node, get: &Get<'a>) -> R<QTensor> {
                 .into_iter()
                 .map(|(x, y)| {
                     let (x, y) = (i128::from(x), i128::from(y));
-                    let v = match n.op_type.as_str() {
-                        "Add" => (x << (frac - fa)) + (y << (frac - fb)),
-                        "Sub" => (x << (frac - fa)) - (y << (frac - fb)),
+                    let v = match n.op {
+                        Some(Op::Add) => (x << (frac - fa)) + (y << (frac - fb)),
+                        Some(Op::Sub) => (x << (frac - fa)) - (y << (frac - fb)),
                         _ => x * y,
                     };
                     sat(rescale(v, frac - out_frac))
@@ -87,16 +83,16 @@ pub(crate) fn run<'a>(ctx: &Ctx<'_>, n: &Node, get: &Get<'a>) -> R<QTensor> {
                 .collect();
             Ok(QTensor { dims, data, frac_bits: out_frac })
         }
-        "Neg" => {
+        Some(Op::Neg) => {
             let a = get(0)?;
             Ok(QTensor { dims: a.dims.clone(), data: a.data.iter().map(|v| v.saturating_neg()).collect(), frac_bits: a.frac_bits })
         }
-        "LeakyRelu" => ops::leaky_relu(ctx, n, get(0)?),
-        "Clip" => ops::clip(ctx, n, get),
-        "Sqrt" => ops::sqrt(ctx, n, get(0)?),
-        "Pow" => ops::pow(ctx, n, get),
-        "Reciprocal" => ops::reciprocal(ctx, n, get(0)?),
-        op => Err(OnnxError::UnsupportedOp { path: ctx.path.into(), node: n.name.clone(), op: op.into(), opset: ctx.opset }),
+        Some(Op::LeakyRelu) => ops::leaky_relu(ctx, n, get(0)?),
+        Some(Op::Clip) => ops::clip(ctx, n, get),
+        Some(Op::Sqrt) => ops::sqrt(ctx, n, get(0)?),
+        Some(Op::Pow) => ops::pow(ctx, n, get),
+        Some(Op::Reciprocal) => ops::reciprocal(ctx, n, get(0)?),
+        _ => Err(ctx.unsupported(n)),
     }
 }
 

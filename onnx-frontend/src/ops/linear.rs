@@ -2,18 +2,14 @@
 //! (a constant operand, Freivalds' check) and `sigil_air::chips::bilinear` (two computed
 //! operands).
 
-#[allow(unused_imports)]
 use super::prelude::*;
 
-/// The operators of this family.
-pub(crate) const OPS: &[&str] = &["MatMul", "Gemm", "Conv"];
 
 /// Runs one node of this family (single output).
 pub(crate) fn run<'a>(ctx: &Ctx<'_>, n: &Node, get: &Get<'a>) -> R<QTensor> {
-    #[allow(unused_variables)]
     let f = ctx.f;
-    match n.op_type.as_str() {
-        "MatMul" if get(0)?.dims.len() != 2 || get(1)?.dims.len() != 2 => {
+    match n.op {
+        Some(Op::MatMul) if get(0)?.dims.len() != 2 || get(1)?.dims.len() != 2 => {
             let (a, b) = (get(0)?, get(1)?);
             if a.dims.is_empty() || b.dims.is_empty() {
                 return Err(ctx.err(n, "MatMul of a scalar is not defined"));
@@ -69,9 +65,9 @@ pub(crate) fn run<'a>(ctx: &Ctx<'_>, n: &Node, get: &Get<'a>) -> R<QTensor> {
             }
             Ok(QTensor { dims, data, frac_bits: out_frac })
         }
-        "Gemm" | "MatMul" => {
+        Some(Op::Gemm | Op::MatMul) => {
             let (a, b) = (get(0)?, get(1)?);
-            let gemm = n.op_type == "Gemm";
+            let gemm = n.op == Some(Op::Gemm);
             if a.dims.len() != 2 || b.dims.len() != 2 {
                 return Err(ctx.err(n, format!("only 2-D operands are supported, got {:?} and {:?}", a.dims, b.dims)));
             }
@@ -115,7 +111,7 @@ pub(crate) fn run<'a>(ctx: &Ctx<'_>, n: &Node, get: &Get<'a>) -> R<QTensor> {
             ctx.check_acc(n, &data, frac)?;
             Ok(QTensor { dims: vec![m, nn], data: data.into_iter().map(|v| rescale(v, frac - out_frac) as i64).collect(), frac_bits: out_frac })
         }
-        "Conv" => {
+        Some(Op::Conv) => {
             let (x, w) = (get(0)?, get(1)?);
             if x.dims.len() != 4 || w.dims.len() != 4 {
                 return Err(ctx.err(n, "only 2-D convolutions (NCHW) are supported"));
@@ -172,7 +168,7 @@ pub(crate) fn run<'a>(ctx: &Ctx<'_>, n: &Node, get: &Get<'a>) -> R<QTensor> {
             }
             Ok(QTensor { dims: vec![bn, oc, oh, ow], data, frac_bits: out_frac })
         }
-        op => Err(OnnxError::UnsupportedOp { path: ctx.path.into(), node: n.name.clone(), op: op.into(), opset: ctx.opset }),
+        _ => Err(ctx.unsupported(n)),
     }
 }
 

@@ -1,25 +1,20 @@
 //! Comparisons and logic: Equal, Greater, GreaterOrEqual, Less, LessOrEqual, And, Or, Xor,
 //! Not, Where. Booleans are exact 0 and 1.
 
-#[allow(unused_imports)]
 use super::prelude::*;
 
-/// The operators of this family.
-pub(crate) const OPS: &[&str] = &["Not", "Equal", "Greater", "GreaterOrEqual", "Less", "LessOrEqual", "And", "Or", "Xor", "Where"];
 
 /// Runs one node of this family (single output).
 pub(crate) fn run<'a>(ctx: &Ctx<'_>, n: &Node, get: &Get<'a>) -> R<QTensor> {
-    #[allow(unused_variables)]
-    let f = ctx.f;
-    match n.op_type.as_str() {
-        "Not" => {
+    match n.op {
+        Some(Op::Not) => {
             let a = get(0)?;
             Ok(QTensor { dims: a.dims.clone(), data: a.data.iter().map(|&v| i64::from(v == 0)).collect(), frac_bits: 0 })
         }
-        "Equal" | "Greater" | "GreaterOrEqual" | "Less" | "LessOrEqual" => ops::compare(ctx, n, get(0)?, get(1)?),
-        "And" | "Or" | "Xor" => ops::logic(ctx, n, get(0)?, get(1)?, &n.op_type),
-        "Where" => ops::where_op(ctx, n, get),
-        op => Err(OnnxError::UnsupportedOp { path: ctx.path.into(), node: n.name.clone(), op: op.into(), opset: ctx.opset }),
+        Some(Op::Equal | Op::Greater | Op::GreaterOrEqual | Op::Less | Op::LessOrEqual) => ops::compare(ctx, n, get(0)?, get(1)?),
+        Some(Op::And | Op::Or | Op::Xor) => ops::logic(ctx, n, get(0)?, get(1)?, n.op.expect("dispatched by its op")),
+        Some(Op::Where) => ops::where_op(ctx, n, get),
+        _ => Err(ctx.unsupported(n)),
     }
 }
 
@@ -31,11 +26,11 @@ pub(crate) fn compare(ctx: &Ctx<'_>, n: &Node, a: &QTensor, b: &QTensor) -> R<QT
         .into_iter()
         .map(|(x, y)| {
             let (x, y) = (i128::from(x) << (fr - a.frac_bits), i128::from(y) << (fr - b.frac_bits));
-            i64::from(match n.op_type.as_str() {
-                "Equal" => x == y,
-                "Greater" => x > y,
-                "GreaterOrEqual" => x >= y,
-                "Less" => x < y,
+            i64::from(match n.op {
+                Some(Op::Equal) => x == y,
+                Some(Op::Greater) => x > y,
+                Some(Op::GreaterOrEqual) => x >= y,
+                Some(Op::Less) => x < y,
                 _ => x <= y,
             })
         })
@@ -44,15 +39,15 @@ pub(crate) fn compare(ctx: &Ctx<'_>, n: &Node, a: &QTensor, b: &QTensor) -> R<QT
 }
 
 /// And, Or, Xor (`op`) on booleans (any non-zero is true).
-pub(crate) fn logic(ctx: &Ctx<'_>, n: &Node, a: &QTensor, b: &QTensor, op: &str) -> R<QTensor> {
+pub(crate) fn logic(ctx: &Ctx<'_>, n: &Node, a: &QTensor, b: &QTensor, op: Op) -> R<QTensor> {
     let (dims, pairs) = zip2(ctx, n, a, b)?;
     let data = pairs
         .into_iter()
         .map(|(x, y)| {
             let (x, y) = (x != 0, y != 0);
             i64::from(match op {
-                "And" => x && y,
-                "Or" => x || y,
+                Op::And => x && y,
+                Op::Or => x || y,
                 _ => x != y,
             })
         })

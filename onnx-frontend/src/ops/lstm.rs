@@ -1,7 +1,6 @@
 //! LSTM (multi-output: run through [`super::run_multi`]). Circuit side: laid out step by step
 //! by the compiler with the linear, elementwise, table and rescale chips.
 
-#[allow(unused_imports)]
 use super::prelude::*;
 
 /// LSTM (ONNX gate order i, o, f, c) in every direction, with the default activations

@@ -13,7 +13,7 @@
 //! | [`movement`] | Constant, Identity, Dropout, Shape, ConstantOfShape, Cast, Squeeze, Unsqueeze, Flatten, Reshape, Concat, Gather, Slice, Transpose, Expand, Pad, ScatterND |
 //! | [`lstm`] | LSTM |
 //!
-//! [`run`] dispatches a node through [`FAMILIES`]; the operators with several outputs (LSTM,
+//! [`run`] dispatches a node to its family ([`crate::registry`]); the operators with several outputs (LSTM,
 //! LayerNormalization, BatchNormalization in training mode, MaxPool with Indices) go through
 //! their family's function from `crate::exec::run_one`.
 //!
@@ -51,33 +51,30 @@ pub(crate) mod prelude {
     pub(crate) use crate::lut::Func;
     pub(crate) use crate::model::{Attribute, ElemType, Node};
     pub(crate) use crate::ops;
+    pub(crate) use crate::registry::Op;
     pub(crate) use rayon::prelude::*;
 }
 
 use crate::error::OnnxError;
 use crate::exec::{Ctx, Get, QTensor, attr_ints, rescale};
 use crate::model::{Attribute, Node};
+use crate::registry::Family;
 
-/// A family's runner for single-output nodes.
-pub(crate) type RunFn = for<'a, 'b, 'c> fn(&'b Ctx<'c>, &'b Node, &'b Get<'a>) -> R<QTensor>;
-
-/// Every op family: its name, operators and runner.
-pub(crate) const FAMILIES: &[(&str, &[&str], RunFn)] = &[
-    ("movement", movement::OPS, movement::run),
-    ("elementwise", elementwise::OPS, elementwise::run),
-    ("logic", logic::OPS, logic::run),
-    ("linear", linear::OPS, linear::run),
-    ("pool", pool::OPS, pool::run),
-    ("nonlinear", nonlinear::OPS, nonlinear::run),
-    ("reduce", reduce::OPS, reduce::run),
-    ("norm", norm::OPS, norm::run),
-];
-
-/// Runs one single-output node through its family.
+/// Runs one single-output node through its family's executor ([`crate::registry`] says
+/// which); an operator the registry does not know is [`OnnxError::UnsupportedOp`].
 pub(crate) fn run<'a>(ctx: &Ctx<'_>, n: &Node, get: &Get<'a>) -> R<QTensor> {
-    match FAMILIES.iter().find(|(_, ops, _)| ops.contains(&n.op_type.as_str())) {
-        Some((_, _, run)) => run(ctx, n, get),
-        None => Err(OnnxError::UnsupportedOp { path: ctx.path.into(), node: n.name.clone(), op: n.op_type.clone(), opset: ctx.opset }),
+    let Some(op) = n.op else { return Err(ctx.unsupported(n)) };
+    match op.family() {
+        Family::Movement => movement::run(ctx, n, get),
+        Family::Elementwise => elementwise::run(ctx, n, get),
+        Family::Logic => logic::run(ctx, n, get),
+        Family::Linear => linear::run(ctx, n, get),
+        Family::Pool => pool::run(ctx, n, get),
+        Family::Nonlinear => nonlinear::run(ctx, n, get),
+        Family::Reduce => reduce::run(ctx, n, get),
+        Family::Norm => norm::run(ctx, n, get),
+        // Several outputs: `crate::exec::run_one` calls it.
+        Family::Lstm => Err(ctx.err(n, "LSTM runs with its outputs together")),
     }
 }
 
@@ -191,16 +188,5 @@ mod tests {
         assert_eq!(align(-6, 2, 0), -1); // -1.5 rounds up to -1
         assert_eq!(param_frac(0.3, 16, 32), 17);
         assert_eq!(param_frac(0.0, 16, 32), 32);
-    }
-
-    #[test]
-    fn every_supported_operator_has_one_family() {
-        let multi = ["LSTM", "LayerNormalization"];
-        for op in crate::exec::SUPPORTED_OPS {
-            let n = FAMILIES.iter().filter(|(_, ops, _)| ops.contains(op)).count();
-            assert_eq!(n + usize::from(multi.contains(op)), 1, "{op}");
-        }
-        let all: usize = FAMILIES.iter().map(|(_, ops, _)| ops.len()).sum();
-        assert_eq!(all + multi.len(), crate::exec::SUPPORTED_OPS.len());
     }
 }

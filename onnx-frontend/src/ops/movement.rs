@@ -4,23 +4,19 @@
 //! wiring (`prover/src/model/compile.rs` runs [`super::run`] on element numbers); Cast from an
 //! integer is the elementwise chip (`sigil_air::chips::binary`).
 
-#[allow(unused_imports)]
 use super::prelude::*;
 
-/// The operators of this family.
-pub(crate) const OPS: &[&str] = &["Constant", "Identity", "Dropout", "Shape", "ConstantOfShape", "Cast", "Unsqueeze", "Squeeze", "Concat", "Gather", "Slice", "Transpose", "Expand", "Flatten", "Reshape", "Pad", "ScatterND"];
 
 /// Runs one node of this family (single output).
 pub(crate) fn run<'a>(ctx: &Ctx<'_>, n: &Node, get: &Get<'a>) -> R<QTensor> {
-    #[allow(unused_variables)]
     let f = ctx.f;
-    match n.op_type.as_str() {
-        "Constant" => match n.attributes.get("value") {
+    match n.op {
+        Some(Op::Constant) => match n.attributes.get("value") {
             Some(Attribute::Tensor(t)) => ctx.quantize_tensor(t).map_err(|e| ctx.err(n, e)),
             _ => Err(ctx.err(n, "only the `value` form of Constant is supported")),
         },
-        "Identity" => Ok(get(0)?.clone()),
-        "Dropout" => {
+        Some(Op::Identity) => Ok(get(0)?.clone()),
+        Some(Op::Dropout) => {
             // Inference, or training with ratio 0: the identity. Training mode with a ratio (a
             // random mask) cannot be proven.
             let training = opt_input(n, 2) && get(2)?.data.iter().any(|&v| v != 0);
@@ -30,7 +26,7 @@ pub(crate) fn run<'a>(ctx: &Ctx<'_>, n: &Node, get: &Get<'a>) -> R<QTensor> {
             }
             Ok(get(0)?.clone())
         }
-        "Shape" => {
+        Some(Op::Shape) => {
             let a = get(0)?;
             let r = a.dims.len() as i64;
             let clamp = |v: i64| (if v < 0 { v + r } else { v }).clamp(0, r) as usize;
@@ -39,7 +35,7 @@ pub(crate) fn run<'a>(ctx: &Ctx<'_>, n: &Node, get: &Get<'a>) -> R<QTensor> {
             let d: Vec<i64> = a.dims[start..end.max(start)].iter().map(|&x| x as i64).collect();
             Ok(QTensor { dims: vec![d.len()], data: d, frac_bits: 0 })
         }
-        "ConstantOfShape" => {
+        Some(Op::ConstantOfShape) => {
             let s = ints(get(0)?).ok_or_else(|| ctx.err(n, "the shape is not an integer tensor"))?;
             let dims: Vec<usize> = s.iter().map(|&d| d.max(0) as usize).collect();
             checked_numel(&dims).map_err(|e| ctx.err(n, e))?;
@@ -52,7 +48,7 @@ pub(crate) fn run<'a>(ctx: &Ctx<'_>, n: &Node, get: &Get<'a>) -> R<QTensor> {
             };
             Ok(QTensor { data: vec![v; dims.iter().product()], dims, frac_bits: fb })
         }
-        "Cast" => {
+        Some(Op::Cast) => {
             let a = get(0)?;
             let to = ElemType::from_code(attr_i(n, "to", 1) as i32);
             let float = to.is_float();
@@ -71,7 +67,7 @@ pub(crate) fn run<'a>(ctx: &Ctx<'_>, n: &Node, get: &Get<'a>) -> R<QTensor> {
             };
             Ok(QTensor { dims: a.dims.clone(), data, frac_bits: if float { f } else { 0 } })
         }
-        "Unsqueeze" | "Squeeze" => {
+        Some(Op::Unsqueeze | Op::Squeeze) => {
             let a = get(0)?;
             let axes: Vec<i64> = if ctx.opset >= 13 {
                 if opt_input(n, 1) {
@@ -82,7 +78,7 @@ pub(crate) fn run<'a>(ctx: &Ctx<'_>, n: &Node, get: &Get<'a>) -> R<QTensor> {
             } else {
                 attr_ints(n, "axes").unwrap_or_default()
             };
-            let dims = if n.op_type == "Unsqueeze" {
+            let dims = if n.op == Some(Op::Unsqueeze) {
                 let r = a.dims.len() + axes.len();
                 let mut ax: Vec<usize> = axes.iter().map(|&x| axis_of(x, r).ok_or_else(|| ctx.err(n, "axis out of range"))).collect::<Result<_, _>>()?;
                 ax.sort_unstable();
@@ -103,7 +99,7 @@ pub(crate) fn run<'a>(ctx: &Ctx<'_>, n: &Node, get: &Get<'a>) -> R<QTensor> {
             };
             Ok(QTensor { dims, data: a.data.clone(), frac_bits: a.frac_bits })
         }
-        "Concat" => {
+        Some(Op::Concat) => {
             let parts: Vec<&QTensor> = (0..n.inputs.len()).map(get).collect::<Result<_, _>>()?;
             let first = parts.first().ok_or_else(|| ctx.err(n, "no inputs"))?;
             let axis = axis_of(attr_i(n, "axis", 0), first.dims.len()).ok_or_else(|| ctx.err(n, "axis out of range"))?;
@@ -126,7 +122,7 @@ pub(crate) fn run<'a>(ctx: &Ctx<'_>, n: &Node, get: &Get<'a>) -> R<QTensor> {
             }
             Ok(QTensor { dims, data, frac_bits: frac })
         }
-        "Gather" => {
+        Some(Op::Gather) => {
             let (a, idx) = (get(0)?, get(1)?);
             let iv = ints(idx).ok_or_else(|| ctx.err(n, "indices are not integers"))?;
             let axis = axis_of(attr_i(n, "axis", 0), a.dims.len()).ok_or_else(|| ctx.err(n, "axis out of range"))?;
@@ -152,7 +148,7 @@ pub(crate) fn run<'a>(ctx: &Ctx<'_>, n: &Node, get: &Get<'a>) -> R<QTensor> {
             }
             Ok(QTensor { dims, data, frac_bits: a.frac_bits })
         }
-        "Slice" => {
+        Some(Op::Slice) => {
             let a = get(0)?;
             let r = a.dims.len();
             let opt = |k: usize| -> Result<Option<Vec<i64>>, OnnxError> {
@@ -202,7 +198,7 @@ pub(crate) fn run<'a>(ctx: &Ctx<'_>, n: &Node, get: &Get<'a>) -> R<QTensor> {
             }
             Ok(QTensor { dims: cnt, data, frac_bits: a.frac_bits })
         }
-        "Transpose" => {
+        Some(Op::Transpose) => {
             let a = get(0)?;
             let r = a.dims.len();
             let perm: Vec<usize> = attr_ints(n, "perm").map(|p| p.iter().map(|&x| x as usize).collect()).unwrap_or_else(|| (0..r).rev().collect());
@@ -226,7 +222,7 @@ pub(crate) fn run<'a>(ctx: &Ctx<'_>, n: &Node, get: &Get<'a>) -> R<QTensor> {
             }
             Ok(QTensor { dims, data, frac_bits: a.frac_bits })
         }
-        "Expand" => {
+        Some(Op::Expand) => {
             let (a, s) = (get(0)?, get(1)?);
             let shape: Vec<usize> = ints(s).ok_or_else(|| ctx.err(n, "the shape is not an integer tensor"))?.iter().map(|&d| d.max(0) as usize).collect();
             let dims = broadcast(&a.dims, &shape).ok_or_else(|| ctx.err(n, "shapes do not broadcast"))?;
@@ -234,7 +230,7 @@ pub(crate) fn run<'a>(ctx: &Ctx<'_>, n: &Node, get: &Get<'a>) -> R<QTensor> {
             let data = (0..numel).map(|i| a.data[bcast_index(&a.dims, &dims, i)]).collect();
             Ok(QTensor { dims, data, frac_bits: a.frac_bits })
         }
-        "Flatten" => {
+        Some(Op::Flatten) => {
             let a = get(0)?;
             let axis = attr_i(n, "axis", 1);
             let r = a.dims.len() as i64;
@@ -246,7 +242,7 @@ pub(crate) fn run<'a>(ctx: &Ctx<'_>, n: &Node, get: &Get<'a>) -> R<QTensor> {
             let inner: usize = a.dims[axis as usize..].iter().product();
             Ok(QTensor { dims: vec![outer, inner], data: a.data.clone(), frac_bits: a.frac_bits })
         }
-        "Reshape" => {
+        Some(Op::Reshape) => {
             let (a, s) = (get(0)?, get(1)?);
             if s.frac_bits != 0 {
                 return Err(ctx.err(n, "the shape input is not an integer tensor"));
@@ -277,9 +273,9 @@ pub(crate) fn run<'a>(ctx: &Ctx<'_>, n: &Node, get: &Get<'a>) -> R<QTensor> {
             }
             Ok(QTensor { dims, data: a.data.clone(), frac_bits: a.frac_bits })
         }
-        "ScatterND" => ops::scatter_nd(ctx, n, get),
-        "Pad" => ops::pad(ctx, n, get),
-        op => Err(OnnxError::UnsupportedOp { path: ctx.path.into(), node: n.name.clone(), op: op.into(), opset: ctx.opset }),
+        Some(Op::ScatterND) => ops::scatter_nd(ctx, n, get),
+        Some(Op::Pad) => ops::pad(ctx, n, get),
+        _ => Err(ctx.unsupported(n)),
     }
 }
 

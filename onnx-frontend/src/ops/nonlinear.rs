@@ -1,27 +1,18 @@
 //! Non-linear functions through the tables of [`crate::lut`]: Sigmoid, Tanh, Exp, Erf, Tan,
 //! Log, Softplus, Softmax, LogSoftmax, Gelu. Circuit side: `sigil_air::chips::lut`.
 
-#[allow(unused_imports)]
 use super::prelude::*;
 
-/// The operators of this family.
-pub(crate) const OPS: &[&str] = &["Sigmoid", "Tanh", "Exp", "Erf", "Tan", "Softmax", "LogSoftmax", "Log", "Softplus", "Gelu"];
 
 /// Runs one node of this family (single output).
 pub(crate) fn run<'a>(ctx: &Ctx<'_>, n: &Node, get: &Get<'a>) -> R<QTensor> {
-    #[allow(unused_variables)]
-    let f = ctx.f;
-    match n.op_type.as_str() {
-        "Sigmoid" => ops::unary_lut(ctx, n, get(0)?, Func::Sigmoid),
-        "Tanh" => ops::unary_lut(ctx, n, get(0)?, Func::Tanh),
-        "Exp" => ops::unary_lut(ctx, n, get(0)?, Func::Exp),
-        "Erf" => ops::unary_lut(ctx, n, get(0)?, Func::Erf),
-        "Tan" => ops::unary_lut(ctx, n, get(0)?, Func::Tan),
-        "Softmax" | "LogSoftmax" => ops::softmax(ctx, n, get(0)?),
-        "Log" => ops::log(ctx, n, get(0)?),
-        "Softplus" => ops::softplus(ctx, n, get(0)?),
-        "Gelu" => ops::gelu(ctx, n, get(0)?),
-        op => Err(OnnxError::UnsupportedOp { path: ctx.path.into(), node: n.name.clone(), op: op.into(), opset: ctx.opset }),
+    match n.op {
+        Some(op @ (Op::Sigmoid | Op::Tanh | Op::Exp | Op::Erf | Op::Tan)) => ops::unary_lut(ctx, n, get(0)?, Func::of(op).expect("a function with a table")),
+        Some(Op::Softmax | Op::LogSoftmax) => ops::softmax(ctx, n, get(0)?),
+        Some(Op::Log) => ops::log(ctx, n, get(0)?),
+        Some(Op::Softplus) => ops::softplus(ctx, n, get(0)?),
+        Some(Op::Gelu) => ops::gelu(ctx, n, get(0)?),
+        _ => Err(ctx.unsupported(n)),
     }
 }
 
@@ -81,7 +72,7 @@ pub(crate) fn softplus(ctx: &Ctx<'_>, n: &Node, a: &QTensor) -> R<QTensor> {
 /// maximum (exact), exp through its table, divide by the sum (rounded). LogSoftmax: the
 /// shifted input minus the log of that sum.
 pub(crate) fn softmax(ctx: &Ctx<'_>, n: &Node, a: &QTensor) -> R<QTensor> {
-    let log = n.op_type == "LogSoftmax";
+    let log = n.op == Some(Op::LogSoftmax);
     let r = a.dims.len();
     if r == 0 {
         // A scalar: softmax 1, log-softmax 0.

@@ -1,19 +1,14 @@
 //! Normalization: BatchNormalization (folded into the layer before it where possible, see
 //! [`crate::lower`]) and LayerNormalization.
 
-#[allow(unused_imports)]
 use super::prelude::*;
 
-/// The operators of this family.
-pub(crate) const OPS: &[&str] = &["BatchNormalization"];
 
 /// Runs one node of this family (single output).
 pub(crate) fn run<'a>(ctx: &Ctx<'_>, n: &Node, get: &Get<'a>) -> R<QTensor> {
-    #[allow(unused_variables)]
-    let f = ctx.f;
-    match n.op_type.as_str() {
-        "BatchNormalization" => Ok(ops::batch_norm(ctx, n, get)?.swap_remove(0)),
-        op => Err(OnnxError::UnsupportedOp { path: ctx.path.into(), node: n.name.clone(), op: op.into(), opset: ctx.opset }),
+    match n.op {
+        Some(Op::BatchNormalization) => Ok(ops::batch_norm(ctx, n, get)?.swap_remove(0)),
+        _ => Err(ctx.unsupported(n)),
     }
 }
 

@@ -1,19 +1,14 @@
 //! Pooling: MaxPool, AveragePool, GlobalMaxPool, GlobalAveragePool. Circuit side:
 //! `sigil_air::chips::maxpool`, and average pooling as a linear layer of ones and a division.
 
-#[allow(unused_imports)]
 use super::prelude::*;
 
-/// The operators of this family.
-pub(crate) const OPS: &[&str] = &["MaxPool", "AveragePool", "GlobalAveragePool", "GlobalMaxPool"];
 
 /// Runs one node of this family (single output).
 pub(crate) fn run<'a>(ctx: &Ctx<'_>, n: &Node, get: &Get<'a>) -> R<QTensor> {
-    #[allow(unused_variables)]
-    let f = ctx.f;
-    match n.op_type.as_str() {
-        "MaxPool" | "AveragePool" | "GlobalAveragePool" | "GlobalMaxPool" => Ok(ops::pool(ctx, n, get(0)?)?.swap_remove(0)),
-        op => Err(OnnxError::UnsupportedOp { path: ctx.path.into(), node: n.name.clone(), op: op.into(), opset: ctx.opset }),
+    match n.op {
+        Some(Op::MaxPool | Op::AveragePool | Op::GlobalAveragePool | Op::GlobalMaxPool) => Ok(ops::pool(ctx, n, get(0)?)?.swap_remove(0)),
+        _ => Err(ctx.unsupported(n)),
     }
 }
 
@@ -22,9 +17,8 @@ pub(crate) fn run<'a>(ctx: &Ctx<'_>, n: &Node, get: &Get<'a>) -> R<QTensor> {
 /// output and, for MaxPool, its Indices (the flat row-major index into the input of each
 /// maximum, the first one on ties).
 pub(crate) fn pool(ctx: &Ctx<'_>, n: &Node, x: &QTensor) -> R<Vec<QTensor>> {
-    let op = n.op_type.as_str();
-    let global = op.starts_with("Global");
-    let max = op.ends_with("MaxPool");
+    let global = matches!(n.op, Some(Op::GlobalAveragePool | Op::GlobalMaxPool));
+    let max = matches!(n.op, Some(Op::MaxPool | Op::GlobalMaxPool));
     if x.dims.len() < 3 {
         return Err(ctx.err(n, format!("input of shape {:?} has no spatial axes", x.dims)));
     }

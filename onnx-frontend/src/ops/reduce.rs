@@ -1,18 +1,13 @@
 //! Reductions over axes: ReduceSum, ReduceMean, ReduceMax, ReduceMin.
 
-#[allow(unused_imports)]
 use super::prelude::*;
 
-/// The operators of this family.
-pub(crate) const OPS: &[&str] = &["ReduceSum", "ReduceMean", "ReduceMax", "ReduceMin"];
 
 /// Runs one node of this family (single output).
 pub(crate) fn run<'a>(ctx: &Ctx<'_>, n: &Node, get: &Get<'a>) -> R<QTensor> {
-    #[allow(unused_variables)]
-    let f = ctx.f;
-    match n.op_type.as_str() {
-        "ReduceSum" | "ReduceMean" | "ReduceMax" | "ReduceMin" => ops::reduce(ctx, n, get),
-        op => Err(OnnxError::UnsupportedOp { path: ctx.path.into(), node: n.name.clone(), op: op.into(), opset: ctx.opset }),
+    match n.op {
+        Some(Op::ReduceSum | Op::ReduceMean | Op::ReduceMax | Op::ReduceMin) => ops::reduce(ctx, n, get),
+        _ => Err(ctx.unsupported(n)),
     }
 }
 
@@ -34,19 +29,19 @@ fn reduce_axes(ctx: &Ctx<'_>, n: &Node, get: &Get<'_>, rank: usize, axes_input_o
 pub(crate) fn reduce(ctx: &Ctx<'_>, n: &Node, get: &Get<'_>) -> R<QTensor> {
     let a = get(0)?;
     let r = a.dims.len();
-    let input_opset = if n.op_type == "ReduceSum" { 13 } else { 18 };
+    let input_opset = if n.op == Some(Op::ReduceSum) { 13 } else { 18 };
     let axes = reduce_axes(ctx, n, get, r, input_opset)?;
     let keep = attr_i(n, "keepdims", 1) != 0;
     let out_full: Vec<usize> = (0..r).map(|k| if axes.contains(&k) { 1 } else { a.dims[k] }).collect();
     let numel = checked_numel(&out_full).map_err(|e| ctx.err(n, e))?;
     let count: usize = axes.iter().map(|&k| a.dims[k]).product();
-    let op = n.op_type.as_str();
-    if count == 0 && matches!(op, "ReduceMean" | "ReduceMax" | "ReduceMin") {
+    let op = n.op;
+    if count == 0 && matches!(op, Some(Op::ReduceMean | Op::ReduceMax | Op::ReduceMin)) {
         return Err(ctx.err(n, "reduction over an empty axis"));
     }
     let init = match op {
-        "ReduceMax" => i128::from(i64::MIN),
-        "ReduceMin" => i128::from(i64::MAX),
+        Some(Op::ReduceMax) => i128::from(i64::MIN),
+        Some(Op::ReduceMin) => i128::from(i64::MAX),
         _ => 0,
     };
     let mut acc = vec![init; numel];
@@ -63,14 +58,14 @@ pub(crate) fn reduce(ctx: &Ctx<'_>, n: &Node, get: &Get<'_>) -> R<QTensor> {
         }
         let v = i128::from(v);
         acc[o] = match op {
-            "ReduceMax" => acc[o].max(v),
-            "ReduceMin" => acc[o].min(v),
+            Some(Op::ReduceMax) => acc[o].max(v),
+            Some(Op::ReduceMin) => acc[o].min(v),
             _ => acc[o] + v,
         };
     }
     let data = acc
         .into_iter()
-        .map(|v| sat(if op == "ReduceMean" { div_round(v, count as i128) } else { v }))
+        .map(|v| sat(if op == Some(Op::ReduceMean) { div_round(v, count as i128) } else { v }))
         .collect();
     let dims = if keep { out_full } else { (0..r).filter(|k| !axes.contains(k)).map(|k| a.dims[k]).collect() };
     Ok(QTensor { dims, data, frac_bits: a.frac_bits })

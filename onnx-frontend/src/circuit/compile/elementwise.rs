@@ -4,6 +4,27 @@
 use super::*;
 
 impl<'a> Compiler<'a> {
+    /// Relu and Abs: one row per element ([`Relu`]).
+    pub(crate) fn relu(&mut self, n: &Node) -> Result<(), ModelError> {
+        let out_name = n.outputs[0].clone();
+        let x = self.wire(n, 0)?;
+        let (xbus, in_index) = self.unary_source(n, &x)?;
+        let len = x.len();
+        let bus = self.bus(len);
+        for i in 0..len as u32 {
+            self.read(&x, i);
+        }
+        let chip = Relu { name: n.name.clone(), bits: x.bits + 1, abs: n.op == Some(Op::Abs), io: UnaryIo { in_bus: xbus, out_bus: bus, uses: vec![], log_height: log_rows(len), in_index } };
+        self.wires.insert(out_name.clone(), Wire::new(bus, len, x.bits));
+        self.steps.push(Step::Relu { node: n.name.clone(), value: out_name, chip });
+        Ok(())
+    }
+
+    /// Div: by a constant ([`DivConst`]) or by a computed tensor ([`Div`]).
+    pub(crate) fn div(&mut self, n: &Node) -> Result<(), ModelError> {
+        if n.inputs.get(1).is_some_and(|d| !self.plan.consts.contains_key(d)) { self.div2(n) } else { self.div_const(n) }
+    }
+
     /// An operand of an elementwise op: a computed value read through its wire, or a
     /// constant, broadcast to `out` dims. Returns it with its fractional bits.
     pub(super) fn operand(&mut self, n: &Node, k: usize, out: &[usize]) -> Result<(Operand, u32), ModelError> {
@@ -23,7 +44,7 @@ impl<'a> Compiler<'a> {
         Ok((Operand::Bus { bus, src, bits: w.bits }, frac))
     }
 
-    pub(super) fn binary(&mut self, n: &Node) -> Result<(), ModelError> {
+    pub(crate) fn binary(&mut self, n: &Node) -> Result<(), ModelError> {
         if self.plan.bools.contains(&n.outputs[0]) {
             return Err(self.err(n, "boolean logic is not proved yet"));
         }
@@ -32,9 +53,9 @@ impl<'a> Compiler<'a> {
         let (a, fa) = self.operand(n, 0, &dims)?;
         let (b, fb) = self.operand(n, 1, &dims)?;
         let len: usize = dims.iter().product();
-        let op = match n.op_type.as_str() {
-            "Add" => BinaryOp::Add,
-            "Sub" => BinaryOp::Sub,
+        let op = match n.op {
+            Some(Op::Add) => BinaryOp::Add,
+            Some(Op::Sub) => BinaryOp::Sub,
             _ => BinaryOp::Mul,
         };
         let (sa, sb) = if op == BinaryOp::Mul { (0, 0) } else { (fa.max(fb) - fa, fa.max(fb) - fb) };
@@ -50,7 +71,10 @@ impl<'a> Compiler<'a> {
         Ok(())
     }
 
-    pub(super) fn minmax(&mut self, n: &Node) -> Result<(), ModelError> {
+    pub(crate) fn minmax(&mut self, n: &Node) -> Result<(), ModelError> {
+        if n.inputs.len() != 2 {
+            return Err(self.err(n, "no chip proves this operator yet (of other than two inputs)"));
+        }
         let out = n.outputs[0].clone();
         let (_, dims, out_frac) = self.range_bits(n, &out)?;
         let (a, fa) = self.operand(n, 0, &dims)?;
@@ -59,7 +83,7 @@ impl<'a> Compiler<'a> {
             return Err(self.err(n, "the operands' scales do not give the output's"));
         }
         let len: usize = dims.iter().product();
-        let op = if n.op_type == "Min" { MinMaxOp::Min } else { MinMaxOp::Max };
+        let op = if n.op == Some(Op::Min) { MinMaxOp::Min } else { MinMaxOp::Max };
         let bus = self.bus(len);
         let mut chip = MinMax::new(n.name.clone(), op, (a, out_frac - fa), (b, out_frac - fb), len, bus, log_rows(len)).map_err(|e| self.wide(n, e.to_string()))?;
         chip.uses = vec![];
@@ -68,7 +92,7 @@ impl<'a> Compiler<'a> {
         Ok(())
     }
 
-    pub(super) fn div(&mut self, n: &Node) -> Result<(), ModelError> {
+    pub(super) fn div_const(&mut self, n: &Node) -> Result<(), ModelError> {
         let out = n.outputs[0].clone();
         let (rb, dims, f) = self.range_bits(n, &out)?;
         let x = self.wire(n, 0)?;
@@ -138,7 +162,7 @@ impl<'a> Compiler<'a> {
     /// Cast: to the same kind of number, wiring (a real stays at its scale); from an integer or
     /// a boolean to a real, the exact shift to the real's scale (an Add of zero, shifted). To
     /// an integer from a real (truncation): not proved yet.
-    pub(super) fn cast(&mut self, n: &Node) -> Result<(), ModelError> {
+    pub(crate) fn cast(&mut self, n: &Node) -> Result<(), ModelError> {
         let out = n.outputs[0].clone();
         let (_, dims, fo) = self.range_bits(n, &out)?;
         let (_, _, fi) = self.range_bits(n, &n.inputs[0])?;
@@ -163,7 +187,7 @@ impl<'a> Compiler<'a> {
 
     /// Clip with constant bounds: a maximum with the lower bound, then a minimum with the upper
     /// (each bound at the input's scale, as the executor aligns it).
-    pub(super) fn clip(&mut self, n: &Node) -> Result<(), ModelError> {
+    pub(crate) fn clip(&mut self, n: &Node) -> Result<(), ModelError> {
         let x = self.wire(n, 0)?;
         let (_, xd, fa) = self.range_bits(n, &n.inputs[0])?;
         let out = n.outputs[0].clone();

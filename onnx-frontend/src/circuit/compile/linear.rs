@@ -4,7 +4,12 @@
 use super::*;
 
 impl<'a> Compiler<'a> {
-    pub(super) fn conv(&mut self, n: &Node) -> Result<(), ModelError> {
+    /// MatMul: by a constant, as Gemm; of two computed tensors, [`Bilinear`].
+    pub(crate) fn matmul(&mut self, n: &Node) -> Result<(), ModelError> {
+        if n.inputs.get(1).is_some_and(|b| !self.plan.consts.contains_key(b)) { self.matmul2(n) } else { self.gemm(n) }
+    }
+
+    pub(crate) fn conv(&mut self, n: &Node) -> Result<(), ModelError> {
         let x = self.wire(n, 0)?;
         let xin = n.inputs[0].clone();
         let (_, xd, xf) = self.range_bits(n, &xin)?;
@@ -110,8 +115,8 @@ impl<'a> Compiler<'a> {
         self.linear_step(n, x, linear, frac - out_frac)
     }
 
-    pub(super) fn gemm(&mut self, n: &Node) -> Result<(), ModelError> {
-        let gemm = n.op_type == "Gemm";
+    pub(crate) fn gemm(&mut self, n: &Node) -> Result<(), ModelError> {
+        let gemm = n.op == Some(Op::Gemm);
         if gemm && (attr_f(n, "alpha", 1.0) != 1.0 || attr_f(n, "beta", 1.0) != 1.0 || attr_i(n, "transA", 0) != 0) {
             return Err(self.err(n, "alpha, beta and transA other than the defaults are not proved yet"));
         }

@@ -4,7 +4,7 @@ use super::*;
 
 impl<'a> Compiler<'a> {
     /// Where(c, a, b): the condition a boolean, the branches aligned to the output's scale.
-    pub(super) fn select(&mut self, n: &Node) -> Result<(), ModelError> {
+    pub(crate) fn select(&mut self, n: &Node) -> Result<(), ModelError> {
         let out = n.outputs[0].clone();
         let (_, dims, fo) = self.range_bits(n, &out)?;
         let (c, _) = self.operand(n, 0, &dims)?;

@@ -12,7 +12,7 @@ impl<'a> Compiler<'a> {
     /// through their tables, `c_t = rescale(f c_{t-1} + i g)` and `h_t = rescale(o tanh(c_t))`.
     /// The states' ranges are bounded from the activations' (|sigmoid|, |tanh| <= 1), not
     /// calibrated: `|c_t| <= |c_{t-1}| + 1`, `|h_t| <= 1`.
-    pub(super) fn lstm(&mut self, n: &Node) -> Result<(), ModelError> {
+    pub(crate) fn lstm(&mut self, n: &Node) -> Result<(), ModelError> {
         let x = self.wire(n, 0)?;
         let (_, xd, fx) = self.range_bits(n, &n.inputs[0])?;
         let f = self.plan.frac_bits;

@@ -39,7 +39,7 @@ use crate::align;
 use crate::exec::{attr_f, attr_i, attr_ints};
 use crate::lut::Func;
 use crate::model::Node;
-use crate::{Plan, QTensor};
+use crate::{Op, Plan, QTensor};
 use sigil_verifier::{Circuit, ProofOptions, PublicBus, Statement};
 
 use super::ModelError;
@@ -49,8 +49,13 @@ mod elementwise;
 mod linear;
 mod logic;
 mod lstm;
+mod movement;
 mod nonlinear;
 mod pool;
+
+/// A compiler handler: lays out one node's chips ([`crate::registry`] names one per operator it
+/// proves).
+pub(crate) type Handler = for<'a, 'b> fn(&'b mut Compiler<'a>, &'b Node) -> Result<(), ModelError>;
 
 /// Columns of a [`PolyConv`] table, every phase counted (main 1, preprocessed 12, auxiliary
 /// 6 and LogUp 2 extension columns, 2 quotient chunks): what the compiler weighs against
@@ -329,7 +334,7 @@ pub(crate) struct Layout {
     pub outputs: Vec<(Port, BusId)>,
 }
 
-struct Compiler<'a> {
+pub(crate) struct Compiler<'a> {
     plan: &'a Plan,
     path: &'a str,
     wires: HashMap<String, Wire>,
@@ -447,75 +452,12 @@ impl<'a> Compiler<'a> {
         Ok((chip, Wire::new(bus, len, rb + 1)))
     }
 
+    /// Lays out node `n` with the handler the registry names for its operator.
     fn node(&mut self, n: &Node) -> Result<(), ModelError> {
-        let out_name = n.outputs.first().cloned().unwrap_or_default();
-        match n.op_type.as_str() {
-            "Reshape" | "Flatten" | "Squeeze" | "Unsqueeze" => {
-                // Row-major order is unchanged: the same elements under a new shape.
-                let w = self.wire(n, 0)?;
-                self.wires.insert(out_name, w);
-            }
-            "Transpose" | "Slice" | "Gather" | "Expand" | "Tile" | "DepthToSpace" | "SpaceToDepth" | "Concat" => {
-                // The elements move: the executor itself, run on the element numbers, says
-                // where each output element comes from (Concat: every input computed; the
-                // others: input 0 computed, the rest constants).
-                let computed: Vec<usize> = if n.op_type == "Concat" { (0..n.inputs.len()).collect() } else { vec![0] };
-                let wires = computed.iter().map(|&k| self.wire(n, k)).collect::<Result<Vec<_>, _>>()?;
-                for k in 1..n.inputs.len() {
-                    if !computed.contains(&k) && !n.inputs[k].is_empty() && !self.plan.consts.contains_key(&n.inputs[k]) {
-                        return Err(self.err(n, format!("input `{}` must be a constant for {} to move elements", n.inputs[k], n.op_type)));
-                    }
-                }
-                let map = self.plan.source_indices(n, &computed).map_err(|e| self.err(n, e.to_string()))?;
-                let src = map.into_iter().map(|(k, i)| wires[k].src[i]).collect();
-                let bits = wires.iter().map(|w| w.bits).max().unwrap_or(0);
-                self.wires.insert(out_name, Wire { src, bits });
-            }
-            "Relu" | "Abs" => {
-                let x = self.wire(n, 0)?;
-                let (xbus, in_index) = self.unary_source(n, &x)?;
-                let len = x.len();
-                let bus = self.bus(len);
-                for i in 0..len as u32 {
-                    self.read(&x, i);
-                }
-                let chip = Relu { name: n.name.clone(), bits: x.bits + 1, abs: n.op_type == "Abs", io: UnaryIo { in_bus: xbus, out_bus: bus, uses: vec![], log_height: log_rows(len), in_index } };
-                self.wires.insert(out_name.clone(), Wire::new(bus, len, x.bits));
-                self.steps.push(Step::Relu { node: n.name.clone(), value: out_name, chip });
-            }
-            "MaxPool" => self.maxpool(n)?,
-            "AveragePool" | "GlobalAveragePool" => self.avgpool(n)?,
-            "Sigmoid" => self.lut(n, Func::Sigmoid)?,
-            "Tanh" => self.lut(n, Func::Tanh)?,
-            "Erf" => self.lut(n, Func::Erf)?,
-            "Exp" => self.lut(n, Func::Exp)?,
-            "Tan" => self.tan(n)?,
-            "Clip" => self.clip(n)?,
-            "Where" => self.select(n)?,
-            "Pad" => {
-                // Zero pads leave the tensor as it is; others are not proved yet.
-                let pads: Vec<i64> = match n.inputs.get(1).filter(|s| !s.is_empty()) {
-                    Some(p) => self.plan.consts.get(p).map(|t| t.data.clone()).ok_or_else(|| self.err(n, "the pads must be constants"))?,
-                    None => attr_ints(n, "pads").unwrap_or_default(),
-                };
-                if pads.iter().any(|&p| p != 0) {
-                    return Err(self.err(n, format!("pads {pads:?}: only zero pads are proved yet")));
-                }
-                let w = self.wire(n, 0)?;
-                self.wires.insert(out_name, w);
-            }
-            "Add" | "Sub" | "Mul" => self.binary(n)?,
-            "Min" | "Max" if n.inputs.len() == 2 => self.minmax(n)?,
-            "Div" if n.inputs.get(1).is_some_and(|d| !self.plan.consts.contains_key(d)) => self.div2(n)?,
-            "Div" => self.div(n)?,
-            "Cast" => self.cast(n)?,
-            "Conv" => self.conv(n)?,
-            "LSTM" => self.lstm(n)?,
-            "MatMul" if n.inputs.get(1).is_some_and(|b| !self.plan.consts.contains_key(b)) => self.matmul2(n)?,
-            "Gemm" | "MatMul" => self.gemm(n)?,
-            _ => return Err(self.err(n, "no chip proves this operator yet")),
+        match n.op.and_then(Op::handler) {
+            Some(handler) => handler(self, n),
+            None => Err(self.err(n, "no chip proves this operator yet")),
         }
-        Ok(())
     }
 
     /// A product and its rescale by `2^shift` to the node's output range (with the Relu after
@@ -540,7 +482,7 @@ impl<'a> Compiler<'a> {
         let is_output = self.plan.model.graph.outputs.iter().any(|o| self.plan.aliases.get(&o.name).unwrap_or(&o.name) == out);
         let mut readers = self.plan.nodes.iter().filter(|m| m.inputs.iter().any(|i| i == out));
         let reader = readers.next()?;
-        (!is_output && readers.next().is_none() && reader.op_type == "Relu" && reader.inputs.len() == 1).then_some(reader)
+        (!is_output && readers.next().is_none() && reader.op == Some(Op::Relu) && reader.inputs.len() == 1).then_some(reader)
     }
 
     /// `rescale` with the Relu after `n` applied (that Relu is then skipped), the value its

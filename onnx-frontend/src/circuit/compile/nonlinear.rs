@@ -6,7 +6,8 @@ use super::*;
 impl<'a> Compiler<'a> {
     /// A non-linear function elementwise through its table (one per function and output
     /// scale, over the indices every node using it can reach).
-    pub(super) fn lut(&mut self, n: &Node, func: Func) -> Result<(), ModelError> {
+    pub(crate) fn lut(&mut self, n: &Node) -> Result<(), ModelError> {
+        let func = n.op.and_then(Func::of).ok_or_else(|| self.err(n, "no table computes this operator"))?;
         let x = self.wire(n, 0)?;
         let (_, _, fx) = self.range_bits(n, &n.inputs[0])?;
         let out = n.outputs[0].clone();
@@ -73,7 +74,7 @@ impl<'a> Compiler<'a> {
     /// Tan: the period reduction `r = x - rescale(k pi', 8)` with `k = round(x 2^8 / pi')` and
     /// `pi'` pi at 8 more fractional bits than `x` (the executor's rule), then the table (which
     /// refuses inputs past its domain on both sides).
-    pub(super) fn tan(&mut self, n: &Node) -> Result<(), ModelError> {
+    pub(crate) fn tan(&mut self, n: &Node) -> Result<(), ModelError> {
         let x = self.wire(n, 0)?;
         let (xbus, in_index) = self.unary_source(n, &x)?;
         let (_, _, fx) = self.range_bits(n, &n.inputs[0])?;

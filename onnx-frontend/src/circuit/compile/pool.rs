@@ -10,7 +10,7 @@ impl<'a> Compiler<'a> {
             return Err(self.err(n, "only 2-D pooling is proved"));
         }
         let (bc, h, wd) = (xd[0] * xd[1], xd[2], xd[3]);
-        let global = n.op_type.starts_with("Global");
+        let global = n.op == Some(Op::GlobalAveragePool);
         let (k, s, d) = if global {
             (vec![h as i64, wd as i64], vec![1, 1], vec![1, 1])
         } else {
@@ -49,7 +49,7 @@ impl<'a> Compiler<'a> {
         Ok((src, window, bc * oh * ow))
     }
 
-    pub(super) fn maxpool(&mut self, n: &Node) -> Result<(), ModelError> {
+    pub(crate) fn maxpool(&mut self, n: &Node) -> Result<(), ModelError> {
         if n.outputs.len() > 1 && !n.outputs[1].is_empty() {
             return Err(self.err(n, "MaxPool's Indices output is not proved"));
         }
@@ -73,7 +73,7 @@ impl<'a> Compiler<'a> {
     /// its division by the window's size, rounded as the executor rounds it. Windows that
     /// overlap the padding with `count_include_pad = 0` divide by fewer elements, a divisor per
     /// element: not proved yet.
-    pub(super) fn avgpool(&mut self, n: &Node) -> Result<(), ModelError> {
+    pub(crate) fn avgpool(&mut self, n: &Node) -> Result<(), ModelError> {
         let x = self.wire(n, 0)?;
         let (_, xd, _) = self.range_bits(n, &n.inputs[0])?;
         let out = n.outputs[0].clone();
