@@ -18,9 +18,9 @@ use std::time::{Duration, Instant};
 
 use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 use sigil_onnx::circuit::{self, CompileOptions, CompiledModel, ModelProof, hex};
-use sigil_prover::{CpuBackend, ProverConfig, ProvingKey, examples, prove};
+use sigil_prover::{CpuBackend, ProverConfig, ProvingKey, examples};
 use sigil_verifier::protocol::MAX_LOG_HEIGHT;
-use sigil_verifier::{ProofOptions, VerifierOptions, verify};
+use sigil_verifier::{ProofOptions, VerifierOptions};
 
 /// sigil — zero-knowledge proofs of machine-learning inference (STARK over Goldilocks).
 ///
@@ -44,114 +44,22 @@ enum Command {
     /// derives the same id; another `input.json`, or none, is another circuit. `--out` writes
     /// a small artifact (settings, calibration inputs and their hash, model hash and circuit
     /// id) that `prove` and `verify` accept in place of the model.
-    Compile {
-        /// The model (.onnx) or a compiled artifact (.sigil).
-        model: PathBuf,
-        #[command(flatten)]
-        quant: Quant,
-        #[command(flatten)]
-        proof: ProofArgs,
-        /// Write the compiled artifact here (.sigil).
-        #[arg(long)]
-        out: Option<PathBuf>,
-        /// Print one JSON object.
-        #[arg(long)]
-        json: bool,
-    },
+    Compile(CompileArgs),
     /// Prove a model on an input: prints the output, circuit id, proof size, security and where
     /// the time went, and writes the proof file (circuit id, statement, STARK proof).
-    Prove {
-        /// The model (.onnx) or a compiled artifact (.sigil).
-        model: PathBuf,
-        /// The input (EZKL/DSperse input.json).
-        #[arg(long)]
-        input: PathBuf,
-        /// Where to write the proof.
-        #[arg(long)]
-        proof: PathBuf,
-        /// Also write the output as {"output_data": [...]} here.
-        #[arg(long)]
-        output: Option<PathBuf>,
-        /// Prove in this context (text the transcript absorbs beside the statement, at most
-        /// 1024 bytes): the proof then verifies only with the same `--context`.
-        #[arg(long, default_value = "")]
-        context: String,
-        #[command(flatten)]
-        quant: Quant,
-        #[command(flatten)]
-        proof_options: ProofArgs,
-        /// Print one JSON object (no progress, no timings on stderr).
-        #[arg(long)]
-        json: bool,
-        /// Which backend builds the key and the proof: `cpu`; `gpu` (any adapter, software
-        /// ones too; without one, the CPU with a warning); `auto`: the CPU for a circuit under
-        /// 2^25 committed elements (without looking for a GPU, which costs about 0.4 s), else a
-        /// hardware GPU when there is one. Every backend makes the same proof, byte for byte; a
-        /// GPU that fails mid-proof hands the rest to the CPU with a warning.
-        #[arg(long, value_enum, default_value_t = BackendArg::Auto)]
-        backend: BackendArg,
-    },
+    Prove(ProveArgs),
     /// Verify a proof file against a model: exit 0 valid, 1 invalid (with the reason), 2
     /// unreadable. The circuit id is derived from the model, never taken from the proof.
-    Verify {
-        /// The proof file.
-        #[arg(long)]
-        proof: PathBuf,
-        /// The model (.onnx) or a compiled artifact (.sigil) the proof must be for.
-        #[arg(long)]
-        model: PathBuf,
-        /// Also require this circuit id (hex).
-        #[arg(long)]
-        circuit_id: Option<String>,
-        /// Require the proof's input to be this input.json.
-        #[arg(long)]
-        input: Option<PathBuf>,
-        /// Require the proof's output to be this {"output_data": ...} file: each value must round
-        /// to the proved fixed-point value at its output's scale (what `prove --output` wrote
-        /// always does).
-        #[arg(long)]
-        output: Option<PathBuf>,
-        /// Require the proof's context (printed when it has one) to be this text.
-        #[arg(long)]
-        context: Option<String>,
-        #[command(flatten)]
-        quant: Quant,
-        #[command(flatten)]
-        proof_options: ProofArgs,
-        /// Print one JSON object.
-        #[arg(long)]
-        json: bool,
-    },
+    Verify(VerifyArgs),
     /// Run a model with the integer (fixed-point) executor, exactly as the circuit will, and
     /// print {"output_data": [...]} (times go to stderr).
-    Run {
-        model: PathBuf,
-        #[arg(long)]
-        input: PathBuf,
-        /// Write the output here instead of stdout.
-        #[arg(long)]
-        output: Option<PathBuf>,
-        #[command(flatten)]
-        quant: Quant,
-        /// Print one JSON object with the output and the timings.
-        #[arg(long)]
-        json: bool,
-    },
+    Run(RunArgs),
     /// List a model's opsets, inputs, outputs, operators and parameters, whether it is provable
     /// (exactly when `compile` succeeds) and what proves each node (the kinds of chip, wiring,
     /// a folded constant, or why none: executed only, unsupported); with --input, lower it
     /// calibrated on that input and list the quantization of every value. `--json`: one
     /// object with `provable` and `nodes` [{name, op, proved_by, status, reason}].
-    Inspect {
-        model: PathBuf,
-        #[arg(long)]
-        input: Option<PathBuf>,
-        #[command(flatten)]
-        quant: Quant,
-        /// Print one JSON object (the model's summary).
-        #[arg(long)]
-        json: bool,
-    },
+    Inspect(InspectArgs),
     /// Build a built-in example circuit, prove it, verify it, and report times, sizes and
     /// security (conjectured and proven bits).
     ///
@@ -159,25 +67,9 @@ enum Command {
     /// four heights on two buses (default N = 12); vecmat: a 2^N x 2^N layer checked by
     /// Freivalds' test (default N = 8); mlp: a two-layer quantized perceptron whose statement
     /// is its input and output.
-    Demo {
-        #[command(flatten)]
-        demo: DemoArgs,
-        /// Write the proof here.
-        #[arg(long)]
-        out: Option<PathBuf>,
-        /// Print one JSON object.
-        #[arg(long)]
-        json: bool,
-    },
+    Demo(DemoArgs),
     /// Verify a proof written by `sigil demo` with the same example, size and options.
-    VerifyDemo {
-        #[command(flatten)]
-        demo: DemoArgs,
-        proof: PathBuf,
-        /// Print one JSON object.
-        #[arg(long)]
-        json: bool,
-    },
+    VerifyDemo(VerifyDemoArgs),
     /// Serve proofs to the DSperse subnet's validators over the HTTP axon protocol (and
     /// btlightning with --quic): answer QueryZkProof, DSperseProofGeneration and
     /// ProofOfWeightsSynapse requests of allowed validators for the circuits of --models, each
@@ -198,6 +90,143 @@ enum Command {
     /// with --json. Without a GPU, the CPU figures alone.
     Bench(bench::BenchArgs),
 }
+
+/// The arguments of `sigil compile`.
+#[derive(Args, Debug)]
+struct CompileArgs {
+    /// The model (.onnx) or a compiled artifact (.sigil).
+    model: PathBuf,
+    #[command(flatten)]
+    quant: Quant,
+    #[command(flatten)]
+    proof: ProofArgs,
+    /// Write the compiled artifact here (.sigil).
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Print one JSON object.
+    #[arg(long)]
+    json: bool,
+}
+
+/// The arguments of `sigil prove`.
+#[derive(Args, Debug)]
+struct ProveArgs {
+    /// The model (.onnx) or a compiled artifact (.sigil).
+    model: PathBuf,
+    /// The input (EZKL/DSperse input.json).
+    #[arg(long)]
+    input: PathBuf,
+    /// Where to write the proof.
+    #[arg(long)]
+    proof: PathBuf,
+    /// Also write the output as {"output_data": [...]} here.
+    #[arg(long)]
+    output: Option<PathBuf>,
+    /// Prove in this context (text the transcript absorbs beside the statement, at most
+    /// 1024 bytes): the proof then verifies only with the same `--context`.
+    #[arg(long, default_value = "")]
+    context: String,
+    #[command(flatten)]
+    quant: Quant,
+    #[command(flatten)]
+    proof_options: ProofArgs,
+    /// Print one JSON object (no progress, no timings on stderr).
+    #[arg(long)]
+    json: bool,
+    /// Which backend builds the key and the proof: `cpu`; `gpu` (any adapter, software
+    /// ones too; without one, the CPU with a warning); `auto`: the CPU for a circuit under
+    /// 2^25 committed elements (without looking for a GPU, which costs about 0.4 s), else a
+    /// hardware GPU when there is one. Every backend makes the same proof, byte for byte; a
+    /// GPU that fails mid-proof hands the rest to the CPU with a warning.
+    #[arg(long, value_enum, default_value_t = BackendArg::Auto)]
+    backend: BackendArg,
+}
+
+/// The arguments of `sigil verify`.
+#[derive(Args, Debug)]
+struct VerifyArgs {
+    /// The proof file.
+    #[arg(long)]
+    proof: PathBuf,
+    /// The model (.onnx) or a compiled artifact (.sigil) the proof must be for.
+    #[arg(long)]
+    model: PathBuf,
+    /// Also require this circuit id (hex).
+    #[arg(long)]
+    circuit_id: Option<String>,
+    /// Require the proof's input to be this input.json.
+    #[arg(long)]
+    input: Option<PathBuf>,
+    /// Require the proof's output to be this {"output_data": ...} file: each value must round
+    /// to the proved fixed-point value at its output's scale (what `prove --output` wrote
+    /// always does).
+    #[arg(long)]
+    output: Option<PathBuf>,
+    /// Require the proof's context (printed when it has one) to be this text.
+    #[arg(long)]
+    context: Option<String>,
+    #[command(flatten)]
+    quant: Quant,
+    #[command(flatten)]
+    proof_options: ProofArgs,
+    /// Print one JSON object.
+    #[arg(long)]
+    json: bool,
+}
+
+/// The arguments of `sigil run`.
+#[derive(Args, Debug)]
+struct RunArgs {
+    model: PathBuf,
+    #[arg(long)]
+    input: PathBuf,
+    /// Write the output here instead of stdout.
+    #[arg(long)]
+    output: Option<PathBuf>,
+    #[command(flatten)]
+    quant: Quant,
+    /// Print one JSON object with the output and the timings.
+    #[arg(long)]
+    json: bool,
+}
+
+/// The arguments of `sigil inspect`.
+#[derive(Args, Debug)]
+struct InspectArgs {
+    model: PathBuf,
+    #[arg(long)]
+    input: Option<PathBuf>,
+    #[command(flatten)]
+    quant: Quant,
+    /// Print one JSON object (the model's summary).
+    #[arg(long)]
+    json: bool,
+}
+
+/// The arguments of `sigil demo`.
+#[derive(Args, Debug)]
+struct DemoArgs {
+    #[command(flatten)]
+    demo: ExampleArgs,
+    /// Write the proof here.
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Print one JSON object.
+    #[arg(long)]
+    json: bool,
+}
+
+/// The arguments of `sigil verify-demo`.
+#[derive(Args, Debug)]
+struct VerifyDemoArgs {
+    #[command(flatten)]
+    demo: ExampleArgs,
+    proof: PathBuf,
+    /// Print one JSON object.
+    #[arg(long)]
+    json: bool,
+}
+
 
 /// Quantization options (`docs/quantization.md`).
 #[derive(Args, Debug, Clone)]
@@ -311,7 +340,7 @@ impl BackendArg {
 }
 
 #[derive(Args, Debug, Clone)]
-struct DemoArgs {
+struct ExampleArgs {
     /// mac, transfer, vecmat or mlp.
     #[arg(long, default_value = "transfer")]
     example: String,
@@ -371,7 +400,7 @@ impl Progress {
     }
 }
 
-fn build(a: &DemoArgs) -> Result<examples::Example, Failure> {
+fn build(a: &ExampleArgs) -> Result<examples::Example, Failure> {
     if let Some(n) = a.log_rows.filter(|&n| !(2..=MAX_LOG_HEIGHT).contains(&n)) {
         return Err(bad(format!("--log-rows {n}: must be between 2 and {MAX_LOG_HEIGHT}")));
     }
@@ -548,7 +577,7 @@ fn size_breakdown(c: &sigil_verifier::Circuit) -> Vec<(String, usize)> {
 
 // ---- Commands -----------------------------------------------------------------------------------
 
-fn run(cli: Cli) -> Result<(), Failure> {
+fn dispatch(cli: Cli) -> Result<(), Failure> {
     match cli.command {
         Command::Bench(a) => bench::run(a).map_err(bad),
         Command::Miner(a) => net::miner(a),
@@ -556,349 +585,377 @@ fn run(cli: Cli) -> Result<(), Failure> {
         Command::Devnet(a) => net::devnet(a),
         Command::Query(a) => net::query(a),
         Command::Keygen(a) => net::keygen(a),
-        Command::Compile { model: path, quant, proof, out, json } => {
-            let progress = Progress::new(json);
-            progress.stage("compiling");
-            let m = compile_model(&path, &quant, &proof, false, None)?;
-            progress.done();
-            if let Some(o) = &out {
-                if path.extension().is_some_and(|e| e == "sigil") {
-                    return Err(bad("--out writes an artifact of an .onnx model"));
-                }
-                let text = artifact(&m, &path, o, &quant, &proof)?;
-                std::fs::write(o, text).map_err(|e| bad(format!("{}: {e}", o.display())))?;
-            }
-            let sec = m.key.circuit.security;
-            if json {
-                let tables: Vec<_> = circuit::layout_summary(&m)
-                    .into_iter()
-                    .map(|(name, h, w)| serde_json::json!({ "name": name, "log_rows": h, "columns": w }))
-                    .collect();
-                outln!(
-                    "{}",
-                    serde_json::json!({
-                        "model": path, "circuit_id": hex(&m.circuit_id()), "proof_bytes": m.proof_size(),
-                        "tables": tables, "conjectured_bits": sec.conjectured_bits, "proven_bits": sec.proven_bits,
-                        "frac_bits": m.plan.frac_bits, "compile_seconds": m.compile_time.as_secs_f64(), "artifact": out,
-                    })
-                );
-            } else {
-                outln!("{}: circuit id {}", path.display(), hex(&m.circuit_id()));
-                outln!(
-                    "{} tables, proofs of {} bytes, {} conjectured bits ({} proven), activations with {} fractional bits; compiled in {:.3} s",
-                    m.key.circuit.chips.len(),
-                    m.proof_size(),
-                    sec.conjectured_bits,
-                    sec.proven_bits,
-                    m.plan.frac_bits,
-                    m.compile_time.as_secs_f64()
-                );
-                for (name, h, w) in circuit::layout_summary(&m) {
-                    outln!("  {name:<40} 2^{h:<3} rows x {w} columns");
-                }
-                outln!("where a proof's bytes go:");
-                for (k, v) in size_breakdown(&m.key.circuit) {
-                    outln!("  {k}: {v}");
-                }
-                if let Some(o) = &out {
-                    outln!("artifact -> {}", o.display());
-                }
-            }
-            Ok(())
+        Command::Compile(a) => compile(a),
+        Command::Prove(a) => prove(a),
+        Command::Verify(a) => verify(a),
+        Command::Run(a) => run(a),
+        Command::Inspect(a) => inspect(a),
+        Command::Demo(a) => demo(a),
+        Command::VerifyDemo(a) => verify_demo(a),
+    }
+}
+
+/// `sigil compile`.
+fn compile(a: CompileArgs) -> Result<(), Failure> {
+    let CompileArgs { model: path, quant, proof, out, json } = a;
+    let progress = Progress::new(json);
+    progress.stage("compiling");
+    let m = compile_model(&path, &quant, &proof, false, None)?;
+    progress.done();
+    if let Some(o) = &out {
+        if path.extension().is_some_and(|e| e == "sigil") {
+            return Err(bad("--out writes an artifact of an .onnx model"));
         }
-        Command::Prove { model: path, input, proof: proof_path, output, context, quant, proof_options, json, backend } => {
-            let (backend, auto) = backend.build(json);
-            let progress = Progress::new(json);
-            progress.stage("compiling the model");
-            let mut m = compile_model(&path, &quant, &proof_options, false, Some(backend))?;
-            if let Some(a) = &auto
-                && !json
-            {
-                let (name, why) = a.chosen();
-                eprintln!("backend: {name} ({why})");
-            }
-            m.log_timings = !json;
-            let inputs = m.read_input(&input).map_err(bad)?;
-            progress.stage("executing and proving");
-            let p = m.prove_in_context(&inputs, context.as_bytes());
-            progress.done();
-            let p = p.map_err(bad)?;
-            let backend_name = m.backend.name();
-            // The proof is checked before it is written (milliseconds): a wrong proof never
-            // leaves the prover, whatever went wrong (exit 1, nothing written).
-            m.verify_in_context(&p.statement, &p.context, &p.proof).map_err(|e| (1, format!("the proof just made does not verify, so it was not written: {e}")))?;
-            let file = ModelProof { circuit_id: m.circuit_id(), statement: p.statement.clone(), context: p.context.clone(), proof: p.proof.clone() };
-            std::fs::write(&proof_path, file.to_bytes()).map_err(|e| bad(format!("{}: {e}", proof_path.display())))?;
-            let outputs = serde_json::json!({ "output_data": p.outputs });
-            if let Some(o) = &output {
-                std::fs::write(o, outputs.to_string() + "\n").map_err(|e| bad(format!("{}: {e}", o.display())))?;
-            }
-            let sec = m.key.circuit.security;
-            if json {
-                outln!(
-                    "{}",
-                    serde_json::json!({
-                        "output_data": p.outputs, "circuit_id": hex(&m.circuit_id()), "proof": proof_path, "proof_bytes": p.proof.len(),
-                        "conjectured_bits": sec.conjectured_bits, "compile_seconds": m.compile_time.as_secs_f64(),
-                        "execute_seconds": p.execute_time.as_secs_f64(), "witness_seconds": p.witness_time.as_secs_f64(),
-                        "prove_seconds": p.prove_time.as_secs_f64(), "key_cache": key_cache_word(&m.key_cache),
-                        "backend": backend_name,
-                    })
-                );
-            } else {
-                outln!("{outputs}");
-                outln!(
-                    "circuit id {}; proof {} bytes -> {}; {} conjectured bits",
-                    hex(&m.circuit_id()),
-                    p.proof.len(),
-                    proof_path.display(),
-                    sec.conjectured_bits
-                );
-                outln!(
-                    "compile {:.3} s ({}), execute {:.3} s, witness {:.3} s, prove {:.3} s ({backend_name})",
-                    m.compile_time.as_secs_f64(),
-                    key_cache_line(&m.key_cache),
-                    p.execute_time.as_secs_f64(),
-                    p.witness_time.as_secs_f64(),
-                    p.prove_time.as_secs_f64()
-                );
-            }
-            Ok(())
+        let text = artifact(&m, &path, o, &quant, &proof)?;
+        std::fs::write(o, text).map_err(|e| bad(format!("{}: {e}", o.display())))?;
+    }
+    let sec = m.key.circuit.security;
+    if json {
+        let tables: Vec<_> = circuit::layout_summary(&m)
+            .into_iter()
+            .map(|(name, h, w)| serde_json::json!({ "name": name, "log_rows": h, "columns": w }))
+            .collect();
+        outln!(
+            "{}",
+            serde_json::json!({
+                "model": path, "circuit_id": hex(&m.circuit_id()), "proof_bytes": m.proof_size(),
+                "tables": tables, "conjectured_bits": sec.conjectured_bits, "proven_bits": sec.proven_bits,
+                "frac_bits": m.plan.frac_bits, "compile_seconds": m.compile_time.as_secs_f64(), "artifact": out,
+            })
+        );
+    } else {
+        outln!("{}: circuit id {}", path.display(), hex(&m.circuit_id()));
+        outln!(
+            "{} tables, proofs of {} bytes, {} conjectured bits ({} proven), activations with {} fractional bits; compiled in {:.3} s",
+            m.key.circuit.chips.len(),
+            m.proof_size(),
+            sec.conjectured_bits,
+            sec.proven_bits,
+            m.plan.frac_bits,
+            m.compile_time.as_secs_f64()
+        );
+        for (name, h, w) in circuit::layout_summary(&m) {
+            outln!("  {name:<40} 2^{h:<3} rows x {w} columns");
         }
-        Command::Verify { proof: proof_path, model: path, circuit_id, input, output, context, quant, proof_options, json } => {
-            let label = proof_path.display().to_string();
-            let rejected = |e: String| (1u8, format!("{label}: proof rejected: {e}"));
-            let m = compile_model(&path, &quant, &proof_options, true, None)?;
-            if let Some(id) = &circuit_id
-                && !id.eq_ignore_ascii_case(&hex(&m.circuit_id()))
-            {
-                return Err(bad(format!("the model's circuit id is {}, not {id}", hex(&m.circuit_id()))));
-            }
-            // At most one byte past the largest proof file of this model is read, whatever kind
-            // of file it is (a FIFO or a device has no size to check first).
-            let most = ModelProof::max_size_for(&m);
-            let bytes = match circuit::read_bounded(&proof_path, most) {
-                Ok(b) => b,
-                Err(e) if e.kind() == std::io::ErrorKind::InvalidData => {
-                    return Err(rejected(format!("the file is more than {most} bytes, the most a proof file of this model takes")));
-                }
-                Err(e) => return Err(bad(format!("{label}: {e}"))),
-            };
-            let file = ModelProof::from_bytes(&bytes, &m).map_err(|e| rejected(e.to_string()))?;
-            if let Some(input) = &input {
-                let inputs = m.read_input(input).map_err(bad)?;
-                let want = m.input_statement(&inputs).map_err(bad)?;
-                if file.statement.get(..want.len()) != Some(&want[..]) {
-                    return Err(rejected(format!("it proves another input than {}", input.display())));
-                }
-            }
-            let outputs = m.statement_outputs(&file.statement);
-            if let Some(o) = &output {
-                let max = (1 << 20) + 64 * m.outputs.iter().map(|p| p.len).sum::<usize>();
-                let text = circuit::read_bounded(o, max).map_err(|e| bad(format!("{}: {e}", o.display())))?;
-                let v: serde_json::Value = serde_json::from_slice(&text).map_err(|e| bad(format!("{}: {e}", o.display())))?;
-                let claimed: Vec<Vec<f64>> =
-                    serde_json::from_value(v["output_data"].clone()).map_err(|e| bad(format!("{}: output_data: {e}", o.display())))?;
-                m.check_outputs(&file.statement, &claimed).map_err(|e| rejected(format!("it proves another output than {}: {e}", o.display())))?;
-            }
-            if let Some(c) = &context
-                && c.as_bytes() != file.context
-            {
-                return Err(rejected(format!("it was made in the context {:?}, not {c:?}", String::from_utf8_lossy(&file.context))));
-            }
-            let t = Instant::now();
-            let res = m.verify_in_context(&file.statement, &file.context, &file.proof);
-            let dt = t.elapsed();
-            res.map_err(|e| rejected(e.to_string()))?;
-            if json {
-                outln!(
-                    "{}",
-                    serde_json::json!({ "valid": true, "circuit_id": hex(&m.circuit_id()), "output_data": outputs, "context": String::from_utf8_lossy(&file.context), "verify_seconds": dt.as_secs_f64() })
-                );
-            } else {
-                outln!("{}", serde_json::json!({ "output_data": outputs }));
-                if !file.context.is_empty() {
-                    outln!("context: {}", String::from_utf8_lossy(&file.context));
-                }
-                outln!("verified in {:.2} ms (circuit id {})", dt.as_secs_f64() * 1e3, hex(&m.circuit_id()));
-            }
-            Ok(())
+        outln!("where a proof's bytes go:");
+        for (k, v) in size_breakdown(&m.key.circuit) {
+            outln!("  {k}: {v}");
         }
-        Command::Run { model: path, input, output, quant, json } => {
-            let t = Instant::now();
-            let label = path.display().to_string();
-            let model = sigil_onnx::load_model(&path).map_err(bad)?;
-            let inputs = sigil_onnx::read_inputs(&input, &model).map_err(bad)?;
-            let parse = t.elapsed();
-            if !json {
-                eprintln!("parsed {label} ({} nodes) and {} in {:.3} s", model.graph.nodes.len(), input.display(), parse.as_secs_f64());
-            }
-            let t = Instant::now();
-            let (plan, run) = lower_model(&model, inputs, &quant, &label)?;
-            let lowered = t.elapsed();
-            if !json {
-                eprintln!(
-                    "lowered and executed in {:.3} s: {} fractional bits, {} nodes run per input ({} folded, {} BatchNormalization folded)",
-                    lowered.as_secs_f64(),
-                    plan.frac_bits,
-                    plan.nodes.len(),
-                    plan.folded_nodes,
-                    plan.folded_batchnorms
-                );
-            }
-            let data: Vec<Vec<f64>> = run.outputs.into_iter().map(|(_, _, v)| v).collect();
-            let text = if json {
-                serde_json::json!({ "output_data": data, "frac_bits": plan.frac_bits, "seconds": (parse + lowered).as_secs_f64() }).to_string()
-            } else {
-                serde_json::json!({ "output_data": data }).to_string()
-            };
-            match &output {
-                Some(o) => std::fs::write(o, text + "\n").map_err(|e| bad(format!("{}: {e}", o.display())))?,
-                None => outln!("{text}"),
-            }
-            Ok(())
-        }
-        Command::Inspect { model: path, input, quant, json } => {
-            let label = path.display().to_string();
-            let model = sigil_onnx::load_model(&path).map_err(bad)?;
-            let mut missing: Vec<&str> = model.graph.nodes.iter().filter(|n| n.op.is_none()).map(|n| n.op_type.as_str()).collect();
-            missing.sort_unstable();
-            missing.dedup();
-            // What `compile` would do, node by node (the same lowering and layout, no key).
-            let report = circuit::inspect(&model, &path, &quant.options(&model, CompileOptions::default())?);
-            if json {
-                let s = model.summary();
-                let nodes: Vec<_> = report
-                    .nodes
-                    .iter()
-                    .map(|n| serde_json::json!({ "name": n.name, "op": n.op, "proved_by": n.proved_by, "status": n.status, "reason": n.reason }))
-                    .collect();
-                outln!(
-                    "{}",
-                    serde_json::json!({
-                        "model": label, "summary": s.to_string(), "unsupported": missing,
-                        "provable": report.provable, "stopped_at": report.stopped_at, "error": report.error, "nodes": nodes,
-                    })
-                );
-                return Ok(());
-            }
-            out!("{}", model.summary());
-            if missing.is_empty() {
-                outln!("  every operator is executed");
-            } else {
-                outln!("  not executed yet: {}", missing.join(", "));
-            }
-            match (&report.error, report.provable) {
-                (_, true) => outln!("  provable: every node is proved (`sigil compile` succeeds)"),
-                (Some(e), false) => outln!("  not provable: {e}"),
-                (None, false) => outln!("  not provable"),
-            }
-            outln!("nodes (what proves each):");
-            for n in &report.nodes {
-                let what = n.proved_by.clone().unwrap_or_else(|| n.status.to_string());
-                outln!("  {:<40} {:<22} {what}", n.name, n.op);
-            }
-            if let Some(input) = &input {
-                let inputs = sigil_onnx::read_inputs(input, &model).map_err(bad)?;
-                let total: usize = inputs.iter().map(|i| i.values.len()).sum();
-                outln!("{}: {} inputs, {total} values, match the model", input.display(), inputs.len());
-                let (plan, _) = lower_model(&model, inputs, &quant, &label)?;
-                out!("{plan}");
-            } else if missing.is_empty() {
-                // Without an input, lower on zeros (or ones, where zeros divide by zero) for the
-                // scales and shapes; ranges need a real input.
-                let lowered = lower_model(&model, sigil_onnx::filled_inputs(&model, 0.0), &quant, &label)
-                    .or_else(|_| lower_model(&model, sigil_onnx::filled_inputs(&model, 1.0), &quant, &label));
-                match lowered {
-                    Ok((plan, _)) => out!("{}", plan.describe(false)),
-                    Err((_, e)) => outln!("(lowering on an all-one input failed: {e}; give --input for scales and ranges)"),
-                }
-            }
-            Ok(())
-        }
-        Command::Demo { demo, out, json } => {
-            let ex = build(&demo)?;
-            let backend = CpuBackend::default();
-            let t = Instant::now();
-            let pk = ProvingKey::new(ex.circuit, &backend).map_err(bad)?;
-            let setup = t.elapsed();
-            let sec = pk.circuit.security;
-            let opts = demo.proof.options();
-            if !json {
-                eprintln!(
-                    "circuit `{}`: {} tables, heights {:?}; circuit id {}",
-                    pk.circuit.name,
-                    ex.traces.len(),
-                    ex.traces.iter().map(|t| t.height()).collect::<Vec<_>>(),
-                    hex(&pk.circuit_id)
-                );
-                eprintln!(
-                    "options: blowup 2^{}, {} queries, {} grinding bits, folds of 2^{}: {} conjectured bits \
-                     (queries {}, algebraic rounds {}), {} proven; proofs are {} bytes",
-                    opts.log_blowup,
-                    opts.n_queries,
-                    opts.grinding_bits,
-                    opts.log_folding_factor,
-                    sec.conjectured_bits,
-                    sec.query_bits,
-                    sec.field_bits,
-                    sec.proven_bits,
-                    pk.circuit.proof_size()
-                );
-            }
-            let config = ProverConfig { check_constraints: true, log_timings: !json };
-            let t = Instant::now();
-            let proof = prove(&pk, ex.traces, &ex.publics, &backend, &config).map_err(bad)?;
-            let prove_time = t.elapsed();
-            let bytes = proof.to_bytes();
-            if let Some(path) = &out {
-                std::fs::write(path, &bytes).map_err(|e| bad(format!("{}: {e}", path.display())))?;
-            }
-            let t = Instant::now();
-            let vopts = VerifierOptions { min_security_bits: demo.proof.min_security, ..Default::default() };
-            let res = verify(&pk.circuit, &pk.circuit_id, &ex.publics, &bytes, &vopts);
-            let verify_time = t.elapsed();
-            if json {
-                outln!(
-                    "{}",
-                    serde_json::json!({
-                        "circuit": pk.circuit.name, "circuit_id": hex(&pk.circuit_id), "setup_seconds": setup.as_secs_f64(),
-                        "prove_seconds": prove_time.as_secs_f64(), "verify_seconds": verify_time.as_secs_f64(),
-                        "proof_bytes": bytes.len(), "conjectured_bits": sec.conjectured_bits, "proven_bits": sec.proven_bits,
-                        "valid": res.is_ok(),
-                    })
-                );
-            } else {
-                outln!(
-                    "setup {:.3} s, prove {:.3} s, verify {:.2} ms, proof {} bytes{}",
-                    setup.as_secs_f64(),
-                    prove_time.as_secs_f64(),
-                    verify_time.as_secs_f64() * 1e3,
-                    bytes.len(),
-                    out.as_ref().map(|p| format!(" -> {}", p.display())).unwrap_or_default()
-                );
-            }
-            res.map_err(|e| (1, format!("proof rejected: {e}")))?;
-            if !json {
-                outln!("verified");
-            }
-            Ok(())
-        }
-        Command::VerifyDemo { demo, proof: path, json } => {
-            let label = path.display();
-            let bytes = std::fs::read(&path).map_err(|e| bad(format!("{label}: {e}")))?;
-            let ex = build(&demo)?;
-            let pk = ProvingKey::new(ex.circuit, &CpuBackend::default()).map_err(bad)?;
-            let vopts = VerifierOptions { min_security_bits: demo.proof.min_security, ..Default::default() };
-            verify(&pk.circuit, &pk.circuit_id, &ex.publics, &bytes, &vopts).map_err(|e| (1, format!("{label}: proof rejected: {e}")))?;
-            if json {
-                outln!("{}", serde_json::json!({ "valid": true, "circuit_id": hex(&pk.circuit_id) }));
-            } else {
-                outln!("verified");
-            }
-            Ok(())
+        if let Some(o) = &out {
+            outln!("artifact -> {}", o.display());
         }
     }
+    Ok(())
+}
+
+/// `sigil prove`.
+fn prove(a: ProveArgs) -> Result<(), Failure> {
+    let ProveArgs { model: path, input, proof: proof_path, output, context, quant, proof_options, json, backend } = a;
+    let (backend, auto) = backend.build(json);
+    let progress = Progress::new(json);
+    progress.stage("compiling the model");
+    let mut m = compile_model(&path, &quant, &proof_options, false, Some(backend))?;
+    if let Some(a) = &auto
+        && !json
+    {
+        let (name, why) = a.chosen();
+        eprintln!("backend: {name} ({why})");
+    }
+    m.log_timings = !json;
+    let inputs = m.read_input(&input).map_err(bad)?;
+    progress.stage("executing and proving");
+    let p = m.prove_in_context(&inputs, context.as_bytes());
+    progress.done();
+    let p = p.map_err(bad)?;
+    let backend_name = m.backend.name();
+    // The proof is checked before it is written (milliseconds): a wrong proof never
+    // leaves the prover, whatever went wrong (exit 1, nothing written).
+    m.verify_in_context(&p.statement, &p.context, &p.proof).map_err(|e| (1, format!("the proof just made does not verify, so it was not written: {e}")))?;
+    let file = ModelProof { circuit_id: m.circuit_id(), statement: p.statement.clone(), context: p.context.clone(), proof: p.proof.clone() };
+    std::fs::write(&proof_path, file.to_bytes()).map_err(|e| bad(format!("{}: {e}", proof_path.display())))?;
+    let outputs = serde_json::json!({ "output_data": p.outputs });
+    if let Some(o) = &output {
+        std::fs::write(o, outputs.to_string() + "\n").map_err(|e| bad(format!("{}: {e}", o.display())))?;
+    }
+    let sec = m.key.circuit.security;
+    if json {
+        outln!(
+            "{}",
+            serde_json::json!({
+                "output_data": p.outputs, "circuit_id": hex(&m.circuit_id()), "proof": proof_path, "proof_bytes": p.proof.len(),
+                "conjectured_bits": sec.conjectured_bits, "compile_seconds": m.compile_time.as_secs_f64(),
+                "execute_seconds": p.execute_time.as_secs_f64(), "witness_seconds": p.witness_time.as_secs_f64(),
+                "prove_seconds": p.prove_time.as_secs_f64(), "key_cache": key_cache_word(&m.key_cache),
+                "backend": backend_name,
+            })
+        );
+    } else {
+        outln!("{outputs}");
+        outln!(
+            "circuit id {}; proof {} bytes -> {}; {} conjectured bits",
+            hex(&m.circuit_id()),
+            p.proof.len(),
+            proof_path.display(),
+            sec.conjectured_bits
+        );
+        outln!(
+            "compile {:.3} s ({}), execute {:.3} s, witness {:.3} s, prove {:.3} s ({backend_name})",
+            m.compile_time.as_secs_f64(),
+            key_cache_line(&m.key_cache),
+            p.execute_time.as_secs_f64(),
+            p.witness_time.as_secs_f64(),
+            p.prove_time.as_secs_f64()
+        );
+    }
+    Ok(())
+}
+
+/// `sigil verify`.
+fn verify(a: VerifyArgs) -> Result<(), Failure> {
+    let VerifyArgs { proof: proof_path, model: path, circuit_id, input, output, context, quant, proof_options, json } = a;
+    let label = proof_path.display().to_string();
+    let rejected = |e: String| (1u8, format!("{label}: proof rejected: {e}"));
+    let m = compile_model(&path, &quant, &proof_options, true, None)?;
+    if let Some(id) = &circuit_id
+        && !id.eq_ignore_ascii_case(&hex(&m.circuit_id()))
+    {
+        return Err(bad(format!("the model's circuit id is {}, not {id}", hex(&m.circuit_id()))));
+    }
+    // At most one byte past the largest proof file of this model is read, whatever kind
+    // of file it is (a FIFO or a device has no size to check first).
+    let most = ModelProof::max_size_for(&m);
+    let bytes = match circuit::read_bounded(&proof_path, most) {
+        Ok(b) => b,
+        Err(e) if e.kind() == std::io::ErrorKind::InvalidData => {
+            return Err(rejected(format!("the file is more than {most} bytes, the most a proof file of this model takes")));
+        }
+        Err(e) => return Err(bad(format!("{label}: {e}"))),
+    };
+    let file = ModelProof::from_bytes(&bytes, &m).map_err(|e| rejected(e.to_string()))?;
+    if let Some(input) = &input {
+        let inputs = m.read_input(input).map_err(bad)?;
+        let want = m.input_statement(&inputs).map_err(bad)?;
+        if file.statement.get(..want.len()) != Some(&want[..]) {
+            return Err(rejected(format!("it proves another input than {}", input.display())));
+        }
+    }
+    let outputs = m.statement_outputs(&file.statement);
+    if let Some(o) = &output {
+        let max = (1 << 20) + 64 * m.outputs.iter().map(|p| p.len).sum::<usize>();
+        let text = circuit::read_bounded(o, max).map_err(|e| bad(format!("{}: {e}", o.display())))?;
+        let v: serde_json::Value = serde_json::from_slice(&text).map_err(|e| bad(format!("{}: {e}", o.display())))?;
+        let claimed: Vec<Vec<f64>> =
+            serde_json::from_value(v["output_data"].clone()).map_err(|e| bad(format!("{}: output_data: {e}", o.display())))?;
+        m.check_outputs(&file.statement, &claimed).map_err(|e| rejected(format!("it proves another output than {}: {e}", o.display())))?;
+    }
+    if let Some(c) = &context
+        && c.as_bytes() != file.context
+    {
+        return Err(rejected(format!("it was made in the context {:?}, not {c:?}", String::from_utf8_lossy(&file.context))));
+    }
+    let t = Instant::now();
+    let res = m.verify_in_context(&file.statement, &file.context, &file.proof);
+    let dt = t.elapsed();
+    res.map_err(|e| rejected(e.to_string()))?;
+    if json {
+        outln!(
+            "{}",
+            serde_json::json!({ "valid": true, "circuit_id": hex(&m.circuit_id()), "output_data": outputs, "context": String::from_utf8_lossy(&file.context), "verify_seconds": dt.as_secs_f64() })
+        );
+    } else {
+        outln!("{}", serde_json::json!({ "output_data": outputs }));
+        if !file.context.is_empty() {
+            outln!("context: {}", String::from_utf8_lossy(&file.context));
+        }
+        outln!("verified in {:.2} ms (circuit id {})", dt.as_secs_f64() * 1e3, hex(&m.circuit_id()));
+    }
+    Ok(())
+}
+
+/// `sigil run`.
+fn run(a: RunArgs) -> Result<(), Failure> {
+    let RunArgs { model: path, input, output, quant, json } = a;
+    let t = Instant::now();
+    let label = path.display().to_string();
+    let model = sigil_onnx::load_model(&path).map_err(bad)?;
+    let inputs = sigil_onnx::read_inputs(&input, &model).map_err(bad)?;
+    let parse = t.elapsed();
+    if !json {
+        eprintln!("parsed {label} ({} nodes) and {} in {:.3} s", model.graph.nodes.len(), input.display(), parse.as_secs_f64());
+    }
+    let t = Instant::now();
+    let (plan, run) = lower_model(&model, inputs, &quant, &label)?;
+    let lowered = t.elapsed();
+    if !json {
+        eprintln!(
+            "lowered and executed in {:.3} s: {} fractional bits, {} nodes run per input ({} folded, {} BatchNormalization folded)",
+            lowered.as_secs_f64(),
+            plan.frac_bits,
+            plan.nodes.len(),
+            plan.folded_nodes,
+            plan.folded_batchnorms
+        );
+    }
+    let data: Vec<Vec<f64>> = run.outputs.into_iter().map(|(_, _, v)| v).collect();
+    let text = if json {
+        serde_json::json!({ "output_data": data, "frac_bits": plan.frac_bits, "seconds": (parse + lowered).as_secs_f64() }).to_string()
+    } else {
+        serde_json::json!({ "output_data": data }).to_string()
+    };
+    match &output {
+        Some(o) => std::fs::write(o, text + "\n").map_err(|e| bad(format!("{}: {e}", o.display())))?,
+        None => outln!("{text}"),
+    }
+    Ok(())
+}
+
+/// `sigil inspect`.
+fn inspect(a: InspectArgs) -> Result<(), Failure> {
+    let InspectArgs { model: path, input, quant, json } = a;
+    let label = path.display().to_string();
+    let model = sigil_onnx::load_model(&path).map_err(bad)?;
+    let mut missing: Vec<&str> = model.graph.nodes.iter().filter(|n| n.op.is_none()).map(|n| n.op_type.as_str()).collect();
+    missing.sort_unstable();
+    missing.dedup();
+    // What `compile` would do, node by node (the same lowering and layout, no key).
+    let report = circuit::inspect(&model, &path, &quant.options(&model, CompileOptions::default())?);
+    if json {
+        let s = model.summary();
+        let nodes: Vec<_> = report
+            .nodes
+            .iter()
+            .map(|n| serde_json::json!({ "name": n.name, "op": n.op, "proved_by": n.proved_by, "status": n.status, "reason": n.reason }))
+            .collect();
+        outln!(
+            "{}",
+            serde_json::json!({
+                "model": label, "summary": s.to_string(), "unsupported": missing,
+                "provable": report.provable, "stopped_at": report.stopped_at, "error": report.error, "nodes": nodes,
+            })
+        );
+        return Ok(());
+    }
+    out!("{}", model.summary());
+    if missing.is_empty() {
+        outln!("  every operator is executed");
+    } else {
+        outln!("  not executed yet: {}", missing.join(", "));
+    }
+    match (&report.error, report.provable) {
+        (_, true) => outln!("  provable: every node is proved (`sigil compile` succeeds)"),
+        (Some(e), false) => outln!("  not provable: {e}"),
+        (None, false) => outln!("  not provable"),
+    }
+    outln!("nodes (what proves each):");
+    for n in &report.nodes {
+        let what = n.proved_by.clone().unwrap_or_else(|| n.status.to_string());
+        outln!("  {:<40} {:<22} {what}", n.name, n.op);
+    }
+    if let Some(input) = &input {
+        let inputs = sigil_onnx::read_inputs(input, &model).map_err(bad)?;
+        let total: usize = inputs.iter().map(|i| i.values.len()).sum();
+        outln!("{}: {} inputs, {total} values, match the model", input.display(), inputs.len());
+        let (plan, _) = lower_model(&model, inputs, &quant, &label)?;
+        out!("{plan}");
+    } else if missing.is_empty() {
+        // Without an input, lower on zeros (or ones, where zeros divide by zero) for the
+        // scales and shapes; ranges need a real input.
+        let lowered = lower_model(&model, sigil_onnx::filled_inputs(&model, 0.0), &quant, &label)
+            .or_else(|_| lower_model(&model, sigil_onnx::filled_inputs(&model, 1.0), &quant, &label));
+        match lowered {
+            Ok((plan, _)) => out!("{}", plan.describe(false)),
+            Err((_, e)) => outln!("(lowering on an all-one input failed: {e}; give --input for scales and ranges)"),
+        }
+    }
+    Ok(())
+}
+
+/// `sigil demo`.
+fn demo(a: DemoArgs) -> Result<(), Failure> {
+    let DemoArgs { demo, out, json } = a;
+    let ex = build(&demo)?;
+    let backend = CpuBackend::default();
+    let t = Instant::now();
+    let pk = ProvingKey::new(ex.circuit, &backend).map_err(bad)?;
+    let setup = t.elapsed();
+    let sec = pk.circuit.security;
+    let opts = demo.proof.options();
+    if !json {
+        eprintln!(
+            "circuit `{}`: {} tables, heights {:?}; circuit id {}",
+            pk.circuit.name,
+            ex.traces.len(),
+            ex.traces.iter().map(|t| t.height()).collect::<Vec<_>>(),
+            hex(&pk.circuit_id)
+        );
+        eprintln!(
+            "options: blowup 2^{}, {} queries, {} grinding bits, folds of 2^{}: {} conjectured bits \
+             (queries {}, algebraic rounds {}), {} proven; proofs are {} bytes",
+            opts.log_blowup,
+            opts.n_queries,
+            opts.grinding_bits,
+            opts.log_folding_factor,
+            sec.conjectured_bits,
+            sec.query_bits,
+            sec.field_bits,
+            sec.proven_bits,
+            pk.circuit.proof_size()
+        );
+    }
+    let config = ProverConfig { check_constraints: true, log_timings: !json };
+    let t = Instant::now();
+    let proof = sigil_prover::prove(&pk, ex.traces, &ex.publics, &backend, &config).map_err(bad)?;
+    let prove_time = t.elapsed();
+    let bytes = proof.to_bytes();
+    if let Some(path) = &out {
+        std::fs::write(path, &bytes).map_err(|e| bad(format!("{}: {e}", path.display())))?;
+    }
+    let t = Instant::now();
+    let vopts = VerifierOptions { min_security_bits: demo.proof.min_security, ..Default::default() };
+    let res = sigil_verifier::verify(&pk.circuit, &pk.circuit_id, &ex.publics, &bytes, &vopts);
+    let verify_time = t.elapsed();
+    if json {
+        outln!(
+            "{}",
+            serde_json::json!({
+                "circuit": pk.circuit.name, "circuit_id": hex(&pk.circuit_id), "setup_seconds": setup.as_secs_f64(),
+                "prove_seconds": prove_time.as_secs_f64(), "verify_seconds": verify_time.as_secs_f64(),
+                "proof_bytes": bytes.len(), "conjectured_bits": sec.conjectured_bits, "proven_bits": sec.proven_bits,
+                "valid": res.is_ok(),
+            })
+        );
+    } else {
+        outln!(
+            "setup {:.3} s, prove {:.3} s, verify {:.2} ms, proof {} bytes{}",
+            setup.as_secs_f64(),
+            prove_time.as_secs_f64(),
+            verify_time.as_secs_f64() * 1e3,
+            bytes.len(),
+            out.as_ref().map(|p| format!(" -> {}", p.display())).unwrap_or_default()
+        );
+    }
+    res.map_err(|e| (1, format!("proof rejected: {e}")))?;
+    if !json {
+        outln!("verified");
+    }
+    Ok(())
+}
+
+/// `sigil verify-demo`.
+fn verify_demo(a: VerifyDemoArgs) -> Result<(), Failure> {
+    let VerifyDemoArgs { demo, proof: path, json } = a;
+    let label = path.display();
+    let bytes = std::fs::read(&path).map_err(|e| bad(format!("{label}: {e}")))?;
+    let ex = build(&demo)?;
+    let pk = ProvingKey::new(ex.circuit, &CpuBackend::default()).map_err(bad)?;
+    let vopts = VerifierOptions { min_security_bits: demo.proof.min_security, ..Default::default() };
+    sigil_verifier::verify(&pk.circuit, &pk.circuit_id, &ex.publics, &bytes, &vopts).map_err(|e| (1, format!("{label}: proof rejected: {e}")))?;
+    if json {
+        outln!("{}", serde_json::json!({ "valid": true, "circuit_id": hex(&pk.circuit_id) }));
+    } else {
+        outln!("verified");
+    }
+    Ok(())
 }
 
 /// Lowers `model` calibrated on `input` and the `--calibration` files; returns the plan and its
@@ -930,7 +987,7 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    match run(cli) {
+    match dispatch(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err((code, msg)) => {
             eprintln!("error: {msg}");
