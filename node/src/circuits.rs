@@ -15,7 +15,7 @@ use std::sync::{Arc, Mutex};
 
 use serde_json::Value;
 use sigil_onnx::InputTensor;
-use sigil_onnx::circuit::{CompileOptions, CompiledModel, ModelProof, hex, random_like};
+use sigil_onnx::circuit::{CompileOptions, CompiledModel, ModelProof, compile_any, hex, random_like};
 
 /// One served circuit.
 #[derive(Debug)]
@@ -63,6 +63,13 @@ pub fn model_file(dir: &Path) -> Option<PathBuf> {
     (onnx.len() == 1).then(|| onnx.remove(0))
 }
 
+/// What a circuit folder is compiled from: its compiled artifact `model.sigil` when it has
+/// one (the artifact pins the settings and calibration), else its ONNX file ([`model_file`]).
+pub fn circuit_file(dir: &Path) -> Option<PathBuf> {
+    let artifact = dir.join("model.sigil");
+    if artifact.is_file() { Some(artifact) } else { model_file(dir) }
+}
+
 impl Circuits {
     /// Loads every circuit folder of `dir` (or `dir` itself when it is one), in name order,
     /// keeping only the folders `only` names when it names any. `for_proving` builds (or reads
@@ -80,11 +87,11 @@ impl Circuits {
 
     /// As [`Circuits::load_bounded`], compiling with `options` (its key cache and backend).
     pub fn load_with_options(dir: &Path, only: &[String], for_proving: bool, options: CompileOptions, key_budget: usize, mut progress: impl FnMut(&Circuit)) -> Result<Self, String> {
-        let mut folders: Vec<PathBuf> = if model_file(dir).is_some() {
+        let mut folders: Vec<PathBuf> = if circuit_file(dir).is_some() {
             vec![dir.to_path_buf()]
         } else {
             let entries = std::fs::read_dir(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-            entries.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.is_dir() && model_file(p).is_some()).collect()
+            entries.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.is_dir() && circuit_file(p).is_some()).collect()
         };
         folders.sort();
         if !only.is_empty() {
@@ -123,7 +130,7 @@ impl Circuits {
 
     /// Compiles one circuit folder.
     fn load_one(&self, folder: &Path, for_proving: bool) -> Result<Circuit, String> {
-        let path = model_file(folder).expect("filtered");
+        let path = circuit_file(folder).expect("filtered");
         let err = |e: sigil_onnx::circuit::ModelError| format!("{}: {e}", path.display());
         let (model, key_bytes) = if for_proving {
             let full = Arc::new(self.compile(&path).map_err(err)?);
@@ -131,7 +138,7 @@ impl Circuits {
             if self.options.cache_dir.is_some() {
                 // The key is in the cache now: hold what verifying needs, and the key itself
                 // while the budget allows.
-                let light = CompiledModel::compile_for_verifying(&path, &self.options).map_err(err)?;
+                let light = compile_any(&path, &self.options, true).map_err(err)?;
                 self.admit(hex(&full.circuit_id()), full, bytes);
                 (Arc::new(light), bytes)
             } else {
@@ -139,7 +146,7 @@ impl Circuits {
                 (full, bytes)
             }
         } else {
-            (Arc::new(CompiledModel::compile_for_verifying(&path, &self.options).map_err(err)?), 0)
+            (Arc::new(compile_any(&path, &self.options, true).map_err(err)?), 0)
         };
         let input = folder.join("input.json");
         let sample = model.read_input(&input).map_err(|e| format!("{}: {e} (each circuit folder needs a sample input)", input.display()))?;
@@ -147,7 +154,7 @@ impl Circuits {
     }
 
     fn compile(&self, path: &Path) -> Result<CompiledModel, sigil_onnx::circuit::ModelError> {
-        let mut m = CompiledModel::compile(path, &self.options)?;
+        let mut m = compile_any(path, &self.options, false)?;
         m.check_constraints = false;
         Ok(m)
     }

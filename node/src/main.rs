@@ -437,7 +437,6 @@ fn operators() -> String {
 // ---- Compiled artifacts -------------------------------------------------------------------------
 
 /// The first line of a `.sigil` artifact's JSON: its format.
-const ARTIFACT_FORMAT: &str = "sigil-compiled-1";
 
 /// Compiles `path` (an .onnx model, or a .sigil artifact whose settings then override the
 /// command's) and checks an artifact's model hash and circuit id.
@@ -464,97 +463,24 @@ fn key_cache_line(c: &circuit::KeyCache) -> String {
 /// Compiles a model or an artifact; `verifying`: only to verify its proofs (the key's
 /// preprocessed columns are skipped when the cache holds the circuit id).
 fn compile_model(path: &Path, quant: &Quant, proof: &ProofArgs, verifying: bool, backend: Option<Arc<dyn sigil_prover::Backend>>) -> Result<CompiledModel, Failure> {
-    let backend = backend.unwrap_or_else(|| CompileOptions::default().backend);
-    let compile = |p: &Path, o: &CompileOptions| if verifying { CompiledModel::compile_for_verifying(p, o) } else { CompiledModel::compile(p, o) };
-    let is_artifact = path.extension().is_some_and(|e| e == "sigil");
-    if !is_artifact {
-        let m = sigil_onnx::load_model(path).map_err(bad)?;
-        let opts = quant.options(&m, CompileOptions { proof: proof.options(), cache_dir: proof.cache_dir(), backend, ..CompileOptions::default() })?;
-        return compile(path, &opts).map_err(bad);
-    }
-    let label = path.display();
-    let text = circuit::read_bounded(path, sigil_onnx::input::MAX_CALIBRATION_FILE_BYTES).map_err(|e| bad(format!("{label}: {e}")))?;
-    let a: serde_json::Value = serde_json::from_slice(&text).map_err(|e| bad(format!("{label}: not a compiled artifact: {e}")))?;
-    if a["format"] != ARTIFACT_FORMAT {
-        return Err(bad(format!("{label}: not a {ARTIFACT_FORMAT} artifact")));
-    }
-    let field = |k: &str| a.get(k).ok_or_else(|| bad(format!("{label}: `{k}` is missing")));
-    let model_path = path.parent().unwrap_or(Path::new(".")).join(field("model")?.as_str().ok_or_else(|| bad(format!("{label}: `model` is not a path")))?);
-    let bytes = circuit::read_bounded(&model_path, sigil_onnx::model::MAX_MODEL_BYTES as usize).map_err(|e| bad(format!("{}: {e}", model_path.display())))?;
-    if hex(blake3::hash(&bytes).as_bytes()) != field("model_blake3")?.as_str().unwrap_or_default() {
-        return Err(bad(format!("{}: the model is not the one {label} was compiled from (its hash differs)", model_path.display())));
-    }
-    let m = sigil_onnx::parse_model(&bytes, &model_path.display().to_string()).map_err(bad)?;
-    let s = field("settings")?;
-    let num = |k: &str| s.get(k).and_then(serde_json::Value::as_u64);
-    let mut opts = CompileOptions { cache_dir: proof.cache_dir(), backend, ..CompileOptions::default() };
-    opts.lower.frac_bits = num("frac_bits").map(|v| v as u32);
-    opts.lower.param_bits = num("param_bits").map_or(quant.param_bits, |v| v as u32);
-    opts.lower.headroom_bits = num("headroom_bits").map_or(opts.lower.headroom_bits, |v| v as u32);
-    opts.proof = ProofOptions {
-        n_queries: num("queries").map_or(proof.queries, |v| v as u16),
-        log_blowup: num("blowup_log").map_or(proof.blowup_log, |v| v as u8),
-        grinding_bits: num("grinding").map_or(proof.grinding, |v| v as u8),
-        log_folding_factor: num("fold_log").map_or(proof.fold_log, |v| v as u8),
-        ..ProofOptions::default()
-    };
-    if let Some(cal) = a.get("calibration") {
-        for set in cal.as_array().into_iter().flatten() {
-            let text = serde_json::json!({ "input_data": set }).to_string();
-            opts.calibration.push(sigil_onnx::parse_inputs(&text, &m, &label.to_string()).map_err(bad)?);
-        }
-    }
-    let compiled = compile(&model_path, &opts).map_err(bad)?;
-    // The calibration first: a sample input that changed (or went missing) beside the model
-    // is the usual reason for another circuit id, and the error says so.
-    if let Some(want) = a.get("calibration_blake3").and_then(serde_json::Value::as_str)
-        && hex(&compiled.calibration_hash) != want
-    {
-        return Err(bad(format!(
-            "{label}: compiling it here calibrates on other inputs than it was compiled with (calibration {} here, {want} recorded): the sample input {} beside the model changed or is missing, and the sample input is part of the circuit",
-            hex(&compiled.calibration_hash),
-            model_path.with_file_name("input.json").display()
-        )));
-    }
-    let want = field("circuit_id")?.as_str().unwrap_or_default();
-    if hex(&compiled.circuit_id()) != want {
-        return Err(bad(format!("{label}: compiling it here gives circuit {}, not the recorded {want}", hex(&compiled.circuit_id()))));
-    }
-    Ok(compiled)
+    Ok(compile_with_options(path, quant, proof, verifying, backend)?.0)
 }
 
-/// The artifact of a compiled model: everything its circuit depends on besides the model.
-fn artifact(m: &CompiledModel, model: &Path, out: &Path, quant: &Quant, proof: &ProofArgs) -> Result<String, Failure> {
-    let mut calibration = Vec::new();
-    for c in &quant.calibration {
-        for set in sigil_onnx::read_samples(c, &m.plan.model).map_err(bad)? {
-            calibration.push(set.into_iter().map(|t| t.values).collect::<Vec<_>>());
-        }
+/// [`compile_model`], with the options an .onnx model was compiled with (an artifact's are its
+/// own).
+fn compile_with_options(path: &Path, quant: &Quant, proof: &ProofArgs, verifying: bool, backend: Option<Arc<dyn sigil_prover::Backend>>) -> Result<(CompiledModel, CompileOptions), Failure> {
+    let backend = backend.unwrap_or_else(|| CompileOptions::default().backend);
+    let base = CompileOptions { proof: proof.options(), cache_dir: proof.cache_dir(), backend, ..CompileOptions::default() };
+    if path.extension().is_some_and(|e| e == "sigil") {
+        let m = circuit::Artifact::read(path).and_then(|a| a.compile(path, &base, verifying)).map_err(bad)?;
+        return Ok((m, base));
     }
-    // The model's path relative to the artifact's folder when it can be, else absolute.
-    let dir = out.parent().unwrap_or(Path::new("."));
-    let abs = |p: &Path| std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
-    let model_abs = abs(model);
-    let rel = model_abs.strip_prefix(abs(if dir.as_os_str().is_empty() { Path::new(".") } else { dir })).map(Path::to_path_buf).unwrap_or(model_abs.clone());
-    let sec = m.key.circuit.security;
-    Ok(serde_json::to_string_pretty(&serde_json::json!({
-        "format": ARTIFACT_FORMAT,
-        "model": rel.to_string_lossy(),
-        "model_blake3": hex(&m.model_hash),
-        "settings": {
-            "frac_bits": quant.frac_bits, "param_bits": quant.param_bits,
-            "headroom_bits": CompileOptions::default().lower.headroom_bits,
-            "queries": proof.queries, "blowup_log": proof.blowup_log, "grinding": proof.grinding, "fold_log": proof.fold_log,
-        },
-        "calibration": calibration,
-        "calibration_blake3": hex(&m.calibration_hash),
-        "circuit_id": hex(&m.circuit_id()),
-        "proof_bytes": m.proof_size(),
-        "conjectured_bits": sec.conjectured_bits,
-    }))
-    .map_err(bad)?
-        + "\n")
+    let model = sigil_onnx::load_model(path).map_err(bad)?;
+    let opts = quant.options(&model, base)?;
+    let m = if verifying { CompiledModel::compile_for_verifying(path, &opts) } else { CompiledModel::compile(path, &opts) };
+    Ok((m.map_err(bad)?, opts))
 }
+
 
 /// Where a proof's bytes go, per phase, for `sigil compile`.
 fn size_breakdown(c: &sigil_verifier::Circuit) -> Vec<(String, usize)> {
@@ -600,13 +526,13 @@ fn compile(a: CompileArgs) -> Result<(), Failure> {
     let CompileArgs { model: path, quant, proof, out, json } = a;
     let progress = Progress::new(json);
     progress.stage("compiling");
-    let m = compile_model(&path, &quant, &proof, false, None)?;
+    let (m, options) = compile_with_options(&path, &quant, &proof, false, None)?;
     progress.done();
     if let Some(o) = &out {
         if path.extension().is_some_and(|e| e == "sigil") {
             return Err(bad("--out writes an artifact of an .onnx model"));
         }
-        let text = artifact(&m, &path, o, &quant, &proof)?;
+        let text = circuit::Artifact::new(&m, &path, o, &options).to_json();
         std::fs::write(o, text).map_err(|e| bad(format!("{}: {e}", o.display())))?;
     }
     let sec = m.key.circuit.security;

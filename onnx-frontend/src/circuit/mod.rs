@@ -22,6 +22,7 @@
 //!    The statement is the input and the output (public values the transcript absorbs).
 //! 3. [`CompiledModel::verify`] checks a proof against a statement.
 
+mod artifact;
 pub(crate) mod compile;
 mod inspect;
 mod witness;
@@ -36,6 +37,7 @@ use sigil_air::field::to_signed;
 use crate::{InputDomain, InputTensor, LowerOptions, Model, OnnxError, Plan, lower};
 use sigil_verifier::{CircuitId, ProofOptions, VerifierOptions, VerifyError};
 
+pub use artifact::{ARTIFACT_FORMAT, Artifact, MAX_ARTIFACT_BYTES, Settings, compile_any};
 pub use compile::Port;
 pub use crate::input::read_bounded;
 pub use inspect::{Inspection, NodeReport, inspect};
@@ -64,6 +66,10 @@ pub enum ModelError {
     Statement(String),
     #[error("the proof is invalid: {0}")]
     Invalid(#[from] VerifyError),
+    /// A compiled artifact (`.sigil`) that cannot be read or does not compile to what it
+    /// records.
+    #[error("{path}: {reason}")]
+    Artifact { path: String, reason: String },
 }
 
 /// What compilation depends on, beside the model file.
