@@ -436,8 +436,6 @@ fn operators() -> String {
 
 // ---- Compiled artifacts -------------------------------------------------------------------------
 
-/// The first line of a `.sigil` artifact's JSON: its format.
-
 /// Compiles `path` (an .onnx model, or a .sigil artifact whose settings then override the
 /// command's) and checks an artifact's model hash and circuit id.
 /// How the proving key was obtained, for `--json`.
