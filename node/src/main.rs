@@ -436,8 +436,6 @@ fn operators() -> String {
 
 // ---- Compiled artifacts -------------------------------------------------------------------------
 
-/// Compiles `path` (an .onnx model, or a .sigil artifact whose settings then override the
-/// command's) and checks an artifact's model hash and circuit id.
 /// How the proving key was obtained, for `--json`.
 fn key_cache_word(c: &circuit::KeyCache) -> &'static str {
     match c {
@@ -458,8 +456,10 @@ fn key_cache_line(c: &circuit::KeyCache) -> String {
     }
 }
 
-/// Compiles a model or an artifact; `verifying`: only to verify its proofs (the key's
-/// preprocessed columns are skipped when the cache holds the circuit id).
+/// Compiles `path`: an .onnx model, or a .sigil artifact whose settings then override the
+/// command's ([`circuit::Artifact::compile`] checks its model hash, calibration and circuit
+/// id); `verifying`: only to verify its proofs (the key's preprocessed columns are skipped
+/// when the cache holds the circuit id).
 fn compile_model(path: &Path, quant: &Quant, proof: &ProofArgs, verifying: bool, backend: Option<Arc<dyn sigil_prover::Backend>>) -> Result<CompiledModel, Failure> {
     Ok(compile_with_options(path, quant, proof, verifying, backend)?.0)
 }
