@@ -383,6 +383,25 @@ impl Plan {
             .collect())
     }
 
+    /// The groups of reduction `n` (ReduceSum, ReduceMean, ...): for each element of its
+    /// input, the output element it goes to, and how many elements each output reduces, as
+    /// the executor reduces them (its axes from the node's attribute or constant input).
+    pub fn reduce_groups(&self, n: &Node) -> Result<(Vec<usize>, usize), OnnxError> {
+        let ctx = Ctx { path: &self.path, opset: self.model.opset().unwrap_or(0), f: self.frac_bits, inits: &self.model.graph.initializers, bools: &self.bools };
+        let name = n.inputs.first().ok_or_else(|| ctx.err(n, "input 0 is missing"))?;
+        let r = self.ranges.get(name).ok_or_else(|| ctx.err(n, format!("input `{name}` has no recorded shape")))?;
+        let x = QTensor { dims: r.dims.clone(), data: vec![0; r.dims.iter().product()], frac_bits: r.frac_bits };
+        let get = |k: usize| -> Result<&QTensor, OnnxError> {
+            if k == 0 {
+                return Ok(&x);
+            }
+            let name = n.inputs.get(k).filter(|s| !s.is_empty()).ok_or_else(|| ctx.err(n, format!("input {k} is missing")))?;
+            self.consts.get(name).ok_or_else(|| ctx.err(n, format!("input `{name}` must be a constant")))
+        };
+        let g = crate::ops::reduce::groups(&ctx, n, &get, &x)?;
+        Ok((g.out_of, g.count))
+    }
+
     /// Runs the plan's nodes on `inputs`; with `check`, every value against its range.
     fn run(&self, inputs: &[InputTensor], check: bool) -> Result<HashMap<String, QTensor>, OnnxError> {
         let ctx = Ctx { path: &self.path, opset: self.model.opset().unwrap_or(0), f: self.frac_bits, inits: &self.model.graph.initializers, bools: &self.bools };

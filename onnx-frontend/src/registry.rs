@@ -108,7 +108,7 @@ registry! {
     Min                 => Elementwise  [minmax];
     Max                 => Elementwise  [minmax];
     Clip                => Elementwise  [clip];
-    Neg                 => Elementwise;
+    Neg                 => Elementwise  [neg];
     LeakyRelu           => Elementwise;
     Sqrt                => Elementwise;
     Pow                 => Elementwise;
@@ -141,7 +141,7 @@ registry! {
     LogSoftmax          => Nonlinear;
     Gelu                => Nonlinear;
     ReduceSum           => Reduce;
-    ReduceMean          => Reduce;
+    ReduceMean          => Reduce       [mean];
     ReduceMax           => Reduce;
     ReduceMin           => Reduce;
     BatchNormalization  => Norm;

@@ -30,10 +30,13 @@ fn honest_traces_round_half_up_and_pass() {
 
 #[test]
 fn one_changed_cell_fails() {
-    let c = chip(1000, 4, 4);
-    let x = inputs(9, 4);
-    let (t, y, lookups) = c.generate_trace(&x);
-    crate::chips::every_changed_cell_fails_unary(&c, &x, &y, &t, &lookups);
+    // A division, and Neg's exact division by -1.
+    for (d, k) in [(1000, 4), (-1, 0)] {
+        let c = chip(d, k, 4);
+        let x = inputs(9, 4);
+        let (t, y, lookups) = c.generate_trace(&x);
+        crate::chips::every_changed_cell_fails_unary(&c, &x, &y, &t, &lookups);
+    }
 }
 
 #[test]

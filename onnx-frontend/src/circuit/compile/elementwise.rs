@@ -20,6 +20,25 @@ impl<'a> Compiler<'a> {
         Ok(())
     }
 
+    /// Neg: `-x` is `x` divided by -1, exactly ([`DivConst`] with a negative divisor), one row
+    /// per element.
+    pub(crate) fn neg(&mut self, n: &Node) -> Result<(), ModelError> {
+        let out = n.outputs[0].clone();
+        let (rb, _, _) = self.range_bits(n, &out)?;
+        let x = self.wire(n, 0)?;
+        let (xbus, in_index) = self.unary_source(n, &x)?;
+        let len = x.len();
+        for i in 0..len as u32 {
+            self.read(&x, i);
+        }
+        let bus = self.bus(len);
+        let io = UnaryIo { in_bus: xbus, out_bus: bus, uses: vec![], log_height: log_rows(len), in_index };
+        let chip = DivConst::new(n.name.clone(), -1, 0, x.bits, rb + 1, io).map_err(|e| self.wide(n, e.to_string()))?;
+        self.wires.insert(out.clone(), Wire::new(bus, len, rb + 1));
+        self.steps.push(Step::DivConst { node: n.name.clone(), value: out, chip });
+        Ok(())
+    }
+
     /// Div: by a constant ([`DivConst`]) or by a computed tensor ([`Div`]).
     pub(crate) fn div(&mut self, n: &Node) -> Result<(), ModelError> {
         if n.inputs.get(1).is_some_and(|d| !self.plan.consts.contains_key(d)) { self.div2(n) } else { self.div_const(n) }

@@ -52,6 +52,7 @@ mod lstm;
 mod movement;
 mod nonlinear;
 mod pool;
+mod reduce;
 
 /// A compiler handler: lays out one node's chips ([`crate::registry`] names one per operator it
 /// proves).

@@ -82,39 +82,7 @@ impl<'a> Compiler<'a> {
         if attr_i(n, "count_include_pad", 0) == 0 && src.iter().any(Option::is_none) {
             return Err(self.err(n, "windows on the padding divide by fewer elements: not proved yet"));
         }
-        let acc = self.bus(outputs);
-        let sum = Linear {
-            name: format!("{}/sum", n.name),
-            positions: outputs,
-            k: window,
-            n: 1,
-            chunk: 1,
-            weights: vec![F::ONE; window],
-            bias: vec![],
-            src,
-            out: (0..outputs as u32).collect(),
-            uses: vec![1; outputs],
-            in_bus: 0,
-            out_bus: acc,
-            log_height: Linear::min_log_height(outputs, window, 1, 1),
-        };
-        let acc_bits = sum.output_bits(x.bits).ok_or_else(|| self.wide(n, "the window sums' bound reaches the field"))?;
-        for s in sum.reads().collect::<Vec<_>>() {
-            self.read(&x, s);
-        }
-        let (xbus, xidx) = self.gathered(n, &x)?;
-        let mut sum = sum;
-        sum.in_bus = xbus;
-        for s in sum.src.iter_mut().flatten() {
-            *s = xidx[*s as usize];
-        }
-        for i in 0..outputs as u32 {
-            self.read_at(acc, i);
-        }
-        let bus = self.bus(outputs);
-        let io = UnaryIo { in_bus: acc, out_bus: bus, uses: vec![], log_height: log_rows(outputs), in_index: None };
-        let div = DivConst::new(format!("{}/divide", n.name), window as i64, 0, acc_bits, rb + 1, io).map_err(|e| self.wide(n, e.to_string()))?;
-        self.wires.insert(out.clone(), Wire::new(bus, outputs, rb + 1));
+        let (sum, div) = self.sum_and_divide(n, &x, src, window, outputs, rb + 1)?;
         self.steps.push(Step::AvgPool { node: n.name.clone(), value: out, sum, div });
         Ok(())
     }

@@ -1,0 +1,133 @@
+//! The op registry's worked example (README, "Adding an operator"): ReduceMean and Neg, which
+//! the executor ran and no chip proved, proved by a handler each in the compiler's family
+//! modules with the chips that exist (a linear layer of ones and a constant division; a
+//! division by -1). A small model built here: honest proofs give the executor's output, and a
+//! changed output of either is refused by the chip that made it.
+
+use std::sync::OnceLock;
+
+use prost::Message;
+use sigil_onnx::circuit::{CompileOptions, CompiledModel, ModelError, Tamper, inspect, random_like};
+use sigil_onnx::proto::{
+    AttributeProto, GraphProto, ModelProto, NodeProto, OperatorSetIdProto, TensorShapeProto, TypeProto, ValueInfoProto,
+    tensor_shape_proto::{Dimension, dimension},
+    type_proto,
+};
+use sigil_verifier::VerifyError;
+
+fn value(name: &str, dims: &[i64]) -> ValueInfoProto {
+    let dim = dims.iter().map(|&d| Dimension { value: Some(dimension::Value::DimValue(d)), ..Default::default() }).collect();
+    ValueInfoProto {
+        name: Some(name.into()),
+        r#type: Some(TypeProto {
+            value: Some(type_proto::Value::TensorType(type_proto::Tensor { elem_type: Some(1), shape: Some(TensorShapeProto { dim }) })),
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}
+
+fn int(name: &str, v: i64) -> AttributeProto {
+    AttributeProto { name: Some(name.into()), r#type: Some(2), i: Some(v), ..Default::default() }
+}
+
+fn ints(name: &str, v: &[i64]) -> AttributeProto {
+    AttributeProto { name: Some(name.into()), r#type: Some(7), ints: v.to_vec(), ..Default::default() }
+}
+
+fn node(name: &str, op: &str, inputs: &[&str], output: &str, attribute: Vec<AttributeProto>) -> NodeProto {
+    NodeProto {
+        op_type: Some(op.into()),
+        name: Some(name.into()),
+        input: inputs.iter().map(|s| s.to_string()).collect(),
+        output: vec![output.into()],
+        attribute,
+        ..Default::default()
+    }
+}
+
+/// `x [1, 3, 4]`: its mean over the last axis kept (`m [1, 3, 1]`), `x - m` (LayerNorm's
+/// centring, `c`), its mean over axis 1 dropped (`a [1, 4]`, in opset 13's attribute form), and
+/// `-x` (`n`); an input in [-2, 2] beside it.
+fn small() -> &'static (CompiledModel, std::path::PathBuf) {
+    static M: OnceLock<(CompiledModel, std::path::PathBuf)> = OnceLock::new();
+    M.get_or_init(|| {
+        let dir = std::env::temp_dir().join(format!("sigil-reduce-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let nodes = vec![
+            node("mean_last", "ReduceMean", &["x"], "m", vec![ints("axes", &[-1]), int("keepdims", 1)]),
+            node("centre", "Sub", &["x", "m"], "c", vec![]),
+            node("mean_rows", "ReduceMean", &["x"], "a", vec![ints("axes", &[1]), int("keepdims", 0)]),
+            node("negate", "Neg", &["x"], "n", vec![]),
+        ];
+        let m = ModelProto {
+            ir_version: Some(8),
+            opset_import: vec![OperatorSetIdProto { domain: Some(String::new()), version: Some(13) }],
+            graph: Some(GraphProto {
+                name: Some("reduce".into()),
+                node: nodes,
+                input: vec![value("x", &[1, 3, 4])],
+                output: vec![value("m", &[1, 3, 1]), value("c", &[1, 3, 4]), value("a", &[1, 4]), value("n", &[1, 3, 4])],
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        std::fs::write(dir.join("model.onnx"), m.encode_to_vec()).unwrap();
+        let x: Vec<String> = (0..12).map(|i| format!("{}", (i as f64 * 7.0 % 12.0 - 5.5) / 3.0)).collect();
+        std::fs::write(dir.join("input.json"), format!("{{\"input_data\": [[{}]]}}", x.join(", "))).unwrap();
+        let c = CompiledModel::compile(dir.join("model.onnx"), &CompileOptions::default()).unwrap();
+        (c, dir)
+    })
+}
+
+#[test]
+fn means_and_negations_prove_the_executors_output() {
+    let (m, dir) = small();
+    let sample = m.read_input(dir.join("input.json")).unwrap();
+    for (k, x) in [sample.clone(), random_like(&sample, 5, true), random_like(&sample, 6, true)].iter().enumerate() {
+        let p = m.prove(x).unwrap_or_else(|e| panic!("input {k}: {e}"));
+        m.verify(&p.statement, &p.proof).unwrap_or_else(|e| panic!("input {k}: {e}"));
+        let run = m.plan.execute(x).unwrap();
+        let want: Vec<Vec<f64>> = run.outputs.iter().map(|(_, _, v)| v.clone()).collect();
+        assert_eq!(p.outputs, want, "input {k}");
+        // Against the float functions: one step of the output's scale at most.
+        let step = 2f64.powi(-(m.plan.frac_bits as i32));
+        let v = &x[0].values;
+        for r in 0..3 {
+            let mean = v[4 * r..4 * r + 4].iter().sum::<f64>() / 4.0;
+            assert!((p.outputs[0][r] - mean).abs() <= step, "row {r}: {} vs {mean}", p.outputs[0][r]);
+        }
+        for c in 0..4 {
+            let mean = (0..3).map(|r| v[4 * r + c]).sum::<f64>() / 3.0;
+            assert!((p.outputs[2][c] - mean).abs() <= step, "column {c}: {} vs {mean}", p.outputs[2][c]);
+        }
+        for (i, &y) in p.outputs[3].iter().enumerate() {
+            assert!((y + v[i]).abs() <= step, "-{} = {y}", v[i]);
+        }
+    }
+}
+
+#[test]
+fn a_changed_mean_or_negation_is_refused() {
+    let (m, dir) = small();
+    let x = m.read_input(dir.join("input.json")).unwrap();
+    for (node, chip) in [("mean_last", "mean_last/divide"), ("mean_rows", "mean_rows/divide"), ("negate", "negate")] {
+        let lie = Tamper { node: node.into(), index: 1, delta: 1 };
+        let p = m.prove_tampered(&x, &lie).unwrap();
+        match m.verify(&p.statement, &p.proof) {
+            Err(ModelError::Invalid(e)) => assert_eq!(e, VerifyError::OodMismatch { chip: chip.into() }, "{node}"),
+            other => panic!("{node}: expected a rejected proof, got {other:?}"),
+        }
+    }
+}
+
+#[test]
+fn inspect_names_the_chips_that_prove_them() {
+    let (_, dir) = small();
+    let path = dir.join("model.onnx");
+    let report = inspect(&sigil_onnx::load_model(&path).unwrap(), &path, &CompileOptions::default());
+    assert!(report.provable, "{:?}", report.error);
+    let by = |name: &str| report.nodes.iter().find(|n| n.name == name).and_then(|n| n.proved_by.clone());
+    assert_eq!(by("mean_last").as_deref(), Some("linear+divconst"));
+    assert_eq!(by("negate").as_deref(), Some("divconst"));
+}
