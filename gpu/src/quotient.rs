@@ -40,27 +40,118 @@ pub const MAX_REGISTERS: usize = 1024;
 /// grows with the code).
 pub const MAX_GENERATED_INSTRUCTIONS: usize = 32_768;
 
-// Opcodes of `shaders/quotient.wgsl`: `[op, dst, a, b]`, `B` base and `E` extension registers.
-const LOAD_MAIN: u32 = 0; // B[dst] = main[col a, next b]
-const LOAD_PREP: u32 = 1; // B[dst] = prep[col a, next b]
-const LOAD_PERM: u32 = 2; // E[dst] = perm[ext col a, next b] (two base columns)
-const CONST_B: u32 = 3; // B[dst] = consts[a].xy
-const CONST_E: u32 = 4; // E[dst] = consts[a]
-const SELECTOR: u32 = 5; // B[dst] = first row (0), last row (1), transition (2)
-const ADD_B: u32 = 6;
-const SUB_B: u32 = 7;
-const MUL_B: u32 = 8;
-const NEG_B: u32 = 9;
-const ADD_E: u32 = 10;
-const SUB_E: u32 = 11;
-const MUL_E: u32 = 12;
-const NEG_E: u32 = 13;
-const ADD_EB: u32 = 14; // E[dst] = E[a] + B[b]
-const SUB_EB: u32 = 15; // E[dst] = E[a] - B[b]
-const SUB_BE: u32 = 16; // E[dst] = B[a] - E[b]
-const MUL_EB: u32 = 17; // E[dst] = E[a] * B[b]
-const FOLD_B: u32 = 18; // acc = acc * alpha + B[a]
-const FOLD_E: u32 = 19; // acc = acc * alpha + E[a]
+/// The quotient VM's instruction set, defined once: each instruction is four words `[op, dst,
+/// a, b]` and its meaning one WGSL statement, from which both the generated kernels
+/// ([`generated_body`]) and the interpreter's `switch` ([`interpreter_cases`]) are written.
+/// In a statement, `Bd`, `Ba`, `Bb` are base registers, `Ed`, `Ea`, `Eb` extension registers
+/// (by the instruction's `dst`, `a`, `b`), `#a` and `#b` the operands as numbers.
+const OPCODES: [(&str, &str); 20] = [
+    // B[dst] = main[col a, next b]
+    ("LOAD_MAIN", "Bd = q_main[q_index(qp.main_geom, i, #a, #b)];"),
+    // B[dst] = prep[col a, next b]
+    ("LOAD_PREP", "Bd = q_prep[q_index(qp.prep_geom, i, #a, #b)];"),
+    // E[dst] = perm[ext col a, next b] (two base columns)
+    ("LOAD_PERM", "{ let k = q_index(qp.perm_geom, i, 2u * #a, #b); Ed = ef(q_perm[k], q_perm[k + 1u]); }"),
+    ("CONST_B", "Bd = q_consts[#a].xy;"),
+    ("CONST_E", "Ed = q_consts[#a];"),
+    // B[dst] = first row (0), last row (1), transition (2)
+    ("SELECTOR", "Bd = sel[#a];"),
+    ("ADD_B", "Bd = gl_add(Ba, Bb);"),
+    ("SUB_B", "Bd = gl_sub(Ba, Bb);"),
+    ("MUL_B", "Bd = gl_mul(Ba, Bb);"),
+    ("NEG_B", "Bd = gl_neg(Ba);"),
+    ("ADD_E", "Ed = ef_add(Ea, Eb);"),
+    ("SUB_E", "Ed = ef_sub(Ea, Eb);"),
+    ("MUL_E", "Ed = ef_mul(Ea, Eb);"),
+    ("NEG_E", "Ed = ef_sub(vec4<u32>(0u, 0u, 0u, 0u), Ea);"),
+    ("ADD_EB", "Ed = ef_add(Ea, ef_base(Bb));"),
+    ("SUB_EB", "Ed = ef_sub(Ea, ef_base(Bb));"),
+    ("SUB_BE", "Ed = ef_sub(ef_base(Ba), Eb);"),
+    ("MUL_EB", "Ed = ef_scale(Ea, Bb);"),
+    // acc = acc * alpha + B[a]
+    ("FOLD_B", "acc = ef_add(ef_mul(acc, alpha), ef_base(Ba));"),
+    // acc = acc * alpha + E[a]
+    ("FOLD_E", "acc = ef_add(ef_mul(acc, alpha), Ea);"),
+];
+
+/// The opcode named `name` in [`OPCODES`] (at compile time: a misspelt name does not build).
+const fn opcode(name: &str) -> u32 {
+    let mut k = 0;
+    while k < OPCODES.len() {
+        if const_eq(OPCODES[k].0.as_bytes(), name.as_bytes()) {
+            return k as u32;
+        }
+        k += 1;
+    }
+    panic!("no such quotient opcode");
+}
+
+const fn const_eq(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    let mut k = 0;
+    while k < a.len() {
+        if a[k] != b[k] {
+            return false;
+        }
+        k += 1;
+    }
+    true
+}
+
+const LOAD_MAIN: u32 = opcode("LOAD_MAIN");
+const LOAD_PREP: u32 = opcode("LOAD_PREP");
+const LOAD_PERM: u32 = opcode("LOAD_PERM");
+const CONST_B: u32 = opcode("CONST_B");
+const CONST_E: u32 = opcode("CONST_E");
+const SELECTOR: u32 = opcode("SELECTOR");
+const ADD_B: u32 = opcode("ADD_B");
+const SUB_B: u32 = opcode("SUB_B");
+const MUL_B: u32 = opcode("MUL_B");
+const NEG_B: u32 = opcode("NEG_B");
+const ADD_E: u32 = opcode("ADD_E");
+const SUB_E: u32 = opcode("SUB_E");
+const MUL_E: u32 = opcode("MUL_E");
+const NEG_E: u32 = opcode("NEG_E");
+const ADD_EB: u32 = opcode("ADD_EB");
+const SUB_EB: u32 = opcode("SUB_EB");
+const SUB_BE: u32 = opcode("SUB_BE");
+const MUL_EB: u32 = opcode("MUL_EB");
+const FOLD_B: u32 = opcode("FOLD_B");
+const FOLD_E: u32 = opcode("FOLD_E");
+
+/// An instruction's statement with its registers and operands written by `reg(kind, slot)`
+/// (`kind` `B` or `E`, `slot` `d`, `a` or `b`) and `num(slot)`.
+fn statement(template: &str, reg: impl Fn(char, char) -> String, num: impl Fn(char) -> String) -> String {
+    let mut out = String::with_capacity(template.len() + 16);
+    let mut chars = template.chars().peekable();
+    while let Some(c) = chars.next() {
+        match (c, chars.peek().copied()) {
+            ('B' | 'E', Some(slot @ ('d' | 'a' | 'b'))) if !out.ends_with(|p: char| p.is_ascii_alphanumeric() || p == '_') => {
+                chars.next();
+                out.push_str(&reg(c, slot));
+            }
+            ('#', Some(slot @ ('a' | 'b'))) => {
+                chars.next();
+                out.push_str(&num(slot));
+            }
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+/// The interpreter's `switch` cases (`shaders/quotient_interpreter.wgsl`'s CASES), from
+/// [`OPCODES`]: registers `rb[..]` and `re[..]` indexed by the instruction's words.
+pub fn interpreter_cases() -> String {
+    let mut s = String::new();
+    for (k, (_, template)) in OPCODES.iter().enumerate() {
+        let body = statement(template, |kind, slot| format!("r{}[{slot}]", kind.to_ascii_lowercase()), |slot| slot.to_string());
+        s.push_str(&format!("            case {k}u: {{ {body} }}\n"));
+    }
+    s
+}
 
 /// A node of the expression graph; operands are node ids.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -488,15 +579,27 @@ fn bucket(n: usize) -> usize {
     n.next_power_of_two().max(8)
 }
 
+/// An instruction whose opcode is not in [`OPCODES`]: a program [`compile`] did not write.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct UnknownOpcode(pub u32);
+
+impl std::fmt::Display for UnknownOpcode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "unknown quotient opcode {} (there are {})", self.0, OPCODES.len())
+    }
+}
+
+impl std::error::Error for UnknownOpcode {}
+
 /// The program's generated kernel body, or `None` past [`MAX_GENERATED_INSTRUCTIONS`] (then
 /// it is interpreted).
-fn generated_source(p: &Program) -> Option<String> {
-    (p.len() <= MAX_GENERATED_INSTRUCTIONS).then(|| generated_body(p))
+fn generated_source(p: &Program) -> Result<Option<String>, UnknownOpcode> {
+    if p.len() <= MAX_GENERATED_INSTRUCTIONS { generated_body(p).map(Some) } else { Ok(None) }
 }
 
 /// The program as straight-line WGSL: one variable per register, one statement per
 /// instruction (the opcodes' meanings, as `shaders/quotient_interpreter.wgsl` gives them).
-pub fn generated_body(p: &Program) -> String {
+pub fn generated_body(p: &Program) -> Result<String, UnknownOpcode> {
     use std::fmt::Write;
     let mut s = String::with_capacity(48 * (p.len() + p.base_registers + p.ext_registers));
     for k in 0..p.base_registers {
@@ -507,31 +610,12 @@ pub fn generated_body(p: &Program) -> String {
     }
     for ins in p.code.chunks_exact(4) {
         let (op, d, a, b) = (ins[0], ins[1], ins[2], ins[3]);
-        let _ = match op {
-            LOAD_MAIN => writeln!(s, "    b{d} = q_main[q_index(qp.main_geom, i, {a}u, {b}u)];"),
-            LOAD_PREP => writeln!(s, "    b{d} = q_prep[q_index(qp.prep_geom, i, {a}u, {b}u)];"),
-            LOAD_PERM => writeln!(s, "    {{ let k = q_index(qp.perm_geom, i, {}u, {b}u); e{d} = ef(q_perm[k], q_perm[k + 1u]); }}", 2 * a),
-            CONST_B => writeln!(s, "    b{d} = q_consts[{a}u].xy;"),
-            CONST_E => writeln!(s, "    e{d} = q_consts[{a}u];"),
-            SELECTOR => writeln!(s, "    b{d} = sel[{a}u];"),
-            ADD_B => writeln!(s, "    b{d} = gl_add(b{a}, b{b});"),
-            SUB_B => writeln!(s, "    b{d} = gl_sub(b{a}, b{b});"),
-            MUL_B => writeln!(s, "    b{d} = gl_mul(b{a}, b{b});"),
-            NEG_B => writeln!(s, "    b{d} = gl_neg(b{a});"),
-            ADD_E => writeln!(s, "    e{d} = ef_add(e{a}, e{b});"),
-            SUB_E => writeln!(s, "    e{d} = ef_sub(e{a}, e{b});"),
-            MUL_E => writeln!(s, "    e{d} = ef_mul(e{a}, e{b});"),
-            NEG_E => writeln!(s, "    e{d} = ef_sub(vec4<u32>(0u, 0u, 0u, 0u), e{a});"),
-            ADD_EB => writeln!(s, "    e{d} = ef_add(e{a}, ef_base(b{b}));"),
-            SUB_EB => writeln!(s, "    e{d} = ef_sub(e{a}, ef_base(b{b}));"),
-            SUB_BE => writeln!(s, "    e{d} = ef_sub(ef_base(b{a}), e{b});"),
-            MUL_EB => writeln!(s, "    e{d} = ef_scale(e{a}, b{b});"),
-            FOLD_B => writeln!(s, "    acc = ef_add(ef_mul(acc, alpha), ef_base(b{a}));"),
-            FOLD_E => writeln!(s, "    acc = ef_add(ef_mul(acc, alpha), e{a});"),
-            _ => writeln!(s, "    // unknown opcode {op}"),
-        };
+        let (_, template) = OPCODES.get(op as usize).ok_or(UnknownOpcode(op))?;
+        let number = |slot: char| if slot == 'a' { a } else if slot == 'd' { d } else { b };
+        let body = statement(template, |kind, slot| format!("{}{}", kind.to_ascii_lowercase(), number(slot)), |slot| format!("{}u", number(slot)));
+        let _ = writeln!(s, "    {body}");
     }
-    s
+    Ok(s)
 }
 
 /// How the device runs a quotient program.
@@ -634,7 +718,7 @@ impl Gpu {
                 cumulative_sum: EF::ZERO,
                 logup_batches: &info.logup_batches,
             };
-            if let Some(body) = compile(chip.as_ref(), &inputs).ok().as_ref().and_then(generated_source) {
+            if let Some(body) = compile(chip.as_ref(), &inputs).ok().and_then(|p| generated_source(&p).ok().flatten()) {
                 self.quotient_kernel_later(body);
             }
         }
@@ -695,7 +779,9 @@ impl Gpu {
             }
         }
         let program = compile(chip, inputs).map_err(|why| GpuError::Input(format!("the quotient of {}: {why}", chip.name())))?;
-        let generated = if how == QuotientKernel::Interpreted { None } else { generated_source(&program) };
+        // Every opcode is checked here, whichever kernel runs it: the interpreter would skip an
+        // unknown one.
+        let generated = generated_source(&program).map_err(|e| GpuError::Input(format!("the quotient of {}: {e}", chip.name())))?.filter(|_| how != QuotientKernel::Interpreted);
         let kernel = match generated {
             Some(body) if how == QuotientKernel::Generated => Some(self.quotient_kernel(body)),
             Some(body) => self.quotient_kernel_later(body),
@@ -709,7 +795,10 @@ impl Gpu {
                 if nb > MAX_REGISTERS || ne > MAX_REGISTERS {
                     return Err(GpuError::Unsupported(format!("{}'s quotient needs {} base and {} extension registers", chip.name(), program.base_registers, program.ext_registers)));
                 }
-                let body = include_str!("shaders/quotient_interpreter.wgsl").replace("array<vec2<u32>, NB>", &format!("array<vec2<u32>, {nb}>")).replace("array<vec4<u32>, NE>", &format!("array<vec4<u32>, {ne}>"));
+                let body = include_str!("shaders/quotient_interpreter.wgsl")
+                    .replace("array<vec2<u32>, NB>", &format!("array<vec2<u32>, {nb}>"))
+                    .replace("array<vec4<u32>, NE>", &format!("array<vec4<u32>, {ne}>"))
+                    .replace("            // CASES\n", &interpreter_cases());
                 self.quotient_kernel(body)
             }
         };
@@ -765,3 +854,27 @@ impl Gpu {
 
 /// Bytes of an extension element on the device.
 const EXT: u64 = 16;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn both_kernels_are_written_from_the_one_table() {
+        let cases = interpreter_cases();
+        assert_eq!(cases.lines().count(), OPCODES.len());
+        assert!(cases.contains("case 6u: { rb[d] = gl_add(rb[a], rb[b]); }"), "{cases}");
+        assert!(cases.contains("case 2u: { { let k = q_index(qp.perm_geom, i, 2u * a, b); re[d] = ef(q_perm[k], q_perm[k + 1u]); } }"), "{cases}");
+        let p = Program { code: vec![MUL_EB, 3, 1, 2, LOAD_MAIN, 0, 5, 1, FOLD_E, 0, 3, 0], consts: vec![], base_registers: 3, ext_registers: 4, selectors: false };
+        let body = generated_body(&p).unwrap();
+        assert!(body.contains("    e3 = ef_scale(e1, b2);\n"), "{body}");
+        assert!(body.contains("    b0 = q_main[q_index(qp.main_geom, i, 5u, 1u)];\n"), "{body}");
+        assert!(body.contains("    acc = ef_add(ef_mul(acc, alpha), e3);\n"), "{body}");
+    }
+
+    #[test]
+    fn an_unknown_opcode_is_an_error() {
+        let p = Program { code: vec![ADD_B, 0, 0, 0, OPCODES.len() as u32, 0, 0, 0], consts: vec![], base_registers: 1, ext_registers: 0, selectors: false };
+        assert_eq!(generated_body(&p), Err(UnknownOpcode(20)));
+    }
+}
