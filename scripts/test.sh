@@ -51,6 +51,9 @@ cargo test --locked --workspace --benches
 echo "== interop with the stock Python clients (bittensor 9.9.0 and 10.5.0, btlightning 0.2.15, from PyPI)"
 ./scripts/interop.sh target/debug/sigil
 
+echo "== module layering (no import cycles in any crate; python3 is installed by the interop stage)"
+python3 scripts/module_cycles.py air/src verifier/src prover/src gpu/src onnx-frontend/src node/src
+
 echo "== tests"
 log=$(mktemp)
 cargo test --locked --workspace 2>&1 | tee "$log"

@@ -13,6 +13,9 @@ use crate::expr::{Expr, FieldExpr, Var};
 use crate::field::{EF, F};
 use crate::trace::Trace;
 
+/// The most interactions one LogUp helper column sums.
+pub const MAX_LOGUP_BATCH: usize = 4;
+
 /// Identifies a bus. Every tuple sent on a bus must be received on it with the same multiplicity.
 pub type BusId = u32;
 
@@ -308,7 +311,7 @@ impl LookupChallenges {
 /// The interactions of a LogUp batch not yet folded: (fingerprint, signed multiplicity).
 #[derive(Clone, Copy, Debug, Default)]
 pub struct LogupPending {
-    terms: [(EF, EF); crate::info::MAX_LOGUP_BATCH],
+    terms: [(EF, EF); MAX_LOGUP_BATCH],
     len: usize,
     /// Batches folded so far.
     batch: usize,

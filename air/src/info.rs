@@ -213,8 +213,7 @@ impl ChipInfo {
     }
 }
 
-/// The most interactions one LogUp helper column sums.
-pub const MAX_LOGUP_BATCH: usize = 4;
+pub use crate::air::MAX_LOGUP_BATCH;
 
 /// The degree of the LogUp constraint of a batch of interactions with these (fingerprint,
 /// multiplicity) degrees: `h * prod d_i - sum_j (+/- m_j) prod_{i != j} d_i`.

@@ -282,3 +282,11 @@ impl Backend for GpuBackend {
         let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.gpu.prepare_quotients(circuit, &large)));
     }
 }
+
+impl Gpu {
+    /// `lde`'s copy on this context's device, if it has one here of its shape.
+    pub(crate) fn resident<'a>(&self, lde: &'a sigil_prover::Lde) -> Option<&'a DeviceMatrix> {
+        let dm = lde.resident.as_ref()?.downcast_ref::<Held>()?.matrix();
+        (dm.context == self.id && dm.width == lde.width && dm.rows * dm.width == lde.values.len()).then_some(dm)
+    }
+}

@@ -2,6 +2,7 @@
 //! process; buffers, dispatches and read-back.
 
 use std::borrow::Cow;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 
 use crate::GpuError;
@@ -110,8 +111,8 @@ pub struct Gpu {
     /// Twiddle tables by (log size, inverse).
     pub(crate) twiddles: Mutex<std::collections::HashMap<(usize, bool), Arc<wgpu::Buffer>>>,
     /// The quotient's pipelines, by the code put in the kernel (`quotient.rs`).
-    pub(crate) quotient_pipelines: Arc<crate::quotient::QuotientPipelines>,
-    pub(crate) quotient_kernel: crate::quotient::QuotientKernel,
+    pub(crate) quotient_pipelines: Arc<QuotientPipelines>,
+    pub(crate) quotient_kernel: QuotientKernel,
 }
 
 /// An error and its sources, in one line: wgpu's own Display names only the kind.
@@ -205,7 +206,7 @@ impl Gpu {
         let blocked_ntt = info.device_type != wgpu::DeviceType::Cpu;
         static CONTEXTS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
         let id = CONTEXTS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let gpu = Self { info, device, queue, binding_limit, kernels, fault, blocked_ntt, id, twiddles: Default::default(), quotient_pipelines: Default::default(), quotient_kernel: crate::quotient::QuotientKernel::Tiered };
+        let gpu = Self { info, device, queue, binding_limit, kernels, fault, blocked_ntt, id, twiddles: Default::default(), quotient_pipelines: Default::default(), quotient_kernel: QuotientKernel::Tiered };
         gpu.check()?;
         Ok(gpu)
     }
@@ -377,4 +378,29 @@ impl Gpu {
         let got = self.finish(enc, &[(&out, 8 * n as u64)])?;
         Ok(got[0].chunks_exact(2).map(|w| w[0] as u64 | (w[1] as u64) << 32).collect())
     }
+}
+
+/// How the device runs a quotient program.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum QuotientKernel {
+    /// Generated code once its pipeline is ready (compiled in the background from the
+    /// program's first use), the interpreter until then. The default.
+    Tiered,
+    /// Generated code, its pipeline compiled when first needed (long programs interpreted).
+    Generated,
+    /// The interpreter, always.
+    Interpreted,
+}
+
+/// The quotient's pipelines, by the code put in the kernel, and those being compiled.
+#[derive(Debug, Default)]
+pub(crate) struct QuotientPipelines {
+    pub(crate) ready: Mutex<HashMap<String, Arc<Kernel>>>,
+    /// Quotients run as generated code, and interpreted.
+    pub(crate) runs: [std::sync::atomic::AtomicUsize; 2],
+    pub(crate) pending: Mutex<HashSet<String>>,
+    /// Bodies whose compile panicked (a lost device): interpreted, never tried again.
+    pub(crate) given_up: Mutex<HashSet<String>>,
+    /// Held while a background compile runs: one at a time, beside the prover's own work.
+    pub(crate) compiling: Mutex<()>,
 }

@@ -34,7 +34,8 @@ pub use backend::{DEFAULT_MIN_ELEMENTS, DEFAULT_RESIDENT_BYTES, GpuBackend, Plac
 pub use choice::{AUTO_MIN_CIRCUIT_ELEMENTS, AutoBackend, BackendChoice, Chosen, choose, shared_gpu};
 pub use context::{Gpu, dispatch_size};
 pub use ntt::{DeviceMatrix, Transform};
-pub use quotient::{MAX_GENERATED_INSTRUCTIONS, MAX_REGISTERS, Program, QuotientKernel, compile as compile_quotient, generated_body, interpreter_cases, UnknownOpcode};
+pub use context::QuotientKernel;
+pub use quotient::{MAX_GENERATED_INSTRUCTIONS, MAX_REGISTERS, Program, UnknownOpcode, compile as compile_quotient, generated_body, interpreter_cases};
 
 /// Why the GPU context could not be built or a kernel could not run.
 #[derive(Debug)]

@@ -72,13 +72,6 @@ impl DeviceMatrix {
     }
 }
 
-impl Gpu {
-    /// `lde`'s copy on this context's device, if it has one here of its shape.
-    pub(crate) fn resident<'a>(&self, lde: &'a sigil_prover::Lde) -> Option<&'a DeviceMatrix> {
-        let dm = lde.resident.as_ref()?.downcast_ref::<crate::backend::Held>()?.matrix();
-        (dm.context == self.id && dm.width == lde.width && dm.rows * dm.width == lde.values.len()).then_some(dm)
-    }
-}
 
 const BITREV: u32 = 1;
 const SCALE: u32 = 2;

@@ -18,7 +18,7 @@
 //! itself (`acc = acc * alpha + c`) stays in the CPU's order, which changes the value.
 
 use std::borrow::Cow;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use p3_field::{BasedVectorSpace, Field, PrimeCharacteristicRing, PrimeField64};
@@ -28,7 +28,7 @@ use sigil_air::{Chip, Direction, EF, Expr, F, Step, SymbolicBuilder, Var};
 use sigil_prover::backend::{QuotientInputs, vanishing_values};
 use sigil_verifier::protocol::{lde_shift, omega};
 
-use crate::context::Kernel;
+use crate::context::{Kernel, QuotientKernel};
 use crate::words::{ef_of, ef_words, f_words, words_of};
 use crate::{Gpu, GpuError};
 
@@ -616,31 +616,6 @@ pub fn generated_body(p: &Program) -> Result<String, UnknownOpcode> {
         let _ = writeln!(s, "    {body}");
     }
     Ok(s)
-}
-
-/// How the device runs a quotient program.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum QuotientKernel {
-    /// Generated code once its pipeline is ready (compiled in the background from the
-    /// program's first use), the interpreter until then. The default.
-    Tiered,
-    /// Generated code, its pipeline compiled when first needed (long programs interpreted).
-    Generated,
-    /// The interpreter, always.
-    Interpreted,
-}
-
-/// The quotient's pipelines, by the code put in the kernel, and those being compiled.
-#[derive(Debug, Default)]
-pub(crate) struct QuotientPipelines {
-    ready: Mutex<HashMap<String, Arc<Kernel>>>,
-    /// Quotients run as generated code, and interpreted.
-    runs: [std::sync::atomic::AtomicUsize; 2],
-    pending: Mutex<HashSet<String>>,
-    /// Bodies whose compile panicked (a lost device): interpreted, never tried again.
-    given_up: Mutex<HashSet<String>>,
-    /// Held while a background compile runs: one at a time, beside the prover's own work.
-    compiling: Mutex<()>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {

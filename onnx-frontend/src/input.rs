@@ -6,6 +6,7 @@ use std::path::Path;
 use serde_json::Value;
 
 use crate::error::OnnxError;
+pub use crate::io::read_bounded;
 use crate::model::{ElemType, Model};
 
 /// One graph input's values, flattened in row-major order.
@@ -18,20 +19,6 @@ pub struct InputTensor {
     pub values: Vec<f64>,
 }
 
-/// The text of `path` and its name for errors.
-/// Reads at most `max` bytes of the file at `path`, whatever kind of file it is (a FIFO or a
-/// device such as `/dev/zero` reports no size, so its metadata bounds nothing): an error once
-/// it has more, before more than `max + 1` bytes are held.
-pub fn read_bounded(path: &Path, max: usize) -> std::io::Result<Vec<u8>> {
-    use std::io::Read;
-    let f = std::fs::File::open(path)?;
-    let mut out = Vec::new();
-    f.take(max as u64 + 1).read_to_end(&mut out)?;
-    if out.len() > max {
-        return Err(std::io::Error::new(std::io::ErrorKind::InvalidData, format!("more than {max} bytes (the most this file can hold here)")));
-    }
-    Ok(out)
-}
 
 /// The most bytes an input file of `model` may have: a generous 256 per value (pretty-printed
 /// JSON with deep indentation takes about 40) plus 1 MiB.

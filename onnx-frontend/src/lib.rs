@@ -29,7 +29,9 @@
 pub mod circuit;
 pub mod error;
 pub mod exec;
+pub mod fixed;
 pub mod input;
+pub mod io;
 pub mod lower;
 pub mod lut;
 mod ops;
@@ -44,11 +46,11 @@ pub mod proto {
 }
 
 pub use error::OnnxError;
-pub use exec::{Execution, MAX_BITS, QTensor, execute};
+pub use exec::{Execution, MAX_BITS, QTensor};
 pub use registry::{Family, Op};
 pub use input::{InputTensor, parse_inputs, read_inputs, read_samples};
-pub use lower::{Describe, InputDomain, LowerOptions, Plan, ValueRange, fold_batchnorm, lower, lower_and_run, filled_inputs};
-pub use ops::{align, attr_s, window_pads_nd};
+pub use lower::{execute, Describe, InputDomain, LowerOptions, Plan, ValueRange, fold_batchnorm, lower, lower_and_run, filled_inputs};
+pub use ops::common::{align, attr_s, window_pads_nd};
 pub use model::{
     Attribute, Dim, ElemType, Graph, Model, ModelSummary, Node, ValueInfo, load_model, parse_model,
 };

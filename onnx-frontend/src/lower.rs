@@ -24,7 +24,8 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use crate::error::OnnxError;
-use crate::exec::{Ctx, Execution, MAX_BITS, QTensor, attr_f, attr_i, bits_of, input_tensor, out_of_range, run_one};
+use crate::exec::{Execution, input_tensor, run_one};
+use crate::fixed::{Ctx, MAX_BITS, QTensor, attr_f, attr_i, bits_of, out_of_range};
 use crate::input::InputTensor;
 use crate::model::{Attribute, Model, Node};
 use crate::registry::Op;
@@ -125,6 +126,13 @@ pub fn filled_inputs(model: &Model, v: f64) -> Vec<InputTensor> {
             InputTensor { name: i.name.clone(), elem_type: i.elem_type, dims, values: vec![v; n] }
         })
         .collect()
+}
+
+/// Runs `model` on `inputs` with `frac_bits` fractional bits for activations: lowers it with
+/// `inputs` as the calibration set ([`crate::lower`]) and returns that run.
+pub fn execute(model: &Model, inputs: &[InputTensor], frac_bits: u32, path: &str) -> Result<Execution, OnnxError> {
+    let opts = LowerOptions { frac_bits: Some(frac_bits), ..Default::default() };
+    Ok(lower_and_run(model, std::slice::from_ref(&inputs.to_vec()), &opts, path)?.1)
 }
 
 /// Lowers `model`, calibrating on `calibration` (at least one input set).

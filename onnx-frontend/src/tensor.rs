@@ -1,6 +1,5 @@
 //! Constant tensors (initializers and attribute values), decoded from any of ONNX's encodings.
 
-use crate::model::ElemType;
 use crate::proto::TensorProto;
 
 /// The elements of a tensor.
@@ -141,5 +140,87 @@ impl Tensor {
             other => return Err(format!("element type {other:?} is not supported")),
         };
         Ok(Tensor { name, elem_type, dims, data })
+    }
+}
+
+/// An ONNX element type.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum ElemType {
+    Float,
+    Uint8,
+    Int8,
+    Uint16,
+    Int16,
+    Int32,
+    Int64,
+    String,
+    Bool,
+    Float16,
+    Double,
+    Uint32,
+    Uint64,
+    Bfloat16,
+    /// A type code Sigil does not know (complex, float8, 4-bit, ...).
+    Other(i32),
+}
+
+impl ElemType {
+    /// Whether values of this type are real numbers (quantized to fixed point), not exact
+    /// integers or booleans.
+    pub fn is_float(self) -> bool {
+        matches!(self, ElemType::Float | ElemType::Double | ElemType::Float16 | ElemType::Bfloat16)
+    }
+
+    /// From `TensorProto.DataType`.
+    pub fn from_code(c: i32) -> Self {
+        match c {
+            1 => ElemType::Float,
+            2 => ElemType::Uint8,
+            3 => ElemType::Int8,
+            4 => ElemType::Uint16,
+            5 => ElemType::Int16,
+            6 => ElemType::Int32,
+            7 => ElemType::Int64,
+            8 => ElemType::String,
+            9 => ElemType::Bool,
+            10 => ElemType::Float16,
+            11 => ElemType::Double,
+            12 => ElemType::Uint32,
+            13 => ElemType::Uint64,
+            16 => ElemType::Bfloat16,
+            other => ElemType::Other(other),
+        }
+    }
+
+    /// The ONNX name (`FLOAT`, `INT64`, ...).
+    pub fn name(&self) -> String {
+        match self {
+            ElemType::Float => "FLOAT".into(),
+            ElemType::Uint8 => "UINT8".into(),
+            ElemType::Int8 => "INT8".into(),
+            ElemType::Uint16 => "UINT16".into(),
+            ElemType::Int16 => "INT16".into(),
+            ElemType::Int32 => "INT32".into(),
+            ElemType::Int64 => "INT64".into(),
+            ElemType::String => "STRING".into(),
+            ElemType::Bool => "BOOL".into(),
+            ElemType::Float16 => "FLOAT16".into(),
+            ElemType::Double => "DOUBLE".into(),
+            ElemType::Uint32 => "UINT32".into(),
+            ElemType::Uint64 => "UINT64".into(),
+            ElemType::Bfloat16 => "BFLOAT16".into(),
+            ElemType::Other(c) => format!("TYPE{c}"),
+        }
+    }
+
+    /// Bytes per element in `raw_data`, for the types Sigil decodes.
+    pub fn byte_width(&self) -> Option<usize> {
+        Some(match self {
+            ElemType::Float | ElemType::Int32 | ElemType::Uint32 => 4,
+            ElemType::Double | ElemType::Int64 | ElemType::Uint64 => 8,
+            ElemType::Uint8 | ElemType::Int8 | ElemType::Bool => 1,
+            ElemType::Uint16 | ElemType::Int16 | ElemType::Float16 | ElemType::Bfloat16 => 2,
+            ElemType::String | ElemType::Other(_) => return None,
+        })
     }
 }

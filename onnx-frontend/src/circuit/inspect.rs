@@ -6,7 +6,7 @@
 
 use std::path::Path;
 
-use crate::{Model, OnnxError, Op};
+use crate::{Model, OnnxError};
 
 use super::{CompileOptions, ModelError, calibration_of, lay_out};
 
@@ -77,7 +77,7 @@ pub fn inspect(model: &Model, path: impl AsRef<Path>, options: &CompileOptions) 
                 let e = error.as_ref().expect("a stop has an error");
                 let status = match e {
                     ModelError::Onnx(OnnxError::UnsupportedOp { .. }) => "unsupported",
-                    ModelError::Unsupported { .. } if n.op.and_then(Op::handler).is_none() => "executed only",
+                    ModelError::Unsupported { .. } if n.op.is_some_and(|op| !op.proved()) => "executed only",
                     _ => "refused",
                 };
                 return report(None, status, Some(e.to_string()));
@@ -85,7 +85,7 @@ pub fn inspect(model: &Model, path: impl AsRef<Path>, options: &CompileOptions) 
             // What the registry says of an operator the compiler did not lay out.
             let unplaced = |otherwise: &'static str| match n.op {
                 None => report(None, "unsupported", None),
-                Some(op) if op.handler().is_none() => report(None, "executed only", None),
+                Some(op) if !op.proved() => report(None, "executed only", None),
                 Some(_) => report(None, otherwise, None),
             };
             if reached_stop {

@@ -2,7 +2,8 @@
 //! or/and), Div, Min, Max, Abs, Neg, Relu, LeakyRelu, Clip, Sqrt, Pow, Reciprocal. Circuit side:
 //! `sigil_air::chips::{binary, minmax, div, divconst, relu, rescale}`.
 
-use super::prelude::*;
+use super::common::prelude::*;
+use super::nonlinear::ln_q;
 
 
 /// Runs one node of this family (single output).
@@ -58,7 +59,7 @@ pub(crate) fn run<'a>(ctx: &Ctx<'_>, n: &Node, get: &Get<'a>) -> R<QTensor> {
         Some(Op::Add | Op::Mul) if n.inputs.len() == 2 && ctx.bools.contains(&n.inputs[0]) && ctx.bools.contains(&n.inputs[1]) => {
             // bool + bool is a logical or and bool * bool a logical and, as in PyTorch, which
             // exports them although ONNX's type rules forbid them.
-            ops::logic(ctx, n, get(0)?, get(1)?, if n.op == Some(Op::Add) { Op::Or } else { Op::And })
+            super::logic::logic(ctx, n, get(0)?, get(1)?, if n.op == Some(Op::Add) { Op::Or } else { Op::And })
         }
         Some(Op::Add | Op::Sub | Op::Mul) => {
             let (a, b) = (get(0)?, get(1)?);
@@ -87,11 +88,11 @@ pub(crate) fn run<'a>(ctx: &Ctx<'_>, n: &Node, get: &Get<'a>) -> R<QTensor> {
             let a = get(0)?;
             Ok(QTensor { dims: a.dims.clone(), data: a.data.iter().map(|v| v.saturating_neg()).collect(), frac_bits: a.frac_bits })
         }
-        Some(Op::LeakyRelu) => ops::leaky_relu(ctx, n, get(0)?),
-        Some(Op::Clip) => ops::clip(ctx, n, get),
-        Some(Op::Sqrt) => ops::sqrt(ctx, n, get(0)?),
-        Some(Op::Pow) => ops::pow(ctx, n, get),
-        Some(Op::Reciprocal) => ops::reciprocal(ctx, n, get(0)?),
+        Some(Op::LeakyRelu) => leaky_relu(ctx, n, get(0)?),
+        Some(Op::Clip) => clip(ctx, n, get),
+        Some(Op::Sqrt) => sqrt(ctx, n, get(0)?),
+        Some(Op::Pow) => pow(ctx, n, get),
+        Some(Op::Reciprocal) => reciprocal(ctx, n, get(0)?),
         _ => Err(ctx.unsupported(n)),
     }
 }
@@ -175,8 +176,8 @@ pub(crate) fn pow(ctx: &Ctx<'_>, n: &Node, get: &Get<'_>) -> R<QTensor> {
         let mut acc: i128 = 1 << fo;
         for _ in 0..k {
             acc = rescale(acc * x, fo);
-            if acc.unsigned_abs() >= 1u128 << crate::exec::MAX_BITS {
-                return Err(ctx.err(n, format!("{v}^{k} leaves the {}-bit range", crate::exec::MAX_BITS)));
+            if acc.unsigned_abs() >= 1u128 << MAX_BITS {
+                return Err(ctx.err(n, format!("{v}^{k} leaves the {}-bit range", MAX_BITS)));
             }
         }
         data.push(acc as i64);

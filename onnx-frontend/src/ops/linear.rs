@@ -2,7 +2,7 @@
 //! (a constant operand, Freivalds' check) and `sigil_air::chips::bilinear` (two computed
 //! operands).
 
-use super::prelude::*;
+use super::common::prelude::*;
 
 
 /// Runs one node of this family (single output).
@@ -102,7 +102,7 @@ pub(crate) fn run<'a>(ctx: &Ctx<'_>, n: &Node, get: &Get<'a>) -> R<QTensor> {
                     if let Some(c) = c {
                         let cv = i128::from(c.data[bcast_index(&c.dims, &[m, nn], i * nn + j)]);
                         let cv = beta.map_or(cv, |be| rescale(cv * be, f));
-                        acc += ops::align(cv, c.frac_bits, frac);
+                        acc += align(cv, c.frac_bits, frac);
                     }
                     data.push(acc);
                 }
@@ -124,12 +124,12 @@ pub(crate) fn run<'a>(ctx: &Ctx<'_>, n: &Node, get: &Get<'a>) -> R<QTensor> {
             }
             let strides = attr_ints(n, "strides").unwrap_or(vec![1, 1]);
             let dil = attr_ints(n, "dilations").unwrap_or(vec![1, 1]);
-            if strides.len() != 2 || dil.len() != 2 || strides.iter().chain(&dil).any(|&v| !(1..=ops::MAX_WINDOW).contains(&v)) || kh == 0 || kw == 0 {
+            if strides.len() != 2 || dil.len() != 2 || strides.iter().chain(&dil).any(|&v| !(1..=MAX_WINDOW).contains(&v)) || kh == 0 || kw == 0 {
                 return Err(ctx.err(n, format!("strides {strides:?}, dilations {dil:?} or kernel {kh}x{kw} are invalid")));
             }
             let (sh, sw, dh, dw) = (strides[0] as usize, strides[1] as usize, dil[0] as usize, dil[1] as usize);
             let (ekh, ekw) = (dh * (kh - 1) + 1, dw * (kw - 1) + 1);
-            let (pb0, pe0) = ops::window_pads_nd(n, &[h, wd], &[ekh, ekw], &[sh, sw]).map_err(|e| ctx.err(n, e))?;
+            let (pb0, pe0) = window_pads_nd(n, &[h, wd], &[ekh, ekw], &[sh, sw]).map_err(|e| ctx.err(n, e))?;
             let [pt, pl, pb, pr] = [pb0[0], pb0[1], pe0[0], pe0[1]];
             if h + pt + pb < ekh || wd + pl + pr < ekw {
                 return Err(ctx.err(n, format!("kernel {ekh}x{ekw} is larger than the padded input {:?}", x.dims)));
@@ -153,7 +153,7 @@ pub(crate) fn run<'a>(ctx: &Ctx<'_>, n: &Node, get: &Get<'a>) -> R<QTensor> {
             if plane > 0 {
                 data.par_chunks_mut(plane).enumerate().try_for_each(|(bo, out)| -> Result<(), OnnxError> {
                     let (b, o) = (bo / oc, bo % oc);
-                    let init = bias.map_or(0, |bt| ops::align(i128::from(bt.data[o]), bt.frac_bits, frac));
+                    let init = bias.map_or(0, |bt| align(i128::from(bt.data[o]), bt.frac_bits, frac));
                     let accs: Vec<i128> = if narrow {
                         conv_plane::<i64>(&geom, &x.data, &w.data, b, o, o / ocg, init as i64)
                     } else {

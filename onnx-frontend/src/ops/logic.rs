@@ -1,7 +1,7 @@
 //! Comparisons and logic: Equal, Greater, GreaterOrEqual, Less, LessOrEqual, And, Or, Xor,
 //! Not, Where. Booleans are exact 0 and 1.
 
-use super::prelude::*;
+use super::common::prelude::*;
 
 
 /// Runs one node of this family (single output).
@@ -11,9 +11,9 @@ pub(crate) fn run<'a>(ctx: &Ctx<'_>, n: &Node, get: &Get<'a>) -> R<QTensor> {
             let a = get(0)?;
             Ok(QTensor { dims: a.dims.clone(), data: a.data.iter().map(|&v| i64::from(v == 0)).collect(), frac_bits: 0 })
         }
-        Some(Op::Equal | Op::Greater | Op::GreaterOrEqual | Op::Less | Op::LessOrEqual) => ops::compare(ctx, n, get(0)?, get(1)?),
-        Some(Op::And | Op::Or | Op::Xor) => ops::logic(ctx, n, get(0)?, get(1)?, n.op.expect("dispatched by its op")),
-        Some(Op::Where) => ops::where_op(ctx, n, get),
+        Some(Op::Equal | Op::Greater | Op::GreaterOrEqual | Op::Less | Op::LessOrEqual) => compare(ctx, n, get(0)?, get(1)?),
+        Some(Op::And | Op::Or | Op::Xor) => logic(ctx, n, get(0)?, get(1)?, n.op.expect("dispatched by its op")),
+        Some(Op::Where) => where_op(ctx, n, get),
         _ => Err(ctx.unsupported(n)),
     }
 }

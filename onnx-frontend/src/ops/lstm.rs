@@ -1,7 +1,7 @@
 //! LSTM (multi-output: run through [`super::run_multi`]). Circuit side: laid out step by step
 //! by the compiler with the linear, elementwise, table and rescale chips.
 
-use super::prelude::*;
+use super::common::prelude::*;
 
 /// LSTM (ONNX gate order i, o, f, c) in every direction, with the default activations
 /// (Sigmoid, Tanh, Tanh) through their tables. Returns Y, Y_h and Y_c.

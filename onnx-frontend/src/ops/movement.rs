@@ -4,7 +4,7 @@
 //! wiring (`prover/src/model/compile.rs` runs [`super::run`] on element numbers); Cast from an
 //! integer is the elementwise chip (`sigil_air::chips::binary`).
 
-use super::prelude::*;
+use super::common::prelude::*;
 
 
 /// Runs one node of this family (single output).
@@ -273,8 +273,8 @@ pub(crate) fn run<'a>(ctx: &Ctx<'_>, n: &Node, get: &Get<'a>) -> R<QTensor> {
             }
             Ok(QTensor { dims, data: a.data.clone(), frac_bits: a.frac_bits })
         }
-        Some(Op::ScatterND) => ops::scatter_nd(ctx, n, get),
-        Some(Op::Pad) => ops::pad(ctx, n, get),
+        Some(Op::ScatterND) => scatter_nd(ctx, n, get),
+        Some(Op::Pad) => pad(ctx, n, get),
         _ => Err(ctx.unsupported(n)),
     }
 }

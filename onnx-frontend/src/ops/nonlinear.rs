@@ -1,17 +1,17 @@
 //! Non-linear functions through the tables of [`crate::lut`]: Sigmoid, Tanh, Exp, Erf, Tan,
 //! Log, Softplus, Softmax, LogSoftmax, Gelu. Circuit side: `sigil_air::chips::lut`.
 
-use super::prelude::*;
+use super::common::prelude::*;
 
 
 /// Runs one node of this family (single output).
 pub(crate) fn run<'a>(ctx: &Ctx<'_>, n: &Node, get: &Get<'a>) -> R<QTensor> {
     match n.op {
-        Some(op @ (Op::Sigmoid | Op::Tanh | Op::Exp | Op::Erf | Op::Tan)) => ops::unary_lut(ctx, n, get(0)?, Func::of(op).expect("a function with a table")),
-        Some(Op::Softmax | Op::LogSoftmax) => ops::softmax(ctx, n, get(0)?),
-        Some(Op::Log) => ops::log(ctx, n, get(0)?),
-        Some(Op::Softplus) => ops::softplus(ctx, n, get(0)?),
-        Some(Op::Gelu) => ops::gelu(ctx, n, get(0)?),
+        Some(op @ (Op::Sigmoid | Op::Tanh | Op::Exp | Op::Erf | Op::Tan)) => unary_lut(ctx, n, get(0)?, Func::of(op).expect("a function with a table")),
+        Some(Op::Softmax | Op::LogSoftmax) => softmax(ctx, n, get(0)?),
+        Some(Op::Log) => log(ctx, n, get(0)?),
+        Some(Op::Softplus) => softplus(ctx, n, get(0)?),
+        Some(Op::Gelu) => gelu(ctx, n, get(0)?),
         _ => Err(ctx.unsupported(n)),
     }
 }

@@ -1,13 +1,13 @@
 //! Normalization: BatchNormalization (folded into the layer before it where possible, see
 //! [`crate::lower`]) and LayerNormalization.
 
-use super::prelude::*;
+use super::common::prelude::*;
 
 
 /// Runs one node of this family (single output).
 pub(crate) fn run<'a>(ctx: &Ctx<'_>, n: &Node, get: &Get<'a>) -> R<QTensor> {
     match n.op {
-        Some(Op::BatchNormalization) => Ok(ops::batch_norm(ctx, n, get)?.swap_remove(0)),
+        Some(Op::BatchNormalization) => Ok(batch_norm(ctx, n, get)?.swap_remove(0)),
         _ => Err(ctx.unsupported(n)),
     }
 }

@@ -1,13 +1,13 @@
 //! Pooling: MaxPool, AveragePool, GlobalMaxPool, GlobalAveragePool. Circuit side:
 //! `sigil_air::chips::maxpool`, and average pooling as a linear layer of ones and a division.
 
-use super::prelude::*;
+use super::common::prelude::*;
 
 
 /// Runs one node of this family (single output).
 pub(crate) fn run<'a>(ctx: &Ctx<'_>, n: &Node, get: &Get<'a>) -> R<QTensor> {
     match n.op {
-        Some(Op::MaxPool | Op::AveragePool | Op::GlobalAveragePool | Op::GlobalMaxPool) => Ok(ops::pool(ctx, n, get(0)?)?.swap_remove(0)),
+        Some(Op::MaxPool | Op::AveragePool | Op::GlobalAveragePool | Op::GlobalMaxPool) => Ok(pool(ctx, n, get(0)?)?.swap_remove(0)),
         _ => Err(ctx.unsupported(n)),
     }
 }

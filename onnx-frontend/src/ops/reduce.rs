@@ -1,11 +1,11 @@
 //! Reductions over axes: ReduceSum, ReduceMean, ReduceMax, ReduceMin.
 
-use super::prelude::*;
+use super::common::prelude::*;
 
 /// Runs one node of this family (single output).
 pub(crate) fn run<'a>(ctx: &Ctx<'_>, n: &Node, get: &Get<'a>) -> R<QTensor> {
     match n.op {
-        Some(Op::ReduceSum | Op::ReduceMean | Op::ReduceMax | Op::ReduceMin) => ops::reduce(ctx, n, get),
+        Some(Op::ReduceSum | Op::ReduceMean | Op::ReduceMax | Op::ReduceMin) => reduce(ctx, n, get),
         _ => Err(ctx.unsupported(n)),
     }
 }

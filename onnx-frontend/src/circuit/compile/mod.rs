@@ -58,6 +58,20 @@ mod reduce;
 /// proves).
 pub(crate) type Handler = for<'a, 'b> fn(&'b mut Compiler<'a>, &'b Node) -> Result<(), ModelError>;
 
+macro_rules! handlers {
+    ($($op:ident => $family:ident $([$handler:ident])?;)*) => {
+        /// The handler the op registry names for `op`, or `None` (executed only).
+        pub(crate) fn handler(op: Op) -> Option<Handler> {
+            match op {
+                $(Op::$op => handlers!(@handler $($handler)?),)*
+            }
+        }
+    };
+    (@handler) => { None };
+    (@handler $h:ident) => { Some(|c, n| c.$h(n)) };
+}
+crate::registry::op_table!(handlers);
+
 /// Columns of a [`PolyConv`] table, every phase counted (main 1, preprocessed 12, auxiliary
 /// 6 and LogUp 2 extension columns, 2 quotient chunks): what the compiler weighs against
 /// [`LINEAR_COLUMNS`] plus the chunk for a convolution.
@@ -455,7 +469,7 @@ impl<'a> Compiler<'a> {
 
     /// Lays out node `n` with the handler the registry names for its operator.
     fn node(&mut self, n: &Node) -> Result<(), ModelError> {
-        match n.op.and_then(Op::handler) {
+        match n.op.and_then(handler) {
             Some(handler) => handler(self, n),
             None => Err(self.err(n, "no chip proves this operator yet")),
         }
