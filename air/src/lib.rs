@@ -80,9 +80,18 @@ macro_rules! columns {
         }
 
         impl $name<usize> {
+            /// The column index of every field, as a constant (`pub const A: usize =
+            /// Cols::INDEX.a;` names a column by its place in the struct).
+            #[allow(unused_assignments)]
+            pub const INDEX: Self = {
+                let mut i = 0;
+                $( let $field = i; i += 1; )*
+                Self { $($field),* }
+            };
+
             /// The column index of every field.
             pub fn index() -> Self {
-                Self::from_fn(|i| i)
+                Self::INDEX
             }
         }
     };

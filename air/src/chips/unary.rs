@@ -20,20 +20,42 @@ use crate::air::{AirBuilder, BusId};
 use crate::field::F;
 use crate::trace::Trace;
 
+crate::columns! {
+    /// Preprocessed columns of every unary chip.
+    pub struct UnaryPrep {
+        /// The element's index (the row number).
+        index,
+        /// 1 on rows that carry an element, 0 on padding.
+        active,
+        /// How many times the row's output is sent.
+        uses,
+        /// When [`UnaryIo::in_index`] is set: the input's index on its bus.
+        input,
+    }
+}
 /// Preprocessed: the element's index (the row number).
-pub const P_INDEX: usize = 0;
+pub const P_INDEX: usize = UnaryPrep::INDEX.index;
 /// Preprocessed: 1 on rows that carry an element, 0 on padding.
-pub const P_ACTIVE: usize = 1;
+pub const P_ACTIVE: usize = UnaryPrep::INDEX.active;
 /// Preprocessed: how many times the row's output is sent.
-pub const P_USES: usize = 2;
+pub const P_USES: usize = UnaryPrep::INDEX.uses;
 /// Preprocessed, when [`UnaryIo::in_index`] is set: the input's index on its bus.
-pub const P_IN: usize = 3;
+pub const P_IN: usize = UnaryPrep::INDEX.input;
+crate::columns! {
+    /// Main columns every unary chip starts with; its own follow from [`REST`].
+    pub struct UnaryCols {
+        /// The input.
+        x,
+        /// The output.
+        y,
+    }
+}
 /// The input.
-pub const X: usize = 0;
+pub const X: usize = UnaryCols::INDEX.x;
 /// The output.
-pub const Y: usize = 1;
+pub const Y: usize = UnaryCols::INDEX.y;
 /// The first of the chip's own main columns.
-pub const REST: usize = 2;
+pub const REST: usize = UnaryCols::<usize>::WIDTH;
 
 /// Where a unary chip's elements come from and go: `(r, x_r)` received on `in_bus` once,
 /// `(r, y_r)` sent on `out_bus` `uses[r]` times, for `r < uses.len()`, in a table of

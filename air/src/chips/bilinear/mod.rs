@@ -30,17 +30,23 @@ use crate::trace::Trace;
 #[cfg(test)]
 mod tests;
 
-/// Main columns.
-pub const A: usize = 0;
-pub const B: usize = 1;
-pub const ACC: usize = 2;
-/// Preprocessed columns.
-const P_A: usize = 0;
-const P_B: usize = 1;
-const P_ACTIVE: usize = 2;
-const P_START: usize = 3;
-const P_OUT: usize = 4;
-const P_USES: usize = 5;
+crate::columns! {
+    /// Main columns.
+    pub struct BilinearCols { a, b, acc }
+}
+pub const A: usize = BilinearCols::INDEX.a;
+pub const B: usize = BilinearCols::INDEX.b;
+pub const ACC: usize = BilinearCols::INDEX.acc;
+crate::columns! {
+    /// Preprocessed columns.
+    pub struct BilinearPrep { a, b, active, start, out, uses }
+}
+const P_A: usize = BilinearPrep::INDEX.a;
+const P_B: usize = BilinearPrep::INDEX.b;
+const P_ACTIVE: usize = BilinearPrep::INDEX.active;
+const P_START: usize = BilinearPrep::INDEX.start;
+const P_OUT: usize = BilinearPrep::INDEX.out;
+const P_USES: usize = BilinearPrep::INDEX.uses;
 
 /// `C = A B` for `batches` pairs of `m x k` and `k x n` matrices.
 #[derive(Clone, Debug)]

@@ -25,17 +25,23 @@ use crate::trace::Trace;
 #[cfg(test)]
 mod tests;
 
-/// Main columns.
-pub const A: usize = 0;
-pub const B: usize = 1;
-pub const Y: usize = 2;
-/// Preprocessed columns: the output index, whether the row is an element, its uses, then per
-/// operand its source index (on a bus) or its value (a constant).
-const P_INDEX: usize = 0;
-const P_ACTIVE: usize = 1;
-const P_USES: usize = 2;
-const P_A: usize = 3;
-const P_B: usize = 4;
+crate::columns! {
+    /// Main columns.
+    pub struct BinaryCols { a, b, y }
+}
+pub const A: usize = BinaryCols::INDEX.a;
+pub const B: usize = BinaryCols::INDEX.b;
+pub const Y: usize = BinaryCols::INDEX.y;
+crate::columns! {
+    /// Preprocessed columns: the output index, whether the row is an element, its uses, then per
+    /// operand its source index (on a bus) or its value (a constant).
+    pub struct BinaryPrep { index, active, uses, a, b }
+}
+const P_INDEX: usize = BinaryPrep::INDEX.index;
+const P_ACTIVE: usize = BinaryPrep::INDEX.active;
+const P_USES: usize = BinaryPrep::INDEX.uses;
+const P_A: usize = BinaryPrep::INDEX.a;
+const P_B: usize = BinaryPrep::INDEX.b;
 
 /// The operation.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -33,14 +33,17 @@ use crate::trace::Trace;
 #[cfg(test)]
 mod tests;
 
-/// Main columns.
-pub const A: usize = 0;
-pub const B: usize = 1;
-pub const Y: usize = 2;
-pub const S: usize = 3;
-pub const M: usize = 4;
-pub const Q: usize = 5;
-const LIMBS: usize = 6;
+crate::columns! {
+    /// Main columns.
+    pub struct DivCols { a, b, y, s, m, q, limbs }
+}
+pub const A: usize = DivCols::INDEX.a;
+pub const B: usize = DivCols::INDEX.b;
+pub const Y: usize = DivCols::INDEX.y;
+pub const S: usize = DivCols::INDEX.s;
+pub const M: usize = DivCols::INDEX.m;
+pub const Q: usize = DivCols::INDEX.q;
+const LIMBS: usize = DivCols::INDEX.limbs;
 
 /// `y = round(a 2^sa / (b 2^sb))`, `b` computed.
 #[derive(Clone, Debug)]

@@ -28,10 +28,14 @@ use crate::trace::Trace;
 #[cfg(test)]
 mod tests;
 
-/// The chip's own columns, after `x, y`: the remainder, then the limbs of `q`, of
-/// `2D - 1 - q` and of `y + 2^(out_bits-1)`.
-const Q: usize = REST;
-const LIMBS: usize = REST + 1;
+crate::columns! {
+    /// The chip's own columns, after `x, y`: the remainder, then the limbs of `q`, of
+    /// `2D - 1 - q` and of `y + 2^(out_bits-1)`.
+    /// (After the unary columns: index `REST +` the field's.)
+    pub struct DivconstCols { q, limbs }
+}
+const Q: usize = REST + DivconstCols::INDEX.q;
+const LIMBS: usize = REST + DivconstCols::INDEX.limbs;
 
 /// Division by a constant.
 #[derive(Clone, Debug)]

@@ -53,22 +53,31 @@ use crate::trace::Trace;
 #[cfg(test)]
 mod tests;
 
-/// Main columns.
-pub const X: usize = 0;
-pub const Y: usize = 1;
-/// Preprocessed columns; the weights follow from [`P_W`].
-const P_SRC: usize = 0;
-const P_VALID: usize = 1;
-const P_OUT: usize = 2;
-const P_USES: usize = 3;
-const P_IS_Y: usize = 4;
-const P_BIAS: usize = 5;
-const P_END: usize = 6;
-const P_W: usize = 7;
-/// Auxiliary columns.
-const A_E: usize = 0;
-const A_Q: usize = 1;
-const A_ACC: usize = 2;
+crate::columns! {
+    /// Main columns.
+    pub struct LinearCols { x, y }
+}
+pub const X: usize = LinearCols::INDEX.x;
+pub const Y: usize = LinearCols::INDEX.y;
+crate::columns! {
+    /// Preprocessed columns; the weights follow from [`P_W`].
+    pub struct LinearPrep { src, valid, out, uses, is_y, bias, end, w }
+}
+const P_SRC: usize = LinearPrep::INDEX.src;
+const P_VALID: usize = LinearPrep::INDEX.valid;
+const P_OUT: usize = LinearPrep::INDEX.out;
+const P_USES: usize = LinearPrep::INDEX.uses;
+const P_IS_Y: usize = LinearPrep::INDEX.is_y;
+const P_BIAS: usize = LinearPrep::INDEX.bias;
+const P_END: usize = LinearPrep::INDEX.end;
+const P_W: usize = LinearPrep::INDEX.w;
+crate::columns! {
+    /// Auxiliary columns.
+    pub struct LinearAux { e, q, acc }
+}
+const A_E: usize = LinearAux::INDEX.e;
+const A_Q: usize = LinearAux::INDEX.q;
+const A_ACC: usize = LinearAux::INDEX.acc;
 
 /// `Y = X W + b` over `positions` positions, checked by Freivalds' test.
 #[derive(Clone, Debug)]

@@ -50,18 +50,22 @@ use crate::trace::Trace;
 #[cfg(test)]
 mod tests;
 
-/// The chip's own columns, after `x, y`.
-pub const I: usize = REST;
-pub const R: usize = REST + 1;
-pub const BELOW: usize = REST + 2;
-pub const ABOVE: usize = REST + 3;
-pub const C: usize = REST + 4;
-pub const RR: usize = REST + 5;
-pub const E: usize = REST + 6;
-pub const Q: usize = REST + 7;
-pub const T0: usize = REST + 8;
-pub const T1: usize = REST + 9;
-const LIMBS: usize = REST + 10;
+crate::columns! {
+    /// The chip's own columns, after `x, y`.
+    /// (After the unary columns: index `REST +` the field's.)
+    pub struct LutCols { i, r, below, above, c, rr, e, q, t0, t1, limbs }
+}
+pub const I: usize = REST + LutCols::INDEX.i;
+pub const R: usize = REST + LutCols::INDEX.r;
+pub const BELOW: usize = REST + LutCols::INDEX.below;
+pub const ABOVE: usize = REST + LutCols::INDEX.above;
+pub const C: usize = REST + LutCols::INDEX.c;
+pub const RR: usize = REST + LutCols::INDEX.rr;
+pub const E: usize = REST + LutCols::INDEX.e;
+pub const Q: usize = REST + LutCols::INDEX.q;
+pub const T0: usize = REST + LutCols::INDEX.t0;
+pub const T1: usize = REST + LutCols::INDEX.t1;
+const LIMBS: usize = REST + LutCols::INDEX.limbs;
 
 /// A function's table: `entries[j] = T[lo + j]` for `j <= n`, where `n` is the number of
 /// indices; row `j` holds `(lo + j, T[lo + j], T[lo + j + 1])`, and rows past the last index

@@ -54,13 +54,16 @@ crate::columns! {
     }
 }
 
-/// Preprocessed columns: the row index, `is_in` (row < k), `is_out` (row < n), the bias `b_r`
-/// (row < n), then the `n` weights of the row.
-const PREP_ROW: usize = 0;
-const PREP_IN: usize = 1;
-const PREP_OUT: usize = 2;
-const PREP_BIAS: usize = 3;
-const PREP_W: usize = 4;
+crate::columns! {
+    /// Preprocessed columns: the row index, `is_in` (row < k), `is_out` (row < n), the bias `b_r`
+    /// (row < n), then the `n` weights of the row.
+    pub struct MatmulPrep { row, prep_in, out, bias, w }
+}
+const PREP_ROW: usize = MatmulPrep::INDEX.row;
+const PREP_IN: usize = MatmulPrep::INDEX.prep_in;
+const PREP_OUT: usize = MatmulPrep::INDEX.out;
+const PREP_BIAS: usize = MatmulPrep::INDEX.bias;
+const PREP_W: usize = MatmulPrep::INDEX.w;
 
 /// For inputs with `|a_j| < 2^in_bits`, the bits `o` with `|a W + b| < 2^o` for a `k x n`
 /// weight matrix (row-major) and biases, all read as signed, or `None` when that bound reaches

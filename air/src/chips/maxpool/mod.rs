@@ -30,21 +30,27 @@ use crate::trace::Trace;
 #[cfg(test)]
 mod tests;
 
-/// Main columns; the limbs of `d` follow from [`LIMBS`].
-pub const X: usize = 0;
-pub const Y: usize = 1;
-pub const D: usize = 2;
-pub const Z: usize = 3;
-pub const LIMBS: usize = 4;
-/// Preprocessed columns.
-const P_SRC: usize = 0;
-const P_VALID: usize = 1;
-const P_OUT: usize = 2;
-const P_USES: usize = 3;
-const P_START: usize = 4;
-const P_CONT: usize = 5;
-const P_END: usize = 6;
-const P_WIDTH: usize = 7;
+crate::columns! {
+    /// Main columns; the limbs of `d` follow from [`LIMBS`].
+    pub struct MaxpoolCols { x, y, d, z, limbs }
+}
+pub const X: usize = MaxpoolCols::INDEX.x;
+pub const Y: usize = MaxpoolCols::INDEX.y;
+pub const D: usize = MaxpoolCols::INDEX.d;
+pub const Z: usize = MaxpoolCols::INDEX.z;
+pub const LIMBS: usize = MaxpoolCols::INDEX.limbs;
+crate::columns! {
+    /// Preprocessed columns.
+    pub struct MaxpoolPrep { src, valid, out, uses, start, cont, end, width }
+}
+const P_SRC: usize = MaxpoolPrep::INDEX.src;
+const P_VALID: usize = MaxpoolPrep::INDEX.valid;
+const P_OUT: usize = MaxpoolPrep::INDEX.out;
+const P_USES: usize = MaxpoolPrep::INDEX.uses;
+const P_START: usize = MaxpoolPrep::INDEX.start;
+const P_CONT: usize = MaxpoolPrep::INDEX.cont;
+const P_END: usize = MaxpoolPrep::INDEX.end;
+const P_WIDTH: usize = MaxpoolPrep::INDEX.width;
 
 /// The max-pooling chip.
 #[derive(Clone, Debug)]

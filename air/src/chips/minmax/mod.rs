@@ -26,13 +26,16 @@ use crate::trace::Trace;
 #[cfg(test)]
 mod tests;
 
-/// Main columns; the limbs of `m` follow from [`LIMBS`].
-pub const A: usize = 0;
-pub const B: usize = 1;
-pub const Y: usize = 2;
-pub const S: usize = 3;
-pub const M: usize = 4;
-pub const LIMBS: usize = 5;
+crate::columns! {
+    /// Main columns; the limbs of `m` follow from [`LIMBS`].
+    pub struct MinmaxCols { a, b, y, s, m, limbs }
+}
+pub const A: usize = MinmaxCols::INDEX.a;
+pub const B: usize = MinmaxCols::INDEX.b;
+pub const Y: usize = MinmaxCols::INDEX.y;
+pub const S: usize = MinmaxCols::INDEX.s;
+pub const M: usize = MinmaxCols::INDEX.m;
+pub const LIMBS: usize = MinmaxCols::INDEX.limbs;
 
 /// Which of the two.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

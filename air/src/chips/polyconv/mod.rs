@@ -65,29 +65,39 @@ use crate::trace::Trace;
 #[cfg(test)]
 mod tests;
 
-/// The main column: an input element, an output coefficient, or 0.
-pub const V: usize = 0;
-/// Preprocessed columns.
-const P_ADDR: usize = 0;
-const P_MX: usize = 1;
-const P_MY: usize = 2;
-const P_IS_X: usize = 3;
-const P_IS_Y: usize = 4;
-const P_SEG: usize = 5;
-const P_OSTEP: usize = 6;
-const P_LINE: usize = 7;
-const P_WGT: usize = 8;
-const P_BIAS: usize = 9;
-const P_WEND: usize = 10;
-const P_GEND: usize = 11;
-const PREP_WIDTH: usize = 12;
-/// Auxiliary columns.
-const A_SP: usize = 0;
-const A_SROW: usize = 1;
-const A_Q: usize = 2;
-const A_X: usize = 3;
-const A_V: usize = 4;
-const A_T: usize = 5;
+crate::columns! {
+    /// The main column: an input element, an output coefficient, or 0.
+    pub struct PolyconvCols { v }
+}
+/// The main column.
+pub const V: usize = PolyconvCols::INDEX.v;
+crate::columns! {
+    /// Preprocessed columns.
+    pub struct PolyconvPrep { addr, mx, my, is_x, is_y, seg, ostep, line, wgt, bias, wend, gend }
+}
+const P_ADDR: usize = PolyconvPrep::INDEX.addr;
+const P_MX: usize = PolyconvPrep::INDEX.mx;
+const P_MY: usize = PolyconvPrep::INDEX.my;
+const P_IS_X: usize = PolyconvPrep::INDEX.is_x;
+const P_IS_Y: usize = PolyconvPrep::INDEX.is_y;
+const P_SEG: usize = PolyconvPrep::INDEX.seg;
+const P_OSTEP: usize = PolyconvPrep::INDEX.ostep;
+const P_LINE: usize = PolyconvPrep::INDEX.line;
+const P_WGT: usize = PolyconvPrep::INDEX.wgt;
+const P_BIAS: usize = PolyconvPrep::INDEX.bias;
+const P_WEND: usize = PolyconvPrep::INDEX.wend;
+const P_GEND: usize = PolyconvPrep::INDEX.gend;
+const PREP_WIDTH: usize = PolyconvPrep::<usize>::WIDTH;
+crate::columns! {
+    /// Auxiliary columns.
+    pub struct PolyconvAux { sp, srow, q, x, v, t }
+}
+const A_SP: usize = PolyconvAux::INDEX.sp;
+const A_SROW: usize = PolyconvAux::INDEX.srow;
+const A_Q: usize = PolyconvAux::INDEX.q;
+const A_X: usize = PolyconvAux::INDEX.x;
+const A_V: usize = PolyconvAux::INDEX.v;
+const A_T: usize = PolyconvAux::INDEX.t;
 
 /// A 2-D convolution (NCHW, ONNX's `Conv` with dilation 1) checked as a product of polynomials.
 #[derive(Clone, Debug)]

@@ -25,10 +25,14 @@ use crate::trace::Trace;
 #[cfg(test)]
 mod tests;
 
-/// The chip's own columns, after `active, index, x, y`: the sign bit, the magnitude, its limbs.
-const NEG: usize = REST;
-const M: usize = REST + 1;
-const LIMBS: usize = REST + 2;
+crate::columns! {
+    /// The chip's own columns, after `active, index, x, y`: the sign bit, the magnitude, its limbs.
+    /// (After the unary columns: index `REST +` the field's.)
+    pub struct ReluCols { neg, m, limbs }
+}
+const NEG: usize = REST + ReluCols::INDEX.neg;
+const M: usize = REST + ReluCols::INDEX.m;
+const LIMBS: usize = REST + ReluCols::INDEX.limbs;
 
 /// The ReLU chip.
 #[derive(Clone, Debug)]

@@ -33,10 +33,14 @@ use crate::trace::Trace;
 #[cfg(test)]
 mod tests;
 
-/// The chip's own columns, after `active, index, x, y`: the remainder, its limbs, the
-/// output's limbs.
-const R: usize = REST;
-const LIMBS: usize = REST + 1;
+crate::columns! {
+    /// The chip's own columns, after `active, index, x, y`: the remainder, its limbs, the
+    /// output's limbs.
+    /// (After the unary columns: index `REST +` the field's.)
+    pub struct RescaleCols { r, limbs }
+}
+const R: usize = REST + RescaleCols::INDEX.r;
+const LIMBS: usize = REST + RescaleCols::INDEX.limbs;
 
 /// The rescale chip.
 #[derive(Clone, Debug)]

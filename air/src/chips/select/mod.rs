@@ -23,18 +23,24 @@ use crate::trace::Trace;
 #[cfg(test)]
 mod tests;
 
-/// Main columns.
-pub const C: usize = 0;
-pub const A: usize = 1;
-pub const B: usize = 2;
-pub const Y: usize = 3;
-/// Preprocessed columns.
-const P_INDEX: usize = 0;
-const P_ACTIVE: usize = 1;
-const P_USES: usize = 2;
-const P_C: usize = 3;
-const P_A: usize = 4;
-const P_B: usize = 5;
+crate::columns! {
+    /// Main columns.
+    pub struct SelectCols { c, a, b, y }
+}
+pub const C: usize = SelectCols::INDEX.c;
+pub const A: usize = SelectCols::INDEX.a;
+pub const B: usize = SelectCols::INDEX.b;
+pub const Y: usize = SelectCols::INDEX.y;
+crate::columns! {
+    /// Preprocessed columns.
+    pub struct SelectPrep { index, active, uses, c, a, b }
+}
+const P_INDEX: usize = SelectPrep::INDEX.index;
+const P_ACTIVE: usize = SelectPrep::INDEX.active;
+const P_USES: usize = SelectPrep::INDEX.uses;
+const P_C: usize = SelectPrep::INDEX.c;
+const P_A: usize = SelectPrep::INDEX.a;
+const P_B: usize = SelectPrep::INDEX.b;
 
 /// The Where chip.
 #[derive(Clone, Debug)]
