@@ -7,6 +7,7 @@
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+mod alloc;
 mod bench;
 mod net;
 
@@ -502,6 +503,9 @@ fn size_breakdown(c: &sigil_verifier::Circuit) -> Vec<(String, usize)> {
 // ---- Commands -----------------------------------------------------------------------------------
 
 fn dispatch(cli: Cli) -> Result<(), Failure> {
+    if !matches!(cli.command, Command::Miner(_) | Command::Validator(_) | Command::Devnet(_)) {
+        alloc::for_one_shot();
+    }
     match cli.command {
         Command::Bench(a) => bench::run(a).map_err(bad),
         Command::Miner(a) => net::miner(a),
