@@ -30,10 +30,11 @@ from onnx.backend.test.case.node import collect_testcases  # noqa: E402
 
 
 def supported_ops():
-    """sigil_onnx::SUPPORTED_OPS, read from onnx-frontend/src/exec.rs (one list, kept there)."""
-    src = open(os.path.join(os.path.dirname(__file__), "..", "onnx-frontend", "src", "exec.rs")).read()
-    body = re.search(r"pub const SUPPORTED_OPS: &\[&str\] = &\[(.*?)\];", src, re.S).group(1)
-    return set(re.findall(r'"(\w+)"', body))
+    """The operators of Sigil's op registry, read from its table in onnx-frontend/src/registry.rs
+    (one row per operator: `Name => Family [handler];`)."""
+    src = open(os.path.join(os.path.dirname(__file__), "..", "onnx-frontend", "src", "registry.rs")).read()
+    table = src[src.index("macro_rules! op_table"):]
+    return set(re.findall(r"^\s+(\w+)\s+=> \w+", table, re.M))
 
 
 SUPPORTED = supported_ops()

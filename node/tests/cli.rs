@@ -640,15 +640,51 @@ fn inspect_json_says_whether_a_model_is_provable_and_what_proves_each_node() {
         assert!(n["name"].is_string() && n["op"].is_string() && n["proved_by"].is_string(), "{n}");
     }
     assert!(nodes.iter().any(|n| n["op"] == "Conv" && n["proved_by"].as_str().unwrap().contains("polyconv")), "{out}");
-    // nanoGPT: not provable yet, stopped at its first Split, which the executor does not run.
+    // nanoGPT: not provable yet, stopped at its token embedding (a Gather of constant rows by
+    // the input's token ids), with LayerNormalization and Softmax executed only.
     let (code, out, err) = sigil(&["inspect", &format!("{shared}/transformers/nanogpt/model.onnx"), "--json"]);
     assert_eq!(code, 0, "{err}");
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(v["provable"], false, "{out}");
     let stop = v["stopped_at"].as_str().unwrap();
-    let n = v["nodes"].as_array().unwrap().iter().find(|n| n["name"] == stop).unwrap();
+    let nodes = v["nodes"].as_array().unwrap();
+    let n = nodes.iter().find(|n| n["name"] == stop).unwrap();
     assert_eq!(n["proved_by"], serde_json::Value::Null);
-    assert_eq!(n["status"], "unsupported", "{n}");
+    assert_eq!((n["op"].as_str(), n["status"].as_str()), (Some("Gather"), Some("refused")), "{n}");
+    for op in ["LayerNormalization", "Softmax"] {
+        assert!(nodes.iter().filter(|n| n["op"] == op).all(|n| n["status"] == "executed only"), "{op}: {out}");
+    }
+    // A model with an operator the executor does not run: that node is `unsupported`.
+    let tmp = std::env::temp_dir().join(format!("sigil-inspect-{}", std::process::id()));
+    std::fs::create_dir_all(&tmp).unwrap();
+    // dsperse-net with every `Relu` (op types and node names alike) spelled `Tile`, a name of
+    // the same length that the executor does not run.
+    let bytes = std::fs::read(format!("{shared}/models/dsperse-net/model.onnx")).unwrap();
+    std::fs::write(tmp.join("model.onnx"), replace_all(&bytes, b"Relu", b"Tile")).unwrap();
+    let (code, out, err) = sigil(&["inspect", tmp.join("model.onnx").to_str().unwrap(), "--json"]);
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["provable"], false, "{out}");
+    assert_eq!(v["unsupported"], serde_json::json!(["Tile"]), "{out}");
+    let tiles: Vec<_> = v["nodes"].as_array().unwrap().iter().filter(|n| n["op"] == "Tile").collect();
+    assert!(!tiles.is_empty() && tiles.iter().all(|n| n["status"] == "unsupported" && n["proved_by"].is_null()), "{out}");
+    std::fs::remove_dir_all(&tmp).ok();
     let (code, out, _) = sigil(&["compile", &format!("{shared}/transformers/nanogpt/model.onnx")]);
     assert_ne!(code, 0, "{out}");
+}
+
+/// `bytes` with every `from` replaced by `to`, of the same length (protobuf lengths stay right).
+fn replace_all(bytes: &[u8], from: &[u8], to: &[u8]) -> Vec<u8> {
+    assert_eq!(from.len(), to.len());
+    let mut out = bytes.to_vec();
+    let mut i = 0;
+    while i + from.len() <= out.len() {
+        if &out[i..i + from.len()] == from {
+            out[i..i + from.len()].copy_from_slice(to);
+            i += from.len();
+        } else {
+            i += 1;
+        }
+    }
+    out
 }

@@ -57,9 +57,10 @@ pub(crate) fn run_one(ctx: &Ctx<'_>, n: &Node, values: &HashMap<String, QTensor>
     };
     let mut out = Vec::with_capacity(n.outputs.len());
     let multi = n.outputs.iter().skip(1).any(|o| !o.is_empty());
-    if n.op == Some(Op::LSTM) || n.op == Some(Op::LayerNormalization) || (matches!(n.op, Some(Op::MaxPool | Op::BatchNormalization)) && multi) {
+    if matches!(n.op, Some(Op::LSTM | Op::LayerNormalization | Op::Split)) || (matches!(n.op, Some(Op::MaxPool | Op::BatchNormalization)) && multi) {
         let ts = match n.op {
             Some(Op::LSTM) => ops::lstm(ctx, n, &get)?,
+            Some(Op::Split) => ops::movement::split(ctx, n, &get)?,
             Some(Op::LayerNormalization) => ops::layer_norm(ctx, n, &get)?,
             Some(Op::BatchNormalization) => ops::batch_norm(ctx, n, &get)?,
             _ => ops::pool(ctx, n, get(0)?)?,

@@ -16,6 +16,12 @@ use crate::tensor::{Tensor, TensorData};
 /// Magnitude bound of every value, well inside the Goldilocks field (64 bits).
 pub const MAX_BITS: u32 = 60;
 
+/// What an infinite constant becomes: 2^14 of its sign, far past where the tables of
+/// exponentials and the other functions are flat (`exp(-2^14)` is 0 at every precision), so a
+/// mask of `-inf` zeroes its Softmax weights, while staying 30 bits at 16 fractional bits
+/// (`docs/quantization.md`).
+pub const INFINITY: f64 = 16384.0;
+
 /// The most elements a tensor may have (a shape from the model cannot make the executor
 /// allocate without bound).
 pub const MAX_ELEMENTS: usize = 1 << 28;
@@ -122,7 +128,16 @@ impl Ctx<'_> {
     }
     /// Quantizes a constant with `f` fractional bits for its floats (integers stay exact).
     pub(crate) fn quantize_with(&self, t: &Tensor, f: u32) -> Result<QTensor, String> {
-        let check = |x: f64| if x.is_finite() && x.abs() < (1u64 << (MAX_BITS - f.min(MAX_BITS))) as f64 { Ok(quantize(x, f)) } else { Err(format!("value {x} cannot be represented with {f} fractional bits in {MAX_BITS} bits")) };
+        let check = |x: f64| {
+            // An infinite constant (a mask's `-inf`, as `masked_fill` exports it) stands for
+            // [`INFINITY`] of its sign: past where every function's table is flat.
+            let x = if x.is_infinite() { INFINITY.copysign(x) } else { x };
+            if x.is_finite() && x.abs() < (1u64 << (MAX_BITS - f.min(MAX_BITS))) as f64 {
+                Ok(quantize(x, f))
+            } else {
+                Err(format!("value {x} cannot be represented with {f} fractional bits in {MAX_BITS} bits"))
+            }
+        };
         let (data, frac_bits) = match &t.data {
             TensorData::F32(v) => (v.iter().map(|&x| check(f64::from(x))).collect::<Result<_, _>>()?, f),
             TensorData::F64(v) => (v.iter().map(|&x| check(x)).collect::<Result<_, _>>()?, f),

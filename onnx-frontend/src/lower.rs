@@ -362,6 +362,12 @@ impl Plan {
     /// its semantics exactly. Inputs at different scales (which a Concat would align) are an
     /// error.
     pub fn source_indices(&self, n: &Node, computed: &[usize]) -> Result<Vec<(usize, usize)>, OnnxError> {
+        let mut all = self.source_indices_all(n, computed)?;
+        Ok(all.swap_remove(0))
+    }
+
+    /// [`Plan::source_indices`] for every output of `n` (a Split's parts), in order.
+    pub fn source_indices_all(&self, n: &Node, computed: &[usize]) -> Result<Vec<Vec<(usize, usize)>>, OnnxError> {
         let ctx = Ctx { path: &self.path, opset: self.model.opset().unwrap_or(0), f: self.frac_bits, inits: &self.model.graph.initializers, bools: &self.bools };
         let mut values: HashMap<String, QTensor> = n.inputs.iter().filter_map(|i| self.consts.get(i).map(|c| (i.clone(), c.clone()))).collect();
         let mut bases = Vec::with_capacity(computed.len() + 1);
@@ -380,13 +386,20 @@ impl Plan {
         }
         bases.push(base);
         let out = crate::exec::run_one(&ctx, n, &values)?;
-        let t = &out.first().ok_or_else(|| ctx.err(n, "the node has no output"))?.1;
-        Ok(t.data
+        if out.is_empty() {
+            return Err(ctx.err(n, "the node has no output"));
+        }
+        Ok(out
             .iter()
-            .map(|&v| {
-                let v = v as usize;
-                let k = bases.partition_point(|&b| b <= v) - 1;
-                (k, v - bases[k])
+            .map(|(_, t)| {
+                t.data
+                    .iter()
+                    .map(|&v| {
+                        let v = v as usize;
+                        let k = bases.partition_point(|&b| b <= v) - 1;
+                        (k, v - bases[k])
+                    })
+                    .collect()
             })
             .collect())
     }

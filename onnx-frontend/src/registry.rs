@@ -104,6 +104,7 @@ macro_rules! op_table {
             Expand              => Movement     [moved];
             Pad                 => Movement     [pad];
             ScatterND           => Movement;
+            Split               => Movement     [split];
             Abs                 => Elementwise  [relu];
             Relu                => Elementwise  [relu];
             Add                 => Elementwise  [binary];
@@ -118,6 +119,7 @@ macro_rules! op_table {
             Sqrt                => Elementwise;
             Pow                 => Elementwise;
             Reciprocal          => Elementwise;
+            Mod                 => Elementwise;
             Equal               => Logic;
             Greater             => Logic;
             GreaterOrEqual      => Logic;

@@ -1,8 +1,9 @@
 //! The op registry's worked example (README, "Adding an operator"): ReduceMean and Neg, which
 //! the executor ran and no chip proved, proved by a handler each in the compiler's family
 //! modules with the chips that exist (a linear layer of ones and a constant division; a
-//! division by -1). A small model built here: honest proofs give the executor's output, and a
-//! changed output of either is refused by the chip that made it.
+//! division by -1), and Split, new to the registry, as wiring. A small model built here:
+//! honest proofs give the executor's output, and a changed output of each is refused by the
+//! chip that made it.
 
 use std::sync::OnceLock;
 
@@ -59,6 +60,16 @@ fn small() -> &'static (CompiledModel, std::path::PathBuf) {
             node("centre", "Sub", &["x", "m"], "c", vec![]),
             node("mean_rows", "ReduceMean", &["x"], "a", vec![ints("axes", &[1]), int("keepdims", 0)]),
             node("negate", "Neg", &["x"], "n", vec![]),
+            // Split as wiring: the two halves of the last axis, added.
+            NodeProto {
+                op_type: Some("Split".into()),
+                name: Some("halves".into()),
+                input: vec!["x".into()],
+                output: vec!["h0".into(), "h1".into()],
+                attribute: vec![int("axis", 2)],
+                ..Default::default()
+            },
+            node("sum_halves", "Add", &["h0", "h1"], "s", vec![]),
         ];
         let m = ModelProto {
             ir_version: Some(8),
@@ -67,7 +78,7 @@ fn small() -> &'static (CompiledModel, std::path::PathBuf) {
                 name: Some("reduce".into()),
                 node: nodes,
                 input: vec![value("x", &[1, 3, 4])],
-                output: vec![value("m", &[1, 3, 1]), value("c", &[1, 3, 4]), value("a", &[1, 4]), value("n", &[1, 3, 4])],
+                output: vec![value("m", &[1, 3, 1]), value("c", &[1, 3, 4]), value("a", &[1, 4]), value("n", &[1, 3, 4]), value("s", &[1, 3, 2])],
                 ..Default::default()
             }),
             ..Default::default()
@@ -104,6 +115,11 @@ fn means_and_negations_prove_the_executors_output() {
         for (i, &y) in p.outputs[3].iter().enumerate() {
             assert!((y + v[i]).abs() <= step, "-{} = {y}", v[i]);
         }
+        for (k, &y) in p.outputs[4].iter().enumerate() {
+            let (r, c) = (k / 2, k % 2);
+            let want = v[4 * r + c] + v[4 * r + c + 2];
+            assert!((y - want).abs() <= step, "halves {k}: {y} vs {want}");
+        }
     }
 }
 
@@ -130,4 +146,5 @@ fn inspect_names_the_chips_that_prove_them() {
     let by = |name: &str| report.nodes.iter().find(|n| n.name == name).and_then(|n| n.proved_by.clone());
     assert_eq!(by("mean_last").as_deref(), Some("linear+divconst"));
     assert_eq!(by("negate").as_deref(), Some("divconst"));
+    assert_eq!(by("halves").as_deref(), Some("wiring"));
 }

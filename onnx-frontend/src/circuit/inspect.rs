@@ -88,10 +88,7 @@ pub fn inspect(model: &Model, path: impl AsRef<Path>, options: &CompileOptions) 
                 Some(op) if !op.proved() => report(None, "executed only", None),
                 Some(_) => report(None, otherwise, None),
             };
-            if reached_stop {
-                return unplaced("not reached");
-            }
-            if let Some((_, kinds)) = survey.iter().find(|(name, _)| *name == n.name) {
+            if !reached_stop && let Some((_, kinds)) = survey.iter().find(|(name, _)| *name == n.name) {
                 return if kinds == "wiring" { report(Some("wiring"), "wiring", None) } else { report(Some(kinds), "proved", None) };
             }
             match &plan {

@@ -90,6 +90,25 @@ pub(crate) fn run<'a>(ctx: &Ctx<'_>, n: &Node, get: &Get<'a>) -> R<QTensor> {
         }
         Some(Op::LeakyRelu) => leaky_relu(ctx, n, get(0)?),
         Some(Op::Clip) => clip(ctx, n, get),
+        Some(Op::Mod) => {
+            // On operands aligned to one scale, (a 2^f) mod (b 2^f) = (a mod b) 2^f exactly.
+            // `fmod = 0` (integers): the remainder takes the divisor's sign; `fmod = 1`: the
+            // dividend's (C's fmod).
+            let (a, b) = (get(0)?, get(1)?);
+            let (dims, pairs) = zip2(ctx, n, a, b)?;
+            let frac = a.frac_bits.max(b.frac_bits);
+            let fmod = attr_i(n, "fmod", 0) != 0;
+            let mut data = Vec::with_capacity(pairs.len());
+            for (x, y) in pairs {
+                let (x, y) = (i128::from(lift(x, frac - a.frac_bits)), i128::from(lift(y, frac - b.frac_bits)));
+                if y == 0 {
+                    return Err(ctx.err(n, "modulo by zero"));
+                }
+                let r = x % y;
+                data.push(sat(if !fmod && r != 0 && (r < 0) != (y < 0) { r + y } else { r }));
+            }
+            Ok(QTensor { dims, data, frac_bits: frac })
+        }
         Some(Op::Sqrt) => sqrt(ctx, n, get(0)?),
         Some(Op::Pow) => pow(ctx, n, get),
         Some(Op::Reciprocal) => reciprocal(ctx, n, get(0)?),

@@ -406,3 +406,46 @@ pub(crate) fn scatter_nd(ctx: &Ctx<'_>, n: &Node, get: &Get<'_>) -> R<QTensor> {
     }
     Ok(QTensor { dims: a.dims.clone(), data, frac_bits: fr })
 }
+
+/// Split: `input` cut along `axis` into the outputs, by the sizes of `split` (input 1 from
+/// opset 13, the attribute before), or into `num_outputs` (opset 18; the last part smaller
+/// when the axis does not divide) or as many equal parts as the node has outputs.
+pub(crate) fn split(ctx: &Ctx<'_>, n: &Node, get: &Get<'_>) -> R<Vec<QTensor>> {
+    let a = get(0)?;
+    let r = a.dims.len();
+    let axis = axis_of(attr_i(n, "axis", 0), r).ok_or_else(|| ctx.err(n, format!("axis {} out of range for rank {r}", attr_i(n, "axis", 0))))?;
+    let d = a.dims[axis];
+    let outputs = n.outputs.len();
+    let sizes: Vec<i64> = if ctx.opset >= 13 && opt_input(n, 1) {
+        ints(get(1)?).ok_or_else(|| ctx.err(n, "the split sizes are not integers"))?.to_vec()
+    } else if let Some(s) = attr_ints(n, "split").filter(|_| ctx.opset < 13) {
+        s
+    } else {
+        let parts = usize::try_from(attr_i(n, "num_outputs", outputs as i64)).unwrap_or(0);
+        if parts == 0 || parts != outputs {
+            return Err(ctx.err(n, format!("{parts} parts for {outputs} outputs")));
+        }
+        let each = d.div_ceil(parts);
+        (0..parts).map(|k| each.min(d.saturating_sub(k * each)) as i64).collect()
+    };
+    if sizes.len() != outputs || sizes.iter().any(|&s| s < 0) || sizes.iter().sum::<i64>() != d as i64 {
+        return Err(ctx.err(n, format!("split sizes {sizes:?} do not cut an axis of {d} into {outputs} parts")));
+    }
+    let outer: usize = a.dims[..axis].iter().product();
+    let inner: usize = a.dims[axis + 1..].iter().product();
+    let mut start = 0usize;
+    let mut out = Vec::with_capacity(outputs);
+    for &s in &sizes {
+        let s = s as usize;
+        let mut dims = a.dims.clone();
+        dims[axis] = s;
+        let mut data = Vec::with_capacity(outer * s * inner);
+        for o in 0..outer {
+            let base = (o * d + start) * inner;
+            data.extend_from_slice(&a.data[base..base + s * inner]);
+        }
+        out.push(QTensor { dims, data, frac_bits: a.frac_bits });
+        start += s;
+    }
+    Ok(out)
+}

@@ -31,6 +31,27 @@ impl<'a> Compiler<'a> {
         Ok(())
     }
 
+    /// Split: each part a map onto the input's elements, as the executor cuts them (run on
+    /// the element numbers, [`crate::Plan::source_indices_all`]).
+    pub(crate) fn split(&mut self, n: &Node) -> Result<(), ModelError> {
+        let w = self.wire(n, 0)?;
+        for k in 1..n.inputs.len() {
+            if !n.inputs[k].is_empty() && !self.plan.consts.contains_key(&n.inputs[k]) {
+                return Err(self.err(n, format!("input `{}` must be a constant for {} to move elements", n.inputs[k], n.op_type)));
+            }
+        }
+        let maps = self.plan.source_indices_all(n, &[0]).map_err(|e| self.err(n, e.to_string()))?;
+        let named = n.outputs.iter().filter(|o| !o.is_empty()).count();
+        if maps.len() != named {
+            return Err(self.err(n, format!("{} parts for {named} outputs", maps.len())));
+        }
+        for (name, map) in n.outputs.iter().filter(|o| !o.is_empty()).zip(maps) {
+            let src = map.into_iter().map(|(_, i)| w.src[i]).collect();
+            self.wires.insert(name.clone(), Wire { src, bits: w.bits });
+        }
+        Ok(())
+    }
+
     /// Pad: zero pads leave the tensor as it is; others are not proved yet.
     pub(crate) fn pad(&mut self, n: &Node) -> Result<(), ModelError> {
         let pads: Vec<i64> = match n.inputs.get(1).filter(|s| !s.is_empty()) {
