@@ -36,6 +36,10 @@ pub struct Execution {
 /// A graph input as a tensor of the executor: floats with `f` fractional bits, integers and
 /// booleans exact; a value past [`MAX_BITS`] bits is an error naming the input (and `path`).
 pub(crate) fn input_tensor(i: &InputTensor, f: u32, path: &str) -> Result<QTensor, OnnxError> {
+    let numel = crate::fixed::checked_numel(&i.dims).map_err(|reason| OnnxError::BadInput { path: path.into(), reason: format!("input `{}`: {reason}", i.name) })?;
+    if numel != i.values.len() {
+        return Err(OnnxError::BadInput { path: path.into(), reason: format!("input `{}`: {} values for shape {:?}", i.name, i.values.len(), i.dims) });
+    }
     let exact = !i.elem_type.is_float();
     let frac_bits = if exact { 0 } else { f };
     let limit = (1u64 << (MAX_BITS - frac_bits)) as f64;

@@ -26,12 +26,15 @@ pub const INFINITY: f64 = 16384.0;
 /// allocate without bound).
 pub const MAX_ELEMENTS: usize = 1 << 28;
 
-/// The element count of `dims`, or an error above [`MAX_ELEMENTS`].
+/// The element count of `dims`, or an error above [`MAX_ELEMENTS`]. The product of the
+/// non-zero dimensions is bounded too: a tensor with an empty axis has no element, but loops
+/// over its other axes (`[2^40, 0]`) must stay bounded.
 pub(crate) fn checked_numel(dims: &[usize]) -> Result<usize, String> {
-    dims.iter()
-        .try_fold(1usize, |acc, &d| acc.checked_mul(d))
-        .filter(|&n| n <= MAX_ELEMENTS)
-        .ok_or_else(|| format!("shape {dims:?} has more than {MAX_ELEMENTS} elements"))
+    let nonzero = dims.iter().filter(|&&d| d != 0).try_fold(1usize, |acc, &d| acc.checked_mul(d)).filter(|&n| n <= MAX_ELEMENTS);
+    match nonzero {
+        Some(n) => Ok(if dims.contains(&0) { 0 } else { n }),
+        None => Err(format!("shape {dims:?} has more than {MAX_ELEMENTS} elements (or, with an empty axis, its other axes do)")),
+    }
 }
 
 /// A tensor of the executor.

@@ -211,6 +211,20 @@ mod fuzz {
 }
 
 #[test]
+fn an_empty_axis_beside_huge_ones_is_refused_not_looped_over() {
+    // No element, but 2^40 positions along the other axis: Softmax, Concat, Gather and Split
+    // once looped over them (a fuzzed case ran for minutes). The shape is refused, at once.
+    for op in ["Softmax", "Concat", "Split", "Relu"] {
+        let m = model(vec![node(op, &["x"], "y", vec![])], vec![value("x", FLOAT, &[1 << 40, 0])], vec![value("y", FLOAT, &[])]);
+        let x = InputTensor { name: "x".into(), elem_type: ElemType::Float, dims: vec![1 << 40, 0], values: vec![] };
+        let t = std::time::Instant::now();
+        let e = execute(&m, &[x], 16, "empty.onnx").unwrap_err().to_string();
+        assert!(e.contains("elements"), "{op}: {e}");
+        assert!(t.elapsed().as_secs() < 5, "{op}");
+    }
+}
+
+#[test]
 fn a_gather_whose_output_is_too_large_is_refused_before_allocating() {
     // Many indices into a small tensor: the output's size is checked before any memory is
     // reserved (a fuzzed case once asked for 79 TB).

@@ -113,8 +113,10 @@ pub(crate) fn run<'a>(ctx: &Ctx<'_>, n: &Node, get: &Get<'a>) -> R<QTensor> {
                 }
                 dims[axis] += p.dims[axis];
             }
-            let mut data = Vec::with_capacity(checked_numel(&dims).map_err(|e| ctx.err(n, e))?);
-            for o in 0..outer {
+            let numel = checked_numel(&dims).map_err(|e| ctx.err(n, e))?;
+            let mut data = Vec::with_capacity(numel);
+            // An empty result loops over nothing (an empty axis leaves the others unbounded).
+            for o in 0..if numel == 0 { 0 } else { outer } {
                 for p in &parts {
                     let inner: usize = p.dims[axis..].iter().product();
                     data.extend(p.data[o * inner..(o + 1) * inner].iter().map(|&v| lift(v, frac - p.frac_bits)));
@@ -136,7 +138,7 @@ pub(crate) fn run<'a>(ctx: &Ctx<'_>, n: &Node, get: &Get<'a>) -> R<QTensor> {
             // must not reserve memory for indices that are then refused.
             let numel = checked_numel(&dims).map_err(|e| ctx.err(n, e))?;
             let mut data = Vec::with_capacity(numel);
-            for o in 0..outer {
+            for o in 0..if numel == 0 { 0 } else { outer } {
                 for &i in iv {
                     let i = if i < 0 { i + len } else { i };
                     if !(0..len).contains(&i) {
@@ -440,7 +442,7 @@ pub(crate) fn split(ctx: &Ctx<'_>, n: &Node, get: &Get<'_>) -> R<Vec<QTensor>> {
         let mut dims = a.dims.clone();
         dims[axis] = s;
         let mut data = Vec::with_capacity(outer * s * inner);
-        for o in 0..outer {
+        for o in 0..if a.data.is_empty() { 0 } else { outer } {
             let base = (o * d + start) * inner;
             data.extend_from_slice(&a.data[base..base + s * inner]);
         }

@@ -86,6 +86,11 @@ pub(crate) fn softmax(ctx: &Ctx<'_>, n: &Node, a: &QTensor) -> R<QTensor> {
         (a.dims[..axis].iter().product::<usize>(), a.dims[axis..].iter().product::<usize>(), 1)
     };
     let f = ctx.f;
+    if a.data.is_empty() {
+        // No element: nothing to normalize (and no loop over the other axes' sizes, which an
+        // empty axis leaves unbounded).
+        return Ok(QTensor { dims: a.dims.clone(), data: vec![], frac_bits: f });
+    }
     let mut data = vec![0i64; a.data.len()];
     for o in 0..outer {
         for i in 0..inner {
