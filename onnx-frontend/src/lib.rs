@@ -26,6 +26,7 @@
 //! # Ok::<(), sigil_onnx::OnnxError>(())
 //! ```
 
+pub mod attrs;
 pub mod circuit;
 pub mod error;
 pub mod exec;

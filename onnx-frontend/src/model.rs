@@ -8,6 +8,7 @@ use prost::Message;
 
 use crate::error::OnnxError;
 use crate::proto;
+use crate::attrs::Attrs;
 use crate::registry::Op;
 pub use crate::tensor::ElemType;
 use crate::tensor::Tensor;
@@ -66,6 +67,8 @@ pub struct Node {
     pub op_type: String,
     /// The operator, typed ([`crate::registry`]); `None` for one Sigil does not know.
     pub op: Option<Op>,
+    /// Its attributes, typed ([`crate::attrs`]), for the operators that have typed ones.
+    pub attrs: Attrs,
     /// `""` for the default `ai.onnx` domain.
     pub domain: String,
     /// Input value names; `""` marks an omitted optional input.
@@ -248,9 +251,11 @@ fn convert_graph(g: &proto::GraphProto, path: &str) -> Result<Graph, OnnxError> 
             let value = attribute(a, path).map_err(|e| bad(format!("attribute `{an}`: {e}")))?;
             attributes.insert(an, value);
         }
+        let op = Op::parse(&op_type);
         nodes.push(Node {
             name,
-            op: Op::parse(&op_type),
+            op,
+            attrs: Attrs::of(op, &attributes),
             op_type,
             domain: n.domain.clone().unwrap_or_default(),
             inputs: n.input.clone(),

@@ -2,7 +2,8 @@
 //! the imports every family module takes ([`prelude`]).
 
 use crate::error::OnnxError;
-use crate::fixed::{Ctx, Get, attr_ints, rescale};
+use crate::attrs::{AutoPad, Window};
+use crate::fixed::{Ctx, Get, rescale};
 use crate::model::{Attribute, Node};
 
 /// What every family module imports.
@@ -69,28 +70,28 @@ pub(crate) fn param_frac(max_abs: f64, bits: u32, cap: u32) -> u32 {
 }
 
 /// `(begin pads, end pads)` of an N-D window operator from `auto_pad` or `pads`.
-pub fn window_pads_nd(n: &Node, input: &[usize], kernel: &[usize], stride: &[usize]) -> Result<(Vec<usize>, Vec<usize>), String> {
+pub fn window_pads_nd(w: &Window, input: &[usize], kernel: &[usize], stride: &[usize]) -> Result<(Vec<usize>, Vec<usize>), String> {
     let d = input.len();
-    match attr_s(n, "auto_pad", "NOTSET").as_str() {
-        "NOTSET" => {
-            let p = attr_ints(n, "pads").unwrap_or(vec![0; 2 * d]);
+    match &w.auto_pad {
+        AutoPad::NotSet => {
+            let p = w.pads.clone().unwrap_or(vec![0; 2 * d]);
             if p.len() != 2 * d || p.iter().any(|&v| !(0..=MAX_WINDOW).contains(&v)) {
                 return Err(format!("pads {p:?} are not {} values in [0, {MAX_WINDOW}]", 2 * d));
             }
             Ok((p[..d].iter().map(|&v| v as usize).collect(), p[d..].iter().map(|&v| v as usize).collect()))
         }
-        "VALID" => Ok((vec![0; d], vec![0; d])),
-        mode @ ("SAME_UPPER" | "SAME_LOWER") => {
+        AutoPad::Valid => Ok((vec![0; d], vec![0; d])),
+        mode @ (AutoPad::SameUpper | AutoPad::SameLower) => {
             let (mut b, mut e) = (vec![0; d], vec![0; d]);
             for a in 0..d {
                 let o = input[a].div_ceil(stride[a]);
                 let total = ((o.max(1) - 1) * stride[a] + kernel[a]).saturating_sub(input[a]);
                 let (small, big) = (total / 2, total - total / 2);
-                (b[a], e[a]) = if mode == "SAME_UPPER" { (small, big) } else { (big, small) };
+                (b[a], e[a]) = if *mode == AutoPad::SameUpper { (small, big) } else { (big, small) };
             }
             Ok((b, e))
         }
-        other => Err(format!("auto_pad {other} is not supported")),
+        AutoPad::Other(other) => Err(format!("auto_pad {other} is not supported")),
     }
 }
 

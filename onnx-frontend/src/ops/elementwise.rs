@@ -121,6 +121,7 @@ pub(crate) fn clip(ctx: &Ctx<'_>, n: &Node, get: &Get<'_>) -> R<QTensor> {
     let a = get(0)?;
     let fa = a.frac_bits;
     let bound = |k: usize, attr: &str| -> R<Option<i64>> {
+        let c = n.attrs.clip();
         if ctx.opset >= 11 {
             if !opt_input(n, k) {
                 return Ok(None);
@@ -129,10 +130,7 @@ pub(crate) fn clip(ctx: &Ctx<'_>, n: &Node, get: &Get<'_>) -> R<QTensor> {
             let v = *t.data.first().ok_or_else(|| ctx.err(n, format!("{attr} is empty")))?;
             Ok(Some(sat(align(i128::from(v), t.frac_bits, fa))))
         } else {
-            Ok(match n.attributes.get(attr) {
-                Some(Attribute::Float(v)) => Some(quantize(f64::from(*v).clamp(-1e15, 1e15), fa)),
-                _ => None,
-            })
+            Ok(if attr == "min" { c.min } else { c.max }.map(|v| quantize(f64::from(v).clamp(-1e15, 1e15), fa)))
         }
     };
     let lo = bound(1, "min")?.unwrap_or(i64::MIN);

@@ -72,10 +72,10 @@ pub(crate) fn run<'a>(ctx: &Ctx<'_>, n: &Node, get: &Get<'a>) -> R<QTensor> {
                 return Err(ctx.err(n, format!("only 2-D operands are supported, got {:?} and {:?}", a.dims, b.dims)));
             }
             // alpha and beta other than 1 multiply with f fractional bits, rounded.
-            let alpha = (gemm && attr_f(n, "alpha", 1.0) != 1.0).then(|| i128::from(quantize(f64::from(attr_f(n, "alpha", 1.0)), f)));
-            let beta = (gemm && attr_f(n, "beta", 1.0) != 1.0).then(|| i128::from(quantize(f64::from(attr_f(n, "beta", 1.0)), f)));
-            let ta = gemm && attr_i(n, "transA", 0) != 0;
-            let tb = gemm && attr_i(n, "transB", 0) != 0;
+            let g = n.attrs.gemm();
+            let alpha = (g.alpha != 1.0).then(|| i128::from(quantize(f64::from(g.alpha), f)));
+            let beta = (g.beta != 1.0).then(|| i128::from(quantize(f64::from(g.beta), f)));
+            let (ta, tb) = (g.trans_a, g.trans_b);
             let (m, k) = if ta { (a.dims[1], a.dims[0]) } else { (a.dims[0], a.dims[1]) };
             let (k2, nn) = if tb { (b.dims[1], b.dims[0]) } else { (b.dims[0], b.dims[1]) };
             if k != k2 {
@@ -118,18 +118,19 @@ pub(crate) fn run<'a>(ctx: &Ctx<'_>, n: &Node, get: &Get<'a>) -> R<QTensor> {
             }
             let (bn, c, h, wd) = (x.dims[0], x.dims[1], x.dims[2], x.dims[3]);
             let (oc, icg, kh, kw) = (w.dims[0], w.dims[1], w.dims[2], w.dims[3]);
-            let group = usize::try_from(attr_i(n, "group", 1)).unwrap_or(0);
+            let win = n.attrs.window();
+            let group = usize::try_from(win.group).unwrap_or(0);
             if group == 0 || icg.checked_mul(group) != Some(c) || oc % group != 0 {
                 return Err(ctx.err(n, format!("channels {c}, weight {:?} and group {group} do not fit", w.dims)));
             }
-            let strides = attr_ints(n, "strides").unwrap_or(vec![1, 1]);
-            let dil = attr_ints(n, "dilations").unwrap_or(vec![1, 1]);
+            let strides = win.strides.clone().unwrap_or(vec![1, 1]);
+            let dil = win.dilations.clone().unwrap_or(vec![1, 1]);
             if strides.len() != 2 || dil.len() != 2 || strides.iter().chain(&dil).any(|&v| !(1..=MAX_WINDOW).contains(&v)) || kh == 0 || kw == 0 {
                 return Err(ctx.err(n, format!("strides {strides:?}, dilations {dil:?} or kernel {kh}x{kw} are invalid")));
             }
             let (sh, sw, dh, dw) = (strides[0] as usize, strides[1] as usize, dil[0] as usize, dil[1] as usize);
             let (ekh, ekw) = (dh * (kh - 1) + 1, dw * (kw - 1) + 1);
-            let (pb0, pe0) = window_pads_nd(n, &[h, wd], &[ekh, ekw], &[sh, sw]).map_err(|e| ctx.err(n, e))?;
+            let (pb0, pe0) = window_pads_nd(win, &[h, wd], &[ekh, ekw], &[sh, sw]).map_err(|e| ctx.err(n, e))?;
             let [pt, pl, pb, pr] = [pb0[0], pb0[1], pe0[0], pe0[1]];
             if h + pt + pb < ekh || wd + pl + pr < ekw {
                 return Err(ctx.err(n, format!("kernel {ekh}x{ekw} is larger than the padded input {:?}", x.dims)));

@@ -8,19 +8,20 @@ use super::common::prelude::*;
 pub(crate) fn lstm(ctx: &Ctx<'_>, n: &Node, get: &Get<'_>) -> R<Vec<QTensor>> {
     let f = ctx.f;
     let (x, w, rw) = (get(0)?, get(1)?, get(2)?);
-    let hidden = attr_i(n, "hidden_size", 0).max(0) as usize;
-    if let Some(Attribute::Strings(acts)) = n.attributes.get("activations") {
+    let at = n.attrs.lstm().ok_or_else(|| ctx.err(n, "not an LSTM"))?;
+    let hidden = at.hidden_size.max(0) as usize;
+    if let Some(acts) = &at.activations {
         let want: &[&[u8]] = &[b"Sigmoid", b"Tanh", b"Tanh"];
         if acts.chunks(3).any(|c| c.iter().map(|s| s.as_slice()).ne(want.iter().copied().take(c.len()))) {
             return Err(ctx.err(n, "only the activations Sigmoid, Tanh, Tanh are supported"));
         }
     }
-    if n.attributes.contains_key("clip") || attr_i(n, "input_forget", 0) != 0 {
+    if at.clip || at.input_forget {
         return Err(ctx.err(n, "clip and input_forget are not supported"));
     }
     // layout = 1: X is [batch, seq, input] and the states [batch, dirs, hidden]; run in the
     // default layout and transpose back.
-    let batchwise = attr_i(n, "layout", 0) != 0;
+    let batchwise = at.batchwise;
     let swap01 = |t: &QTensor| -> QTensor {
         if t.dims.len() < 2 {
             return t.clone();
@@ -44,7 +45,7 @@ pub(crate) fn lstm(ctx: &Ctx<'_>, n: &Node, get: &Get<'_>) -> R<Vec<QTensor>> {
     } else {
         x
     };
-    let direction = attr_s(n, "direction", "forward");
+    let direction = at.direction.clone();
     let dirs = match direction.as_str() {
         "forward" | "reverse" => 1,
         "bidirectional" => 2,

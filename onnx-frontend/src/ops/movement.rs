@@ -286,7 +286,8 @@ pub(crate) fn run<'a>(ctx: &Ctx<'_>, n: &Node, get: &Get<'a>) -> R<QTensor> {
 pub(crate) fn pad(ctx: &Ctx<'_>, n: &Node, get: &Get<'_>) -> R<QTensor> {
     let a = get(0)?;
     let r = a.dims.len();
-    let mode = attr_s(n, "mode", "constant");
+    let at = n.attrs.pad().ok_or_else(|| ctx.err(n, "not a Pad"))?;
+    let mode = at.mode.clone();
     if !matches!(mode.as_str(), "constant" | "edge" | "wrap" | "reflect") {
         return Err(ctx.err(n, format!("mode {mode} is not supported")));
     }
@@ -300,7 +301,7 @@ pub(crate) fn pad(ctx: &Ctx<'_>, n: &Node, get: &Get<'_>) -> R<QTensor> {
         };
         (p, v)
     } else {
-        (attr_ints(n, "pads").unwrap_or_default(), quantize(f64::from(attr_f(n, "value", 0.0)), a.frac_bits))
+        (at.pads.clone().unwrap_or_default(), quantize(f64::from(at.value), a.frac_bits))
     };
     let axes: Vec<usize> = if opt_input(n, 3) {
         let ax = ints(get(3)?).ok_or_else(|| ctx.err(n, "axes are not integers"))?;

@@ -24,12 +24,13 @@ pub(crate) fn pool(ctx: &Ctx<'_>, n: &Node, x: &QTensor) -> R<Vec<QTensor>> {
     }
     let sp = &x.dims[2..];
     let d = sp.len();
+    let w = n.attrs.window();
     let (k, s, dil) = if global {
         (sp.to_vec(), vec![1; d], vec![1; d])
     } else {
-        let k = attr_ints(n, "kernel_shape").ok_or_else(|| ctx.err(n, "kernel_shape is required"))?;
-        let s = attr_ints(n, "strides").unwrap_or(vec![1; d]);
-        let dil = attr_ints(n, "dilations").unwrap_or(vec![1; d]);
+        let k = w.kernel_shape.clone().ok_or_else(|| ctx.err(n, "kernel_shape is required"))?;
+        let s = w.strides.clone().unwrap_or(vec![1; d]);
+        let dil = w.dilations.clone().unwrap_or(vec![1; d]);
         if k.len() != d || s.len() != d || dil.len() != d || k.iter().chain(&s).chain(&dil).any(|&v| v < 1) {
             return Err(ctx.err(n, format!("kernel {k:?}, strides {s:?} or dilations {dil:?} do not fit {d} spatial axes")));
         }
@@ -43,10 +44,10 @@ pub(crate) fn pool(ctx: &Ctx<'_>, n: &Node, x: &QTensor) -> R<Vec<QTensor>> {
         return Err(ctx.err(n, format!("input of shape {:?} has an empty spatial axis", x.dims)));
     }
     // Indices count spatial positions row-major (storage_order 0) or column-major (1).
-    let column_major = attr_i(n, "storage_order", 0) != 0;
+    let column_major = w.storage_order_columns;
     let ek: Vec<usize> = (0..d).map(|a| dil[a] * (k[a] - 1) + 1).collect();
-    let (pb, pe) = if global { (vec![0; d], vec![0; d]) } else { window_pads_nd(n, sp, &ek, &s).map_err(|e| ctx.err(n, e))? };
-    let ceil = !global && attr_i(n, "ceil_mode", 0) != 0;
+    let (pb, pe) = if global { (vec![0; d], vec![0; d]) } else { window_pads_nd(w, sp, &ek, &s).map_err(|e| ctx.err(n, e))? };
+    let ceil = !global && w.ceil_mode;
     let mut out = Vec::with_capacity(d);
     for a in 0..d {
         let padded = sp[a] + pb[a] + pe[a];
@@ -61,7 +62,7 @@ pub(crate) fn pool(ctx: &Ctx<'_>, n: &Node, x: &QTensor) -> R<Vec<QTensor>> {
         }
         out.push(o);
     }
-    let include_pad = attr_i(n, "count_include_pad", 0) != 0;
+    let include_pad = w.count_include_pad;
     let mut dims = x.dims[..2].to_vec();
     dims.extend_from_slice(&out);
     let numel = checked_numel(&dims).map_err(|e| ctx.err(n, e))?;

@@ -221,10 +221,8 @@ impl<'a> Compiler<'a> {
                     Some(t) => Ok(t.data.first().map(|&v| align(i128::from(v), t.frac_bits, fa) as i64)),
                 }
             } else {
-                Ok(n.attributes.get(attr).and_then(|a| match a {
-                    crate::model::Attribute::Float(v) => Some(crate::exec::quantize(f64::from(*v).clamp(-1e15, 1e15), fa)),
-                    _ => None,
-                }))
+                let c = n.attrs.clip();
+                Ok(if attr == "min" { c.min } else { c.max }.map(|v| crate::exec::quantize(f64::from(v).clamp(-1e15, 1e15), fa)))
             }
         };
         let bounds: Vec<(MinMaxOp, i64, &str)> = [(MinMaxOp::Max, bound(1, "min")?, "max"), (MinMaxOp::Min, bound(2, "max")?, "min")]

@@ -18,17 +18,18 @@ impl<'a> Compiler<'a> {
         if xd.len() != 4 || w.dims.len() != 4 {
             return Err(self.err(n, "only 2-D convolutions are proved"));
         }
-        let groups = usize::try_from(attr_i(n, "group", 1)).unwrap_or(0);
+        let win = n.attrs.window();
+        let groups = usize::try_from(win.group).unwrap_or(0);
         let (bn, c, h, wd) = (xd[0], xd[1], xd[2], xd[3]);
         let (oc, icg, kh, kw) = (w.dims[0], w.dims[1], w.dims[2], w.dims[3]);
         if groups == 0 || c % groups != 0 || oc % groups != 0 || icg * groups != c {
             return Err(self.err(n, format!("kernel {:?} in {groups} groups does not fit {c} channels", w.dims)));
         }
-        let s = attr_ints(n, "strides").unwrap_or(vec![1, 1]);
-        let d = attr_ints(n, "dilations").unwrap_or(vec![1, 1]);
+        let s = win.strides.clone().unwrap_or(vec![1, 1]);
+        let d = win.dilations.clone().unwrap_or(vec![1, 1]);
         let (sh, sw, dh, dw) = (s[0] as usize, s[1] as usize, d[0] as usize, d[1] as usize);
         let (ekh, ekw) = (dh * (kh - 1) + 1, dw * (kw - 1) + 1);
-        let (pb, pe) = crate::window_pads_nd(n, &[h, wd], &[ekh, ekw], &[sh, sw]).map_err(|e| self.err(n, e))?;
+        let (pb, pe) = crate::window_pads_nd(win, &[h, wd], &[ekh, ekw], &[sh, sw]).map_err(|e| self.err(n, e))?;
         let (pt, pl) = (pb[0], pb[1]);
         let oh = (h + pb[0] + pe[0] - ekh) / sh + 1;
         let ow = (wd + pb[1] + pe[1] - ekw) / sw + 1;
@@ -117,7 +118,8 @@ impl<'a> Compiler<'a> {
 
     pub(crate) fn gemm(&mut self, n: &Node) -> Result<(), ModelError> {
         let gemm = n.op == Some(Op::Gemm);
-        if gemm && (attr_f(n, "alpha", 1.0) != 1.0 || attr_f(n, "beta", 1.0) != 1.0 || attr_i(n, "transA", 0) != 0) {
+        let g = n.attrs.gemm();
+        if g.alpha != 1.0 || g.beta != 1.0 || g.trans_a {
             return Err(self.err(n, "alpha, beta and transA other than the defaults are not proved yet"));
         }
         let x = self.wire(n, 0)?;
@@ -127,7 +129,7 @@ impl<'a> Compiler<'a> {
         if xd.len() != 2 || w.dims.len() != 2 {
             return Err(self.err(n, format!("only 2-D products are proved, got {xd:?} by {:?}", w.dims)));
         }
-        let tb = gemm && attr_i(n, "transB", 0) != 0;
+        let tb = g.trans_b;
         let (m, k) = (xd[0], xd[1]);
         let nn = if tb { w.dims[0] } else { w.dims[1] };
         let wt = |j: usize, o: usize| if tb { w.data[o * k + j] } else { w.data[j * nn + o] };

@@ -16,8 +16,9 @@ impl<'a> Compiler<'a> {
         let x = self.wire(n, 0)?;
         let (_, xd, fx) = self.range_bits(n, &n.inputs[0])?;
         let f = self.plan.frac_bits;
-        let hidden = attr_i(n, "hidden_size", 0).max(0) as usize;
-        if crate::attr_s(n, "direction", "forward") != "forward" || attr_i(n, "layout", 0) != 0 {
+        let at = n.attrs.lstm().ok_or_else(|| self.err(n, "not an LSTM"))?;
+        let hidden = at.hidden_size.max(0) as usize;
+        if at.direction != "forward" || at.batchwise {
             return Err(self.err(n, "only forward LSTMs in the default layout are proved yet"));
         }
         if n.inputs.get(7).is_some_and(|p| !p.is_empty()) {

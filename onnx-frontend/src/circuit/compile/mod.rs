@@ -36,7 +36,6 @@ use sigil_air::chips::select::Select;
 use sigil_air::chips::unary::{UnaryIo, log_rows};
 use sigil_air::{Chip, Direction};
 use crate::align;
-use crate::exec::{attr_f, attr_i, attr_ints};
 use crate::lut::Func;
 use crate::model::Node;
 use crate::{Op, Plan, QTensor};

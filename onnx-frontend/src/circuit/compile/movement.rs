@@ -56,7 +56,7 @@ impl<'a> Compiler<'a> {
     pub(crate) fn pad(&mut self, n: &Node) -> Result<(), ModelError> {
         let pads: Vec<i64> = match n.inputs.get(1).filter(|s| !s.is_empty()) {
             Some(p) => self.plan.consts.get(p).map(|t| t.data.clone()).ok_or_else(|| self.err(n, "the pads must be constants"))?,
-            None => attr_ints(n, "pads").unwrap_or_default(),
+            None => n.attrs.pad().and_then(|p| p.pads.clone()).unwrap_or_default(),
         };
         if pads.iter().any(|&p| p != 0) {
             return Err(self.err(n, format!("pads {pads:?}: only zero pads are proved yet")));

@@ -11,18 +11,19 @@ impl<'a> Compiler<'a> {
         }
         let (bc, h, wd) = (xd[0] * xd[1], xd[2], xd[3]);
         let global = n.op == Some(Op::GlobalAveragePool);
+        let win = n.attrs.window();
         let (k, s, d) = if global {
             (vec![h as i64, wd as i64], vec![1, 1], vec![1, 1])
         } else {
-            let k = attr_ints(n, "kernel_shape").ok_or_else(|| self.err(n, "kernel_shape is required"))?;
-            (k, attr_ints(n, "strides").unwrap_or(vec![1, 1]), attr_ints(n, "dilations").unwrap_or(vec![1, 1]))
+            let k = win.kernel_shape.clone().ok_or_else(|| self.err(n, "kernel_shape is required"))?;
+            (k, win.strides.clone().unwrap_or(vec![1, 1]), win.dilations.clone().unwrap_or(vec![1, 1]))
         };
-        if k.len() != 2 || s.len() != 2 || d.len() != 2 || attr_i(n, "ceil_mode", 0) != 0 {
+        if k.len() != 2 || s.len() != 2 || d.len() != 2 || win.ceil_mode {
             return Err(self.err(n, "only 2-D pooling without ceil_mode is proved"));
         }
         let (kh, kw, sh, sw, dh, dw) = (k[0] as usize, k[1] as usize, s[0] as usize, s[1] as usize, d[0] as usize, d[1] as usize);
         let (ekh, ekw) = (dh * (kh - 1) + 1, dw * (kw - 1) + 1);
-        let (pb, pe) = if global { (vec![0, 0], vec![0, 0]) } else { crate::window_pads_nd(n, &[h, wd], &[ekh, ekw], &[sh, sw]).map_err(|e| self.err(n, e))? };
+        let (pb, pe) = if global { (vec![0, 0], vec![0, 0]) } else { crate::window_pads_nd(win, &[h, wd], &[ekh, ekw], &[sh, sw]).map_err(|e| self.err(n, e))? };
         let oh = (h + pb[0] + pe[0] - ekh) / sh + 1;
         let ow = (wd + pb[1] + pe[1] - ekw) / sw + 1;
         let window = kh * kw;
@@ -79,7 +80,7 @@ impl<'a> Compiler<'a> {
         let out = n.outputs[0].clone();
         let (rb, _, _) = self.range_bits(n, &out)?;
         let (src, window, outputs) = self.windows(n, &xd)?;
-        if attr_i(n, "count_include_pad", 0) == 0 && src.iter().any(Option::is_none) {
+        if !n.attrs.window().count_include_pad && src.iter().any(Option::is_none) {
             return Err(self.err(n, "windows on the padding divide by fewer elements: not proved yet"));
         }
         let (sum, div) = self.sum_and_divide(n, &x, src, window, outputs, rb + 1)?;
