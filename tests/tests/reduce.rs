@@ -1,7 +1,8 @@
 //! The op registry's worked example (README, "Adding an operator"): ReduceMean and Neg, which
 //! the executor ran and no chip proved, proved by a handler each in the compiler's family
 //! modules with the chips that exist (a linear layer of ones and a constant division; a
-//! division by -1), and Split, new to the registry, as wiring. A small model built here:
+//! division by -1), Split, new to the registry, as wiring, and a MatMul of a stack of matrices
+//! by a constant matrix (every position through one Freivalds check). A small model built here:
 //! honest proofs give the executor's output, and a changed output of each is refused by the
 //! chip that made it.
 
@@ -10,7 +11,7 @@ use std::sync::OnceLock;
 use prost::Message;
 use sigil_onnx::circuit::{CompileOptions, CompiledModel, ModelError, Tamper, inspect, random_like};
 use sigil_onnx::proto::{
-    AttributeProto, GraphProto, ModelProto, NodeProto, OperatorSetIdProto, TensorShapeProto, TypeProto, ValueInfoProto,
+    AttributeProto, GraphProto, ModelProto, NodeProto, OperatorSetIdProto, TensorProto, TensorShapeProto, TypeProto, ValueInfoProto,
     tensor_shape_proto::{Dimension, dimension},
     type_proto,
 };
@@ -70,7 +71,16 @@ fn small() -> &'static (CompiledModel, std::path::PathBuf) {
                 ..Default::default()
             },
             node("sum_halves", "Add", &["h0", "h1"], "s", vec![]),
+            // All positions of a stack through one constant matrix.
+            node("project", "MatMul", &["x", "w"], "p", vec![]),
         ];
+        let w = TensorProto {
+            name: Some("w".into()),
+            dims: vec![4, 2],
+            data_type: Some(1),
+            float_data: vec![0.5, -1.0, 0.25, 2.0, -0.75, 0.125, 1.5, -0.5],
+            ..Default::default()
+        };
         let m = ModelProto {
             ir_version: Some(8),
             opset_import: vec![OperatorSetIdProto { domain: Some(String::new()), version: Some(13) }],
@@ -78,7 +88,8 @@ fn small() -> &'static (CompiledModel, std::path::PathBuf) {
                 name: Some("reduce".into()),
                 node: nodes,
                 input: vec![value("x", &[1, 3, 4])],
-                output: vec![value("m", &[1, 3, 1]), value("c", &[1, 3, 4]), value("a", &[1, 4]), value("n", &[1, 3, 4]), value("s", &[1, 3, 2])],
+                initializer: vec![w],
+                output: vec![value("m", &[1, 3, 1]), value("c", &[1, 3, 4]), value("a", &[1, 4]), value("n", &[1, 3, 4]), value("s", &[1, 3, 2]), value("p", &[1, 3, 2])],
                 ..Default::default()
             }),
             ..Default::default()
@@ -115,6 +126,12 @@ fn means_and_negations_prove_the_executors_output() {
         for (i, &y) in p.outputs[3].iter().enumerate() {
             assert!((y + v[i]).abs() <= step, "-{} = {y}", v[i]);
         }
+        let w = [0.5, -1.0, 0.25, 2.0, -0.75, 0.125, 1.5, -0.5];
+        for (k, &y) in p.outputs[5].iter().enumerate() {
+            let (r, c) = (k / 2, k % 2);
+            let want: f64 = (0..4).map(|j| v[4 * r + j] * w[2 * j + c]).sum();
+            assert!((y - want).abs() <= 4.0 * step, "product {k}: {y} vs {want}");
+        }
         for (k, &y) in p.outputs[4].iter().enumerate() {
             let (r, c) = (k / 2, k % 2);
             let want = v[4 * r + c] + v[4 * r + c + 2];
@@ -147,4 +164,5 @@ fn inspect_names_the_chips_that_prove_them() {
     assert_eq!(by("mean_last").as_deref(), Some("linear+divconst"));
     assert_eq!(by("negate").as_deref(), Some("divconst"));
     assert_eq!(by("halves").as_deref(), Some("wiring"));
+    assert_eq!(by("project").as_deref(), Some("linear+rescale"));
 }

@@ -126,11 +126,14 @@ impl<'a> Compiler<'a> {
         let (_, xd, xf) = self.range_bits(n, &n.inputs[0])?;
         let w = self.constant(n, 1)?.ok_or_else(|| self.err(n, "the weights are missing"))?;
         let c = if gemm { self.constant(n, 2)? } else { None };
-        if xd.len() != 2 || w.dims.len() != 2 {
-            return Err(self.err(n, format!("only 2-D products are proved, got {xd:?} by {:?}", w.dims)));
+        // Gemm's operand is a matrix; MatMul's may have leading dims, which a product by a
+        // constant matrix treats as more rows: `[..., m, k] x [k, n]` is `[(...) m, k] x [k, n]`
+        // in the same row-major order (all tokens of a sequence through one weight matrix).
+        if (gemm && xd.len() != 2) || xd.len() < 2 || w.dims.len() != 2 {
+            return Err(self.err(n, format!("only products of a matrix (or, for MatMul, a stack of them) by a constant matrix are proved, got {xd:?} by {:?}", w.dims)));
         }
         let tb = g.trans_b;
-        let (m, k) = (xd[0], xd[1]);
+        let (m, k) = (xd[..xd.len() - 1].iter().product::<usize>(), xd[xd.len() - 1]);
         let nn = if tb { w.dims[0] } else { w.dims[1] };
         let wt = |j: usize, o: usize| if tb { w.data[o * k + j] } else { w.data[j * nn + o] };
         let frac = xf + w.frac_bits;
