@@ -641,7 +641,7 @@ fn inspect_json_says_whether_a_model_is_provable_and_what_proves_each_node() {
     }
     assert!(nodes.iter().any(|n| n["op"] == "Conv" && n["proved_by"].as_str().unwrap().contains("polyconv")), "{out}");
     // nanoGPT: not provable yet, stopped at its token embedding (a Gather of constant rows by
-    // the input's token ids), with LayerNormalization and Softmax executed only.
+    // the input's token ids), with LayerNormalization executed only.
     let (code, out, err) = sigil(&["inspect", &format!("{shared}/transformers/nanogpt/model.onnx"), "--json"]);
     assert_eq!(code, 0, "{err}");
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
@@ -651,9 +651,9 @@ fn inspect_json_says_whether_a_model_is_provable_and_what_proves_each_node() {
     let n = nodes.iter().find(|n| n["name"] == stop).unwrap();
     assert_eq!(n["proved_by"], serde_json::Value::Null);
     assert_eq!((n["op"].as_str(), n["status"].as_str()), (Some("Gather"), Some("refused")), "{n}");
-    for op in ["LayerNormalization", "Softmax"] {
-        assert!(nodes.iter().filter(|n| n["op"] == op).all(|n| n["status"] == "executed only"), "{op}: {out}");
-    }
+    let norms: Vec<_> = nodes.iter().filter(|n| n["op"] == "LayerNormalization").collect();
+    assert!(!norms.is_empty() && norms.iter().all(|n| n["status"] == "executed only"), "{out}");
+    assert!(nodes.iter().filter(|n| n["op"] == "Softmax").all(|n| n["status"] == "not reached"), "{out}");
     // A model with an operator the executor does not run: that node is `unsupported`.
     let tmp = std::env::temp_dir().join(format!("sigil-inspect-{}", std::process::id()));
     std::fs::create_dir_all(&tmp).unwrap();

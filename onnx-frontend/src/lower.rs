@@ -423,6 +423,15 @@ impl Plan {
         Ok((g.out_of, g.count))
     }
 
+    /// The groups Softmax node `n` normalizes: `(outer, len, inner)` as the executor takes
+    /// them (`ops::nonlinear::softmax_layout`).
+    pub fn softmax_groups(&self, n: &Node) -> Result<(usize, usize, usize), OnnxError> {
+        let ctx = Ctx { path: &self.path, opset: self.model.opset().unwrap_or(0), f: self.frac_bits, inits: &self.model.graph.initializers, bools: &self.bools };
+        let name = n.inputs.first().ok_or_else(|| ctx.err(n, "input 0 is missing"))?;
+        let r = self.ranges.get(name).ok_or_else(|| ctx.err(n, format!("input `{name}` has no recorded shape")))?;
+        crate::ops::nonlinear::softmax_layout(&ctx, n, &r.dims)
+    }
+
     /// Runs the plan's nodes on `inputs`; with `check`, every value against its range.
     fn run(&self, inputs: &[InputTensor], check: bool) -> Result<HashMap<String, QTensor>, OnnxError> {
         let ctx = Ctx { path: &self.path, opset: self.model.opset().unwrap_or(0), f: self.frac_bits, inits: &self.model.graph.initializers, bools: &self.bools };

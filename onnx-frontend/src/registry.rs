@@ -144,7 +144,7 @@ macro_rules! op_table {
             Tan                 => Nonlinear    [tan];
             Log                 => Nonlinear;
             Softplus            => Nonlinear;
-            Softmax             => Nonlinear;
+            Softmax             => Nonlinear    [softmax];
             LogSoftmax          => Nonlinear;
             Gelu                => Nonlinear;
             ReduceSum           => Reduce;

@@ -68,23 +68,31 @@ pub(crate) fn softplus(ctx: &Ctx<'_>, n: &Node, a: &QTensor) -> R<QTensor> {
     Ok(QTensor { dims: a.dims.clone(), data, frac_bits: f })
 }
 
+/// The groups a Softmax or LogSoftmax of an input of shape `dims` normalizes: `(outer, len,
+/// inner)`, group `(o, i)` holding the elements `(o len + j) inner + i` for `j < len` (one axis
+/// from opset 13, the flattened trailing axes before). The circuit compiler lays out the same
+/// groups ([`crate::Plan::softmax_groups`]).
+pub(crate) fn softmax_layout(ctx: &Ctx<'_>, n: &Node, dims: &[usize]) -> R<(usize, usize, usize)> {
+    let r = dims.len();
+    let default_axis = if ctx.opset >= 13 { -1 } else { 1 };
+    let axis = axis_of(attr_i(n, "axis", default_axis), r).ok_or_else(|| ctx.err(n, "axis out of range"))?;
+    Ok(if ctx.opset >= 13 {
+        (dims[..axis].iter().product::<usize>(), dims[axis], dims[axis + 1..].iter().product::<usize>())
+    } else {
+        (dims[..axis].iter().product::<usize>(), dims[axis..].iter().product::<usize>(), 1)
+    })
+}
+
 /// Softmax along an axis (opset 13+) or over the flattened trailing axes (before): subtract the
 /// maximum (exact), exp through its table, divide by the sum (rounded). LogSoftmax: the
 /// shifted input minus the log of that sum.
 pub(crate) fn softmax(ctx: &Ctx<'_>, n: &Node, a: &QTensor) -> R<QTensor> {
     let log = n.op == Some(Op::LogSoftmax);
-    let r = a.dims.len();
-    if r == 0 {
+    if a.dims.is_empty() {
         // A scalar: softmax 1, log-softmax 0.
         return Ok(QTensor { dims: vec![], data: vec![if log { 0 } else { 1 << ctx.f }], frac_bits: ctx.f });
     }
-    let default_axis = if ctx.opset >= 13 { -1 } else { 1 };
-    let axis = axis_of(attr_i(n, "axis", default_axis), r).ok_or_else(|| ctx.err(n, "axis out of range"))?;
-    let (outer, len, inner) = if ctx.opset >= 13 {
-        (a.dims[..axis].iter().product::<usize>(), a.dims[axis], a.dims[axis + 1..].iter().product::<usize>())
-    } else {
-        (a.dims[..axis].iter().product::<usize>(), a.dims[axis..].iter().product::<usize>(), 1)
-    };
+    let (outer, len, inner) = softmax_layout(ctx, n, &a.dims)?;
     let f = ctx.f;
     if a.data.is_empty() {
         // No element: nothing to normalize (and no loop over the other axes' sizes, which an

@@ -102,4 +102,69 @@ impl<'a> Compiler<'a> {
         self.steps.push(Step::Lut { node: n.name.clone(), value: out, chip, table });
         Ok(())
     }
+
+    /// Softmax over its groups (an axis, or the flattened trailing axes before opset 13), as
+    /// the executor computes it (`ops::nonlinear::softmax`): the group's maximum `m`
+    /// ([`MaxPool`] over the group's elements), `d = x - m` ([`Binary`]), `e = exp(d)` through
+    /// exp's table at the output's scale ([`Lut`]), the group's sum `s` (a linear layer of
+    /// ones, range-checked by a division by 1, [`DivConst`]), and `q = round(e 2^f / s)`
+    /// ([`Div`], its remainder range-checked). Each step is its chip's unique answer, so a
+    /// prover can choose neither another maximum nor another normalization
+    /// (`docs/soundness.md`).
+    pub(crate) fn softmax(&mut self, n: &Node) -> Result<(), ModelError> {
+        let x = self.wire(n, 0)?;
+        let (_, _, fx) = self.range_bits(n, &n.inputs[0])?;
+        let out = n.outputs[0].clone();
+        let (rb, _, f) = self.range_bits(n, &out)?;
+        let (outer, len, inner) = self.plan.softmax_groups(n).map_err(|e| self.err(n, e.to_string()))?;
+        let (groups, total) = (outer * inner, outer * len * inner);
+        if len == 0 || total != x.len() {
+            return Err(self.err(n, "a Softmax over an empty axis is not proved"));
+        }
+        let member = |g: usize, j: usize| ((g / inner) * len + j) * inner + g % inner;
+        let group_of = |e: usize| (e / (len * inner)) * inner + e % inner;
+        // The maximum of each group.
+        let taps: Vec<u32> = (0..groups).flat_map(|g| (0..len).map(move |j| member(g, j) as u32)).collect();
+        for &t in &taps {
+            self.read(&x, t);
+        }
+        let (xbus, xidx) = self.gathered(n, &x)?;
+        let mbus = self.bus(groups);
+        let max = MaxPool {
+            name: format!("{}/max", n.name),
+            window: len,
+            src: taps.iter().map(|&t| Some(xidx[t as usize])).collect(),
+            uses: vec![],
+            bits: x.bits + 1,
+            in_bus: xbus,
+            out_bus: mbus,
+            log_height: MaxPool::min_log_height(groups, len),
+        };
+        self.steps.push(Step::MaxPool { node: format!("{}/max", n.name), value: String::new(), chip: max });
+        let m = Wire::new(mbus, groups, x.bits);
+        // Each element minus its group's maximum.
+        let a = self.bus_operand(n, &x, 0..total)?;
+        let b = self.bus_operand(n, &m, (0..total).map(group_of))?;
+        let (shift, d) = self.binary_chip(n, format!("{}/shift", n.name), BinaryOp::Sub, (a, 0), (b, 0), total)?;
+        self.steps.push(Step::Binary { node: format!("{}/shift", n.name), value: String::new(), chip: shift, rescale: None });
+        // Its exponential, at most 1 (f + 1 bits).
+        let (exp, table, e) = self.lut_chip(n, format!("{}/exp", n.name), Func::Exp, &d, fx, f, f + 2)?;
+        self.steps.push(Step::Lut { node: format!("{}/exp", n.name), value: String::new(), chip: exp, table });
+        // The sums of the groups.
+        let src = (0..groups).flat_map(|g| (0..len).map(move |j| Some(member(g, j) as u32))).collect();
+        let sum_bits = f + 2 + usize::BITS - len.leading_zeros();
+        let (sum, check, s) = self.sum_and_divide(n, &format!("{}/total", n.name), &e, src, (len, 1, groups), sum_bits)?;
+        self.steps.push(Step::AvgPool { node: format!("{}/total", n.name), value: String::new(), sum, div: check });
+        // Each exponential over its group's sum.
+        let num = self.bus_operand(n, &e, 0..total)?;
+        let den = self.bus_operand(n, &s, (0..total).map(group_of))?;
+        let bus = self.bus(total);
+        let (nb, db) = (num.bits(), den.bits());
+        let mut chip = Div::new(n.name.clone(), (num, f), (den, 0), rb + 1, total, bus)
+            .map_err(|e| self.wide(n, format!("{e} (numerator {nb} bits shifted by {f}, divisor {db} bits, quotient {} bits)", rb + 1)))?;
+        chip.uses = vec![];
+        self.wires.insert(out.clone(), Wire::new(bus, total, rb + 1));
+        self.steps.push(Step::Div { node: n.name.clone(), value: out, chip });
+        Ok(())
+    }
 }

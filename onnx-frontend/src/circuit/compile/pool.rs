@@ -83,7 +83,8 @@ impl<'a> Compiler<'a> {
         if !n.attrs.window().count_include_pad && src.iter().any(Option::is_none) {
             return Err(self.err(n, "windows on the padding divide by fewer elements: not proved yet"));
         }
-        let (sum, div) = self.sum_and_divide(n, &x, src, window, outputs, rb + 1)?;
+        let (sum, div, wire) = self.sum_and_divide(n, &n.name, &x, src, (window, window as i64, outputs), rb + 1)?;
+        self.wires.insert(out.clone(), wire);
         self.steps.push(Step::AvgPool { node: n.name.clone(), value: out, sum, div });
         Ok(())
     }

@@ -22,18 +22,21 @@ impl<'a> Compiler<'a> {
             taps[o].push(i as u32);
         }
         let src = taps.into_iter().flatten().map(Some).collect();
-        let (sum, div) = self.sum_and_divide(n, &x, src, count, outputs, rb + 1)?;
+        let (sum, div, wire) = self.sum_and_divide(n, &n.name, &x, src, (count, count as i64, outputs), rb + 1)?;
+        self.wires.insert(out.clone(), wire);
         self.steps.push(Step::AvgPool { node: n.name.clone(), value: out, sum, div });
         Ok(())
     }
 
     /// The sums of `outputs` groups of `window` elements of `x` (`src[p window + j]`: tap `j`
-    /// of group `p`, `None` for a zero), by a linear layer of ones, and their division by
-    /// `window`, rounded half up, range-checked to `out_bits`: the node's output wire.
-    pub(super) fn sum_and_divide(&mut self, n: &Node, x: &Wire, src: Vec<Option<u32>>, window: usize, outputs: usize, out_bits: u32) -> Result<(Linear, DivConst), ModelError> {
+    /// of group `p < outputs`, `None` for a zero), by a linear layer of ones, and their division by
+    /// `divisor` (the window's size for a mean, 1 for a sum), rounded half up, range-checked to
+    /// `out_bits`; the chips are named `{name}/sum` and `{name}/divide`. Returns them and the
+    /// quotients' wire.
+    pub(super) fn sum_and_divide(&mut self, n: &Node, name: &str, x: &Wire, src: Vec<Option<u32>>, (window, divisor, outputs): (usize, i64, usize), out_bits: u32) -> Result<(Linear, DivConst, Wire), ModelError> {
         let acc = self.bus(outputs);
         let sum = Linear {
-            name: format!("{}/sum", n.name),
+            name: format!("{name}/sum"),
             positions: outputs,
             k: window,
             n: 1,
@@ -62,8 +65,7 @@ impl<'a> Compiler<'a> {
         }
         let bus = self.bus(outputs);
         let io = UnaryIo { in_bus: acc, out_bus: bus, uses: vec![], log_height: log_rows(outputs), in_index: None };
-        let div = DivConst::new(format!("{}/divide", n.name), window as i64, 0, acc_bits, out_bits, io).map_err(|e| self.wide(n, e.to_string()))?;
-        self.wires.insert(n.outputs[0].clone(), Wire::new(bus, outputs, out_bits));
-        Ok((sum, div))
+        let div = DivConst::new(format!("{name}/divide"), divisor, 0, acc_bits, out_bits, io).map_err(|e| self.wide(n, e.to_string()))?;
+        Ok((sum, div, Wire::new(bus, outputs, out_bits)))
     }
 }
