@@ -1,1 +1,68 @@
-//! End-to-end and tampering tests of Sigil live in `tests/tests/`.
+//! End-to-end and tampering tests of Sigil live in `tests/tests/`; this library holds what
+//! several of them share.
+
+/// Small ONNX models built in a test: value infos, attributes, nodes and the model around them.
+pub mod onnx {
+    use prost::Message;
+    use sigil_onnx::proto::{
+        AttributeProto, GraphProto, ModelProto, NodeProto, OperatorSetIdProto, TensorProto, TensorShapeProto, TypeProto, ValueInfoProto,
+        tensor_shape_proto::{Dimension, dimension},
+        type_proto,
+    };
+
+    /// A float tensor of shape `dims`.
+    pub fn value(name: &str, dims: &[i64]) -> ValueInfoProto {
+        let dim = dims.iter().map(|&d| Dimension { value: Some(dimension::Value::DimValue(d)), ..Default::default() }).collect();
+        ValueInfoProto {
+            name: Some(name.into()),
+            r#type: Some(TypeProto {
+                value: Some(type_proto::Value::TensorType(type_proto::Tensor { elem_type: Some(1), shape: Some(TensorShapeProto { dim }) })),
+                ..Default::default()
+            }),
+            ..Default::default()
+        }
+    }
+
+    /// An integer attribute.
+    pub fn int(name: &str, v: i64) -> AttributeProto {
+        AttributeProto { name: Some(name.into()), r#type: Some(2), i: Some(v), ..Default::default() }
+    }
+
+    /// An integer-list attribute.
+    pub fn ints(name: &str, v: &[i64]) -> AttributeProto {
+        AttributeProto { name: Some(name.into()), r#type: Some(7), ints: v.to_vec(), ..Default::default() }
+    }
+
+    /// Node `name` running `op` on `inputs` into `outputs`.
+    pub fn node(name: &str, op: &str, inputs: &[&str], outputs: &[&str], attribute: Vec<AttributeProto>) -> NodeProto {
+        NodeProto {
+            op_type: Some(op.into()),
+            name: Some(name.into()),
+            input: inputs.iter().map(|s| s.to_string()).collect(),
+            output: outputs.iter().map(|s| s.to_string()).collect(),
+            attribute,
+            ..Default::default()
+        }
+    }
+
+    /// A model of one graph at `opset`.
+    pub fn model(opset: i64, nodes: Vec<NodeProto>, inputs: Vec<ValueInfoProto>, initializers: Vec<TensorProto>, outputs: Vec<ValueInfoProto>) -> ModelProto {
+        ModelProto {
+            ir_version: Some(8),
+            opset_import: vec![OperatorSetIdProto { domain: Some(String::new()), version: Some(opset) }],
+            graph: Some(GraphProto { name: Some("test".into()), node: nodes, input: inputs, initializer: initializers, output: outputs, ..Default::default() }),
+            ..Default::default()
+        }
+    }
+
+    /// Writes `m` as `model.onnx` and `values` as its one input's `input.json` in a fresh
+    /// folder named after `tag`; returns the folder.
+    pub fn write(tag: &str, m: &ModelProto, values: &[f64]) -> std::path::PathBuf {
+        let dir = std::env::temp_dir().join(format!("sigil-{tag}-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("model.onnx"), m.encode_to_vec()).unwrap();
+        let x: Vec<String> = values.iter().map(|v| v.to_string()).collect();
+        std::fs::write(dir.join("input.json"), format!("{{\"input_data\": [[{}]]}}", x.join(", "))).unwrap();
+        dir
+    }
+}

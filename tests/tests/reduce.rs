@@ -8,45 +8,10 @@
 
 use std::sync::OnceLock;
 
-use prost::Message;
 use sigil_onnx::circuit::{CompileOptions, CompiledModel, ModelError, Tamper, inspect, random_like};
-use sigil_onnx::proto::{
-    AttributeProto, GraphProto, ModelProto, NodeProto, OperatorSetIdProto, TensorProto, TensorShapeProto, TypeProto, ValueInfoProto,
-    tensor_shape_proto::{Dimension, dimension},
-    type_proto,
-};
+use sigil_onnx::proto::TensorProto;
+use sigil_tests::onnx::{int, ints, model, node, value, write};
 use sigil_verifier::VerifyError;
-
-fn value(name: &str, dims: &[i64]) -> ValueInfoProto {
-    let dim = dims.iter().map(|&d| Dimension { value: Some(dimension::Value::DimValue(d)), ..Default::default() }).collect();
-    ValueInfoProto {
-        name: Some(name.into()),
-        r#type: Some(TypeProto {
-            value: Some(type_proto::Value::TensorType(type_proto::Tensor { elem_type: Some(1), shape: Some(TensorShapeProto { dim }) })),
-            ..Default::default()
-        }),
-        ..Default::default()
-    }
-}
-
-fn int(name: &str, v: i64) -> AttributeProto {
-    AttributeProto { name: Some(name.into()), r#type: Some(2), i: Some(v), ..Default::default() }
-}
-
-fn ints(name: &str, v: &[i64]) -> AttributeProto {
-    AttributeProto { name: Some(name.into()), r#type: Some(7), ints: v.to_vec(), ..Default::default() }
-}
-
-fn node(name: &str, op: &str, inputs: &[&str], output: &str, attribute: Vec<AttributeProto>) -> NodeProto {
-    NodeProto {
-        op_type: Some(op.into()),
-        name: Some(name.into()),
-        input: inputs.iter().map(|s| s.to_string()).collect(),
-        output: vec![output.into()],
-        attribute,
-        ..Default::default()
-    }
-}
 
 /// `x [1, 3, 4]`: its mean over the last axis kept (`m [1, 3, 1]`), `x - m` (LayerNorm's
 /// centring, `c`), its mean over axis 1 dropped (`a [1, 4]`, in opset 13's attribute form), and
@@ -54,25 +19,16 @@ fn node(name: &str, op: &str, inputs: &[&str], output: &str, attribute: Vec<Attr
 fn small() -> &'static (CompiledModel, std::path::PathBuf) {
     static M: OnceLock<(CompiledModel, std::path::PathBuf)> = OnceLock::new();
     M.get_or_init(|| {
-        let dir = std::env::temp_dir().join(format!("sigil-reduce-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
         let nodes = vec![
-            node("mean_last", "ReduceMean", &["x"], "m", vec![ints("axes", &[-1]), int("keepdims", 1)]),
-            node("centre", "Sub", &["x", "m"], "c", vec![]),
-            node("mean_rows", "ReduceMean", &["x"], "a", vec![ints("axes", &[1]), int("keepdims", 0)]),
-            node("negate", "Neg", &["x"], "n", vec![]),
+            node("mean_last", "ReduceMean", &["x"], &["m"], vec![ints("axes", &[-1]), int("keepdims", 1)]),
+            node("centre", "Sub", &["x", "m"], &["c"], vec![]),
+            node("mean_rows", "ReduceMean", &["x"], &["a"], vec![ints("axes", &[1]), int("keepdims", 0)]),
+            node("negate", "Neg", &["x"], &["n"], vec![]),
             // Split as wiring: the two halves of the last axis, added.
-            NodeProto {
-                op_type: Some("Split".into()),
-                name: Some("halves".into()),
-                input: vec!["x".into()],
-                output: vec!["h0".into(), "h1".into()],
-                attribute: vec![int("axis", 2)],
-                ..Default::default()
-            },
-            node("sum_halves", "Add", &["h0", "h1"], "s", vec![]),
+            node("halves", "Split", &["x"], &["h0", "h1"], vec![int("axis", 2)]),
+            node("sum_halves", "Add", &["h0", "h1"], &["s"], vec![]),
             // All positions of a stack through one constant matrix.
-            node("project", "MatMul", &["x", "w"], "p", vec![]),
+            node("project", "MatMul", &["x", "w"], &["p"], vec![]),
         ];
         let w = TensorProto {
             name: Some("w".into()),
@@ -81,22 +37,10 @@ fn small() -> &'static (CompiledModel, std::path::PathBuf) {
             float_data: vec![0.5, -1.0, 0.25, 2.0, -0.75, 0.125, 1.5, -0.5],
             ..Default::default()
         };
-        let m = ModelProto {
-            ir_version: Some(8),
-            opset_import: vec![OperatorSetIdProto { domain: Some(String::new()), version: Some(13) }],
-            graph: Some(GraphProto {
-                name: Some("reduce".into()),
-                node: nodes,
-                input: vec![value("x", &[1, 3, 4])],
-                initializer: vec![w],
-                output: vec![value("m", &[1, 3, 1]), value("c", &[1, 3, 4]), value("a", &[1, 4]), value("n", &[1, 3, 4]), value("s", &[1, 3, 2]), value("p", &[1, 3, 2])],
-                ..Default::default()
-            }),
-            ..Default::default()
-        };
-        std::fs::write(dir.join("model.onnx"), m.encode_to_vec()).unwrap();
-        let x: Vec<String> = (0..12).map(|i| format!("{}", (i as f64 * 7.0 % 12.0 - 5.5) / 3.0)).collect();
-        std::fs::write(dir.join("input.json"), format!("{{\"input_data\": [[{}]]}}", x.join(", "))).unwrap();
+        let outputs = vec![value("m", &[1, 3, 1]), value("c", &[1, 3, 4]), value("a", &[1, 4]), value("n", &[1, 3, 4]), value("s", &[1, 3, 2]), value("p", &[1, 3, 2])];
+        let m = model(13, nodes, vec![value("x", &[1, 3, 4])], vec![w], outputs);
+        let x: Vec<f64> = (0..12).map(|i| (i as f64 * 7.0 % 12.0 - 5.5) / 3.0).collect();
+        let dir = write("reduce", &m, &x);
         let c = CompiledModel::compile(dir.join("model.onnx"), &CompileOptions::default()).unwrap();
         (c, dir)
     })

@@ -7,41 +7,10 @@
 
 use std::sync::OnceLock;
 
-use prost::Message;
 use sigil_onnx::circuit::{CompileOptions, CompiledModel, ModelError, Tamper, inspect, random_like};
-use sigil_onnx::proto::{
-    AttributeProto, GraphProto, ModelProto, NodeProto, OperatorSetIdProto, TensorProto, TensorShapeProto, TypeProto, ValueInfoProto,
-    tensor_shape_proto::{Dimension, dimension},
-    type_proto,
-};
+use sigil_onnx::proto::TensorProto;
+use sigil_tests::onnx::{int, model, node, value, write};
 use sigil_verifier::VerifyError;
-
-fn value(name: &str, dims: &[i64]) -> ValueInfoProto {
-    let dim = dims.iter().map(|&d| Dimension { value: Some(dimension::Value::DimValue(d)), ..Default::default() }).collect();
-    ValueInfoProto {
-        name: Some(name.into()),
-        r#type: Some(TypeProto {
-            value: Some(type_proto::Value::TensorType(type_proto::Tensor { elem_type: Some(1), shape: Some(TensorShapeProto { dim }) })),
-            ..Default::default()
-        }),
-        ..Default::default()
-    }
-}
-
-fn int(name: &str, v: i64) -> AttributeProto {
-    AttributeProto { name: Some(name.into()), r#type: Some(2), i: Some(v), ..Default::default() }
-}
-
-fn node(name: &str, op: &str, inputs: &[&str], output: &str, attribute: Vec<AttributeProto>) -> NodeProto {
-    NodeProto {
-        op_type: Some(op.into()),
-        name: Some(name.into()),
-        input: inputs.iter().map(|s| s.to_string()).collect(),
-        output: vec![output.into()],
-        attribute,
-        ..Default::default()
-    }
-}
 
 /// `x [1, 3, 4]`: Softmax over the last axis (`y`), and over axis 1 (`z`); `x` masked by a
 /// constant lower-triangular pattern with `-inf` (Where) and its Softmax over the last axis
@@ -49,33 +18,19 @@ fn node(name: &str, op: &str, inputs: &[&str], output: &str, attribute: Vec<Attr
 fn small() -> &'static (CompiledModel, std::path::PathBuf) {
     static M: OnceLock<(CompiledModel, std::path::PathBuf)> = OnceLock::new();
     M.get_or_init(|| {
-        let dir = std::env::temp_dir().join(format!("sigil-softmax-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
         let mask: Vec<i32> = (0..12).map(|k| i32::from(k % 4 <= k / 4)).collect();
         let nodes = vec![
-            node("soft_last", "Softmax", &["x"], "y", vec![int("axis", -1)]),
-            node("soft_rows", "Softmax", &["x"], "z", vec![int("axis", 1)]),
-            node("masked", "Where", &["mask", "x", "neg_inf"], "xm", vec![]),
-            node("soft_masked", "Softmax", &["xm"], "w", vec![int("axis", -1)]),
+            node("soft_last", "Softmax", &["x"], &["y"], vec![int("axis", -1)]),
+            node("soft_rows", "Softmax", &["x"], &["z"], vec![int("axis", 1)]),
+            node("masked", "Where", &["mask", "x", "neg_inf"], &["xm"], vec![]),
+            node("soft_masked", "Softmax", &["xm"], &["w"], vec![int("axis", -1)]),
         ];
         let mask = TensorProto { name: Some("mask".into()), dims: vec![1, 3, 4], data_type: Some(9), int32_data: mask, ..Default::default() };
         let neg_inf = TensorProto { name: Some("neg_inf".into()), dims: vec![], data_type: Some(1), float_data: vec![f32::NEG_INFINITY], ..Default::default() };
-        let m = ModelProto {
-            ir_version: Some(8),
-            opset_import: vec![OperatorSetIdProto { domain: Some(String::new()), version: Some(13) }],
-            graph: Some(GraphProto {
-                name: Some("softmax".into()),
-                node: nodes,
-                input: vec![value("x", &[1, 3, 4])],
-                initializer: vec![mask, neg_inf],
-                output: vec![value("y", &[1, 3, 4]), value("z", &[1, 3, 4]), value("w", &[1, 3, 4])],
-                ..Default::default()
-            }),
-            ..Default::default()
-        };
-        std::fs::write(dir.join("model.onnx"), m.encode_to_vec()).unwrap();
-        let x: Vec<String> = (0..12).map(|i| format!("{}", (i as f64 * 7.0 % 12.0 - 5.5) / 3.0)).collect();
-        std::fs::write(dir.join("input.json"), format!("{{\"input_data\": [[{}]]}}", x.join(", "))).unwrap();
+        let outputs = vec![value("y", &[1, 3, 4]), value("z", &[1, 3, 4]), value("w", &[1, 3, 4])];
+        let m = model(13, nodes, vec![value("x", &[1, 3, 4])], vec![mask, neg_inf], outputs);
+        let x: Vec<f64> = (0..12).map(|i| (i as f64 * 7.0 % 12.0 - 5.5) / 3.0).collect();
+        let dir = write("softmax", &m, &x);
         let c = CompiledModel::compile(dir.join("model.onnx"), &CompileOptions::default()).unwrap();
         (c, dir)
     })

@@ -5,43 +5,9 @@
 
 use std::sync::OnceLock;
 
-use prost::Message;
-use sigil_onnx::proto::{
-    AttributeProto, GraphProto, ModelProto, NodeProto, OperatorSetIdProto, TensorShapeProto, TypeProto, ValueInfoProto,
-    tensor_shape_proto::{Dimension, dimension},
-    type_proto,
-};
 use sigil_onnx::circuit::{CompileOptions, CompiledModel, ModelError, Tamper, random_like};
+use sigil_tests::onnx::{ints, model, node, value, write};
 use sigil_verifier::VerifyError;
-
-const FLOAT: i32 = 1;
-
-fn value(name: &str, dims: &[i64]) -> ValueInfoProto {
-    let dim = dims.iter().map(|&d| Dimension { value: Some(dimension::Value::DimValue(d)), ..Default::default() }).collect();
-    ValueInfoProto {
-        name: Some(name.into()),
-        r#type: Some(TypeProto {
-            value: Some(type_proto::Value::TensorType(type_proto::Tensor { elem_type: Some(FLOAT), shape: Some(TensorShapeProto { dim }) })),
-            ..Default::default()
-        }),
-        ..Default::default()
-    }
-}
-
-fn ints(name: &str, v: &[i64]) -> AttributeProto {
-    AttributeProto { name: Some(name.into()), r#type: Some(7), ints: v.to_vec(), ..Default::default() }
-}
-
-fn node(op: &str, inputs: &[&str], output: &str, attribute: Vec<AttributeProto>) -> NodeProto {
-    NodeProto {
-        op_type: Some(op.into()),
-        name: Some(op.into()),
-        input: inputs.iter().map(|s| s.to_string()).collect(),
-        output: vec![output.into()],
-        attribute,
-        ..Default::default()
-    }
-}
 
 /// `x [1, 2, 4, 4] -> Tanh -> AveragePool 2x2 -> Sigmoid -> y`, `Exp(x) -> z` and
 /// `Relu(Transpose(x)) -> r` (a unary chip reading out of order), written
@@ -49,32 +15,19 @@ fn node(op: &str, inputs: &[&str], output: &str, attribute: Vec<AttributeProto>)
 fn small() -> &'static (CompiledModel, std::path::PathBuf) {
     static M: OnceLock<(CompiledModel, std::path::PathBuf)> = OnceLock::new();
     M.get_or_init(|| {
-        let dir = std::env::temp_dir().join(format!("sigil-tables-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
         let nodes = vec![
-            node("Tanh", &["x"], "t", vec![]),
-            node("AveragePool", &["t"], "a", vec![ints("kernel_shape", &[2, 2]), ints("strides", &[2, 2])]),
-            node("Sigmoid", &["a"], "y", vec![]),
-            node("Exp", &["x"], "z", vec![]),
+            node("Tanh", "Tanh", &["x"], &["t"], vec![]),
+            node("AveragePool", "AveragePool", &["t"], &["a"], vec![ints("kernel_shape", &[2, 2]), ints("strides", &[2, 2])]),
+            node("Sigmoid", "Sigmoid", &["a"], &["y"], vec![]),
+            node("Exp", "Exp", &["x"], &["z"], vec![]),
             // An elementwise chip reading its input out of order.
-            node("Transpose", &["x"], "xt", vec![ints("perm", &[0, 1, 3, 2])]),
-            node("Relu", &["xt"], "r", vec![]),
+            node("Transpose", "Transpose", &["x"], &["xt"], vec![ints("perm", &[0, 1, 3, 2])]),
+            node("Relu", "Relu", &["xt"], &["r"], vec![]),
         ];
-        let m = ModelProto {
-            ir_version: Some(8),
-            opset_import: vec![OperatorSetIdProto { domain: Some(String::new()), version: Some(17) }],
-            graph: Some(GraphProto {
-                name: Some("tables".into()),
-                node: nodes,
-                input: vec![value("x", &[1, 2, 4, 4])],
-                output: vec![value("y", &[1, 2, 2, 2]), value("z", &[1, 2, 4, 4]), value("r", &[1, 2, 4, 4])],
-                ..Default::default()
-            }),
-            ..Default::default()
-        };
-        std::fs::write(dir.join("model.onnx"), m.encode_to_vec()).unwrap();
-        let x: Vec<String> = (0..32).map(|i| format!("{}", (i as f64 - 15.5) / 8.0)).collect();
-        std::fs::write(dir.join("input.json"), format!("{{\"input_data\": [[{}]]}}", x.join(", "))).unwrap();
+        let outputs = vec![value("y", &[1, 2, 2, 2]), value("z", &[1, 2, 4, 4]), value("r", &[1, 2, 4, 4])];
+        let m = model(17, nodes, vec![value("x", &[1, 2, 4, 4])], vec![], outputs);
+        let x: Vec<f64> = (0..32).map(|i| (i as f64 - 15.5) / 8.0).collect();
+        let dir = write("tables", &m, &x);
         let c = CompiledModel::compile(dir.join("model.onnx"), &CompileOptions::default()).unwrap();
         (c, dir)
     })
