@@ -66,3 +66,27 @@ pub mod onnx {
         dir
     }
 }
+
+use sigil_onnx::InputTensor;
+use sigil_onnx::circuit::{CompileOptions, CompiledModel, ModelError, Tamper, inspect};
+use sigil_verifier::VerifyError;
+
+/// Proves `x` on `m` with element 1 of `node`'s output one more (every later chip computing
+/// from the lie) and asserts that the verifier refuses the proof at `chip`'s out-of-domain
+/// check.
+pub fn assert_refused_by(m: &CompiledModel, x: &[InputTensor], node: &str, chip: &str) {
+    let lie = Tamper { node: node.into(), index: 1, delta: 1 };
+    let p = m.prove_tampered(x, &lie).unwrap();
+    match m.verify(&p.statement, &p.proof) {
+        Err(ModelError::Invalid(e)) => assert_eq!(e, VerifyError::OodMismatch { chip: chip.into() }, "{node}"),
+        other => panic!("{node}: expected a rejected proof, got {other:?}"),
+    }
+}
+
+/// What `sigil inspect` says proves each node of the model in `dir`, asserting it provable.
+pub fn proved_by(dir: &std::path::Path) -> std::collections::HashMap<String, Option<String>> {
+    let path = dir.join("model.onnx");
+    let report = inspect(&sigil_onnx::load_model(&path).unwrap(), &path, &CompileOptions::default());
+    assert!(report.provable, "{:?}", report.error);
+    report.nodes.into_iter().map(|n| (n.name, n.proved_by)).collect()
+}

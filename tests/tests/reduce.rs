@@ -8,10 +8,10 @@
 
 use std::sync::OnceLock;
 
-use sigil_onnx::circuit::{CompileOptions, CompiledModel, ModelError, Tamper, inspect, random_like};
+use sigil_onnx::circuit::{CompileOptions, CompiledModel, random_like};
 use sigil_onnx::proto::TensorProto;
+use sigil_tests::{assert_refused_by, proved_by};
 use sigil_tests::onnx::{int, ints, model, node, value, write};
-use sigil_verifier::VerifyError;
 
 /// `x [1, 3, 4]`: its mean over the last axis kept (`m [1, 3, 1]`), `x - m` (LayerNorm's
 /// centring, `c`), its mean over axis 1 dropped (`a [1, 4]`, in opset 13's attribute form), and
@@ -89,22 +89,15 @@ fn a_changed_mean_or_negation_is_refused() {
     let (m, dir) = small();
     let x = m.read_input(dir.join("input.json")).unwrap();
     for (node, chip) in [("mean_last", "mean_last/divide"), ("mean_rows", "mean_rows/divide"), ("negate", "negate")] {
-        let lie = Tamper { node: node.into(), index: 1, delta: 1 };
-        let p = m.prove_tampered(&x, &lie).unwrap();
-        match m.verify(&p.statement, &p.proof) {
-            Err(ModelError::Invalid(e)) => assert_eq!(e, VerifyError::OodMismatch { chip: chip.into() }, "{node}"),
-            other => panic!("{node}: expected a rejected proof, got {other:?}"),
-        }
+        assert_refused_by(m, &x, node, chip);
     }
 }
 
 #[test]
 fn inspect_names_the_chips_that_prove_them() {
     let (_, dir) = small();
-    let path = dir.join("model.onnx");
-    let report = inspect(&sigil_onnx::load_model(&path).unwrap(), &path, &CompileOptions::default());
-    assert!(report.provable, "{:?}", report.error);
-    let by = |name: &str| report.nodes.iter().find(|n| n.name == name).and_then(|n| n.proved_by.clone());
+    let report = proved_by(dir);
+    let by = |name: &str| report[name].clone();
     assert_eq!(by("mean_last").as_deref(), Some("linear+divconst"));
     assert_eq!(by("negate").as_deref(), Some("divconst"));
     assert_eq!(by("halves").as_deref(), Some("wiring"));

@@ -7,10 +7,10 @@
 
 use std::sync::OnceLock;
 
-use sigil_onnx::circuit::{CompileOptions, CompiledModel, ModelError, Tamper, inspect, random_like};
+use sigil_onnx::circuit::{CompileOptions, CompiledModel, random_like};
 use sigil_onnx::proto::TensorProto;
+use sigil_tests::{assert_refused_by, proved_by};
 use sigil_tests::onnx::{int, model, node, value, write};
-use sigil_verifier::VerifyError;
 
 /// `x [1, 3, 4]`: Softmax over the last axis (`y`), and over axis 1 (`z`); `x` masked by a
 /// constant lower-triangular pattern with `-inf` (Where) and its Softmax over the last axis
@@ -86,21 +86,14 @@ fn another_maximum_sum_or_quotient_is_refused() {
         ("soft_rows/exp", "soft_rows/exp"),
         ("soft_masked", "soft_masked"),
     ] {
-        let lie = Tamper { node: node.into(), index: 1, delta: 1 };
-        let p = m.prove_tampered(&x, &lie).unwrap();
-        match m.verify(&p.statement, &p.proof) {
-            Err(ModelError::Invalid(e)) => assert_eq!(e, VerifyError::OodMismatch { chip: chip.into() }, "{node}"),
-            other => panic!("{node}: expected a rejected proof, got {other:?}"),
-        }
+        assert_refused_by(m, &x, node, chip);
     }
 }
 
 #[test]
 fn inspect_names_softmax_s_chips() {
     let (_, dir) = small();
-    let path = dir.join("model.onnx");
-    let report = inspect(&sigil_onnx::load_model(&path).unwrap(), &path, &CompileOptions::default());
-    assert!(report.provable, "{:?}", report.error);
-    let by = |name: &str| report.nodes.iter().find(|n| n.name == name).and_then(|n| n.proved_by.clone());
+    let report = proved_by(dir);
+    let by = |name: &str| report[name].clone();
     assert_eq!(by("soft_last").as_deref(), Some("maxpool+binary+lut+linear+divconst+div"));
 }
