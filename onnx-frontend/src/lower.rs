@@ -290,6 +290,11 @@ fn lower_at(model: &Model, calibration: &[Vec<InputTensor>], opts: &LowerOptions
 }
 
 impl Plan {
+    /// The executor's context for this plan's nodes.
+    fn ctx(&self) -> Ctx<'_> {
+        Ctx { path: &self.path, opset: self.model.opset().unwrap_or(0), f: self.frac_bits, inits: &self.model.graph.initializers, bools: &self.bools }
+    }
+
     /// Widens the range of each quotient by a computed divisor to what any dividend in its
     /// range gives over the smallest divisor a request can bring: `|x| < 2^bx` at `fx`
     /// fractional bits over `|y| >= m` at `fy` gives `|q| <= 2^(bx + fy + f - fx) / m + 1` at
@@ -368,7 +373,7 @@ impl Plan {
 
     /// [`Plan::source_indices`] for every output of `n` (a Split's parts), in order.
     pub fn source_indices_all(&self, n: &Node, computed: &[usize]) -> Result<Vec<Vec<(usize, usize)>>, OnnxError> {
-        let ctx = Ctx { path: &self.path, opset: self.model.opset().unwrap_or(0), f: self.frac_bits, inits: &self.model.graph.initializers, bools: &self.bools };
+        let ctx = self.ctx();
         let mut values: HashMap<String, QTensor> = n.inputs.iter().filter_map(|i| self.consts.get(i).map(|c| (i.clone(), c.clone()))).collect();
         let mut bases = Vec::with_capacity(computed.len() + 1);
         let mut base = 0usize;
@@ -408,7 +413,7 @@ impl Plan {
     /// input, the output element it goes to, and how many elements each output reduces, as
     /// the executor reduces them (its axes from the node's attribute or constant input).
     pub fn reduce_groups(&self, n: &Node) -> Result<(Vec<usize>, usize), OnnxError> {
-        let ctx = Ctx { path: &self.path, opset: self.model.opset().unwrap_or(0), f: self.frac_bits, inits: &self.model.graph.initializers, bools: &self.bools };
+        let ctx = self.ctx();
         let name = n.inputs.first().ok_or_else(|| ctx.err(n, "input 0 is missing"))?;
         let r = self.ranges.get(name).ok_or_else(|| ctx.err(n, format!("input `{name}` has no recorded shape")))?;
         let x = QTensor { dims: r.dims.clone(), data: vec![0; r.dims.iter().product()], frac_bits: r.frac_bits };
@@ -426,7 +431,7 @@ impl Plan {
     /// The groups Softmax node `n` normalizes: `(outer, len, inner)` as the executor takes
     /// them (`ops::nonlinear::softmax_layout`).
     pub fn softmax_groups(&self, n: &Node) -> Result<(usize, usize, usize), OnnxError> {
-        let ctx = Ctx { path: &self.path, opset: self.model.opset().unwrap_or(0), f: self.frac_bits, inits: &self.model.graph.initializers, bools: &self.bools };
+        let ctx = self.ctx();
         let name = n.inputs.first().ok_or_else(|| ctx.err(n, "input 0 is missing"))?;
         let r = self.ranges.get(name).ok_or_else(|| ctx.err(n, format!("input `{name}` has no recorded shape")))?;
         crate::ops::nonlinear::softmax_layout(&ctx, n, &r.dims)
@@ -434,7 +439,7 @@ impl Plan {
 
     /// Runs the plan's nodes on `inputs`; with `check`, every value against its range.
     fn run(&self, inputs: &[InputTensor], check: bool) -> Result<HashMap<String, QTensor>, OnnxError> {
-        let ctx = Ctx { path: &self.path, opset: self.model.opset().unwrap_or(0), f: self.frac_bits, inits: &self.model.graph.initializers, bools: &self.bools };
+        let ctx = self.ctx();
         let mut values = self.consts.clone();
         for want in &self.model.graph.inputs {
             let i = inputs.iter().find(|i| i.name == want.name).ok_or_else(|| OnnxError::BadInput { path: self.path.clone(), reason: format!("input `{}` is missing", want.name) })?;

@@ -8,13 +8,9 @@ impl<'a> Compiler<'a> {
     pub(crate) fn relu(&mut self, n: &Node) -> Result<(), ModelError> {
         let out_name = n.outputs[0].clone();
         let x = self.wire(n, 0)?;
-        let (xbus, in_index) = self.unary_source(n, &x)?;
-        let len = x.len();
-        let bus = self.bus(len);
-        for i in 0..len as u32 {
-            self.read(&x, i);
-        }
-        let chip = Relu { name: n.name.clone(), bits: x.bits + 1, abs: n.op == Some(Op::Abs), io: UnaryIo { in_bus: xbus, out_bus: bus, uses: vec![], log_height: log_rows(len), in_index } };
+        let io = self.unary_io(n, &x)?;
+        let (bus, len) = (io.out_bus, x.len());
+        let chip = Relu { name: n.name.clone(), bits: x.bits + 1, abs: n.op == Some(Op::Abs), io };
         self.wires.insert(out_name.clone(), Wire::new(bus, len, x.bits));
         self.steps.push(Step::Relu { node: n.name.clone(), value: out_name, chip });
         Ok(())
@@ -26,13 +22,8 @@ impl<'a> Compiler<'a> {
         let out = n.outputs[0].clone();
         let (rb, _, _) = self.range_bits(n, &out)?;
         let x = self.wire(n, 0)?;
-        let (xbus, in_index) = self.unary_source(n, &x)?;
-        let len = x.len();
-        for i in 0..len as u32 {
-            self.read(&x, i);
-        }
-        let bus = self.bus(len);
-        let io = UnaryIo { in_bus: xbus, out_bus: bus, uses: vec![], log_height: log_rows(len), in_index };
+        let io = self.unary_io(n, &x)?;
+        let (bus, len) = (io.out_bus, x.len());
         let chip = DivConst::new(n.name.clone(), -1, 0, x.bits, rb + 1, io).map_err(|e| self.wide(n, e.to_string()))?;
         self.wires.insert(out.clone(), Wire::new(bus, len, rb + 1));
         self.steps.push(Step::DivConst { node: n.name.clone(), value: out, chip });
@@ -120,7 +111,8 @@ impl<'a> Compiler<'a> {
         if xd != dims {
             return Err(self.err(n, "only a computed tensor divided by a constant is proved (no broadcasting of the numerator)"));
         }
-        let (xbus, in_index) = self.unary_source(n, &x)?;
+        let io = self.unary_io(n, &x)?;
+        let (bus, len) = (io.out_bus, x.len());
         let Some(&d) = c.data.first().filter(|_| c.data.iter().all(|&v| v == c.data[0])) else {
             return Err(self.err(n, "only a divisor with one value is proved"));
         };
@@ -130,11 +122,6 @@ impl<'a> Compiler<'a> {
         if d == 0 {
             return Err(self.err(n, "division by zero"));
         }
-        let len = x.len();
-        for i in 0..len as u32 {
-            self.read(&x, i);
-        }
-        let bus = self.bus(len);
         // The executor divides x 2^(fb + f) by d 2^fa; a power of two common to both (2^fa,
         // and the divisor's own trailing zeros) cancels without changing the rounded quotient.
         let mut k = c.frac_bits + f;
@@ -148,7 +135,6 @@ impl<'a> Compiler<'a> {
             divisor = divisor.checked_mul(2).ok_or_else(|| self.err(n, "the divisor is too large"))?;
             shift_d -= 1;
         }
-        let io = UnaryIo { in_bus: xbus, out_bus: bus, uses: vec![], log_height: log_rows(len), in_index };
         let chip = DivConst::new(n.name.clone(), divisor, k, x.bits, rb + 1, io).map_err(|e| self.wide(n, e.to_string()))?;
         self.wires.insert(out.clone(), Wire::new(bus, len, rb + 1));
         self.steps.push(Step::DivConst { node: n.name.clone(), value: out, chip });

@@ -393,6 +393,18 @@ impl<'a> Compiler<'a> {
         Ok((bus, Some(idx)))
     }
 
+    /// A unary chip's input and output: every element of `x` read once, in order (through
+    /// its index when `x` is not in order), sent on a new bus of the same length.
+    fn unary_io(&mut self, n: &Node, x: &Wire) -> Result<UnaryIo, ModelError> {
+        let (in_bus, in_index) = self.unary_source(n, x)?;
+        let len = x.len();
+        for i in 0..len as u32 {
+            self.read(x, i);
+        }
+        let out_bus = self.bus(len);
+        Ok(UnaryIo { in_bus, out_bus, uses: vec![], log_height: log_rows(len), in_index })
+    }
+
     /// The bus and indices of a value read through an index map (one bus).
     fn gathered(&self, n: &Node, w: &Wire) -> Result<(BusId, Vec<u32>), ModelError> {
         w.one_bus().ok_or_else(|| self.err(n, "an input gathered from several tensors (a Concat) is not read by this chip yet"))

@@ -151,7 +151,7 @@ impl<'a> Compiler<'a> {
         let (exp, table, e) = self.lut_chip(n, format!("{}/exp", n.name), Func::Exp, &d, fx, f, f + 2)?;
         self.steps.push(Step::Lut { node: format!("{}/exp", n.name), value: String::new(), chip: exp, table });
         // The sums of the groups.
-        let src = (0..groups).flat_map(|g| (0..len).map(move |j| Some(member(g, j) as u32))).collect();
+        let src = taps.into_iter().map(Some).collect();
         let sum_bits = f + 2 + usize::BITS - len.leading_zeros();
         let (sum, check, s) = self.sum_and_divide(n, &format!("{}/total", n.name), &e, src, (len, 1, groups), sum_bits)?;
         self.steps.push(Step::AvgPool { node: format!("{}/total", n.name), value: String::new(), sum, div: check });
