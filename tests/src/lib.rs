@@ -90,3 +90,14 @@ pub fn proved_by(dir: &std::path::Path) -> std::collections::HashMap<String, Opt
     assert!(report.provable, "{:?}", report.error);
     report.nodes.into_iter().map(|n| (n.name, n.proved_by)).collect()
 }
+
+/// Proves `x` on `m`, verifies the proof, and asserts that the proved outputs are the
+/// executor's (`label` names the case); returns them.
+pub fn proves_the_executors_output(m: &CompiledModel, x: &[InputTensor], label: &str) -> Vec<Vec<f64>> {
+    let p = m.prove(x).unwrap_or_else(|e| panic!("{label}: {e}"));
+    m.verify(&p.statement, &p.proof).unwrap_or_else(|e| panic!("{label}: {e}"));
+    let run = m.plan.execute(x).unwrap();
+    let want: Vec<Vec<f64>> = run.outputs.iter().map(|(_, _, v)| v.clone()).collect();
+    assert_eq!(p.outputs, want, "{label}");
+    p.outputs
+}

@@ -10,7 +10,7 @@ use std::sync::OnceLock;
 
 use sigil_onnx::circuit::{CompileOptions, CompiledModel, random_like};
 use sigil_onnx::proto::TensorProto;
-use sigil_tests::{assert_refused_by, proved_by};
+use sigil_tests::{assert_refused_by, proved_by, proves_the_executors_output};
 use sigil_tests::onnx::{int, ints, model, node, value, write};
 
 /// `x [1, 3, 4]`: its mean over the last axis kept (`m [1, 3, 1]`), `x - m` (LayerNorm's
@@ -51,32 +51,28 @@ fn means_and_negations_prove_the_executors_output() {
     let (m, dir) = small();
     let sample = m.read_input(dir.join("input.json")).unwrap();
     for (k, x) in [sample.clone(), random_like(&sample, 5, true), random_like(&sample, 6, true)].iter().enumerate() {
-        let p = m.prove(x).unwrap_or_else(|e| panic!("input {k}: {e}"));
-        m.verify(&p.statement, &p.proof).unwrap_or_else(|e| panic!("input {k}: {e}"));
-        let run = m.plan.execute(x).unwrap();
-        let want: Vec<Vec<f64>> = run.outputs.iter().map(|(_, _, v)| v.clone()).collect();
-        assert_eq!(p.outputs, want, "input {k}");
+        let outputs = proves_the_executors_output(m, x, &format!("input {k}"));
         // Against the float functions: one step of the output's scale at most.
         let step = 2f64.powi(-(m.plan.frac_bits as i32));
         let v = &x[0].values;
         for r in 0..3 {
             let mean = v[4 * r..4 * r + 4].iter().sum::<f64>() / 4.0;
-            assert!((p.outputs[0][r] - mean).abs() <= step, "row {r}: {} vs {mean}", p.outputs[0][r]);
+            assert!((outputs[0][r] - mean).abs() <= step, "row {r}: {} vs {mean}", outputs[0][r]);
         }
         for c in 0..4 {
             let mean = (0..3).map(|r| v[4 * r + c]).sum::<f64>() / 3.0;
-            assert!((p.outputs[2][c] - mean).abs() <= step, "column {c}: {} vs {mean}", p.outputs[2][c]);
+            assert!((outputs[2][c] - mean).abs() <= step, "column {c}: {} vs {mean}", outputs[2][c]);
         }
-        for (i, &y) in p.outputs[3].iter().enumerate() {
+        for (i, &y) in outputs[3].iter().enumerate() {
             assert!((y + v[i]).abs() <= step, "-{} = {y}", v[i]);
         }
         let w = [0.5, -1.0, 0.25, 2.0, -0.75, 0.125, 1.5, -0.5];
-        for (k, &y) in p.outputs[5].iter().enumerate() {
+        for (k, &y) in outputs[5].iter().enumerate() {
             let (r, c) = (k / 2, k % 2);
             let want: f64 = (0..4).map(|j| v[4 * r + j] * w[2 * j + c]).sum();
             assert!((y - want).abs() <= 4.0 * step, "product {k}: {y} vs {want}");
         }
-        for (k, &y) in p.outputs[4].iter().enumerate() {
+        for (k, &y) in outputs[4].iter().enumerate() {
             let (r, c) = (k / 2, k % 2);
             let want = v[4 * r + c] + v[4 * r + c + 2];
             assert!((y - want).abs() <= step, "halves {k}: {y} vs {want}");

@@ -9,7 +9,7 @@ use std::sync::OnceLock;
 
 use sigil_onnx::circuit::{CompileOptions, CompiledModel, random_like};
 use sigil_onnx::proto::TensorProto;
-use sigil_tests::{assert_refused_by, proved_by};
+use sigil_tests::{assert_refused_by, proved_by, proves_the_executors_output};
 use sigil_tests::onnx::{int, model, node, value, write};
 
 /// `x [1, 3, 4]`: Softmax over the last axis (`y`), and over axis 1 (`z`); `x` masked by a
@@ -48,28 +48,24 @@ fn softmax_proves_the_executors_output() {
     let (m, dir) = small();
     let sample = m.read_input(dir.join("input.json")).unwrap();
     for (k, x) in [sample.clone(), random_like(&sample, 5, true), random_like(&sample, 6, true)].iter().enumerate() {
-        let p = m.prove(x).unwrap_or_else(|e| panic!("input {k}: {e}"));
-        m.verify(&p.statement, &p.proof).unwrap_or_else(|e| panic!("input {k}: {e}"));
-        let run = m.plan.execute(x).unwrap();
-        let want: Vec<Vec<f64>> = run.outputs.iter().map(|(_, _, v)| v.clone()).collect();
-        assert_eq!(p.outputs, want, "input {k}");
+        let outputs = proves_the_executors_output(m, x, &format!("input {k}"));
         // Against the float softmax: exp's table and the rounding, within 2e-3.
         let v = &x[0].values;
         for r in 0..3 {
             for (j, want) in softmax(&v[4 * r..4 * r + 4]).into_iter().enumerate() {
-                assert!((p.outputs[0][4 * r + j] - want).abs() < 2e-3, "last axis {r} {j}");
+                assert!((outputs[0][4 * r + j] - want).abs() < 2e-3, "last axis {r} {j}");
             }
             let kept: Vec<f64> = (0..=r).map(|j| v[4 * r + j]).collect();
             let masked = softmax(&kept);
             for j in 0..4 {
                 let want = if j <= r { masked[j] } else { 0.0 };
-                assert!((p.outputs[2][4 * r + j] - want).abs() < 2e-3, "masked {r} {j}: {} vs {want}", p.outputs[2][4 * r + j]);
+                assert!((outputs[2][4 * r + j] - want).abs() < 2e-3, "masked {r} {j}: {} vs {want}", outputs[2][4 * r + j]);
             }
         }
         for c in 0..4 {
             let col: Vec<f64> = (0..3).map(|r| v[4 * r + c]).collect();
             for (r, want) in softmax(&col).into_iter().enumerate() {
-                assert!((p.outputs[1][4 * r + c] - want).abs() < 2e-3, "axis 1 {r} {c}");
+                assert!((outputs[1][4 * r + c] - want).abs() < 2e-3, "axis 1 {r} {c}");
             }
         }
     }

@@ -7,6 +7,7 @@ use std::sync::OnceLock;
 
 use sigil_onnx::circuit::{CompileOptions, CompiledModel, ModelError, Tamper, random_like};
 use sigil_tests::onnx::{ints, model, node, value, write};
+use sigil_tests::proves_the_executors_output;
 use sigil_verifier::VerifyError;
 
 /// `x [1, 2, 4, 4] -> Tanh -> AveragePool 2x2 -> Sigmoid -> y`, `Exp(x) -> z` and
@@ -45,11 +46,7 @@ fn table_functions_and_average_pools_prove_the_executors_output() {
     let (m, dir) = small();
     let sample = m.read_input(dir.join("input.json")).unwrap();
     for (k, x) in [sample.clone(), random_like(&sample, 3, true), random_like(&sample, 4, true)].iter().enumerate() {
-        let p = m.prove(x).unwrap_or_else(|e| panic!("input {k}: {e}"));
-        m.verify(&p.statement, &p.proof).unwrap_or_else(|e| panic!("input {k}: {e}"));
-        let run = m.plan.execute(x).unwrap();
-        let want: Vec<Vec<f64>> = run.outputs.iter().map(|(_, _, v)| v.clone()).collect();
-        assert_eq!(p.outputs, want, "input {k}");
+        proves_the_executors_output(m, x, &format!("input {k}"));
     }
     // Against the functions themselves (the executor's tables interpolate within 2^-10 or so).
     let p = m.prove(&sample).unwrap();
