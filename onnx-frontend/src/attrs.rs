@@ -1,10 +1,10 @@
 //! Typed attributes: an operator's ONNX attributes read once, when the parser types the node
 //! ([`crate::model::Node::attrs`]), with ONNX's defaults filled in. The executor and the
 //! circuit compiler read these fields for the operators below (windows, products, LSTM, Clip,
-//! Pad): the compiler never parses an attribute. Values are kept as ONNX gives them (lengths
+//! Pad, normalizations): the compiler never parses an attribute. Values are kept as ONNX gives them (lengths
 //! and ranges are checked where they are used, with the node's name in the error).
 
-pub use crate::model::{Attrs, AutoPad, Clip, Gemm, Lstm, Pad, Window};
+pub use crate::model::{Attrs, AutoPad, Clip, Gemm, Lstm, Norm, Pad, Window};
 
 #[cfg(test)]
 mod tests {

@@ -382,6 +382,14 @@ pub struct Pad {
     pub value: f32,
 }
 
+/// LayerNormalization's axis and epsilon (BatchNormalization's epsilon).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Norm {
+    /// The first normalized axis (possibly negative).
+    pub axis: i64,
+    pub epsilon: f32,
+}
+
 /// A node's typed attributes.
 #[derive(Clone, Debug, PartialEq, Default)]
 pub enum Attrs {
@@ -390,6 +398,9 @@ pub enum Attrs {
     Lstm(Lstm),
     Clip(Clip),
     Pad(Pad),
+    Norm(Norm),
+    /// Gather's axis.
+    Axis(i64),
     /// Another operator: its attributes are read where it runs.
     #[default]
     Untyped,
@@ -465,6 +476,8 @@ impl Attrs {
                 direction: string("direction", "forward"),
             }),
             Some(Op::Clip) => Attrs::Clip(Clip { min: float("min"), max: float("max") }),
+            Some(Op::LayerNormalization | Op::BatchNormalization) => Attrs::Norm(Norm { axis: int("axis", -1), epsilon: float("epsilon").unwrap_or(1e-5) }),
+            Some(Op::Gather) => Attrs::Axis(int("axis", 0)),
             Some(Op::Pad) => Attrs::Pad(Pad { mode: string("mode", "constant"), pads: ints("pads"), value: float("value").unwrap_or(0.0) }),
             _ => Attrs::Untyped,
         }
@@ -483,6 +496,23 @@ impl Attrs {
         match self {
             Attrs::Gemm(g) => g,
             _ => &DEFAULT_GEMM,
+        }
+    }
+
+    /// LayerNormalization's and BatchNormalization's attributes (the defaults for any other
+    /// node).
+    pub fn norm(&self) -> Norm {
+        match self {
+            Attrs::Norm(n) => *n,
+            _ => Norm { axis: -1, epsilon: 1e-5 },
+        }
+    }
+
+    /// Gather's axis (0 for any other node).
+    pub fn gather_axis(&self) -> i64 {
+        match self {
+            Attrs::Axis(a) => *a,
+            _ => 0,
         }
     }
 

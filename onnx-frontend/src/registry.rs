@@ -152,7 +152,7 @@ macro_rules! op_table {
             ReduceMax           => Reduce;
             ReduceMin           => Reduce;
             BatchNormalization  => Norm;
-            LayerNormalization  => Norm;
+            LayerNormalization  => Norm         [layer_norm];
             LSTM                => Lstm         [lstm];
 
         }

@@ -13,6 +13,8 @@
 //! - [`div`]: division by a computed tensor, rounded half up, with the divisor's sign and a
 //!   two-sided remainder check.
 //! - [`divconst`]: division by a constant, rounded half up, with a two-sided remainder check.
+//! - [`embed`]: rows of a constant table selected by computed ids (an embedding), by lookup
+//!   into a preprocessed table of `(key, value)`.
 //! - [`minmax`]: elementwise Min and Max of two tensors (or a tensor and a constant).
 //! - [`mac`]: a multiply-accumulate chain, the generic STARK benchmark.
 //! - [`matmul`]: a vector–matrix product with fixed weights, checked by Freivalds' test on
@@ -27,6 +29,8 @@
 //! - [`unary`]: the columns, interactions and trace loop every one-input elementwise chip
 //!   (`relu`, `rescale`) shares.
 //! - [`select`]: Where, `y = c ? a : b` with a boolean condition.
+//! - [`sqrt`]: the rounded square root of an integer plus a constant (LayerNormalization's
+//!   standard deviation), its slack range-checked on both sides.
 //! - [`transfer`]: a producer that sends indexed values and a consumer that receives and sums
 //!   them; together with [`range`] they exercise the bus across tables of different heights.
 
@@ -34,6 +38,7 @@ pub mod bilinear;
 pub mod binary;
 pub mod div;
 pub mod divconst;
+pub mod embed;
 pub mod linear;
 pub mod lut;
 pub mod mac;
@@ -44,6 +49,7 @@ pub mod polyconv;
 pub mod range;
 pub mod relu;
 pub mod select;
+pub mod sqrt;
 pub mod rescale;
 pub mod transfer;
 pub mod unary;

@@ -154,6 +154,21 @@ pub(crate) fn traces(layout: &Layout, run: &Execution, path: &str, tamper: Optio
                 traces.push(t);
                 emit!(node, want(name)?, (1, Y), rescale.io.out_bus, rescale.generate_trace(&acc));
             }
+            Step::Sqrt { node, value: name, chip } => {
+                let inputs = chip.io.inputs(&bus[&chip.io.in_bus]);
+                let r = chip.generate_trace(&inputs).map_err(|i| ModelError::Statement(format!("{path}: node `{node}`: element {i} ({}) has no square root of at least 1", inputs[i])))?;
+                emit!(node, want(name)?, (1, Y), chip.io.out_bus, r);
+            }
+            Step::Embed { node, value: name, chip, table } => {
+                let ids = chip.io.inputs(&bus[&chip.io.in_bus]);
+                let (mut t, mut y, keys) = chip.generate_trace(table, &ids).map_err(|i| {
+                    ModelError::Statement(format!("{path}: node `{node}`: id {} (element {i}) lies outside the table's {} rows", ids[i], table.entries.len() as u64 / chip.stride))
+                })?;
+                same(node, &mut y, &mut t, (1, Y), want(name)?, &mut lied)?;
+                traces.push(t);
+                traces.push(table.generate_trace(keys));
+                bus.insert(chip.io.out_bus, y);
+            }
             Step::AvgPool { node, value: name, sum, div } => {
                 let (t, acc) = sum.generate_trace(&bus[&sum.in_bus]);
                 traces.push(t);

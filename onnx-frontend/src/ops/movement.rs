@@ -127,7 +127,7 @@ pub(crate) fn run<'a>(ctx: &Ctx<'_>, n: &Node, get: &Get<'a>) -> R<QTensor> {
         Some(Op::Gather) => {
             let (a, idx) = (get(0)?, get(1)?);
             let iv = ints(idx).ok_or_else(|| ctx.err(n, "indices are not integers"))?;
-            let axis = axis_of(attr_i(n, "axis", 0), a.dims.len()).ok_or_else(|| ctx.err(n, "axis out of range"))?;
+            let axis = axis_of(n.attrs.gather_axis(), a.dims.len()).ok_or_else(|| ctx.err(n, "axis out of range"))?;
             let len = a.dims[axis] as i64;
             let outer: usize = a.dims[..axis].iter().product();
             let inner: usize = a.dims[axis + 1..].iter().product();

@@ -111,13 +111,20 @@ fn batch_norm_training(ctx: &Ctx<'_>, n: &Node, get: &Get<'_>) -> R<Vec<QTensor>
     ])
 }
 
+/// LayerNormalization's epsilon at the variance's scale (`2 fx` fractional bits), at least 1:
+/// what the executor and the circuit add to the variance.
+pub(crate) fn layer_norm_epsilon(eps: f32, fx: u32) -> i64 {
+    (f64::from(eps) * 2f64.powi(2 * fx as i32)).round().clamp(1.0, (1u64 << 60) as f64) as i64
+}
+
 /// LayerNormalization over the axes from `axis` on: mean and variance rounded, the standard
 /// deviation by an exact rounded square root, then scale and bias. Returns Y, Mean and
 /// InvStdDev (`round(2^(f + fx) / std)`).
 pub(crate) fn layer_norm(ctx: &Ctx<'_>, n: &Node, get: &Get<'_>) -> R<Vec<QTensor>> {
     let x = get(0)?;
     let r = x.dims.len();
-    let axis = axis_of(attr_i(n, "axis", -1), r).ok_or_else(|| ctx.err(n, "axis out of range"))?;
+    let attrs = n.attrs.norm();
+    let axis = axis_of(attrs.axis, r).ok_or_else(|| ctx.err(n, "axis out of range"))?;
     let outer: usize = x.dims[..axis].iter().product();
     let len: usize = x.dims[axis..].iter().product();
     if len == 0 {
@@ -131,16 +138,17 @@ pub(crate) fn layer_norm(ctx: &Ctx<'_>, n: &Node, get: &Get<'_>) -> R<Vec<QTenso
     if broadcast(&scale.dims, norm_dims).as_deref() != Some(norm_dims) || bias.is_some_and(|b| broadcast(&b.dims, norm_dims).as_deref() != Some(norm_dims)) {
         return Err(ctx.err(n, format!("scale or bias does not broadcast to {norm_dims:?}")));
     }
-    // The variance carries 2 fx fractional bits; epsilon is added at that precision.
-    let eps = quantize(f64::from(attr_f(n, "epsilon", 1e-5)), 2 * fx);
+    // The variance carries 2 fx fractional bits; epsilon is added at that precision, and is at
+    // least its one unit (so the standard deviation is at least 1: no division by zero).
+    let eps = layer_norm_epsilon(attrs.epsilon, fx);
     let mut data = Vec::with_capacity(x.data.len());
     let (mut means, mut inv_std) = (Vec::with_capacity(outer), Vec::with_capacity(outer));
     for o in 0..outer {
         let row = &x.data[o * len..(o + 1) * len];
         let mean = div_round(row.iter().map(|&v| i128::from(v)).sum(), len as i128);
         let var = div_round(row.iter().map(|&v| (i128::from(v) - mean).pow(2)).sum(), len as i128) + i128::from(eps);
-        // sqrt(var / 2^(2 fx)) at fx bits.
-        let std = isqrt_round(var).max(1);
+        // sqrt(var / 2^(2 fx)) at fx bits (var >= eps >= 1: at least 1).
+        let std = isqrt_round(var);
         means.push(sat(align(mean, fx, f)));
         inv_std.push(div_round(1i128 << (f + fx), std) as i64);
         for (j, &v) in row.iter().enumerate() {

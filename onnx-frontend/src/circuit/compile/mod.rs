@@ -24,6 +24,7 @@ use sigil_air::chips::bilinear::Bilinear;
 use sigil_air::chips::binary::{Binary, BinaryOp, Operand};
 use sigil_air::chips::div::Div;
 use sigil_air::chips::divconst::DivConst;
+use sigil_air::chips::embed::{Embed, EmbedTable};
 use sigil_air::chips::linear::Linear;
 use sigil_air::chips::polyconv::PolyConv;
 use sigil_air::chips::lut::{Lut, LutTable};
@@ -33,6 +34,7 @@ use sigil_air::chips::range::RangeTable;
 use sigil_air::chips::relu::Relu;
 use sigil_air::chips::rescale::Rescale;
 use sigil_air::chips::select::Select;
+use sigil_air::chips::sqrt::Sqrt;
 use sigil_air::chips::unary::{UnaryIo, log_rows};
 use sigil_air::{Chip, Direction};
 use crate::align;
@@ -50,6 +52,7 @@ mod logic;
 mod lstm;
 mod movement;
 mod nonlinear;
+mod norm;
 mod pool;
 mod reduce;
 
@@ -146,10 +149,10 @@ impl Wire {
     }
 }
 
-/// A chip as the compiler places it: the bus its outputs go to, how often each is read, its
-/// height; and the chip itself for the circuit.
+/// A chip as the compiler places it: the bus its outputs go to and how often each is read (none
+/// for a table, which only receives), its height; and the chip itself for the circuit.
 trait Placed {
-    fn wiring(&mut self) -> (BusId, &mut Vec<u32>, &mut usize);
+    fn wiring(&mut self) -> (Option<(BusId, &mut Vec<u32>)>, &mut usize);
     fn width(&self) -> usize;
     fn boxed(&self) -> Box<dyn Chip>;
 }
@@ -158,8 +161,8 @@ trait Placed {
 macro_rules! placed_unary {
     ($($t:ty),*) => {$(
         impl Placed for $t {
-            fn wiring(&mut self) -> (BusId, &mut Vec<u32>, &mut usize) {
-                (self.io.out_bus, &mut self.io.uses, &mut self.io.log_height)
+            fn wiring(&mut self) -> (Option<(BusId, &mut Vec<u32>)>, &mut usize) {
+                (Some((self.io.out_bus, &mut self.io.uses)), &mut self.io.log_height)
             }
             fn width(&self) -> usize {
                 sigil_air::Air::width(self)
@@ -170,14 +173,26 @@ macro_rules! placed_unary {
         }
     )*};
 }
-placed_unary!(Rescale, Relu, DivConst, Lut);
+placed_unary!(Rescale, Relu, DivConst, Lut, Sqrt, Embed);
+
+impl Placed for EmbedTable {
+    fn wiring(&mut self) -> (Option<(BusId, &mut Vec<u32>)>, &mut usize) {
+        (None, &mut self.log_height)
+    }
+    fn width(&self) -> usize {
+        sigil_air::Air::width(self)
+    }
+    fn boxed(&self) -> Box<dyn Chip> {
+        Box::new(self.clone())
+    }
+}
 
 /// Chips with their own `out_bus`, `uses` and `log_height` fields.
 macro_rules! placed_fields {
     ($($t:ty),*) => {$(
         impl Placed for $t {
-            fn wiring(&mut self) -> (BusId, &mut Vec<u32>, &mut usize) {
-                (self.out_bus, &mut self.uses, &mut self.log_height)
+            fn wiring(&mut self) -> (Option<(BusId, &mut Vec<u32>)>, &mut usize) {
+                (Some((self.out_bus, &mut self.uses)), &mut self.log_height)
             }
             fn width(&self) -> usize {
                 sigil_air::Air::width(self)
@@ -274,6 +289,10 @@ pub(crate) enum Step {
     TanPeriod { node: String, k: DivConst, times_pi: Binary, rescale: Rescale, diff: Binary },
     /// MatMul of two computed tensors and its rescale.
     Bilinear { node: String, value: String, chip: Bilinear, rescale: Rescale },
+    /// A rounded square root (LayerNormalization's standard deviation).
+    Sqrt { node: String, value: String, chip: Sqrt },
+    /// Rows of a constant table by computed ids (an embedding), and the table.
+    Embed { node: String, value: String, chip: Embed, table: EmbedTable },
 }
 
 impl Step {
@@ -296,6 +315,8 @@ impl Step {
             Step::Div { .. } => &["div"],
             Step::Select { .. } => &["select"],
             Step::TanPeriod { .. } => &["divconst", "binary", "rescale"],
+            Step::Sqrt { .. } => &["sqrt"],
+            Step::Embed { .. } => &["embed"],
         }
     }
 
@@ -322,6 +343,8 @@ impl Step {
             Step::Div { chip, .. } => vec![chip],
             Step::Select { chip, .. } => vec![chip],
             Step::TanPeriod { k, times_pi, rescale, diff, .. } => vec![k, times_pi, rescale, diff],
+            Step::Sqrt { chip, .. } => vec![chip],
+            Step::Embed { chip, table, .. } => vec![chip, table],
         }
     }
 }
@@ -540,16 +563,6 @@ impl<'a> Compiler<'a> {
         chip.read_from(xbus, &xidx);
         Ok((chip, rescale, wire))
     }
-
-
-
-
-
-
-
-
-
-
 }
 
 /// Lays `plan` out as a circuit with `options`, recording in `survey`, for each node of the
@@ -676,7 +689,7 @@ pub(crate) fn compile_surveyed(plan: &Plan, name: &str, path: &str, options: Pro
     let uses = |bus: BusId| c.reads.get(&bus).cloned().unwrap_or_default();
     let mut natural: Vec<(usize, usize)> = Vec::new();
     for chip in c.steps.iter_mut().flat_map(Step::chips) {
-        let h = *chip.wiring().2;
+        let h = *chip.wiring().1;
         natural.push((h, chip.width()));
     }
     natural.extend(tables.iter().map(|t| (t.log_height, 1)));
@@ -684,8 +697,10 @@ pub(crate) fn compile_surveyed(plan: &Plan, name: &str, path: &str, options: Pro
     let mut chips: Vec<Box<dyn Chip>> = Vec::new();
     let mut heights = Vec::new();
     for chip in c.steps.iter_mut().flat_map(Step::chips) {
-        let (out_bus, chip_uses, log_height) = chip.wiring();
-        *chip_uses = uses(out_bus);
+        let (out, log_height) = chip.wiring();
+        if let Some((out_bus, chip_uses)) = out {
+            *chip_uses = uses(out_bus);
+        }
         *log_height = (*log_height).max(floor);
         heights.push(*log_height);
         chips.push(chip.boxed());

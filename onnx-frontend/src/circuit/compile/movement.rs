@@ -17,6 +17,9 @@ impl<'a> Compiler<'a> {
     /// on the element numbers, says where each output element comes from (Concat: every input
     /// computed; the others: input 0 computed, the rest constants).
     pub(crate) fn moved(&mut self, n: &Node) -> Result<(), ModelError> {
+        if n.op == Some(Op::Gather) && self.plan.consts.contains_key(&n.inputs[0]) {
+            return self.embed(n);
+        }
         let computed: Vec<usize> = if n.op == Some(Op::Concat) { (0..n.inputs.len()).collect() } else { vec![0] };
         let wires = computed.iter().map(|&k| self.wire(n, k)).collect::<Result<Vec<_>, _>>()?;
         for k in 1..n.inputs.len() {
@@ -63,6 +66,48 @@ impl<'a> Compiler<'a> {
         }
         let w = self.wire(n, 0)?;
         self.wires.insert(n.outputs[0].clone(), w);
+        Ok(())
+    }
+
+    /// Gather of a constant table's rows by computed ids (an embedding by token ids): one
+    /// lookup per output element into the table, preprocessed ([`Embed`], [`EmbedTable`]).
+    /// The table is gathered along its first axis that is not 1 (what embeddings gather);
+    /// the ids are integers, each in `0..rows` (negative ids, which ONNX counts from the end,
+    /// are refused by the proof).
+    pub(crate) fn embed(&mut self, n: &Node) -> Result<(), ModelError> {
+        let table = self.constant(n, 0)?.ok_or_else(|| self.err(n, "the table is missing"))?;
+        let ids = self.wire(n, 1)?;
+        let (_, _, fi) = self.range_bits(n, &n.inputs[1])?;
+        if fi != 0 {
+            return Err(self.err(n, "the indices are not integers"));
+        }
+        let r = table.dims.len() as i64;
+        let axis = n.attrs.gather_axis();
+        let axis = crate::fixed::axis_of(axis, table.dims.len()).ok_or_else(|| self.err(n, format!("axis {axis} out of range for rank {r}")))?;
+        if table.dims[..axis].iter().any(|&d| d != 1) {
+            return Err(self.err(n, "a Gather of computed indices is proved along the table's first axis only"));
+        }
+        let stride: usize = table.dims[axis + 1..].iter().product();
+        let total = ids.len() * stride;
+        if stride == 0 || total == 0 {
+            return Err(self.err(n, "an empty Gather is not proved"));
+        }
+        let (id_bus, id_idx) = self.gathered(n, &ids)?;
+        let at: Vec<u32> = (0..total).map(|e| id_idx[e / stride]).collect();
+        for e in 0..total {
+            self.read(&ids, (e / stride) as u32);
+        }
+        let out_bus = self.bus(total);
+        let table_bus = self.next_bus;
+        self.next_bus += 1;
+        let entries = table.data.clone();
+        let t = EmbedTable { name: format!("{} table", n.name), bus: table_bus, log_height: log_rows(entries.len()), entries };
+        let io = UnaryIo { in_bus: id_bus, out_bus, uses: vec![], log_height: log_rows(total), in_index: Some(at) };
+        let offsets = (0..total as u64).map(|e| e % stride as u64).collect();
+        let chip = Embed::new(n.name.clone(), stride as u64, offsets, ids.bits, table_bus, io).map_err(|e| self.wide(n, e.to_string()))?;
+        let out = n.outputs[0].clone();
+        self.wires.insert(out.clone(), Wire::new(out_bus, total, t.bits()));
+        self.steps.push(Step::Embed { node: n.name.clone(), value: out, chip, table: t });
         Ok(())
     }
 }
