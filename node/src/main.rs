@@ -754,11 +754,17 @@ fn inspect(a: InspectArgs) -> Result<(), Failure> {
             .iter()
             .map(|n| serde_json::json!({ "name": n.name, "op": n.op, "proved_by": n.proved_by, "status": n.status, "reason": n.reason }))
             .collect();
+        let tables: Vec<_> = report
+            .tables
+            .iter()
+            .map(|t| serde_json::json!({ "name": t.name, "log_height": t.log_height, "width": t.width, "lookup_width": t.lookup_width, "prep_width": t.prep_width, "quotient_width": t.quotient_width, "committed": t.committed() }))
+            .collect();
         outln!(
             "{}",
             serde_json::json!({
                 "model": label, "summary": s.to_string(), "unsupported": missing,
                 "provable": report.provable, "stopped_at": report.stopped_at, "error": report.error, "nodes": nodes,
+                "tables": tables,
             })
         );
         return Ok(());
@@ -778,6 +784,15 @@ fn inspect(a: InspectArgs) -> Result<(), Failure> {
     for n in &report.nodes {
         let what = n.proved_by.clone().unwrap_or_else(|| n.status.to_string());
         outln!("  {:<40} {:<22} {what}", n.name, n.op);
+    }
+    if !report.tables.is_empty() {
+        let total: u64 = report.tables.iter().map(|t| t.committed()).sum();
+        outln!("tables ({}, 2^{:.1} elements committed per proof before the blowup; the largest first):", report.tables.len(), (total as f64).log2());
+        let mut by_size: Vec<_> = report.tables.iter().collect();
+        by_size.sort_by_key(|t| std::cmp::Reverse(t.committed()));
+        for t in by_size.iter().take(12) {
+            outln!("  {:<48} 2^{:<3} {:>3} main {:>3} lookup {:>2} quotient {:>5.1}%", t.name, t.log_height, t.width, t.lookup_width, t.quotient_width, 100.0 * t.committed() as f64 / total as f64);
+        }
     }
     if let Some(input) = &input {
         let inputs = sigil_onnx::read_inputs(input, &model).map_err(bad)?;

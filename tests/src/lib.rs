@@ -12,11 +12,16 @@ pub mod onnx {
 
     /// A float tensor of shape `dims`.
     pub fn value(name: &str, dims: &[i64]) -> ValueInfoProto {
+        typed_value(name, dims, 1)
+    }
+
+    /// A tensor of ONNX element type `elem_type` (1 float, 7 int64) and shape `dims`.
+    pub fn typed_value(name: &str, dims: &[i64], elem_type: i32) -> ValueInfoProto {
         let dim = dims.iter().map(|&d| Dimension { value: Some(dimension::Value::DimValue(d)), ..Default::default() }).collect();
         ValueInfoProto {
             name: Some(name.into()),
             r#type: Some(TypeProto {
-                value: Some(type_proto::Value::TensorType(type_proto::Tensor { elem_type: Some(1), shape: Some(TensorShapeProto { dim }) })),
+                value: Some(type_proto::Value::TensorType(type_proto::Tensor { elem_type: Some(elem_type), shape: Some(TensorShapeProto { dim }) })),
                 ..Default::default()
             }),
             ..Default::default()
@@ -43,6 +48,11 @@ pub mod onnx {
             attribute,
             ..Default::default()
         }
+    }
+
+    /// A float tensor constant (an initializer).
+    pub fn floats(name: &str, dims: &[i64], v: Vec<f32>) -> TensorProto {
+        TensorProto { name: Some(name.into()), dims: dims.to_vec(), data_type: Some(1), float_data: v, ..Default::default() }
     }
 
     /// A model of one graph at `opset`.

@@ -31,6 +31,31 @@ pub struct NodeReport {
     pub reason: Option<String>,
 }
 
+/// One table of the circuit: what the prover commits to for it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TableReport {
+    /// The chip's name (its node's, with the step after a `/`).
+    pub name: String,
+    pub log_height: usize,
+    /// Main columns.
+    pub width: usize,
+    /// Base-field columns of the lookup (LogUp) and auxiliary columns, committed after the
+    /// challenges.
+    pub lookup_width: usize,
+    /// Preprocessed columns (committed in the key, not in the proof).
+    pub prep_width: usize,
+    /// Base-field columns of the quotient's chunks.
+    pub quotient_width: usize,
+}
+
+impl TableReport {
+    /// Base-field elements the prover commits per proof, before the blowup: every main,
+    /// lookup and quotient column, times the height.
+    pub fn committed(&self) -> u64 {
+        ((self.width + self.lookup_width + self.quotient_width) as u64) << self.log_height
+    }
+}
+
 /// The answer of [`inspect`].
 #[derive(Clone, Debug)]
 pub struct Inspection {
@@ -41,6 +66,8 @@ pub struct Inspection {
     /// The node that stopped compilation, when one did.
     pub stopped_at: Option<String>,
     pub nodes: Vec<NodeReport>,
+    /// The circuit's tables, in its order, when the model is provable.
+    pub tables: Vec<TableReport>,
 }
 
 /// The node an error names, if any.
@@ -59,8 +86,20 @@ pub fn inspect(model: &Model, path: impl AsRef<Path>, options: &CompileOptions) 
     let mut survey = Vec::new();
     let mut failed_plan = None;
     let laid = calibration_of(model, path, options).and_then(|(calibration, mut lower_options)| lay_out(model, path, &calibration, &mut lower_options, options, &mut survey, &mut failed_plan));
+    let mut tables = Vec::new();
     let (plan, error) = match laid {
-        Ok((plan, _)) => (Some(plan), None),
+        Ok((plan, (circuit, _))) => {
+            tables = circuit
+                .infos
+                .iter()
+                .zip(&circuit.log_heights)
+                .map(|(i, &h)| {
+                    let w = sigil_verifier::protocol::PhaseWidths::of(i);
+                    TableReport { name: i.name.clone(), log_height: h, width: w.main, lookup_width: w.perm, prep_width: w.prep, quotient_width: w.quotient }
+                })
+                .collect();
+            (Some(plan), None)
+        }
         // A plan whose layout failed still says which nodes were folded.
         Err(e) => (failed_plan, Some(e)),
     };
@@ -101,5 +140,5 @@ pub fn inspect(model: &Model, path: impl AsRef<Path>, options: &CompileOptions) 
             }
         })
         .collect();
-    Inspection { provable: error.is_none(), error: error.map(|e| e.to_string()), stopped_at, nodes }
+    Inspection { provable: error.is_none(), error: error.map(|e| e.to_string()), stopped_at, nodes, tables }
 }
