@@ -5,6 +5,10 @@ time, user and system CPU time and peak memory under /usr/bin/time, compile and 
 the verifying process's check time, and the proof's size.
 
     python3 benches/models.py [--runs 3] [--sigil target/release/sigil] [MODEL...]
+    python3 benches/models.py --transformers [--runs 3]
+
+A MODEL is a corpus name (`../shared/models/NAME`), a transformer's (`../shared/transformers/
+NAME`: nanogpt, encoder-tiny, gpt2-block), or a folder holding model.onnx and input.json.
 """
 import argparse
 import json
@@ -16,11 +20,21 @@ import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 CORPUS = os.path.join(HERE, "..", "..", "shared", "models")
+TRANSFORMERS = os.path.join(HERE, "..", "..", "shared", "transformers")
 MODELS = [
     "dsperse-net", "dsperse-doom", "dsperse-age", "age-ssrnet-competition1", "lstm-benchmark",
     "matmul-competition", "sn48-pow-reward", "sn2-pow-reward-tan", "dummy-age-detection",
     "sn2-reward-factor-v0", "sn2-reward-legacy",
 ]
+TRANSFORMER_MODELS = ["nanogpt", "encoder-tiny", "gpt2-block"]
+
+
+def folder(m):
+    """The folder of model `m`: a path, or a name in the corpus or the transformers."""
+    for d in (m, os.path.join(CORPUS, m), os.path.join(TRANSFORMERS, m)):
+        if os.path.isfile(os.path.join(d, "model.onnx")):
+            return d
+    raise SystemExit(f"{m}: no model.onnx there, in {CORPUS} or in {TRANSFORMERS}")
 
 
 def run(cmd, env=None):
@@ -36,15 +50,17 @@ def run(cmd, env=None):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("models", nargs="*", default=MODELS)
+    ap.add_argument("models", nargs="*")
+    ap.add_argument("--transformers", action="store_true", help="the transformer exports instead of the corpus")
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--sigil", default=os.path.join(HERE, "..", "target", "release", "sigil"))
     a = ap.parse_args()
+    a.models = a.models or (TRANSFORMER_MODELS if a.transformers else MODELS)
     print("| model | first proof (empty cache) | process wall | user | system | compile | prove (STARK) | verify | proof | peak memory |")
     print("|---|---|---|---|---|---|---|---|---|---|")
     for m in a.models:
-        model = os.path.join(CORPUS, m, "model.onnx")
-        inp = os.path.join(CORPUS, m, "input.json")
+        model = os.path.join(folder(m), "model.onnx")
+        inp = os.path.join(folder(m), "input.json")
         proof = tempfile.mktemp(suffix=".proof")
         cache = tempfile.mkdtemp(prefix="sigil-cache-")
         env = dict(os.environ, SIGIL_CACHE_DIR=cache)

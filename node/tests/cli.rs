@@ -640,9 +640,31 @@ fn inspect_json_says_whether_a_model_is_provable_and_what_proves_each_node() {
         assert!(n["name"].is_string() && n["op"].is_string() && n["proved_by"].is_string(), "{n}");
     }
     assert!(nodes.iter().any(|n| n["op"] == "Conv" && n["proved_by"].as_str().unwrap().contains("polyconv")), "{out}");
-    // nanoGPT: not provable yet, stopped at its token embedding (a Gather of constant rows by
-    // the input's token ids), with LayerNormalization executed only.
-    let (code, out, err) = sigil(&["inspect", &format!("{shared}/transformers/nanogpt/model.onnx"), "--json"]);
+    // nanoGPT: provable, every node proved, wiring or folded (the token embedding by its
+    // lookup, LayerNormalization with its square root), and the circuit's tables listed.
+    let nano = format!("{shared}/transformers/nanogpt/model.onnx");
+    let (code, out, err) = sigil(&["inspect", &nano, "--json"]);
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["provable"], true, "{out}");
+    let nodes = v["nodes"].as_array().unwrap();
+    assert!(nodes.iter().all(|n| ["proved", "wiring", "folded"].contains(&n["status"].as_str().unwrap())), "{out}");
+    assert!(nodes.iter().any(|n| n["op"] == "Gather" && n["proved_by"] == "embed"), "{out}");
+    let norms: Vec<_> = nodes.iter().filter(|n| n["op"] == "LayerNormalization").collect();
+    assert!(!norms.is_empty() && norms.iter().all(|n| n["proved_by"].as_str().unwrap().contains("sqrt")), "{out}");
+    let tables = v["tables"].as_array().unwrap();
+    assert!(tables.len() > 100 && tables.iter().all(|t| t["committed"].as_u64().unwrap() > 0), "{out}");
+    // The same model with its attention's scaling Div spelled Mod (executed, no chip): not
+    // provable, stopped there as `executed only`, the nodes after it `not reached`, and
+    // `sigil compile` refuses it.
+    let tmp = std::env::temp_dir().join(format!("sigil-inspect-mod-{}", std::process::id()));
+    std::fs::create_dir_all(&tmp).unwrap();
+    let bytes = std::fs::read(&nano).unwrap();
+    std::fs::write(tmp.join("model.onnx"), replace_all(&bytes, b"/Div", b"/Mod")).unwrap();
+    let bytes = std::fs::read(tmp.join("model.onnx")).unwrap();
+    std::fs::write(tmp.join("model.onnx"), replace_all(&bytes, b"\x22\x03Div", b"\x22\x03Mod")).unwrap();
+    std::fs::copy(format!("{shared}/transformers/nanogpt/input.json"), tmp.join("input.json")).unwrap();
+    let (code, out, err) = sigil(&["inspect", tmp.join("model.onnx").to_str().unwrap(), "--json"]);
     assert_eq!(code, 0, "{err}");
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(v["provable"], false, "{out}");
@@ -650,10 +672,11 @@ fn inspect_json_says_whether_a_model_is_provable_and_what_proves_each_node() {
     let nodes = v["nodes"].as_array().unwrap();
     let n = nodes.iter().find(|n| n["name"] == stop).unwrap();
     assert_eq!(n["proved_by"], serde_json::Value::Null);
-    assert_eq!((n["op"].as_str(), n["status"].as_str()), (Some("Gather"), Some("refused")), "{n}");
-    let norms: Vec<_> = nodes.iter().filter(|n| n["op"] == "LayerNormalization").collect();
-    assert!(!norms.is_empty() && norms.iter().all(|n| n["status"] == "executed only"), "{out}");
+    assert_eq!((n["op"].as_str(), n["status"].as_str()), (Some("Mod"), Some("executed only")), "{n}");
     assert!(nodes.iter().filter(|n| n["op"] == "Softmax").all(|n| n["status"] == "not reached"), "{out}");
+    let (code, out, _) = sigil(&["compile", tmp.join("model.onnx").to_str().unwrap()]);
+    assert_ne!(code, 0, "{out}");
+    std::fs::remove_dir_all(&tmp).ok();
     // A model with an operator the executor does not run: that node is `unsupported`.
     let tmp = std::env::temp_dir().join(format!("sigil-inspect-{}", std::process::id()));
     std::fs::create_dir_all(&tmp).unwrap();
@@ -669,8 +692,6 @@ fn inspect_json_says_whether_a_model_is_provable_and_what_proves_each_node() {
     let tiles: Vec<_> = v["nodes"].as_array().unwrap().iter().filter(|n| n["op"] == "Tile").collect();
     assert!(!tiles.is_empty() && tiles.iter().all(|n| n["status"] == "unsupported" && n["proved_by"].is_null()), "{out}");
     std::fs::remove_dir_all(&tmp).ok();
-    let (code, out, _) = sigil(&["compile", &format!("{shared}/transformers/nanogpt/model.onnx")]);
-    assert_ne!(code, 0, "{out}");
 }
 
 /// `bytes` with every `from` replaced by `to`, of the same length (protobuf lengths stay right).
