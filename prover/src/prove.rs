@@ -430,24 +430,38 @@ impl<'a, B: Backend + ?Sized> Prover<'a, B> {
         self.lookup = LookupChallenges { beta: self.tr.sample_ef(), gamma: self.tr.sample_ef() };
         let circuit = &self.pk.circuit;
         self.challenges = (0..circuit.n_challenges).map(|_| self.tr.sample_ef()).collect();
+        // The columns of every table at once (each table's rows are built in parallel too, but a
+        // model of many small tables keeps the cores busy only across tables); their
+        // extensions then in the circuit's order.
+        let (pk, publics, lookup, challenges) = (self.pk, self.publics, &self.lookup, &self.challenges);
+        let columns: Vec<Option<(Vec<F>, usize, Option<EF>)>> = self
+            .tables
+            .par_iter()
+            .enumerate()
+            .map(|(t, td)| {
+                let (chip, info, prep) = (circuit.chips[t].as_ref(), &circuit.infos[t], pk.prep_traces[t].as_ref());
+                if info.interactions.is_empty() && info.aux_width == 0 {
+                    return Ok(None);
+                }
+                // The LogUp columns, then the auxiliary columns, as pairs of base columns.
+                let (mut values, mut width, mut sum) = (Vec::new(), 0, None);
+                if !info.interactions.is_empty() {
+                    let (perm, s) = lookup_trace(chip, &info.logup_batches, &td.main, prep, publics, lookup);
+                    sum = Some(s);
+                    width = perm.width();
+                    values = perm.values;
+                }
+                if info.aux_width > 0 {
+                    let aux = chip.aux_trace(&td.main, prep, challenges);
+                    (values, width) = append_ext_columns(values, width, &aux, info.aux_width, td.main.height())?;
+                }
+                Ok(Some((values, width, sum)))
+            })
+            .collect::<Result<_, ProveError>>()?;
         let mut sums = Vec::new();
-        for (t, td) in self.tables.iter_mut().enumerate() {
-            let (chip, info, prep) = (circuit.chips[t].as_ref(), &circuit.infos[t], self.pk.prep_traces[t].as_ref());
-            if info.interactions.is_empty() && info.aux_width == 0 {
-                continue;
-            }
-            // The LogUp columns, then the auxiliary columns, as pairs of base columns.
-            let (mut values, mut width) = (Vec::new(), 0);
-            if !info.interactions.is_empty() {
-                let (perm, sum) = lookup_trace(chip, &info.logup_batches, &td.main, prep, self.publics, &self.lookup);
-                sums.push(sum);
-                width = perm.width();
-                values = perm.values;
-            }
-            if info.aux_width > 0 {
-                let aux = chip.aux_trace(&td.main, prep, &self.challenges);
-                (values, width) = append_ext_columns(values, width, &aux, info.aux_width, td.main.height())?;
-            }
+        for (td, c) in self.tables.iter_mut().zip(columns) {
+            let Some((values, width, sum)) = c else { continue };
+            sums.extend(sum);
             let perm = RowMajorMatrix::new(values, width);
             td.perm_lde = Some(self.backend.coset_lde(perm.clone(), lb, shift));
             td.perm = Some(perm);

@@ -17,6 +17,8 @@
 //!   into a preprocessed table of `(key, value)`.
 //! - [`minmax`]: elementwise Min and Max of two tensors (or a tensor and a constant).
 //! - [`mac`]: a multiply-accumulate chain, the generic STARK benchmark.
+//! - [`matprod`]: the product of two computed matrices checked by a random linear combination
+//!   after a challenge, `k (m + n) + m n` rows per batch (attention's products).
 //! - [`matmul`]: a vector–matrix product with fixed weights, checked by Freivalds' test on
 //!   auxiliary columns after a challenge.
 //! - [`polyconv`]: a convolution with fixed weights checked as a product of bivariate
@@ -42,6 +44,7 @@ pub mod embed;
 pub mod linear;
 pub mod lut;
 pub mod mac;
+pub mod matprod;
 pub mod maxpool;
 pub mod minmax;
 pub mod matmul;

@@ -154,6 +154,11 @@ pub(crate) fn traces(layout: &Layout, run: &Execution, path: &str, tamper: Optio
                 traces.push(t);
                 emit!(node, want(name)?, (1, Y), rescale.io.out_bus, rescale.generate_trace(&acc));
             }
+            Step::MatProd { node, value: name, chip, rescale } => {
+                let (t, acc) = chip.generate_trace(&bus[&chip.a_bus], &bus[&chip.b_bus]);
+                traces.push(t);
+                emit!(node, want(name)?, (1, Y), rescale.io.out_bus, rescale.generate_trace(&acc));
+            }
             Step::Sqrt { node, value: name, chip } => {
                 let inputs = chip.io.inputs(&bus[&chip.io.in_bus]);
                 let r = chip.generate_trace(&inputs).map_err(|i| ModelError::Statement(format!("{path}: node `{node}`: element {i} ({}) has no square root of at least 1", inputs[i])))?;

@@ -29,6 +29,7 @@ use sigil_air::chips::linear::Linear;
 use sigil_air::chips::polyconv::PolyConv;
 use sigil_air::chips::lut::{Lut, LutTable};
 use sigil_air::chips::minmax::{MinMax, MinMaxOp};
+use sigil_air::chips::matprod::MatProd;
 use sigil_air::chips::maxpool::MaxPool;
 use sigil_air::chips::range::RangeTable;
 use sigil_air::chips::relu::Relu;
@@ -203,7 +204,7 @@ macro_rules! placed_fields {
         }
     )*};
 }
-placed_fields!(Linear, PolyConv, MaxPool, Binary, MinMax, Bilinear, Div, Select);
+placed_fields!(Linear, PolyConv, MaxPool, Binary, MinMax, Bilinear, MatProd, Div, Select);
 
 /// A product with fixed weights reading one producer's bus (a Freivalds layer, a polynomial
 /// convolution): what the compiler needs to wire it and rescale its result.
@@ -289,6 +290,8 @@ pub(crate) enum Step {
     TanPeriod { node: String, k: DivConst, times_pi: Binary, rescale: Rescale, diff: Binary },
     /// MatMul of two computed tensors and its rescale.
     Bilinear { node: String, value: String, chip: Bilinear, rescale: Rescale },
+    /// MatMul of two computed tensors checked after a challenge, and its rescale.
+    MatProd { node: String, value: String, chip: MatProd, rescale: Rescale },
     /// A rounded square root (LayerNormalization's standard deviation).
     Sqrt { node: String, value: String, chip: Sqrt },
     /// Rows of a constant table by computed ids (an embedding), and the table.
@@ -315,6 +318,7 @@ impl Step {
             Step::Div { .. } => &["div"],
             Step::Select { .. } => &["select"],
             Step::TanPeriod { .. } => &["divconst", "binary", "rescale"],
+            Step::MatProd { .. } => &["matprod", "rescale"],
             Step::Sqrt { .. } => &["sqrt"],
             Step::Embed { .. } => &["embed"],
         }
@@ -343,6 +347,7 @@ impl Step {
             Step::Div { chip, .. } => vec![chip],
             Step::Select { chip, .. } => vec![chip],
             Step::TanPeriod { k, times_pi, rescale, diff, .. } => vec![k, times_pi, rescale, diff],
+            Step::MatProd { chip, rescale, .. } => vec![chip, rescale],
             Step::Sqrt { chip, .. } => vec![chip],
             Step::Embed { chip, table, .. } => vec![chip, table],
         }
