@@ -434,7 +434,7 @@ impl<'a, B: Backend + ?Sized> Prover<'a, B> {
         // model of many small tables keeps the cores busy only across tables); their
         // extensions then in the circuit's order.
         let (pk, publics, lookup, challenges) = (self.pk, self.publics, &self.lookup, &self.challenges);
-        let columns: Vec<Option<(Vec<F>, usize, Option<EF>)>> = self
+        let columns: Vec<Option<PermColumns>> = self
             .tables
             .par_iter()
             .enumerate()
@@ -761,6 +761,10 @@ fn append_ext_columns(
     }
     Ok((values, w))
 }
+
+/// A table's committed lookup and auxiliary columns (row-major base values and their width)
+/// and its LogUp sum (none for a table without interactions).
+type PermColumns = (Vec<F>, usize, Option<EF>);
 
 /// The LogUp columns of one table (two base columns per extension column: one helper per
 /// batch of interactions, `sum ±m/d` over the batch, then the running sum) and its final sum.
