@@ -13,7 +13,7 @@ fn chips(c: &mut Criterion) {
     let mut g = c.benchmark_group("transformer-chips");
     let n = 1usize << 16;
     g.throughput(Throughput::Elements(n as u64));
-    let sqrt = Sqrt::new("sqrt", 42, 44, UnaryIo::new(1, 2, n)).expect("chip");
+    let sqrt = Sqrt::new("sqrt", 42, 0, 44, UnaryIo::new(1, 2, n)).expect("chip");
     let x: Vec<i64> = (0..n as i64).map(|i| (i * 2654435761) % (1 << 44)).collect();
     g.bench_function(BenchmarkId::new("sqrt-trace", n), |b| b.iter(|| sqrt.generate_trace(&x).expect("roots")));
     let (vocab, width) = (65usize, 64usize);

@@ -116,8 +116,8 @@ macro_rules! op_table {
             Clip                => Elementwise  [clip];
             Neg                 => Elementwise  [neg];
             LeakyRelu           => Elementwise;
-            Sqrt                => Elementwise;
-            Pow                 => Elementwise;
+            Sqrt                => Elementwise  [sqrt];
+            Pow                 => Elementwise  [pow];
             Reciprocal          => Elementwise;
             Mod                 => Elementwise;
             Equal               => Logic;

@@ -8,7 +8,7 @@
 use std::sync::OnceLock;
 
 use sigil_onnx::circuit::{CompileOptions, CompiledModel, ModelError, Tamper, random_like};
-use sigil_tests::onnx::{floats, int, model, node, typed_value, value, write};
+use sigil_tests::onnx::{floats, int, ints, model, node, typed_value, value, write};
 use sigil_tests::{assert_refused_by, proved_by, proves_the_executors_output};
 
 const VOCAB: usize = 10;
@@ -53,6 +53,31 @@ fn two_axes() -> &'static (CompiledModel, std::path::PathBuf) {
     })
 }
 
+/// `x [1, 3, 8]` through the decomposed LayerNormalization older exporters write:
+/// ReduceMean, Sub, Pow 2, ReduceMean, Add epsilon, Sqrt, Div, Mul scale, Add bias.
+fn decomposed() -> &'static (CompiledModel, std::path::PathBuf) {
+    static M: OnceLock<(CompiledModel, std::path::PathBuf)> = OnceLock::new();
+    M.get_or_init(|| {
+        let nodes = vec![
+            node("mean", "ReduceMean", &["x"], &["m"], vec![ints("axes", &[-1])]),
+            node("centre", "Sub", &["x", "m"], &["d"], vec![]),
+            node("square", "Pow", &["d", "two"], &["d2"], vec![]),
+            node("variance", "ReduceMean", &["d2"], &["v"], vec![ints("axes", &[-1])]),
+            node("plus_eps", "Add", &["v", "eps"], &["ve"], vec![]),
+            node("deviation", "Sqrt", &["ve"], &["s"], vec![]),
+            node("normalize", "Div", &["d", "s"], &["z"], vec![]),
+            node("scaled", "Mul", &["z", "scale"], &["zs"], vec![]),
+            node("ln", "Add", &["zs", "bias"], &["y"], vec![]),
+        ];
+        let inits = vec![floats("two", &[], vec![2.0]), floats("eps", &[], vec![1e-5]), floats("scale", &[WIDTH as i64], scale()), floats("bias", &[WIDTH as i64], bias())];
+        let m = model(13, nodes, vec![value("x", &[1, 3, WIDTH as i64])], inits, vec![value("y", &[1, 3, WIDTH as i64])]);
+        let x: Vec<f64> = (0..3 * WIDTH).map(|i| ((i * 11 % 24) as f64 - 11.5) / 6.0).collect();
+        let dir = write("layernorm-decomposed", &m, &x);
+        let c = CompiledModel::compile(dir.join("model.onnx"), &CompileOptions::default()).unwrap();
+        (c, dir)
+    })
+}
+
 /// The float LayerNormalization of `row` (epsilon 1e-5).
 fn layer_norm(row: &[f64], scale: &[f64], bias: &[f64]) -> Vec<f64> {
     let n = row.len() as f64;
@@ -89,6 +114,28 @@ fn layer_norm_over_two_axes_proves_the_executors_output() {
             assert!((y[0][j] - want).abs() < 2e-3, "input {k}, {j}: {} vs {want}", y[0][j]);
         }
     }
+}
+
+#[test]
+fn the_decomposed_form_proves_the_executors_output() {
+    let (m, dir) = decomposed();
+    let sample = m.read_input(dir.join("input.json")).unwrap();
+    let (s, b): (Vec<f64>, Vec<f64>) = (scale().iter().map(|&v| f64::from(v)).collect(), bias().iter().map(|&v| f64::from(v)).collect());
+    for (k, x) in [sample.clone(), random_like(&sample, 9, true), random_like(&sample, 10, true)].iter().enumerate() {
+        let y = proves_the_executors_output(m, x, &format!("input {k}"));
+        for r in 0..3 {
+            for (j, want) in layer_norm(&x[0].values[r * WIDTH..(r + 1) * WIDTH], &s, &b).into_iter().enumerate() {
+                assert!((y[0][r * WIDTH + j] - want).abs() < 5e-3, "input {k}, row {r}, {j}: {} vs {want}", y[0][r * WIDTH + j]);
+            }
+        }
+    }
+    let report = proved_by(dir);
+    assert_eq!(report["square"].as_deref(), Some("binary+rescale"));
+    assert_eq!(report["deviation"].as_deref(), Some("sqrt"));
+    // Another square or another root, balanced on the bus, is refused by its chip.
+    let x = &sample;
+    assert_refused_by(m, x, "square", "square/rescale");
+    assert_refused_by(m, x, "deviation", "deviation");
 }
 
 #[test]

@@ -9,7 +9,7 @@ use crate::chips::unary::Y;
 use crate::chips::{BUS_DATA, BUS_OUT, SplitMix64};
 
 fn chip(offset: u64, in_bits: u32, n: usize) -> Sqrt {
-    Sqrt::new("sqrt", offset, in_bits, UnaryIo::new(BUS_DATA, BUS_OUT, n)).unwrap()
+    Sqrt::new("sqrt", offset, 0, in_bits, UnaryIo::new(BUS_DATA, BUS_OUT, n)).unwrap()
 }
 
 #[test]
@@ -41,10 +41,32 @@ fn honest_traces_pass() {
 }
 
 #[test]
-fn no_root_below_one() {
+fn zero_is_its_own_root_and_negatives_have_none() {
     let c = chip(0, 10, 4);
-    assert_eq!(c.generate_trace(&[4, 0, 9, 1]).unwrap_err(), 1);
-    assert_eq!(chip(3, 10, 2).generate_trace(&[5, -3]).unwrap_err(), 1);
+    let x = [4i64, 0, 9, 1];
+    let (t, y, lookups) = c.generate_trace(&x).unwrap();
+    assert_eq!(y, vec![2, 0, 3, 1]);
+    crate::chips::check_unary(&c, &x, &y, &t, &lookups).unwrap();
+    crate::chips::every_changed_cell_fails_unary(&c, &x, &y, &t, &lookups);
+    assert_eq!(c.generate_trace(&[5, -1]).unwrap_err(), 1);
+    assert_eq!(chip(3, 10, 2).generate_trace(&[5, -4]).unwrap_err(), 1);
+    // Zero claimed for a positive radicand (z = 1, y = 0, t = v = 2): 2y - 1 + z - t = -2.
+    let x = [2i64, 1, 1, 1];
+    let (mut t, _, lookups) = c.generate_trace(&x).unwrap();
+    t.set(0, Y, F::ZERO);
+    t.set(0, Z, F::ONE);
+    t.set(0, T, F::from_u64(2));
+    assert!(crate::chips::check_unary(&c, &x, &[0, 1, 1, 1], &t, &lookups).is_err());
+}
+
+#[test]
+fn shifted_inputs_take_the_root_at_the_output_s_scale() {
+    // sqrt(x / 2^8) at 8 fractional bits: round(sqrt(x 2^8)).
+    let c = Sqrt::new("sqrt", 0, 8, 20, UnaryIo::new(BUS_DATA, BUS_OUT, 4)).unwrap();
+    let x = [256i64, 1024, 0, 77];
+    let (t, y, lookups) = c.generate_trace(&x).unwrap();
+    assert_eq!(y, vec![256, 512, 0, isqrt_round(77 << 8) as i64]);
+    crate::chips::check_unary(&c, &x, &y, &t, &lookups).unwrap();
 }
 
 #[test]

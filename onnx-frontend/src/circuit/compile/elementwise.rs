@@ -30,6 +30,63 @@ impl<'a> Compiler<'a> {
         Ok(())
     }
 
+    /// Sqrt: `round(sqrt(x 2^(2f - fx)))`, the root at the output's `f` fractional bits, as the
+    /// executor takes it ([`Sqrt`]: a negative input has no root); an output with fewer than
+    /// half the input's fractional bits (a rounded radicand) is not proved.
+    pub(crate) fn sqrt(&mut self, n: &Node) -> Result<(), ModelError> {
+        let out = n.outputs[0].clone();
+        let (_, _, f) = self.range_bits(n, &out)?;
+        let (_, _, fx) = self.range_bits(n, &n.inputs[0])?;
+        let shift = (2 * f).checked_sub(fx).ok_or_else(|| self.err(n, format!("a root at {f} fractional bits of an input at {fx} (a rounded radicand) is not proved yet")))?;
+        let x = self.wire(n, 0)?;
+        let io = self.unary_io(n, &x)?;
+        let (bus, len) = (io.out_bus, x.len());
+        let chip = Sqrt::new(n.name.clone(), 0, shift, x.bits, io).map_err(|e| self.wide(n, e.to_string()))?;
+        self.wires.insert(out.clone(), Wire::new(bus, len, chip.y_bits + 1));
+        self.steps.push(Step::Sqrt { node: n.name.clone(), value: out, chip });
+        Ok(())
+    }
+
+    /// Pow by a constant exponent, as the executor computes it: about 1/2 is Sqrt; an integer
+    /// `k` in `1..=16` is `k - 1` products by the base, each rescaled to the base's scale
+    /// ([`Binary`] and [`Rescale`]: `x^2` of a decomposed LayerNormalization's variance is one).
+    /// Other exponents (`exp(y ln x)` in the executor) are not proved yet.
+    pub(crate) fn pow(&mut self, n: &Node) -> Result<(), ModelError> {
+        let e = self.constant(n, 1)?.ok_or_else(|| self.err(n, "the exponent is missing"))?;
+        let &[ev] = e.data.as_slice() else {
+            return Err(self.err(n, "only a single exponent is proved"));
+        };
+        if align(i128::from(ev), e.frac_bits, 1) == 1 {
+            return self.sqrt(n);
+        }
+        let unit = 1i64 << e.frac_bits;
+        if ev % unit != 0 || !(1..=16).contains(&(ev / unit)) {
+            return Err(self.err(n, "only integer exponents 1 to 16 and 1/2 are proved yet"));
+        }
+        let k = (ev / unit) as usize;
+        let out = n.outputs[0].clone();
+        let (rb, dims, fo) = self.range_bits(n, &out)?;
+        let (_, xd, fa) = self.range_bits(n, &n.inputs[0])?;
+        if fa != fo || xd != dims {
+            return Err(self.err(n, "a power at another scale or shape than its base is not proved yet"));
+        }
+        let x = self.wire(n, 0)?;
+        let len = x.len();
+        let mut cur = x.clone();
+        for step in 1..k {
+            let last = step + 1 == k;
+            let name = if last { n.name.clone() } else { format!("{}/power {}", n.name, step + 1) };
+            let (a, b) = (self.bus_operand(n, &cur, 0..len)?, self.bus_operand(n, &x, 0..len)?);
+            let (chip, p) = self.binary_chip(n, name.clone(), BinaryOp::Mul, (a, 0), (b, 0), len)?;
+            let out_bits = if last { rb + 1 } else { (p.bits + 2).saturating_sub(fo).max(2) };
+            let (rescale, w) = self.rescale_to(n, format!("{name}/rescale"), chip.out_bus, len, p.bits, fo, out_bits)?;
+            self.steps.push(Step::Binary { node: name, value: if last { out.clone() } else { String::new() }, chip, rescale: Some(rescale) });
+            cur = w;
+        }
+        self.wires.insert(out, cur);
+        Ok(())
+    }
+
     /// Div: by a constant ([`DivConst`]) or by a computed tensor ([`Div`]).
     pub(crate) fn div(&mut self, n: &Node) -> Result<(), ModelError> {
         if n.inputs.get(1).is_some_and(|d| !self.plan.consts.contains_key(d)) { self.div2(n) } else { self.div_const(n) }

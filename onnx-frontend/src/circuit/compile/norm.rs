@@ -52,7 +52,7 @@ impl<'a> Compiler<'a> {
         let eps = layer_norm_epsilon(n.attrs.norm().epsilon, fx);
         let io = self.unary_io(n, &var)?;
         let sbus = io.out_bus;
-        let chip = Sqrt::new(name("deviation"), eps as u64, var.bits, io).map_err(|e| self.wide(n, e.to_string()))?;
+        let chip = Sqrt::new(name("deviation"), eps as u64, 0, var.bits, io).map_err(|e| self.wide(n, e.to_string()))?;
         let s = Wire::new(sbus, outer, chip.y_bits + 1);
         self.steps.push(Step::Sqrt { node: name("deviation"), value: String::new(), chip });
         // y = round(d 2^f / s): |d| <= sqrt(len (v + 1/2)) and s >= sqrt(v) - 1/2 with v >= 1
