@@ -401,6 +401,9 @@ pub enum Attrs {
     Norm(Norm),
     /// Gather's axis.
     Axis(i64),
+    /// Gelu: whether `approximate = "tanh"` (otherwise `"none"`, the exact form; another value
+    /// is kept as `Err` for the executor to refuse by name).
+    Gelu(Result<bool, String>),
     /// Another operator: its attributes are read where it runs.
     #[default]
     Untyped,
@@ -478,6 +481,11 @@ impl Attrs {
             Some(Op::Clip) => Attrs::Clip(Clip { min: float("min"), max: float("max") }),
             Some(Op::LayerNormalization | Op::BatchNormalization) => Attrs::Norm(Norm { axis: int("axis", -1), epsilon: float("epsilon").unwrap_or(1e-5) }),
             Some(Op::Gather) => Attrs::Axis(int("axis", 0)),
+            Some(Op::Gelu) => Attrs::Gelu(match string("approximate", "none").as_str() {
+                "none" => Ok(false),
+                "tanh" => Ok(true),
+                other => Err(other.to_string()),
+            }),
             Some(Op::Pad) => Attrs::Pad(Pad { mode: string("mode", "constant"), pads: ints("pads"), value: float("value").unwrap_or(0.0) }),
             _ => Attrs::Untyped,
         }
@@ -505,6 +513,15 @@ impl Attrs {
         match self {
             Attrs::Norm(n) => *n,
             _ => Norm { axis: -1, epsilon: 1e-5 },
+        }
+    }
+
+    /// Gelu's form: `Ok(true)` for tanh, `Ok(false)` for the exact form (any other node: the
+    /// exact form).
+    pub fn gelu_tanh(&self) -> Result<bool, String> {
+        match self {
+            Attrs::Gelu(t) => t.clone(),
+            _ => Ok(false),
         }
     }
 

@@ -146,7 +146,7 @@ macro_rules! op_table {
             Softplus            => Nonlinear;
             Softmax             => Nonlinear    [softmax];
             LogSoftmax          => Nonlinear;
-            Gelu                => Nonlinear;
+            Gelu                => Nonlinear    [gelu];
             ReduceSum           => Reduce;
             ReduceMean          => Reduce       [mean];
             ReduceMax           => Reduce;

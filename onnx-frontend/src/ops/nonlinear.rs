@@ -130,11 +130,7 @@ pub(crate) fn softmax(ctx: &Ctx<'_>, n: &Node, a: &QTensor) -> R<QTensor> {
 pub(crate) fn gelu(ctx: &Ctx<'_>, n: &Node, a: &QTensor) -> R<QTensor> {
     let f = ctx.f;
     let fx = a.frac_bits;
-    let tanh = match attr_s(n, "approximate", "none").as_str() {
-        "none" => false,
-        "tanh" => true,
-        m => return Err(ctx.err(n, format!("approximate = {m} is unknown"))),
-    };
+    let tanh = n.attrs.gelu_tanh().map_err(|m| ctx.err(n, format!("approximate = {m} is unknown")))?;
     let inv_sqrt2 = quantize(std::f64::consts::FRAC_1_SQRT_2, f);
     let c = quantize((2.0 / std::f64::consts::PI).sqrt(), f);
     let k = quantize(0.044715, f);

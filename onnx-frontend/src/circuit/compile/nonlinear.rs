@@ -167,4 +167,65 @@ impl<'a> Compiler<'a> {
         self.steps.push(Step::Div { node: n.name.clone(), value: out, chip });
         Ok(())
     }
+
+    /// Gelu (opset 20) as the executor computes it (`ops::nonlinear::gelu`), each product an
+    /// elementwise chip and its rescale, each function its table: the exact form
+    /// `g = erf(rescale(x round(2^f / sqrt 2), f))` (erf's input at x's `fx` bits), or the tanh
+    /// form (`x` at `f` bits, `x^3 = rescale(rescale(x x, f) x, f)`,
+    /// `u = rescale((x + rescale(x^3 k, f)) c, f)` with `k = 0.044715` and `c = sqrt(2 / pi)` at
+    /// `f` bits, `g = tanh(u)`); then `y = rescale(x (2^f + g), f + 1)` at `fx` bits.
+    pub(crate) fn gelu(&mut self, n: &Node) -> Result<(), ModelError> {
+        let tanh = n.attrs.gelu_tanh().map_err(|m| self.err(n, format!("approximate = {m} is unknown")))?;
+        let x = self.wire(n, 0)?;
+        let (_, _, fx) = self.range_bits(n, &n.inputs[0])?;
+        let out = n.outputs[0].clone();
+        let (rb, _, fo) = self.range_bits(n, &out)?;
+        let f = self.plan.frac_bits;
+        if fo != fx || (tanh && fx != f) {
+            return Err(self.err(n, format!("a Gelu of an input at {fx} fractional bits (activations at {f}) is not proved yet")));
+        }
+        let len = x.len();
+        let q = |v: f64| crate::exec::quantize(v, f);
+        // `a b` rescaled by `f` (b a constant when `c` is given), named `{node}/{part}`.
+        let product = |c: &mut Self, part: &str, a: &Wire, b: Result<&Wire, i64>| -> Result<Wire, ModelError> {
+            let name = format!("{}/{part}", n.name);
+            let ao = c.bus_operand(n, a, 0..len)?;
+            let bo = match b {
+                Ok(w) => c.bus_operand(n, w, 0..len)?,
+                Err(k) => Operand::Const(vec![k; len]),
+            };
+            let (chip, p) = c.binary_chip(n, name.clone(), BinaryOp::Mul, (ao, 0), (bo, 0), len)?;
+            let bits = (p.bits + 2).saturating_sub(f).max(2);
+            let (rescale, w) = c.rescale_to(n, format!("{name}/rescale"), chip.out_bus, len, p.bits, f, bits)?;
+            c.steps.push(Step::Binary { node: name, value: String::new(), chip, rescale: Some(rescale) });
+            Ok(w)
+        };
+        let g = if tanh {
+            let x2 = product(self, "square", &x, Ok(&x))?;
+            let x3 = product(self, "cube", &x2, Ok(&x))?;
+            let t = product(self, "cube k", &x3, Err(q(0.044715)))?;
+            let (a, b) = (self.bus_operand(n, &x, 0..len)?, self.bus_operand(n, &t, 0..len)?);
+            let (add, s) = self.binary_chip(n, format!("{}/inner", n.name), BinaryOp::Add, (a, 0), (b, 0), len)?;
+            self.steps.push(Step::Binary { node: format!("{}/inner", n.name), value: String::new(), chip: add, rescale: None });
+            let u = product(self, "inner c", &s, Err(q((2.0 / std::f64::consts::PI).sqrt())))?;
+            let (chip, table, g) = self.lut_chip(n, format!("{}/tanh", n.name), Func::Tanh, &u, f, f, f + 2)?;
+            self.steps.push(Step::Lut { node: format!("{}/tanh", n.name), value: String::new(), chip, table });
+            g
+        } else {
+            let u = product(self, "scaled", &x, Err(q(std::f64::consts::FRAC_1_SQRT_2)))?;
+            let (chip, table, g) = self.lut_chip(n, format!("{}/erf", n.name), Func::Erf, &u, fx, f, f + 2)?;
+            self.steps.push(Step::Lut { node: format!("{}/erf", n.name), value: String::new(), chip, table });
+            g
+        };
+        // 2^f + g, then x (2^f + g) rescaled by f + 1.
+        let a = self.bus_operand(n, &g, 0..len)?;
+        let (add, w) = self.binary_chip(n, format!("{}/one plus", n.name), BinaryOp::Add, (a, 0), (Operand::Const(vec![1i64 << f; len]), 0), len)?;
+        self.steps.push(Step::Binary { node: format!("{}/one plus", n.name), value: String::new(), chip: add, rescale: None });
+        let (a, b) = (self.bus_operand(n, &x, 0..len)?, self.bus_operand(n, &w, 0..len)?);
+        let (chip, p) = self.binary_chip(n, n.name.clone(), BinaryOp::Mul, (a, 0), (b, 0), len)?;
+        let (rescale, y) = self.rescale_to(n, format!("{}/rescale", n.name), chip.out_bus, len, p.bits, f + 1, rb + 1)?;
+        self.steps.push(Step::Binary { node: n.name.clone(), value: out.clone(), chip, rescale: Some(rescale) });
+        self.wires.insert(out, y);
+        Ok(())
+    }
 }
