@@ -80,6 +80,25 @@ impl core::fmt::Display for BilinearError {
     }
 }
 
+/// Checks a product of `batches` `m x k` by `k x n` matrices read at `a_len` and `b_len`
+/// indices, with operands below `2^a_bits` and `2^b_bits`: every shape non-empty and every sum
+/// of `k` products below `p/2` (the field holds the integer). Shared by [`Bilinear`] and
+/// [`crate::chips::matprod::MatProd`].
+pub fn check_product((batches, m, k, n): (usize, usize, usize, usize), a_len: usize, b_len: usize, a_bits: u32, b_bits: u32) -> Result<(), BilinearError> {
+    if a_len != batches * m * k || b_len != batches * k * n || k == 0 || m == 0 || n == 0 || batches == 0 {
+        return Err(BilinearError("the operands' indices do not fit the shapes"));
+    }
+    if a_bits + b_bits > 62 || (k as u128) << (a_bits + b_bits) >= u128::from(P) / 2 {
+        return Err(BilinearError("the sums may pass the field"));
+    }
+    Ok(())
+}
+
+/// Bits of `|C|` for sums of `k` products of operands below `2^a_bits` and `2^b_bits`.
+pub fn product_bits(k: usize, a_bits: u32, b_bits: u32) -> u32 {
+    a_bits + b_bits + (usize::BITS - (k - 1).leading_zeros())
+}
+
 impl Bilinear {
     /// A product of `batches` `m x k` by `k x n` matrices read at `a_src` and `b_src`.
     #[allow(clippy::too_many_arguments)]
@@ -90,12 +109,7 @@ impl Bilinear {
         (b_bus, b_src, b_bits): (BusId, Vec<u32>, u32),
         out_bus: BusId,
     ) -> Result<Self, BilinearError> {
-        if a_src.len() != batches * m * k || b_src.len() != batches * k * n || k == 0 {
-            return Err(BilinearError("the operands' indices do not fit the shapes"));
-        }
-        if a_bits + b_bits > 62 || (k as u128) << (a_bits + b_bits) >= u128::from(P) / 2 {
-            return Err(BilinearError("the sums may pass the field"));
-        }
+        check_product((batches, m, k, n), a_src.len(), b_src.len(), a_bits, b_bits)?;
         let rows = batches * m * n * k;
         Ok(Self {
             name: name.into(),
@@ -122,7 +136,7 @@ impl Bilinear {
 
     /// Bits of `|C|`: below `k 2^(a_bits + b_bits)`.
     pub fn output_bits(&self) -> u32 {
-        self.a_bits + self.b_bits + (usize::BITS - (self.k - 1).leading_zeros())
+        product_bits(self.k, self.a_bits, self.b_bits)
     }
 
     /// The operand indices of term row `r`: `(A index, B index)`.

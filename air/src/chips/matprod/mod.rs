@@ -36,8 +36,9 @@ use alloc::vec::Vec;
 use p3_field::PrimeCharacteristicRing;
 
 use crate::air::{Air, AirBuilder, BusId};
+use crate::chips::bilinear::{BilinearError, check_product, product_bits};
 use crate::expr::FieldExpr;
-use crate::field::{EF, F, P};
+use crate::field::{EF, F};
 use crate::trace::Trace;
 
 #[cfg(test)]
@@ -98,16 +99,6 @@ pub struct MatProd {
     pub log_height: usize,
 }
 
-/// A product whose sums may pass the field, or whose shapes do not fit.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct MatProdError(pub &'static str);
-
-impl core::fmt::Display for MatProdError {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        write!(f, "product of two computed matrices: {}", self.0)
-    }
-}
-
 /// A row's role.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Role {
@@ -129,13 +120,8 @@ impl MatProd {
         (a_bus, a_src, a_bits): (BusId, Vec<u32>, u32),
         (b_bus, b_src, b_bits): (BusId, Vec<u32>, u32),
         out_bus: BusId,
-    ) -> Result<Self, MatProdError> {
-        if a_src.len() != batches * m * k || b_src.len() != batches * k * n || k == 0 || m == 0 || n == 0 || batches == 0 {
-            return Err(MatProdError("the operands' indices do not fit the shapes"));
-        }
-        if a_bits + b_bits > 62 || (k as u128) << (a_bits + b_bits) >= u128::from(P) / 2 {
-            return Err(MatProdError("the sums may pass the field"));
-        }
+    ) -> Result<Self, BilinearError> {
+        check_product((batches, m, k, n), a_src.len(), b_src.len(), a_bits, b_bits)?;
         let mut c = Self { name: name.into(), batches, m, k, n, a_src, b_src, a_bus, b_bus, a_bits, b_bits, out_bus, uses: vec![1; batches * m * n], log_height: 0 };
         c.log_height = c.min_log_height();
         Ok(c)
@@ -153,7 +139,7 @@ impl MatProd {
 
     /// Bits of `|C|`: below `k 2^(a_bits + b_bits)`.
     pub fn output_bits(&self) -> u32 {
-        self.a_bits + self.b_bits + (usize::BITS - (self.k - 1).leading_zeros())
+        product_bits(self.k, self.a_bits, self.b_bits)
     }
 
     fn role(&self, r: usize) -> Role {
