@@ -75,13 +75,9 @@ impl<'a> Compiler<'a> {
         let mut cur = x.clone();
         for step in 1..k {
             let last = step + 1 == k;
-            let name = if last { n.name.clone() } else { format!("{}/power {}", n.name, step + 1) };
+            let (name, value, out_bits) = if last { (n.name.clone(), out.clone(), Some(rb + 1)) } else { (format!("{}/power {}", n.name, step + 1), String::new(), None) };
             let (a, b) = (self.bus_operand(n, &cur, 0..len)?, self.bus_operand(n, &x, 0..len)?);
-            let (chip, p) = self.binary_chip(n, name.clone(), BinaryOp::Mul, (a, 0), (b, 0), len)?;
-            let out_bits = if last { rb + 1 } else { (p.bits + 2).saturating_sub(fo).max(2) };
-            let (rescale, w) = self.rescale_to(n, format!("{name}/rescale"), chip.out_bus, len, p.bits, fo, out_bits)?;
-            self.steps.push(Step::Binary { node: name, value: if last { out.clone() } else { String::new() }, chip, rescale: Some(rescale) });
-            cur = w;
+            cur = self.mul_rescaled(n, (name, value), a, b, len, (fo, out_bits))?;
         }
         self.wires.insert(out, cur);
         Ok(())
@@ -212,11 +208,8 @@ impl<'a> Compiler<'a> {
         let (sa, sb) = (fb + f, fa);
         let c = sa.min(sb);
         let len: usize = dims.iter().product();
-        let bus = self.bus(len);
-        let (ab, bb) = (a.bits(), b.bits());
-        let mut chip = Div::new(n.name.clone(), (a, sa - c), (b, sb - c), rb + 1, len, bus).map_err(|e| self.wide(n, format!("{e} (numerator {ab} bits shifted by {}, divisor {bb} bits shifted by {}, quotient {} bits)", sa - c, sb - c, rb + 1)))?;
-        chip.uses = vec![];
-        self.wires.insert(out.clone(), Wire::new(bus, len, rb + 1));
+        let (chip, wire) = self.div_chip(n, n.name.clone(), (a, sa - c), (b, sb - c), rb + 1, len)?;
+        self.wires.insert(out.clone(), wire);
         self.steps.push(Step::Div { node: n.name.clone(), value: out, chip });
         Ok(())
     }
@@ -296,6 +289,29 @@ impl<'a> Compiler<'a> {
             self.read_at(bus, s);
         }
         Ok(Operand::Bus { bus, src, bits: w.bits })
+    }
+
+    /// A product step `name` (answering for `value`, empty inside a node) of `len` elements
+    /// ([`Binary`]) and its rescale by `2^shift` (`{name}/rescale`) to `out_bits` signed bits, by
+    /// default the bound the product implies; the rescale's wire.
+    pub(super) fn mul_rescaled(&mut self, n: &Node, (name, value): (String, String), a: Operand, b: Operand, len: usize, (shift, out_bits): (u32, Option<u32>)) -> Result<Wire, ModelError> {
+        let (chip, p) = self.binary_chip(n, name.clone(), BinaryOp::Mul, (a, 0), (b, 0), len)?;
+        let bits = out_bits.unwrap_or((p.bits + 2).saturating_sub(shift).max(2));
+        let (rescale, w) = self.rescale_to(n, format!("{name}/rescale"), chip.out_bus, len, p.bits, shift, bits)?;
+        self.steps.push(Step::Binary { node: name, value, chip, rescale: Some(rescale) });
+        Ok(w)
+    }
+
+    /// A division chip `name` of `len` elements, `round(a 2^sa / (b 2^sb))` with its quotient
+    /// range-checked to `out_bits` ([`Div`]); its output wire. A division the field cannot
+    /// hold is refused with the operands' widths.
+    pub(super) fn div_chip(&mut self, n: &Node, name: String, (a, sa): (Operand, u32), (b, sb): (Operand, u32), out_bits: u32, len: usize) -> Result<(Div, Wire), ModelError> {
+        let bus = self.bus(len);
+        let (ab, bb) = (a.bits(), b.bits());
+        let mut chip = Div::new(name, (a, sa), (b, sb), out_bits, len, bus)
+            .map_err(|e| self.wide(n, format!("{e} (numerator {ab} bits shifted by {sa}, divisor {bb} bits shifted by {sb}, quotient {out_bits} bits)")))?;
+        chip.uses = vec![];
+        Ok((chip, Wire::new(bus, len, out_bits)))
     }
 
     /// An elementwise chip `name` of `len` elements; its output wire.

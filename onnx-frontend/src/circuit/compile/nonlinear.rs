@@ -158,12 +158,8 @@ impl<'a> Compiler<'a> {
         // Each exponential over its group's sum.
         let num = self.bus_operand(n, &e, 0..total)?;
         let den = self.bus_operand(n, &s, (0..total).map(group_of))?;
-        let bus = self.bus(total);
-        let (nb, db) = (num.bits(), den.bits());
-        let mut chip = Div::new(n.name.clone(), (num, f), (den, 0), rb + 1, total, bus)
-            .map_err(|e| self.wide(n, format!("{e} (numerator {nb} bits shifted by {f}, divisor {db} bits, quotient {} bits)", rb + 1)))?;
-        chip.uses = vec![];
-        self.wires.insert(out.clone(), Wire::new(bus, total, rb + 1));
+        let (chip, wire) = self.div_chip(n, n.name.clone(), (num, f), (den, 0), rb + 1, total)?;
+        self.wires.insert(out.clone(), wire);
         self.steps.push(Step::Div { node: n.name.clone(), value: out, chip });
         Ok(())
     }
@@ -186,19 +182,14 @@ impl<'a> Compiler<'a> {
         }
         let len = x.len();
         let q = |v: f64| crate::exec::quantize(v, f);
-        // `a b` rescaled by `f` (b a constant when `c` is given), named `{node}/{part}`.
+        // `a b` rescaled by `f` (`b` a constant when it is `Err`), the step `{node}/{part}`.
         let product = |c: &mut Self, part: &str, a: &Wire, b: Result<&Wire, i64>| -> Result<Wire, ModelError> {
-            let name = format!("{}/{part}", n.name);
             let ao = c.bus_operand(n, a, 0..len)?;
             let bo = match b {
                 Ok(w) => c.bus_operand(n, w, 0..len)?,
                 Err(k) => Operand::Const(vec![k; len]),
             };
-            let (chip, p) = c.binary_chip(n, name.clone(), BinaryOp::Mul, (ao, 0), (bo, 0), len)?;
-            let bits = (p.bits + 2).saturating_sub(f).max(2);
-            let (rescale, w) = c.rescale_to(n, format!("{name}/rescale"), chip.out_bus, len, p.bits, f, bits)?;
-            c.steps.push(Step::Binary { node: name, value: String::new(), chip, rescale: Some(rescale) });
-            Ok(w)
+            c.mul_rescaled(n, (format!("{}/{part}", n.name), String::new()), ao, bo, len, (f, None))
         };
         let g = if tanh {
             let x2 = product(self, "square", &x, Ok(&x))?;
@@ -222,9 +213,7 @@ impl<'a> Compiler<'a> {
         let (add, w) = self.binary_chip(n, format!("{}/one plus", n.name), BinaryOp::Add, (a, 0), (Operand::Const(vec![1i64 << f; len]), 0), len)?;
         self.steps.push(Step::Binary { node: format!("{}/one plus", n.name), value: String::new(), chip: add, rescale: None });
         let (a, b) = (self.bus_operand(n, &x, 0..len)?, self.bus_operand(n, &w, 0..len)?);
-        let (chip, p) = self.binary_chip(n, n.name.clone(), BinaryOp::Mul, (a, 0), (b, 0), len)?;
-        let (rescale, y) = self.rescale_to(n, format!("{}/rescale", n.name), chip.out_bus, len, p.bits, f + 1, rb + 1)?;
-        self.steps.push(Step::Binary { node: n.name.clone(), value: out.clone(), chip, rescale: Some(rescale) });
+        let y = self.mul_rescaled(n, (n.name.clone(), out.clone()), a, b, len, (f + 1, Some(rb + 1)))?;
         self.wires.insert(out, y);
         Ok(())
     }

@@ -60,12 +60,7 @@ impl<'a> Compiler<'a> {
         let root_bits = 64 - ((len as u64).isqrt() + 1).leading_zeros();
         let y_bits = f + root_bits + 2;
         let (num, den) = (self.bus_operand(n, &d, 0..total)?, self.bus_operand(n, &s, (0..total).map(row_of))?);
-        let bus = self.bus(total);
-        let (nb, db) = (num.bits(), den.bits());
-        let mut chip = Div::new(name("normalize"), (num, f), (den, 0), y_bits, total, bus)
-            .map_err(|e| self.wide(n, format!("{e} (numerator {nb} bits shifted by {f}, divisor {db} bits, quotient {y_bits} bits)")))?;
-        chip.uses = vec![];
-        let y = Wire::new(bus, total, y_bits);
+        let (chip, y) = self.div_chip(n, name("normalize"), (num, f), (den, 0), y_bits, total)?;
         // The scale, rescaled to f bits, then the bias aligned to f bits, as the executor adds
         // them (the last step is the node's output).
         let sv: Vec<i64> = (0..total).map(|e| per_row(scale)[e % len]).collect();
