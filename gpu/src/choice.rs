@@ -9,7 +9,7 @@ use sigil_prover::{Backend, CpuBackend};
 use sigil_verifier::merkle::{MerkleTree, MixedTree};
 
 use crate::backend::size;
-use crate::{DEFAULT_MIN_ELEMENTS, Gpu, GpuBackend};
+use crate::{DEFAULT_MIN_ELEMENTS, Gpu, GpuBackend, GpuError};
 
 /// What the user asked for.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -23,10 +23,33 @@ pub enum BackendChoice {
     Auto,
 }
 
-/// The process's GPU context, built on first use (an adapter is looked for once).
+/// The process's GPU context on any adapter, built on first use (an adapter is looked for once).
 pub fn shared_gpu() -> Result<Arc<Gpu>, String> {
-    static GPU: OnceLock<Result<Arc<Gpu>, String>> = OnceLock::new();
     GPU.get_or_init(|| Gpu::new().map(Arc::new).map_err(|e| e.to_string())).clone()
+}
+
+/// The process's GPU context, once built (by [`shared_gpu`] or [`hardware_gpu`]).
+static GPU: OnceLock<Result<Arc<Gpu>, String>> = OnceLock::new();
+
+/// The process's GPU context when its adapter is a hardware one. A software adapter is
+/// refused by [`Gpu::new_hardware`] before any device or kernel is built (about 40 ms of a
+/// process instead of 0.35 s here), and no context is kept.
+fn hardware_context() -> Result<Arc<Gpu>, String> {
+    static HARDWARE: OnceLock<Result<Arc<Gpu>, String>> = OnceLock::new();
+    let gpu = match GPU.get() {
+        Some(built) => built.clone().map_err(|e| format!("no GPU: {e}")),
+        None => HARDWARE
+            .get_or_init(|| match Gpu::new_hardware() {
+                Ok(g) => Ok(GPU.get_or_init(|| Ok(Arc::new(g))).clone()?),
+                Err(e @ GpuError::SoftwareAdapter(_)) => Err(e.to_string()),
+                Err(e) => Err(format!("no GPU: {e}")),
+            })
+            .clone(),
+    }?;
+    match gpu.info.device_type {
+        wgpu::DeviceType::Cpu => Err(GpuError::SoftwareAdapter(gpu.info.name.clone()).to_string()),
+        _ => Ok(gpu),
+    }
 }
 
 /// The backend taken, and why.
@@ -64,11 +87,7 @@ pub fn choose(choice: BackendChoice) -> Chosen {
 /// The GPU backend on the process's adapter when it is a hardware one, or why there is none
 /// (no adapter, or only a software one): what `auto` takes.
 fn hardware_gpu() -> Result<GpuBackend, String> {
-    match shared_gpu() {
-        Err(e) => Err(format!("no GPU: {e}")),
-        Ok(g) if g.info.device_type == wgpu::DeviceType::Cpu => Err(format!("the only adapter, {}, is a software one", g.info.name)),
-        Ok(g) => Ok(GpuBackend::new(g, DEFAULT_MIN_ELEMENTS)),
-    }
+    hardware_context().map(|g| GpuBackend::new(g, DEFAULT_MIN_ELEMENTS))
 }
 
 /// Why the GPU backend `b` was taken: its adapter, and the operations it leaves to the CPU.
@@ -78,11 +97,12 @@ fn taken(b: &GpuBackend) -> String {
 
 /// A circuit whose extended columns (main, preprocessed and lookup, every table) hold fewer
 /// field elements than this is proved on the CPU by [`AutoBackend`] without looking for a
-/// GPU: looking costs a process about 0.4 s and 100 MB here (a Vulkan instance, every
-/// adapter's driver loaded) before any kernel is compiled, as much as the CPU takes to prove
-/// such a circuit (dsperse-net: 2^23.6 elements, about 0.25 s as a whole `sigil prove`;
-/// lstm-benchmark 2^23.3; the digits models 2^15.5 and 2^18.4). dsperse-doom (2^25.2, about
-/// 0.8 s) and larger look.
+/// GPU. Looking makes a Vulkan instance and loads every adapter's driver: about 0.05 s and
+/// 50 MB of a process here when the only adapter is a software one (it stops there), and on a
+/// hardware GPU the device and its kernels besides; a circuit this small proves on the CPU in
+/// a few times that (dsperse-net: 2^23.6 elements, about 0.25 s as a whole `sigil prove`;
+/// lstm-benchmark 2^23.3; the digits models 2^15.5 and 2^18.4, 10 to 25 ms). dsperse-doom
+/// (2^25.2, about 0.8 s) and larger look.
 pub const AUTO_MIN_CIRCUIT_ELEMENTS: usize = 1 << 25;
 
 /// `--backend auto` decided per circuit: [`Backend::prepare`] (which compiling a model calls

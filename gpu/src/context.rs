@@ -127,36 +127,57 @@ fn error_chain(e: &dyn std::error::Error) -> String {
     s.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
+/// The adapter a context is built on (see [`Gpu::new`]).
+fn pick_adapter() -> Result<wgpu::Adapter, GpuError> {
+    if std::env::var("SIGIL_GPU").is_ok_and(|v| v == "off") {
+        return Err(GpuError::NoAdapter("SIGIL_GPU=off".into()));
+    }
+    let mut desc = wgpu::InstanceDescriptor::new_without_display_handle_from_env();
+    if wgpu::Backends::from_env().is_none() {
+        desc.backends = wgpu::Backends::PRIMARY;
+    }
+    let backends = desc.backends;
+    let instance = wgpu::Instance::new(desc);
+    // WGPU_ADAPTER_NAME names one (a substring of its name), else the high-performance one
+    // (WGPU_POWER_PREF may ask for low power).
+    match std::env::var("WGPU_ADAPTER_NAME") {
+        Ok(name) => {
+            let want = name.to_lowercase();
+            let all = pollster::block_on(instance.enumerate_adapters(backends));
+            let names: Vec<String> = all.iter().map(|a| a.get_info().name).collect();
+            all.into_iter()
+                .find(|a| a.get_info().name.to_lowercase().contains(&want))
+                .ok_or_else(|| GpuError::NoAdapter(format!("WGPU_ADAPTER_NAME={name} names none of the adapters ({})", names.join(", "))))
+        }
+        Err(_) => {
+            let power_preference = wgpu::PowerPreference::from_env().unwrap_or(wgpu::PowerPreference::HighPerformance);
+            pollster::block_on(instance.request_adapter(&wgpu::RequestAdapterOptions { power_preference, ..Default::default() })).map_err(|e| GpuError::NoAdapter(e.to_string()))
+        }
+    }
+}
+
 impl Gpu {
     /// Builds the context on the best adapter (a discrete GPU first; `WGPU_BACKEND` and
     /// `WGPU_ADAPTER_NAME` choose, as in wgpu). `SIGIL_GPU=off` hides every adapter, as on a
     /// machine without a GPU driver.
     pub fn new() -> Result<Self, GpuError> {
-        if std::env::var("SIGIL_GPU").is_ok_and(|v| v == "off") {
-            return Err(GpuError::NoAdapter("SIGIL_GPU=off".into()));
+        Self::on(pick_adapter()?)
+    }
+
+    /// Builds the context on the best adapter when it is a hardware one; a software adapter
+    /// (llvmpipe, lavapipe) is refused before a device is made or a kernel compiled, which is
+    /// most of what building a context costs there (about 0.3 s of the 0.35 s here).
+    pub fn new_hardware() -> Result<Self, GpuError> {
+        let adapter = pick_adapter()?;
+        let info = adapter.get_info();
+        if info.device_type == wgpu::DeviceType::Cpu {
+            return Err(GpuError::SoftwareAdapter(info.name));
         }
-        let mut desc = wgpu::InstanceDescriptor::new_without_display_handle_from_env();
-        if wgpu::Backends::from_env().is_none() {
-            desc.backends = wgpu::Backends::PRIMARY;
-        }
-        let backends = desc.backends;
-        let instance = wgpu::Instance::new(desc);
-        // WGPU_ADAPTER_NAME names one (a substring of its name), else the high-performance one
-        // (WGPU_POWER_PREF may ask for low power).
-        let adapter = match std::env::var("WGPU_ADAPTER_NAME") {
-            Ok(name) => {
-                let want = name.to_lowercase();
-                let all = pollster::block_on(instance.enumerate_adapters(backends));
-                let names: Vec<String> = all.iter().map(|a| a.get_info().name).collect();
-                all.into_iter()
-                    .find(|a| a.get_info().name.to_lowercase().contains(&want))
-                    .ok_or_else(|| GpuError::NoAdapter(format!("WGPU_ADAPTER_NAME={name} names none of the adapters ({})", names.join(", "))))?
-            }
-            Err(_) => {
-                let power_preference = wgpu::PowerPreference::from_env().unwrap_or(wgpu::PowerPreference::HighPerformance);
-                pollster::block_on(instance.request_adapter(&wgpu::RequestAdapterOptions { power_preference, ..Default::default() })).map_err(|e| GpuError::NoAdapter(e.to_string()))?
-            }
-        };
+        Self::on(adapter)
+    }
+
+    /// Builds the context on `adapter`: the device, its queue and every kernel's pipeline.
+    fn on(adapter: wgpu::Adapter) -> Result<Self, GpuError> {
         let info = adapter.get_info();
         // The adapter's own limits: the largest buffers and dispatches it allows.
         let limits = adapter.limits();

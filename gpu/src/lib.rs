@@ -42,6 +42,9 @@ pub use quotient::{MAX_GENERATED_INSTRUCTIONS, MAX_REGISTERS, Program, UnknownOp
 pub enum GpuError {
     /// No adapter (no GPU, no driver: on Linux, a Vulkan ICD such as Mesa's lavapipe).
     NoAdapter(String),
+    /// Only a software adapter where a hardware one was asked for ([`Gpu::new_hardware`]):
+    /// its name.
+    SoftwareAdapter(String),
     /// The adapter refused a device, or the device reported an error (lost, out of memory).
     Device(String),
     /// A buffer larger than the device allows in one binding, that cannot be split.
@@ -59,6 +62,7 @@ impl fmt::Display for GpuError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             GpuError::NoAdapter(why) => write!(f, "no GPU adapter: {why}"),
+            GpuError::SoftwareAdapter(name) => write!(f, "the only adapter, {name}, is a software one"),
             GpuError::Device(why) => write!(f, "GPU device error: {why}"),
             GpuError::TooLarge { bytes, limit } => write!(f, "a {bytes}-byte buffer is over the device's binding limit of {limit} bytes"),
             GpuError::Map(why) => write!(f, "reading a GPU buffer back failed: {why}"),

@@ -298,3 +298,16 @@ fn the_kernel_benchmark_runs() {
     assert_eq!(names, ["ntt", "merkle leaves", "merkle nodes", "fri fold", "deep", "field mul", "quotient gen", "quotient int"]);
     assert!(figures.iter().all(|f| f.gpu.as_nanos() > 0 && f.bytes > 0));
 }
+
+#[test]
+fn a_hardware_context_is_refused_on_a_software_adapter_and_built_on_a_hardware_one() {
+    // The same adapter as `Gpu::new` takes: on lavapipe or llvmpipe (CI, this project's
+    // machines) refused by name before a device is made; on a hardware GPU, built.
+    let any = gpu();
+    match (any.info.device_type, Gpu::new_hardware()) {
+        (wgpu::DeviceType::Cpu, Err(sigil_gpu::GpuError::SoftwareAdapter(name))) => assert_eq!(name, any.info.name),
+        (wgpu::DeviceType::Cpu, other) => panic!("a software adapter ({}) taken as hardware: {other:?}", any.info.name),
+        (_, Ok(g)) => assert_eq!(g.info.name, any.info.name),
+        (_, Err(e)) => panic!("the hardware adapter {} refused: {e}", any.info.name),
+    }
+}
