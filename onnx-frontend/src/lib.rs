@@ -53,6 +53,6 @@ pub use input::{InputTensor, parse_inputs, read_inputs, read_samples};
 pub use lower::{execute, Describe, InputDomain, LowerOptions, Plan, ValueRange, fold_batchnorm, lower, lower_and_run, filled_inputs};
 pub use ops::common::{align, attr_s, window_pads_nd};
 pub use model::{
-    Attribute, Dim, ElemType, Graph, Model, ModelSummary, Node, ValueInfo, load_model, parse_model,
+    Attribute, Dim, ElemType, Graph, Model, ModelSummary, Node, ValueInfo, load_model, parse_model, read_model,
 };
 pub use tensor::{Tensor, TensorData};

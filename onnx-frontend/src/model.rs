@@ -14,6 +14,67 @@ use crate::tensor::Tensor;
 
 /// Models larger than this are refused before decoding (protobuf's own limit is 2 GiB).
 pub const MAX_MODEL_BYTES: u64 = 1 << 31;
+/// The most bytes a model's tensors may hold in external files (`model.onnx.data`, as exporters
+/// write for models past protobuf's 2 GiB), all files together.
+pub const MAX_EXTERNAL_BYTES: u64 = 1 << 35;
+
+/// Reads tensors' external data from files in the model's directory, hashing what it reads.
+struct External<'a> {
+    dir: &'a Path,
+    hasher: blake3::Hasher,
+    read: u64,
+}
+
+impl External<'_> {
+    /// The raw bytes of tensor `t` (external): `location` is a file beside the model (a
+    /// relative path within its directory; never absolute, never through `..`), `offset` and
+    /// `length` in bytes (by default the start, and what the tensor's shape takes, which
+    /// `length` must equal).
+    fn read(&mut self, t: &proto::TensorProto) -> Result<Vec<u8>, String> {
+        use std::io::{Read, Seek, SeekFrom};
+        let mut location = None;
+        let (mut offset, mut length) = (0u64, None);
+        for e in &t.external_data {
+            let value = e.value.as_deref().unwrap_or("");
+            let number = || value.parse::<u64>().map_err(|_| format!("external data {}: `{value}` is not a byte count", e.key.as_deref().unwrap_or("")));
+            match e.key.as_deref().unwrap_or("") {
+                "location" => location = Some(value.to_string()),
+                "offset" => offset = number()?,
+                "length" => length = Some(number()?),
+                _ => {} // `checksum` and others: the hash below covers the bytes themselves.
+            }
+        }
+        let location = location.ok_or("external data without a `location`")?;
+        let rel = Path::new(&location);
+        if location.is_empty() || !rel.components().all(|c| matches!(c, std::path::Component::Normal(_))) {
+            return Err(format!("external data location `{location}` is not a file beside the model (a relative path without `..`)"));
+        }
+        let want = crate::tensor::raw_len(t)?;
+        if let Some(l) = length
+            && l != want as u64
+        {
+            return Err(format!("external data `{location}`: length {l} bytes, the tensor's shape takes {want}"));
+        }
+        self.read = self.read.saturating_add(want as u64);
+        if self.read > MAX_EXTERNAL_BYTES {
+            return Err(format!("the model's external data passes {MAX_EXTERNAL_BYTES} bytes"));
+        }
+        let path = self.dir.join(rel);
+        let mut f = std::fs::File::open(&path).map_err(|e| format!("external data {}: {e}", path.display()))?;
+        f.seek(SeekFrom::Start(offset)).map_err(|e| format!("external data {}: {e}", path.display()))?;
+        let mut bytes = Vec::with_capacity(want);
+        f.take(want as u64).read_to_end(&mut bytes).map_err(|e| format!("external data {}: {e}", path.display()))?;
+        if bytes.len() != want {
+            return Err(format!("external data {}: {} bytes at offset {offset}, the tensor's shape takes {want}", path.display(), bytes.len()));
+        }
+        for part in [location.as_bytes(), &offset.to_le_bytes(), &(want as u64).to_le_bytes()] {
+            self.hasher.update(&(part.len() as u64).to_le_bytes());
+            self.hasher.update(part);
+        }
+        self.hasher.update_rayon(&bytes);
+        Ok(bytes)
+    }
+}
 
 
 /// One dimension of a declared shape.
@@ -171,9 +232,16 @@ impl std::fmt::Display for ModelSummary {
     }
 }
 
-/// Reads and parses an ONNX model file.
+/// Reads and parses an ONNX model file, with the tensors it keeps in external files beside it.
 pub fn load_model(path: impl AsRef<Path>) -> Result<Model, OnnxError> {
-    let path = path.as_ref();
+    read_model(path.as_ref()).map(|(m, _)| m)
+}
+
+/// Reads and parses an ONNX model file, and hashes what the model is: Blake3 of the file's
+/// bytes, and where tensors lie in external files (`model.onnx.data`, read from the model's
+/// directory), of the file's bytes followed by each external tensor's location, offset, length
+/// and bytes. Two models hash alike only when every weight is the same.
+pub fn read_model(path: &Path) -> Result<(Model, [u8; 32]), OnnxError> {
     let label = path.display().to_string();
     let meta = std::fs::metadata(path).map_err(|e| OnnxError::Io { path: label.clone(), source: e })?;
     if meta.len() > MAX_MODEL_BYTES {
@@ -181,11 +249,22 @@ pub fn load_model(path: impl AsRef<Path>) -> Result<Model, OnnxError> {
     }
     // Bounded whatever the metadata said (a FIFO or a device reports 0).
     let bytes = crate::io::read_bounded(path, MAX_MODEL_BYTES as usize).map_err(|e| OnnxError::Io { path: label.clone(), source: e })?;
-    parse_model(&bytes, &label)
+    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let mut external = External { dir, hasher: blake3::Hasher::new(), read: 0 };
+    external.hasher.update(&bytes);
+    let model = parse(&bytes, &label, Some(&mut external))?;
+    let hash = if external.read == 0 { *blake3::hash(&bytes).as_bytes() } else { *external.hasher.finalize().as_bytes() };
+    Ok((model, hash))
 }
 
-/// Parses an ONNX model from bytes; `label` names the source in errors.
+/// Parses an ONNX model from bytes; `label` names the source in errors. A model that keeps
+/// tensors in external files is refused (there is no directory to read them from): load it
+/// with [`load_model`].
 pub fn parse_model(bytes: &[u8], label: &str) -> Result<Model, OnnxError> {
+    parse(bytes, label, None)
+}
+
+fn parse(bytes: &[u8], label: &str, external: Option<&mut External<'_>>) -> Result<Model, OnnxError> {
     let path = label.to_string();
     if bytes.is_empty() {
         return Err(OnnxError::Empty { path });
@@ -209,11 +288,11 @@ pub fn parse_model(bytes: &[u8], label: &str) -> Result<Model, OnnxError> {
         opsets,
         producer_name: m.producer_name.clone().unwrap_or_default(),
         producer_version: m.producer_version.clone().unwrap_or_default(),
-        graph: convert_graph(graph, &path)?,
+        graph: convert_graph(graph, &path, external)?,
     })
 }
 
-fn convert_graph(g: &proto::GraphProto, path: &str) -> Result<Graph, OnnxError> {
+fn convert_graph(g: &proto::GraphProto, path: &str, mut external: Option<&mut External<'_>>) -> Result<Graph, OnnxError> {
     let mut initializers = BTreeMap::new();
     for t in &g.initializer {
         let name = t.name.clone().unwrap_or_default();
@@ -221,7 +300,11 @@ fn convert_graph(g: &proto::GraphProto, path: &str) -> Result<Graph, OnnxError> 
         if name.is_empty() {
             return Err(bad("an initializer has no name".into()));
         }
-        let tensor = Tensor::from_proto(t).map_err(bad)?;
+        let tensor = match external.as_deref_mut() {
+            Some(ext) if crate::tensor::is_external(t) => ext.read(t).and_then(|raw| Tensor::from_external(t, &raw)),
+            _ => Tensor::from_proto(t),
+        }
+        .map_err(bad)?;
         if initializers.insert(name.clone(), tensor).is_some() {
             return Err(bad("two initializers have this name".into()));
         }
@@ -301,7 +384,7 @@ fn attribute(a: &proto::AttributeProto, path: &str) -> Result<Attribute, String>
         Ok(A::Ints) => Attribute::Ints(a.ints.clone()),
         Ok(A::Strings) => Attribute::Strings(a.strings.clone()),
         Ok(A::Graph) => Attribute::Graph(Box::new(
-            convert_graph(a.g.as_ref().ok_or("GRAPH attribute without a graph")?, path).map_err(|e| e.to_string())?,
+            convert_graph(a.g.as_ref().ok_or("GRAPH attribute without a graph")?, path, None).map_err(|e| e.to_string())?,
         )),
         _ => Attribute::Unsupported(kind),
     })

@@ -55,23 +55,26 @@ impl Tensor {
         self.dims.iter().product()
     }
 
-    /// Decodes a `TensorProto`. Errors are reasons, to be wrapped with the file and name.
+    /// Decodes a `TensorProto` whose data is in the message. Errors are reasons, to be wrapped
+    /// with the file and name.
     pub fn from_proto(t: &TensorProto) -> Result<Tensor, String> {
+        if is_external(t) {
+            return Err("its data is in an external file: load the model from its file (`load_model`), beside that file".into());
+        }
+        Self::decode(t, t.raw_data.as_deref())
+    }
+
+    /// Decodes a `TensorProto` whose data is in an external file, from those bytes (`raw`,
+    /// exactly [`raw_len`] of them).
+    pub(crate) fn from_external(t: &TensorProto, raw: &[u8]) -> Result<Tensor, String> {
+        Self::decode(t, Some(raw))
+    }
+
+    fn decode(t: &TensorProto, raw: Option<&[u8]>) -> Result<Tensor, String> {
         let name = t.name.clone().unwrap_or_default();
-        if !t.external_data.is_empty() || t.data_location == Some(1) {
-            return Err("external data is not supported (embed the weights in the model)".into());
-        }
-        let mut dims = Vec::with_capacity(t.dims.len());
-        let mut numel: usize = 1;
-        for &d in &t.dims {
-            let d = usize::try_from(d).map_err(|_| format!("negative dimension {d}"))?;
-            numel = numel.checked_mul(d).ok_or("dimensions overflow")?;
-            dims.push(d);
-        }
+        let (dims, numel, raw_len) = shape_of(t)?;
         let elem_type = ElemType::from_code(t.data_type.unwrap_or(0));
-        let raw = t.raw_data.as_deref();
         let width = elem_type.byte_width().ok_or(format!("element type {elem_type:?} is not supported"))?;
-        let raw_len = numel.checked_mul(width).ok_or("dimensions overflow")?;
         if let Some(raw) = raw
             && raw.len() != raw_len
         {
@@ -141,6 +144,31 @@ impl Tensor {
         };
         Ok(Tensor { name, elem_type, dims, data })
     }
+}
+
+/// Whether a tensor's data lies in an external file (`data_location` EXTERNAL).
+pub(crate) fn is_external(t: &TensorProto) -> bool {
+    !t.external_data.is_empty() || t.data_location == Some(1)
+}
+
+/// A tensor's dimensions, element count and the bytes its raw encoding takes.
+fn shape_of(t: &TensorProto) -> Result<(Vec<usize>, usize, usize), String> {
+    let mut dims = Vec::with_capacity(t.dims.len());
+    let mut numel: usize = 1;
+    for &d in &t.dims {
+        let d = usize::try_from(d).map_err(|_| format!("negative dimension {d}"))?;
+        numel = numel.checked_mul(d).ok_or("dimensions overflow")?;
+        dims.push(d);
+    }
+    let elem_type = ElemType::from_code(t.data_type.unwrap_or(0));
+    let width = elem_type.byte_width().ok_or(format!("element type {elem_type:?} is not supported"))?;
+    let raw_len = numel.checked_mul(width).ok_or("dimensions overflow")?;
+    Ok((dims, numel, raw_len))
+}
+
+/// The bytes a tensor's raw encoding takes (what its external data must hold).
+pub(crate) fn raw_len(t: &TensorProto) -> Result<usize, String> {
+    shape_of(t).map(|s| s.2)
 }
 
 /// An ONNX element type.

@@ -42,7 +42,7 @@ pub struct Artifact {
     pub format: String,
     /// The model, relative to the artifact's folder when it lies under it.
     pub model: PathBuf,
-    /// Blake3 of the model file, hex.
+    /// The model's hash, hex ([`crate::read_model`]: Blake3 of the file, and of its external data where it has some).
     pub model_blake3: String,
     pub settings: Settings,
     /// The extra calibration input sets (each input's values, in the model's input order);
@@ -121,11 +121,10 @@ impl Artifact {
         let label = path.display().to_string();
         let bad = |reason: String| ModelError::Artifact { path: label.clone(), reason };
         let model_path = self.model_path(path);
-        let bytes = read_bounded(&model_path, crate::model::MAX_MODEL_BYTES as usize).map_err(|e| bad(format!("{}: {e}", model_path.display())))?;
-        if hex(blake3::hash(&bytes).as_bytes()) != self.model_blake3 {
+        let (model, hash) = crate::read_model(&model_path)?;
+        if hex(&hash) != self.model_blake3 {
             return Err(bad(format!("{}: the model is not the one it was compiled from (its hash differs)", model_path.display())));
         }
-        let model = crate::parse_model(&bytes, &model_path.display().to_string())?;
         let s = &self.settings;
         let mut opts = CompileOptions { cache_dir: base.cache_dir.clone(), cache_key_file: base.cache_key_file.clone(), backend: base.backend.clone(), ..CompileOptions::default() };
         opts.lower.frac_bits = s.frac_bits;

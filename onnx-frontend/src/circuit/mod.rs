@@ -261,7 +261,7 @@ pub struct CompiledModel {
     pub inputs: Vec<Port>,
     pub outputs: Vec<Port>,
     layout: compile::Layout,
-    /// The Blake3 hash of the model file.
+    /// The model's hash ([`crate::read_model`]: Blake3 of the file, and of its external data where it has some).
     pub model_hash: [u8; 32],
     /// The hash of the inputs the ranges were calibrated on ([`calibration_hash`]): the sample
     /// input beside the model, the seeded ones drawn around it, and any extra ones. Part of
@@ -328,9 +328,7 @@ impl CompiledModel {
     fn compile_inner(path: &Path, options: &CompileOptions, verifying_only: bool) -> Result<Self, ModelError> {
         let t = Instant::now();
         let label = path.display().to_string();
-        let model_bytes = read_bounded(path, crate::model::MAX_MODEL_BYTES as usize).map_err(|e| OnnxError::Io { path: label.clone(), source: e })?;
-        let model = crate::parse_model(&model_bytes, &label)?;
-        let model_hash = *blake3::hash(&model_bytes).as_bytes();
+        let (model, model_hash) = crate::read_model(path)?;
         let (calibration, mut lower_options) = calibration_of(&model, path, options)?;
         let (plan, (circuit, layout)) = lay_out(&model, path, &calibration, &mut lower_options, options, &mut Vec::new(), &mut None)?;
         if !verifying_only {
