@@ -1,5 +1,7 @@
 //! `input.json` as EZKL and DSperse write it: `{"input_data": [...]}` with one list per graph
-//! input, flat or nested, of numbers or booleans. Checked against the model's declared inputs.
+//! input, flat or nested, of numbers or booleans; for a one-input model, one flat list of its
+//! values (DSperse's layout); or the inputs by name, `{"input_data": {"input_ids": [...],
+//! "attention_mask": [...]}}`. Checked against the model's declared inputs.
 
 use std::path::Path;
 
@@ -64,10 +66,32 @@ fn parse_lists(text: &str, model: &Model, label: &str, many: bool) -> Result<Vec
     let Some(data) = json.get("input_data") else {
         return Err(bad("no `input_data` field".into()));
     };
-    let Value::Array(lists) = data else {
-        return Err(bad("`input_data` is not a list".into()));
-    };
     let inputs = &model.graph.inputs;
+    let one_flat;
+    let named;
+    let lists: &Vec<Value> = match data {
+        // One input's values as one flat list of numbers (DSperse's layout).
+        Value::Array(items) if inputs.len() == 1 && !items.is_empty() && items.iter().all(|v| v.is_number() || v.is_boolean()) => {
+            one_flat = vec![data.clone()];
+            &one_flat
+        }
+        Value::Array(lists) => lists,
+        // The inputs by name (`{"input_ids": [...], "attention_mask": [...]}`), in any order.
+        Value::Object(by_name) => {
+            if let Some(unknown) = by_name.keys().find(|k| !inputs.iter().any(|i| &i.name == *k)) {
+                return Err(bad(format!(
+                    "`input_data` names `{unknown}`, which is not an input of the model ({})",
+                    inputs.iter().map(|i| i.name.as_str()).collect::<Vec<_>>().join(", ")
+                )));
+            }
+            named = inputs
+                .iter()
+                .map(|i| by_name.get(&i.name).cloned().ok_or_else(|| bad(format!("`input_data` has no values for input `{}`", i.name))))
+                .collect::<Result<Vec<_>, _>>()?;
+            &named
+        }
+        _ => return Err(bad("`input_data` is not a list (one list per input, in the model's order) or an object (the inputs by name)".into())),
+    };
     if lists.len() != inputs.len() {
         return Err(bad(format!(
             "`input_data` has {} lists but the model has {} inputs ({})",

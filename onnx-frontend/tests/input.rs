@@ -98,3 +98,32 @@ fn calibration_files_hold_several_samples() {
     assert!(e.contains("holds a different number of samples"), "{e}");
     std::fs::remove_file(&tmp).ok();
 }
+
+#[test]
+fn one_flat_list_and_inputs_by_name_read_as_the_lists_do() {
+    // A one-input model's values as one flat list (DSperse's layout).
+    let net = load_model(corpus().join("dsperse-net/model.onnx")).unwrap();
+    let text = std::fs::read_to_string(corpus().join("dsperse-net/input.json")).unwrap();
+    let nested = parse_inputs(&text, &net, "net.json").unwrap();
+    let flat = format!("{{\"input_data\": {}}}", serde_json::to_string(&nested[0].values).unwrap());
+    assert_eq!(parse_inputs(&flat, &net, "flat.json").unwrap(), nested);
+    // A model of several inputs, its inputs by name in reverse order.
+    let tan = load_model(corpus().join("sn2-pow-reward-tan/model.onnx")).unwrap();
+    let text = std::fs::read_to_string(corpus().join("sn2-pow-reward-tan/input.json")).unwrap();
+    let lists = parse_inputs(&text, &tan, "tan.json").unwrap();
+    let by_name: serde_json::Map<String, serde_json::Value> = lists.iter().rev().map(|t| (t.name.clone(), serde_json::json!(t.values))).collect();
+    let named = serde_json::json!({ "input_data": by_name }).to_string();
+    assert_eq!(parse_inputs(&named, &tan, "named.json").unwrap(), lists);
+    // A name the model lacks, and an input left out, are refused by name.
+    let mut extra = by_name.clone();
+    extra.insert("attention_mask".into(), serde_json::json!([1]));
+    let e = parse_inputs(&serde_json::json!({ "input_data": extra }).to_string(), &tan, "x.json").unwrap_err().to_string();
+    assert!(e.contains("names `attention_mask`, which is not an input of the model"), "{e}");
+    let mut missing = by_name;
+    missing.remove(&lists[0].name);
+    let e = parse_inputs(&serde_json::json!({ "input_data": missing }).to_string(), &tan, "x.json").unwrap_err().to_string();
+    assert!(e.contains(&format!("no values for input `{}`", lists[0].name)), "{e}");
+    // Several inputs need one list each: a flat list of numbers is not read as the first.
+    let e = parse_inputs("{\"input_data\": [1, 2, 3]}", &tan, "x.json").unwrap_err().to_string();
+    assert!(e.contains("has 3 lists but the model has"), "{e}");
+}
