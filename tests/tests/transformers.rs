@@ -139,3 +139,16 @@ fn the_executor_runs_gpt2_block_as_pytorch_does() {
     assert!(err < 0.02, "{err}");
     assert!(counted > 8 && same * 100 >= counted * 95, "{same}/{counted}");
 }
+
+#[test]
+fn an_export_converted_to_opset_21_is_the_same_circuit() {
+    // encoder-tiny converted from opset 17 to 21 by ONNX's version converter
+    // (`scripts/opset_fixtures.py`): ReduceMean reads its axes from an input there.
+    let converted = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/opsets/encoder-tiny-opset21/model.onnx"));
+    let model = load_model(&converted).unwrap();
+    assert_eq!(model.opset(), Some(21));
+    let m = CompiledModel::compile_for_verifying(&converted, &CompileOptions::default()).unwrap();
+    assert_eq!(m.circuit_id(), encoder().0.circuit_id());
+    let (_, p) = encoder();
+    m.verify(&p.statement, &p.proof).unwrap();
+}
