@@ -194,7 +194,10 @@ impl Gpu {
             }
             done.push(next);
         }
-        Ok(MixedTree { levels: self.read_levels(enc, &done)? })
+        // The levels below the base are not kept (the prover recomputes the few nodes an
+        // opening needs): neither read back nor held.
+        let base = sigil_verifier::merkle::mixed_tree_base(depth, cap_log);
+        Ok(MixedTree { levels: self.read_levels(enc, &done[base..])?, base })
     }
 
     /// The CPU backend's `commit_ext_cosets`: leaf `j < N / 2^log_arity` holds

@@ -3,10 +3,11 @@
 //! only on the circuit, so a prover that proves the same model again reads them back.
 //!
 //! # Format
-//! `b"SIGILPK1"`, the caller's 32-byte tag (a hash of everything the key depends on), then per
+//! `KEY_CACHE_MAGIC`, the caller's 32-byte tag (a hash of everything the key depends on), then per
 //! table a flag byte (1 when it has preprocessed columns) followed by the LDE's width and
-//! height (u64 each) and its values (u64, canonical), then per tree its number of levels and
-//! each level's digests (count, then 32 bytes each), all little-endian, and last the keyed
+//! height (u64 each) and its values (u64, canonical), then per tree its number of stored
+//! levels (from `mixed_tree_base` up) and each level's digests (count, then 32 bytes each),
+//! all little-endian, and last the keyed
 //! Blake3 hash of everything before it, under the cache's secret (a key kept outside the cache
 //! directory, `sigil_onnx::circuit::cache_secret`). A file is used only when its tag, every shape
 //! (against the circuit) and the keyed hash match; anything else is a miss and the key is
@@ -22,12 +23,12 @@ use sigil_air::field::{f_from_canonical, f_to_u64};
 use sigil_air::{F, Trace};
 use sigil_verifier::Circuit;
 use sigil_verifier::hash::Digest;
-use sigil_verifier::merkle::MixedTree;
+use sigil_verifier::merkle::{MixedTree, mixed_tree_base};
 
 use crate::prove::ProvingKey;
 
 /// The first bytes of a cached key.
-pub const KEY_CACHE_MAGIC: &[u8; 8] = b"SIGILPK2";
+pub const KEY_CACHE_MAGIC: &[u8; 8] = b"SIGILPK3";
 
 /// A writer that hashes what it writes.
 struct Hashing<W> {
@@ -185,11 +186,12 @@ fn read_parts(circuit: &Circuit, tag: &[u8; 32], secret: &[u8; 32], r: impl Read
     let mut prep_tree = Vec::with_capacity(circuit.layout.prep.len());
     for tl in &circuit.layout.prep {
         let n_levels = r.u64()? as usize;
-        if n_levels != tl.depth - tl.cap_log + 1 {
+        let base = mixed_tree_base(tl.depth, tl.cap_log);
+        if n_levels != tl.depth - tl.cap_log + 1 - base {
             return Err(invalid("a tree's depth differs"));
         }
         let mut levels = Vec::with_capacity(n_levels);
-        for s in 0..n_levels {
+        for s in base..base + n_levels {
             let len = r.u64()? as usize;
             if len != 1usize << (tl.depth - s) {
                 return Err(invalid("a tree level's size differs"));
@@ -202,7 +204,7 @@ fn read_parts(circuit: &Circuit, tag: &[u8; 32], secret: &[u8; 32], r: impl Read
                     .collect(),
             );
         }
-        prep_tree.push(MixedTree { levels });
+        prep_tree.push(MixedTree { levels, base });
     }
     let digest = *r.hasher.finalize().as_bytes();
     let mut stored = [0u8; 32];

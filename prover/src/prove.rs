@@ -31,7 +31,7 @@ use sigil_verifier::protocol::{
 };
 use sigil_verifier::transcript::Transcript;
 use sigil_verifier::{Circuit, CircuitId};
-use sigil_verifier::hash::{ActiveHasher, Hasher};
+use sigil_verifier::hash::{ActiveHasher, Digest, Hasher};
 
 use crate::backend::{Backend, DeepInputs, Lde, QuotientInputs};
 
@@ -992,7 +992,85 @@ fn open_groups<'a>(
                     }
                 }
             }
-            MerkleOpening { values: Words(values), siblings: tree.path(index as usize) }
+            let levels: Vec<(usize, Vec<&RowMajorMatrix<F>>)> =
+                tl.groups.iter().zip(&tl.levels).map(|(g, &(level, _))| (level, g.tables.iter().filter_map(|&t| mats(t)).collect())).collect();
+            MerkleOpening { values: Words(values), siblings: mixed_path(tree, &levels, tl.depth, index as usize) }
         })
         .collect()
+}
+
+/// The siblings of position `index` in `tree` (of `2^depth` leaves over the matrices of
+/// `levels`, each group at the level it enters), from level 0 to the cap: those below the
+/// stored levels recomputed from the rows, as the tree was built.
+fn mixed_path(tree: &MixedTree, levels: &[(usize, Vec<&RowMajorMatrix<F>>)], depth: usize, index: usize) -> Vec<Digest> {
+    let mut out = Vec::with_capacity(tree.base + tree.levels.len());
+    for s in 0..tree.base {
+        let (w, half) = (1usize << (depth - s), 1usize << (depth - s - 1));
+        let j = index % w;
+        out.push(mixed_node(levels, depth, s, if j < half { j + half } else { j - half }));
+    }
+    out.extend(tree.path(index));
+    out
+}
+
+/// Node `x` of level `s` of a mixed tree over `levels` (`commit_mixed`'s layout: level 0 hashes
+/// the first group's rows; node `x` of level `s` pairs nodes `x` and `x + 2^(depth - s)` of the
+/// level below, then hashes in the row `x` of the group entering at `s`, if any).
+fn mixed_node(levels: &[(usize, Vec<&RowMajorMatrix<F>>)], depth: usize, s: usize, x: usize) -> Digest {
+    let leaf = |mats: &[&RowMajorMatrix<F>]| {
+        let row: Vec<F> = mats.iter().flat_map(|m| m.values[x * m.width()..(x + 1) * m.width()].iter().copied()).collect();
+        ActiveHasher::hash_leaf(&row)
+    };
+    if s == 0 {
+        return leaf(levels.first().map_or(&[], |(_, m)| m.as_slice()));
+    }
+    let w = 1usize << (depth - s);
+    let pair = ActiveHasher::hash_node(&mixed_node(levels, depth, s - 1, x), &mixed_node(levels, depth, s - 1, x + w));
+    match levels.iter().find(|(l, _)| *l == s) {
+        Some((_, mats)) => ActiveHasher::hash_node(&pair, &leaf(mats)),
+        None => pair,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::CpuBackend;
+    use crate::backend::MerkleOps;
+    use sigil_verifier::merkle::verify_mixed_path;
+
+    /// A tree whose lowest levels are not stored opens every position with the siblings the
+    /// verifier checks: groups entering below, at and above the stored base, every depth from
+    /// a cap-only tree to one with all four levels pruned.
+    #[test]
+    fn pruned_mixed_trees_open_every_position() {
+        for (depth, cap_log, entering) in [(0, 0, vec![0]), (3, 1, vec![0, 1]), (8, 2, vec![0, 1, 3, 4, 6]), (9, 5, vec![0, 2, 4])] {
+            let mats: Vec<(usize, Lde)> = entering
+                .iter()
+                .enumerate()
+                .map(|(k, &s)| {
+                    let (rows, w) = (1usize << (depth - s), 1 + k % 3);
+                    (s, Lde::host(RowMajorMatrix::new((0..rows * w).map(|i| F::from_u64((i * 7919 + k * 31) as u64)).collect(), w)))
+                })
+                .collect();
+            let levels: Vec<(usize, Vec<&Lde>)> = mats.iter().map(|(s, m)| (*s, vec![m])).collect();
+            let tree = CpuBackend::default().commit_mixed(&levels, depth, cap_log);
+            assert_eq!(tree.base, sigil_verifier::merkle::mixed_tree_base(depth, cap_log));
+            assert_eq!(tree.levels[0].len(), 1 << (depth - tree.base));
+            let rows: Vec<(usize, Vec<&RowMajorMatrix<F>>)> = mats.iter().map(|(s, m)| (*s, vec![&m.matrix])).collect();
+            let words: Vec<(usize, usize)> = mats.iter().map(|(s, m)| (*s, m.width())).collect();
+            for index in 0..1usize << depth {
+                let siblings = mixed_path(&tree, &rows, depth, index);
+                assert_eq!(siblings.len(), depth - cap_log);
+                let values: Vec<F> = mats.iter().flat_map(|(s, m)| m.row_slice(index % (1 << (depth - s))).unwrap().to_vec()).collect();
+                assert!(verify_mixed_path(&values, &words, index as u64, &siblings, &tree.cap(), depth), "depth {depth}, position {index}");
+                // One sibling changed: refused.
+                if let Some(first) = siblings.first() {
+                    let mut bad = siblings.clone();
+                    bad[0] = [first[0] ^ 1; 32];
+                    assert!(!verify_mixed_path(&values, &words, index as u64, &bad, &tree.cap(), depth));
+                }
+            }
+        }
+    }
 }

@@ -89,6 +89,19 @@ pub fn mixed_cap_log(depth: usize, min_log: usize) -> usize {
     cap_log(depth).min(min_log)
 }
 
+/// How many of a mixed-height tree's lowest levels the prover does not store: a level of
+/// `2^(depth - s)` digests is most of the tree's memory (level 0 alone has one per LDE row:
+/// 256 MB for an LDE of 2^23 rows), while an opening needs only one node of each, recomputed
+/// from the `2^s` rows below it when the path is opened (`2^MIXED_TREE_BASE - 1` leaf hashes
+/// per opening). Changes no digest and no proof byte.
+pub const MIXED_TREE_BASE: usize = 4;
+
+/// The lowest level a prover stores of a mixed-height tree of `depth` with its cap at
+/// `cap_log` (see [`MIXED_TREE_BASE`]; never above the cap).
+pub fn mixed_tree_base(depth: usize, cap_log: usize) -> usize {
+    MIXED_TREE_BASE.min(depth.saturating_sub(cap_log))
+}
+
 /// One commitment to matrices of several heights (one commitment phase of all tables).
 ///
 /// Level 0 has a node per row of the tallest matrices, the hash of their row. Level `s + 1`
@@ -99,8 +112,12 @@ pub fn mixed_cap_log(depth: usize, min_log: usize) -> usize {
 /// `MERKLE_CAP_LOG` levels from the top, and never above the shortest matrix's level.
 #[derive(Clone, Debug)]
 pub struct MixedTree {
-    /// `levels[s]` has `2^(depth - s)` nodes; the last level is the cap.
+    /// The levels from `base` up: `levels[k]` is level `base + k`, of `2^(depth - base - k)`
+    /// nodes; the last level is the cap.
     pub levels: Vec<Vec<Digest>>,
+    /// The lowest level stored ([`mixed_tree_base`]); the nodes below are recomputed from the
+    /// rows when a path is opened.
+    pub base: usize,
 }
 
 // The tree is built and opened by the prover from its own data, never from proof bytes.
@@ -111,8 +128,8 @@ impl MixedTree {
         self.levels.last().cloned().unwrap_or_default()
     }
 
-    /// The siblings of position `index` (taken modulo the tallest height), from level 0 up
-    /// to the cap.
+    /// The siblings of position `index` on the stored levels (from level `base` up to the
+    /// cap); those below are the opener's to recompute.
     pub fn path(&self, index: usize) -> Vec<Digest> {
         let mut j = index % self.levels[0].len();
         let mut out = Vec::with_capacity(self.levels.len() - 1);

@@ -10,7 +10,7 @@ use p3_maybe_rayon::prelude::*;
 use sigil_air::field::ef_to_base;
 use sigil_air::{EF, F};
 use sigil_verifier::hash::Digest;
-use sigil_verifier::merkle::{MerkleTree, MixedTree};
+use sigil_verifier::merkle::{MerkleTree, MixedTree, mixed_tree_base};
 use sigil_verifier::protocol::omega;
 
 use crate::backend::{Backend, FriOps, Lde, MerkleOps, NttOps};
@@ -82,10 +82,39 @@ impl MerkleOps for CpuBackend {
 
     fn commit_mixed(&self, levels: &[(usize, Vec<&Lde>)], depth: usize, cap_log: usize) -> MixedTree {
         let top: &[&Lde] = levels.first().map_or(&[], |(_, m)| m.as_slice());
-        let mut cur = vec![[0u8; 32]; 1usize << depth];
-        hash_rows_into(top, &mut cur);
-        let mut out = Vec::with_capacity(depth - cap_log + 1);
-        for s in 1..=depth - cap_log {
+        let base = mixed_tree_base(depth, cap_log);
+        // Levels 0 to `base` for LANES nodes of level `base` at a time, in a scratch of
+        // 2^base x LANES digests: node `n + k W` of level `s` (W = 2^(depth - base), k below
+        // 2^(base - s)) pairs nodes `n + k W` and `n + (k + 2^(base - s)) W` of level `s - 1`,
+        // as the levels below would, without storing them.
+        let wb = 1usize << (depth - base);
+        let mut cur = vec![[0u8; 32]; wb];
+        cur.par_chunks_mut(LANES).enumerate().for_each(|(c, out)| {
+            let (a, len) = (c * LANES, out.len());
+            let mut prev = vec![[0u8; 32]; len << base];
+            for (k, group) in prev.chunks_mut(len).enumerate() {
+                hash_rows_into(top, group, a + k * wb);
+            }
+            for s in 1..=base {
+                let groups = 1usize << (base - s);
+                let mut next = vec![[0u8; 32]; groups * len];
+                for (k, group) in next.chunks_mut(len).enumerate() {
+                    lanes::hash_nodes(group, |i| (&prev[k * len + i], &prev[(k + groups) * len + i]));
+                }
+                if let Some((_, mats)) = levels.iter().find(|(l, _)| *l == s) {
+                    let mut rows = [[0u8; 32]; LANES];
+                    for (k, group) in next.chunks_mut(len).enumerate() {
+                        hash_rows_into(mats, &mut rows[..len], a + k * wb);
+                        let pairs: [Digest; LANES] = std::array::from_fn(|i| if i < len { group[i] } else { [0u8; 32] });
+                        lanes::hash_nodes(group, |i| (&pairs[i], &rows[i]));
+                    }
+                }
+                prev = next;
+            }
+            out.copy_from_slice(&prev[..len]);
+        });
+        let mut out = Vec::with_capacity(depth - cap_log + 1 - base);
+        for s in base + 1..=depth - cap_log {
             let w = 1usize << (depth - s);
             let prev = &cur;
             let mut next = vec![[0u8; 32]; w];
@@ -95,7 +124,7 @@ impl MerkleOps for CpuBackend {
             });
             if let Some((_, mats)) = levels.iter().find(|(l, _)| *l == s) {
                 let mut rows = vec![[0u8; 32]; w];
-                hash_rows_into(mats, &mut rows);
+                rows.par_chunks_mut(LANES).enumerate().for_each(|(c, out)| hash_rows_into(mats, out, c * LANES));
                 let pairs = next;
                 next = vec![[0u8; 32]; w];
                 next.par_chunks_mut(LANES).enumerate().for_each(|(c, out)| {
@@ -106,23 +135,22 @@ impl MerkleOps for CpuBackend {
             out.push(std::mem::replace(&mut cur, next));
         }
         out.push(cur);
-        MixedTree { levels: out }
+        MixedTree { levels: out, base }
     }
 }
 
-/// The leaf hashes of the rows of `mats` side by side (row `j` of each, in order), into `out`.
-fn hash_rows_into(mats: &[&Lde], out: &mut [Digest]) {
+/// The leaf hashes of rows `first..first + out.len()` (at most [`LANES`]) of `mats` side by
+/// side (row `j` of each, in order), into `out`.
+fn hash_rows_into(mats: &[&Lde], out: &mut [Digest], first: usize) {
     let width = mats.iter().map(|m| m.width()).sum();
-    out.par_chunks_mut(LANES).enumerate().for_each(|(c, out)| {
-        lanes::hash_leaves(width, out, |l, row| {
-            let j = c * LANES + l;
-            let mut at = 0;
-            for m in mats {
-                let w = m.width();
-                row[at..at + w].copy_from_slice(&m.values[j * w..(j + 1) * w]);
-                at += w;
-            }
-        });
+    lanes::hash_leaves(width, out, |l, row| {
+        let j = first + l;
+        let mut at = 0;
+        for m in mats {
+            let w = m.width();
+            row[at..at + w].copy_from_slice(&m.values[j * w..(j + 1) * w]);
+            at += w;
+        }
     });
 }
 
