@@ -156,8 +156,10 @@ pub trait Chip: Send + Sync {
     fn eval_base(&self, b: &mut ConstraintFolder<'_, F>);
     /// `eval` against the extension-field folder (the verifier's out-of-domain check).
     fn eval_ext(&self, b: &mut ConstraintFolder<'_, EF>);
-    /// `eval` on one concrete row (trace generation for lookups, the debug checker).
+    /// `eval` on one concrete row (the debug checker).
     fn eval_row(&self, b: &mut RowBuilder<'_>);
+    /// `eval` on one concrete row for its interactions alone (the LogUp columns).
+    fn eval_logup(&self, b: &mut LogUpRow<'_>);
 }
 
 impl<A: Air> Chip for A {
@@ -192,6 +194,9 @@ impl<A: Air> Chip for A {
         self.eval(b)
     }
     fn eval_row(&self, b: &mut RowBuilder<'_>) {
+        self.eval(b)
+    }
+    fn eval_logup(&self, b: &mut LogUpRow<'_>) {
         self.eval(b)
     }
 }
@@ -550,6 +555,77 @@ impl AirBuilder for RowBuilder<'_> {
             fields: fields.to_vec(),
             multiplicity,
         });
+    }
+}
+
+/// Evaluates a chip's interactions on one concrete row, as [`RowBuilder`] does without
+/// auxiliary columns (the LogUp columns come before them), writing each interaction's
+/// fingerprint and signed multiplicity (`-m` for a receive) in place; constraints are not
+/// evaluated and nothing is allocated.
+#[derive(Debug)]
+pub struct LogUpRow<'a> {
+    pub main_local: &'a [F],
+    pub main_next: &'a [F],
+    pub prep_local: &'a [F],
+    pub prep_next: &'a [F],
+    pub publics: &'a [F],
+    pub row: usize,
+    pub height: usize,
+    pub lookup: &'a LookupChallenges,
+    /// One slot per interaction, in the order `eval` makes them.
+    pub fingerprints: &'a mut [EF],
+    pub multiplicities: &'a mut [F],
+    /// Interactions made so far (past the slots: not written).
+    pub made: usize,
+}
+
+impl AirBuilder for LogUpRow<'_> {
+    type Var = F;
+    type Ext = EF;
+    fn main(&self, col: usize) -> F {
+        self.main_local[col]
+    }
+    fn main_next(&self, col: usize) -> F {
+        self.main_next[col]
+    }
+    fn prep(&self, col: usize) -> F {
+        self.prep_local[col]
+    }
+    fn prep_next(&self, col: usize) -> F {
+        self.prep_next[col]
+    }
+    fn public(&self, index: usize) -> F {
+        self.publics[index]
+    }
+    fn is_first_row(&self) -> F {
+        F::from_bool(self.row == 0)
+    }
+    fn is_last_row(&self) -> F {
+        F::from_bool(self.row + 1 == self.height)
+    }
+    fn is_transition(&self) -> F {
+        F::from_bool(self.row + 1 != self.height)
+    }
+    fn assert_zero(&mut self, _label: &'static str, _value: F) {}
+    fn challenge(&self, _index: usize) -> EF {
+        EF::ZERO
+    }
+    fn aux(&self, _col: usize) -> EF {
+        EF::ZERO
+    }
+    fn aux_next(&self, _col: usize) -> EF {
+        EF::ZERO
+    }
+    fn assert_zero_ext(&mut self, _label: &'static str, _value: EF) {}
+    fn interact(&mut self, bus: BusId, dir: Direction, fields: &[F], multiplicity: F) {
+        if let (Some(d), Some(m)) = (self.fingerprints.get_mut(self.made), self.multiplicities.get_mut(self.made)) {
+            *d = self.lookup.fingerprint(bus, fields);
+            *m = match dir {
+                Direction::Send => multiplicity,
+                Direction::Receive => -multiplicity,
+            };
+        }
+        self.made += 1;
     }
 }
 

@@ -179,4 +179,11 @@ pub trait Backend: NttOps + MerkleOps + FriOps + QuotientOps + DeepOps + Send + 
     fn prepare(&self, circuit: &sigil_verifier::Circuit) {
         let _ = circuit;
     }
+
+    /// Whether the prover may extend several tables at once, from several threads (the CPU
+    /// backend: a model of many small tables then keeps every core busy). By default a
+    /// backend gets one table's call after another, in the circuit's order.
+    fn concurrent_tables(&self) -> bool {
+        false
+    }
 }

@@ -16,8 +16,7 @@ use p3_matrix::dense::RowMajorMatrix;
 use p3_maybe_rayon::prelude::*;
 use sigil_air::field::{ef_from_base, ef_to_base, ef_to_u64, f_to_u64};
 use sigil_air::{
-    CheckFailure, Direction, EF, F, LookupChallenges, RowInteraction, Trace, check_constraints_with,
-    eval_row,
+    CheckFailure, EF, F, LogUpRow, LookupChallenges, RowInteraction, Trace, check_constraints_with,
 };
 use sigil_verifier::layout::{ProofLayout, TreeLayout};
 use sigil_verifier::merkle::{Cap, MerkleTree, MixedTree};
@@ -410,15 +409,17 @@ impl<'a, B: Backend + ?Sized> Prover<'a, B> {
     /// Round 4: every table's main trace, extended and committed.
     fn commit_main(&mut self, traces: Vec<Trace>) -> Vec<Cap> {
         let (lb, shift, backend) = (self.lb(), lde_shift(), self.backend);
-        self.tables = traces
-            .into_iter()
-            .zip(&self.pk.circuit.log_heights)
-            .map(|(main, &log_n)| {
-                let m = RowMajorMatrix::new(main.values.clone(), main.width);
-                let main_lde = backend.coset_lde(m, lb, shift);
-                TableData { log_n, main, main_lde, perm: None, perm_lde: None, quotient_coeffs: None, quotient_lde: None }
-            })
-            .collect();
+        let extend = |(main, &log_n): (Trace, &usize)| {
+            let m = RowMajorMatrix::new(main.values.clone(), main.width);
+            let main_lde = backend.coset_lde(m, lb, shift);
+            TableData { log_n, main, main_lde, perm: None, perm_lde: None, quotient_coeffs: None, quotient_lde: None }
+        };
+        let heights = &self.pk.circuit.log_heights;
+        self.tables = if backend.concurrent_tables() {
+            traces.into_par_iter().zip(heights.par_iter()).map(extend).collect()
+        } else {
+            traces.into_iter().zip(heights).map(extend).collect()
+        };
         let roots = self.commit_phase(MAIN, |t| Some(&t.main_lde));
         self.tr.absorb_caps(b"main", &roots);
         roots
@@ -432,7 +433,8 @@ impl<'a, B: Backend + ?Sized> Prover<'a, B> {
         self.challenges = (0..circuit.n_challenges).map(|_| self.tr.sample_ef()).collect();
         // The columns of every table at once (each table's rows are built in parallel too, but a
         // model of many small tables keeps the cores busy only across tables); their
-        // extensions then in the circuit's order.
+        // extensions too where the backend allows (`Backend::concurrent_tables`), else in the
+        // circuit's order.
         let (pk, publics, lookup, challenges) = (self.pk, self.publics, &self.lookup, &self.challenges);
         let columns: Vec<Option<PermColumns>> = self
             .tables
@@ -458,12 +460,20 @@ impl<'a, B: Backend + ?Sized> Prover<'a, B> {
                 Ok(Some((values, width, sum)))
             })
             .collect::<Result<_, ProveError>>()?;
+        let backend = self.backend;
+        let extend = |c: Option<PermColumns>| {
+            c.map(|(values, width, sum)| {
+                let perm = RowMajorMatrix::new(values, width);
+                (backend.coset_lde(perm.clone(), lb, shift), perm, sum)
+            })
+        };
+        let extended: Vec<_> =
+            if backend.concurrent_tables() { columns.into_par_iter().map(extend).collect() } else { columns.into_iter().map(extend).collect() };
         let mut sums = Vec::new();
-        for (td, c) in self.tables.iter_mut().zip(columns) {
-            let Some((values, width, sum)) = c else { continue };
+        for (td, e) in self.tables.iter_mut().zip(extended) {
+            let Some((lde, perm, sum)) = e else { continue };
             sums.extend(sum);
-            let perm = RowMajorMatrix::new(values, width);
-            td.perm_lde = Some(self.backend.coset_lde(perm.clone(), lb, shift));
+            td.perm_lde = Some(lde);
             td.perm = Some(perm);
         }
         if self.attack == Attack::BalanceBusesAndForgeOutOfDomain {
@@ -766,8 +776,10 @@ fn append_ext_columns(
 /// and its LogUp sum (none for a table without interactions).
 type PermColumns = (Vec<F>, usize, Option<EF>);
 
-/// The LogUp columns of one table (two base columns per extension column: one helper per
-/// batch of interactions, `sum ±m/d` over the batch, then the running sum) and its final sum.
+/// The LogUp columns of a table (one helper column per batch, then the running sum; each an
+/// extension value as two base columns) and its total. Rows in parallel chunks: each chunk's
+/// fingerprints evaluated in place ([`LogUpRow`]) and inverted in one batch, its running sum
+/// offset by the chunks before it (field sums, so the values are those of one pass in order).
 fn lookup_trace(
     chip: &dyn sigil_air::Chip,
     batches: &[usize],
@@ -776,47 +788,75 @@ fn lookup_trace(
     publics: &[F],
     lookup: &LookupChallenges,
 ) -> (RowMajorMatrix<F>, EF) {
+    const CHUNK: usize = 1 << 12;
     let n = main.height();
-    // Per row: fingerprints and signed multiplicities of every interaction.
-    let rows: Vec<(Vec<EF>, Vec<F>)> = (0..n)
-        .into_par_iter()
-        .map(|r| {
-            let b = eval_row(chip, main, prep, None, publics, r);
-            let mut d = Vec::with_capacity(b.interactions.len());
-            let mut m = Vec::with_capacity(b.interactions.len());
-            for i in &b.interactions {
-                d.push(lookup.fingerprint(i.bus, &i.fields));
-                m.push(match i.dir {
-                    Direction::Send => i.multiplicity,
-                    Direction::Receive => -i.multiplicity,
-                });
-            }
-            (d, m)
-        })
-        .collect();
-    let k = rows.first().map_or(0, |r| r.0.len());
-    let dens: Vec<EF> = rows.iter().flat_map(|r| r.0.iter().copied()).collect();
-    let inv = batch_multiplicative_inverse(&dens);
+    let k: usize = batches.iter().sum();
     let nb = batches.len();
     let width = 2 * (nb + 1);
     let mut values = vec![F::ZERO; n * width];
-    let mut running = EF::ZERO;
-    for r in 0..n {
-        let row = &mut values[r * width..(r + 1) * width];
-        let mut j = 0;
-        for (b, &size) in batches.iter().enumerate() {
-            let h: EF = (j..j + size).map(|i| inv[r * k + i] * rows[r].1[i]).sum();
-            j += size;
-            running += h;
-            let [x, y] = ef_to_base(h);
-            row[2 * b] = x;
-            row[2 * b + 1] = y;
-        }
-        let [a, b] = ef_to_base(running);
-        row[2 * nb] = a;
-        row[2 * nb + 1] = b;
+    let sums: Vec<EF> = values
+        .par_chunks_mut(CHUNK * width)
+        .enumerate()
+        .map(|(c, out)| {
+            let (r0, rows) = (c * CHUNK, out.len() / width);
+            let mut dens = vec![EF::ZERO; rows * k];
+            let mut mults = vec![F::ZERO; rows * k];
+            for ((i, d), m) in dens.chunks_mut(k.max(1)).enumerate().zip(mults.chunks_mut(k.max(1))) {
+                let (r, next) = (r0 + i, (r0 + i + 1) % n);
+                let (prep_local, prep_next): (&[F], &[F]) = match prep {
+                    Some(p) => (p.row(r), p.row(next)),
+                    None => (&[], &[]),
+                };
+                chip.eval_logup(&mut LogUpRow {
+                    main_local: main.row(r),
+                    main_next: main.row(next),
+                    prep_local,
+                    prep_next,
+                    publics,
+                    row: r,
+                    height: n,
+                    lookup,
+                    fingerprints: d,
+                    multiplicities: m,
+                    made: 0,
+                });
+            }
+            let inv = batch_multiplicative_inverse(&dens);
+            let mut running = EF::ZERO;
+            for (i, row) in out.chunks_mut(width).enumerate() {
+                let mut j = 0;
+                for (b, &size) in batches.iter().enumerate() {
+                    let h: EF = (j..j + size).map(|t| inv[i * k + t] * mults[i * k + t]).sum();
+                    j += size;
+                    running += h;
+                    let [x, y] = ef_to_base(h);
+                    row[2 * b] = x;
+                    row[2 * b + 1] = y;
+                }
+                let [a, b] = ef_to_base(running);
+                row[2 * nb] = a;
+                row[2 * nb + 1] = b;
+            }
+            running
+        })
+        .collect();
+    // Each chunk's running sum starts at the total of the chunks before it.
+    let mut offsets = Vec::with_capacity(sums.len());
+    let mut total = EF::ZERO;
+    for s in &sums {
+        offsets.push(total);
+        total += *s;
     }
-    (RowMajorMatrix::new(values, width), running)
+    values.par_chunks_mut(CHUNK * width).zip(offsets).for_each(|(out, offset)| {
+        if offset != EF::ZERO {
+            for row in out.chunks_mut(width) {
+                let [a, b] = ef_to_base(ef_from_base([row[2 * nb], row[2 * nb + 1]]) + offset);
+                row[2 * nb] = a;
+                row[2 * nb + 1] = b;
+            }
+        }
+    });
+    (RowMajorMatrix::new(values, width), total)
 }
 
 /// The extension of a table's two DEEP combinations (`A` then `B`, two base columns each):
@@ -1038,6 +1078,47 @@ mod tests {
     use crate::CpuBackend;
     use crate::backend::MerkleOps;
     use sigil_verifier::merkle::verify_mixed_path;
+
+    /// The LogUp columns built in parallel chunks equal those of one pass over the rows with
+    /// the debug checker's row builder (`eval_row`): the transfer example's four tables on two
+    /// buses, with 2^13 and 2^14 rows (several chunks, so the running sum's offsets count).
+    #[test]
+    fn lookup_columns_equal_a_pass_over_the_rows() {
+        use sigil_air::{Direction, eval_row};
+        let ex = crate::examples::transfer(13, 13, 7, ProofOptions::default()).unwrap();
+        let lookup = LookupChallenges { beta: ef_from_base([F::from_u64(3), F::from_u64(5)]), gamma: ef_from_base([F::from_u64(11), F::from_u64(13)]) };
+        let mut rows_checked = 0;
+        for (t, chip) in ex.circuit.chips.iter().enumerate() {
+            let info = &ex.circuit.infos[t];
+            if info.interactions.is_empty() {
+                continue;
+            }
+            let prep = chip.preprocessed_trace();
+            let main = &ex.traces[t];
+            let (got, total) = lookup_trace(chip.as_ref(), &info.logup_batches, main, prep.as_ref(), &ex.publics, &lookup);
+            let mut running = EF::ZERO;
+            let width = 2 * (info.logup_batches.len() + 1);
+            assert_eq!(got.width, width);
+            for r in 0..main.height() {
+                let b = eval_row(chip.as_ref(), main, prep.as_ref(), None, &ex.publics, r);
+                let mut terms = b.interactions.iter().map(|i| {
+                    let m = if i.dir == Direction::Send { i.multiplicity } else { -i.multiplicity };
+                    lookup.fingerprint(i.bus, &i.fields).inverse() * m
+                });
+                let mut want = Vec::new();
+                for &size in &info.logup_batches {
+                    let h: EF = terms.by_ref().take(size).sum();
+                    running += h;
+                    want.extend(ef_to_base(h));
+                }
+                want.extend(ef_to_base(running));
+                assert_eq!(&got.values[r * width..(r + 1) * width], want.as_slice(), "table {t}, row {r}");
+                rows_checked += 1;
+            }
+            assert_eq!(total, running, "table {t}");
+        }
+        assert!(rows_checked > 3 << 12, "{rows_checked} rows checked");
+    }
 
     /// A tree whose lowest levels are not stored opens every position with the siblings the
     /// verifier checks: groups entering below, at and above the stored base, every depth from

@@ -31,6 +31,9 @@ impl Backend for CpuBackend {
     fn name(&self) -> &'static str {
         "cpu"
     }
+    fn concurrent_tables(&self) -> bool {
+        true
+    }
 }
 
 impl NttOps for CpuBackend {
