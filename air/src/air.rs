@@ -484,13 +484,8 @@ pub struct RowInteraction {
 /// Evaluates a chip on one concrete row of its trace.
 #[derive(Debug)]
 pub struct RowBuilder<'a> {
-    pub main_local: &'a [F],
-    pub main_next: &'a [F],
-    pub prep_local: &'a [F],
-    pub prep_next: &'a [F],
-    pub publics: &'a [F],
-    pub row: usize,
-    pub height: usize,
+    /// The row, its successor and the statement.
+    pub at: RowAt<'a>,
     /// Labels of the constraints that do not hold on this row.
     pub failures: Vec<&'static str>,
     pub interactions: Vec<RowInteraction>,
@@ -502,33 +497,66 @@ pub struct RowBuilder<'a> {
     pub challenges: &'a [EF],
 }
 
+/// One concrete row of a table (and the next, cyclically) and the statement: what both row
+/// builders ([`RowBuilder`], [`LogUpRow`]) read.
+#[derive(Clone, Copy, Debug)]
+pub struct RowAt<'a> {
+    pub main_local: &'a [F],
+    pub main_next: &'a [F],
+    pub prep_local: &'a [F],
+    pub prep_next: &'a [F],
+    pub publics: &'a [F],
+    pub row: usize,
+    pub height: usize,
+}
+
+impl<'a> RowAt<'a> {
+    /// Row `r` of `main` (and of `prep`), its successor (the last row's is the first).
+    pub fn new(main: &'a Trace, prep: Option<&'a Trace>, publics: &'a [F], r: usize) -> Self {
+        let height = main.height();
+        let next = (r + 1) % height;
+        let (prep_local, prep_next): (&[F], &[F]) = match prep {
+            Some(p) => (p.row(r), p.row(next)),
+            None => (&[], &[]),
+        };
+        Self { main_local: main.row(r), main_next: main.row(next), prep_local, prep_next, publics, row: r, height }
+    }
+}
+
+/// The [`AirBuilder`] accessors of a row builder over a [`RowAt`] in its field `at`.
+macro_rules! row_accessors {
+    () => {
+        fn main(&self, col: usize) -> F {
+            self.at.main_local[col]
+        }
+        fn main_next(&self, col: usize) -> F {
+            self.at.main_next[col]
+        }
+        fn prep(&self, col: usize) -> F {
+            self.at.prep_local[col]
+        }
+        fn prep_next(&self, col: usize) -> F {
+            self.at.prep_next[col]
+        }
+        fn public(&self, index: usize) -> F {
+            self.at.publics[index]
+        }
+        fn is_first_row(&self) -> F {
+            F::from_bool(self.at.row == 0)
+        }
+        fn is_last_row(&self) -> F {
+            F::from_bool(self.at.row + 1 == self.at.height)
+        }
+        fn is_transition(&self) -> F {
+            F::from_bool(self.at.row + 1 != self.at.height)
+        }
+    };
+}
+
 impl AirBuilder for RowBuilder<'_> {
     type Var = F;
     type Ext = EF;
-    fn main(&self, col: usize) -> F {
-        self.main_local[col]
-    }
-    fn main_next(&self, col: usize) -> F {
-        self.main_next[col]
-    }
-    fn prep(&self, col: usize) -> F {
-        self.prep_local[col]
-    }
-    fn prep_next(&self, col: usize) -> F {
-        self.prep_next[col]
-    }
-    fn public(&self, index: usize) -> F {
-        self.publics[index]
-    }
-    fn is_first_row(&self) -> F {
-        F::from_bool(self.row == 0)
-    }
-    fn is_last_row(&self) -> F {
-        F::from_bool(self.row + 1 == self.height)
-    }
-    fn is_transition(&self) -> F {
-        F::from_bool(self.row + 1 != self.height)
-    }
+    row_accessors!();
     fn assert_zero(&mut self, label: &'static str, value: F) {
         if value != F::ZERO {
             self.failures.push(label);
@@ -564,13 +592,8 @@ impl AirBuilder for RowBuilder<'_> {
 /// evaluated and nothing is allocated.
 #[derive(Debug)]
 pub struct LogUpRow<'a> {
-    pub main_local: &'a [F],
-    pub main_next: &'a [F],
-    pub prep_local: &'a [F],
-    pub prep_next: &'a [F],
-    pub publics: &'a [F],
-    pub row: usize,
-    pub height: usize,
+    /// The row, its successor and the statement.
+    pub at: RowAt<'a>,
     pub lookup: &'a LookupChallenges,
     /// One slot per interaction, in the order `eval` makes them.
     pub fingerprints: &'a mut [EF],
@@ -582,30 +605,7 @@ pub struct LogUpRow<'a> {
 impl AirBuilder for LogUpRow<'_> {
     type Var = F;
     type Ext = EF;
-    fn main(&self, col: usize) -> F {
-        self.main_local[col]
-    }
-    fn main_next(&self, col: usize) -> F {
-        self.main_next[col]
-    }
-    fn prep(&self, col: usize) -> F {
-        self.prep_local[col]
-    }
-    fn prep_next(&self, col: usize) -> F {
-        self.prep_next[col]
-    }
-    fn public(&self, index: usize) -> F {
-        self.publics[index]
-    }
-    fn is_first_row(&self) -> F {
-        F::from_bool(self.row == 0)
-    }
-    fn is_last_row(&self) -> F {
-        F::from_bool(self.row + 1 == self.height)
-    }
-    fn is_transition(&self) -> F {
-        F::from_bool(self.row + 1 != self.height)
-    }
+    row_accessors!();
     fn assert_zero(&mut self, _label: &'static str, _value: F) {}
     fn challenge(&self, _index: usize) -> EF {
         EF::ZERO
@@ -648,20 +648,9 @@ pub fn eval_row<'a>(
     publics: &'a [F],
     r: usize,
 ) -> RowBuilder<'a> {
-    let n = main.height();
-    let next = (r + 1) % n;
-    let (prep_local, prep_next): (&[F], &[F]) = match prep {
-        Some(p) => (p.row(r), p.row(next)),
-        None => (&[], &[]),
-    };
+    let next = (r + 1) % main.height();
     let mut b = RowBuilder {
-        main_local: main.row(r),
-        main_next: main.row(next),
-        prep_local,
-        prep_next,
-        publics,
-        row: r,
-        height: n,
+        at: RowAt::new(main, prep, publics, r),
         failures: vec![],
         interactions: vec![],
         aux_local: &[],

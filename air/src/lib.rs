@@ -34,7 +34,7 @@ pub mod par;
 pub mod trace;
 
 pub use air::{
-    Air, AirBuilder, AuxRows, BusId, Chip, ConstraintFolder, Direction, LogUpRow, LookupChallenges, RowBuilder,
+    Air, AirBuilder, AuxRows, BusId, Chip, ConstraintFolder, Direction, LogUpRow, LookupChallenges, RowAt, RowBuilder,
     RowInteraction, Step, SymbolicBuilder, SymbolicInteraction, eval_row,
 };
 pub use check::{CheckFailure, check_constraints, check_constraints_with, debug_challenges};

@@ -16,7 +16,7 @@ use p3_matrix::dense::RowMajorMatrix;
 use p3_maybe_rayon::prelude::*;
 use sigil_air::field::{ef_from_base, ef_to_base, ef_to_u64, f_to_u64};
 use sigil_air::{
-    CheckFailure, EF, F, LogUpRow, LookupChallenges, RowInteraction, Trace, check_constraints_with,
+    CheckFailure, EF, F, LogUpRow, LookupChallenges, RowAt, RowInteraction, Trace, check_constraints_with,
 };
 use sigil_verifier::layout::{ProofLayout, TreeLayout};
 use sigil_verifier::merkle::{Cap, MerkleTree, MixedTree};
@@ -802,19 +802,8 @@ fn lookup_trace(
             let mut dens = vec![EF::ZERO; rows * k];
             let mut mults = vec![F::ZERO; rows * k];
             for ((i, d), m) in dens.chunks_mut(k.max(1)).enumerate().zip(mults.chunks_mut(k.max(1))) {
-                let (r, next) = (r0 + i, (r0 + i + 1) % n);
-                let (prep_local, prep_next): (&[F], &[F]) = match prep {
-                    Some(p) => (p.row(r), p.row(next)),
-                    None => (&[], &[]),
-                };
                 chip.eval_logup(&mut LogUpRow {
-                    main_local: main.row(r),
-                    main_next: main.row(next),
-                    prep_local,
-                    prep_next,
-                    publics,
-                    row: r,
-                    height: n,
+                    at: RowAt::new(main, prep, publics, r0 + i),
                     lookup,
                     fingerprints: d,
                     multiplicities: m,
