@@ -4,7 +4,7 @@
 //! on-disk key cache) and addressed by its Sigil circuit id, derived from the model file, or by
 //! its folder's name.
 //!
-//! Proving keys are large (dsperse-age's takes 1.7 GB) and a miner may serve many circuits, so
+//! Proving keys are large (dsperse-age's takes 1.0 GB) and a miner may serve many circuits, so
 //! with a key cache the proving keys held in memory are bounded by bytes ([`Circuits::prover`]):
 //! the least recently used is dropped for a newer one and read back from the cache when asked
 //! for again; a key larger than the whole budget is refused at once. What verifying needs (the

@@ -316,7 +316,7 @@ impl CompiledModel {
 
     /// Compiles the model at `path` to verify its proofs: the circuit and its id, without the
     /// preprocessed columns' extension (a validator verifying dsperse-age's proofs need not
-    /// hold its 1.7 GB proving key); [`CompiledModel::prove`] then refuses. With a cache
+    /// hold its 1.0 GB proving key); [`CompiledModel::prove`] then refuses. With a cache
     /// directory that holds an authentic copy of its circuit id (written by an earlier
     /// compilation there and checked with the cache's secret, [`cache_secret`]), the
     /// extension is not even built; otherwise it is built (or read from an authentic cached
@@ -353,7 +353,7 @@ impl CompiledModel {
             _ => (ProvingKey::new(circuit, options.backend.as_ref())?, KeyCache::Off),
         };
         // A verifier keeps the circuit and its id, never the preprocessed data it derived them
-        // from (dsperse-age's takes 1.7 GB).
+        // from (dsperse-age's takes 1.0 GB).
         let key = if verifying_only { key.into_verifying_only() } else { key };
         let calibration_hash = calibration_hash(&calibration);
         let inputs = layout.inputs.clone();
