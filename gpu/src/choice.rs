@@ -224,14 +224,14 @@ impl Backend for AutoBackend {
         self.chosen().0
     }
 
-    /// Decides for `circuit` (the first circuit prepared decides for the process's later
-    /// ones): below [`AUTO_MIN_CIRCUIT_ELEMENTS`] the CPU, without looking for a GPU; else a
-    /// hardware GPU when there is one, starting its quotient kernels' compile.
     /// Concurrent once decided for the CPU (a GPU takes its calls in order).
     fn concurrent_tables(&self) -> bool {
         matches!(self.decided.get(), Some(Err(_)))
     }
 
+    /// Decides for `circuit` (the first circuit prepared decides for the process's later
+    /// ones): below [`AUTO_MIN_CIRCUIT_ELEMENTS`] the CPU, without looking for a GPU; else a
+    /// hardware GPU when there is one, starting its quotient kernels' compile.
     fn prepare(&self, circuit: &sigil_verifier::Circuit) {
         let committed = size::committed(circuit);
         if self.decided.get().is_none() {

@@ -67,13 +67,11 @@ fn parse_lists(text: &str, model: &Model, label: &str, many: bool) -> Result<Vec
         return Err(bad("no `input_data` field".into()));
     };
     let inputs = &model.graph.inputs;
-    let one_flat;
     let named;
-    let lists: &Vec<Value> = match data {
+    let lists: &[Value] = match data {
         // One input's values as one flat list of numbers (DSperse's layout).
         Value::Array(items) if inputs.len() == 1 && !items.is_empty() && items.iter().all(|v| v.is_number() || v.is_boolean()) => {
-            one_flat = vec![data.clone()];
-            &one_flat
+            std::slice::from_ref(data)
         }
         Value::Array(lists) => lists,
         // The inputs by name (`{"input_ids": [...], "attention_mask": [...]}`), in any order.

@@ -253,8 +253,8 @@ pub fn read_model(path: &Path) -> Result<(Model, [u8; 32]), OnnxError> {
     let mut external = External { dir, hasher: blake3::Hasher::new(), read: 0 };
     external.hasher.update(&bytes);
     let model = parse(&bytes, &label, Some(&mut external))?;
-    let hash = if external.read == 0 { *blake3::hash(&bytes).as_bytes() } else { *external.hasher.finalize().as_bytes() };
-    Ok((model, hash))
+    // Without external data the hasher has seen the file's bytes alone: Blake3 of the file.
+    Ok((model, *external.hasher.finalize().as_bytes()))
 }
 
 /// Parses an ONNX model from bytes; `label` names the source in errors. A model that keeps

@@ -409,17 +409,12 @@ impl<'a, B: Backend + ?Sized> Prover<'a, B> {
     /// Round 4: every table's main trace, extended and committed.
     fn commit_main(&mut self, traces: Vec<Trace>) -> Vec<Cap> {
         let (lb, shift, backend) = (self.lb(), lde_shift(), self.backend);
-        let extend = |(main, &log_n): (Trace, &usize)| {
+        let items: Vec<(Trace, usize)> = traces.into_iter().zip(self.pk.circuit.log_heights.iter().copied()).collect();
+        self.tables = per_table(backend, items, |(main, log_n)| {
             let m = RowMajorMatrix::new(main.values.clone(), main.width);
             let main_lde = backend.coset_lde(m, lb, shift);
             TableData { log_n, main, main_lde, perm: None, perm_lde: None, quotient_coeffs: None, quotient_lde: None }
-        };
-        let heights = &self.pk.circuit.log_heights;
-        self.tables = if backend.concurrent_tables() {
-            traces.into_par_iter().zip(heights.par_iter()).map(extend).collect()
-        } else {
-            traces.into_iter().zip(heights).map(extend).collect()
-        };
+        });
         let roots = self.commit_phase(MAIN, |t| Some(&t.main_lde));
         self.tr.absorb_caps(b"main", &roots);
         roots
@@ -461,14 +456,12 @@ impl<'a, B: Backend + ?Sized> Prover<'a, B> {
             })
             .collect::<Result<_, ProveError>>()?;
         let backend = self.backend;
-        let extend = |c: Option<PermColumns>| {
+        let extended = per_table(backend, columns, |c: Option<PermColumns>| {
             c.map(|(values, width, sum)| {
                 let perm = RowMajorMatrix::new(values, width);
                 (backend.coset_lde(perm.clone(), lb, shift), perm, sum)
             })
-        };
-        let extended: Vec<_> =
-            if backend.concurrent_tables() { columns.into_par_iter().map(extend).collect() } else { columns.into_iter().map(extend).collect() };
+        });
         let mut sums = Vec::new();
         for (td, e) in self.tables.iter_mut().zip(extended) {
             let Some((lde, perm, sum)) = e else { continue };
@@ -736,13 +729,19 @@ fn phase_trees(layout: &ProofLayout, phase: usize) -> &[TreeLayout] {
 
 /// The phase's mixed-height tree (none when no table has columns in it), as its layout says.
 fn commit_tree<'a, B: Backend + ?Sized>(backend: &B, tls: &[TreeLayout], mat: impl Fn(usize) -> Option<&'a Lde>) -> Vec<MixedTree> {
-    tls.iter()
-        .map(|tl| {
-            let levels: Vec<(usize, Vec<&Lde>)> =
-                tl.groups.iter().zip(&tl.levels).map(|(g, &(level, _))| (level, g.tables.iter().filter_map(|&t| mat(t)).collect())).collect();
-            backend.commit_mixed(&levels, tl.depth, tl.cap_log)
-        })
-        .collect()
+    tls.iter().map(|tl| backend.commit_mixed(&tree_levels(tl, &mat), tl.depth, tl.cap_log)).collect()
+}
+
+/// A tree's matrices by the level they enter (`MerkleOps::commit_mixed`'s argument), from
+/// the tables' matrices `mat` (none for a table without columns in the phase).
+fn tree_levels<'a, M>(tl: &TreeLayout, mat: &impl Fn(usize) -> Option<&'a M>) -> Vec<(usize, Vec<&'a M>)> {
+    tl.groups.iter().zip(&tl.levels).map(|(g, &(level, _))| (level, g.tables.iter().filter_map(|&t| mat(t)).collect())).collect()
+}
+
+/// `f` on every table's item, several tables at once where the backend allows
+/// ([`Backend::concurrent_tables`]), else one after another in the circuit's order.
+fn per_table<B: Backend + ?Sized, T: Send, R: Send>(backend: &B, items: Vec<T>, f: impl Fn(T) -> R + Sync + Send) -> Vec<R> {
+    if backend.concurrent_tables() { items.into_par_iter().map(f).collect() } else { items.into_iter().map(f).collect() }
 }
 
 fn prep_lde_of(pk: &ProvingKey, t: usize) -> Option<&Lde> {
@@ -1021,9 +1020,7 @@ fn open_groups<'a>(
                     }
                 }
             }
-            let levels: Vec<(usize, Vec<&RowMajorMatrix<F>>)> =
-                tl.groups.iter().zip(&tl.levels).map(|(g, &(level, _))| (level, g.tables.iter().filter_map(|&t| mats(t)).collect())).collect();
-            MerkleOpening { values: Words(values), siblings: mixed_path(tree, &levels, tl.depth, index as usize) }
+            MerkleOpening { values: Words(values), siblings: mixed_path(tree, &tree_levels(tl, &mats), tl.depth, index as usize) }
         })
         .collect()
 }
