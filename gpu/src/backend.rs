@@ -114,7 +114,7 @@ impl GpuBackend {
             self.resident.fetch_sub(bytes, Ordering::Relaxed);
             return Lde::host(matrix);
         }
-        Lde { matrix, resident: Some(Arc::new(Held { matrix: dm, counter: self.resident.clone() })) }
+        Lde { resident: Some(Arc::new(Held { matrix: dm, counter: self.resident.clone() })), ..Lde::host(matrix) }
     }
 
     pub fn gpu(&self) -> &Gpu {

@@ -217,7 +217,7 @@ impl Gpu {
             }
             let m = RowMajorMatrix::new(seeded(rows * width, seed), width);
             let (matrix, dm) = self.transform_resident(&m, crate::Transform::Lde { log_blowup: log_q, shift: sigil_verifier::protocol::lde_shift() })?;
-            Ok(Some(sigil_prover::Lde { matrix, resident: Some(std::sync::Arc::new(crate::backend::Held::new(dm, budget.clone()))) }))
+            Ok(Some(sigil_prover::Lde { resident: Some(std::sync::Arc::new(crate::backend::Held::new(dm, budget.clone()))), ..sigil_prover::Lde::host(matrix) }))
         };
         let main = lde(info.width, 11)?.ok_or_else(|| GpuError::Input("a chip without columns".into()))?;
         let prep = lde(info.prep_width, 12)?;

@@ -57,14 +57,14 @@ fn check_transforms(g: &Gpu, sizes: &[(usize, usize)], seed: u64) {
                 continue;
             }
             let got = g.transform(&m, Transform::Lde { log_blowup: lb, shift }).unwrap();
-            assert!(got == cpu.coset_lde(m.clone(), lb, shift).matrix, "LDE of 2^{log_n} x {width}, blowup 2^{lb}");
+            assert!(got == cpu.coset_lde(m.clone(), lb, shift).into_matrix(), "LDE of 2^{log_n} x {width}, blowup 2^{lb}");
         }
         let got = g.transform(&m, Transform::Interpolate { shift }).unwrap();
         assert!(got == cpu.coset_interpolate(m.clone(), shift), "interpolation of 2^{log_n} x {width}");
         let got = g.transform(&m, Transform::Evaluate { shift }).unwrap();
-        assert!(got == cpu.coset_evaluate(m.clone(), shift).matrix, "evaluation of 2^{log_n} x {width}");
+        assert!(got == cpu.coset_evaluate(m.clone(), shift).into_matrix(), "evaluation of 2^{log_n} x {width}");
         let got = g.transform(&m, Transform::Evaluate { shift: F::ONE }).unwrap();
-        assert!(got == cpu.coset_evaluate(m.clone(), F::ONE).matrix, "evaluation over H of 2^{log_n} x {width}");
+        assert!(got == cpu.coset_evaluate(m.clone(), F::ONE).into_matrix(), "evaluation over H of 2^{log_n} x {width}");
     }
 }
 
@@ -226,7 +226,7 @@ fn an_lde_past_the_default_128_mib_binding_limit() {
     let m = RowMajorMatrix::new(elems(&mut rng, 9 << 18), 9);
     let got = g.transform(&m, Transform::Lde { log_blowup: 3, shift: F::GENERATOR }).unwrap();
     assert!((got.values.len() * 8) as u64 > 128 << 20);
-    assert!(got == CpuBackend::default().coset_lde(m, 3, F::GENERATOR).matrix, "the 144 MiB LDE");
+    assert!(got == CpuBackend::default().coset_lde(m, 3, F::GENERATOR).into_matrix(), "the 144 MiB LDE");
 }
 
 #[test]
@@ -267,7 +267,9 @@ fn check_resident(gpu: Arc<Gpu>, seed: u64) {
     // The device copy is what is read: beside host values changed after the fact, the tree
     // is still the LDE's.
     let mut stale = ga.clone();
-    stale.matrix.values[0] += F::ONE;
+    let mut values = stale.matrix.values.to_vec();
+    values[0] += F::ONE;
+    stale.matrix.values = sigil_prover::LdeValues::Owned(values);
     let got = backend.commit_mixed(&[(0, vec![&stale, &host]), (1, vec![&gb])], 8, 1);
     assert!(got.levels == cpu.commit_mixed(&levels_cpu, 8, 1).levels, "the device copy is read");
     let p = backend.placement();

@@ -147,7 +147,7 @@ fn cases() -> Vec<Case> {
 fn every_instruction_matches_the_cpu_on_uploaded_ldes() {
     for (g, kind) in [(gpu(), "generated"), (interpreting(), "interpreted")] {
         for (k, case) in cases().iter().enumerate() {
-            let (got, want) = compare(g, case, k as u64, &|m, lb| Lde::host(CpuBackend::default().coset_lde(m, lb, lde_shift()).matrix)).unwrap();
+            let (got, want) = compare(g, case, k as u64, &|m, lb| Lde::host(CpuBackend::default().coset_lde(m, lb, lde_shift()).into_matrix())).unwrap();
             assert!(got == want, "{kind}: 2^{} rows, quotient 2^{}, blowup 2^{}, batches {:?}: differs", case.log_n, case.log_q, case.log_blowup, case.batches);
         }
     }
@@ -159,7 +159,7 @@ fn tiered_quotients_are_interpreted_until_the_generated_pipeline_is_ready() {
     // the pipeline is ready, the generated code runs. The same values throughout.
     let g = Gpu::new().unwrap();
     let case = Case { log_n: 6, log_q: 1, log_blowup: 2, batches: vec![2, 3] };
-    let host = |m, lb| Lde::host(CpuBackend::default().coset_lde(m, lb, lde_shift()).matrix);
+    let host = |m, lb| Lde::host(CpuBackend::default().coset_lde(m, lb, lde_shift()).into_matrix());
     let (got, want) = compare(&g, &case, 1, &host).unwrap();
     assert!(got == want, "the first (interpreted) quotient differs");
     let t = std::time::Instant::now();
@@ -197,7 +197,7 @@ fn past_the_binding_limit_the_quotient_is_left_to_the_cpu() {
     let (got, want) = compare(backend.gpu(), &small, 7, &|m, lb| backend.coset_lde(m, lb, lde_shift())).unwrap();
     assert!(got == want);
     let large = Case { log_n: 9, log_q: 1, log_blowup: 1, batches: vec![2, 3] };
-    match compare(backend.gpu(), &large, 8, &|m, lb| Lde::host(CpuBackend::default().coset_lde(m, lb, lde_shift()).matrix)) {
+    match compare(backend.gpu(), &large, 8, &|m, lb| Lde::host(CpuBackend::default().coset_lde(m, lb, lde_shift()).into_matrix())) {
         Err(GpuError::Unsupported(why)) => assert!(why.contains("binding limit"), "{why}"),
         other => panic!("expected unsupported, got {:?}", other.map(|_| ())),
     }

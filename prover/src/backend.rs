@@ -2,14 +2,17 @@
 //! ([`crate::cpu::CpuBackend`]) is the reference; a GPU backend must produce the same bytes.
 
 use std::any::Any;
+use std::borrow::Borrow;
 use std::fmt;
 use std::ops::Deref;
 use std::sync::Arc;
 
 use p3_field::PrimeCharacteristicRing;
-use p3_matrix::dense::RowMajorMatrix;
+use p3_matrix::dense::{DenseMatrix, DenseStorage, RowMajorMatrix};
 use sigil_air::{Chip, EF, F, LookupChallenges};
 use sigil_verifier::merkle::{MerkleTree, MixedTree};
+
+use crate::mapped::MappedElements;
 
 /// Evaluations over an LDE domain as the prover holds them: the values on the host, and the
 /// backend's own copy where it keeps one (a GPU's buffers), so that committing to them and the
@@ -17,20 +20,74 @@ use sigil_verifier::merkle::{MerkleTree, MixedTree};
 /// backend ignores a copy that is not its own (another backend's, another device's).
 #[derive(Clone)]
 pub struct Lde {
-    pub matrix: RowMajorMatrix<F>,
+    pub matrix: LdeMatrix,
     pub resident: Option<Arc<dyn Any + Send + Sync>>,
+}
+
+/// An LDE's values on the host: row-major, in memory or read in place from a mapped file.
+pub type LdeMatrix = DenseMatrix<F, LdeValues>;
+
+/// Where an LDE's host values are: computed into memory, or read in place from a cached
+/// proving key's file ([`crate::mapped`]). Either reads as one slice.
+#[derive(Clone, Debug)]
+pub enum LdeValues {
+    Owned(Vec<F>),
+    Mapped(MappedElements),
+}
+
+impl Deref for LdeValues {
+    type Target = [F];
+    fn deref(&self) -> &[F] {
+        match self {
+            Self::Owned(v) => v,
+            Self::Mapped(m) => m,
+        }
+    }
+}
+
+impl Borrow<[F]> for LdeValues {
+    fn borrow(&self) -> &[F] {
+        self
+    }
+}
+
+impl DenseStorage<F> for LdeValues {
+    fn to_vec(self) -> Vec<F> {
+        match self {
+            Self::Owned(v) => v,
+            Self::Mapped(m) => m.to_vec(),
+        }
+    }
+}
+
+/// Equal values, wherever they are.
+impl PartialEq for LdeValues {
+    fn eq(&self, other: &Self) -> bool {
+        **self == **other
+    }
 }
 
 impl Lde {
     /// Values on the host alone.
     pub fn host(matrix: RowMajorMatrix<F>) -> Self {
-        Self { matrix, resident: None }
+        Self { matrix: DenseMatrix::new(LdeValues::Owned(matrix.values), matrix.width), resident: None }
+    }
+
+    /// Values read in place from a mapped file, `width` per row.
+    pub fn mapped(values: MappedElements, width: usize) -> Self {
+        Self { matrix: DenseMatrix::new(LdeValues::Mapped(values), width), resident: None }
+    }
+
+    /// The values as an owned row-major matrix (a copy when they are mapped).
+    pub fn into_matrix(self) -> RowMajorMatrix<F> {
+        let width = self.matrix.width;
+        RowMajorMatrix::new(self.matrix.values.to_vec(), width)
     }
 }
 
 impl Deref for Lde {
-    type Target = RowMajorMatrix<F>;
-    fn deref(&self) -> &RowMajorMatrix<F> {
+    type Target = LdeMatrix;
+    fn deref(&self) -> &LdeMatrix {
         &self.matrix
     }
 }
@@ -44,7 +101,8 @@ impl PartialEq for Lde {
 
 impl fmt::Debug for Lde {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Lde").field("width", &self.matrix.width).field("len", &self.matrix.values.len()).field("resident", &self.resident.is_some()).finish()
+        let mapped = matches!(self.matrix.values, LdeValues::Mapped(_));
+        f.debug_struct("Lde").field("width", &self.matrix.width).field("len", &self.matrix.values.len()).field("mapped", &mapped).field("resident", &self.resident.is_some()).finish()
     }
 }
 

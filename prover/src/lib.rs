@@ -17,9 +17,10 @@ pub mod backend;
 pub mod cpu;
 pub mod examples;
 pub mod key_cache;
+pub mod mapped;
 pub mod prove;
 
-pub use backend::{Backend, DeepInputs, DeepOps, FriOps, Lde, MerkleOps, NttOps, QuotientInputs, QuotientOps};
+pub use backend::{Backend, DeepInputs, DeepOps, FriOps, Lde, LdeMatrix, LdeValues, MerkleOps, NttOps, QuotientInputs, QuotientOps};
 pub use cpu::CpuBackend;
 pub use prove::{Attack, ProveError, ProverConfig, ProvingKey, prove, prove_in_context};
 #[cfg(feature = "malicious")]

@@ -32,7 +32,7 @@ use sigil_verifier::transcript::Transcript;
 use sigil_verifier::{Circuit, CircuitId};
 use sigil_verifier::hash::{ActiveHasher, Digest, Hasher};
 
-use crate::backend::{Backend, DeepInputs, Lde, QuotientInputs};
+use crate::backend::{Backend, DeepInputs, Lde, LdeMatrix, QuotientInputs};
 
 /// Why a proof could not be made.
 #[derive(Debug, thiserror::Error)]
@@ -1003,7 +1003,7 @@ fn open_groups<'a>(
     trees: &[MixedTree],
     tls: &[TreeLayout],
     lb: usize,
-    mats: &dyn Fn(usize) -> Option<&'a RowMajorMatrix<F>>,
+    mats: &dyn Fn(usize) -> Option<&'a LdeMatrix>,
     index: u64,
 ) -> Vec<MerkleOpening> {
     trees
@@ -1028,7 +1028,7 @@ fn open_groups<'a>(
 /// The siblings of position `index` in `tree` (of `2^depth` leaves over the matrices of
 /// `levels`, each group at the level it enters), from level 0 to the cap: those below the
 /// stored levels recomputed from the rows, as the tree was built.
-fn mixed_path(tree: &MixedTree, levels: &[(usize, Vec<&RowMajorMatrix<F>>)], depth: usize, index: usize) -> Vec<Digest> {
+fn mixed_path(tree: &MixedTree, levels: &[(usize, Vec<&LdeMatrix>)], depth: usize, index: usize) -> Vec<Digest> {
     let mut out = Vec::with_capacity(tree.base + tree.levels.len());
     for s in 0..tree.base {
         let (w, half) = (1usize << (depth - s), 1usize << (depth - s - 1));
@@ -1042,8 +1042,8 @@ fn mixed_path(tree: &MixedTree, levels: &[(usize, Vec<&RowMajorMatrix<F>>)], dep
 /// Node `x` of level `s` of a mixed tree over `levels` (`commit_mixed`'s layout: level 0 hashes
 /// the first group's rows; node `x` of level `s` pairs nodes `x` and `x + 2^(depth - s)` of the
 /// level below, then hashes in the row `x` of the group entering at `s`, if any).
-fn mixed_node(levels: &[(usize, Vec<&RowMajorMatrix<F>>)], depth: usize, s: usize, x: usize) -> Digest {
-    let leaf = |mats: &[&RowMajorMatrix<F>]| {
+fn mixed_node(levels: &[(usize, Vec<&LdeMatrix>)], depth: usize, s: usize, x: usize) -> Digest {
+    let leaf = |mats: &[&LdeMatrix]| {
         let row: Vec<F> = mats.iter().flat_map(|m| m.values[x * m.width()..(x + 1) * m.width()].iter().copied()).collect();
         ActiveHasher::hash_leaf(&row)
     };
@@ -1124,7 +1124,7 @@ mod tests {
             let tree = CpuBackend::default().commit_mixed(&levels, depth, cap_log);
             assert_eq!(tree.base, sigil_verifier::merkle::mixed_tree_base(depth, cap_log));
             assert_eq!(tree.levels[0].len(), 1 << (depth - tree.base));
-            let rows: Vec<(usize, Vec<&RowMajorMatrix<F>>)> = mats.iter().map(|(s, m)| (*s, vec![&m.matrix])).collect();
+            let rows: Vec<(usize, Vec<&LdeMatrix>)> = mats.iter().map(|(s, m)| (*s, vec![&m.matrix])).collect();
             let words: Vec<(usize, usize)> = mats.iter().map(|(s, m)| (*s, m.width())).collect();
             for index in 0..1usize << depth {
                 let siblings = mixed_path(&tree, &rows, depth, index);

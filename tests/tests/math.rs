@@ -112,7 +112,7 @@ fn coset_interpolation_inverts_evaluation() {
         let n = 1 << log_n;
         let coeffs = seeded(n * 2, 77 + log_n as u64);
         let evals = backend.coset_evaluate(RowMajorMatrix::new(coeffs.clone(), 2), lde_shift());
-        let back = backend.coset_interpolate(evals.matrix, lde_shift());
+        let back = backend.coset_interpolate(evals.into_matrix(), lde_shift());
         assert_eq!(back.values, coeffs);
     }
 }
@@ -159,6 +159,6 @@ fn lde_matches_plonky3_naive_dft() {
         let vals = seeded(n * 5, 1000 + log_n as u64);
         let ours = backend.coset_lde(RowMajorMatrix::new(vals.clone(), 5), 3, lde_shift());
         let p3 = NaiveDft.coset_lde_batch(RowMajorMatrix::new(vals, 5), 3, lde_shift());
-        assert_eq!(ours.values, p3.values, "log_n {log_n}");
+        assert_eq!(*ours.values, *p3.values, "log_n {log_n}");
     }
 }

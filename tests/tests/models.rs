@@ -476,6 +476,9 @@ fn a_cached_key_is_the_key_built_afresh() {
     // Same circuit id, same preprocessed data, same proof bytes.
     assert_eq!(second.circuit_id(), fresh.circuit_id());
     assert_eq!(second.key.prep_ldes(), fresh.key.prep_ldes());
+    // Read in place from the mapped file, not copied.
+    let mapped = |m: &CompiledModel| m.key.prep_ldes().iter().flatten().all(|l| matches!(l.matrix.values, sigil_prover::LdeValues::Mapped(_)));
+    assert!(mapped(&second) && !mapped(&fresh));
     let input = fresh.read_input(corpus("dsperse-doom/input.json")).unwrap();
     let (a, b) = (fresh.prove(&input).unwrap(), second.prove(&input).unwrap());
     assert_eq!(a.proof, b.proof);

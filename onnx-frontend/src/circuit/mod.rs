@@ -588,7 +588,7 @@ impl Cache<'_> {
     fn key(&self, circuit: sigil_verifier::Circuit, backend: &dyn Backend) -> Result<(ProvingKey, KeyCache), ModelError> {
         let path = self.dir.join("keys").join(format!("{}.pk", hex(&self.tag)));
         let circuit = match std::fs::File::open(&path) {
-            Ok(f) => match ProvingKey::read_cache(circuit, &self.tag, &self.secret, f) {
+            Ok(f) => match ProvingKey::read_cache_file(circuit, &self.tag, &self.secret, &f) {
                 Ok(key) => {
                     if self.read_id().is_none() {
                         let _ = self.write_id(&key.circuit_id);
