@@ -323,7 +323,8 @@ pub struct LogupPending {
 }
 
 /// Folds every constraint of one row into one extension element, `acc = acc * alpha + c`, in
-/// the order `eval` states them; then the LogUp constraints.
+/// the order `eval` states them, a LogUp batch's constraint where its last interaction is
+/// made.
 ///
 /// With `V = F` it runs in the prover over the quotient domain; with `V = EF` in the verifier
 /// at the out-of-domain point. Both see the same constraints in the same order.
@@ -339,7 +340,7 @@ pub struct ConstraintFolder<'a, V> {
     pub is_transition: V,
     pub alpha: EF,
     pub acc: EF,
-    /// LogUp columns: one helper per batch of interactions, then the running sum.
+    /// LogUp columns: one helper per batch of interactions but the last, then the running sum.
     pub perm_local: &'a [EF],
     pub perm_next: &'a [EF],
     pub lookup: LookupChallenges,
@@ -363,23 +364,6 @@ where
         self.acc = self.acc * self.alpha + c;
     }
 
-    /// Adds the running-sum constraints of the LogUp columns; call after `eval`.
-    pub fn finish_lookups(&mut self) {
-        let k = self.pending.batch;
-        if k == 0 {
-            return;
-        }
-        let sum_local: EF = self.perm_local.iter().take(k).copied().sum();
-        let sum_next: EF = self.perm_next.iter().take(k).copied().sum();
-        let s = self.perm_local.get(k).copied().unwrap_or_default();
-        let s_next = self.perm_next.get(k).copied().unwrap_or_default();
-        let first: EF = self.is_first_row.clone().into();
-        let last: EF = self.is_last_row.clone().into();
-        let trans: EF = self.is_transition.clone().into();
-        self.fold(first * (s - sum_local));
-        self.fold(trans * (s_next - s - sum_next));
-        self.fold(last * (s - self.cumulative_sum));
-    }
 }
 
 impl<'a, V> AirBuilder for ConstraintFolder<'a, V>
@@ -442,8 +426,12 @@ where
         self.fold(value);
     }
     fn interact(&mut self, bus: BusId, dir: Direction, fields: &[V], multiplicity: V) {
-        // Batch k of interactions owns helper column k: h_k = sum of ±m_j / d_j, as
-        // h_k * prod d_j = sum_j ±m_j prod_{i != j} d_i.
+        // Batch k of interactions has the value u_k = sum of ±m_j / d_j, stated as
+        // u_k * prod d_j = sum_j ±m_j prod_{i != j} d_i. Every batch but the last owns a
+        // helper column h_k = u_k; the last batch's value is the step of the running sum T
+        // (the last LogUp column, an exclusive prefix sum), taken cyclically: on every row,
+        // u_last = T_next - T + [last row] * sigma - sum_{k < last} h_k. Summed over the rows
+        // the steps of T cancel, so the table's values add up to its claimed sum sigma.
         let d = self.lookup.fingerprint(bus, fields);
         let m: EF = multiplicity.into();
         let m = match dir {
@@ -456,14 +444,22 @@ where
         p.len += 1;
         if Some(&p.len) == self.logup_batches.get(p.batch) {
             let terms = &p.terms[..p.len];
-            let h = self.perm_local.get(p.batch).copied().unwrap_or_default();
             let prod: EF = terms.iter().map(|t| t.0).product();
             let rhs: EF = (0..terms.len())
                 .map(|j| terms.iter().enumerate().filter(|&(i, _)| i != j).map(|(_, t)| t.0).product::<EF>() * terms[j].1)
                 .sum();
+            let u = if p.batch + 1 < self.logup_batches.len() {
+                self.perm_local.get(p.batch).copied().unwrap_or_default()
+            } else {
+                let t = self.perm_local.get(p.batch).copied().unwrap_or_default();
+                let t_next = self.perm_next.get(p.batch).copied().unwrap_or_default();
+                let helpers: EF = self.perm_local.iter().take(p.batch).copied().sum();
+                let last: EF = self.is_last_row.clone().into();
+                t_next - t + last * self.cumulative_sum - helpers
+            };
             p.batch += 1;
             p.len = 0;
-            self.fold(h * prod - rhs);
+            self.fold(u * prod - rhs);
         }
     }
 }

@@ -68,9 +68,10 @@ impl ChipInfo {
     }
 
     /// Number of LogUp columns (extension elements per row): one per batch of interactions
-    /// and the running sum, or none for a chip without interactions.
+    /// (a helper for each batch but the last, then the running sum, which carries the last
+    /// batch), or none for a chip without interactions.
     pub fn perm_width(&self) -> usize {
-        if self.interactions.is_empty() { 0 } else { self.logup_batches.len() + 1 }
+        self.logup_batches.len()
     }
 
     /// Number of quotient chunks.
@@ -186,8 +187,9 @@ impl ChipInfo {
         d.u64(logup_batches.len() as u64);
         for &b in &logup_batches {
             d.u64(b as u64);
-            // h * prod(fingerprints) - sum(+/- m_j * prod(other fingerprints)), and the
-            // running-sum constraints (degree 2).
+            // u * prod(fingerprints) - sum(+/- m_j * prod(other fingerprints)), u a helper
+            // or the running sum's cyclic step (degree 1: a column, the next row's, the
+            // last-row selector); at least 2.
             max_degree = max_degree.max(batch_degree(&degrees[start..start + b])).max(2);
             start += b;
         }

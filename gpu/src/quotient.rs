@@ -1,7 +1,7 @@
 //! The quotient on the device. A chip's constraints, recorded by the symbolic builder, are
 //! compiled into a program of field operations that folds them exactly as
 //! [`sigil_air::ConstraintFolder`] does (each constraint in `eval`'s order, a LogUp batch when
-//! its last interaction is made, then the running-sum constraints). The program becomes a
+//! its last interaction is made). The program becomes a
 //! kernel (`shaders/quotient.wgsl`) that runs at every point of the quotient domain, one
 //! thread per point, and divides by the vanishing polynomial: as straight-line WGSL generated
 //! from it (one pipeline per program, cached: the constants live in a buffer, so a circuit's
@@ -395,8 +395,26 @@ pub fn compile(chip: &dyn Chip, inputs: &QuotientInputs<'_>) -> Result<Program, 
                 }
                 pending.push((d, m));
                 if Some(&pending.len()) == inputs.logup_batches.get(batch) {
-                    // h * prod d_j - sum_j m_j prod_{i != j} d_i
-                    let h = g.perm(batch, false);
+                    // u * prod d_j - sum_j m_j prod_{i != j} d_i: u the batch's helper, or for
+                    // the last batch the running sum's cyclic step
+                    // `T_next - T + last * sigma - sum_{k < batch} h_k`.
+                    let h = if batch + 1 < inputs.logup_batches.len() {
+                        g.perm(batch, false)
+                    } else {
+                        let (t, t_next) = (g.perm(batch, false), g.perm(batch, true));
+                        let step = g.sub(t_next, t);
+                        let last = g.intern(Node::Selector(1), false, None);
+                        // Its own slot, like the publics: a sum that happens to be 0 leaves the
+                        // program as is.
+                        let cum = g.intern(Node::Const(1 + inputs.publics.len()), true, None);
+                        let wrap = g.mul(last, cum);
+                        let mut u = g.add(step, wrap);
+                        for k in 0..batch {
+                            let hk = g.perm(k, false);
+                            u = g.sub(u, hk);
+                        }
+                        u
+                    };
                     let mut prod = pending[0].0;
                     for &(d, _) in &pending[1..] {
                         prod = g.mul(prod, d);
@@ -425,32 +443,6 @@ pub fn compile(chip: &dyn Chip, inputs: &QuotientInputs<'_>) -> Result<Program, 
                 }
             }
         }
-    }
-    // `ConstraintFolder::finish_lookups`.
-    if batch > 0 {
-        let zero = g.constant(EF::ZERO, true);
-        let (mut sum_l, mut sum_n) = (zero, zero);
-        for c in 0..batch.min(n_logup) {
-            let (l, n) = (g.perm(c, false), g.perm(c, true));
-            sum_l = g.add(sum_l, l);
-            sum_n = g.add(sum_n, n);
-        }
-        let (s, s_next) = (g.perm(batch, false), g.perm(batch, true));
-        let first = g.intern(Node::Selector(0), false, None);
-        let last = g.intern(Node::Selector(1), false, None);
-        let trans = g.intern(Node::Selector(2), false, None);
-        let a = g.sub(s, sum_l);
-        let a = g.mul(first, a);
-        g.folds.push(a);
-        let b = g.sub(s_next, s);
-        let b = g.sub(b, sum_n);
-        let b = g.mul(trans, b);
-        g.folds.push(b);
-        // Its own slot, like the publics: a sum that happens to be 0 leaves the program as is.
-        let cum = g.intern(Node::Const(1 + inputs.publics.len()), true, None);
-        let c = g.sub(s, cum);
-        let c = g.mul(last, c);
-        g.folds.push(c);
     }
     Ok(g.emit())
 }

@@ -102,8 +102,8 @@ struct Case {
 fn compare(g: &Gpu, case: &Case, seed: u64, make: &dyn Fn(RowMajorMatrix<F>, usize) -> Lde) -> Result<(Vec<EF>, Vec<EF>), GpuError> {
     let mut rng = SmallRng::seed_from_u64(seed);
     let n = 1usize << case.log_n;
-    // One LogUp column per batch and the running sum, then the two auxiliary columns.
-    let perm_width = 2 * (case.batches.len() + 1 + 2);
+    // One LogUp column per batch (the last is the running sum), then the two auxiliary columns.
+    let perm_width = 2 * (case.batches.len() + 2);
     let main = make(matrix(&mut rng, n, 3), case.log_blowup);
     let prep = make(matrix(&mut rng, n, 2), case.log_blowup);
     let perm = make(matrix(&mut rng, n, perm_width), case.log_blowup);

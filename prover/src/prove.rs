@@ -775,10 +775,13 @@ fn append_ext_columns(
 /// and its LogUp sum (none for a table without interactions).
 type PermColumns = (Vec<F>, usize, Option<EF>);
 
-/// The LogUp columns of a table (one helper column per batch, then the running sum; each an
-/// extension value as two base columns) and its total. Rows in parallel chunks: each chunk's
-/// fingerprints evaluated in place ([`LogUpRow`]) and inverted in one batch, its running sum
-/// offset by the chunks before it (field sums, so the values are those of one pass in order).
+/// The LogUp columns of a table (a helper column per batch but the last, then the running
+/// sum `T`; each an extension value as two base columns) and its total. `T` is the exclusive
+/// prefix sum of the rows' values (`T_0 = 0`, `T_{r+1} = T_r + Σ_k u_k(r)`), so its step from
+/// row `r` is row `r`'s value and the last row's step wraps to `T_0` less the total
+/// (`ConstraintFolder::interact`). Rows in parallel chunks: each chunk's fingerprints evaluated
+/// in place ([`LogUpRow`]) and inverted in one batch, its running sum offset by the chunks
+/// before it (field sums, so the values are those of one pass in order).
 fn lookup_trace(
     chip: &dyn sigil_air::Chip,
     batches: &[usize],
@@ -791,7 +794,8 @@ fn lookup_trace(
     let n = main.height();
     let k: usize = batches.iter().sum();
     let nb = batches.len();
-    let width = 2 * (nb + 1);
+    let width = 2 * nb;
+    let sum_col = 2 * (nb - 1);
     let mut values = vec![F::ZERO; n * width];
     let sums: Vec<EF> = values
         .par_chunks_mut(CHUNK * width)
@@ -812,18 +816,16 @@ fn lookup_trace(
             let inv = batch_multiplicative_inverse(&dens);
             let mut running = EF::ZERO;
             for (i, row) in out.chunks_mut(width).enumerate() {
+                [row[sum_col], row[sum_col + 1]] = ef_to_base(running);
                 let mut j = 0;
                 for (b, &size) in batches.iter().enumerate() {
-                    let h: EF = (j..j + size).map(|t| inv[i * k + t] * mults[i * k + t]).sum();
+                    let u: EF = (j..j + size).map(|t| inv[i * k + t] * mults[i * k + t]).sum();
                     j += size;
-                    running += h;
-                    let [x, y] = ef_to_base(h);
-                    row[2 * b] = x;
-                    row[2 * b + 1] = y;
+                    running += u;
+                    if b + 1 < nb {
+                        [row[2 * b], row[2 * b + 1]] = ef_to_base(u);
+                    }
                 }
-                let [a, b] = ef_to_base(running);
-                row[2 * nb] = a;
-                row[2 * nb + 1] = b;
             }
             running
         })
@@ -838,9 +840,7 @@ fn lookup_trace(
     values.par_chunks_mut(CHUNK * width).zip(offsets).for_each(|(out, offset)| {
         if offset != EF::ZERO {
             for row in out.chunks_mut(width) {
-                let [a, b] = ef_to_base(ef_from_base([row[2 * nb], row[2 * nb + 1]]) + offset);
-                row[2 * nb] = a;
-                row[2 * nb + 1] = b;
+                [row[sum_col], row[sum_col + 1]] = ef_to_base(ef_from_base([row[sum_col], row[sum_col + 1]]) + offset);
             }
         }
     });
@@ -1083,7 +1083,8 @@ mod tests {
             let main = &ex.traces[t];
             let (got, total) = lookup_trace(chip.as_ref(), &info.logup_batches, main, prep.as_ref(), &ex.publics, &lookup);
             let mut running = EF::ZERO;
-            let width = 2 * (info.logup_batches.len() + 1);
+            let nb = info.logup_batches.len();
+            let width = 2 * nb;
             assert_eq!(got.width, width);
             for r in 0..main.height() {
                 let b = eval_row(chip.as_ref(), main, prep.as_ref(), None, &ex.publics, r);
@@ -1091,19 +1092,98 @@ mod tests {
                     let m = if i.dir == Direction::Send { i.multiplicity } else { -i.multiplicity };
                     lookup.fingerprint(i.bus, &i.fields).inverse() * m
                 });
+                // The helpers of every batch but the last, then the sum of the rows before.
                 let mut want = Vec::new();
-                for &size in &info.logup_batches {
+                let before = running;
+                for (k, &size) in info.logup_batches.iter().enumerate() {
                     let h: EF = terms.by_ref().take(size).sum();
                     running += h;
-                    want.extend(ef_to_base(h));
+                    if k + 1 < nb {
+                        want.extend(ef_to_base(h));
+                    }
                 }
-                want.extend(ef_to_base(running));
+                want.extend(ef_to_base(before));
                 assert_eq!(&got.values[r * width..(r + 1) * width], want.as_slice(), "table {t}, row {r}");
                 rows_checked += 1;
             }
             assert_eq!(total, running, "table {t}");
         }
         assert!(rows_checked > 3 << 12, "{rows_checked} rows checked");
+    }
+
+    /// The LogUp constraints on concrete rows: with the honest columns and the table's total
+    /// as its claimed sum every row folds to zero; one changed helper or running-sum cell, or
+    /// another claimed sum, leaves a row that does not. The running sum's start is free (every
+    /// cell moved by one constant still folds to zero): only its cyclic steps are constrained,
+    /// and they add up to the claimed sum whatever the start (`docs/soundness.md`, LogUp).
+    #[test]
+    fn the_running_sum_carries_the_last_batch_and_one_changed_cell_breaks_a_row() {
+        let lookup = LookupChallenges { beta: ef_from_base([F::from_u64(7), F::from_u64(2)]), gamma: ef_from_base([F::from_u64(5), F::from_u64(9)]) };
+        let alpha = ef_from_base([F::from_u64(17), F::from_u64(4)]);
+        let examples = [crate::examples::transfer(6, 6, 3, ProofOptions::default()).unwrap(), crate::examples::mlp(5, ProofOptions::default()).unwrap()];
+        // Every row's fold, from the LogUp columns `perm` (extension values, row-major).
+        let folds = |ex: &crate::examples::Example, t: usize, perm: &[EF], sum: EF| -> Vec<EF> {
+            let (chip, info) = (ex.circuit.chips[t].as_ref(), &ex.circuit.infos[t]);
+            let (main, prep) = (&ex.traces[t], chip.preprocessed_trace());
+            let (n, w) = (main.height(), info.logup_batches.len());
+            (0..n)
+                .map(|r| {
+                    let at = RowAt::new(main, prep.as_ref(), &ex.publics, r);
+                    let next = (r + 1) % n;
+                    let mut folder = sigil_air::ConstraintFolder {
+                        main_local: at.main_local,
+                        main_next: at.main_next,
+                        prep_local: at.prep_local,
+                        prep_next: at.prep_next,
+                        publics: &ex.publics,
+                        is_first_row: F::from_bool(r == 0),
+                        is_last_row: F::from_bool(r + 1 == n),
+                        is_transition: F::from_bool(r + 1 != n),
+                        alpha,
+                        acc: EF::ZERO,
+                        perm_local: &perm[r * w..(r + 1) * w],
+                        perm_next: &perm[next * w..(next + 1) * w],
+                        lookup,
+                        cumulative_sum: sum,
+                        logup_batches: &info.logup_batches,
+                        pending: Default::default(),
+                        aux_local: &[],
+                        aux_next: &[],
+                        challenges: &[],
+                    };
+                    // The LogUp terms alone: the chip's own constraints hold on honest rows.
+                    chip.eval_base(&mut folder);
+                    folder.acc
+                })
+                .collect()
+        };
+        let (mut tables, mut with_helpers) = (0, 0);
+        for ex in &examples {
+            for (t, chip) in ex.circuit.chips.iter().enumerate() {
+                let info = &ex.circuit.infos[t];
+                if info.interactions.is_empty() || info.aux_width > 0 {
+                    continue;
+                }
+                let prep = chip.preprocessed_trace();
+                let (cols, sum) = lookup_trace(chip.as_ref(), &info.logup_batches, &ex.traces[t], prep.as_ref(), &ex.publics, &lookup);
+                let perm: Vec<EF> = cols.values.chunks_exact(2).map(|c| ef_from_base([c[0], c[1]])).collect();
+                let w = info.logup_batches.len();
+                let all_zero = |p: &[EF], s: EF| folds(ex, t, p, s).iter().all(|f| *f == EF::ZERO);
+                assert!(all_zero(&perm, sum), "table {t}: honest columns");
+                assert!(!all_zero(&perm, sum + EF::ONE), "table {t}: another claimed sum");
+                let n = ex.traces[t].height();
+                for col in 0..w {
+                    let mut bad = perm.clone();
+                    bad[(n / 2) * w + col] += EF::ONE;
+                    assert!(!all_zero(&bad, sum), "table {t}: column {col} changed");
+                }
+                let moved: Vec<EF> = perm.iter().enumerate().map(|(i, &v)| if i % w == w - 1 { v + ef_from_base([F::from_u64(99), F::ONE]) } else { v }).collect();
+                assert!(all_zero(&moved, sum), "table {t}: the running sum moved by a constant");
+                tables += 1;
+                with_helpers += usize::from(w > 1);
+            }
+        }
+        assert!(tables >= 4 && with_helpers >= 1, "{tables} tables, {with_helpers} with helper columns");
     }
 
     /// A tree whose lowest levels are not stored opens every position with the siblings the

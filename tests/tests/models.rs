@@ -53,7 +53,7 @@ fn invalid(r: Result<(), ModelError>) -> VerifyError {
 /// The circuit id of dsperse-net at the default settings. It changes only when the circuit
 /// does (chips, layout, quantization, calibration or proof options): then update it here and
 /// say why in the commit.
-const NET_CIRCUIT_ID: &str = "ade1a7a730131a17262a83b76ea66a97eda069250ee34a66e37bbe700cc9dfdd";
+const NET_CIRCUIT_ID: &str = "3039ed2022b838b0c000f7e78dda1a695d76eaeaa7050bfa8fd58daab545ca00";
 
 #[test]
 fn dsperse_net_has_a_fixed_circuit_id() {
@@ -102,21 +102,22 @@ fn an_input_outside_the_compiled_ranges_is_refused_by_name() {
 /// it to (chips, layout, quantization, calibration or proof options): then update the row
 /// here and say why in the commit. sn2-pow-reward-tan changed with the boolean input checked
 /// as one unsigned bit and its quotient sized for the smallest divisor a request can bring
-/// (which took it from 16 to 14 fractional bits).
+/// (which took it from 16 to 14 fractional bits). Every row changed when the running sum took
+/// over the last LogUp batch (no helper column of its own: `sigil-circuit-v3`).
 const PROVABLE: [(&str, &str, usize); 13] = [
-    ("age-ssrnet-competition1", "d26db484dc12de40010cc813156df69462f5c969aacb8fe3edc2c4e22568431a", 902445),
-    ("dsperse-age", "0e979acb1d116273805487fb3948beca499c2f615a25cdce69eda8ff4bcb94aa", 902445),
-    ("dsperse-doom", "7c81c412bd2467a9cb5e697c75361ae7c5f2b0664d96eba5d985ecd9b308497b", 213297),
-    ("dsperse-net", "ade1a7a730131a17262a83b76ea66a97eda069250ee34a66e37bbe700cc9dfdd", 193363),
-    ("dummy-age-detection", "ae6086d5665cd3bfc0088ef2801afb0d395877cd8f09b32572b3c73387a63528", 112252),
-    ("lstm-benchmark", "24149019aad52f946d617b83cf03761395fb99686191443cd75cb5b73180410c", 1092755),
-    ("matmul-competition", "08c1d8631c902745c24909a9431721209d4938e409cdc96c5034c8191efb3ea4", 50345),
-    ("sn2-pow-reward-tan", "c805088115958b20bede0c8751b1ff43b906fa01aea3d18a846665dfea9cb3d8", 250580),
-    ("sn2-reward-factor-v0", "3499e7c1397d87fdf0e4122da7d95262b4803b9e872585fc64275d0460011ee6", 125928),
-    ("sn2-reward-factor-v1", "3499e7c1397d87fdf0e4122da7d95262b4803b9e872585fc64275d0460011ee6", 125928),
-    ("sn2-reward-legacy", "189ede312620cded05425fa81e5326140616a144ea1bcc3fd1a59491f36b8a37", 222362),
-    ("sn2-reward-sim", "3499e7c1397d87fdf0e4122da7d95262b4803b9e872585fc64275d0460011ee6", 125928),
-    ("sn48-pow-reward", "9ae5affc0c4cc0a55595ba9664720c47c76e286db1f4a4aea6b92fdc7f985e60", 155321),
+    ("age-ssrnet-competition1", "e51c68596ffa02c9166b8d53828aa19b7e5d61ad0926455b085f27ea4287ff15", 849709),
+    ("dsperse-age", "36bea23ed2edd9f075408e33781c92168364c7005ce859103b6a16d2814a26fc", 849709),
+    ("dsperse-doom", "812e8842d7898e2cfd17693744e3e2dcb7ca6f1c365b1875b406bc41d2d78ede", 207665),
+    ("dsperse-net", "3039ed2022b838b0c000f7e78dda1a695d76eaeaa7050bfa8fd58daab545ca00", 186707),
+    ("dummy-age-detection", "dcd9c0cf6a0fc5d4859305e7439951957011e3bb0c39758fcd238d82d69a2aa8", 109180),
+    ("lstm-benchmark", "150370f7f2c6e864925ca48f9f197aa8df02f14e2b255168f8f660b45b3cda12", 1020563),
+    ("matmul-competition", "687a6ed25482d5ff95a7f1e34b26bd63799b91b2a799621b0f46282f27f36c98", 48809),
+    ("sn2-pow-reward-tan", "0e9cb88c92066a225dd6ceeec8122f733c30704451b144a7255cd0f186ad4c69", 235220),
+    ("sn2-reward-factor-v0", "4091f004ccb824c97dac219ba246ca4e2e5a6afb6248f4d994b47b898c20d024", 116712),
+    ("sn2-reward-factor-v1", "4091f004ccb824c97dac219ba246ca4e2e5a6afb6248f4d994b47b898c20d024", 116712),
+    ("sn2-reward-legacy", "05841d8f350343bd61ab2e827f5090936ddf0deae83431f3f7969adc8ca581f2", 203930),
+    ("sn2-reward-sim", "4091f004ccb824c97dac219ba246ca4e2e5a6afb6248f4d994b47b898c20d024", 116712),
+    ("sn48-pow-reward", "fe6125062f8395e5762f28dcf62e072a2de579d699d31694f0acd16ee0038259", 145593),
 ];
 
 #[test]

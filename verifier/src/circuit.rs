@@ -225,7 +225,8 @@ impl Circuit {
 
         let n_challenges = infos.iter().map(|i| i.n_challenges).max().unwrap_or(0);
         let mut d = Description::default();
-        d.bytes(b"sigil-circuit-v2");
+        // v3: the running sum carries the last LogUp batch (no helper column of its own).
+        d.bytes(b"sigil-circuit-v3");
         d.u64(infos.len() as u64);
         d.u64(n_publics as u64);
         let o = &options;
@@ -264,7 +265,7 @@ impl Circuit {
                 log_height: lh,
                 max_degree: i.max_degree,
                 quotient_chunks: i.quotient_degree(),
-                n_constraints: i.n_constraints + i.interactions.len() + if i.interactions.is_empty() { 0 } else { 3 },
+                n_constraints: i.n_constraints + i.logup_batches.len(),
                 n_interactions: i.interactions.len(),
                 max_arity: i.interactions.iter().map(|x| x.arity).max().unwrap_or(0),
                 n_opened: w.n_at_z() + w.n_at_zg(),

@@ -29,8 +29,7 @@ pub struct TableShape {
     pub max_degree: usize,
     /// Number of quotient chunks.
     pub quotient_chunks: usize,
-    /// Constraints folded by `alpha`: the chip's, one per interaction, and the three of the
-    /// running sum.
+    /// Constraints folded by `alpha`: the chip's and one per LogUp batch.
     pub n_constraints: usize,
     pub n_interactions: usize,
     /// The largest number of fields of an interaction.

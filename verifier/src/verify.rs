@@ -408,7 +408,6 @@ pub fn constraints_at(
         challenges,
     };
     chip.eval_ext(&mut folder);
-    folder.finish_lookups();
     Ok((folder.acc, z_h))
 }
 

@@ -112,7 +112,6 @@ fn quotient_values(chip: &dyn Chip, inputs: &QuotientInputs<'_>) -> Vec<EF> {
                     challenges,
                 };
                 chip.eval_base(&mut folder);
-                folder.finish_lookups();
                 folder.acc * zh_inv[i & ((1 << log_q) - 1)]
             },
         )
