@@ -12,8 +12,9 @@ use crate::merkle::Cap;
 /// The first four bytes of every proof.
 pub const MAGIC: [u8; 4] = *b"SGL\x01";
 /// The current proof format version: 2 is fixed-width, with heights and every parameter
-/// bound by the circuit id.
-pub const FORMAT_VERSION: u16 = 3;
+/// bound by the circuit id; 3 opens one row of every table per query; 4 has no LogUp helper
+/// column for a table's last batch (`sigil-circuit-v3`).
+pub const FORMAT_VERSION: u16 = 4;
 /// Field identifier: Goldilocks with its quadratic extension `X^2 - 7`.
 pub const FIELD_GOLDILOCKS_EXT2: u8 = 1;
 /// Size of the encoded header.
