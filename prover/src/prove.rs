@@ -332,6 +332,7 @@ struct Prover<'a, B: Backend + ?Sized> {
     challenges: Vec<EF>,
     cumulative_sums: Vec<EF>,
     alpha: EF,
+    nu: EF,
     z: EF,
 }
 
@@ -343,7 +344,7 @@ const QUOT: usize = 2;
 impl<'a, B: Backend + ?Sized> Prover<'a, B> {
     fn new(pk: &'a ProvingKey, publics: &'a [F], context: &'a [u8], backend: &'a B, attack: Attack) -> Self {
         let circuit = &pk.circuit;
-        let widths: Vec<PhaseWidths> = circuit.infos.iter().map(PhaseWidths::of).collect();
+        let widths: Vec<PhaseWidths> = circuit.layout.widths.clone();
         let layers = fri_layers(&circuit.log_heights, &pk.options);
         let zero = LookupChallenges { beta: EF::ZERO, gamma: EF::ZERO };
         Self {
@@ -361,6 +362,7 @@ impl<'a, B: Backend + ?Sized> Prover<'a, B> {
             challenges: Vec::new(),
             cumulative_sums: Vec::new(),
             alpha: EF::ZERO,
+            nu: EF::ZERO,
             z: EF::ZERO,
         }
     }
@@ -484,12 +486,17 @@ impl<'a, B: Backend + ?Sized> Prover<'a, B> {
         Ok(roots)
     }
 
-    /// Round 6: `alpha`; every table's quotient, split, extended and committed.
+    /// Round 6: `alpha` and `nu`; every table's quotient, combined with the others of its
+    /// height and chunk count (`acc = acc * nu + Q_t` in circuit order, held by the first of
+    /// them: `Circuit::quotient_owner`), split, extended and committed.
     fn commit_quotients(&mut self) -> Vec<Cap> {
         self.alpha = self.tr.sample_ef();
+        self.nu = self.tr.sample_ef();
         let (pk, lb) = (self.pk, self.lb());
+        let owners = &pk.circuit.quotient_owner;
         let mut sum_iter = self.cumulative_sums.iter();
-        for (t, td) in self.tables.iter_mut().enumerate() {
+        let mut combined: Vec<Option<Vec<EF>>> = vec![None; self.tables.len()];
+        for (t, td) in self.tables.iter().enumerate() {
             let info = &pk.circuit.infos[t];
             let cum = if info.interactions.is_empty() { EF::ZERO } else { *sum_iter.next().unwrap_or(&EF::ZERO) };
             let q = self.backend.quotient_values(
@@ -510,7 +517,16 @@ impl<'a, B: Backend + ?Sized> Prover<'a, B> {
                     logup_batches: &info.logup_batches,
                 },
             );
-            let (coeffs, lde) = split_quotient(self.backend, q, td.log_n, info.log_quotient_degree, lb);
+            let nu = self.nu;
+            match &mut combined[owners[t]] {
+                Some(acc) => acc.par_iter_mut().zip(q.par_iter()).for_each(|(a, q)| *a = *a * nu + *q),
+                slot => *slot = Some(q),
+            }
+        }
+        for (t, q) in combined.into_iter().enumerate() {
+            let Some(q) = q else { continue };
+            let td = &mut self.tables[t];
+            let (coeffs, lde) = split_quotient(self.backend, q, td.log_n, pk.circuit.infos[t].log_quotient_degree, lb);
             td.quotient_coeffs = Some(coeffs);
             td.quotient_lde = Some(lde);
         }
@@ -555,7 +571,7 @@ impl<'a, B: Backend + ?Sized> Prover<'a, B> {
         }
         if self.attack != Attack::None {
             let c = &self.pk.circuit;
-            let ch = (self.alpha, self.lookup, self.challenges.as_slice());
+            let ch = (self.alpha, self.nu, self.lookup, self.challenges.as_slice());
             forge_out_of_domain(c, &mut openings, self.publics, z, ch, &self.cumulative_sums);
         }
         for o in &openings {
@@ -687,28 +703,40 @@ impl<'a, B: Backend + ?Sized> Prover<'a, B> {
     }
 }
 
-/// Rewrites the first quotient chunk's opening at `z` of every table so that its out-of-domain
-/// equation holds: what a malicious prover does to get past the out-of-domain check.
+/// Rewrites the first quotient chunk's opening at `z` of every quotient owner so that its
+/// out-of-domain equation holds: what a malicious prover does to get past the out-of-domain
+/// check.
 #[allow(clippy::too_many_arguments)]
 fn forge_out_of_domain(
     circuit: &Circuit,
     openings: &mut [TableOpenings],
     publics: &[F],
     z: EF,
-    (alpha, lookup, challenges): (EF, LookupChallenges, &[EF]),
+    (alpha, nu, lookup, challenges): (EF, EF, LookupChallenges, &[EF]),
     sums: &[EF],
 ) {
     let log_heights = &circuit.log_heights;
     use sigil_verifier::verify::{Opened, combine_quotient, constraints_at};
     let mut sum_iter = sums.iter();
-    for (((chip, info), o), &lh) in circuit.chips.iter().zip(&circuit.infos).zip(openings.iter_mut()).zip(log_heights) {
+    // Per owner: the folds of its tables combined as the verifier combines them.
+    let mut combined: Vec<Option<(EF, EF)>> = vec![None; circuit.n_tables()];
+    for (t, ((chip, info), &lh)) in circuit.chips.iter().zip(&circuit.infos).zip(log_heights).enumerate() {
         let cum = if info.interactions.is_empty() { EF::ZERO } else { *sum_iter.next().unwrap_or(&EF::ZERO) };
-        let Ok(op) = Opened::decode(o) else { continue };
+        let Ok(op) = Opened::decode(&openings[t]) else { continue };
         let Ok((c, z_h)) = constraints_at(chip.as_ref(), &info.logup_batches, &op, publics, lh, z, alpha, &lookup, challenges, cum) else {
             continue;
         };
+        let slot = &mut combined[circuit.quotient_owner[t]];
+        *slot = Some(match *slot {
+            Some((acc, _)) => (acc * nu + c, z_h),
+            None => (c, z_h),
+        });
+    }
+    for (t, slot) in combined.into_iter().enumerate() {
+        let (Some((c, z_h)), Some(o)) = (slot, openings.get_mut(t)) else { continue };
+        let Ok(op) = Opened::decode(o) else { continue };
         let Some(inv) = z_h.try_inverse() else { continue };
-        let delta = c * inv - combine_quotient(&op.quotient, z, lh);
+        let delta = c * inv - combine_quotient(&op.quotient, z, log_heights[t]);
         // Chunk 0 is z^0 times (column 0 + X column 1): adding delta to column 0's value adds
         // delta to Q(z).
         let q0 = ef_from_base([F::from_u64(o.quotient.0[0]), F::from_u64(o.quotient.0[1])]) + delta;

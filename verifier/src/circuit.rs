@@ -14,7 +14,7 @@ use crate::hash::{ActiveHasher, Digest, Domain, Hasher};
 use crate::layout::ProofLayout;
 use crate::merkle::Cap;
 use crate::proof::CircuitId;
-use crate::protocol::{MAX_LOG_HEIGHT, PhaseWidths, ProofOptions, fri_layers};
+use crate::protocol::{MAX_LOG_HEIGHT, PhaseWidths, ProofOptions, fri_layers, quotient_owners};
 use crate::security::{Security, TableShape, security};
 
 /// Why a set of chips does not make a circuit.
@@ -136,6 +136,9 @@ pub struct Circuit {
     pub layout: ProofLayout,
     /// Conjectured and proven security of the circuit's proofs.
     pub security: Security,
+    /// Per table, the table whose quotient columns hold its quotient
+    /// ([`crate::protocol::quotient_owners`]).
+    pub quotient_owner: Vec<usize>,
 }
 
 impl core::fmt::Debug for Circuit {
@@ -225,7 +228,8 @@ impl Circuit {
 
         let n_challenges = infos.iter().map(|i| i.n_challenges).max().unwrap_or(0);
         let mut d = Description::default();
-        // v3: the running sum carries the last LogUp batch (no helper column of its own).
+        // v3: the running sum carries the last LogUp batch (no helper column of its own), and
+        // tables of one height and chunk count share a quotient.
         d.bytes(b"sigil-circuit-v3");
         d.u64(infos.len() as u64);
         d.u64(n_publics as u64);
@@ -256,16 +260,25 @@ impl Circuit {
         }
         let description_hash = ActiveHasher::hash_bytes(Domain::Circuit, &[b"description", &d.0]);
 
-        let widths: Vec<PhaseWidths> = infos.iter().map(PhaseWidths::of).collect();
+        // A table shares the quotient of the first table of its height and chunk count.
+        let quotient_owner = quotient_owners(log_heights, &infos);
+        let widths: Vec<PhaseWidths> = infos
+            .iter()
+            .zip(&quotient_owner)
+            .enumerate()
+            .map(|(t, (i, &o))| PhaseWidths { quotient: if o == t { 2 * i.quotient_degree() } else { 0 }, ..PhaseWidths::of(i) })
+            .collect();
         let shapes: Vec<TableShape> = infos
             .iter()
             .zip(log_heights)
             .zip(&widths)
-            .map(|((i, &lh), w)| TableShape {
+            .zip(&quotient_owner)
+            .enumerate()
+            .map(|(t, (((i, &lh), w), &o))| TableShape {
                 log_height: lh,
                 max_degree: i.max_degree,
                 quotient_chunks: i.quotient_degree(),
-                n_constraints: i.n_constraints + i.logup_batches.len(),
+                n_constraints: i.n_constraints + i.logup_batches.len() + usize::from(o != t),
                 n_interactions: i.interactions.len(),
                 max_arity: i.interactions.iter().map(|x| x.arity).max().unwrap_or(0),
                 n_opened: w.n_at_z() + w.n_at_zg(),
@@ -287,6 +300,7 @@ impl Circuit {
             description_hash,
             layout,
             security,
+            quotient_owner,
         })
     }
 

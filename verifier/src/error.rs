@@ -57,7 +57,7 @@ pub enum VerifyError {
     BusImbalance,
     #[error("a public tuple's fingerprint is zero (a challenge fell on it)")]
     ZeroFingerprint,
-    #[error("constraints of chip `{chip}` do not match its quotient at the out-of-domain point")]
+    #[error("constraints of `{chip}` (the tables sharing one quotient) do not match it at the out-of-domain point")]
     OodMismatch { chip: String },
     #[error("query {query}: Merkle path of {phase:?} commitment does not reach its root")]
     MerklePath { phase: Phase, query: usize },

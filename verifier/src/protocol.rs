@@ -128,6 +128,15 @@ impl PhaseWidths {
     }
 }
 
+/// Per table, the table that holds its quotient: the first table (in circuit order) of the
+/// same height and number of quotient chunks. Tables sharing an owner share one quotient,
+/// `Q = Σ_i ν^(g-1-i) C_i / Z_H` over the group's tables `i` in circuit order (`ν` drawn after
+/// `α`): one set of quotient columns per group instead of one per table.
+pub fn quotient_owners(log_heights: &[usize], infos: &[ChipInfo]) -> Vec<usize> {
+    let key = |t: usize| (log_heights.get(t).copied(), infos.get(t).map(|i| i.log_quotient_degree));
+    (0..infos.len()).map(|t| (0..=t).find(|&u| key(u) == key(t)).unwrap_or(t)).collect()
+}
+
 /// Tables committed together: equal heights, in circuit order.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Group {

@@ -257,6 +257,8 @@ struct Challenges {
     /// The circuit's challenges for auxiliary columns, drawn with the LogUp ones.
     challenges: Vec<EF>,
     alpha: EF,
+    /// Combines the quotients of the tables that share one (`Circuit::quotient_owner`).
+    nu: EF,
     z: EF,
     lambda: EF,
     /// One per FRI step.
@@ -282,6 +284,7 @@ fn replay_transcript(proof: &Proof, circuit: &Circuit, publics: &[F], context: &
     tr.absorb_caps(b"perm", &proof.perm_roots);
     tr.absorb_u64s(b"sums", &proof.cumulative_sums.0);
     let alpha = tr.sample_ef();
+    let nu = tr.sample_ef();
     tr.absorb_caps(b"quotient", &proof.quotient_roots);
     let z = tr.sample_ef();
     for o in &proof.openings {
@@ -298,7 +301,7 @@ fn replay_transcript(proof: &Proof, circuit: &Circuit, publics: &[F], context: &
         fri_betas.push(tr.sample_ef());
     }
     tr.absorb_u64s(b"final", &fri.final_poly.0);
-    Challenges { lookup, challenges, alpha, z, lambda, fri_betas, transcript: tr }
+    Challenges { lookup, challenges, alpha, nu, z, lambda, fri_betas, transcript: tr }
 }
 
 // ---- 5. Bus balance -----------------------------------------------------------------------------
@@ -422,7 +425,9 @@ fn check_out_of_domain(
 ) -> Result<Vec<Opened>, VerifyError> {
     let mut opened = Vec::with_capacity(circuit.n_tables());
     let mut sum_iter = sums.iter();
-    for (((chip, o), info), &lh) in circuit.chips.iter().zip(&proof.openings).zip(&circuit.infos).zip(&circuit.log_heights) {
+    // Per quotient owner: its tables' folds combined, `acc = acc * nu + c` in circuit order.
+    let mut combined: Vec<Option<(EF, EF)>> = alloc::vec![None; circuit.n_tables()];
+    for (t, (((chip, o), info), &lh)) in circuit.chips.iter().zip(&proof.openings).zip(&circuit.infos).zip(&circuit.log_heights).enumerate() {
         let op = Opened::decode(o)?;
         let cumulative_sum = if info.interactions.is_empty() {
             EF::ZERO
@@ -431,10 +436,23 @@ fn check_out_of_domain(
         };
         let (c, z_h) =
             constraints_at(chip.as_ref(), &info.logup_batches, &op, publics, lh, ch.z, ch.alpha, &ch.lookup, &ch.challenges, cumulative_sum)?;
-        if c != z_h * combine_quotient(&op.quotient, ch.z, lh) {
-            return Err(VerifyError::OodMismatch { chip: info.name.clone() });
-        }
+        let owner = *circuit.quotient_owner.get(t).ok_or(VerifyError::InvalidShape("quotient owners"))?;
+        let slot = combined.get_mut(owner).ok_or(VerifyError::InvalidShape("quotient owners"))?;
+        *slot = Some(match *slot {
+            Some((acc, _)) => (acc * ch.nu + c, z_h),
+            None => (c, z_h),
+        });
         opened.push(op);
+    }
+    for (t, slot) in combined.iter().enumerate() {
+        if let (Some((c, z_h)), Some(op), Some(&lh)) = (slot, opened.get(t), circuit.log_heights.get(t))
+            && *c != *z_h * combine_quotient(&op.quotient, ch.z, lh)
+        {
+            // Every table of the group: any of them may be the one that fails.
+            let names: Vec<&str> =
+                circuit.infos.iter().zip(&circuit.quotient_owner).filter(|(_, o)| **o == t).map(|(i, _)| i.name.as_str()).collect();
+            return Err(VerifyError::OodMismatch { chip: names.join(" + ") });
+        }
     }
     Ok(opened)
 }

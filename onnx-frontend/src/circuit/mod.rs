@@ -663,10 +663,17 @@ pub fn layout_summary(m: &CompiledModel) -> Vec<(String, usize, usize)> {
 /// A proof file: the statement and the context beside the proof, so that a verifier holding
 /// only the model can check it, and a user can read the output from it.
 ///
-/// Layout (little-endian): `b"SIGILMP2"`, the 32-byte circuit id, the number of public values
-/// (u32), each public value (u64, canonical), the context's length (u32, at most
+/// Layout (little-endian): `b"SIGILMP3"`, the 32-byte circuit id, the number of public values
+/// (u32), each public value as a varint (below), the context's length (u32, at most
 /// [`sigil_verifier::MAX_CONTEXT_BYTES`]) and bytes, then the STARK proof (its size fixed by
 /// the circuit).
+///
+/// A public value is a fixed-point number: the field element `v` stands for the integer `s`
+/// with `|s| <= (p - 1)/2` and `v = s mod p`. It is written zigzagged (`2s` for `s >= 0`,
+/// `-2s - 1` below) in LEB128 (7 bits a byte, low first, the high bit set on all but the
+/// last): a 16-bit input takes 3 bytes instead of 8 (dsperse-age's 12,288 inputs: 37 KB
+/// instead of 98 KB). Every value has exactly one encoding: a longer one (a trailing zero
+/// byte) or one past `(p - 1)/2` is refused.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ModelProof {
     pub circuit_id: CircuitId,
@@ -677,17 +684,64 @@ pub struct ModelProof {
 }
 
 /// The first bytes of a model proof file.
-pub const MODEL_PROOF_MAGIC: &[u8; 8] = b"SIGILMP2";
+pub const MODEL_PROOF_MAGIC: &[u8; 8] = b"SIGILMP3";
+
+/// The most bytes a public value takes (a zigzagged 64-bit value in LEB128).
+const MAX_VALUE_BYTES: usize = 10;
+
+/// Appends `v` zigzagged in LEB128 (see [`ModelProof`]).
+fn write_value(out: &mut Vec<u8>, v: F) {
+    let c = sigil_air::field::f_to_u64(v);
+    let half = (sigil_air::field::P - 1) / 2;
+    // Zigzag of the signed representative: 2s, or 2|s| - 1 for s < 0.
+    let mut z = if c <= half { c << 1 } else { ((sigil_air::field::P - c) << 1) - 1 };
+    loop {
+        let byte = (z & 0x7f) as u8;
+        z >>= 7;
+        if z == 0 {
+            out.push(byte);
+            return;
+        }
+        out.push(byte | 0x80);
+    }
+}
+
+/// Reads one value written by [`write_value`] from the front of `bytes`: the value and the
+/// bytes it took, or why it is not one.
+fn read_value(bytes: &[u8]) -> Result<(F, usize), String> {
+    let mut z: u64 = 0;
+    for (i, &b) in bytes.iter().enumerate().take(MAX_VALUE_BYTES) {
+        let bits = u64::from(b & 0x7f);
+        if i == MAX_VALUE_BYTES - 1 && bits > 1 {
+            return Err("a public value past 64 bits".into());
+        }
+        z |= bits << (7 * i);
+        if b & 0x80 == 0 {
+            if b == 0 && i > 0 {
+                return Err("a public value with a longer encoding than its own".into());
+            }
+            let half = (sigil_air::field::P - 1) / 2;
+            let (mag, neg) = (z >> 1, z & 1 == 1);
+            let m = if neg { mag + 1 } else { mag };
+            if m > half {
+                return Err(format!("a public value of magnitude {m}, past (p - 1)/2"));
+            }
+            let v = if neg { F::from_u64(sigil_air::field::P - m) } else { F::from_u64(mag) };
+            return Ok((v, i + 1));
+        }
+    }
+    Err("a public value runs past the file or past 10 bytes".into())
+}
 
 impl ModelProof {
     /// The file's bytes.
     pub fn to_bytes(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(48 + 8 * self.statement.len() + self.context.len() + self.proof.len());
+        let mut out = Vec::with_capacity(48 + 3 * self.statement.len() + self.context.len() + self.proof.len());
         out.extend_from_slice(MODEL_PROOF_MAGIC);
         out.extend_from_slice(&self.circuit_id);
         out.extend_from_slice(&(self.statement.len() as u32).to_le_bytes());
         for v in &self.statement {
-            out.extend_from_slice(&sigil_air::field::f_to_u64(*v).to_le_bytes());
+            write_value(&mut out, *v);
         }
         out.extend_from_slice(&(self.context.len() as u32).to_le_bytes());
         out.extend_from_slice(&self.context);
@@ -695,43 +749,49 @@ impl ModelProof {
         out
     }
 
-    /// The most bytes a model proof file of `model` can have (with the longest context).
+    /// The most bytes a model proof file of `model` can have (with the longest context and
+    /// the longest values).
     pub fn max_size_for(model: &CompiledModel) -> usize {
-        48 + 8 * model.key.circuit.n_publics + sigil_verifier::MAX_CONTEXT_BYTES + model.proof_size()
+        48 + MAX_VALUE_BYTES * model.key.circuit.n_publics + sigil_verifier::MAX_CONTEXT_BYTES + model.proof_size()
     }
 
     /// Parses a model proof file of `model`: every length is checked against the model's
     /// before anything is read, and the circuit id must be the model's.
     pub fn from_bytes(bytes: &[u8], model: &CompiledModel) -> Result<Self, ModelError> {
+        let bad = |what: String| ModelError::Statement(what);
         let n_publics = model.key.circuit.n_publics;
-        let fixed = 48 + 8 * n_publics + model.proof_size();
-        if bytes.len() < fixed || bytes.len() > fixed + sigil_verifier::MAX_CONTEXT_BYTES {
-            return Err(ModelError::Statement(format!(
-                "the proof file is {} bytes; this model's are {fixed} plus a context of at most {} bytes",
-                bytes.len(),
-                sigil_verifier::MAX_CONTEXT_BYTES
-            )));
+        let (least, most) = (48 + n_publics + model.proof_size(), Self::max_size_for(model));
+        if bytes.len() < least || bytes.len() > most {
+            return Err(bad(format!("the proof file is {} bytes; this model's take {least} to {most}", bytes.len())));
         }
         if &bytes[..8] != MODEL_PROOF_MAGIC {
-            return Err(ModelError::Statement("not a Sigil model proof (bad magic bytes)".into()));
+            return Err(bad("not a Sigil model proof (bad magic bytes)".into()));
         }
         let circuit_id: CircuitId = bytes[8..40].try_into().expect("32 bytes");
         if circuit_id != model.circuit_id() {
-            return Err(ModelError::Statement(format!("the proof is for circuit {}, not this model's {}", hex(&circuit_id), hex(&model.circuit_id()))));
+            return Err(bad(format!("the proof is for circuit {}, not this model's {}", hex(&circuit_id), hex(&model.circuit_id()))));
         }
         let n = u32::from_le_bytes(bytes[40..44].try_into().expect("4 bytes")) as usize;
         if n != n_publics {
-            return Err(ModelError::Statement(format!("the proof has {n} public values; this model's statement has {n_publics}")));
+            return Err(bad(format!("the proof has {n} public values; this model's statement has {n_publics}")));
         }
         let mut statement = Vec::with_capacity(n);
-        for c in bytes[44..44 + 8 * n].chunks_exact(8) {
-            let v = u64::from_le_bytes(c.try_into().expect("8 bytes"));
-            statement.push(sigil_air::field::f_from_canonical(v).ok_or_else(|| ModelError::Statement(format!("public value {v} is not a field element")))?);
+        let mut at = 44;
+        for i in 0..n {
+            let (v, len) = read_value(&bytes[at..]).map_err(|e| bad(format!("public value {i}: {e}")))?;
+            statement.push(v);
+            at += len;
         }
-        let at = 44 + 8 * n;
-        let context_len = u32::from_le_bytes(bytes[at..at + 4].try_into().expect("4 bytes")) as usize;
-        if context_len != bytes.len() - fixed {
-            return Err(ModelError::Statement(format!("the proof file says its context is {context_len} bytes; its length says {}", bytes.len() - fixed)));
+        let Some(len_bytes) = bytes.get(at..at + 4) else {
+            return Err(bad("the proof file ends in its statement".into()));
+        };
+        let context_len = u32::from_le_bytes(len_bytes.try_into().expect("4 bytes")) as usize;
+        let rest = bytes.len() - (at + 4);
+        if context_len > sigil_verifier::MAX_CONTEXT_BYTES || rest != context_len + model.proof_size() {
+            return Err(bad(format!(
+                "the proof file says its context is {context_len} bytes; {rest} bytes follow, for a proof of {}",
+                model.proof_size()
+            )));
         }
         let context = bytes[at + 4..at + 4 + context_len].to_vec();
         Ok(Self { circuit_id, statement, context, proof: bytes[at + 4 + context_len..].to_vec() })
@@ -741,4 +801,52 @@ impl ModelProof {
 /// Lower-case hex.
 pub fn hex(b: &[u8]) -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+#[cfg(test)]
+mod proof_file_tests {
+    use super::*;
+
+    /// Every value round-trips in its one encoding; small magnitudes take few bytes; a longer
+    /// encoding, a magnitude past `(p - 1)/2`, a value past 64 bits or a cut one are refused.
+    #[test]
+    fn public_values_round_trip_in_one_encoding() {
+        let p = sigil_air::field::P;
+        let half = (p - 1) / 2;
+        let cases = [(0u64, 1usize), (1, 1), (p - 1, 1), (63, 1), (64, 2), (p - 64, 1), (p - 65, 2), (1 << 16, 3), (half, 10), (half + 1, 10)];
+        for (c, len) in cases {
+            let mut out = Vec::new();
+            write_value(&mut out, F::from_u64(c));
+            assert_eq!(out.len(), len, "{c}");
+            assert_eq!(read_value(&out), Ok((F::from_u64(c), len)), "{c}");
+        }
+        let mut x = 0x9e37_79b9_7f4a_7c15u64;
+        for _ in 0..10_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let v = F::from_u64(x);
+            let mut out = Vec::new();
+            write_value(&mut out, v);
+            assert_eq!(read_value(&out), Ok((v, out.len())));
+        }
+        assert!(read_value(&[0x81, 0x00]).unwrap_err().contains("longer encoding"));
+        assert!(read_value(&[0x80]).unwrap_err().contains("runs past"));
+        assert!(read_value(&[0xff; 10]).unwrap_err().contains("past 64 bits"));
+        // 2 (half + 1): the smallest even zigzag past the range, and its odd neighbour.
+        for z in [2 * (half + 1), 2 * (half + 1) + 1] {
+            let mut out = Vec::new();
+            let mut z = z;
+            loop {
+                let b = (z & 0x7f) as u8;
+                z >>= 7;
+                if z == 0 {
+                    out.push(b);
+                    break;
+                }
+                out.push(b | 0x80);
+            }
+            assert!(read_value(&out).unwrap_err().contains("past (p - 1)/2"), "{out:?}");
+        }
+    }
 }
