@@ -694,7 +694,11 @@ fn write_value(out: &mut Vec<u8>, v: F) {
     let c = sigil_air::field::f_to_u64(v);
     let half = (sigil_air::field::P - 1) / 2;
     // Zigzag of the signed representative: 2s, or 2|s| - 1 for s < 0.
-    let mut z = if c <= half { c << 1 } else { ((sigil_air::field::P - c) << 1) - 1 };
+    write_varint(out, if c <= half { c << 1 } else { ((sigil_air::field::P - c) << 1) - 1 });
+}
+
+/// Appends `z` in LEB128: 7 bits a byte, low first, the high bit set on all but the last.
+fn write_varint(out: &mut Vec<u8>, mut z: u64) {
     loop {
         let byte = (z & 0x7f) as u8;
         z >>= 7;
@@ -836,16 +840,7 @@ mod proof_file_tests {
         // 2 (half + 1): the smallest even zigzag past the range, and its odd neighbour.
         for z in [2 * (half + 1), 2 * (half + 1) + 1] {
             let mut out = Vec::new();
-            let mut z = z;
-            loop {
-                let b = (z & 0x7f) as u8;
-                z >>= 7;
-                if z == 0 {
-                    out.push(b);
-                    break;
-                }
-                out.push(b | 0x80);
-            }
+            write_varint(&mut out, z);
             assert!(read_value(&out).unwrap_err().contains("past (p - 1)/2"), "{out:?}");
         }
     }
