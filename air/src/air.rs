@@ -363,7 +363,6 @@ where
     fn fold(&mut self, c: EF) {
         self.acc = self.acc * self.alpha + c;
     }
-
 }
 
 impl<'a, V> AirBuilder for ConstraintFolder<'a, V>

@@ -398,7 +398,7 @@ pub fn compile(chip: &dyn Chip, inputs: &QuotientInputs<'_>) -> Result<Program, 
                     // u * prod d_j - sum_j m_j prod_{i != j} d_i: u the batch's helper, or for
                     // the last batch the running sum's cyclic step
                     // `T_next - T + last * sigma - sum_{k < batch} h_k`.
-                    let h = if batch + 1 < inputs.logup_batches.len() {
+                    let u = if batch + 1 < inputs.logup_batches.len() {
                         g.perm(batch, false)
                     } else {
                         let (t, t_next) = (g.perm(batch, false), g.perm(batch, true));
@@ -435,7 +435,7 @@ pub fn compile(chip: &dyn Chip, inputs: &QuotientInputs<'_>) -> Result<Program, 
                     for &t in &terms[1..] {
                         rhs = g.add(rhs, t);
                     }
-                    let lhs = g.mul(h, prod);
+                    let lhs = g.mul(u, prod);
                     let c = g.sub(lhs, rhs);
                     g.folds.push(c);
                     batch += 1;

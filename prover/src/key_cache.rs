@@ -107,29 +107,28 @@ impl ProvingKey {
         mut r: impl Read,
     ) -> Result<Self, (Box<Circuit>, io::Error)> {
         let mut bytes = Vec::new();
-        if let Err(e) = r.read_to_end(&mut bytes) {
-            return Err((Box::new(circuit), e));
-        }
-        let parts = read_parts(&circuit, tag, secret, &bytes, &|offset, len, width| {
-            let values = bytes[offset..offset + 8 * len].chunks_exact(8).map(|c| F::new(u64::from_le_bytes(c.try_into().expect("8 bytes")))).collect();
-            Some(Lde::host(RowMajorMatrix::new(values, width)))
+        let parts = r.read_to_end(&mut bytes).and_then(|_| {
+            read_parts(&circuit, tag, secret, &bytes, &|offset, len, width| {
+                let values = bytes[offset..offset + 8 * len].chunks_exact(8).map(|c| F::new(u64::from_le_bytes(c.try_into().expect("8 bytes")))).collect();
+                Some(Lde::host(RowMajorMatrix::new(values, width)))
+            })
         });
-        match parts {
-            Ok((traces, ldes, trees)) => Ok(ProvingKey::from_parts(circuit, traces, ldes, trees)),
-            Err(e) => Err((Box::new(circuit), e)),
-        }
+        Self::from_read(circuit, parts)
     }
 
     /// As [`ProvingKey::read_cache`] from a file, which is mapped: the LDEs are read in place
     /// ([`crate::mapped`]), not copied.
     pub fn read_cache_file(circuit: Circuit, tag: &[u8; 32], secret: &[u8; 32], file: &File) -> Result<Self, (Box<Circuit>, io::Error)> {
-        let map = match Mapping::of(file) {
-            Ok(m) => m,
-            Err(e) => return Err((Box::new(circuit), e)),
-        };
-        let parts = read_parts(&circuit, tag, secret, map.bytes(), &|offset, len, width| {
-            MappedElements::new(map.clone(), offset, len).map(|m| Lde::mapped(m, width))
+        let parts = Mapping::of(file).and_then(|map| {
+            read_parts(&circuit, tag, secret, map.bytes(), &|offset, len, width| {
+                MappedElements::new(map.clone(), offset, len).map(|m| Lde::mapped(m, width))
+            })
         });
+        Self::from_read(circuit, parts)
+    }
+
+    /// The key of `circuit` from the parts read back, or the error and the circuit.
+    fn from_read(circuit: Circuit, parts: io::Result<Parts>) -> Result<Self, (Box<Circuit>, io::Error)> {
         match parts {
             Ok((traces, ldes, trees)) => Ok(ProvingKey::from_parts(circuit, traces, ldes, trees)),
             Err(e) => Err((Box::new(circuit), e)),

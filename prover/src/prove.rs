@@ -25,7 +25,7 @@ use sigil_verifier::proof::{
     QueryProof, TableOpenings, Words,
 };
 use sigil_verifier::protocol::{
-    PhaseWidths, ProofOptions, TRANSCRIPT_DOMAIN, deep_coefficients, fri_layers,
+    ProofOptions, TRANSCRIPT_DOMAIN, deep_coefficients, fri_layers,
     lde_shift, omega, query_index_bits,
 };
 use sigil_verifier::transcript::Transcript;
@@ -324,7 +324,6 @@ struct Prover<'a, B: Backend + ?Sized> {
     backend: &'a B,
     attack: Attack,
     tr: Transcript,
-    widths: Vec<PhaseWidths>,
     layers: Vec<usize>,
     tables: Vec<TableData>,
     trees: [Vec<MixedTree>; 3],
@@ -344,7 +343,6 @@ const QUOT: usize = 2;
 impl<'a, B: Backend + ?Sized> Prover<'a, B> {
     fn new(pk: &'a ProvingKey, publics: &'a [F], context: &'a [u8], backend: &'a B, attack: Attack) -> Self {
         let circuit = &pk.circuit;
-        let widths: Vec<PhaseWidths> = circuit.layout.widths.clone();
         let layers = fri_layers(&circuit.log_heights, &pk.options);
         let zero = LookupChallenges { beta: EF::ZERO, gamma: EF::ZERO };
         Self {
@@ -354,7 +352,6 @@ impl<'a, B: Backend + ?Sized> Prover<'a, B> {
             backend,
             attack,
             tr: Transcript::new(TRANSCRIPT_DOMAIN),
-            widths,
             layers,
             tables: Vec::new(),
             trees: Default::default(),
@@ -585,7 +582,7 @@ impl<'a, B: Backend + ?Sized> Prover<'a, B> {
     /// Round 8: `lambda`; every table's DEEP codeword, summed per LDE size (index: log size).
     fn deep_codewords(&mut self, openings: &[TableOpenings]) -> Vec<Option<Vec<EF>>> {
         let lambda = self.tr.sample_ef();
-        let coeffs = deep_coefficients(lambda, &self.widths);
+        let coeffs = deep_coefficients(lambda, &self.pk.circuit.layout.widths);
         let (z, lb, shift) = (self.z, self.lb(), lde_shift());
         let log_max_lde = self.layers[0];
         let mut inputs: Vec<Option<Vec<EF>>> = vec![None; log_max_lde + 1];
@@ -716,9 +713,8 @@ fn forge_out_of_domain(
     sums: &[EF],
 ) {
     let log_heights = &circuit.log_heights;
-    use sigil_verifier::verify::{Opened, combine_quotient, constraints_at};
+    use sigil_verifier::verify::{Opened, combine_into_owner, combine_quotient, constraints_at};
     let mut sum_iter = sums.iter();
-    // Per owner: the folds of its tables combined as the verifier combines them.
     let mut combined: Vec<Option<(EF, EF)>> = vec![None; circuit.n_tables()];
     for (t, ((chip, info), &lh)) in circuit.chips.iter().zip(&circuit.infos).zip(log_heights).enumerate() {
         let cum = if info.interactions.is_empty() { EF::ZERO } else { *sum_iter.next().unwrap_or(&EF::ZERO) };
@@ -726,11 +722,7 @@ fn forge_out_of_domain(
         let Ok((c, z_h)) = constraints_at(chip.as_ref(), &info.logup_batches, &op, publics, lh, z, alpha, &lookup, challenges, cum) else {
             continue;
         };
-        let slot = &mut combined[circuit.quotient_owner[t]];
-        *slot = Some(match *slot {
-            Some((acc, _)) => (acc * nu + c, z_h),
-            None => (c, z_h),
-        });
+        let _ = combine_into_owner(&mut combined, circuit, t, nu, c, z_h);
     }
     for (t, slot) in combined.into_iter().enumerate() {
         let (Some((c, z_h)), Some(o)) = (slot, openings.get_mut(t)) else { continue };

@@ -425,7 +425,6 @@ fn check_out_of_domain(
 ) -> Result<Vec<Opened>, VerifyError> {
     let mut opened = Vec::with_capacity(circuit.n_tables());
     let mut sum_iter = sums.iter();
-    // Per quotient owner: its tables' folds combined, `acc = acc * nu + c` in circuit order.
     let mut combined: Vec<Option<(EF, EF)>> = alloc::vec![None; circuit.n_tables()];
     for (t, (((chip, o), info), &lh)) in circuit.chips.iter().zip(&proof.openings).zip(&circuit.infos).zip(&circuit.log_heights).enumerate() {
         let op = Opened::decode(o)?;
@@ -436,12 +435,7 @@ fn check_out_of_domain(
         };
         let (c, z_h) =
             constraints_at(chip.as_ref(), &info.logup_batches, &op, publics, lh, ch.z, ch.alpha, &ch.lookup, &ch.challenges, cumulative_sum)?;
-        let owner = *circuit.quotient_owner.get(t).ok_or(VerifyError::InvalidShape("quotient owners"))?;
-        let slot = combined.get_mut(owner).ok_or(VerifyError::InvalidShape("quotient owners"))?;
-        *slot = Some(match *slot {
-            Some((acc, _)) => (acc * ch.nu + c, z_h),
-            None => (c, z_h),
-        });
+        combine_into_owner(&mut combined, circuit, t, ch.nu, c, z_h).ok_or(VerifyError::InvalidShape("quotient owners"))?;
         opened.push(op);
     }
     for (t, slot) in combined.iter().enumerate() {
@@ -455,6 +449,18 @@ fn check_out_of_domain(
         }
     }
     Ok(opened)
+}
+
+/// Adds table `t`'s folded constraints `c` at `z` (and `Z_H(z)`) to its quotient owner's slot
+/// of `combined` (`Circuit::quotient_owner`): `acc = acc * nu + c`, the tables taken in circuit
+/// order, as the prover combines their quotients. `None` when `t` or its owner is out of range.
+pub fn combine_into_owner(combined: &mut [Option<(EF, EF)>], circuit: &Circuit, t: usize, nu: EF, c: EF, z_h: EF) -> Option<()> {
+    let slot = combined.get_mut(*circuit.quotient_owner.get(t)?)?;
+    *slot = Some(match *slot {
+        Some((acc, _)) => (acc * nu + c, z_h),
+        None => (c, z_h),
+    });
+    Some(())
 }
 
 /// `Q(z) = sum_j z^(j n) Q_j(z)` from the opened chunks (coordinates as pairs).

@@ -691,10 +691,10 @@ const MAX_VALUE_BYTES: usize = 10;
 
 /// Appends `v` zigzagged in LEB128 (see [`ModelProof`]).
 fn write_value(out: &mut Vec<u8>, v: F) {
-    let c = sigil_air::field::f_to_u64(v);
-    let half = (sigil_air::field::P - 1) / 2;
-    // Zigzag of the signed representative: 2s, or 2|s| - 1 for s < 0.
-    write_varint(out, if c <= half { c << 1 } else { ((sigil_air::field::P - c) << 1) - 1 });
+    // Zigzag of the signed representative: 2s, or 2|s| - 1 for s < 0 (`|s| <= (p - 1)/2`,
+    // so `2|s|` fits 64 bits).
+    let s = to_signed(v);
+    write_varint(out, (s.unsigned_abs() << 1) - u64::from(s < 0));
 }
 
 /// Appends `z` in LEB128: 7 bits a byte, low first, the high bit set on all but the last.
@@ -724,13 +724,12 @@ fn read_value(bytes: &[u8]) -> Result<(F, usize), String> {
             if b == 0 && i > 0 {
                 return Err("a public value with a longer encoding than its own".into());
             }
-            let half = (sigil_air::field::P - 1) / 2;
-            let (mag, neg) = (z >> 1, z & 1 == 1);
-            let m = if neg { mag + 1 } else { mag };
-            if m > half {
+            // Unzigzag: |s| = z/2, or (z + 1)/2 for a negative s (z odd).
+            let (neg, m) = (z & 1 == 1, (z >> 1) + (z & 1));
+            if m > sigil_air::field::P / 2 {
                 return Err(format!("a public value of magnitude {m}, past (p - 1)/2"));
             }
-            let v = if neg { F::from_u64(sigil_air::field::P - m) } else { F::from_u64(mag) };
+            let v = if neg { -F::from_u64(m) } else { F::from_u64(m) };
             return Ok((v, i + 1));
         }
     }
