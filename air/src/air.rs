@@ -7,7 +7,7 @@ use alloc::string::String;
 use alloc::vec;
 use alloc::vec::Vec;
 
-use p3_field::PrimeCharacteristicRing;
+use p3_field::{PrimeCharacteristicRing, PrimeField64};
 
 use crate::expr::{Expr, FieldExpr, Var};
 use crate::field::{EF, F};
@@ -18,6 +18,30 @@ pub const MAX_LOGUP_BATCH: usize = 4;
 
 /// Identifies a bus. Every tuple sent on a bus must be received on it with the same multiplicity.
 pub type BusId = u32;
+
+/// Where a stacked table's interactions read their buses ([`crate::stack`]): the segments of
+/// one table each talk on their own buses, so a bus that differs between segments is a
+/// preprocessed column, and rows past the segments (padding) are switched off.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct StackedBuses {
+    /// Bit `k`: interaction `k` (in `eval` order) reads its bus from a preprocessed column.
+    pub varying: u64,
+    /// The preprocessed column of the first varying interaction; the others follow in order.
+    pub first_col: usize,
+    /// When set, every multiplicity is multiplied by this preprocessed column (1 on the
+    /// segments' rows, 0 on padding rows).
+    pub enabled: Option<usize>,
+}
+
+impl StackedBuses {
+    /// The preprocessed column interaction `k` reads its bus from, if it varies.
+    pub fn bus_col(&self, k: usize) -> Option<usize> {
+        if k >= 64 || (self.varying >> k) & 1 == 0 {
+            return None;
+        }
+        Some(self.first_col + (self.varying & ((1u64 << k) - 1)).count_ones() as usize)
+    }
+}
 
 /// Which side of a bus an interaction is on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -160,6 +184,12 @@ pub trait Chip: Send + Sync {
     fn eval_row(&self, b: &mut RowBuilder<'_>);
     /// `eval` on one concrete row for its interactions alone (the LogUp columns).
     fn eval_logup(&self, b: &mut LogUpRow<'_>);
+    /// For a stacked table ([`crate::stack`]): per interaction, the bus of every segment (so
+    /// that the circuit checks each bus's arity). Empty for an ordinary chip, whose
+    /// interactions name their buses themselves.
+    fn segment_buses(&self) -> Vec<Vec<BusId>> {
+        Vec::new()
+    }
 }
 
 impl<A: Air> Chip for A {
@@ -209,6 +239,9 @@ impl<A: Air> Chip for A {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SymbolicInteraction {
     pub bus: BusId,
+    /// In a stacked table: the preprocessed column the bus is read from (`bus` is then the
+    /// first segment's).
+    pub bus_col: Option<usize>,
     pub dir: Direction,
     pub fields: Vec<Expr>,
     pub multiplicity: Expr,
@@ -231,6 +264,8 @@ pub struct SymbolicBuilder {
     pub interactions: Vec<SymbolicInteraction>,
     /// Both, interleaved as `eval` made them.
     pub steps: Vec<Step>,
+    /// Set by a stacked table around its template's `eval`.
+    pub stacking: Option<StackedBuses>,
 }
 
 impl AirBuilder for SymbolicBuilder {
@@ -278,9 +313,16 @@ impl AirBuilder for SymbolicBuilder {
         self.constraints.push((label, value));
     }
     fn interact(&mut self, bus: BusId, dir: Direction, fields: &[Expr], multiplicity: Expr) {
-        self.steps.push(Step::Interaction(self.interactions.len()));
+        let k = self.interactions.len();
+        self.steps.push(Step::Interaction(k));
+        let bus_col = self.stacking.and_then(|s| s.bus_col(k));
+        let multiplicity = match self.stacking.and_then(|s| s.enabled) {
+            Some(c) => multiplicity * self.prep(c),
+            None => multiplicity,
+        };
         self.interactions.push(SymbolicInteraction {
             bus,
+            bus_col,
             dir,
             fields: fields.to_vec(),
             multiplicity,
@@ -300,10 +342,20 @@ pub struct LookupChallenges {
     pub gamma: EF,
 }
 
+/// A bus id as an extension element.
+fn bus_ef(bus: BusId) -> EF {
+    EF::from(F::from_u32(bus))
+}
+
 impl LookupChallenges {
     /// The fingerprint (LogUp denominator) of a tuple on a bus.
     pub fn fingerprint<V: Clone + Into<EF>>(&self, bus: BusId, fields: &[V]) -> EF {
-        let mut d = self.beta + F::from_u32(bus);
+        self.fingerprint_on(bus_ef(bus), fields)
+    }
+
+    /// The fingerprint of a tuple on the bus whose id is `bus` (a stacked table's bus column).
+    pub fn fingerprint_on<V: Clone + Into<EF>>(&self, bus: EF, fields: &[V]) -> EF {
+        let mut d = self.beta + bus;
         let mut g = self.gamma;
         for f in fields {
             d += g * f.clone().into();
@@ -353,6 +405,8 @@ pub struct ConstraintFolder<'a, V> {
     pub aux_local: &'a [EF],
     pub aux_next: &'a [EF],
     pub challenges: &'a [EF],
+    /// Set by a stacked table around its template's `eval`.
+    pub stacking: Option<StackedBuses>,
 }
 
 impl<'a, V> ConstraintFolder<'a, V>
@@ -431,8 +485,21 @@ where
         // (the last LogUp column, an exclusive prefix sum), taken cyclically: on every row,
         // u_last = T_next - T + [last row] * sigma - sum_{k < last} h_k. Summed over the rows
         // the steps of T cancel, so the table's values add up to its claimed sum sigma.
-        let d = self.lookup.fingerprint(bus, fields);
-        let m: EF = multiplicity.into();
+        let (d, m): (EF, EF) = match self.stacking {
+            None => (self.lookup.fingerprint(bus, fields), multiplicity.into()),
+            Some(s) => {
+                let k = self.logup_batches.iter().take(self.pending.batch).sum::<usize>() + self.pending.len;
+                let bus = match s.bus_col(k) {
+                    Some(c) => self.prep_local[c].clone().into(),
+                    None => bus_ef(bus),
+                };
+                let m = match s.enabled {
+                    Some(c) => multiplicity * self.prep_local[c].clone(),
+                    None => multiplicity,
+                };
+                (self.lookup.fingerprint_on(bus, fields), m.into())
+            }
+        };
         let m = match dir {
             Direction::Send => m,
             Direction::Receive => -m,
@@ -490,6 +557,8 @@ pub struct RowBuilder<'a> {
     pub aux_local: &'a [EF],
     pub aux_next: &'a [EF],
     pub challenges: &'a [EF],
+    /// Set by a stacked table around its template's `eval`.
+    pub stacking: Option<StackedBuses>,
 }
 
 /// One concrete row of a table (and the next, cyclically) and the statement: what both row
@@ -506,6 +575,15 @@ pub struct RowAt<'a> {
 }
 
 impl<'a> RowAt<'a> {
+    /// Interaction `k`'s bus and multiplicity on this row, as a stacked table's columns make
+    /// them ([`StackedBuses`]), or as the chip wrote them.
+    pub fn stacked(&self, stacking: Option<StackedBuses>, k: usize, bus: BusId, multiplicity: F) -> (F, F) {
+        let Some(s) = stacking else { return (F::from_u32(bus), multiplicity) };
+        let prep = |c: usize| self.prep_local.get(c).copied().unwrap_or(F::ZERO);
+        let bus = s.bus_col(k).map_or(F::from_u32(bus), prep);
+        (bus, s.enabled.map_or(multiplicity, |c| multiplicity * prep(c)))
+    }
+
     /// Row `r` of `main` (and of `prep`), its successor (the last row's is the first).
     pub fn new(main: &'a Trace, prep: Option<&'a Trace>, publics: &'a [F], r: usize) -> Self {
         let height = main.height();
@@ -572,6 +650,9 @@ impl AirBuilder for RowBuilder<'_> {
         }
     }
     fn interact(&mut self, bus: BusId, dir: Direction, fields: &[F], multiplicity: F) {
+        let (bus, multiplicity) = self.at.stacked(self.stacking, self.interactions.len(), bus, multiplicity);
+        // A bus column holds a bus id (below 2^32); another value names no bus.
+        let bus = BusId::try_from(bus.as_canonical_u64()).unwrap_or(BusId::MAX);
         self.interactions.push(RowInteraction {
             bus,
             dir,
@@ -595,6 +676,8 @@ pub struct LogUpRow<'a> {
     pub multiplicities: &'a mut [F],
     /// Interactions made so far (past the slots: not written).
     pub made: usize,
+    /// Set by a stacked table around its template's `eval`.
+    pub stacking: Option<StackedBuses>,
 }
 
 impl AirBuilder for LogUpRow<'_> {
@@ -613,8 +696,9 @@ impl AirBuilder for LogUpRow<'_> {
     }
     fn assert_zero_ext(&mut self, _label: &'static str, _value: EF) {}
     fn interact(&mut self, bus: BusId, dir: Direction, fields: &[F], multiplicity: F) {
+        let (bus, multiplicity) = self.at.stacked(self.stacking, self.made, bus, multiplicity);
         if let (Some(d), Some(m)) = (self.fingerprints.get_mut(self.made), self.multiplicities.get_mut(self.made)) {
-            *d = self.lookup.fingerprint(bus, fields);
+            *d = self.lookup.fingerprint_on(EF::from(bus), fields);
             *m = match dir {
                 Direction::Send => multiplicity,
                 Direction::Receive => -multiplicity,
@@ -651,6 +735,7 @@ pub fn eval_row<'a>(
         aux_local: &[],
         aux_next: &[],
         challenges: &[],
+        stacking: None,
     };
     if let Some(a) = aux
         && a.width > 0

@@ -168,13 +168,24 @@ impl ChipInfo {
             for f in &i.fields {
                 field_degree = field_degree.max(check(f)?);
             }
+            if let Some(c) = i.bus_col {
+                // A stacked table's bus is a preprocessed column: the fingerprint has degree 1
+                // at least.
+                field_degree = field_degree.max(check(&Expr::Var(Var::Prep { col: c, next: false }))?);
+            }
             let mult_degree = check(&i.multiplicity)?;
             degrees.push((field_degree, mult_degree));
-            d.u64(match i.dir {
+            // A bus read from a column flags the direction word with 2 and follows the bus:
+            // every other interaction encodes as it always has.
+            let dir = match i.dir {
                 Direction::Send => 0,
                 Direction::Receive => 1,
-            });
+            };
+            d.u64(dir + 2 * u64::from(i.bus_col.is_some()));
             d.u64(u64::from(i.bus));
+            if let Some(c) = i.bus_col {
+                d.u64(c as u64);
+            }
             d.u64(i.fields.len() as u64);
             for f in &i.fields {
                 d.expr(f);
@@ -264,7 +275,7 @@ impl Description {
     }
 }
 
-fn visit(e: &Expr, f: &mut impl FnMut(Var)) {
+pub(crate) fn visit(e: &Expr, f: &mut impl FnMut(Var)) {
     match e {
         Expr::Const(_) => {}
         Expr::Var(v) => f(*v),

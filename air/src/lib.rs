@@ -31,11 +31,12 @@ pub mod expr;
 pub mod field;
 pub mod info;
 pub mod par;
+pub mod stack;
 pub mod trace;
 
 pub use air::{
     Air, AirBuilder, AuxRows, BusId, Chip, ConstraintFolder, Direction, LogUpRow, LookupChallenges, RowAt, RowBuilder,
-    RowInteraction, Step, SymbolicBuilder, SymbolicInteraction, eval_row,
+    RowInteraction, StackedBuses, Step, SymbolicBuilder, SymbolicInteraction, eval_row,
 };
 pub use check::{CheckFailure, check_constraints, check_constraints_with, debug_challenges};
 pub use expr::{Expr, FieldExpr, Var};

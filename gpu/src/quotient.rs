@@ -376,7 +376,15 @@ pub fn compile(chip: &dyn Chip, inputs: &QuotientInputs<'_>) -> Result<Program, 
             Step::Interaction(k) => {
                 let it = &sb.interactions[k];
                 // beta + bus + gamma f_0 + gamma^2 f_1 + ...
-                let mut d = g.constant(lookup.beta + F::from_u32(it.bus), true);
+                // (A stacked table reads the bus from a preprocessed column.)
+                let mut d = match it.bus_col {
+                    None => g.constant(lookup.beta + F::from_u32(it.bus), true),
+                    Some(c) => {
+                        let beta = g.constant(lookup.beta, true);
+                        let bus = g.expr(&Expr::Var(Var::Prep { col: c, next: false }))?;
+                        g.add(beta, bus)
+                    }
+                };
                 let mut gp = lookup.gamma;
                 for f in &it.fields {
                     let f = g.expr(f)?;

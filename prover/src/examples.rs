@@ -204,3 +204,76 @@ pub fn mlp(seed: u64, options: ProofOptions) -> Result<Example, CircuitError> {
     let publics = field(&a).into_iter().chain(field(&out)).collect();
     Ok(Example { circuit, traces: vec![t_fc1, t_rs1, t_relu, t_fc2, t_rs2, t_range], publics })
 }
+
+/// `k` rescales by `2^6` of `n` public inputs each, stacked in one table
+/// ([`sigil_air::stack`]), with the 8-bit range table: rescale `i` reads its inputs on bus
+/// `10 + 2i` (sent by the verifier) and writes its outputs on bus `11 + 2i` (received by it).
+/// `k n`-element tables of `2^ceil(log2 n)` rows each, padded to a power of two.
+///
+/// Public values: every rescale's inputs, then every rescale's outputs.
+pub fn stacked_rescales(
+    k: usize,
+    n: usize,
+    seed: u64,
+    options: ProofOptions,
+) -> Result<Example, CircuitError> {
+    let mut rng = SplitMix64(seed);
+    let (mut chips, mut heights, mut traces) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut inputs, mut outputs, mut lookups) = (Vec::new(), Vec::new(), Vec::new());
+    let mut buses = Vec::new();
+    for i in 0..k {
+        let (in_bus, out_bus) = (10 + 2 * i as u32, 11 + 2 * i as u32);
+        let chip = Rescale::new(
+            format!("rescale {i}"),
+            6,
+            20,
+            14,
+            UnaryIo::new(in_bus, out_bus, n),
+        )
+        .map_err(|e| {
+            CircuitError::Chip(sigil_air::ChipDefinitionError {
+                chip: format!("rescale {i}"),
+                reason: e.to_string(),
+            })
+        })?;
+        let x: Vec<i64> = (0..n)
+            .map(|_| (rng.next_u64() % (1 << 20)) as i64 - (1 << 19))
+            .collect();
+        let (t, y, l) = chip.generate_trace(&x);
+        heights.push(chip.io.log_height);
+        chips.push(Box::new(chip) as Box<dyn sigil_air::Chip>);
+        traces.push(t);
+        inputs.extend(x.iter().map(|&v| F::from_i64(v)));
+        outputs.extend(y.iter().map(|&v| F::from_i64(v)));
+        lookups.extend(l);
+        buses.push((in_bus, out_bus));
+    }
+    let range = RangeTable { bits: 8 };
+    chips.push(Box::new(range));
+    heights.push(8);
+    traces.push(range.generate_trace(lookups));
+    let (chips, heights, plan) =
+        sigil_air::stack::stack(chips, &heights).map_err(CircuitError::Stack)?;
+    let traces = plan.apply(traces).map_err(CircuitError::Stack)?;
+    let mut public_buses = Vec::new();
+    for (i, &(in_bus, out_bus)) in buses.iter().enumerate() {
+        public_buses.push(PublicBus::new(in_bus, Direction::Send, i * n, n));
+        public_buses.push(PublicBus::new(
+            out_bus,
+            Direction::Receive,
+            k * n + i * n,
+            n,
+        ));
+    }
+    let statement = Statement {
+        n_publics: 2 * k * n,
+        public_buses,
+    };
+    let circuit = Circuit::new("stacked rescales", chips, &heights, statement, options)?;
+    inputs.extend(outputs);
+    Ok(Example {
+        circuit,
+        traces,
+        publics: inputs,
+    })
+}

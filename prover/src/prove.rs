@@ -831,6 +831,7 @@ fn lookup_trace(
                     fingerprints: d,
                     multiplicities: m,
                     made: 0,
+                    stacking: None,
                 });
             }
             let inv = batch_multiplicative_inverse(&dens);
@@ -1170,6 +1171,7 @@ mod tests {
                         aux_local: &[],
                         aux_next: &[],
                         challenges: &[],
+                        stacking: None,
                     };
                     // The LogUp terms alone: the chip's own constraints hold on honest rows.
                     chip.eval_base(&mut folder);

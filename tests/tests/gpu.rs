@@ -65,6 +65,7 @@ fn built_in_circuits_prove_byte_identically_on_the_gpu() {
     same_proof("vecmat", || examples::vecmat(6, 5, 4, fast).unwrap());
     same_proof("dense", || examples::dense(5, 3, 5, fast).unwrap());
     same_proof("mlp", || examples::mlp(6, fast).unwrap());
+    same_proof("stacked rescales", || examples::stacked_rescales(3, 3, 5, fast).unwrap());
     for fold in 1..=4 {
         let o = ProofOptions { log_folding_factor: fold, log_blowup: 1 + fold % 3, ..fast };
         same_proof(&format!("mac, folding 2^{fold}"), || examples::mac(9, 7, o).unwrap());
@@ -226,6 +227,7 @@ fn quotients_equal_the_cpus_on_random_data() {
         ("four tables".into(), examples::transfer(7, 5, 3, fast).unwrap().circuit),
         ("vecmat".into(), examples::vecmat(6, 5, 4, fast).unwrap().circuit),
         ("mlp".into(), examples::mlp(6, fast).unwrap().circuit),
+        ("stacked rescales".into(), examples::stacked_rescales(3, 3, 5, fast).unwrap().circuit),
     ];
     for name in ["dsperse-net", "dsperse-doom", "sn2-reward-factor-v0", "sn2-reward-factor-v1", "sn2-reward-sim", "sn2-reward-legacy"] {
         let m = CompiledModel::compile(corpus(name), &CompileOptions::default()).unwrap();

@@ -46,6 +46,8 @@ pub enum CircuitError {
     PublicBusShape { bus: BusId, uses: usize, len: usize, bits: u32 },
     #[error("two chips are named `{0}`")]
     DuplicateName(String),
+    #[error("stacking tables: {0}")]
+    Stack(String),
 }
 
 /// Public values that enter a bus as the tuples `(i, publics[start + i])`, `i < len`, sent
@@ -200,10 +202,15 @@ impl Circuit {
                     }
                 }
             }
-            for i in &info.interactions {
-                let a = *arity.entry(i.bus).or_insert(i.arity);
-                if a != i.arity {
-                    return Err(CircuitError::BusArity { bus: i.bus, a, b: i.arity });
+            // A stacked table's interactions take each segment's bus: every one is checked.
+            let segments = c.segment_buses();
+            for (k, i) in info.interactions.iter().enumerate() {
+                let buses = segments.get(k).map_or(core::slice::from_ref(&i.bus), Vec::as_slice);
+                for &bus in buses {
+                    let a = *arity.entry(bus).or_insert(i.arity);
+                    if a != i.arity {
+                        return Err(CircuitError::BusArity { bus, a, b: i.arity });
+                    }
                 }
             }
             infos.push(info);

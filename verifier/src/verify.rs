@@ -409,6 +409,7 @@ pub fn constraints_at(
         aux_local,
         aux_next,
         challenges,
+        stacking: None,
     };
     chip.eval_ext(&mut folder);
     Ok((folder.acc, z_h))

@@ -191,5 +191,6 @@ pub(crate) fn traces(layout: &Layout, run: &Execution, path: &str, tamper: Optio
     if let Some(t) = tamper.filter(|_| !lied) {
         return Err(ModelError::Statement(format!("{path}: no step answers for node `{}`: nothing to tamper with", t.node)));
     }
+    let traces = layout.stack.apply(traces).map_err(|e| ModelError::Statement(format!("{path}: stacking the tables: {e}")))?;
     Ok((traces, publics))
 }

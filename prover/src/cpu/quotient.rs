@@ -110,6 +110,7 @@ fn quotient_values(chip: &dyn Chip, inputs: &QuotientInputs<'_>) -> Vec<EF> {
                     aux_local: aux_l,
                     aux_next: aux_n,
                     challenges,
+                    stacking: None,
                 };
                 chip.eval_base(&mut folder);
                 folder.acc * zh_inv[i & ((1 << log_q) - 1)]

@@ -18,6 +18,7 @@ use p3_field::PrimeCharacteristicRing;
 use std::collections::{HashMap, HashSet};
 
 use sigil_air::BusId;
+use sigil_air::stack::StackPlan;
 use sigil_air::F;
 use sigil_air::chips::BUS_RANGE;
 use sigil_air::chips::bilinear::Bilinear;
@@ -374,6 +375,9 @@ pub(crate) struct Layout {
     pub tables: Vec<LutTable>,
     pub inputs: Vec<Port>,
     pub outputs: Vec<(Port, BusId)>,
+    /// Which chips share a table ([`sigil_air::stack`]): the witness's traces, made per chip,
+    /// are stacked by it.
+    pub stack: StackPlan,
 }
 
 pub(crate) struct Compiler<'a> {
@@ -721,6 +725,8 @@ pub(crate) fn compile_surveyed(plan: &Plan, name: &str, path: &str, options: Pro
         pb.uses = uses(pb.bus);
     }
     let statement = Statement { n_publics, public_buses };
+    // Chips of one shape share a table: fewer tables, fewer columns opened per query.
+    let (chips, heights, stack) = sigil_air::stack::stack(chips, &heights).map_err(|reason| ModelError::Circuit { path: path.into(), reason })?;
     let circuit = Circuit::new(name, chips, &heights, statement, options).map_err(|e| ModelError::Circuit { path: path.into(), reason: e.to_string() })?;
-    Ok((circuit, Layout { steps: c.steps, tables, inputs, outputs }))
+    Ok((circuit, Layout { steps: c.steps, tables, inputs, outputs, stack }))
 }
