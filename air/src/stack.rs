@@ -420,9 +420,41 @@ impl StackPlan {
     }
 }
 
+/// The most padding rows a stacked table may take: an eighth of its members' rows, or
+/// `2^PAD_LOG` rows.
+const PAD_LOG: usize = 11;
+
+/// Members `(index, rows)` (rows powers of two, tallest first) in bins of `cap` rows (a power
+/// of two, at least the tallest member's): the bins filled one after the other (sizes that are
+/// powers of two fill each exactly), and what is left in one more table when padding it to a
+/// power of two takes few rows, or else split by the binary digits of its rows (each part
+/// exactly a power of two: a prefix of members sorted tallest first always adds up to one).
+fn pack(members: &[(usize, usize)], cap: usize) -> Vec<Vec<usize>> {
+    let mut bins = Vec::new();
+    let mut rest = members;
+    while !rest.is_empty() {
+        let total: usize = rest.iter().map(|m| m.1).sum();
+        let room = if total >= cap { cap } else { total.next_power_of_two() };
+        if total < cap && room - total <= (total / 8).max(1 << PAD_LOG) {
+            bins.push(rest.iter().map(|m| m.0).collect());
+            break;
+        }
+        // The largest power of two the members fill exactly.
+        let target = if total >= cap { cap } else { room / 2 };
+        let (mut sum, mut n) = (0, 0);
+        while n < rest.len() && sum + rest[n].1 <= target {
+            sum += rest[n].1;
+            n += 1;
+        }
+        bins.push(rest[..n].iter().map(|m| m.0).collect());
+        rest = &rest[n..];
+    }
+    bins
+}
+
 /// Stacks the chips of a circuit (`log_heights` their tables' heights) that share a shape:
 /// per shape, members are packed tallest first into tables of `2^max(tallest member,
-/// STACK_LOG_CAPACITY)` rows at most, each then cut to the power of two that holds its rows.
+/// STACK_LOG_CAPACITY)` rows at most, with little padding ([`pack`]).
 /// A stacked table takes the place of its first member; the others go.
 pub fn stack(
     chips: Vec<Box<dyn Chip>>,
@@ -447,18 +479,8 @@ pub fn stack(
         let mut by_height = members;
         by_height.sort_by_key(|&i| (core::cmp::Reverse(log_heights[i]), i));
         let cap = 1usize << log_heights[by_height[0]].max(STACK_LOG_CAPACITY);
-        let mut open: Vec<(usize, Vec<usize>)> = Vec::new();
-        for i in by_height {
-            let h = 1usize << log_heights[i];
-            match open.iter_mut().find(|(used, _)| used + h <= cap) {
-                Some((used, bin)) => {
-                    *used += h;
-                    bin.push(i);
-                }
-                None => open.push((h, vec![i])),
-            }
-        }
-        bins.extend(open.into_iter().map(|(_, mut b)| {
+        let sized: Vec<(usize, usize)> = by_height.iter().map(|&i| (i, 1usize << log_heights[i])).collect();
+        bins.extend(pack(&sized, cap).into_iter().map(|mut b| {
             b.sort_unstable();
             b
         }));
