@@ -454,7 +454,8 @@ fn pack(members: &[(usize, usize)], cap: usize) -> Vec<Vec<usize>> {
 
 /// Stacks the chips of a circuit (`log_heights` their tables' heights) that share a shape:
 /// per shape, members are packed tallest first into tables of `2^max(tallest member,
-/// STACK_LOG_CAPACITY)` rows at most, with little padding ([`pack`]).
+/// STACK_LOG_CAPACITY)` rows at most, never taller than the circuit's tallest table, with
+/// little padding ([`pack`]).
 /// A stacked table takes the place of its first member; the others go.
 pub fn stack(
     chips: Vec<Box<dyn Chip>>,
@@ -473,12 +474,15 @@ pub fn stack(
             shapes.entry(k).or_default().push(i);
         }
     }
+    // Never taller than the circuit's tallest table: a taller one would lengthen every
+    // query's Merkle paths and FRI layers by more than the stacking saves.
+    let tallest = log_heights.iter().copied().max().unwrap_or(0);
     // Bins: lists of members (original indices).
     let mut bins: Vec<Vec<usize>> = Vec::new();
     for members in shapes.into_values().filter(|m| m.len() > 1) {
         let mut by_height = members;
         by_height.sort_by_key(|&i| (core::cmp::Reverse(log_heights[i]), i));
-        let cap = 1usize << log_heights[by_height[0]].max(STACK_LOG_CAPACITY);
+        let cap = 1usize << log_heights[by_height[0]].max(STACK_LOG_CAPACITY).min(tallest);
         let sized: Vec<(usize, usize)> = by_height.iter().map(|&i| (i, 1usize << log_heights[i])).collect();
         bins.extend(pack(&sized, cap).into_iter().map(|mut b| {
             b.sort_unstable();

@@ -214,7 +214,7 @@ fn stack_groups_by_shape_keeps_order_and_maps_traces() {
         Box::new(MacChain),
         Box::new(r[2].clone()),
     ];
-    let heights = [2, 2, 2, 3, 2];
+    let heights = [2, 2, 2, 4, 2];
     let (out, lh, plan) = stack(chips, &heights).unwrap();
     let names: Vec<String> = out.iter().map(|c| c.name()).collect();
     assert_eq!(
@@ -223,7 +223,7 @@ fn stack_groups_by_shape_keeps_order_and_maps_traces() {
             .map(String::from)
             .to_vec()
     );
-    assert_eq!(lh, [4, 2, 3]);
+    assert_eq!(lh, [4, 2, 4]);
     assert_eq!(plan.tables[0].members, [0, 2, 4]);
     assert!(plan.stacks());
     // Traces go where the plan says: the stacked table gets its members' rows in order, then
@@ -245,6 +245,13 @@ fn stack_groups_by_shape_keeps_order_and_maps_traces() {
         .collect();
     assert_eq!(col0, [0, 0, 0, 0, 2, 2, 2, 2, 4, 4, 4, 4, 0, 0, 0, 0]);
     assert_eq!(plan.apply(Vec::new()).unwrap_err(), "0 traces for 5 tables");
+    // No stacked table grows past the circuit's tallest: with the MAC at 2^3, two rescales fill
+    // a table of 8 rows and the third stays alone.
+    let chips: Vec<Box<dyn Chip>> = vec![Box::new(r[0].clone()), Box::new(r[1].clone()), Box::new(MacChain), Box::new(r[2].clone())];
+    let (out, lh, _) = stack(chips, &[2, 2, 3, 2]).unwrap();
+    let names: Vec<String> = out.iter().map(|c| c.name()).collect();
+    assert_eq!(names, ["rescale 0 (+1 stacked)", "mac", "rescale 2"].map(String::from).to_vec());
+    assert_eq!(lh, [3, 3, 2]);
 }
 
 #[test]
