@@ -190,6 +190,10 @@ pub trait Chip: Send + Sync {
     fn segment_buses(&self) -> Vec<Vec<BusId>> {
         Vec::new()
     }
+    /// The chips whose rows the table holds: a stacked table's members, or the chip itself.
+    fn member_names(&self) -> Vec<String> {
+        vec![self.name()]
+    }
 }
 
 impl<A: Air> Chip for A {

@@ -216,11 +216,6 @@ impl Stacked {
         })
     }
 
-    /// The members' names, in segment order.
-    pub fn member_names(&self) -> Vec<String> {
-        self.members.iter().map(|m| m.name()).collect()
-    }
-
     /// The table's main trace from the members' traces (in segment order): their rows one
     /// after the other, then copies of the first segment's rows up to the table's height.
     pub fn stack_traces(&self, traces: Vec<Trace>) -> Result<Trace, String> {
@@ -356,6 +351,9 @@ impl Chip for Stacked {
     fn segment_buses(&self) -> Vec<Vec<BusId>> {
         self.segment_buses.clone()
     }
+    fn member_names(&self) -> Vec<String> {
+        self.members.iter().map(|m| m.name()).collect()
+    }
 }
 
 /// Which of a circuit's original tables make each table after stacking.
@@ -482,7 +480,7 @@ pub fn stack(
     for members in shapes.into_values().filter(|m| m.len() > 1) {
         let mut by_height = members;
         by_height.sort_by_key(|&i| (core::cmp::Reverse(log_heights[i]), i));
-        let cap = 1usize << log_heights[by_height[0]].max(STACK_LOG_CAPACITY).min(tallest);
+        let cap = 1usize << tallest;
         let sized: Vec<(usize, usize)> = by_height.iter().map(|&i| (i, 1usize << log_heights[i])).collect();
         bins.extend(pack(&sized, cap).into_iter().map(|mut b| {
             b.sort_unstable();

@@ -88,9 +88,15 @@ pub fn assert_refused_by(m: &CompiledModel, x: &[InputTensor], node: &str, chip:
     let lie = Tamper { node: node.into(), index: 1, delta: 1 };
     let p = m.prove_tampered(x, &lie).unwrap();
     match m.verify(&p.statement, &p.proof) {
-        Err(ModelError::Invalid(e)) => assert_ood_names(&e, chip),
+        Err(ModelError::Invalid(e)) => assert_ood_names(&e, table_of(&m.key.circuit, chip)),
         other => panic!("{node}: expected a rejected proof, got {other:?}"),
     }
+}
+
+/// The name of the table that holds `chip`'s rows: the chip's own, or the stacked table it is a
+/// member of.
+pub fn table_of<'a>(circuit: &'a sigil_verifier::Circuit, chip: &'a str) -> &'a str {
+    circuit.chips.iter().zip(&circuit.infos).find(|(c, _)| c.member_names().iter().any(|n| n == chip)).map_or(chip, |(_, i)| i.name.as_str())
 }
 
 /// Asserts that `e` is an out-of-domain mismatch of the quotient group holding `chip` (the

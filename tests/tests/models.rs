@@ -287,7 +287,7 @@ fn a_changed_relu_output_with_the_rest_recomputed_is_refused() {
     let (input, _) = sample();
     let lie = Tamper { node: "/Relu".into(), index: 7, delta: 1 };
     let p = net().prove_tampered(input, &lie).unwrap();
-    sigil_tests::assert_ood_names(&invalid(net().verify(&p.statement, &p.proof)), "/conv1/Conv/rescale+/Relu");
+    sigil_tests::assert_ood_names(&invalid(net().verify(&p.statement, &p.proof)), sigil_tests::table_of(&net().key.circuit, "/conv1/Conv/rescale+/Relu"));
     // A lie about a node no step answers for is refused before proving.
     let lie = Tamper { node: "/conv1/Conv".into(), index: 7, delta: 1 };
     assert!(matches!(net().prove_tampered(input, &lie), Err(ModelError::Statement(_))));
@@ -300,7 +300,7 @@ fn a_changed_layer_output_is_refused() {
         let lie = Tamper { node: node.into(), index: 0, delta: -3 };
         let p = net().prove_tampered(input, &lie).unwrap();
         // The rescale that produced the changed value no longer holds.
-        sigil_tests::assert_ood_names(&invalid(net().verify(&p.statement, &p.proof)), chip);
+        sigil_tests::assert_ood_names(&invalid(net().verify(&p.statement, &p.proof)), sigil_tests::table_of(&net().key.circuit, chip));
     }
 }
 
@@ -327,10 +327,10 @@ fn a_changed_sum_or_product_is_refused() {
     let x = m.read_input(corpus("sn2-reward-factor-v0/input.json")).unwrap();
     let lie = Tamper { node: "/Add".into(), index: 0, delta: 1 };
     let p = m.prove_tampered(&x, &lie).unwrap();
-    sigil_tests::assert_ood_names(&invalid(m.verify(&p.statement, &p.proof)), "/Add");
+    sigil_tests::assert_ood_names(&invalid(m.verify(&p.statement, &p.proof)), sigil_tests::table_of(&m.key.circuit, "/Add"));
     let lie = Tamper { node: "/Mul_1".into(), index: 0, delta: 1 };
     let p = m.prove_tampered(&x, &lie).unwrap();
-    sigil_tests::assert_ood_names(&invalid(m.verify(&p.statement, &p.proof)), "/Mul_1/rescale");
+    sigil_tests::assert_ood_names(&invalid(m.verify(&p.statement, &p.proof)), sigil_tests::table_of(&m.key.circuit, "/Mul_1/rescale"));
 }
 
 #[test]
@@ -339,11 +339,11 @@ fn a_changed_quotient_is_refused() {
     let x = m.read_input(corpus("sn2-reward-legacy/input.json")).unwrap();
     let lie = Tamper { node: "/Div".into(), index: 0, delta: 1 };
     let p = m.prove_tampered(&x, &lie).unwrap();
-    sigil_tests::assert_ood_names(&invalid(m.verify(&p.statement, &p.proof)), "/Div");
+    sigil_tests::assert_ood_names(&invalid(m.verify(&p.statement, &p.proof)), sigil_tests::table_of(&m.key.circuit, "/Div"));
     // And a minimum one more.
     let lie = Tamper { node: "/Min".into(), index: 0, delta: 1 };
     let p = m.prove_tampered(&x, &lie).unwrap();
-    sigil_tests::assert_ood_names(&invalid(m.verify(&p.statement, &p.proof)), "/Min");
+    sigil_tests::assert_ood_names(&invalid(m.verify(&p.statement, &p.proof)), sigil_tests::table_of(&m.key.circuit, "/Min"));
 }
 
 #[test]
@@ -387,7 +387,7 @@ fn a_changed_maximum_is_refused() {
     let (input, _) = sample();
     let lie = Tamper { node: "/pool/MaxPool".into(), index: 3, delta: 1 };
     let p = net().prove_tampered(input, &lie).unwrap();
-    sigil_tests::assert_ood_names(&invalid(net().verify(&p.statement, &p.proof)), "/pool/MaxPool");
+    sigil_tests::assert_ood_names(&invalid(net().verify(&p.statement, &p.proof)), sigil_tests::table_of(&net().key.circuit, "/pool/MaxPool"));
 }
 
 #[test]
@@ -405,12 +405,12 @@ fn a_changed_matrix_product_quotient_or_magnitude_is_refused() {
     let m = CompiledModel::compile(corpus("matmul-competition/model.onnx"), &CompileOptions::default()).unwrap();
     let x = m.read_input(corpus("matmul-competition/input.json")).unwrap();
     let p = m.prove_tampered(&x, &Tamper { node: "/MatMul".into(), index: 2, delta: 1 }).unwrap();
-    sigil_tests::assert_ood_names(&invalid(m.verify(&p.statement, &p.proof)), "/MatMul/rescale");
+    sigil_tests::assert_ood_names(&invalid(m.verify(&p.statement, &p.proof)), sigil_tests::table_of(&m.key.circuit, "/MatMul/rescale"));
     let m = CompiledModel::compile(corpus("sn48-pow-reward/model.onnx"), &CompileOptions::default()).unwrap();
     let x = m.read_input(corpus("sn48-pow-reward/input.json")).unwrap();
     for node in ["/Div_1", "/Abs"] {
         let p = m.prove_tampered(&x, &Tamper { node: node.into(), index: 3, delta: 1 }).unwrap();
-        sigil_tests::assert_ood_names(&invalid(m.verify(&p.statement, &p.proof)), node);
+        sigil_tests::assert_ood_names(&invalid(m.verify(&p.statement, &p.proof)), sigil_tests::table_of(&m.key.circuit, node));
     }
 }
 
@@ -427,7 +427,7 @@ fn a_changed_lstm_state_or_gate_is_refused() {
     let x = m.read_input(corpus("lstm-benchmark/input.json")).unwrap();
     for (node, chip) in [("LSTM__59/t4/h", "LSTM__59/t4/h/rescale"), ("LSTM__43/t1/Sigmoid i o f", "LSTM__43/t1/Sigmoid i o f"), ("LSTM__43/t2/c", "LSTM__43/t2/c/rescale")] {
         let p = m.prove_tampered(&x, &Tamper { node: node.into(), index: 7, delta: 1 }).unwrap();
-        sigil_tests::assert_ood_names(&invalid(m.verify(&p.statement, &p.proof)), chip);
+        sigil_tests::assert_ood_names(&invalid(m.verify(&p.statement, &p.proof)), sigil_tests::table_of(&m.key.circuit, chip));
     }
 }
 
@@ -438,7 +438,7 @@ fn sn2_pow_reward_tan_proves_fresh_inputs_and_refuses_lies() {
     let (m, sample) = proves_sample_and_fresh_inputs("sn2-pow-reward-tan", &[21, 22]);
     for node in ["/Where_2", "/Tan", "/Clip_1"] {
         let p = m.prove_tampered(&sample, &Tamper { node: node.into(), index: 0, delta: 1 }).unwrap();
-        sigil_tests::assert_ood_names(&invalid(m.verify(&p.statement, &p.proof)), node);
+        sigil_tests::assert_ood_names(&invalid(m.verify(&p.statement, &p.proof)), sigil_tests::table_of(&m.key.circuit, node));
     }
 }
 
