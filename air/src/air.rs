@@ -376,6 +376,8 @@ pub struct LogupPending {
     len: usize,
     /// Batches folded so far.
     batch: usize,
+    /// Interactions made so far.
+    made: usize,
 }
 
 /// Folds every constraint of one row into one extension element, `acc = acc * alpha + c`, in
@@ -492,7 +494,7 @@ where
         let (d, m): (EF, EF) = match self.stacking {
             None => (self.lookup.fingerprint(bus, fields), multiplicity.into()),
             Some(s) => {
-                let k = self.logup_batches.iter().take(self.pending.batch).sum::<usize>() + self.pending.len;
+                let k = self.pending.made;
                 let bus = match s.bus_col(k) {
                     Some(c) => self.prep_local[c].clone().into(),
                     None => bus_ef(bus),
@@ -509,6 +511,7 @@ where
             Direction::Receive => -m,
         };
         let p = &mut self.pending;
+        p.made += 1;
         let Some(slot) = p.terms.get_mut(p.len) else { return };
         *slot = (d, m);
         p.len += 1;

@@ -28,7 +28,7 @@
 use alloc::boxed::Box;
 use alloc::collections::BTreeMap;
 use alloc::format;
-use alloc::string::String;
+use alloc::string::{String, ToString};
 use alloc::vec;
 use alloc::vec::Vec;
 
@@ -418,6 +418,13 @@ impl StackPlan {
     }
 }
 
+/// Whether a padded stacked table needs more quotient chunks or LogUp columns than its
+/// members do (its multiplicities times the `enabled` column may raise a batch's degree).
+fn padding_costs(s: &Stacked) -> Result<bool, String> {
+    let (a, b) = (crate::ChipInfo::of(s).map_err(|e| e.to_string())?, crate::ChipInfo::of(s.members[0].as_ref()).map_err(|e| e.to_string())?);
+    Ok(a.log_quotient_degree > b.log_quotient_degree || a.logup_batches.len() > b.logup_batches.len())
+}
+
 /// The most padding rows a stacked table may take: an eighth of its members' rows, or
 /// `2^PAD_LOG` rows.
 const PAD_LOG: usize = 11;
@@ -427,13 +434,13 @@ const PAD_LOG: usize = 11;
 /// powers of two fill each exactly), and what is left in one more table when padding it to a
 /// power of two takes few rows, or else split by the binary digits of its rows (each part
 /// exactly a power of two: a prefix of members sorted tallest first always adds up to one).
-fn pack(members: &[(usize, usize)], cap: usize) -> Vec<Vec<usize>> {
+fn pack(members: &[(usize, usize)], cap: usize, pad: bool) -> Vec<Vec<usize>> {
     let mut bins = Vec::new();
     let mut rest = members;
     while !rest.is_empty() {
         let total: usize = rest.iter().map(|m| m.1).sum();
         let room = if total >= cap { cap } else { total.next_power_of_two() };
-        if total < cap && room - total <= (total / 8).max(1 << PAD_LOG) {
+        if total < cap && (room == total || (pad && room - total <= (total / 8).max(1 << PAD_LOG))) {
             bins.push(rest.iter().map(|m| m.0).collect());
             break;
         }
@@ -482,7 +489,7 @@ pub fn stack(
         by_height.sort_by_key(|&i| (core::cmp::Reverse(log_heights[i]), i));
         let cap = 1usize << tallest;
         let sized: Vec<(usize, usize)> = by_height.iter().map(|&i| (i, 1usize << log_heights[i])).collect();
-        bins.extend(pack(&sized, cap).into_iter().map(|mut b| {
+        bins.extend(pack(&sized, cap, true).into_iter().map(|mut b| {
             b.sort_unstable();
             b
         }));
@@ -519,16 +526,37 @@ pub fn stack(
                 let mlh: Vec<usize> = b.iter().map(|&m| log_heights[m]).collect();
                 let rows: usize = mlh.iter().map(|&h| 1usize << h).sum();
                 let lh = rows.next_power_of_two().trailing_zeros() as usize;
-                let width = members[0].width();
                 let s = Stacked::new(members, mlh.clone(), lh)?;
-                tables.push(StackedTable {
-                    members: b.clone(),
-                    member_log_heights: mlh,
-                    log_height: lh,
-                    width,
-                });
-                out.push(Box::new(s) as Box<dyn Chip>);
-                heights.push(lh);
+                // Padding multiplies the multiplicities by a column: where that would cost a
+                // quotient chunk or a LogUp column, the bin is split exactly instead.
+                let parts: Vec<(Vec<usize>, Vec<Box<dyn Chip>>)> = if s.buses.enabled.is_some() && padding_costs(&s)? {
+                    let mut sized: Vec<(usize, usize)> = b.iter().enumerate().map(|(j, &m)| (j, 1usize << log_heights[m])).collect();
+                    sized.sort_by_key(|&(j, h)| (core::cmp::Reverse(h), j));
+                    let mut chips: Vec<Option<Box<dyn Chip>>> = s.members.into_iter().map(Some).collect();
+                    pack(&sized, 1 << lh, false)
+                        .into_iter()
+                        .map(|mut part| {
+                            part.sort_unstable();
+                            let cs = part.iter().map(|&j| chips[j].take().ok_or("a member taken twice")).collect::<Result<Vec<_>, _>>()?;
+                            Ok((part.iter().map(|&j| b[j]).collect(), cs))
+                        })
+                        .collect::<Result<_, String>>()?
+                } else {
+                    tables.push(StackedTable { members: b.clone(), member_log_heights: mlh, log_height: lh, width: s.width() });
+                    out.push(Box::new(s) as Box<dyn Chip>);
+                    heights.push(lh);
+                    Vec::new()
+                };
+                for (ms, mut cs) in parts {
+                    let mlh: Vec<usize> = ms.iter().map(|&m| log_heights[m]).collect();
+                    let rows: usize = mlh.iter().map(|&h| 1usize << h).sum();
+                    let lh = rows.next_power_of_two().trailing_zeros() as usize;
+                    let width = cs[0].width();
+                    let c: Box<dyn Chip> = if cs.len() == 1 { cs.remove(0) } else { Box::new(Stacked::new(cs, mlh.clone(), lh)?) };
+                    tables.push(StackedTable { members: ms, member_log_heights: mlh, log_height: lh, width });
+                    out.push(c);
+                    heights.push(lh);
+                }
             }
             Some(_) => {}
         }

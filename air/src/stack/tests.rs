@@ -275,12 +275,23 @@ fn members_of_other_shapes_or_too_many_rows_are_refused() {
 fn packing_fills_powers_of_two_and_pads_little() {
     let sized = |rows: &[usize]| -> Vec<(usize, usize)> { rows.iter().copied().enumerate().collect() };
     // Eleven steps of 128 rows: one table of 2048 (640 padding rows, within 2^11).
-    assert_eq!(pack(&sized(&[128; 11]), 1 << 14), vec![(0..11).collect::<Vec<_>>()]);
+    assert_eq!(pack(&sized(&[128; 11]), 1 << 14, true), vec![(0..11).collect::<Vec<_>>()]);
     // A tall member alone; 34816 rows left would pad to 65536: split into 32768 exactly and
     // the last member alone.
     let rows = [65536, 16384, 4096, 2048, 2048, 2048, 2048, 2048, 2048, 2048];
-    assert_eq!(pack(&sized(&rows), 1 << 16), vec![vec![0], (1..9).collect::<Vec<_>>(), vec![9]]);
+    assert_eq!(pack(&sized(&rows), 1 << 16, true), vec![vec![0], (1..9).collect::<Vec<_>>(), vec![9]]);
     // Full bins of the capacity first.
-    assert_eq!(pack(&sized(&[1 << 14; 3]), 1 << 14), vec![vec![0], vec![1], vec![2]]);
-    assert_eq!(pack(&sized(&[1 << 13; 3]), 1 << 14), vec![vec![0, 1], vec![2]]);
+    assert_eq!(pack(&sized(&[1 << 14; 3]), 1 << 14, true), vec![vec![0], vec![1], vec![2]]);
+    assert_eq!(pack(&sized(&[1 << 13; 3]), 1 << 14, true), vec![vec![0, 1], vec![2]]);
+    // Without padding, 11 steps are 8 + 2 + 1.
+    assert_eq!(pack(&sized(&[128; 11]), 1 << 14, false), vec![(0..8).collect::<Vec<_>>(), vec![8, 9], vec![10]]);
+}
+
+#[test]
+fn padding_keeps_the_members_quotient_degree() {
+    let members = rescales(3, 6, 3);
+    let s = stacked_of(&members);
+    assert!(s.buses.enabled.is_some());
+    let (a, b) = (crate::ChipInfo::of(&s).unwrap(), crate::ChipInfo::of(&members[0]).unwrap());
+    assert_eq!((a.log_quotient_degree, a.logup_batches.clone()), (b.log_quotient_degree, b.logup_batches.clone()), "stacked {} / member {}", a.max_degree, b.max_degree);
 }
