@@ -49,6 +49,9 @@ mod tests;
 /// tables stack freely, large ones only with members that fill them.
 pub const STACK_LOG_CAPACITY: usize = 14;
 
+/// Chips, as a circuit holds them.
+pub type Chips = Vec<Box<dyn Chip>>;
+
 /// The most interactions a stacked chip may make (one bit each in [`StackedBuses::varying`]).
 const MAX_INTERACTIONS: usize = 64;
 
@@ -465,7 +468,7 @@ fn pack(members: &[(usize, usize)], cap: usize, pad: bool) -> Vec<Vec<usize>> {
 pub fn stack(
     chips: Vec<Box<dyn Chip>>,
     log_heights: &[usize],
-) -> Result<(Vec<Box<dyn Chip>>, Vec<usize>, StackPlan), String> {
+) -> Result<(Chips, Vec<usize>, StackPlan), String> {
     if chips.len() != log_heights.len() {
         return Err(format!(
             "{} chips but {} heights",
@@ -529,7 +532,7 @@ pub fn stack(
                 let s = Stacked::new(members, mlh.clone(), lh)?;
                 // Padding multiplies the multiplicities by a column: where that would cost a
                 // quotient chunk or a LogUp column, the bin is split exactly instead.
-                let parts: Vec<(Vec<usize>, Vec<Box<dyn Chip>>)> = if s.buses.enabled.is_some() && padding_costs(&s)? {
+                let parts: Vec<(Vec<usize>, Chips)> = if s.buses.enabled.is_some() && padding_costs(&s)? {
                     let mut sized: Vec<(usize, usize)> = b.iter().enumerate().map(|(j, &m)| (j, 1usize << log_heights[m])).collect();
                     sized.sort_by_key(|&(j, h)| (core::cmp::Reverse(h), j));
                     let mut chips: Vec<Option<Box<dyn Chip>>> = s.members.into_iter().map(Some).collect();
