@@ -2,9 +2,10 @@
 
 use std::process::Command;
 
-/// The test process's key cache, away from the user's.
+/// The test process's key cache, away from the user's: under the build's own temporary
+/// directory (`cargo clean` takes it), not the system's, where every run would leave one.
 fn cache_dir() -> std::path::PathBuf {
-    std::env::temp_dir().join(format!("sigil-cli-cache-{}", std::process::id()))
+    std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("sigil-cli-cache-{}", std::process::id()))
 }
 
 fn sigil(args: &[&str]) -> (i32, String, String) {
@@ -14,7 +15,7 @@ fn sigil(args: &[&str]) -> (i32, String, String) {
 /// The test process's configuration directory (the key cache's secret), away from the user's
 /// and outside the cache.
 fn config_dir() -> std::path::PathBuf {
-    std::env::temp_dir().join(format!("sigil-cli-config-{}", std::process::id()))
+    std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("sigil-cli-config-{}", std::process::id()))
 }
 
 /// `sigil` with `envs` set too.
