@@ -45,10 +45,6 @@ use crate::trace::Trace;
 #[cfg(test)]
 mod tests;
 
-/// Members are packed into tables of at most this height, or of the tallest member's: small
-/// tables stack freely, large ones only with members that fill them.
-pub const STACK_LOG_CAPACITY: usize = 14;
-
 /// Chips, as a circuit holds them.
 pub type Chips = Vec<Box<dyn Chip>>;
 
@@ -461,9 +457,8 @@ fn pack(members: &[(usize, usize)], cap: usize, pad: bool) -> Vec<Vec<usize>> {
 }
 
 /// Stacks the chips of a circuit (`log_heights` their tables' heights) that share a shape:
-/// per shape, members are packed tallest first into tables of `2^max(tallest member,
-/// STACK_LOG_CAPACITY)` rows at most, never taller than the circuit's tallest table, with
-/// little padding ([`pack`]).
+/// per shape, members are packed tallest first into tables no taller than the circuit's
+/// tallest table, with little padding ([`pack`]).
 /// A stacked table takes the place of its first member; the others go.
 pub fn stack(
     chips: Vec<Box<dyn Chip>>,
